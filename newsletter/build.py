@@ -1,0 +1,53 @@
+"""`newsletter build`: render an issue and write email.html, email.txt, email.eml and web.html."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import tokens
+from .check import Finding, size_finding
+from .config import Workspace, load_workspace
+from .issue_file import load_issue
+from .message import compose, list_headers
+from .models import Email
+from .output import write_files
+from .render import Renderer
+
+# The .eml is addressed to the sender, as a proof copy, with a placeholder unsubscribe token.
+PROOF_TOKEN = "proof-copy"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    email: Email
+    paths: list[Path]
+    findings: list[Finding]
+
+
+def default_out_dir(workspace: Workspace, issue_path: Path) -> Path:
+    return workspace.root / "build" / issue_path.stem
+
+
+def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
+    """Validate and render everything in memory first; write only when all of it succeeded."""
+    workspace = load_workspace(issue_path.parent)
+    issue = load_issue(issue_path)
+    email = Renderer(workspace).render(issue)
+    config = workspace.config
+    unsubscribe_url = config.unsubscribe_url_for(PROOF_TOKEN)
+    eml = compose(
+        email,
+        config,
+        to=config.sender.address,
+        values={tokens.UNSUBSCRIBE_URL: unsubscribe_url, tokens.NAME: ""},
+        headers=list_headers(config, unsubscribe_url),
+    )
+    files = {
+        "email.html": email.html.encode("utf-8"),
+        "email.txt": email.text.encode("utf-8"),
+        "email.eml": bytes(eml),
+        "web.html": email.web_html.encode("utf-8"),
+    }
+    paths = write_files(out_dir or default_out_dir(workspace, issue_path), files)
+    return BuildResult(email=email, paths=paths, findings=[f for f in [size_finding(email)] if f])

@@ -1,0 +1,93 @@
+"""The command line: parse, call the core, print. Core errors become messages, never tracebacks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import click
+
+from .errors import NewsletterError
+
+IssuePath = click.Path(path_type=Path, dir_okay=False)
+
+
+class Cli(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NewsletterError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Cli)
+@click.version_option(package_name="newsletter")
+def cli() -> None:
+    """Render, preview and send a curated email newsletter."""
+
+
+@cli.command()
+@click.argument("issue_file", type=IssuePath)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder (default: build/<issue file name>/).")
+def build(issue_file: Path, out_dir: Path | None) -> None:
+    """Render ISSUE_FILE into email.html, email.txt, email.eml and web.html."""
+    from .build import build_issue
+    from .check import GMAIL_CLIP_BYTES, KB
+
+    result = build_issue(issue_file, out_dir)
+    for path in result.paths:
+        click.echo(f"  wrote {_shown(path)}")
+    size = result.email.html_bytes
+    click.echo(f"HTML size: {size / KB:.1f} KB of Gmail's ~{GMAIL_CLIP_BYTES // KB} KB clipping limit")
+    for finding in result.findings:
+        click.secho(str(finding), fg="yellow" if finding.level == "warning" else "red", err=True)
+
+
+@cli.command()
+@click.argument("issue_file", type=IssuePath)
+def check(issue_file: Path) -> None:
+    """Validate ISSUE_FILE and its rendered email; exit 1 if anything must be fixed."""
+    from .check import check as run_checks
+    from .config import load_workspace
+    from .issue_file import load_issue
+    from .render import Renderer
+
+    workspace = load_workspace(issue_file.parent)
+    issue = load_issue(issue_file)
+    findings = run_checks(issue, Renderer(workspace).render(issue))
+    for finding in findings:
+        click.secho(str(finding), fg="red" if finding.level == "error" else "yellow")
+    errors = sum(f.level == "error" for f in findings)
+    warnings = len(findings) - errors
+    summary = f"{_shown(issue_file)}: {errors} error(s), {warnings} warning(s)"
+    if errors:
+        raise click.ClickException(summary)
+    click.secho(summary, fg="green" if not warnings else None)
+
+
+@cli.command()
+@click.argument("date", required=False, type=click.DateTime(formats=["%Y-%m-%d"]))
+def new(date: dt.datetime | None) -> None:
+    """Start the next issue file (issues/DATE.yaml, numbered after the latest issue)."""
+    from .config import load_workspace
+    from .output import write_files
+    from .scaffold import new_issue
+
+    workspace = load_workspace(Path.cwd())
+    day = date.date() if date else dt.date.today()
+    path, text = new_issue(workspace.issues_dir, workspace.config.newsletter.name, day)
+    write_files(path.parent, {path.name: text.encode("utf-8")})
+    click.echo(f"created {_shown(path)}; fill in the TODOs, then run: newsletter check {_shown(path)}")
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return os.path.relpath(path) if path.is_absolute() and path.resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def main() -> None:
+    cli(prog_name="newsletter")

@@ -1,0 +1,135 @@
+"""The workspace and its settings file, newsletter.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, ValidationError
+
+from .errors import ConfigError
+from .models import Line, Strict, Url
+
+CONFIG_NAME = "newsletter.toml"
+
+
+def email_address(value: str) -> str:
+    """Syntax check only (no DNS), normalized the way mail providers compare addresses."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"expected an email address, got {value!r} ({exc})") from None
+
+
+def hex_colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"expected a colour as #rrggbb, got {value!r}")
+    return value.lower()
+
+
+def unsubscribe_template(value: str) -> str:
+    if "{token}" not in value:
+        raise ValueError("must contain {token}, where each recipient's signed token goes")
+    return value
+
+
+Address = Annotated[str, AfterValidator(email_address)]
+Colour = Annotated[str, AfterValidator(hex_colour)]
+
+
+class NewsletterSettings(Strict):
+    name: Line
+    postal_address: Line
+    archive_url: Url
+    language: Line = "en"
+    template_dir: Line = "templates"
+    # Filled per recipient at send time; the build uses a sample token.
+    unsubscribe_url: Annotated[Url, AfterValidator(unsubscribe_template)] | None = None
+
+
+class Sender(Strict):
+    name: Line
+    address: Address
+    reply_to: Address | None = None
+
+
+class Brand(Strict):
+    accent_color: Colour = "#1d4ed8"
+    logo_url: Url | None = None
+
+
+class Config(Strict):
+    newsletter: NewsletterSettings
+    sender: Sender
+    brand: Brand = Brand()
+
+    def unsubscribe_url_for(self, token: str) -> str:
+        template = self.newsletter.unsubscribe_url or self.newsletter.archive_url.rstrip("/") + "/unsubscribe?token={token}"
+        return template.replace("{token}", token)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder holding newsletter.toml, issues/, templates/ and the subscriber database."""
+
+    root: Path
+    config: Config
+
+    @property
+    def template_dir(self) -> Path:
+        return self.root / self.config.newsletter.template_dir
+
+    @property
+    def issues_dir(self) -> Path:
+        return self.root / "issues"
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds newsletter.toml."""
+    start = start.resolve()
+    for folder in [start, *start.parents]:
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise ConfigError(f"no {CONFIG_NAME} found in {start} or any folder above it; run the command inside a workspace")
+
+
+def load_workspace(start: Path) -> Workspace:
+    root = find_root(start)
+    return Workspace(root=root, config=load_config(root / CONFIG_NAME))
+
+
+def load_config(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: {_dotted(err['loc'])}: {_config_message(err)}" for err in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+    template_dir = path.parent / config.newsletter.template_dir
+    if not template_dir.is_dir():
+        raise ConfigError(f"{path}: newsletter.template_dir: folder {template_dir} does not exist")
+    return config
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _config_message(err: dict) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "is required but missing"
+    if kind == "extra_forbidden":
+        return "is not a known setting (a typo?)"
+    message = err["msg"]
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,44 @@
+"""Errors a user can meet. The CLI prints them as sentences; only bugs get a traceback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one file: where it is and what was expected."""
+
+    file: Path
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class NewsletterError(Exception):
+    """Base for every error caused by the user's input or environment, not by a bug."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        head = self.args[0]
+        return "\n".join([head, *(f"  {problem}" for problem in self.problems)])
+
+
+class ConfigError(NewsletterError):
+    """newsletter.toml is missing, unreadable, or a setting is wrong."""
+
+
+class IssueFileError(NewsletterError):
+    """An issue file cannot be parsed or does not validate."""
+
+
+class TemplateError(NewsletterError):
+    """A template has a syntax error or fails while rendering."""

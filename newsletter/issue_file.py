@@ -1,0 +1,160 @@
+"""Read an issue file (YAML) into an Issue, reporting every problem with its file, line and field."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from .errors import IssueFileError, Problem
+from .models import Issue
+
+# What each required field is for, so "missing" reads as advice rather than jargon.
+REQUIRED_HINTS = {
+    "title": "every story and section needs a title",
+    "url": "a story needs a link to the article (an http(s) URL)",
+    "summary": "a story needs a summary (Markdown)",
+    "source": "name the site or publication the story comes from",
+    "alt": "an image needs alt text describing it for people who cannot see it",
+    "src": "an image needs the http(s) URL of the picture",
+    "text": "the text is required",
+    "attribution": "say who said it",
+    "number": "the issue number (a whole number, e.g. 42)",
+    "date": "the issue date as YYYY-MM-DD",
+    "subject": "the email subject line",
+    "preheader": "the preview text shown after the subject in the inbox",
+    "sections": "a list of sections, each with a title and stories",
+    "stories": "a list of stories",
+}
+
+MESSAGES = {
+    "string_type": "expected text; put it in quotes if it looks like a number or a date",
+    "string_too_short": "must not be empty",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "date_type": "expected a date as YYYY-MM-DD",
+    "date_parsing": "expected a date as YYYY-MM-DD",
+    "date_from_datetime_parsing": "expected a date as YYYY-MM-DD",
+    "date_from_datetime_inexact": "expected a date as YYYY-MM-DD (without a time)",
+    "list_type": "expected a list (one item per line, each starting with '- ')",
+    "model_type": "expected a mapping of keys and values",
+    "model_attributes_type": "expected a mapping of keys and values",
+    "too_short": "needs at least one item",
+}
+
+
+def new_yaml() -> YAML:
+    """The round-trip parser: it keeps line numbers (for errors) and comments (for editing)."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def load_issue(path: Path) -> Issue:
+    """Parse and validate `path`. Raises IssueFileError listing every problem found."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise IssueFileError(f"{path}: no such issue file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IssueFileError(f"{path}: cannot read it: {exc}") from None
+    return parse_issue(source, path)
+
+
+def parse_issue(source: str, path: Path) -> Issue:
+    try:
+        data = new_yaml().load(source)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or exc.context or "cannot be parsed"
+        problem = Problem(path, line, None, f"YAML syntax error: {what}")
+        raise IssueFileError(f"{path} is not valid YAML:", [problem]) from None
+    if not isinstance(data, dict):
+        problem = Problem(path, 1, None, "expected the issue's fields (number:, date:, subject:, ...), found something else")
+        raise IssueFileError(f"{path} is not an issue file:", [problem])
+    try:
+        return Issue.model_validate(data)
+    except ValidationError as exc:
+        problems = sorted((_problem(path, data, err) for err in exc.errors()), key=lambda p: p.line or 0)
+        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+        raise IssueFileError(f"{path}: {count}:", problems) from None
+
+
+def field_path(loc: tuple) -> str:
+    """('sections', 1, 'stories', 2, 'url') -> 'sections[1].stories[2].url'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _problem(path: Path, data: Any, err: dict) -> Problem:
+    loc = tuple(err["loc"])
+    return Problem(path, _line_of(data, loc), field_path(loc), _message(loc, err))
+
+
+def _line_of(data: Any, loc: tuple) -> int:
+    """The 1-based line of the deepest part of `loc` that exists in the parsed YAML."""
+    node, line = data, data.lc.line
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            line = node.lc.key(part)[0]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0]
+        else:
+            break  # a missing key: point at the mapping that should hold it
+        node = node[part]
+    return line + 1
+
+
+def _message(loc: tuple, err: dict) -> str:
+    kind, name = err["type"], loc[-1] if loc else ""
+    if kind == "missing":
+        hint = REQUIRED_HINTS.get(str(name))
+        return f"is required: {hint}" if hint else "is required but missing"
+    if kind == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(str(name), known, n=1)
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown key ({guess}expected one of: {', '.join(known)})"
+    if kind in MESSAGES:
+        return f"{MESSAGES[kind]}, got {_shown(err.get('input'))}" if "input" in err else MESSAGES[kind]
+    return err["msg"].removeprefix("Value error, ")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else type(value).__name__ if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    """The keys allowed at `loc`, found by walking the model classes alongside the path."""
+    model: type[BaseModel] = Issue
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        inner = _model_in(model.model_fields[part].annotation)
+        if inner is None:
+            return []
+        model = inner
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """Find the model class inside list[Model], Model | None, Annotated[...]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) in (typing.Union, list, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found:
+                return found
+    return None

@@ -1,0 +1,104 @@
+"""Markdown fields (intro, summaries, outro) to safe HTML and to plain text.
+
+The HTML comes from markdown-it with raw HTML disabled and is then sanitized by nh3 (ammonia),
+so neither a <script> nor a javascript: link in an issue file can reach the email as markup.
+The plain text is rendered from the same tokens, so both parts say the same thing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+ALLOWED_TAGS = {"p", "a", "em", "strong", "code", "ul", "ol", "li", "br", "blockquote"}
+ALLOWED_ATTRIBUTES = {"a": {"href"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    # "typographer" turns "quotes" and -- into typographic ones, in both the HTML and the text.
+    return MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(["replacements", "smartquotes"])
+
+
+@lru_cache(maxsize=512)
+def to_html(source: str) -> str:
+    """Render Markdown to sanitized HTML (cached: previews re-render the same fields often)."""
+    html = _parser().render(source)
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None).strip()
+
+
+def to_text(source: str, width: int = 72, indent: str = "") -> str:
+    """Render Markdown to wrapped plain text: links as 'words (url)', lists as '- item'."""
+    blocks: list[tuple[str, int]] = []  # (text, number of the list it belongs to, or 0)
+    lists_seen = 0
+    prefix_stack: list[str] = []
+    number_stack: list[int] = []
+    for token in _parser().parse(source):
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            lists_seen += not number_stack
+            number_stack.append(int(token.attrs.get("start", 1) or 1) if token.type == "ordered_list_open" else 0)
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            number_stack.pop()
+        elif token.type == "list_item_open":
+            if number_stack and number_stack[-1]:
+                prefix_stack.append(f"{number_stack[-1]}. ")
+                number_stack[-1] += 1
+            else:
+                prefix_stack.append("- ")
+        elif token.type == "list_item_close":
+            prefix_stack.pop()
+        elif token.type == "inline":
+            text = inline_text(token.children or [])
+            bullet = prefix_stack[-1] if prefix_stack else ""
+            depth = "  " * max(len(prefix_stack) - 1, 0)
+            block = wrap(text, width, indent + depth + bullet, indent + depth + " " * len(bullet))
+            blocks.append((block, lists_seen if prefix_stack else 0))
+        elif token.type in ("fence", "code_block"):
+            blocks.append((textwrap.indent(token.content.rstrip("\n"), indent + "    "), 0))
+    # List items sit on consecutive lines; other blocks are separated by a blank line.
+    out = ""
+    for number, (block, in_list) in enumerate(blocks):
+        if number:
+            out += "\n" if in_list and in_list == blocks[number - 1][1] else "\n\n"
+        out += block
+    return out
+
+
+def inline_text(tokens: list[Token]) -> str:
+    parts: list[str] = []
+    href: str | None = None
+    link_words: list[str] = []
+    for token in tokens:
+        if token.type == "link_open":
+            href, link_words = str(token.attrs.get("href", "")), []
+        elif token.type == "link_close":
+            words = "".join(link_words)
+            parts.append(words if words == href else f"{words} ({href})")
+            href = None
+        else:
+            piece = {"softbreak": " ", "hardbreak": "\n"}.get(token.type, token.content)
+            (link_words if href is not None else parts).append(piece)
+    return "".join(parts)
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
+    """Wrap for a plain-text mail client; long URLs stay whole so they remain clickable."""
+    lines = []
+    for number, paragraph in enumerate(text.split("\n")):
+        lines.append(
+            textwrap.fill(
+                paragraph,
+                width=width,
+                initial_indent=first if number == 0 else rest,
+                subsequent_indent=rest,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines)
+

@@ -1,0 +1,142 @@
+"""Issue -> Email: Jinja2 -> MJML -> mjml-python (MRML) -> premailer, plus the plain-text twin.
+
+Rendering happens once per issue. Per-recipient values stay as tokens (see tokens.py) that the
+send step fills in by plain string substitution or through the provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from pathlib import Path
+
+import jinja2
+import mjml
+from markupsafe import Markup
+
+from . import markdown, tokens
+from .config import Workspace
+from .errors import TemplateError
+from .models import Email, Issue
+from .theme import palettes
+
+CONTENT_WIDTH = 536  # 600 px card minus 32 px padding each side
+# Zero-width padding after the preheader stops clients from filling the preview with body text.
+PREHEADER_SPACER = Markup("&#847;&zwnj;&nbsp;" * 30)
+
+
+def default_template_dir() -> Path:
+    """The templates shipped with the tool (inside the wheel, or at the top of a source checkout)."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def web_url(workspace: Workspace, issue: Issue) -> str:
+    """Where the view-in-browser page (web.html) is published."""
+    return f"{workspace.config.newsletter.archive_url.rstrip('/')}/issue-{issue.number}.html"
+
+
+class Renderer:
+    """Holds the compiled templates, so rendering again (preview, bench) is cheap."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        loader = jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(workspace.template_dir), jinja2.FileSystemLoader(default_template_dir())]
+        )
+        self.env = jinja2.Environment(
+            loader=loader,
+            autoescape=lambda name: not (name or "").endswith(".txt.j2"),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        self.env.filters.update(
+            markdown=lambda source: Markup(markdown.to_html(source)),
+            markdown_text=markdown.to_text,
+            wrap=_wrap,
+            long_date=lambda day: f"{day.day} {day:%B %Y}",
+            short_date=lambda day: f"{day.day} {day:%b %Y}",
+            image_width=lambda width: min(width or CONTENT_WIDTH, CONTENT_WIDTH),
+        )
+        light, dark = palettes(workspace.config.brand.accent_color)
+        config = workspace.config
+        self.globals = dict(newsletter=config.newsletter, sender=config.sender, brand=config.brand, light=light, dark=dark)
+
+    def render(self, issue: Issue) -> Email:
+        """Render the email (HTML with tokens, plain text) and the web page for `issue`."""
+        context = dict(self.globals, issue=issue, view_url=web_url(self.workspace, issue))
+        email_context = dict(context, for_web=False, unsubscribe_url=tokens.UNSUBSCRIBE_URL, preheader_spacer=PREHEADER_SPACER)
+        return Email(
+            subject=issue.subject,
+            preheader=issue.preheader,
+            html=self._html(email_context),
+            text=self._template("email.txt.j2", email_context),
+            web_html=self._html(dict(context, for_web=True)),
+        )
+
+    def _html(self, context: dict) -> str:
+        source = self._template("email.mjml.j2", context)
+        css = self._template("email.css.j2", context)
+        try:
+            html = mjml.mjml2html(source, fonts={})  # fonts={}: no remote font stylesheet
+        except Exception as exc:  # MRML raises a bare exception type with its parser's message
+            raise TemplateError(f"email.mjml.j2 produced MJML that cannot be compiled: {exc}") from None
+        return inline_css(html, css)
+
+    def _template(self, name: str, context: dict) -> str:
+        try:
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"template {exc.name} not found in {self.workspace.template_dir} or the defaults") from None
+        except Exception as exc:
+            raise TemplateError(f"{_template_position(exc) or name}: {type(exc).__name__}: {exc}") from None
+
+
+def inline_css(html: str, css: str) -> str:
+    """Inline our stylesheet with premailer; keep MRML's own <style> blocks and all @media rules as they are."""
+    from premailer import Premailer
+
+    _quiet_cssutils()
+    # MJML leaves its reset CSS in <style>; inlining it would add ~70 bytes to every table cell.
+    html = html.replace("<style", '<style data-premailer="ignore"')
+    inlined = Premailer(
+        html,
+        css_text=css,
+        allow_network=False,  # never fetch a stylesheet
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform(pretty_print=False)
+    inlined = inlined.replace(' data-premailer="ignore"', "")
+    # premailer (lxml) drops the doctype MJML wrote; email clients need it for standards mode.
+    return "<!doctype html>\n" + re.sub(r"^<!DOCTYPE[^>]*>\s*", "", inlined, flags=re.IGNORECASE)
+
+
+_quieted = False
+
+
+def _quiet_cssutils() -> None:
+    """cssutils warns about every email-only property (mso-*); those are intended. Minify leftovers too."""
+    global _quieted
+    if not _quieted:
+        import cssutils
+
+        cssutils.log.setLevel(logging.CRITICAL)
+        logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+        cssutils.ser.prefs.useMinified()
+        _quieted = True
+
+
+def _wrap(text: str, width: int = 72, first: str = "", rest: str = "") -> str:
+    return markdown.wrap(text, width, first, rest)
+
+
+def _template_position(exc: Exception) -> str | None:
+    """'file.j2:LINE' of the template line that raised, from Jinja's rewritten traceback."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            return f"{Path(frame.filename).name}:{frame.lineno}"
+    return None
+
