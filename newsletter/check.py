@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-import lxml.html
-
 from . import tokens
 from .models import Email, Issue
 
@@ -72,6 +70,8 @@ def _check_text(issue: Issue) -> list[Finding]:
 
 
 def _check_html(html: str) -> list[Finding]:
+    import lxml.html  # only `check` needs to parse the HTML; keep it off `build`'s start-up
+
     found: list[Finding] = []
     document = lxml.html.document_fromstring(html)
     if not document.get("lang"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 from pathlib import Path
 
@@ -13,7 +14,20 @@ from .errors import NewsletterError
 IssuePath = click.Path(path_type=Path, dir_okay=False)
 
 
+# Commands that live in their own modules, imported only when used so `newsletter build` starts fast.
+LAZY_COMMANDS: dict[str, str] = {}
+
+
 class Cli(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            module, _, attribute = LAZY_COMMANDS[name].partition(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)

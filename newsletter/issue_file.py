@@ -69,23 +69,30 @@ def load_issue(path: Path) -> Issue:
 
 
 def parse_issue(source: str, path: Path) -> Issue:
-    try:
-        data = new_yaml().load(source)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "cannot be parsed"
-        problem = Problem(path, line, None, f"YAML syntax error: {what}")
-        raise IssueFileError(f"{path} is not valid YAML:", [problem]) from None
+    # The C (libyaml) parser is ~5x faster; the round-trip parser, which knows line numbers,
+    # runs only when there are errors to locate.
+    data = _parse_yaml(YAML(typ="safe"), source, path)
     if not isinstance(data, dict):
         problem = Problem(path, 1, None, "expected the issue's fields (number:, date:, subject:, ...), found something else")
         raise IssueFileError(f"{path} is not an issue file:", [problem])
     try:
         return Issue.model_validate(data)
     except ValidationError as exc:
-        problems = sorted((_problem(path, data, err) for err in exc.errors()), key=lambda p: p.line or 0)
+        located = _parse_yaml(new_yaml(), source, path)
+        problems = sorted((_problem(path, located, err) for err in exc.errors()), key=lambda p: p.line or 0)
         count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
         raise IssueFileError(f"{path}: {count}:", problems) from None
+
+
+def _parse_yaml(yaml: YAML, source: str, path: Path) -> Any:
+    try:
+        return yaml.load(source)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or exc.context or "cannot be parsed"
+        problem = Problem(path, line, None, f"YAML syntax error: {what}")
+        raise IssueFileError(f"{path} is not valid YAML:", [problem]) from None
 
 
 def field_path(loc: tuple) -> str:
