@@ -1,0 +1,1 @@
+"""Command modules loaded lazily by newsletter.cli (one module per command family)."""

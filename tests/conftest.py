@@ -1,0 +1,45 @@
+"""Shared fixtures: a throw-away workspace with settings, default templates and a small issue."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SMALL_ISSUE = FIXTURES / "small-issue.yaml"
+
+CONFIG = """\
+[newsletter]
+name = "Fixture Weekly"
+postal_address = "Fixture Weekly, 1 Test Street, Testville 12345"
+archive_url = "https://fixture.example.org/archive"
+unsubscribe_url = "https://fixture.example.org/unsubscribe?token={token}"
+
+[sender]
+name = "Fixture Editor"
+address = "editor@fixture.example.org"
+reply_to = "replies@fixture.example.org"
+
+[brand]
+accent_color = "#1d4ed8"
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A fresh workspace folder: newsletter.toml, an empty templates/ (defaults apply) and
+    issues/2026-12-01.yaml holding the small fixture issue."""
+    root = tmp_path / "workspace"
+    (root / "templates").mkdir(parents=True)
+    (root / "issues").mkdir()
+    (root / "newsletter.toml").write_text(CONFIG, encoding="utf-8")
+    shutil.copy(SMALL_ISSUE, root / "issues" / "2026-12-01.yaml")
+    return root
+
+
+@pytest.fixture
+def issue_path(workspace: Path) -> Path:
+    return workspace / "issues" / "2026-12-01.yaml"
