@@ -46,7 +46,15 @@ MESSAGES = {
     "list_type": "expected a list (one item per line, each starting with '- ')",
     "model_type": "expected a mapping of keys and values",
     "model_attributes_type": "expected a mapping of keys and values",
-    "too_short": "needs at least one item",
+}
+
+# Messages that need the rule's own numbers (pydantic passes them in the error's ctx).
+BOUNDS = {
+    "too_short": "needs at least {min_length} item(s)",
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
 }
 
 
@@ -91,6 +99,9 @@ def _parse_yaml(yaml: YAML, source: str, path: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = exc.problem or exc.context or "cannot be parsed"
+        if exc.problem and exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            # The parser notices late; the context says where the broken construct began.
+            what += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
         problem = Problem(path, line, None, f"YAML syntax error: {what}")
         raise IssueFileError(f"{path} is not valid YAML:", [problem]) from None
 
@@ -132,6 +143,8 @@ def _message(loc: tuple, err: dict) -> str:
         close = difflib.get_close_matches(str(name), known, n=1)
         guess = f"did you mean {close[0]!r}? " if close else ""
         return f"unknown key ({guess}expected one of: {', '.join(known)})"
+    if kind in BOUNDS:
+        return BOUNDS[kind].format(**err.get("ctx", {}))
     if kind in MESSAGES:
         return f"{MESSAGES[kind]}, got {_shown(err.get('input'))}" if "input" in err else MESSAGES[kind]
     return err["msg"].removeprefix("Value error, ")
