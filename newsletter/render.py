@@ -112,11 +112,15 @@ def inline_css(html: str, css: str) -> str:
         allow_network=False,  # never fetch a stylesheet
         disable_validation=True,
         align_floating_images=False,  # we never float images; it re-parses every img style, slowly
+        # Keep our pixel width/height attributes (Outlook sizes images by them) rather than
+        # replacing them with the CSS values (width:100% is for phones).
+        disable_basic_attributes=["width", "height"],
         cssutils_logging_level=logging.CRITICAL,
     ).transform(pretty_print=False)
     inlined = inlined.replace(' data-premailer="ignore"', "")
     # premailer (lxml) drops the doctype MJML wrote; email clients need it for standards mode.
-    return "<!doctype html>\n" + re.sub(r"^<!DOCTYPE[^>]*>\s*", "", inlined, flags=re.IGNORECASE)
+    body = re.sub(r"^<!DOCTYPE[^>]*>\s*", "", inlined, flags=re.IGNORECASE).rstrip("\n")
+    return f"<!doctype html>\n{body}\n"
 
 
 def _import_premailer() -> types.ModuleType:

@@ -1,0 +1,217 @@
+"""The build, check and new commands as an editor uses them, and the errors they can meet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+from newsletter.issue_file import load_issue
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUTS = ["email.html", "email.txt", "email.eml", "web.html"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+# --- build ---------------------------------------------------------------------------------------
+
+
+def test_build_writes_four_files_to_the_default_folder(workspace: Path, issue_path: Path) -> None:
+    result = run("build", str(issue_path))
+
+    assert result.exit_code == 0, result.output
+    out = workspace / "build" / "2026-12-01"
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    for name in OUTPUTS:
+        assert f"wrote {out / name}" in result.output
+    size = (out / "email.html").stat().st_size
+    assert f"HTML size: {size / 1000:.1f} KB" in result.output
+
+
+def test_build_out_option_chooses_the_folder(tmp_path: Path, issue_path: Path) -> None:
+    out = tmp_path / "elsewhere"
+    assert run("build", str(issue_path), "--out", str(out)).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+
+
+def test_a_workspace_template_overrides_the_default(workspace: Path, issue_path: Path) -> None:
+    (workspace / "templates" / "email.txt.j2").write_text("Issue {{ issue.number }}: {{ issue.subject }}\n")
+    assert run("build", str(issue_path)).exit_code == 0
+    text = (workspace / "build" / "2026-12-01" / "email.txt").read_text()
+    assert text == "Issue 7: Robots learn to fold laundry, and a quieter data centre\n"
+
+
+def test_a_template_error_names_the_template_and_line(workspace: Path, issue_path: Path) -> None:
+    (workspace / "templates" / "email.txt.j2").write_text("Hello\n{{ issue.number }\n")
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1
+    assert "email.txt.j2:2: template syntax error" in result.output
+    assert "Traceback" not in result.output
+    assert not (workspace / "build").exists()
+
+
+def test_a_template_using_an_unknown_field_names_it(workspace: Path, issue_path: Path) -> None:
+    (workspace / "templates" / "email.txt.j2").write_text("One\nTwo {{ issue.editor_name }}\n")
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1
+    assert "email.txt.j2:2" in result.output and "editor_name" in result.output
+
+
+def test_build_of_a_missing_file_says_so(workspace: Path) -> None:
+    result = run("build", str(workspace / "issues" / "nope.yaml"))
+    assert result.exit_code == 1
+    assert "no such issue file" in result.output
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (('address = "editor@fixture.example.org"\n', ""), "sender.address: is required but missing"),
+        (('address = "editor@fixture.example.org"', 'address = "editor at fixture"'), "sender.address: expected an email address"),
+        (('accent_color = "#1d4ed8"', 'accent_color = "blue"'), "brand.accent_color: expected a colour as #rrggbb"),
+        (('[brand]\n', '[brand]\nlogo = "x.png"\n'), "brand.logo: is not a known setting"),
+        (('archive_url = "https://fixture.example.org/archive"', 'archive_url = "fixture.example.org"'), "newsletter.archive_url: expected an http(s) URL"),
+        (('name = "Fixture Weekly"', 'name = "Fixture Weekly'), "not valid TOML"),
+        (("[newsletter]\n", '[newsletter]\ntemplate_dir = "missing"\n'), "newsletter.template_dir: folder"),
+    ],
+)
+def test_a_wrong_setting_names_the_key(workspace: Path, issue_path: Path, change, expected: str) -> None:
+    config = workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace(*change, 1))
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1
+    assert f"{config}" in result.output and expected in result.output
+    assert not (workspace / "build").exists()
+
+
+def test_a_missing_settings_file_is_explained(tmp_path: Path) -> None:
+    issue = tmp_path / "issue.yaml"
+    issue.write_text("number: 1\n")
+    result = run("build", str(issue))
+    assert result.exit_code == 1
+    assert "no newsletter.toml found" in result.output
+
+
+def test_a_too_light_accent_colour_is_darkened_for_contrast(workspace: Path, issue_path: Path) -> None:
+    config = workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace("#1d4ed8", "#ffcc00"))
+    assert run("build", str(issue_path)).exit_code == 0
+    html = (workspace / "build" / "2026-12-01" / "email.html").read_text()
+    assert "#ffcc00" in html  # kept for dark mode, where it reads well
+    assert "color:#806600" in html.replace(" ", "")  # darkened for light mode
+
+
+# --- check ---------------------------------------------------------------------------------------
+
+
+def test_check_passes_a_good_issue(issue_path: Path) -> None:
+    result = run("check", str(issue_path))
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 0 warning(s)" in result.output
+
+
+def test_check_warns_about_a_long_subject_but_passes(issue_path: Path) -> None:
+    issue_path.write_text(issue_path.read_text().replace("and a quieter data centre", "and a much quieter data centre in the north of Sweden"))
+    result = run("check", str(issue_path))
+    assert result.exit_code == 0
+    assert "warning: subject is" in result.output and "phones cut it" in result.output
+
+
+def test_check_fails_on_validation_errors_with_file_line_and_field(issue_path: Path) -> None:
+    issue_path.write_text(issue_path.read_text().replace("alt: Two robot arms", "alt: ''\n          #"))
+    result = run("check", str(issue_path))
+    assert result.exit_code == 1
+    assert f"{issue_path}:28: sections[0].stories[0].image.alt" in result.output
+
+
+def test_check_does_not_write_anything(workspace: Path, issue_path: Path) -> None:
+    run("check", str(issue_path))
+    assert not (workspace / "build").exists()
+
+
+# --- new -----------------------------------------------------------------------------------------
+
+
+def test_new_scaffolds_the_next_issue_which_check_then_flags(workspace: Path, monkeypatch) -> None:
+    monkeypatch.chdir(workspace)
+    result = run("new", "2026-12-08")
+    assert result.exit_code == 0, result.output
+    created = workspace / "issues" / "2026-12-08.yaml"
+    assert "created issues/2026-12-08.yaml" in result.output
+
+    issue = load_issue(created)  # the scaffold is a valid issue...
+    assert issue.number == 8 and issue.date == dt.date(2026, 12, 8)
+    assert "# Preview while you write" in created.read_text()
+
+    checked = run("check", str(created))  # ...whose placeholders check refuses to let through
+    assert checked.exit_code == 1
+    assert "sections[0].stories[0].title still holds the TODO placeholder" in checked.output
+
+
+def test_new_defaults_to_today_and_never_overwrites(workspace: Path, monkeypatch) -> None:
+    monkeypatch.chdir(workspace)
+    today = workspace / "issues" / f"{dt.date.today().isoformat()}.yaml"
+    assert run("new").exit_code == 0
+    assert today.exists()
+    before = today.read_bytes()
+    again = run("new")
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert today.read_bytes() == before
+
+
+def test_new_in_an_empty_workspace_starts_at_one(workspace: Path, monkeypatch) -> None:
+    for path in (workspace / "issues").iterdir():
+        path.unlink()
+    monkeypatch.chdir(workspace)
+    assert run("new", "2027-01-05").exit_code == 0
+    assert load_issue(workspace / "issues" / "2027-01-05.yaml").number == 1
+
+
+def test_new_rejects_a_date_that_is_not_a_date(workspace: Path, monkeypatch) -> None:
+    monkeypatch.chdir(workspace)
+    result = run("new", "next-monday")
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.output or "%Y-%m-%d" in result.output
+
+
+# --- documentation -------------------------------------------------------------------------------
+
+
+def _documented_commands() -> list[tuple[str, click.Command]]:
+    context = click.Context(cli)
+    found = []
+
+    def walk(group: click.Group, prefix: str) -> None:
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
+            if command is None:
+                continue
+            found.append((f"{prefix}{name}", command))
+            if isinstance(command, click.Group):
+                walk(command, f"{prefix}{name} ")
+
+    walk(cli, "")
+    return found
+
+
+def test_every_command_and_option_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = []
+    for name, command in _documented_commands():
+        if f"newsletter {name}" not in readme:
+            missing.append(f"newsletter {name}")
+        for param in command.params:
+            for option in getattr(param, "opts", []):
+                if option.startswith("--") and option not in readme:
+                    missing.append(f"newsletter {name} {option}")
+    assert missing == [], "document these in README.md"
