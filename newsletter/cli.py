@@ -61,7 +61,10 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
     from .build import build_issue
     from .check import GMAIL_CLIP_BYTES, KB
 
-    result = build_issue(issue_file, out_dir)
+    try:
+        result = build_issue(issue_file, out_dir)
+    except NewsletterError as exc:
+        raise click.ClickException(f"{exc}\nNothing was written.") from None
     for path in result.paths:
         click.echo(f"  wrote {_shown(path)}")
     size = result.email.html_bytes

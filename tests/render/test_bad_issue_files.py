@@ -158,6 +158,7 @@ def test_bad_issue_file_is_reported_and_nothing_is_written(
     if field:
         assert f": {field}: " in result.output
     assert words in result.output
+    assert result.output.rstrip().endswith("Nothing was written.")
     assert "Traceback" not in result.output
     assert not out.exists(), "a failed build must not create its output folder"
 
