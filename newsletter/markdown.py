@@ -86,7 +86,7 @@ def inline_text(tokens: list[Token]) -> str:
     return "".join(parts)
 
 
-def wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
+def wrap(text: str, width: int = 72, first: str = "", rest: str = "") -> str:
     """Wrap for a plain-text mail client; long URLs stay whole so they remain clickable."""
     lines = []
     for number, paragraph in enumerate(text.split("\n")):

@@ -6,6 +6,7 @@ send step fills in by plain string substitution or through the provider.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -59,7 +60,7 @@ class Renderer:
         self.env.filters.update(
             markdown=lambda source: Markup(markdown.to_html(source)),
             markdown_text=markdown.to_text,
-            wrap=_wrap,
+            wrap=markdown.wrap,
             long_date=lambda day: f"{day.day} {day:%B %Y}",
             short_date=lambda day: f"{day.day} {day:%b %Y}",
             image_width=lambda width: min(width or CONTENT_WIDTH, CONTENT_WIDTH),
@@ -141,23 +142,17 @@ def _import_premailer() -> types.ModuleType:
     return premailer
 
 
-_quieted = False
-
-
+@functools.cache
 def _quiet_cssutils() -> None:
-    """cssutils warns about every email-only property (mso-*); those are intended. Minify leftovers too."""
-    global _quieted
-    if not _quieted:
-        import cssutils
+    """cssutils warns about every email-only property (mso-*), which we use on purpose.
 
-        cssutils.log.setLevel(logging.CRITICAL)
-        logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
-        cssutils.ser.prefs.useMinified()
-        _quieted = True
+    Minified serialization also keeps the inlined style attributes short.
+    """
+    import cssutils
 
-
-def _wrap(text: str, width: int = 72, first: str = "", rest: str = "") -> str:
-    return markdown.wrap(text, width, first, rest)
+    cssutils.log.setLevel(logging.CRITICAL)
+    logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+    cssutils.ser.prefs.useMinified()
 
 
 def _template_position(exc: Exception) -> str | None:
