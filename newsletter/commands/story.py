@@ -1,0 +1,63 @@
+"""`newsletter story add` and `newsletter story show`: draft a story from an article (parse, call, print)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..cli import IssuePath, _shown
+from ..stories.fetch import DEFAULT_TIMEOUT
+
+
+def _draft_options(command):
+    """The options both commands share: they override what the article says about itself."""
+    options = [
+        click.option("--url", help="The story's link (default: the page's canonical URL, a 'URL:' line in the file, or SOURCE itself)."),
+        click.option("--title", help="The story's title (default: the article's headline)."),
+        click.option("--site", help="The site or publication, for the story's source (default: the page's site name or the URL's host)."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True, help="Seconds to wait for a URL to answer."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group()
+def story() -> None:
+    """Draft a story (title, summary, key facts, quote) from an article, offline and deterministically."""
+
+
+@story.command()
+@click.argument("issue_file", type=IssuePath)
+@click.argument("source")
+@click.option("--section", metavar="TITLE", help="Add to the section with this title (created at the end if missing; default: the last section).")
+@_draft_options
+def add(issue_file: Path, source: str, section: str | None, url: str | None, title: str | None, site: str | None, timeout: float) -> None:
+    """Append a drafted story from SOURCE to ISSUE_FILE, marked as a draft to review.
+
+    SOURCE is a .txt, .md or .html file, or an http(s) URL. The rest of the issue file is kept byte for byte."""
+    from ..stories.append import append_story
+    from ..stories.draft import draft_story
+
+    draft = draft_story(source, url=url, title=title, site=site, timeout=timeout)
+    result = append_story(issue_file, draft, section)
+    where = f"{_shown(issue_file)}:{result.line}"
+    kind = "new section" if result.new_section else "section"
+    click.echo(f"added a draft story to {kind} {result.section!r} at {where}: {draft.story.title}")
+    for note in draft.notes:
+        click.secho(f"to do: {note}", fg="yellow", err=True)
+    click.echo(f"review it in the file, then run: newsletter check {_shown(issue_file)}")
+
+
+@story.command()
+@click.argument("source")
+@_draft_options
+def show(source: str, url: str | None, title: str | None, site: str | None, timeout: float) -> None:
+    """Print the story drafted from SOURCE as the YAML block `story add` would append. Writes nothing.
+
+    SOURCE is a .txt, .md or .html file, or an http(s) URL."""
+    from ..stories.block import story_yaml
+    from ..stories.draft import draft_story
+
+    click.echo(story_yaml(draft_story(source, url=url, title=title, site=site, timeout=timeout)), nl=False)

@@ -1,0 +1,109 @@
+"""Read an article's bytes from a local file or an http(s) URL (with a timeout), and say what kind it is."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from .errors import StoryError
+
+Kind = Literal["html", "markdown", "text"]
+
+DEFAULT_TIMEOUT = 15.0  # seconds, for connecting and for each read
+MAX_BYTES = 10_000_000  # an article page is far smaller; anything bigger is not an article
+USER_AGENT = "newsletter-story-drafter/0.1 (+https://pypi.org/project/newsletter)"
+
+SUFFIX_KINDS: dict[str, Kind] = {
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown",
+    ".txt": "text", ".text": "text",
+}
+CONTENT_TYPE_KINDS: dict[str, Kind] = {
+    "text/html": "html", "application/xhtml+xml": "html",
+    "text/markdown": "markdown", "text/x-markdown": "markdown",
+    "text/plain": "text",
+}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """An article as bytes, before any parsing."""
+
+    data: bytes
+    kind: Kind
+    name: str  # what the user gave: a path or a URL, for messages and the draft comment
+    url: str | None  # the address it was fetched from (after redirects), if any
+    charset: str | None = None  # from the HTTP Content-Type header, if it said
+
+
+def is_url(source: str) -> bool:
+    return urlsplit(source).scheme.lower() in ("http", "https")
+
+
+def fetch(source: str, timeout: float = DEFAULT_TIMEOUT) -> Fetched:
+    """Read `source` (a path to a .txt/.md/.html file, or an http(s) URL). Raises StoryError on failure."""
+    return _fetch_url(source, timeout) if is_url(source) else _read_file(Path(source))
+
+
+def _read_file(path: Path) -> Fetched:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise StoryError(f"{path}: no such file (give a .txt, .md or .html file, or an http(s) URL)") from None
+    except IsADirectoryError:
+        raise StoryError(f"{path}: is a folder, not an article file") from None
+    except OSError as exc:
+        raise StoryError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    kind = SUFFIX_KINDS.get(path.suffix.lower()) or _sniff(data)
+    return Fetched(data=data, kind=kind, name=str(path), url=None)
+
+
+def _fetch_url(url: str, timeout: float) -> Fetched:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.9, */*;q=0.5"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(MAX_BYTES + 1)
+            final_url = response.geturl()
+            content_type = response.headers.get_content_type()
+            charset = response.headers.get_content_charset()
+    except urllib.error.HTTPError as exc:
+        raise StoryError(f"cannot fetch {url}: the server answered {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        raise StoryError(f"cannot fetch {url}: {_reason(exc.reason, timeout)}") from None
+    except (TimeoutError, OSError) as exc:
+        raise StoryError(f"cannot fetch {url}: {_reason(exc, timeout)}") from None
+    if len(data) > MAX_BYTES:
+        raise StoryError(f"cannot fetch {url}: the page is larger than {MAX_BYTES // 1_000_000} MB, which is not an article")
+    kind = CONTENT_TYPE_KINDS.get(content_type) or SUFFIX_KINDS.get(Path(urlsplit(final_url).path).suffix.lower()) or _sniff(data)
+    return Fetched(data=data, kind=kind, name=url, url=final_url, charset=charset)
+
+
+def _reason(reason: object, timeout: float) -> str:
+    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        return f"no answer within {timeout:g} seconds (timed out)"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason)
+
+
+def _sniff(data: bytes) -> Kind:
+    head = data[:2048].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<body" in head or b"<p>" in head:
+        return "html"
+    return "text"
+
+
+def decode(fetched: Fetched) -> str:
+    """The text of a non-HTML article (HTML is decoded by the extractor, which reads <meta charset>)."""
+    for encoding in (fetched.charset, "utf-8-sig", "cp1252"):
+        if not encoding:
+            continue
+        try:
+            return fetched.data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return fetched.data.decode("latin-1")  # never fails: every byte is a character

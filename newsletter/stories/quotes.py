@@ -1,0 +1,165 @@
+"""Find an article's quote and who said it: pull quotes (HTML blockquotes, Markdown "> " quotes, a quote
+line glued to its attribution such as "...what you build there.AI researcher, speaking...") and, failing
+those, a quote inside a paragraph ("...," said Name, role.)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+OPEN_MARKS = "“\"‘'«„"
+CLOSE_MARKS = "”\"’'»“"
+DASHES = "—–―~-"
+MIN_QUOTE_WORDS = 6
+MAX_ATTRIBUTION_WORDS = 16
+# Words that start a sentence, not a name: "The plant opened in May.It employs 40 people" is a typo, not a quote.
+NOT_A_SPEAKER_START = {
+    "it", "its", "this", "that", "these", "those", "they", "there", "then", "we", "he", "she", "his", "her",
+    "our", "in", "on", "at", "and", "but", "so", "if", "when", "after", "before", "a", "an",
+}
+
+# "there.AI researcher": a sentence end glued to the next capitalised word. The letter before the stop must
+# be lower case (so "U.S.Army" is not split) and not itself an abbreviation ("e.g.The").
+GLUE = re.compile(r"(?<=[a-z0-9%)\]])([.!?])([”\"’']?)(?=[A-Z][\w’'-])")
+SAY = (
+    r"(?:said|says|added|adds|explained|explains|noted|notes|wrote|writes|argued|argues|recalled|recalls|"
+    r"warned|warns|told\s+[A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*)*)"
+)
+QUOTED = r"[“\"](?P<q>[^“”\"]{20,600}?)[”\"]"
+QUOTE_THEN_SPEAKER = re.compile(
+    rf"{QUOTED}\s*,?\s*(?:{SAY}\s+(?P<after>[^.;:“”\"]{{2,120}}?)|(?P<before>[A-Z][^.;:“”\"]{{1,80}}?)\s+{SAY})\s*(?:[.;]|$)"
+)
+SPEAKER_THEN_QUOTE = re.compile(rf"(?P<who>[A-Z][^.;“”\"]{{1,100}}?)\s+{SAY}\s*[:,]?\s*{QUOTED}")
+
+
+@dataclass(frozen=True)
+class PullQuote:
+    text: str
+    attribution: str
+
+
+def normalized(text: str) -> str:
+    """Lower-case words only: for matching the same quote seen through two extractors."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def split_glued_quote(line: str) -> tuple[str, str] | None:
+    """Split "Quote text ends here.Name, role" into (quote, attribution), or None if the line is not that."""
+    for match in reversed(list(GLUE.finditer(line))):
+        start = match.start()
+        if start >= 2 and line[start - 2] in ".":  # "e.g.The"
+            continue
+        quote, attribution = line[: match.end()].strip(), line[match.end() :].strip()
+        if _looks_like_attribution(attribution) and len(quote.split()) >= MIN_QUOTE_WORDS:
+            return strip_quote_marks(quote), clean_attribution(attribution)
+        return None  # only the last glue point can start an attribution
+    return None
+
+
+def split_quote_lines(lines: list[str]) -> tuple[str, str | None]:
+    """A block quote's lines -> (quote text, attribution or None)."""
+    lines = [line.strip() for line in lines if line.strip()]
+    if not lines:
+        return "", None
+    if len(lines) >= 2 and (lines[-1][0] in DASHES or _looks_like_attribution(lines[-1], strict=False)):
+        return strip_quote_marks(" ".join(lines[:-1])), clean_attribution(lines[-1])
+    joined = " ".join(lines)
+    glued = split_glued_quote(joined)
+    if glued:
+        return glued
+    dashed = re.fullmatch(rf"(?P<q>[{OPEN_MARKS}].+[{CLOSE_MARKS}])\s*[{DASHES}]{{1,2}}\s*(?P<who>\S.*)", joined)
+    if dashed and _looks_like_attribution(dashed["who"], strict=False):
+        return strip_quote_marks(dashed["q"]), clean_attribution(dashed["who"])
+    inline = inline_quote(joined)
+    if inline:
+        return inline.text, inline.attribution
+    return strip_quote_marks(joined), None
+
+
+def inline_quote(text: str) -> PullQuote | None:
+    """A quote inside running text: '"...," said Name, role.' or 'Name said: "..."'."""
+    for pattern in (QUOTE_THEN_SPEAKER, SPEAKER_THEN_QUOTE):
+        for match in pattern.finditer(text):
+            quote = _sentence_case_quote(match["q"])
+            speaker = match.groupdict().get("after") or match.groupdict().get("before") or match.groupdict().get("who")
+            if speaker and len(quote.split()) >= MIN_QUOTE_WORDS and len(speaker.split()) <= MAX_ATTRIBUTION_WORDS:
+                return PullQuote(quote, clean_attribution(speaker))
+    return None
+
+
+def best_quote(quote_blocks: Iterable[tuple[str, str | None]], paragraphs: Iterable[str]) -> PullQuote | None:
+    """The first pull quote that names its speaker, else the first quote inside a paragraph."""
+    for text, attribution in quote_blocks:
+        if attribution and len(text.split()) >= MIN_QUOTE_WORDS:
+            return PullQuote(text, attribution)
+    for paragraph in paragraphs:
+        found = inline_quote(paragraph)
+        if found:
+            return found
+    return None
+
+
+def _sentence_case_quote(text: str) -> str:
+    """'We expected the cold to cost us more,' -> 'We expected the cold to cost us more.'"""
+    text = " ".join(text.split()).rstrip(",;: ")
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def strip_quote_marks(text: str) -> str:
+    text = text.strip()
+    if len(text) > 2 and text[0] in OPEN_MARKS and text[-1] in CLOSE_MARKS:
+        inner = text[1:-1].strip()
+        if not any(mark in inner for mark in "“”\""):  # one quotation, not two quoted phrases
+            return inner
+    return text
+
+
+def clean_attribution(text: str) -> str:
+    text = " ".join(text.split()).strip(DASHES + " ").rstrip(",.;:").strip()
+    text = re.sub(r"^(?:by|from)\s+", "", text, flags=re.IGNORECASE) if len(text.split()) > 2 else text
+    return text[:1].upper() + text[1:]
+
+
+def _looks_like_attribution(text: str, strict: bool = True) -> bool:
+    """Short, no sentence of its own, and named like a person or role ("Ada Lee, chair", "AI researcher, ...")."""
+    words = text.split()
+    if not words or len(words) > MAX_ATTRIBUTION_WORDS or re.search(r"[.!?][”\"']?\s+\S", text):
+        return False
+    if text.rstrip()[-1:] in ".!?":
+        return False
+    if words[0].lower().strip(DASHES) in NOT_A_SPEAKER_START or not text.lstrip(DASHES + " ")[:1].isupper():
+        return False
+    capitalised = sum(word[:1].isupper() for word in words[:3])
+    return not strict or "," in text or capitalised >= 2
+
+
+def html_pull_quotes(markup: str | bytes) -> dict[str, str]:
+    """Quote text -> attribution for every <blockquote> (and figure quote) in an HTML page that names its
+    speaker in <cite>, <footer>, <figcaption> or a last line starting with a dash. trafilatura drops those
+    elements, so this small lookup puts the speaker back on the quote it did keep."""
+    import lxml.html
+
+    try:
+        tree = lxml.html.fromstring(markup)
+    except (ValueError, lxml.etree.ParserError):
+        return {}
+    found: dict[str, str] = {}
+    for quote in tree.iter("blockquote"):
+        if re.search(r"tweet|instagram|tiktok|embed", quote.get("class") or "", re.IGNORECASE):
+            continue
+        speaker_nodes = [node for node in quote.iter("cite", "footer") if node is not quote]
+        figure = quote.getparent()
+        if figure is not None and figure.tag == "figure":
+            speaker_nodes += list(figure.iter("figcaption"))
+        speaker = " ".join(" ".join(node.text_content().split()) for node in speaker_nodes[:1])
+        for node in speaker_nodes:  # so the speaker is not read as part of the quote
+            node.drop_tree()
+        paragraphs = [" ".join(p.text_content().split()) for p in quote.iter("p")] or [" ".join(quote.text_content().split())]
+        paragraphs = [p for p in paragraphs if p]
+        if not speaker and len(paragraphs) >= 2 and paragraphs[-1][0] in DASHES:
+            speaker = paragraphs.pop()
+        text = strip_quote_marks(" ".join(paragraphs))
+        if speaker and text:
+            found[normalized(text)] = clean_attribution(speaker)
+    return found
