@@ -13,10 +13,17 @@ from ..stories.fetch import DEFAULT_TIMEOUT
 def _draft_options(command):
     """The options both commands share: they override what the article says about itself."""
     options = [
-        click.option("--url", help="The story's link (default: the page's canonical URL, a 'URL:' line in the file, or SOURCE itself)."),
+        click.option(
+            "--url", help="The story's link (default: the page's canonical URL, a 'URL:' line in the file, or SOURCE itself)."
+        ),
         click.option("--title", help="The story's title (default: the article's headline)."),
-        click.option("--site", help="The site or publication, for the story's source (default: the page's site name or the URL's host)."),
-        click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True, help="Seconds to wait for a URL to answer."),
+        click.option(
+            "--site", help="The site or publication, for the story's source (default: the page's site name or the URL's host)."
+        ),
+        click.option(
+            "--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
+            help="Seconds to wait for a URL to answer.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -31,15 +38,23 @@ def story() -> None:
 @story.command()
 @click.argument("issue_file", type=IssuePath)
 @click.argument("source")
-@click.option("--section", metavar="TITLE", help="Add to the section with this title (created at the end if missing; default: the last section).")
+@click.option(
+    "--section",
+    metavar="TITLE",
+    help="Add to the section with this title (created at the end if missing; default: the last section).",
+)
 @_draft_options
-def add(issue_file: Path, source: str, section: str | None, url: str | None, title: str | None, site: str | None, timeout: float) -> None:
+def add(
+    issue_file: Path, source: str, section: str | None, url: str | None, title: str | None, site: str | None, timeout: float
+) -> None:
     """Append a drafted story from SOURCE to ISSUE_FILE, marked as a draft to review.
 
     SOURCE is a .txt, .md or .html file, or an http(s) URL. The rest of the issue file is kept byte for byte."""
+    from ..issue_file import load_issue
     from ..stories.append import append_story
     from ..stories.draft import draft_story
 
+    load_issue(issue_file)  # a missing or invalid issue file stops us before any fetching
     draft = draft_story(source, url=url, title=title, site=site, timeout=timeout)
     result = append_story(issue_file, draft, section)
     where = f"{_shown(issue_file)}:{result.line}"

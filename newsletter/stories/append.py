@@ -42,7 +42,8 @@ def append_story(issue_path: Path, draft: Draft, section: str | None = None) -> 
     try:
         updated = parse_issue(planned.text, issue_path)
     except IssueFileError as exc:  # a bug here must not cost the editor their file
-        raise StoryError(f"{issue_path}: the drafted story would make the issue invalid, so nothing was written:", exc.problems) from None
+        message = f"{issue_path}: the drafted story would make the issue invalid, so nothing was written:"
+        raise StoryError(message, exc.problems) from None
     if _comparable(updated.sections[planned.section_index].stories[-1]) != _comparable(draft.story):
         raise StoryError(f"{issue_path}: the story did not read back as drafted, so nothing was written")
     mode = path.stat().st_mode & 0o7777
@@ -127,7 +128,9 @@ def _find_section(sections: Any, wanted: str | None) -> int | None:
 
 def _no_flow(node: Any, where: str, path: Path) -> None:
     if node.fa.flow_style():
-        raise StoryError(f"{path}: {where} is written inline ([...]); write it as a block list (one '- ' per line) to append to it")
+        raise StoryError(
+            f"{path}: {where} is written inline ([...]); write it as a block list (one '- ' per line) to append to it"
+        )
 
 
 def _dash_column(lines: list[str], row: int, column: int) -> int:

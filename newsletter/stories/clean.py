@@ -23,7 +23,8 @@ WRAP_MAX_CHARS = 100  # ...and no line of a hard-wrapped text is longer than thi
 BYLINE = re.compile(r"^(?:by|written by|words by|story by|reporting by|author:?)\s+(?P<rest>\S.*)$", re.IGNORECASE)
 NAME_WORD = re.compile(r"^(?:[A-Z][\w'’.-]*|van|von|de|del|der|da|di|du|la|le|al|bin|ibn|el)$")
 METADATA_LINE = re.compile(
-    r"^(?P<key>url|link|canonical(?: url)?|source url|original(?:ly published)?(?: at| on)?|source|site|publication)\s*:\s*(?P<value>\S.*)$",
+    r"^(?P<key>url|link|canonical(?: url)?|source url|original(?:ly published)?(?: at| on)?|source|site|publication)"
+    r"\s*:\s*(?P<value>\S.*)$",
     re.IGNORECASE,
 )
 NOT_A_NAME = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "then", "now", "contrast"}
@@ -126,8 +127,10 @@ def _line(result: Cleaned, state: _State, text: str) -> None:
     if glued:
         _add(result, state, Block("quote", glued[0], attribution=glued[1]))
         return
-    if text[0] in quotes.DASHES and result.blocks and result.blocks[-1].kind == "quote" and not result.blocks[-1].attribution:
-        last = result.blocks.pop()  # "— Name, role" under a quote line
+    last = result.blocks[-1] if result.blocks else None
+    under_quote = last is not None and last.kind == "quote" and not last.attribution
+    if under_quote and text[0] in quotes.DASHES and quotes.looks_like_attribution(text):
+        result.blocks.pop()  # "— Name, role" under a quote line
         result.blocks.append(Block("quote", last.text, last.section, quotes.clean_attribution(text)))
         return
     if BULLET.match(text):
@@ -154,7 +157,7 @@ def looks_like_heading(text: str) -> bool:
     words = text.split()
     if not words or len(words) > MAX_HEADING_WORDS or len(text) > MAX_HEADING_CHARS:
         return False
-    if text[-1] in ".,;…" or text[-1] in "\"”’'" and text[-2:-1] in (".", ","):
+    if text[-1] in ".,;…" or (text[-1] in "\"”’'" and text[-2:-1] in (".", ",")):
         return False
     if text[-1] in "?!" and len(words) > 10:
         return False
@@ -189,25 +192,20 @@ def _metadata(result: Cleaned, text: str) -> bool:
 
 
 def _byline(result: Cleaned, text: str) -> bool:
+    """'By Ana Ruiz | View author profile', 'By Ana Ruiz and Li Wei, March 3, 2026', 'By Ana Ruiz, Staff Writer'."""
     match = BYLINE.match(text)
     if not match or len(text.split()) > 20:
         return False
     rest = match["rest"]
-    published = dates.first_date(rest)
-    # "Name | View author profile", "Name, Staff Writer", "Name and Name - March 3, 2026"
     names_part = re.split(r"\s+[|/·•—–-]\s+|\s*[|/·•]\s*", rest)[0]
     names_part = dates.DATE_PATTERN.sub("", names_part).strip(" ,")
     names = [n.strip() for n in re.split(r",\s*|\s+(?:and|&)\s+", names_part) if n.strip()]
-    people = [n for n in names if _is_name(n)]
-    if not people:
-        return False
-    if not _is_name(names[0]):
-        return False
-    # Keep the run of names ("Ana Ruiz and Li Wei"); a role after a comma ("Staff Writer") is not a name we want.
-    kept = [people[0]] + [n for n in names[1:] if n in people and re.search(rf"(?:and|&)\s+{re.escape(n)}", names_part)]
-    result.author = result.author or " and ".join(kept)
-    if published and not result.published:
-        result.published = published
+    if not names or not _is_name(names[0]):
+        return False  # "By 2030 the city..." is a sentence
+    # Names joined by "and" are authors; what follows a comma ("Staff Writer") is a role.
+    joined = [n for n in names[1:] if _is_name(n) and re.search(rf"(?:and|&)\s+{re.escape(n)}", names_part)]
+    result.author = result.author or " and ".join([names[0], *joined])
+    result.published = result.published or dates.first_date(rest)
     return True
 
 
@@ -237,8 +235,8 @@ def _join_wrapped(raw: list[RawBlock]) -> list[RawBlock]:
 
     Only for texts that are hard-wrapped: where every line is short. A text that keeps one paragraph per
     line (most copies from a browser) is left alone, so a heading is never glued to its paragraph."""
-    lines = [block.text for block in raw if block.kind == "line"]
-    if not lines or max(len(line) for line in lines) > WRAP_MAX_CHARS or sum(len(line) >= WRAP_MIN_CHARS for line in lines) < 2:
+    long_lines = [len(block.text) for block in raw if block.kind == "line" and len(block.text) >= WRAP_MIN_CHARS]
+    if len(long_lines) < 2 or sum(length > WRAP_MAX_CHARS for length in long_lines) > len(long_lines) // 10:
         return raw
     joined: list[RawBlock] = []
     for block in raw:
@@ -253,8 +251,15 @@ def _join_wrapped(raw: list[RawBlock]) -> list[RawBlock]:
             and not _stands_alone(block.text)
         ):
             joined[-1] = RawBlock("line", f"{previous.text.rstrip()} {block.text.strip()}")
-        elif block.kind == "line" and previous is not None and previous.kind == "line" and BULLET.match(previous.text) and block.text[:1].isspace() and not BULLET.match(block.text):
-            joined[-1] = RawBlock("line", f"{previous.text.rstrip()} {block.text.strip()}")  # a wrapped bullet
+        elif (
+            block.kind == "line"
+            and previous is not None
+            and previous.kind == "line"
+            and BULLET.match(previous.text)
+            and block.text[:1].isspace()  # an indented line under a bullet continues it
+            and not BULLET.match(block.text)
+        ):
+            joined[-1] = RawBlock("line", f"{previous.text.rstrip()} {block.text.strip()}")
         else:
             joined.append(block)
     return joined

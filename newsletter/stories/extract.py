@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from .errors import StoryError
 from .fetch import Fetched, decode
+from .quotes import html_pull_quotes, normalized, split_quote_lines
 
 BlockKind = Literal["line", "blank", "heading", "item", "quote"]
 
@@ -72,7 +73,6 @@ def _text_blocks(text: str) -> list[RawBlock]:
 def _from_html(fetched: Fetched) -> Extracted:
     import trafilatura  # heavy import; only HTML articles need it
 
-    from .quotes import html_pull_quotes
 
     markup: str | bytes = fetched.data
     if fetched.charset:
@@ -90,11 +90,17 @@ def _from_html(fetched: Fetched) -> Extracted:
         include_images=False,
         include_links=False,
         deduplicate=False,
+        # Dates from the page's markup only (no guessing "2026-06-01" from a /2026/06/ URL), and the same
+        # answer whatever today's date is.
+        date_extraction_params={"extensive_search": False, "original_date": True, "max_date": "2100-12-31"},
     )
     if document is None or document.body is None:
         raise StoryError(f"{fetched.name}: found no article text in this page")
-    attributions = html_pull_quotes(markup)
-    blocks = _tree_blocks(document.body, attributions)
+    page_quotes = html_pull_quotes(markup)
+    blocks = _tree_blocks(document.body, {normalized(q.text): q.attribution for q in page_quotes})
+    kept = {normalized(block.text) for block in blocks if block.kind == "quote"}
+    # trafilatura drops a quote inside a <figure> whole: add it back, after the text.
+    blocks += [RawBlock("quote", q.text, attribution=q.attribution) for q in page_quotes if normalized(q.text) not in kept]
     site = _clean_meta(document.sitename)
     if site and " " not in site and site.lower() in urlsplit(document.url or fetched.url or "").netloc.lower():
         site = None  # trafilatura's fallback is the bare host; the drafter names hosts itself (no port, no www.)
@@ -110,8 +116,6 @@ def _from_html(fetched: Fetched) -> Extracted:
 
 def _tree_blocks(body: Any, attributions: dict[str, str]) -> list[RawBlock]:
     """Walk trafilatura's XML body (head, p, list/item, quote) into raw blocks."""
-    from .quotes import normalized, split_quote_lines
-
     blocks: list[RawBlock] = []
     for element in body:
         tag = element.tag
@@ -195,8 +199,6 @@ META_KEYS = {
 
 def _from_markdown(text: str) -> Extracted:
     from markdown_it import MarkdownIt
-
-    from .quotes import split_quote_lines
 
     meta, text = _front_matter(text)
     blocks: list[RawBlock] = []

@@ -61,7 +61,9 @@ def is_key_list_heading(text: str) -> bool:
     return bool(KEY_LIST_HEADING.fullmatch(text.strip(" :!.").strip()))
 
 
-def key_facts(blocks: Sequence[Block], sentences: Sequence[Sentence], subject: Sequence[str], summary: Sequence[Sentence]) -> list[str]:
+def key_facts(
+    blocks: Sequence[Block], sentences: Sequence[Sentence], subject: Sequence[str], summary: Sequence[Sentence]
+) -> list[str]:
     """Three to five key facts: the article's list if it has one, topped up from its sentences if short."""
     facts = listed_facts(blocks)
     if len(facts) >= MIN_FACTS:
@@ -134,7 +136,8 @@ ASIDE = re.compile(
 PARENTHESES = re.compile(r"\s*\([^()]{1,80}\)")
 # ", its operator reported on 14 April 2026" / ", the council announced on Thursday" at the end of a sentence
 TRAILING_SOURCE = re.compile(
-    r",\s+(?:the |its |a |an )?[\w'’ -]{2,50}?\s(?:said|says|reported|reports|announced|announces|confirmed|told [\w ]{2,30}|wrote)"
+    r",\s+(?:the |its |a |an )?[\w'’ -]{2,50}?\s"
+    r"(?:said|says|reported|reports|announced|announces|confirmed|told [\w ]{2,30}|wrote)"
     r"(?:\s+(?:on|in|last|this)\s+[\w ,]{2,30})?$"
 )
 # Where a long sentence can end early: before a comma-led clause (first choice) or a linking word.

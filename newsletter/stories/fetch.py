@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -63,6 +61,9 @@ def _read_file(path: Path) -> Fetched:
 
 
 def _fetch_url(url: str, timeout: float) -> Fetched:
+    import urllib.error  # only for URLs: keeps `newsletter --help` quick
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.9, */*;q=0.5"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

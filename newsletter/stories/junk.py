@@ -22,7 +22,8 @@ JUNK_SENTENCES = [
         r"^(?:read|watch|listen to) (?:more|next|also|the full|our|the rest)\b",
         r"^(?:continue|keep) reading\b",
         r"^more (?:from|on|in|stories|news|like this|coverage|about)\b",
-        r"^(?:related|recommended|trending|most (?:read|popular|viewed)|editor'?s picks|you (?:may|might) also like|further reading|see also|also read)\b",
+        r"^(?:related|recommended|trending|most (?:read|popular|viewed)|editor'?s picks|you (?:may|might) also like"
+        r"|further reading|see also|also read)\b",
         r"^the latest\b.{0,80}\b(?:news|updates|coverage)\b.{0,40}\bwill\b",
         r"^(?:stay|keep) (?:up to date|informed|tuned|in the loop)\b",
         r"^follow (?:us|the latest|our|along)\b",
@@ -32,7 +33,8 @@ JUNK_SENTENCES = [
         r"^listen to (?:this|the) (?:article|story|podcast|episode)\b",
         r"^(?:click|tap) here\b",
         r"^(?:download|get) (?:our|the) app\b",
-        r"^this (?:article|story|post|piece) (?:was|is|has been) (?:originally |first )?(?:published|updated|produced|amended|corrected)\b",
+        r"^this (?:article|story|post|piece) (?:was|is|has been) (?:originally |first )?"
+        r"(?:published|updated|produced|amended|corrected)\b",
         r"^(?:join|get) (?:our|the) (?:free |daily |weekly )?(?:newsletter|briefing|community|mailing list)\b",
         r"\bwe (?:may )?earn (?:a )?(?:small )?(?:commission|affiliate)\b",
         r"\bcookies?\b.{0,80}\b(?:accept|consent|policy|settings|preferences)\b",
@@ -48,7 +50,8 @@ JUNK_SENTENCES = [
 JUNK_LINES = [
     re.compile(pattern, _FLAGS)
     for pattern in (
-        r"^(?:share|tweet|email|print|save|copy link|bookmark)(?: this)?(?: article| story| page| link)?\s*[:!]?(?:\s*(?:facebook|twitter|x|linkedin|email|whatsapp|reddit|copy link)\b[\s,|]*)*$",
+        r"^(?:share|tweet|email|print|save|copy link|bookmark)(?: this)?(?: article| story| page| link)?\s*[:!]?"
+        r"(?:\s*(?:facebook|twitter|x|linkedin|email|whatsapp|reddit|copy link)\b[\s,|]*)*$",
         r"^(?:advertisement|advert|ad|sponsored|promoted|promotion)$",
         r"^\d+\s*(?:min|minute)s?\s*read$",
         r"^(?:leave|add|post|show) (?:a )?comments?\b|^\d+\s+comments?$|^comments?$",

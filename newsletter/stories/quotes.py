@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 OPEN_MARKS = "“\"‘'«„"
 CLOSE_MARKS = "”\"’'»“"
@@ -30,6 +31,8 @@ QUOTED = r"[“\"](?P<q>[^“”\"]{20,600}?)[”\"]"
 QUOTE_THEN_SPEAKER = re.compile(
     rf"{QUOTED}\s*,?\s*(?:{SAY}\s+(?P<after>[^.;:“”\"]{{2,120}}?)|(?P<before>[A-Z][^.;:“”\"]{{1,80}}?)\s+{SAY})\s*(?:[.;]|$)"
 )
+ONE_DOT = "\u2024"  # stands in for an honorific's full stop while matching
+HONORIFIC = re.compile(r"\b(?:Dr|Prof|Mr|Mrs|Ms|Mx|St|Jr|Sr|Gen|Sen|Rep|Gov|Rev|Capt|Col|Lt|Sgt)\.")
 SPEAKER_THEN_QUOTE = re.compile(rf"(?P<who>[A-Z][^.;“”\"]{{1,100}}?)\s+{SAY}\s*[:,]?\s*{QUOTED}")
 
 
@@ -51,7 +54,7 @@ def split_glued_quote(line: str) -> tuple[str, str] | None:
         if start >= 2 and line[start - 2] in ".":  # "e.g.The"
             continue
         quote, attribution = line[: match.end()].strip(), line[match.end() :].strip()
-        if _looks_like_attribution(attribution) and len(quote.split()) >= MIN_QUOTE_WORDS:
+        if looks_like_attribution(attribution, strict=True) and len(quote.split()) >= MIN_QUOTE_WORDS:
             return strip_quote_marks(quote), clean_attribution(attribution)
         return None  # only the last glue point can start an attribution
     return None
@@ -62,14 +65,14 @@ def split_quote_lines(lines: list[str]) -> tuple[str, str | None]:
     lines = [line.strip() for line in lines if line.strip()]
     if not lines:
         return "", None
-    if len(lines) >= 2 and (lines[-1][0] in DASHES or _looks_like_attribution(lines[-1], strict=False)):
+    if len(lines) >= 2 and (lines[-1][0] in DASHES or looks_like_attribution(lines[-1])):
         return strip_quote_marks(" ".join(lines[:-1])), clean_attribution(lines[-1])
     joined = " ".join(lines)
     glued = split_glued_quote(joined)
     if glued:
         return glued
     dashed = re.fullmatch(rf"(?P<q>[{OPEN_MARKS}].+[{CLOSE_MARKS}])\s*[{DASHES}]{{1,2}}\s*(?P<who>\S.*)", joined)
-    if dashed and _looks_like_attribution(dashed["who"], strict=False):
+    if dashed and looks_like_attribution(dashed["who"]):
         return strip_quote_marks(dashed["q"]), clean_attribution(dashed["who"])
     inline = inline_quote(joined)
     if inline:
@@ -79,13 +82,25 @@ def split_quote_lines(lines: list[str]) -> tuple[str, str | None]:
 
 def inline_quote(text: str) -> PullQuote | None:
     """A quote inside running text: '"...," said Name, role.' or 'Name said: "..."'."""
+    text = HONORIFIC.sub(lambda m: m.group(0)[:-1] + ONE_DOT, text)  # so "Dr." does not end the speaker
     for pattern in (QUOTE_THEN_SPEAKER, SPEAKER_THEN_QUOTE):
         for match in pattern.finditer(text):
             quote = _sentence_case_quote(match["q"])
-            speaker = match.groupdict().get("after") or match.groupdict().get("before") or match.groupdict().get("who")
+            found = match.groupdict()
+            speaker = _speaker(found.get("after") or found.get("before") or found.get("who") or "")
             if speaker and len(quote.split()) >= MIN_QUOTE_WORDS and len(speaker.split()) <= MAX_ATTRIBUTION_WORDS:
-                return PullQuote(quote, clean_attribution(speaker))
+                return PullQuote(quote.replace(ONE_DOT, "."), clean_attribution(speaker.replace(ONE_DOT, ".")))
     return None
+
+
+def _speaker(text: str) -> str:
+    """'Speaking on Tuesday, Rui Santos, the planner,' -> 'Rui Santos, the planner': start at the name."""
+    parts = [part.strip() for part in text.strip(" ,").split(",")]
+    for index, part in enumerate(parts):
+        words = part.split()
+        if words and all(word[:1].isupper() for word in words):
+            return ", ".join(parts[index:])
+    return text.strip(" ,")
 
 
 def best_quote(quote_blocks: Iterable[tuple[str, str | None]], paragraphs: Iterable[str]) -> PullQuote | None:
@@ -121,10 +136,11 @@ def clean_attribution(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _looks_like_attribution(text: str, strict: bool = True) -> bool:
+def looks_like_attribution(text: str, strict: bool = False) -> bool:
     """Short, no sentence of its own, and named like a person or role ("Ada Lee, chair", "AI researcher, ...")."""
     words = text.split()
-    if not words or len(words) > MAX_ATTRIBUTION_WORDS or re.search(r"[.!?][”\"']?\s+\S", text):
+    plain = HONORIFIC.sub("X", text)  # "Dr. Ada Lee" has no sentence end in it
+    if not words or len(words) > MAX_ATTRIBUTION_WORDS or re.search(r"[.!?][”\"']?\s+\S", plain):
         return False
     if text.rstrip()[-1:] in ".!?":
         return False
@@ -134,32 +150,57 @@ def _looks_like_attribution(text: str, strict: bool = True) -> bool:
     return not strict or "," in text or capitalised >= 2
 
 
-def html_pull_quotes(markup: str | bytes) -> dict[str, str]:
-    """Quote text -> attribution for every <blockquote> (and figure quote) in an HTML page that names its
-    speaker in <cite>, <footer>, <figcaption> or a last line starting with a dash. trafilatura drops those
-    elements, so this small lookup puts the speaker back on the quote it did keep."""
+def html_pull_quotes(markup: str | bytes) -> list[PullQuote]:
+    """Every <blockquote> (or figure quote) of an HTML page's content that
+    names its speaker in <cite>, <footer>, <figcaption> or a last line starting with a dash. trafilatura
+    drops those elements, so this small lookup puts the speaker back on the quote it kept (or adds the
+    quote when it dropped the whole figure)."""
     import lxml.html
 
     try:
         tree = lxml.html.fromstring(markup)
     except (ValueError, lxml.etree.ParserError):
-        return {}
-    found: dict[str, str] = {}
+        return []
+    found: list[PullQuote] = []
     for quote in tree.iter("blockquote"):
-        if re.search(r"tweet|instagram|tiktok|embed", quote.get("class") or "", re.IGNORECASE):
+        if _outside_the_story(quote):
             continue
         speaker_nodes = [node for node in quote.iter("cite", "footer") if node is not quote]
         figure = quote.getparent()
         if figure is not None and figure.tag == "figure":
             speaker_nodes += list(figure.iter("figcaption"))
-        speaker = " ".join(" ".join(node.text_content().split()) for node in speaker_nodes[:1])
+        speaker = " ".join(speaker_nodes[0].text_content().split()) if speaker_nodes else ""
         for node in speaker_nodes:  # so the speaker is not read as part of the quote
             node.drop_tree()
-        paragraphs = [" ".join(p.text_content().split()) for p in quote.iter("p")] or [" ".join(quote.text_content().split())]
-        paragraphs = [p for p in paragraphs if p]
+        paragraphs = [" ".join(p.text_content().split()) for p in quote.iter("p")]
+        paragraphs = [p for p in paragraphs or [" ".join(quote.text_content().split())] if p]
         if not speaker and len(paragraphs) >= 2 and paragraphs[-1][0] in DASHES:
             speaker = paragraphs.pop()
         text = strip_quote_marks(" ".join(paragraphs))
         if speaker and text:
-            found[normalized(text)] = clean_attribution(speaker)
+            found.append(PullQuote(text, clean_attribution(speaker)))
+    for box in tree.xpath("//*[contains(translate(@class, 'PULQOTE-', 'pulqote'), 'pullquote')]"):
+        # <aside class="pull-quote"><p>Quote</p><span>Name, role</span></aside>
+        parts = [" ".join(node.text_content().split()) for node in box if node.text_content().strip()]
+        if box.tag != "blockquote" and len(parts) >= 2 and looks_like_attribution(parts[-1]):
+            found.append(PullQuote(strip_quote_marks(" ".join(parts[:-1])), clean_attribution(parts[-1])))
     return found
+
+
+NOT_STORY_TAGS = {"nav", "aside", "header", "footer", "form"}
+# A class or id word that starts like this marks an embed or page furniture ("twitter-tweet", "sidebar-left").
+NOT_STORY_CLASS = re.compile(
+    r"(?:twitter-|instagram-)?(?:tweet|instagram|tiktok|embed|sidebar|related|comments?|promo|advert)", re.IGNORECASE
+)
+
+
+def _outside_the_story(element: Any) -> bool:
+    """Embedded posts, sidebars, comments and page furniture hold quotes that are not the article's."""
+    node = element
+    while node is not None:
+        if node is not element and node.tag in NOT_STORY_TAGS:
+            return True
+        if any(NOT_STORY_CLASS.match(word) for word in f"{node.get('class', '')} {node.get('id', '')}".split()):
+            return True
+        node = node.getparent()
+    return False

@@ -18,8 +18,8 @@ def vectors(sentences: Sequence[Sentence]) -> dict[int, Vector]:
     count = len(sentences)
     found: dict[int, Vector] = {}
     for s in sentences:
-        weights = {term: tf * (math.log((1 + count) / (1 + document_frequency[term])) + 1) for term, tf in Counter(s.terms).items()}
-        found[s.index] = _unit(weights)
+        idf = {term: math.log((1 + count) / (1 + document_frequency[term])) + 1 for term in set(s.terms)}
+        found[s.index] = _unit({term: tf * idf[term] for term, tf in Counter(s.terms).items()})
     return found
 
 

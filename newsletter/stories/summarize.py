@@ -11,6 +11,7 @@ from .sentences import Sentence
 
 MAX_WORDS = 60
 MAX_SENTENCES = 3
+MIN_SENTENCES = 2
 MAX_SENTENCE_WORDS = 40  # a longer sentence leaves no room for a second one
 MIN_SENTENCE_WORDS = 5
 MIN_ADDED_WORDS = 8  # a short sentence after the lead ("Staff wear no tags.") rarely carries the story
@@ -37,7 +38,10 @@ def summarize(sentences: Sequence[Sentence], subject: Sequence[str]) -> list[Sen
     scores = _scores(candidates, vecs, bag(subject))
     chosen = [candidates[0]]  # the lead: news writing puts the essentials first
     while len(chosen) < MAX_SENTENCES:
-        picked = _next(candidates, chosen, scores, vecs)
+        # Two sentences at least: when every other one repeats the lead, take the best that fits anyway.
+        picked = _next(candidates, chosen, scores, vecs, REDUNDANT) or (
+            _next(candidates, chosen, scores, vecs, 0.99) if len(chosen) < MIN_SENTENCES else None
+        )
         if picked is None:
             break
         chosen.append(picked)
@@ -57,14 +61,17 @@ def _scores(candidates: Sequence[Sentence], vecs: dict[int, Vector], subject: Ve
     return scores
 
 
-def _next(candidates: Sequence[Sentence], chosen: list[Sentence], scores: dict[int, float], vecs: dict[int, Vector]) -> Sentence | None:
+def _next(
+    candidates: Sequence[Sentence], chosen: list[Sentence], scores: dict[int, float], vecs: dict[int, Vector], redundant: float
+) -> Sentence | None:
+    """The best-scoring sentence that still fits the word budget and does not repeat the chosen ones."""
     used = sum(s.words for s in chosen)
     chosen_indexes = {s.index for s in chosen}
     best: tuple[float, int] | None = None
     for s in candidates:
         if s.index in chosen_indexes or used + s.words > MAX_WORDS or s.words < MIN_ADDED_WORDS:
             continue
-        if max(cosine(vecs[s.index], vecs[c.index]) for c in chosen) > REDUNDANT:
+        if max(cosine(vecs[s.index], vecs[c.index]) for c in chosen) > redundant:
             continue
         score = scores[s.index]
         if LEANS_BACK.match(s.text) and s.index - 1 not in chosen_indexes:

@@ -118,3 +118,12 @@ def test_every_option_is_documented_in_help() -> None:
         text = run("story", command, "--help").output
         for option in options:
             assert option in text
+
+
+def test_a_missing_issue_file_stops_add_before_fetching(article_server: ArticleServer, tmp_path: Path) -> None:
+    article_server.pages["/slow"] = Page(body=b"<p>late</p>", delay=1.0)
+    started = time.monotonic()
+    result = run("story", "add", str(tmp_path / "nope.yaml"), article_server.url("/slow"))
+    assert time.monotonic() - started < 0.9
+    assert result.exit_code == 1
+    assert "nope.yaml: no such issue file" in result.output

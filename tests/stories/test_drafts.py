@@ -135,3 +135,22 @@ def test_the_yaml_block_is_marked_as_a_draft_and_lists_what_to_fix(drafts: dict[
     assert re.search(r"^- title: Harbour city moves", block, re.MULTILINE)
     assert "published: 2026-03-03\n" in block
     assert dt.date(2026, 3, 3) == drafts["ferry-key-facts.txt"].story.published
+
+
+def test_what_happened_in_prose_gives_facts_from_its_sentences() -> None:
+    from newsletter.stories.draft import draft_from
+    from newsletter.stories.fetch import Fetched
+
+    article = (
+        "Ferry strike ends after two days\n"
+        "What happened\n"
+        "Crews on the island ferries walked out on Monday over new rosters. About 9,000 passengers a day were stranded "
+        "on the mainland. The union and the operator agreed on Wednesday to keep the old rosters until March 2027.\n"
+        "Why it matters\n"
+        "The islands have no bridge, so the ferries carry food, post and patients as well as commuters.\n"
+    )
+    story = draft_from(Fetched(data=article.encode(), kind="text", name="strike.txt", url=None)).story
+    assert 3 <= len(story.key_facts) <= 5
+    assert any("9,000 passengers" in fact for fact in story.key_facts)
+    assert any("March 2027" in fact for fact in story.key_facts)
+    assert all(fact not in ("What happened", "Why it matters") for fact in story.key_facts)
