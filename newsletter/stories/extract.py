@@ -73,7 +73,6 @@ def _text_blocks(text: str) -> list[RawBlock]:
 def _from_html(fetched: Fetched) -> Extracted:
     import trafilatura  # heavy import; only HTML articles need it
 
-
     markup: str | bytes = fetched.data
     if fetched.charset:
         try:

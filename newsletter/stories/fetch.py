@@ -56,6 +56,7 @@ def _read_file(path: Path) -> Fetched:
         raise StoryError(f"{path}: is a folder, not an article file") from None
     except OSError as exc:
         raise StoryError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    _refuse_binary(data, str(path))
     kind = SUFFIX_KINDS.get(path.suffix.lower()) or _sniff(data)
     return Fetched(data=data, kind=kind, name=str(path), url=None)
 
@@ -79,7 +80,11 @@ def _fetch_url(url: str, timeout: float) -> Fetched:
         raise StoryError(f"cannot fetch {url}: {_reason(exc, timeout)}") from None
     if len(data) > MAX_BYTES:
         raise StoryError(f"cannot fetch {url}: the page is larger than {MAX_BYTES // 1_000_000} MB, which is not an article")
-    kind = CONTENT_TYPE_KINDS.get(content_type) or SUFFIX_KINDS.get(Path(urlsplit(final_url).path).suffix.lower()) or _sniff(data)
+    if content_type.startswith(("image/", "audio/", "video/", "font/")) or content_type in ("application/pdf", "application/zip"):
+        raise StoryError(f"cannot draft from {url}: the server sent {content_type}, not an article page")
+    _refuse_binary(data, url)
+    suffix_kind = SUFFIX_KINDS.get(Path(urlsplit(final_url).path).suffix.lower())
+    kind = CONTENT_TYPE_KINDS.get(content_type) or suffix_kind or _sniff(data)
     return Fetched(data=data, kind=kind, name=url, url=final_url, charset=charset)
 
 
@@ -89,6 +94,11 @@ def _reason(reason: object, timeout: float) -> str:
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror
     return str(reason)
+
+
+def _refuse_binary(data: bytes, name: str) -> None:
+    if b"\x00" in data[:8192]:  # text never holds NUL bytes; PDFs, images and office files do
+        raise StoryError(f"{name}: is not a text, Markdown or HTML article (it looks like a binary file)")
 
 
 def _sniff(data: bytes) -> Kind:

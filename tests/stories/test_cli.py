@@ -127,3 +127,15 @@ def test_a_missing_issue_file_stops_add_before_fetching(article_server: ArticleS
     assert time.monotonic() - started < 0.9
     assert result.exit_code == 1
     assert "nope.yaml: no such issue file" in result.output
+
+
+def test_a_binary_file_or_a_pdf_url_is_refused(article_server: ArticleServer, tmp_path: Path) -> None:
+    picture = tmp_path / "photo.txt"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    result = run("story", "show", str(picture))
+    assert result.exit_code == 1
+    assert "photo.txt: is not a text, Markdown or HTML article" in result.output
+    article_server.pages["/report.pdf"] = Page(content_type="application/pdf", body=b"%PDF-1.7\n")
+    result = run("story", "show", article_server.url("/report.pdf"))
+    assert result.exit_code == 1
+    assert "the server sent application/pdf, not an article page" in result.output

@@ -121,6 +121,8 @@ def test_text_that_only_looks_glued_is_not_split(line: str) -> None:
         ("“We will run the buses all night,” Santos said.", "We will run the buses all night.", "Santos"),
         ("“We will run the buses all night,” Santos told Radio Sul.", "We will run the buses all night.", "Santos"),
         ("Rui Santos, the network planner, said: “We will run the buses all night.”", "We will run the buses all night.", "Rui Santos, the network planner"),
+        ("“We will run the buses all night,” said Dr. Ana Lima, who chairs the board.", "We will run the buses all night.", "Dr. Ana Lima, who chairs the board"),
+        ("Speaking on Tuesday, Rui Santos said: “We will run the buses all night.”", "We will run the buses all night.", "Rui Santos"),
     ],
 )
 def test_quotes_inside_paragraphs_are_found_with_their_speaker(sentence: str, text: str, attribution: str) -> None:
