@@ -66,7 +66,7 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
     except NewsletterError as exc:
         raise click.ClickException(f"{exc}\nNothing was written.") from None
     for path in result.paths:
-        click.echo(f"  wrote {_shown(path)}")
+        click.echo(f"  wrote {display_path(path)}")
     size = result.email.html_bytes
     click.echo(f"HTML size: {size / KB:.1f} KB of Gmail's ~{GMAIL_CLIP_BYTES // KB} KB clipping limit")
     for finding in result.findings:
@@ -89,7 +89,7 @@ def check(issue_file: Path) -> None:
         click.secho(str(finding), fg="red" if finding.level == "error" else "yellow")
     errors = sum(f.level == "error" for f in findings)
     warnings = len(findings) - errors
-    summary = f"{_shown(issue_file)}: {errors} error(s), {warnings} warning(s)"
+    summary = f"{display_path(issue_file)}: {errors} error(s), {warnings} warning(s)"
     if errors:
         raise click.ClickException(summary)
     click.secho(summary, fg="green" if not warnings else None)
@@ -107,10 +107,10 @@ def new(date: dt.datetime | None) -> None:
     day = date.date() if date else dt.date.today()
     path, text = new_issue(workspace.issues_dir, workspace.config.newsletter.name, day)
     write_files(path.parent, {path.name: text.encode("utf-8")})
-    click.echo(f"created {_shown(path)}; fill in the TODOs, then run: newsletter check {_shown(path)}")
+    click.echo(f"created {display_path(path)}; fill in the TODOs, then run: newsletter check {display_path(path)}")
 
 
-def _shown(path: Path) -> str:
+def display_path(path: Path) -> str:
     """A path as the user would type it: relative to the current folder when inside it."""
     try:
         return os.path.relpath(path) if path.is_absolute() and path.resolve().is_relative_to(Path.cwd()) else str(path)

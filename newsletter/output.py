@@ -7,19 +7,32 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import, while no threads run (setting the umask is process-wide).
+DEFAULT_MODE = 0o666 & ~_umask()
+
+
 def write_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
     """Write every file to a temporary name first, then move them all into place.
 
     A failure while writing (disk full, permissions) leaves the previous outputs untouched.
+    A replaced file keeps its permissions; a new one gets the usual ones (mkstemp's are private).
     """
     folder.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in files.items():
             handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-            staged.append((temp, folder / name))
+            final = folder / name
+            staged.append((temp, final))
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
+                os.fchmod(out.fileno(), final.stat().st_mode & 0o7777 if final.exists() else DEFAULT_MODE)
     except BaseException:
         for temp, _ in staged:
             Path(temp).unlink(missing_ok=True)

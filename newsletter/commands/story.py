@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import IssuePath, _shown
+from ..cli import IssuePath, display_path
 from ..stories.fetch import DEFAULT_TIMEOUT
 
 
@@ -57,12 +57,12 @@ def add(
     load_issue(issue_file)  # a missing or invalid issue file stops us before any fetching
     draft = draft_story(source, url=url, title=title, site=site, timeout=timeout)
     result = append_story(issue_file, draft, section)
-    where = f"{_shown(issue_file)}:{result.line}"
+    where = f"{display_path(issue_file)}:{result.line}"
     kind = "new section" if result.new_section else "section"
     click.echo(f"added a draft story to {kind} {result.section!r} at {where}: {draft.story.title}")
     for note in draft.notes:
         click.secho(f"to do: {note}", fg="yellow", err=True)
-    click.echo(f"review it in the file, then run: newsletter check {_shown(issue_file)}")
+    click.echo(f"review it in the file, then run: newsletter check {display_path(issue_file)}")
 
 
 @story.command()

@@ -8,7 +8,6 @@ is written, and it is written atomically."""
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,9 +45,7 @@ def append_story(issue_path: Path, draft: Draft, section: str | None = None) -> 
         raise StoryError(message, exc.problems) from None
     if _comparable(updated.sections[planned.section_index].stories[-1]) != _comparable(draft.story):
         raise StoryError(f"{issue_path}: the story did not read back as drafted, so nothing was written")
-    mode = path.stat().st_mode & 0o7777
     write_files(path.parent, {path.name: planned.text.encode("utf-8")})
-    os.chmod(path, mode)  # the temporary file was created private; keep the editor's permissions
     return Appended(issue_path, planned.section, planned.section_index, planned.new_section, planned.line, planned.text)
 
 

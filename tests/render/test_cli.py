@@ -215,3 +215,17 @@ def test_every_command_and_option_is_in_the_readme() -> None:
                 if option.startswith("--") and option not in readme:
                     missing.append(f"newsletter {name} {option}")
     assert missing == [], "document these in README.md"
+
+
+def test_outputs_get_normal_permissions_and_replaced_files_keep_theirs(workspace: Path, issue_path: Path) -> None:
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert run("build", str(issue_path)).exit_code == 0
+    out = workspace / "build" / "2026-12-01"
+    assert {(out / name).stat().st_mode & 0o777 for name in OUTPUTS} == {0o666 & ~umask}
+
+    (out / "email.html").chmod(0o640)
+    assert run("build", str(issue_path)).exit_code == 0
+    assert (out / "email.html").stat().st_mode & 0o777 == 0o640
