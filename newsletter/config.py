@@ -47,7 +47,8 @@ class NewsletterSettings(Strict):
     postal_address: Line
     archive_url: Url
     language: Line = "en"
-    template_dir: Line = "templates"
+    # Templates here override the defaults of the same name. Left unset, "templates" is used if it exists.
+    template_dir: Line | None = None
     # Filled per recipient at send time; the build uses a sample token.
     unsubscribe_url: Annotated[Url, AfterValidator(unsubscribe_template)] | None = None
 
@@ -81,8 +82,10 @@ class Workspace:
     config: Config
 
     @property
-    def template_dir(self) -> Path:
-        return self.root / self.config.newsletter.template_dir
+    def template_dir(self) -> Path | None:
+        """The workspace's own templates folder, if it has one."""
+        folder = self.root / (self.config.newsletter.template_dir or "templates")
+        return folder if folder.is_dir() else None
 
     @property
     def issues_dir(self) -> Path:
@@ -115,9 +118,9 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         lines = [f"{path}: {_dotted(err['loc'])}: {_config_message(err)}" for err in exc.errors()]
         raise ConfigError("\n".join(lines)) from None
-    template_dir = path.parent / config.newsletter.template_dir
-    if not template_dir.is_dir():
-        raise ConfigError(f"{path}: newsletter.template_dir: folder {template_dir} does not exist")
+    template_dir = config.newsletter.template_dir
+    if template_dir and not (path.parent / template_dir).is_dir():
+        raise ConfigError(f"{path}: newsletter.template_dir: folder {path.parent / template_dir} does not exist")
     return config
 
 

@@ -45,9 +45,8 @@ class Renderer:
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
-        loader = jinja2.ChoiceLoader(
-            [jinja2.FileSystemLoader(workspace.template_dir), jinja2.FileSystemLoader(default_template_dir())]
-        )
+        folders = [workspace.template_dir, default_template_dir()]
+        loader = jinja2.FileSystemLoader([folder for folder in folders if folder])  # first match wins
         self.env = jinja2.Environment(
             loader=loader,
             autoescape=lambda name: not (name or "").endswith(".txt.j2"),
@@ -96,7 +95,7 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateError(f"template {exc.name} not found in {self.workspace.template_dir} or the defaults") from None
+            raise TemplateError(f"template {exc.name} not found in {self.workspace.template_dir or 'the workspace'} or the defaults") from None
         except Exception as exc:
             raise TemplateError(f"{_template_position(exc) or name}: {type(exc).__name__}: {exc}") from None
 

@@ -229,3 +229,9 @@ def test_outputs_get_normal_permissions_and_replaced_files_keep_theirs(workspace
     (out / "email.html").chmod(0o640)
     assert run("build", str(issue_path)).exit_code == 0
     assert (out / "email.html").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_workspace_without_templates_uses_the_defaults(workspace: Path, issue_path: Path) -> None:
+    (workspace / "templates").rmdir()
+    assert run("build", str(issue_path)).exit_code == 0
+    assert "Fixture Weekly" in (workspace / "build" / "2026-12-01" / "email.html").read_text()
