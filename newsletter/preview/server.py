@@ -1,0 +1,127 @@
+"""The preview's HTTP server: a fixed set of routes, all answered from memory.
+
+No route maps a URL to a file, so nothing outside the preview (or the workspace) can be read.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+
+from .session import PreviewSession
+
+KEEPALIVE_SECONDS = 15
+STATIC = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/preview.js": ("preview.js", "text/javascript; charset=utf-8"),
+    "/preview.css": ("preview.css", "text/css; charset=utf-8"),
+}
+DYNAMIC = ("/email.html", "/state.json", "/events")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class PreviewServer(ThreadingHTTPServer):
+    daemon_threads = True  # open event streams must not keep the process alive
+
+    def __init__(self, session: PreviewSession, host: str, port: int) -> None:
+        self.session = session
+        self.stopping = threading.Event()
+        self.assets = {route: _asset(name) for route, (name, _) in STATIC.items()}
+        self.address_family = _family(host)
+        super().__init__((host, port), PreviewHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}/"
+
+    def allowed_host(self, header: str | None) -> bool:
+        """On loopback, answer only requests addressed to loopback (blocks DNS-rebinding pages)."""
+        host = self.server_address[0]
+        if host not in LOOPBACK:
+            return True
+        port = self.server_address[1]
+        return header in {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.session.close()
+        self.shutdown()
+        self.server_close()
+
+
+class PreviewHandler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._answer(with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(with_body=False)
+
+    def _answer(self, with_body: bool) -> None:
+        route = self.path.split("?", 1)[0]
+        if not self.server.allowed_host(self.headers.get("Host")):
+            return self._send(HTTPStatus.FORBIDDEN, b"Forbidden: unexpected Host header\n", "text/plain; charset=utf-8", with_body)
+        if route in STATIC:
+            return self._send(HTTPStatus.OK, self.server.assets[route], STATIC[route][1], with_body)
+        if route == "/state.json":
+            state = self.server.session.snapshot.as_json(str(self.server.session.issue_path))
+            return self._send(HTTPStatus.OK, json.dumps(state).encode(), "application/json", with_body)
+        if route == "/email.html":
+            email = self.server.session.snapshot.email
+            if email is None:
+                body = b"No successful render yet: fix the error shown in the preview.\n"
+                return self._send(HTTPStatus.SERVICE_UNAVAILABLE, body, "text/plain; charset=utf-8", with_body)
+            return self._send(HTTPStatus.OK, email.html.encode("utf-8"), "text/html; charset=utf-8", with_body)
+        if route == "/events" and with_body:
+            return self._stream_events()
+        self._send(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain; charset=utf-8", with_body)
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str, with_body: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+    def _stream_events(self) -> None:
+        """Server-sent events: one `data: <version>` line each time the render changes."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.close_connection = True
+        seen = -1
+        try:
+            while not self.server.stopping.is_set():
+                snapshot = self.server.session.wait_for_change(seen, timeout=KEEPALIVE_SECONDS)
+                if snapshot.version > seen:
+                    seen = snapshot.version
+                    self.wfile.write(f"data: {seen}\n\n".encode())
+                else:
+                    self.wfile.write(b": keep-alive\n\n")
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the page was closed
+
+    def log_message(self, format: str, *args) -> None:
+        pass  # the terminal shows the tool's own messages only
+
+
+def _asset(name: str) -> bytes:
+    return (resources.files(__package__) / "static" / name).read_bytes()
+
+
+def _family(host: str):
+    import socket
+
+    return socket.AF_INET6 if ":" in host else socket.AF_INET

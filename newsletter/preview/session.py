@@ -1,0 +1,124 @@
+"""The preview's state: the latest render of one issue, re-made on demand, with the last good one kept.
+
+Reads the workspace and renders; never writes anything (see DESIGN.md: the preview reads renders).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..check import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Finding, check
+from ..config import CONFIG_NAME, Workspace, load_workspace
+from ..errors import NewsletterError
+from ..issue_file import load_issue
+from ..models import Email
+from ..render import Renderer
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the page shows. `email` is the last good render; `error` the latest failure, if any."""
+
+    version: int = 0
+    email_version: int = 0
+    email: Email | None = None
+    sender: str = ""
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+
+    def as_json(self, issue_file: str) -> dict:
+        email = self.email
+        return {
+            "version": self.version,
+            "email_version": self.email_version,
+            "issue_file": issue_file,
+            "sender": self.sender,
+            "subject": email.subject if email else "",
+            "preheader": email.preheader if email else "",
+            "text": email.text if email else "",
+            "size_bytes": email.html_bytes if email else 0,
+            "clip_bytes": GMAIL_CLIP_BYTES,
+            "warn_bytes": SIZE_WARNING_BYTES,
+            "findings": [{"level": f.level, "message": f.message} for f in self.findings],
+            "error": self.error,
+        }
+
+
+@dataclass
+class PreviewSession:
+    """Renders `issue_path` on request; watchers call refresh(), page requests read `snapshot`."""
+
+    issue_path: Path
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _renderer: Renderer | None = None
+    _config_stamp: tuple | None = None
+    _closed: bool = False
+
+    def watched_paths(self) -> list[Path]:
+        """Folders whose changes matter: the issue's folder, the workspace root, the templates."""
+        from ..render import default_template_dir
+
+        root = self._workspace_root()
+        folders = [self.issue_path.parent, root, default_template_dir()]
+        if self._renderer and self._renderer.workspace.template_dir:
+            folders.append(self._renderer.workspace.template_dir)
+        elif (root / "templates").is_dir():
+            folders.append(root / "templates")
+        return sorted({folder.resolve() for folder in folders if folder.is_dir()})
+
+    def is_relevant(self, path: Path) -> bool:
+        """The issue file, newsletter.toml, or a template."""
+        path = path.resolve()
+        return path == self.issue_path.resolve() or path.name == CONFIG_NAME or path.name.endswith(".j2")
+
+    def refresh(self) -> Snapshot:
+        """Re-render. On a mistake, keep the last good email and record the error."""
+        previous = self.snapshot
+        try:
+            renderer = self._current_renderer()
+            issue = load_issue(self.issue_path)
+            email = renderer.render(issue)
+            findings = tuple(check(issue, email))
+            config = renderer.workspace.config
+            sender = f"{config.sender.name} <{config.sender.address}>"
+            new = Snapshot(previous.version + 1, previous.email_version + 1, email, sender, findings, None)
+        except NewsletterError as exc:
+            new = Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, previous.findings, str(exc))
+        with self._changed:
+            self.snapshot = new
+            self._changed.notify_all()
+        return new
+
+    def wait_for_change(self, seen_version: int, timeout: float) -> Snapshot:
+        """Block until the snapshot is newer than `seen_version` (or `timeout` seconds pass)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self.snapshot.version > seen_version, timeout=timeout)
+            return self.snapshot
+
+    def close(self) -> None:
+        """Release everyone waiting for a change (the server is stopping)."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def _workspace_root(self) -> Path:
+        if self._renderer:
+            return self._renderer.workspace.root
+        from ..config import find_root
+
+        return find_root(self.issue_path.parent)
+
+    def _current_renderer(self) -> Renderer:
+        """One Renderer while newsletter.toml is unchanged; Jinja reloads edited templates itself."""
+        root = self._workspace_root()
+        config_file = root / CONFIG_NAME
+        stat = config_file.stat() if config_file.exists() else None
+        stamp = (stat.st_mtime_ns, stat.st_size) if stat else None
+        if self._renderer is None or stamp != self._config_stamp:
+            workspace: Workspace = load_workspace(self.issue_path.parent)
+            self._renderer = Renderer(workspace)
+            self._config_stamp = stamp
+        return self._renderer
