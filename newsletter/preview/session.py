@@ -74,8 +74,11 @@ class PreviewSession:
         path = path.resolve()
         return path == self.issue_path.resolve() or path.name == CONFIG_NAME or path.name.endswith(".j2")
 
-    def refresh(self) -> Snapshot:
+    def refresh(self, changed: set[Path] | None = None) -> Snapshot:
         """Re-render. On a mistake, keep the last good email and record the error."""
+        if changed and any(path.name.endswith(".j2") for path in changed):
+            # Jinja notices edits to the templates it loaded, not a new file overriding one.
+            self._renderer = None
         previous = self.snapshot
         try:
             renderer = self._current_renderer()

@@ -15,10 +15,10 @@ DEBOUNCE_MS = 200
 def watch_in_background(
     folders: list[Path],
     is_relevant: Callable[[Path], bool],
-    on_change: Callable[[], None],
+    on_change: Callable[[set[Path]], None],
     stop: threading.Event,
 ) -> threading.Thread:
-    """Watch `folders` (not recursively) and call `on_change` after each relevant change."""
+    """Watch `folders` (not recursively) and call `on_change` with the changed paths after each save."""
     from watchfiles import watch
 
     def run() -> None:
@@ -31,8 +31,8 @@ def watch_in_background(
             recursive=False,
             raise_interrupt=False,
         )
-        for _ in changes:
-            on_change()
+        for batch in changes:
+            on_change({Path(path) for _change, path in batch})
 
     thread = threading.Thread(target=run, name="preview-watch", daemon=True)
     thread.start()

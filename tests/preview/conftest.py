@@ -1,0 +1,64 @@
+"""Preview fixtures: a running preview of the fixture workspace and a real Chromium page on it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newsletter.preview.app import start_preview
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+@pytest.fixture
+def preview(issue_path: Path):
+    running = start_preview(issue_path)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, preview):
+    """A page on the preview. Requests anywhere else (the story images) are refused: tests stay offline."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    tab = context.new_page()
+    tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith(preview.url) else route.abort())
+    tab.goto(preview.url)
+    tab.wait_for_function("document.body.dataset.emailVersion === '1'")
+    yield tab
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach a screenshot of the preview page (and those a test saved) to a failing browser test."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    tab = item.funcargs.get("page")
+    saved = list(getattr(item, "screenshots", []))
+    if tab is not None and "tmp_path" in item.funcargs:
+        path = item.funcargs["tmp_path"] / "at-failure.png"
+        try:
+            tab.screenshot(path=str(path), full_page=True)
+            saved.append(path)
+        except Exception as exc:  # the page may be what broke
+            saved.append(f"(no screenshot: {exc})")
+    if saved:
+        report.sections.append(("screenshots", "\n".join(str(path) for path in saved)))
