@@ -6,9 +6,9 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 
 from .errors import ConfigError
 from .models import Line, Strict, Url
@@ -64,10 +64,43 @@ class Brand(Strict):
     logo_url: Url | None = None
 
 
+class SubscriberSettings(Strict):
+    database: Line = "subscribers.db"  # SQLite file, relative to the workspace
+
+
+class SendSettings(Strict):
+    provider: Literal["outbox", "smtp", "sendgrid"] = "outbox"
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 1000  # recipients per SendGrid request
+    rate_per_second: Annotated[float, Field(gt=0)] | None = None  # messages per second; unset: no limit
+    error_budget: Annotated[int, Field(ge=0)] = 100  # failed recipients that stop the run
+    retries: Annotated[int, Field(ge=0, le=20)] = 6  # attempts after a 429, a 5xx or a refused connection
+    outbox: Line = "outbox"  # Maildir folder for the outbox provider, relative to the workspace
+
+
+class SmtpSettings(Strict):
+    host: Line = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: Line | None = None  # the password comes from SMTP_PASSWORD
+    timeout: Annotated[float, Field(gt=0)] = 30
+
+
+class SendGridSettings(Strict):
+    host: Url = "https://api.sendgrid.com"  # SENDGRID_API_HOST overrides it (tests use a local server)
+    category: Line | None = None  # default: the newsletter's name
+    asm_group_id: Annotated[int, Field(ge=1)] | None = None  # unsubscribe group
+    sandbox: bool = False  # SendGrid validates but delivers nothing
+    timeout: Annotated[float, Field(gt=0)] = 30
+
+
 class Config(Strict):
     newsletter: NewsletterSettings
     sender: Sender
     brand: Brand = Brand()
+    subscribers: SubscriberSettings = SubscriberSettings()
+    send: SendSettings = SendSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    sendgrid: SendGridSettings = SendGridSettings()
 
     def unsubscribe_url_for(self, token: str) -> str:
         template = self.newsletter.unsubscribe_url or self.newsletter.archive_url.rstrip("/") + "/unsubscribe?token={token}"
@@ -90,6 +123,14 @@ class Workspace:
     @property
     def issues_dir(self) -> Path:
         return self.root / "issues"
+
+    @property
+    def database(self) -> Path:
+        return self.root / self.config.subscribers.database
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / self.config.send.outbox
 
 
 def find_root(start: Path) -> Path:
