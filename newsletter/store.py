@@ -266,9 +266,6 @@ class Store:
         )
         return [Delivery(email, State(state), detail, attempts) for email, state, detail, attempts in rows]
 
-    def pending_active_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM subscribers WHERE status = 'active'").fetchone()[0]
-
     # --- scheduled sends (SendGrid send_at + batch id) ----------------------------------------------
 
     def save_schedule(self, issue: str, batch_id: str, send_at: dt.datetime) -> None:
@@ -279,9 +276,29 @@ class Store:
         row = self.db.execute("SELECT batch_id, send_at FROM schedules WHERE issue = ?", (issue,)).fetchone()
         return (row[0], dt.datetime.fromisoformat(row[1])) if row else None
 
-    def forget_schedule(self, issue: str) -> None:
+    def unschedule(self, issue: str) -> int:
+        """After a cancelled scheduled send: its recipients are pending again. Returns how many."""
+        found = self.schedule(issue)
+        if not found:
+            return 0
         with self._transaction():
+            count = self.db.execute(
+                "UPDATE deliveries SET state = 'pending', detail = 'scheduled send cancelled', updated_at = ? "
+                "WHERE issue = ? AND state = 'sent' AND detail = ?",
+                (now(), issue, f"scheduled (batch {found[0]})"),
+            ).rowcount
             self.db.execute("DELETE FROM schedules WHERE issue = ?", (issue,))
+        return count
+
+    def set_status_of_active(self, emails: Iterable[str], status: Status) -> int:
+        """Like set_status, but only for subscribers who are still active (used by sync)."""
+        stamp = now()
+        with self._transaction():
+            cursor = self.db.executemany(
+                "UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ? AND status = 'active'",
+                [(status, stamp, email) for email in emails],
+            )
+        return cursor.rowcount
 
 
 class _Transaction:

@@ -159,3 +159,16 @@ def export(out_file: Path | None) -> None:
             target.close()
     if out_file:
         click.echo(f"wrote {len(people)} subscribers to {display_path(out_file)}", err=True)
+
+
+@subscribers.command()
+def sync() -> None:
+    """Mark SendGrid's unsubscribes, bounces and spam reports here, so those people are never mailed again."""
+    from ..providers.sendgrid import SendGridProvider
+
+    workspace, store = _open_store()
+    found = SendGridProvider(workspace.config).suppressions()
+    with store:
+        for status, emails in found.items():
+            changed = store.set_status_of_active(sorted(emails), status)
+            click.echo(f"{status:>13}: {len(emails)} at SendGrid, {changed} subscriber(s) marked")
