@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ class Sender:
         self.failed = 0
         self._started = time.monotonic()
         self._letters_sent = 0
+        self._deferred: Counter[str] = Counter()  # addresses a provider asked us to try again
 
     def run(
         self,
@@ -129,11 +131,22 @@ class Sender:
             # Setup errors (a rejected API key) mean nothing was accepted.
             self.store.settle_batch(issue, send_id, State.PENDING)
             raise
-        self.store.settle(issue, send_id, result.states, result.message_id)
+        states = self._give_up_on_repeated_deferrals(result.states)
+        self.store.settle(issue, send_id, states, result.message_id)
         self.store.settle_batch(issue, send_id, State.PENDING)  # anything the provider did not settle
-        self.failed += sum(1 for state, _ in result.states.values() if state == State.FAILED)
+        self.failed += sum(1 for state, _ in states.values() if state == State.FAILED)
         self._letters_sent += len(recipients)
-        return sum(1 for state, _ in result.states.values() if state != State.PENDING)
+        return sum(1 for state, _ in states.values() if state != State.PENDING)
+
+    def _give_up_on_repeated_deferrals(self, states: dict[str, tuple[State, str | None]]) -> dict[str, tuple[State, str | None]]:
+        """A recipient deferred (e.g. SMTP 4xx) more than `retries` times in this run has failed."""
+        settled = dict(states)
+        for address, (state, detail) in states.items():
+            if state == State.PENDING and detail:
+                self._deferred[address] += 1
+                if self._deferred[address] > self.settings.retries:
+                    settled[address] = (State.FAILED, f"gave up after {self._deferred[address]} tries: {detail}")
+        return settled
 
     def _respect_rate(self, count: int) -> None:
         """Keep the average at or below rate_per_second messages."""

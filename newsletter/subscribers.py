@@ -47,6 +47,11 @@ def normalize(address: str) -> str:
     return checked.normalized.lower()
 
 
+def is_one_line(text: str) -> bool:
+    """Names go into the To: header, where a line break would start a new header."""
+    return not any(ord(ch) < 32 or ch == "\x7f" for ch in text)
+
+
 def read_csv(path: Path) -> CsvList:
     """Read a CSV with an `email` column, an optional `name` column; other columns become attributes."""
     try:
@@ -122,6 +127,9 @@ def _add_row(result: CsvList, by_email: dict[str, int], checked: dict[str, str |
         result.rejected.append(Rejected(line, raw, str(email)))
         return
     name = row[name_at].strip() if name_at is not None and name_at < len(row) and row[name_at].strip() else None
+    if name and not is_one_line(name):
+        result.rejected.append(Rejected(line, raw, "the name contains a line break or a control character"))
+        return
     attributes = {column: row[i].strip() for i, column in extra if i < len(row) and row[i].strip()}
     if email in by_email:  # a repeat: later non-empty values win
         index = by_email[email]

@@ -73,7 +73,11 @@ def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: 
     """Add one subscriber (or update their name and attributes)."""
     from ..store import Status, Subscriber
 
+    from ..subscribers import is_one_line
+
     address = _address(email)
+    if name and not is_one_line(name):
+        raise click.ClickException("--name: a name cannot contain a line break or a control character")
     pairs = {}
     for item in attributes:
         key, sep, value = item.partition("=")
