@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
 
 from .config import Config
 from .models import Email
@@ -22,7 +22,7 @@ from .providers.base import Ambiguous, Batch, Letter, Provider, RetryLater
 from .store import Recipient, State, Store
 from .unsubscribe import make_token
 
-BACKOFF = wait_exponential_jitter(initial=0.5, max=60, jitter=0.5)
+BACKOFF = wait_exponential(multiplier=0.5, max=60) + wait_random(0, 0.5)  # 0.5 s, 1 s, 2 s ... plus jitter
 
 
 @dataclass

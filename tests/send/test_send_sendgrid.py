@@ -1,0 +1,235 @@
+"""Sending through SendGrid's v3 API, against the SendGrid-compatible server on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from conftest import SECRET, add_subscribers, run, set_config
+from sendgrid_server import validate
+
+from newsletter.config import load_workspace
+from newsletter.models import Email
+from newsletter.providers.base import Batch
+from newsletter.providers.sendgrid import build_payload
+from newsletter.sending import letters_for
+from newsletter.store import Recipient, State, Status, Store
+
+
+def ledger(workspace: Path) -> dict[State, int]:
+    with Store(workspace / "subscribers.db") as store:
+        return {state: count for state, count in store.ledger_counts("7").items() if count}
+
+
+def test_payload_is_one_body_with_a_personalization_per_recipient(workspace: Path) -> None:
+    config = load_workspace(workspace).config
+    email = Email(subject="Hi %%name%%", preheader="p", html="<p>%%unsubscribe_url%%</p>", text="%%unsubscribe_url%%", web_html="")
+    letters = letters_for([Recipient("a@example.com", "Ada"), Recipient("b@example.com", None)], config, SECRET.encode())
+    payload = build_payload(config, Batch("7", "send-1", email, letters))
+
+    url_a, url_b = (letter.unsubscribe_url for letter in letters)
+    assert payload == {
+        "personalizations": [
+            {
+                "to": [{"email": "a@example.com", "name": "Ada"}],
+                "substitutions": {"%%unsubscribe_url%%": url_a, "%%name%%": "Ada"},
+                "headers": {"List-Unsubscribe": f"<{url_a}>"},
+            },
+            {
+                "to": [{"email": "b@example.com"}],
+                "substitutions": {"%%unsubscribe_url%%": url_b, "%%name%%": ""},
+                "headers": {"List-Unsubscribe": f"<{url_b}>"},
+            },
+        ],
+        "from": {"email": "editor@fixture.example.org", "name": "Fixture Editor"},
+        "reply_to": {"email": "replies@fixture.example.org"},
+        "subject": "Hi %%name%%",
+        "content": [{"type": "text/plain", "value": "%%unsubscribe_url%%"}, {"type": "text/html", "value": "<p>%%unsubscribe_url%%</p>"}],
+        "headers": {"List-Id": "Fixture Weekly <fixture-weekly.fixture.example.org>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        "categories": ["Fixture Weekly"],
+        "custom_args": {"issue": "7", "send_id": "send-1"},
+    }
+    assert url_a.startswith("https://fixture.example.org/unsubscribe?token=")
+    assert validate(payload) == []
+
+
+def test_options_reach_the_payload(workspace: Path) -> None:
+    set_config(workspace, '[sendgrid]\ncategory = "weekly"\nasm_group_id = 42\nsandbox = true\n')
+    config = load_workspace(workspace).config
+    email = Email(subject="s", preheader="p", html="h", text="t", web_html="")
+    payload = build_payload(config, Batch("7", "x", email, [], test=True), send_at=1_900_000_000, batch_id="b1")
+    assert payload["categories"] == ["weekly"]
+    assert payload["asm"] == {"group_id": 42}
+    assert payload["mail_settings"] == {"sandbox_mode": {"enable": True}}
+    assert payload["subject"] == "[TEST] s"
+    assert (payload["send_at"], payload["batch_id"]) == (1_900_000_000, "b1")
+
+
+def test_2500_recipients_go_in_3_requests_once_each(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    emails = add_subscribers(in_workspace, 2500)
+    add_subscribers(in_workspace, 3, Status.UNSUBSCRIBED, prefix="gone")
+    result = run("send", str(issue_path))
+    assert result.exit_code == 0, result.output
+    assert sendgrid.requests == 3 and "3 request(s) to sendgrid" in result.output
+    assert sorted(sendgrid.delivered) == emails and set(sendgrid.delivered.values()) == {1}
+    assert ledger(in_workspace) == {State.SENT: 2500}
+    custom = {body["custom_args"]["issue"] for body in sendgrid.bodies}
+    assert custom == {"7"} and len({body["custom_args"]["send_id"] for body in sendgrid.bodies}) == 3
+
+
+def test_a_rejected_address_fails_with_sendgrids_words_and_the_rest_is_sent(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 10)
+    sendgrid.behaviour.reject = {"reader00004@example.com"}
+    result = run("send", str(issue_path))
+    assert ledger(in_workspace) == {State.SENT: 9, State.FAILED: 1}
+    assert "reader00004@example.com" not in sendgrid.delivered and len(sendgrid.delivered) == 9
+    status = run("status", str(issue_path))
+    assert "failed: reader00004@example.com: SendGrid: Does not contain a valid address." in status.output
+    assert result.exit_code == 0
+
+
+def test_a_wrong_api_key_stops_the_run_and_changes_nothing(sendgrid, in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    add_subscribers(in_workspace, 3)
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.not-the-right-key")
+    result = run("send", str(issue_path))
+    assert result.exit_code == 1
+    assert "SendGrid refused the API key in SENDGRID_API_KEY (401): The provided authorization grant is invalid" in result.output
+    assert "SG.not-the-right-key" not in result.output  # secrets never printed
+    assert ledger(in_workspace) == {State.PENDING: 3}
+
+
+def test_a_missing_api_key_is_a_clear_error(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    add_subscribers(in_workspace, 1)
+    monkeypatch.delenv("SENDGRID_API_KEY")
+    result = run("send", str(issue_path), "--provider", "sendgrid")
+    assert result.exit_code == 1 and "SENDGRID_API_KEY is not set" in result.output
+
+
+def test_429_and_5xx_are_retried_after_the_servers_reset_time(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 1500)
+    sendgrid.behaviour.forced = ["429", "503", "429"]
+    result = run("send", str(issue_path))
+    assert result.exit_code == 0, result.output
+    assert ledger(in_workspace) == {State.SENT: 1500}
+    assert set(sendgrid.delivered.values()) == {1} and len(sendgrid.delivered) == 1500
+    assert sendgrid.requests == 5
+
+
+def test_a_429_storm_stops_the_run_with_everyone_still_pending(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    set_config(in_workspace, "")
+    config = in_workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace('provider = "sendgrid"', 'provider = "sendgrid"\nretries = 2'))
+    add_subscribers(in_workspace, 20)
+    sendgrid.behaviour.forced = ["429"] * 10
+    sendgrid.behaviour.rate_limit_reset = 0
+    result = run("send", str(issue_path))
+    assert result.exit_code == 1
+    assert "kept refusing the batch (429 rate limited" in result.output and "run again later to resume" in result.output
+    assert ledger(in_workspace) == {State.PENDING: 20}
+    assert sendgrid.delivered == {}
+
+
+def test_no_answer_in_time_leaves_the_batch_unknown_and_it_is_not_resent(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 30)
+    sendgrid.behaviour.forced = ["slow_after"]  # accepted, but answered after the client gave up
+    result = run("send", str(issue_path))
+    assert ledger(in_workspace) == {State.UNKNOWN: 30}
+    assert result.exit_code == 0
+
+    again = run("send", str(issue_path))
+    assert "Nothing to send" in again.output
+    assert set(sendgrid.delivered.values()) == {1}
+    status = run("status", str(issue_path))
+    assert status.output.count("unknown: reader") == 30 and "may or may not have been delivered" in status.output
+
+    settle = run("send", str(issue_path), "--retry-unknown")
+    assert "30 recipient(s) with an unknown outcome will be sent again" in settle.output
+    assert ledger(in_workspace) == {State.SENT: 30}
+    assert set(sendgrid.delivered.values()) == {2}  # the editor chose to risk a second copy
+
+
+def test_the_error_budget_stops_the_run(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    config = in_workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace('provider = "sendgrid"', 'provider = "sendgrid"\nerror_budget = 1\nbatch_size = 2'))
+    emails = add_subscribers(in_workspace, 10)
+    sendgrid.behaviour.reject = set(emails[:4])
+    result = run("send", str(issue_path))
+    assert result.exit_code == 1
+    assert "more than the error budget of 1" in result.output
+    counts = ledger(in_workspace)
+    assert counts[State.FAILED] == 2 and counts[State.PENDING] > 0
+
+
+def test_under_a_10_percent_fault_rate_nobody_gets_two_copies_and_nobody_is_lost(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    config = in_workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace('provider = "sendgrid"', 'provider = "sendgrid"\nbatch_size = 50\nretries = 10'))
+    emails = add_subscribers(in_workspace, 3000)
+    sendgrid.behaviour.fault_rate = 0.10
+    sendgrid.behaviour.rate_limit_reset = 0
+    sendgrid.behaviour.slow = 0.7
+    sendgrid.behaviour.reject = set(emails[::500])
+
+    result = run("send", str(issue_path))
+    assert result.exit_code == 0, result.output
+
+    with Store(in_workspace / "subscribers.db") as store:
+        rows = {d.email: d for d in store.deliveries("7", list(State))}
+    assert sorted(rows) == emails  # nobody missing from the ledger
+    assert {d.state for d in rows.values()} <= {State.SENT, State.FAILED, State.UNKNOWN}
+    for address, row in rows.items():
+        copies = sendgrid.delivered.get(address, 0)
+        assert copies <= 1, f"{address} got {copies} copies"
+        if row.state == State.SENT:
+            assert copies == 1
+        if row.state == State.FAILED:
+            assert copies == 0 and row.detail.startswith("SendGrid: ")
+    assert {address for address, row in rows.items() if row.state == State.FAILED} == set(emails[::500])
+    assert sendgrid.requests > 3000 // 50  # faults really happened
+
+
+def test_scheduled_send_and_cancel(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 5)
+    when = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)).replace(microsecond=0)
+    result = run("send", str(issue_path), "--at", when.isoformat())
+    assert result.exit_code == 0, result.output
+    (body,) = sendgrid.bodies
+    assert body["send_at"] == int(when.timestamp()) and sendgrid.batches[body["batch_id"]] == "created"
+    assert "Scheduled through SendGrid" in run("status", str(issue_path)).output
+
+    cancelled = run("cancel", str(issue_path))
+    assert cancelled.exit_code == 0, cancelled.output
+    assert sendgrid.batches[body["batch_id"]] == "cancel"
+    assert "5 recipient(s) are pending again" in cancelled.output
+    assert ledger(in_workspace) == {State.PENDING: 5}
+
+
+def test_scheduling_checks_the_72_hour_window(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 1)
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=80)).isoformat()
+    result = run("send", str(issue_path), "--at", later)
+    assert result.exit_code == 1 and "72 hours" in result.output
+    assert sendgrid.requests == 0
+
+
+def test_sync_marks_sendgrids_suppressions(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    emails = add_subscribers(in_workspace, 6)
+    sendgrid.suppressions["unsubscribes"] = [emails[0], "stranger@example.com"]
+    sendgrid.suppressions["bounces"] = [emails[1].upper()]
+    sendgrid.suppressions["spam_reports"] = [emails[2]]
+    result = run("subscribers", "sync")
+    assert result.exit_code == 0, result.output
+    with Store(in_workspace / "subscribers.db") as store:
+        statuses = {s.email: s.status for s in store.subscribers()}
+    assert [statuses[e] for e in emails[:4]] == [Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED, Status.ACTIVE]
+    run("send", str(issue_path))
+    assert sorted(sendgrid.delivered) == emails[3:]
+
+
+def test_dry_run_prints_the_first_request_and_sends_nothing(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 3)
+    result = run("send", str(issue_path), "--dry-run")
+    assert result.exit_code == 0
+    body = json.loads(result.output[result.output.index("{") :])
+    assert [p["to"][0]["email"] for p in body["personalizations"]] == [f"reader0000{n}@example.com" for n in range(3)]
+    assert sendgrid.requests == 0 and ledger(in_workspace) == {}

@@ -1,0 +1,61 @@
+"""Sending through a real SMTP server (aiosmtpd) on loopback."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+from conftest import add_subscribers, run
+
+from newsletter.store import State, Store
+
+
+def test_every_subscriber_gets_one_message_over_one_connection(smtp_server, in_workspace: Path, issue_path: Path) -> None:
+    emails = add_subscribers(in_workspace, 120)
+    result = run("send", str(issue_path))
+    assert result.exit_code == 0, result.output
+    delivered = sorted(to for tos, _ in smtp_server.messages for to in tos)
+    assert delivered == emails
+    assert smtp_server.sessions == 1  # one connection reused for all 120 messages
+    message = email.message_from_bytes(smtp_server.messages[0][1], policy=email.policy.default)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+
+
+def test_a_refused_recipient_fails_with_the_servers_words(smtp_server, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 5)
+    smtp_server.refuse["reader00002@example.com"] = "550 5.1.1 No such mailbox here"
+    result = run("send", str(issue_path))
+    assert "Ledger: 4 sent, 1 failed" in result.output
+    with Store(in_workspace / "subscribers.db") as store:
+        failed = store.deliveries("7", [State.FAILED])
+    assert [(d.email, d.detail) for d in failed] == [("reader00002@example.com", "SMTP 550 5.1.1 No such mailbox here")]
+    status = run("status", str(issue_path))
+    assert "failed: reader00002@example.com: SMTP 550 5.1.1 No such mailbox here" in status.output
+
+
+def test_a_recipient_deferred_again_and_again_is_given_up(smtp_server, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 3)
+    smtp_server.refuse["reader00001@example.com"] = "451 4.7.1 Greylisted, try later"
+    result = run("send", str(issue_path))
+    assert "Ledger: 2 sent, 1 failed" in result.output
+    with Store(in_workspace / "subscribers.db") as store:
+        (failed,) = store.deliveries("7", [State.FAILED])
+    assert failed.detail.startswith("gave up after 7 tries: SMTP 451 4.7.1 Greylisted")
+
+
+def test_an_unreachable_server_is_retried_then_reported(in_workspace: Path, issue_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here
+    config = in_workspace / "newsletter.toml"
+    config.write_text(config.read_text() + f'\n[send]\nprovider = "smtp"\nretries = 1\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n')
+    add_subscribers(in_workspace, 2)
+    result = run("send", str(issue_path))
+    assert result.exit_code == 1
+    assert f"cannot connect to SMTP server 127.0.0.1:{port}" in result.output and "run again later" in result.output
+    with Store(in_workspace / "subscribers.db") as store:
+        assert store.ledger_counts("7")[State.PENDING] == 2  # nothing lost, nothing marked
