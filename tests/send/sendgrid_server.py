@@ -55,8 +55,7 @@ class SendGridServer:
         self.bodies: list[dict] = []  # accepted mail-send bodies (kept small: content dropped)
         self.batches: dict[str, str] = {}  # batch id -> "scheduled" | "cancel"
         self.suppressions: dict[str, list[str]] = {"unsubscribes": [], "bounces": [], "spam_reports": []}
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.fake = self
 
     @property
@@ -86,6 +85,16 @@ class SendGridServer:
                 for recipient in personalization["to"]:
                     self.delivered[recipient["email"].lower()] += 1
             self.bodies.append({key: value for key, value in body.items() if key != "content"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)  # a client killed mid-request is expected here
 
 
 def validate(body: object) -> list[dict]:
