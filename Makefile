@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   builds the sample issue (creates .venv on first use)
+#   make demo   builds the sample issue and sends it to the local outbox (creates .venv on first use)
 #   make test   runs the whole test suite (creates .venv on first use)
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +16,12 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/newsletter build $(SAMPLE)
-	@echo "Open build/2026-11-24/email.html in a browser, or build/2026-11-24/email.eml in a mail client."
+	$(BIN)/newsletter subscribers import sample-subscribers.csv
+	$(BIN)/newsletter send $(SAMPLE)
+	@echo
+	@echo "Built: open build/2026-11-24/email.html in a browser, or build/2026-11-24/email.eml in a mail client."
+	@echo "Sent to the local outbox: outbox/ is a Maildir, one message per subscriber in outbox/new/"
+	@echo "(open one with any mail client, e.g. rename it to .eml, or run: mutt -f outbox)."
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
@@ -25,4 +30,4 @@ bench: $(BIN)/.installed
 	for script in bench/*_bench.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) build outbox subscribers.db

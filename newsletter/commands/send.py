@@ -105,7 +105,7 @@ def send(issue_file: Path, provider: str | None, test_address: str | None, dry_r
                 return _print_counts(store.ledger_counts(key))
             report = _run(workspace, store, name, key, email, secret, total, when)
     _print_counts(report.counts)
-    click.echo(f"{report.requests} request(s) to {name}.")
+    click.echo(f"{report.requests} batch(es) handed to {name}.")
     if report.stopped:
         raise click.ClickException(report.stopped)
 

@@ -71,7 +71,7 @@ def test_2500_recipients_go_in_3_requests_once_each(sendgrid, in_workspace: Path
     add_subscribers(in_workspace, 3, Status.UNSUBSCRIBED, prefix="gone")
     result = run("send", str(issue_path))
     assert result.exit_code == 0, result.output
-    assert sendgrid.requests == 3 and "3 request(s) to sendgrid" in result.output
+    assert sendgrid.requests == 3 and "3 batch(es) handed to sendgrid" in result.output
     assert sorted(sendgrid.delivered) == emails and set(sendgrid.delivered.values()) == {1}
     assert ledger(in_workspace) == {State.SENT: 2500}
     custom = {body["custom_args"]["issue"] for body in sendgrid.bodies}
