@@ -60,3 +60,30 @@ def test_killed_twenty_times_everyone_gets_it_once_except_reported_unknowns(send
     delivered_unknown = sum(sendgrid.delivered.get(email, 0) for email in unknown)
     assert sum(sendgrid.delivered.values()) == sent + delivered_unknown  # the counts reconcile
     assert set(sendgrid.delivered) <= set(emails)
+
+
+def test_ctrl_c_finishes_the_batch_in_flight_and_the_next_run_resumes(sendgrid, workspace: Path, issue_path: Path) -> None:
+    config = workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace('provider = "sendgrid"', 'provider = "sendgrid"\nbatch_size = 100'))
+    emails = add_subscribers(workspace, 3000)
+    sendgrid.behaviour.latency = 0.1
+    env = dict(os.environ, SENDGRID_API_HOST=sendgrid.url, SENDGRID_API_KEY=API_KEY, NEWSLETTER_SECRET=SECRET)
+    command = [sys.executable, "-m", "newsletter", "send", str(issue_path)]
+
+    process = subprocess.Popen(command, env=env, cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while sendgrid.accepted_requests < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+
+    assert process.returncode == 1
+    assert "Stopping after the batch in flight" in err and "run the same command again to resume" in err
+    assert "Traceback" not in err
+    with Store(workspace / "subscribers.db") as store:
+        counts = store.ledger_counts("7")
+    assert counts[State.UNKNOWN] == 0 and counts[State.SENDING] == 0  # the batch in flight was finished
+    assert 0 < counts[State.SENT] < 3000 and counts[State.SENT] + counts[State.PENDING] == 3000
+
+    subprocess.run(command, env=env, cwd=workspace, check=True, capture_output=True)
+    assert sorted(sendgrid.delivered) == emails and set(sendgrid.delivered.values()) == {1}
