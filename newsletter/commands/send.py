@@ -212,6 +212,14 @@ def _parse_when(send_at: str | None, provider: str) -> dt.datetime | None:
     return when
 
 
+def _ledger_key(issue_file: Path):
+    """The workspace, and the key the ledger files this issue under (its number)."""
+    from ..config import load_workspace
+    from ..issue_file import load_issue
+
+    return load_workspace(issue_file.parent), str(load_issue(issue_file).number)
+
+
 def _print_counts(counts) -> None:
     shown = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
     click.echo(f"Ledger: {shown or 'empty'}")
@@ -221,12 +229,9 @@ def _print_counts(counts) -> None:
 @click.argument("issue_file", type=IssuePath)
 def status(issue_file: Path) -> None:
     """Show how far sending ISSUE_FILE has got, and who failed or is unknown."""
-    from ..config import load_workspace
-    from ..issue_file import load_issue
     from ..store import State, Store
 
-    workspace = load_workspace(issue_file.parent)
-    key = str(load_issue(issue_file).number)
+    workspace, key = _ledger_key(issue_file)
     with Store(workspace.database) as store:
         counts = store.ledger_counts(key)
         click.echo(f"Issue {key}:")
@@ -245,13 +250,10 @@ def status(issue_file: Path) -> None:
 @click.argument("issue_file", type=IssuePath)
 def cancel(issue_file: Path) -> None:
     """Cancel a delivery scheduled with `send --at` (SendGrid)."""
-    from ..config import load_workspace
-    from ..issue_file import load_issue
     from ..providers.sendgrid import SendGridProvider
     from ..store import Store
 
-    workspace = load_workspace(issue_file.parent)
-    key = str(load_issue(issue_file).number)
+    workspace, key = _ledger_key(issue_file)
     with Store(workspace.database) as store:
         schedule = store.schedule(key)
         if not schedule:
