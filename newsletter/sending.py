@@ -98,7 +98,7 @@ class Sender:
             stop=stop_after_attempt(self.settings.retries + 1),
             wait=_server_hint_or_backoff,
             sleep=stop.wait,  # Ctrl-C during a pause ends the pause
-            retry_error_callback=lambda state: _exhausted(state),
+            retry_error_callback=_exhausted,
         )
         for attempt in retrying:
             with attempt:
