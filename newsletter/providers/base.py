@@ -6,6 +6,7 @@ Providers know nothing about the ledger (DESIGN.md); the send loop turns their a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.utils import formataddr
 from typing import Protocol
 
 from .. import tokens
@@ -81,8 +82,6 @@ def mime_message(config: Config, batch: Batch, letter: Letter):
     if batch.test:
         subject = f"[TEST] {subject}"
     name = letter.recipient.name
-    from email.utils import formataddr
-
     return compose(
         batch.email,
         config,
