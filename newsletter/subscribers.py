@@ -10,7 +10,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import NewsletterError
-from .store import Subscriber
+from .store import Status, Store, Subscriber
 
 
 PARALLEL_FROM = 5000  # below this, starting worker processes costs more than it saves
@@ -140,3 +140,22 @@ def _add_row(result: CsvList, by_email: dict[str, int], checked: dict[str, str |
         return
     by_email[email] = len(result.subscribers)
     result.subscribers.append(Subscriber(email, name, attributes))
+
+
+# SendGrid's suppression lists and the status each gives a subscriber here.
+SUPPRESSION_STATUS = {
+    "unsubscribes": Status.UNSUBSCRIBED,
+    "group_unsubscribes": Status.UNSUBSCRIBED,
+    "bounces": Status.BOUNCED,
+    "spam_reports": Status.COMPLAINED,
+}
+
+
+def apply_suppressions(store: Store, found: dict[str, set[str]]) -> list[tuple[str, int, int]]:
+    """Mark active subscribers found on a provider's suppression lists, so they are never mailed
+    again: (list, addresses on it, subscribers marked) for each list. Others keep their status."""
+    report = []
+    for kind, addresses in found.items():
+        changed = store.set_status(sorted(addresses), SUPPRESSION_STATUS[kind], only_from=Status.ACTIVE)
+        report.append((kind, len(addresses), changed))
+    return report

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import signal
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -114,23 +115,31 @@ def _run(workspace, store, name, key, email, secret, total, when):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..providers import open_provider
-    from ..sending import Sender, SendSettings
+    from ..sending import Sender, SendSettings, use_schedule
 
     settings = workspace.config.send
     provider = open_provider(name, workspace)
-    if when:
-        provider.schedule(store, key, when)
-    sender = Sender(store, provider, workspace.config, secret, SendSettings(settings.batch_size, settings.rate_per_second, settings.error_budget, settings.retries))
-    stop = threading.Event()
-    columns = [TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-    started = dt.datetime.now()
     try:
+        schedule = use_schedule(store, provider, key, when)
+        if schedule:
+            click.echo(f"Scheduled: SendGrid delivers issue {key} at {schedule[0].isoformat()} (`newsletter cancel` cancels it).")
+        sender = Sender(
+            store,
+            provider,
+            workspace.config,
+            secret,
+            SendSettings(settings.batch_size, settings.rate_per_second, settings.error_budget, settings.retries),
+            scheduled_batch=schedule[1] if schedule else None,
+        )
+        stop = threading.Event()
+        columns = [TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+        started = time.monotonic()
         with _ctrl_c_finishes_the_batch(stop), Progress(*columns, transient=True) as progress:
             task = progress.add_task("send", total=total, rate="")
 
             def advance(handled: int) -> None:
                 done = progress.tasks[0].completed + handled
-                seconds = max((dt.datetime.now() - started).total_seconds(), 1e-6)
+                seconds = max(time.monotonic() - started, 1e-6)
                 progress.update(task, completed=done, rate=f"{done / seconds:,.0f}/s")
 
             return sender.run(key, email, stop, advance)
@@ -140,9 +149,7 @@ def _run(workspace, store, name, key, email, secret, total, when):
 
 def _send_test(workspace, name, issue, email, address, secret) -> None:
     from ..providers import open_provider
-    from ..providers.base import Batch
-    from ..sending import letters_for
-    from ..store import Recipient, State
+    from ..sending import send_test_copy
     from ..subscribers import normalize
 
     try:
@@ -151,13 +158,9 @@ def _send_test(workspace, name, issue, email, address, secret) -> None:
         raise click.ClickException(f"--test {address!r}: not a usable address: {exc}") from None
     provider = open_provider(name, workspace)
     try:
-        batch = Batch(str(issue.number), "test", email, letters_for([Recipient(target, None)], workspace.config, secret), test=True)
-        result = provider.send(batch)
+        send_test_copy(provider, workspace.config, str(issue.number), email, target, secret)
     finally:
         provider.close()
-    state, detail = result.states.get(target, (State.FAILED, "no answer for this address"))
-    if state != State.SENT:
-        raise click.ClickException(f"{target}: {detail}")
     click.echo(f"Sent a test copy of issue {issue.number} to {target} via {name} (not recorded in the ledger).")
 
 
@@ -166,15 +169,15 @@ def _dry_run(workspace, store, name, key, email, secret) -> None:
 
     from ..providers.base import Batch
     from ..sending import letters_for
-    from ..store import Recipient, Status
+    from ..store import Status
 
     counts = store.counts_by_status()
     ledger = store.ledger_counts(key)
-    already = sum(ledger.values()) - ledger["pending"]
-    first = [Recipient(s.email, s.name) for _, s in zip(range(workspace.config.send.batch_size), store.subscribers(Status.ACTIVE))]
+    due, first = store.due(key, min(workspace.config.send.batch_size, 1000))
     click.echo(f"Dry run for issue {key} via {name}: nothing will be sent.")
     click.echo(f"  active subscribers: {counts[Status.ACTIVE]} (not mailed: {sum(counts.values()) - counts[Status.ACTIVE]} unsubscribed, bounced or complained)")
-    click.echo(f"  already handled by earlier runs: {already}")
+    click.echo(f"  already handled by earlier runs: {sum(ledger.values()) - ledger['pending']}")
+    click.echo(f"  would be sent now: {due}")
     if not first:
         return
     batch = Batch(key, "dry-run", email, letters_for(first, workspace.config, secret))
@@ -190,7 +193,7 @@ def _dry_run(workspace, store, name, key, email, secret) -> None:
         from ..providers.base import mime_message
 
         message = mime_message(workspace.config, batch, batch.letters[0])
-        click.echo(f"First message ({len(batch.letters)} in the first batch), headers:")
+        click.echo(f"First message ({batch.letters[0].email}), headers:")
         for header, value in message.items():
             click.echo(f"  {header}: {value}")
 
@@ -206,6 +209,7 @@ def _parse_when(send_at: str | None, provider: str) -> dt.datetime | None:
         raise click.ClickException(f"--at {send_at!r}: expected a date and time such as 2026-11-26T08:00+00:00") from None
     if when.tzinfo is None:
         when = when.astimezone()  # local time
+    when = when.replace(microsecond=0)  # SendGrid's send_at is in whole seconds
     ahead = when - dt.datetime.now(dt.UTC)
     if ahead <= dt.timedelta(0) or ahead > dt.timedelta(hours=72):
         raise click.ClickException(f"--at {send_at}: SendGrid schedules between now and 72 hours ahead")
@@ -241,9 +245,15 @@ def status(issue_file: Path) -> None:
             click.echo(f"  {delivery.state}: {delivery.email}: {delivery.detail or ''}")
         schedule = store.schedule(key)
     if schedule:
-        click.echo(f"Scheduled through SendGrid for {schedule[1].isoformat()} (batch {schedule[0]}); `newsletter cancel` cancels it.")
+        batch_id, at = schedule
+        if at > dt.datetime.now(dt.UTC):
+            click.echo(f"Scheduled through SendGrid for {at.isoformat()} (batch {batch_id}); `newsletter cancel` cancels it.")
+        else:
+            click.echo(f"Was scheduled through SendGrid for {at.isoformat()} (batch {batch_id}).")
     if counts[State.SENDING]:
         click.echo("Rows `sending` belong to a run in progress; if none is running, the next `send` reports them as unknown.")
+    if counts[State.UNKNOWN]:
+        click.echo("Unknown rows may or may not have been delivered; `newsletter send ISSUE --retry-unknown` sends them again.")
 
 
 @click.command()
@@ -251,14 +261,17 @@ def status(issue_file: Path) -> None:
 def cancel(issue_file: Path) -> None:
     """Cancel a delivery scheduled with `send --at` (SendGrid)."""
     from ..providers.sendgrid import SendGridProvider
-    from ..store import Store
+    from ..sending import cancel_schedule
+    from ..store import State, Store
 
     workspace, key = _ledger_key(issue_file)
     with Store(workspace.database) as store:
-        schedule = store.schedule(key)
-        if not schedule:
-            raise click.ClickException(f"issue {key} has no scheduled delivery to cancel")
-        provider = SendGridProvider(workspace.config)
-        provider.cancel(schedule[0])
-        returned = store.unschedule(key)
-    click.echo(f"Cancelled the delivery of issue {key} scheduled for {schedule[1].isoformat()}; {returned} recipient(s) are pending again.")
+        at, changed, state = cancel_schedule(store, SendGridProvider(workspace.config), key)
+    if state == State.PENDING:
+        click.echo(f"Cancelled the delivery of issue {key} scheduled for {at.isoformat()}; {changed} recipient(s) are pending again.")
+    else:
+        click.secho(
+            f"Asked SendGrid to cancel the delivery of issue {key} scheduled for {at.isoformat()}, but that is less than "
+            f"10 minutes away, when SendGrid does not guarantee it: {changed} recipient(s) are marked unknown.",
+            fg="yellow",
+        )

@@ -169,10 +169,10 @@ def export(out_file: Path | None) -> None:
 def sync() -> None:
     """Mark SendGrid's unsubscribes, bounces and spam reports here, so those people are never mailed again."""
     from ..providers.sendgrid import SendGridProvider
+    from ..subscribers import apply_suppressions
 
     workspace, store = _open_store()
-    found = SendGridProvider(workspace.config).suppressions()
     with store:
-        for status, emails in found.items():
-            changed = store.set_status_of_active(sorted(emails), status)
-            click.echo(f"{status:>13}: {len(emails)} at SendGrid, {changed} subscriber(s) marked")
+        found = SendGridProvider(workspace.config).suppressions()
+        for kind, listed, changed in apply_suppressions(store, found):
+            click.echo(f"{kind.replace('_', ' '):>18}: {listed} at SendGrid, {changed} subscriber(s) marked")

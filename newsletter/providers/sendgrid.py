@@ -7,6 +7,7 @@ URL as a personalization header. build_payload() is pure, so it is tested by com
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import os
@@ -14,45 +15,59 @@ import re
 import socket
 import time
 import urllib.error
+from collections.abc import Callable
 from typing import Any
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
+from .. import tokens
 from ..config import Config
 from ..errors import ConfigError
 from ..message import list_id
-from ..store import State, Status
-from .base import Ambiguous, Batch, BatchResult, ProviderSetupError, RetryLater
+from ..tokens import personalize
+from .base import Ambiguous, Batch, Outcome, ProviderError, RecipientStatus, RetryLater, SendResult
 
 API_KEY_VARIABLE = "SENDGRID_API_KEY"
 HOST_VARIABLE = "SENDGRID_API_HOST"  # overrides [sendgrid] host, e.g. a local test server
 MAX_RECIPIENTS = 1000
 RECIPIENT_FIELD = re.compile(r"^personalizations\.(\d+)\b")
-SUPPRESSIONS = {"unsubscribes": Status.UNSUBSCRIBED, "bounces": Status.BOUNCED, "spam_reports": Status.COMPLAINED}
+# Suppression lists `subscribers sync` reads: (kind, path). A page holds at most 500 entries.
+SUPPRESSION_LISTS = (("unsubscribes", "unsubscribes"), ("bounces", "bounces"), ("spam_reports", "spam_reports"))
+PAGE = 500
+
+
+def html_token(token: str) -> str:
+    """The name a token gets in the HTML part, whose value is HTML-escaped: %%name%% -> %%name:html%%."""
+    return token[:-2] + ":html%%"
 
 
 def build_payload(config: Config, batch: Batch, send_at: int | None = None, batch_id: str | None = None) -> dict[str, Any]:
     """The JSON body of POST /v3/mail/send for one batch (recipients in the batch's order)."""
     sender = config.sender
     email = batch.email
+    # SendGrid fills the same substitutions in every part, so the HTML part gets its own
+    # (escaped) tokens: a name with `<` or `&` then reads the same in both parts.
+    html = personalize(email.html, {token: html_token(token) for token in tokens.ALL})
     personalizations = []
     for letter in batch.letters:
-        to = {"email": letter.recipient.email}
-        if letter.recipient.name:
-            to["name"] = letter.recipient.name
+        to = {"email": letter.email}
+        if letter.name:
+            to["name"] = letter.name
+        substitutions = dict(letter.values)
+        substitutions.update((html_token(token), value) for token, value in letter.html_values.items())
         personalizations.append(
             {
                 "to": [to],
-                "substitutions": letter.values,
+                "substitutions": substitutions,
                 "headers": {"List-Unsubscribe": f"<{letter.unsubscribe_url}>"},
             }
         )
     payload: dict[str, Any] = {
         "personalizations": personalizations,
         "from": {"email": sender.address, "name": sender.name},
-        "subject": f"[TEST] {email.subject}" if batch.test else email.subject,
-        "content": [{"type": "text/plain", "value": email.text}, {"type": "text/html", "value": email.html}],
+        "subject": batch.subject,
+        "content": [{"type": "text/plain", "value": email.text}, {"type": "text/html", "value": html}],
         "headers": {"List-Id": list_id(config), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         "categories": [config.sendgrid.category or config.newsletter.name],
         "custom_args": {"issue": batch.issue, "send_id": batch.send_id},  # values must be strings
@@ -78,59 +93,78 @@ class SendGridProvider:
         if not key:
             raise ConfigError(f"{API_KEY_VARIABLE} is not set: the SendGrid API key comes from the environment only")
         self.config = config
-        host = os.environ.get(HOST_VARIABLE) or config.sendgrid.host
-        self.api = SendGridAPIClient(api_key=key, host=host.rstrip("/"))
+        self.host = (os.environ.get(HOST_VARIABLE) or config.sendgrid.host).rstrip("/")
+        self.api = SendGridAPIClient(api_key=key, host=self.host)
         self.api.client.timeout = config.sendgrid.timeout  # the library has no timeout of its own
         self.send_at: int | None = None
         self.batch_id: str | None = None
 
-    def send(self, batch: Batch) -> BatchResult:
+    def send(self, batch: Batch) -> SendResult:
         payload = build_payload(self.config, batch, self.send_at, self.batch_id)
         try:
             response = self._call(lambda: self.api.client.mail.send.post(request_body=payload), batch)
         except _RecipientsRejected as rejected:
             return rejected.result
-        detail = f"scheduled (batch {self.batch_id})" if self.batch_id else None
-        states = {letter.recipient.email: (State.SENT, detail) for letter in batch.letters}
-        return BatchResult(states, response.headers.get("X-Message-Id"))
+        statuses = {letter.email: RecipientStatus(Outcome.ACCEPTED) for letter in batch.letters}
+        return SendResult(statuses, response.headers.get("X-Message-Id"))
 
-    def schedule(self, store, issue: str, when) -> None:
-        """Send later: every request of this run carries send_at and one batch id (for cancel)."""
-        response = self._call(lambda: self.api.client.mail.batch.post())
-        self.batch_id = json.loads(response.body)["batch_id"]
+    def new_batch_id(self) -> str:
+        """A batch id from SendGrid (POST /v3/mail/batch), which lets scheduled requests be cancelled."""
+        response = self._setup_call("create a batch id for the scheduled send", lambda: self.api.client.mail.batch.post())
+        return json.loads(response.body)["batch_id"]
+
+    def schedule(self, when: dt.datetime, batch_id: str) -> None:
+        """Deliver later: every request from now on carries send_at and this batch id."""
         self.send_at = int(when.timestamp())
-        store.save_schedule(issue, self.batch_id, when)
+        self.batch_id = batch_id
 
     def cancel(self, batch_id: str) -> None:
+        """Cancel every request scheduled under batch_id (POST /v3/user/scheduled_sends)."""
         body = {"batch_id": batch_id, "status": "cancel"}
-        self._call(lambda: self.api.client.user.scheduled_sends.post(request_body=body))
+        self._setup_call("cancel the scheduled send", lambda: self.api.client.user.scheduled_sends.post(request_body=body))
 
-    def suppressions(self) -> dict[Status, set[str]]:
-        """Addresses SendGrid will not mail: unsubscribes, bounces and spam reports."""
-        found: dict[Status, set[str]] = {}
-        for kind, status in SUPPRESSIONS.items():
-            found[status] = set()
-            offset = 0
-            while True:
-                endpoint = self.api.client.suppression._(kind)
-                page = json.loads(self._call(lambda: endpoint.get(query_params={"limit": 500, "offset": offset})).body or b"[]")
-                found[status].update(entry["email"].lower() for entry in page)
-                if len(page) < 500:
+    def suppressions(self) -> dict[str, set[str]]:
+        """Addresses SendGrid will not mail, by list: unsubscribes, bounces, spam_reports, and
+        group_unsubscribes when [sendgrid] asm_group_id is set. Addresses are lower-cased."""
+        found: dict[str, set[str]] = {}
+        for kind, path in SUPPRESSION_LISTS:
+            found[kind] = set()
+            endpoint = self.api.client.suppression._(path)
+            for offset in range(0, 10**9, PAGE):
+                query = {"limit": PAGE, "offset": offset}
+                response = self._setup_call(f"read its {kind} list", lambda: endpoint.get(query_params=query))
+                page = json.loads(response.body or b"[]")
+                found[kind].update(entry["email"].lower() for entry in page)
+                if len(page) < PAGE:
                     break
-                offset += 500
+        group = self.config.sendgrid.asm_group_id
+        if group:
+            endpoint = self.api.client.asm.groups._(str(group)).suppressions
+            response = self._setup_call(f"read unsubscribe group {group}", lambda: endpoint.get())
+            found["group_unsubscribes"] = {address.lower() for address in json.loads(response.body or b"[]")}
         return found
 
     def close(self) -> None:
         pass
 
-    def _call(self, request, batch: Batch | None = None):
-        """Make one API call; translate failures into RetryLater, Ambiguous or a setup error."""
+    def _setup_call(self, purpose: str, request: Callable[[], Any]):
+        """A call outside the send loop: any failure is a plain error for the user, with SendGrid's words."""
+        try:
+            return self._call(request)
+        except RetryLater as exc:
+            raise ProviderError(f"could not {purpose} at SendGrid ({self.host}): {exc}; try again later") from None
+        except Ambiguous as exc:
+            raise ProviderError(f"could not {purpose}: {exc}; it may or may not have happened, check the SendGrid dashboard") from None
+
+    def _call(self, request: Callable[[], Any], batch: Batch | None = None):
+        """Make one API call; translate failures into RetryLater, Ambiguous or ProviderError."""
         try:
             return request()
         except HTTPError as exc:
             return self._refused(exc, batch)
         except urllib.error.URLError as exc:
-            # Raised while connecting or sending the request: SendGrid has not accepted anything.
+            # urllib raises URLError only while connecting or sending the request, before any
+            # answer: SendGrid cannot have accepted a request it did not receive whole.
             raise RetryLater(f"cannot reach SendGrid: {exc.reason}") from None
         except (TimeoutError, socket.timeout, http.client.HTTPException, ConnectionError) as exc:
             # The request left and no (complete) answer came back.
@@ -141,46 +175,46 @@ class SendGridProvider:
         status = exc.status_code
         if status == 429:
             reset = _header(exc, "X-RateLimit-Reset")
-            wait = max(float(reset) - time.time(), 0.0) if reset else None
+            wait = max(float(reset) - time.time(), 0.0) if reset and _is_number(reset) else None
             raise RetryLater(f"429 rate limited: {words}", retry_after=wait)
         if status >= 500:
             after = _header(exc, "Retry-After")
-            raise RetryLater(f"{status} server error: {words}", retry_after=float(after) if after and after.isdigit() else None)
+            raise RetryLater(f"{status} server error: {words}", retry_after=float(after) if after and _is_number(after) else None)
         if status == 400 and batch is not None:
             raise _RecipientsRejected(_rejected_recipients(exc, batch, words))
         if status in (401, 403):
-            raise ProviderSetupError(f"SendGrid refused the API key in {API_KEY_VARIABLE} ({status}): {words}")
+            raise ProviderError(f"SendGrid refused the API key in {API_KEY_VARIABLE} ({status}): {words}")
         if status == 413:
-            raise ProviderSetupError(f"SendGrid says the request is too large (413): {words}; lower [send] batch_size")
-        raise ProviderSetupError(f"SendGrid rejected the request ({status}): {words}")
+            raise ProviderError(f"SendGrid says the request is too large (413): {words}; lower [send] batch_size")
+        raise ProviderError(f"SendGrid rejected the request ({status}): {words}")
 
 
 class _RecipientsRejected(Exception):
-    def __init__(self, result: BatchResult) -> None:
+    def __init__(self, result: SendResult) -> None:
         self.result = result
 
 
-def _rejected_recipients(exc: HTTPError, batch: Batch, words: str) -> BatchResult:
-    """A 400 naming recipients fails those (with SendGrid's words); the others go back to pending."""
+def _rejected_recipients(exc: HTTPError, batch: Batch, words: str) -> SendResult:
+    """A 400 naming recipients rejects those (with SendGrid's words); the others are left for a retry."""
     blamed: dict[int, str] = {}
     for error in _errors(exc):
         match = RECIPIENT_FIELD.match(str(error.get("field") or ""))
         if match and int(match.group(1)) < len(batch.letters):
-            blamed[int(match.group(1))] = str(error.get("message") or words)
+            index = int(match.group(1))
+            message = str(error.get("message") or words)
+            blamed[index] = f"{blamed[index]}; {message}" if index in blamed else message
     if not blamed:
-        raise ProviderSetupError(f"SendGrid rejected the request (400): {words}")
-    states = {}
-    for index, letter in enumerate(batch.letters):
-        address = letter.recipient.email
-        states[address] = (State.FAILED, f"SendGrid: {blamed[index]}") if index in blamed else (State.PENDING, None)
-    return BatchResult(states)
+        raise ProviderError(f"SendGrid rejected the request (400): {words}")
+    statuses = {batch.letters[index].email: RecipientStatus(Outcome.REJECTED, f"SendGrid: {message}") for index, message in blamed.items()}
+    return SendResult(statuses)
 
 
 def _errors(exc: HTTPError) -> list[dict]:
     try:
-        return list(json.loads(exc.body).get("errors") or [])
+        errors = json.loads(exc.body).get("errors") or []
     except (ValueError, AttributeError, TypeError):
         return []
+    return [error for error in errors if isinstance(error, dict)]
 
 
 def _words(exc: HTTPError) -> str:
@@ -196,3 +230,11 @@ def _words(exc: HTTPError) -> str:
 def _header(exc: HTTPError, name: str) -> str | None:
     headers = getattr(exc, "headers", None)
     return headers.get(name) if headers is not None else None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,20 +1,31 @@
 """SMTP: one connection (STARTTLS, TLS or plain), reused for every message of the run.
 
 The password comes from SMTP_PASSWORD in the environment, never from newsletter.toml.
+
+Each message goes through the SMTP phases one by one (MAIL, RCPT, then DATA) rather than through
+smtplib's sendmail(), because what a broken connection means depends on the phase: before DATA the
+server has taken nothing (reconnect and go on), during DATA it may have taken the message (unknown).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import smtplib
 import ssl
+from email.generator import BytesGenerator
+from email.message import EmailMessage
 
 from ..config import Config
 from ..errors import ConfigError
-from ..store import State
-from .base import Batch, BatchResult, ProviderSetupError, RetryLater, mime_message
+from .base import Batch, Letter, Outcome, ProviderError, RecipientStatus, RetryLater, SendResult, mime_message, one_by_one
 
 PASSWORD_VARIABLE = "SMTP_PASSWORD"
+CLOSING = 421  # "service not available, closing transmission channel"
+
+
+class _Closed(Exception):
+    """The server closed the connection before the message was handed over."""
 
 
 class SmtpProvider:
@@ -29,34 +40,8 @@ class SmtpProvider:
             raise ConfigError(f"[smtp] username is set but {PASSWORD_VARIABLE} is not: the password comes from the environment only")
         self.connection: smtplib.SMTP | None = None
 
-    def send(self, batch: Batch) -> BatchResult:
-        result = BatchResult()
-        for index, letter in enumerate(batch.letters):
-            address = letter.recipient.email
-            if self.connection is None:
-                try:
-                    self.connection = self._connect()
-                except RetryLater:
-                    if index == 0:
-                        raise  # nothing in this batch went out: retry it after a pause
-                    _rest_pending(result, batch, index)
-                    return result
-            try:
-                self.connection.send_message(mime_message(self.config, batch, letter), to_addrs=[address])
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, words = exc.recipients.get(address, (550, b"refused"))
-                result.states[address] = _answer(code, words)
-            except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-                result.states[address] = _answer(exc.smtp_code, exc.smtp_error)
-            except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as exc:
-                # The message may have been taken before the line dropped.
-                result.states[address] = (State.UNKNOWN, f"connection lost while sending ({exc}); it may or may not have been delivered")
-                self._drop()
-                _rest_pending(result, batch, index + 1)
-                return result
-            else:
-                result.states[address] = (State.SENT, None)
-        return result
+    def send(self, batch: Batch) -> SendResult:
+        return one_by_one(batch, lambda letter: self._deliver(batch, letter))
 
     def close(self) -> None:
         if self.connection is not None:
@@ -65,6 +50,67 @@ class SmtpProvider:
             except (smtplib.SMTPException, OSError):
                 pass
             self.connection = None
+
+    def _deliver(self, batch: Batch, letter: Letter) -> RecipientStatus:
+        try:
+            message = mime_message(self.config, batch, letter)
+        except ValueError as exc:  # e.g. a line break in a name, which would forge headers
+            return RecipientStatus(Outcome.REJECTED, f"cannot compose this message: {exc}")
+        international = not (self.config.sender.address + letter.email).isascii()
+        for attempt in (1, 2):  # an idle connection the server has closed is reopened once
+            connection = self._connection()
+            try:
+                refused = self._envelope(connection, letter.email, international)
+                break
+            except _Closed as exc:
+                self._drop()
+                if attempt == 2:
+                    raise RetryLater(f"SMTP server {self.settings.host} keeps closing the connection: {exc}") from None
+        if refused:
+            return refused
+        try:
+            code, words = connection.data(_flatten(message, international))
+        except smtplib.SMTPDataError as exc:  # DATA itself refused: nothing was taken
+            return self._answer(exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPException, OSError) as exc:
+            # The line dropped while the message was being handed over: it may have been taken.
+            self._drop()
+            return RecipientStatus(Outcome.UNKNOWN, f"connection lost while sending ({exc}); it may or may not have been delivered")
+        return RecipientStatus(Outcome.ACCEPTED) if code == 250 else self._answer(code, words)
+
+    def _envelope(self, connection: smtplib.SMTP, address: str, international: bool) -> RecipientStatus | None:
+        """MAIL FROM and RCPT TO. None when both were accepted, else the refusal for this recipient."""
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if international else []
+        try:
+            connection.ehlo_or_helo_if_needed()
+            if international and not connection.has_extn("smtputf8"):
+                return RecipientStatus(Outcome.REJECTED, "the address needs SMTPUTF8, which this SMTP server does not offer")
+            code, words = connection.mail(self.config.sender.address, options)
+            if code == 250:
+                code, words = connection.rcpt(address)
+                if code in (250, 251):
+                    return None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _Closed(str(exc)) from None
+        if code == CLOSING:
+            raise _Closed(f"{code} {_text(words)}")
+        try:
+            connection.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+        return self._answer(code, words)
+
+    def _answer(self, code: int, words: bytes | str) -> RecipientStatus:
+        """A 5xx is final (rejected, with the server's words); a 4xx means try again later."""
+        if code == CLOSING:
+            self._drop()
+        text = f"SMTP {code} {_text(words)}"
+        return RecipientStatus(Outcome.REJECTED if code >= 500 else Outcome.DEFERRED, text)
+
+    def _connection(self) -> smtplib.SMTP:
+        if self.connection is None:
+            self.connection = self._connect()
+        return self.connection
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -79,9 +125,11 @@ class SmtpProvider:
             if s.username:
                 connection.login(s.username, self.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise ProviderSetupError(f"SMTP server {s.host} refused the login of {s.username}: {exc.smtp_code} {_text(exc.smtp_error)}") from None
+            raise ProviderError(f"SMTP server {s.host} refused the login of {s.username}: {exc.smtp_code} {_text(exc.smtp_error)}") from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise ProviderSetupError(f"SMTP server {s.host}:{s.port} does not support {s.security.upper()}: {exc}; check [smtp] security") from None
+            raise ProviderError(f"SMTP server {s.host}:{s.port} does not support {s.security.upper()}: {exc}; check [smtp] security") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise ProviderError(f"SMTP server {s.host}:{s.port}: its TLS certificate is not trusted ({exc.verify_message})") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise RetryLater(f"cannot connect to SMTP server {s.host}:{s.port}: {exc}") from None
         return connection
@@ -94,15 +142,12 @@ class SmtpProvider:
             self.connection = None
 
 
-def _answer(code: int, words: bytes | str) -> tuple[State, str]:
-    """A 5xx is final (failed, with the server's words); a 4xx means try again later."""
-    text = f"SMTP {code} {_text(words)}"
-    return (State.FAILED, text) if code >= 500 else (State.PENDING, text)
-
-
-def _rest_pending(result: BatchResult, batch: Batch, start: int) -> None:
-    for letter in batch.letters[start:]:
-        result.states[letter.recipient.email] = (State.PENDING, None)
+def _flatten(message: EmailMessage, international: bool) -> bytes:
+    """The message as SMTP carries it: CRLF line ends, and UTF-8 headers for non-ASCII addresses (SMTPUTF8)."""
+    policy = message.policy.clone(utf8=international)
+    with io.BytesIO() as out:
+        BytesGenerator(out, policy=policy).flatten(message, linesep="\r\n")
+        return out.getvalue()
 
 
 def _text(words: bytes | str) -> str:

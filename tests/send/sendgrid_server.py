@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -52,9 +53,11 @@ class SendGridServer:
         self.delivered: Counter[str] = Counter()  # address -> accepted copies
         self.requests = 0  # mail-send requests received
         self.accepted_requests = 0
-        self.bodies: list[dict] = []  # accepted mail-send bodies (kept small: content dropped)
+        self.bodies: list[dict] = []  # accepted mail-send bodies
         self.batches: dict[str, str] = {}  # batch id -> "scheduled" | "cancel"
         self.suppressions: dict[str, list[str]] = {"unsubscribes": [], "bounces": [], "spam_reports": []}
+        self.group_suppressions: dict[str, list[str]] = {}  # unsubscribe group id -> addresses
+        self.times: list[tuple[float, int]] = []  # (arrival time, status answered) of each mail-send request
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.fake = self
 
@@ -63,7 +66,7 @@ class SendGridServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> SendGridServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -84,7 +87,7 @@ class SendGridServer:
             for personalization in body["personalizations"]:
                 for recipient in personalization["to"]:
                     self.delivered[recipient["email"].lower()] += 1
-            self.bodies.append({key: value for key, value in body.items() if key != "content"})
+            self.bodies.append(body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -156,6 +159,22 @@ def validate(body: object) -> list[dict]:
     return errors
 
 
+def render(body: dict, index: int) -> dict[str, str]:
+    """What SendGrid delivers to the recipient of personalization `index`: its substitutions filled
+    in the subject and each content part (text and html), plus the headers it would carry."""
+    personalization = body["personalizations"][index]
+    substitutions = personalization.get("substitutions") or {}
+
+    def fill(text: str) -> str:
+        for tag, value in substitutions.items():
+            text = text.replace(tag, value)
+        return text
+
+    parts = {part["type"]: fill(part["value"]) for part in body["content"]}
+    headers = {**(body.get("headers") or {}), **(personalization.get("headers") or {})}
+    return {"subject": fill(personalization.get("subject") or body["subject"]), "text": parts["text/plain"], "html": parts["text/html"], **headers}
+
+
 def _error(message: str, field_name: str | None) -> dict:
     return {"message": message, "field": field_name, "help": None}
 
@@ -191,6 +210,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         path, _, query = self.path.partition("?")
+        group = re.fullmatch(r"/v3/asm/groups/(\d+)/suppressions", path)
+        if group:  # a plain list of addresses, not paginated
+            return self._reply(200, self.fake.group_suppressions.get(group.group(1), []))
         kind = path.removeprefix("/v3/suppression/")
         if kind in self.fake.suppressions:
             params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
@@ -200,6 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(404, {"errors": [_error("not found", None)]})
 
     def _mail_send(self, body: dict) -> None:
+        self.arrived = time.time()
         with self.fake.lock:
             self.fake.requests += 1
         fault = self.fake.next_fault()
@@ -252,6 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
             return _UNAUTHORIZED
 
     def _reply(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        self._record(status)
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         for name, value in (headers or {}).items():
@@ -262,7 +286,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _record(self, status: int) -> None:
+        if self.path == "/v3/mail/send" and hasattr(self, "arrived"):
+            with self.fake.lock:
+                self.fake.times.append((self.arrived, status))
+
     def _drop(self) -> None:
+        self._record(0)
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)

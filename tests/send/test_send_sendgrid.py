@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 from conftest import SECRET, add_subscribers, run, set_config
-from sendgrid_server import validate
+from sendgrid_server import render, validate
 
 from newsletter.config import load_workspace
 from newsletter.models import Email
-from newsletter.providers.base import Batch
+from newsletter.providers.base import Batch, mime_message
 from newsletter.providers.sendgrid import build_payload
 from newsletter.sending import letters_for
 from newsletter.store import Recipient, State, Status, Store
@@ -33,25 +33,49 @@ def test_payload_is_one_body_with_a_personalization_per_recipient(workspace: Pat
         "personalizations": [
             {
                 "to": [{"email": "a@example.com", "name": "Ada"}],
-                "substitutions": {"%%unsubscribe_url%%": url_a, "%%name%%": "Ada"},
+                "substitutions": {
+                    "%%unsubscribe_url%%": url_a,
+                    "%%name%%": "Ada",
+                    "%%unsubscribe_url:html%%": url_a,
+                    "%%name:html%%": "Ada",
+                },
                 "headers": {"List-Unsubscribe": f"<{url_a}>"},
             },
             {
                 "to": [{"email": "b@example.com"}],
-                "substitutions": {"%%unsubscribe_url%%": url_b, "%%name%%": ""},
+                "substitutions": {"%%unsubscribe_url%%": url_b, "%%name%%": "", "%%unsubscribe_url:html%%": url_b, "%%name:html%%": ""},
                 "headers": {"List-Unsubscribe": f"<{url_b}>"},
             },
         ],
         "from": {"email": "editor@fixture.example.org", "name": "Fixture Editor"},
         "reply_to": {"email": "replies@fixture.example.org"},
         "subject": "Hi %%name%%",
-        "content": [{"type": "text/plain", "value": "%%unsubscribe_url%%"}, {"type": "text/html", "value": "<p>%%unsubscribe_url%%</p>"}],
+        "content": [{"type": "text/plain", "value": "%%unsubscribe_url%%"}, {"type": "text/html", "value": "<p>%%unsubscribe_url:html%%</p>"}],
         "headers": {"List-Id": "Fixture Weekly <fixture-weekly.fixture.example.org>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         "categories": ["Fixture Weekly"],
         "custom_args": {"issue": "7", "send_id": "send-1"},
     }
     assert url_a.startswith("https://fixture.example.org/unsubscribe?token=")
     assert validate(payload) == []
+
+
+def test_a_name_reads_the_same_in_every_part_and_never_becomes_markup(workspace: Path) -> None:
+    """SendGrid fills the same substitutions everywhere, so the HTML part has its own escaped tokens;
+    the outbox and SMTP escape the HTML part themselves. Checked on what the recipient would see."""
+    config = load_workspace(workspace).config
+    email = Email(subject="For %%name%%", preheader="p", html="<p>Hi %%name%%</p><a href=\"%%unsubscribe_url%%\">x</a>", text="Hi %%name%%", web_html="")
+    letters = letters_for([Recipient("bo@example.com", "Bo <b>&</b> Co")], config, SECRET.encode())
+    batch = Batch("7", "send-1", email, letters)
+
+    seen = render(build_payload(config, batch), 0)
+    message = mime_message(config, batch, letters[0])
+    text_part, html_part = (part.get_content() for part in message.iter_parts())
+    outbox = {"subject": message["Subject"], "text": text_part, "html": html_part}
+    for copy in (seen, outbox):
+        assert copy["subject"] == "For Bo <b>&</b> Co"
+        assert copy["text"].strip() == "Hi Bo <b>&</b> Co"
+        assert "<p>Hi Bo &lt;b&gt;&amp;&lt;/b&gt; Co</p>" in copy["html"]
+        assert f'href="{letters[0].unsubscribe_url}"' in copy["html"]
 
 
 def test_options_reach_the_payload(workspace: Path) -> None:
