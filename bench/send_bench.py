@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT / "tests" / "send"))  # the SendGrid-compatible serv
 
 from sendgrid_server import API_KEY, SendGridServer  # noqa: E402
 
-from newsletter.store import Store, Subscriber  # noqa: E402
+from newsletter.db import Database
+from newsletter.models import Subscriber  # noqa: E402
 
 
 def run_send(count: int, batch_size: int) -> tuple[float, int, float, int]:
@@ -34,8 +35,8 @@ def run_send(count: int, batch_size: int) -> tuple[float, int, float, int]:
         config = (ROOT / "newsletter.toml").read_text()
         config += f'\n[send]\nprovider = "sendgrid"\nbatch_size = {batch_size}\n'
         (workspace / "newsletter.toml").write_text(config)
-        with Store(workspace / "subscribers.db") as store:
-            store.import_subscribers(Subscriber(f"reader{n:06d}@example.com", f"Reader {n}") for n in range(count))
+        with Database(workspace / "subscribers.db") as db:
+            db.subscribers.upsert(Subscriber(f"reader{n:06d}@example.com", f"Reader {n}") for n in range(count))
         env = dict(os.environ, SENDGRID_API_HOST=server.url, SENDGRID_API_KEY=API_KEY, NEWSLETTER_SECRET="bench-secret-0123456789")
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         command = [str(Path(sys.executable).with_name("newsletter")), "send", "issues/2026-11-24.yaml"]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import tokens
 from .check import Finding, size_finding
 from .config import Workspace, load_workspace
 from .issue_file import load_issue
-from .message import compose, list_headers
-from .models import Email
+from .message import MessageTemplate
+from .models import Email, Letter
 from .output import write_files
 from .render import Renderer
 
@@ -35,18 +34,11 @@ def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
     issue = load_issue(issue_path)
     email = Renderer(workspace).render(issue)
     config = workspace.config
-    unsubscribe_url = config.unsubscribe_url_for(PROOF_TOKEN)
-    eml = compose(
-        email,
-        config,
-        to=config.sender.address,
-        values={tokens.UNSUBSCRIBE_URL: unsubscribe_url, tokens.NAME: ""},
-        headers=list_headers(config, unsubscribe_url),
-    )
+    proof = Letter(config.sender.address, None, config.unsubscribe_url_for(PROOF_TOKEN))
     files = {
         "email.html": email.html.encode("utf-8"),
         "email.txt": email.text.encode("utf-8"),
-        "email.eml": bytes(eml),
+        "email.eml": MessageTemplate(email, config).render(proof, utf8=True),
         "web.html": email.web_html.encode("utf-8"),
     }
     paths = write_files(out_dir or default_out_dir(workspace, issue_path), files)

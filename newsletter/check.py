@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from . import tokens
+from . import placeholders
 from .models import Email, Issue
 
 KB = 1000
@@ -81,7 +81,7 @@ def _check_html(html: str) -> list[Finding]:
             found.append(Finding("error", f"image {image.get('src')!r} has no alt attribute"))
     for link in document.iter("a"):
         href = (link.get("href") or "").strip()
-        if href in tokens.ALL:
+        if href in placeholders.ALL:
             continue
         parts = urlsplit(href)
         if parts.scheme not in ("http", "https", "mailto") or (parts.scheme != "mailto" and not parts.netloc):

@@ -78,14 +78,9 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
 @click.argument("issue_file", type=IssuePath)
 def check(issue_file: Path) -> None:
     """Validate ISSUE_FILE and its rendered email; exit 1 if anything must be fixed."""
-    from .check import check as run_checks
-    from .config import load_workspace
-    from .issue_file import load_issue
-    from .render import Renderer
+    from .prepare import prepare_issue
 
-    workspace = load_workspace(issue_file.parent)
-    issue = load_issue(issue_file)
-    findings = run_checks(issue, Renderer(workspace).render(issue))
+    findings = prepare_issue(issue_file).findings
     for finding in findings:
         click.secho(str(finding), fg="red" if finding.level == "error" else "yellow")
     errors = sum(f.level == "error" for f in findings)
@@ -102,13 +97,17 @@ def new(date: dt.datetime | None) -> None:
     """Start the next issue file (issues/DATE.yaml, numbered after the latest issue)."""
     from .config import load_workspace
     from .output import write_files
-    from .scaffold import new_issue
+    from .scaffold import later_issues, new_issue
 
     workspace = load_workspace(Path.cwd())
     day = date.date() if date else dt.date.today()
-    path, text = new_issue(workspace.issues_dir, workspace.config.newsletter.name, day)
+    path, text = new_issue(workspace, day)
     write_files(path.parent, {path.name: text.encode("utf-8")})
     click.echo(f"created {display_path(path)}; fill in the TODOs, then run: newsletter check {display_path(path)}")
+    later = later_issues(workspace, day)
+    if later:
+        names = ", ".join(display_path(p) for p in later)
+        click.secho(f"note: {names} is dated after this issue but has a lower number; numbers follow the order issues are created, so check which goes out first.", fg="yellow")
 
 
 def display_path(path: Path) -> str:

@@ -17,12 +17,12 @@ CONFIG_NAME = "newsletter.toml"
 
 
 def email_address(value: str) -> str:
-    """Syntax check only (no DNS), normalized the way mail providers compare addresses."""
-    from email_validator import EmailNotValidError, validate_email
+    """Syntax check only (no DNS), normalized the way the subscriber list stores addresses."""
+    from .addresses import normalize
 
     try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        return normalize(value)
+    except ValueError as exc:
         raise ValueError(f"expected an email address, got {value!r} ({exc})") from None
 
 
@@ -53,7 +53,9 @@ class NewsletterSettings(Strict):
     unsubscribe_url: Annotated[Url, AfterValidator(unsubscribe_template)] | None = None
 
 
-class Sender(Strict):
+class SenderSettings(Strict):
+    """The From identity: who the mail comes from."""
+
     name: Line
     address: Address
     reply_to: Address | None = None
@@ -95,7 +97,7 @@ class SendGridSettings(Strict):
 
 class Config(Strict):
     newsletter: NewsletterSettings
-    sender: Sender
+    sender: SenderSettings
     brand: Brand = Brand()
     subscribers: SubscriberSettings = SubscriberSettings()
     send: SendSettings = SendSettings()

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import IssueFileError, Problem
 from .models import Issue
@@ -178,3 +178,31 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
             if found:
                 return found
     return None
+
+
+_numbers_cache: dict[Path, tuple[tuple[int, int], int | None]] = {}
+
+
+def issue_numbers(issues_dir: Path, strict: bool = False) -> dict[Path, int]:
+    """The `number:` of every issue file in the folder. Files that cannot be read are left out,
+    or with `strict` raise IssueFileError. Remembered per file until it changes, so the preview
+    can ask on every save."""
+    yaml = YAML(typ="safe")
+    found: dict[Path, int] = {}
+    for path in sorted(issues_dir.glob("*.yaml")) if issues_dir.is_dir() else []:
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            cached = _numbers_cache.get(path)
+            if cached is None or cached[0] != stamp:
+                data = yaml.load(path.read_text(encoding="utf-8"))
+                number = data.get("number") if isinstance(data, dict) else None
+                cached = (stamp, number if isinstance(number, int) and not isinstance(number, bool) else None)
+                _numbers_cache[path] = cached
+        except (OSError, YAMLError, UnicodeDecodeError) as exc:
+            if strict:
+                raise IssueFileError(f"{path}: cannot read its issue number: {exc}") from None
+            continue
+        if cached[1] is not None:
+            found[path] = cached[1]
+    return found

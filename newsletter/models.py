@@ -1,4 +1,5 @@
-"""The data an issue is made of, and the rendered email. Pure data: no I/O here.
+"""The data the tool works on: an issue, the rendered email, subscribers and the send ledger's
+states. Pure data: no I/O here.
 
 Validation rules live on the fields so that every way of building an Issue (the
 YAML loader, the story drafter, tests) gets the same checks and the same messages.
@@ -7,26 +8,41 @@ YAML loader, the story drafter, tests) gets the same checks and the same message
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import html
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from . import placeholders
+
+
+def is_http_url(value: str) -> bool:
+    """An absolute http(s) URL with a host and no spaces or control characters: the only kind of
+    link the tool puts in an email (not javascript:, data:, mailto: or a relative path)."""
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and is_one_line(value) and not any(ch.isspace() for ch in value)
+
+
+def is_one_line(text: str) -> bool:
+    """No line break or other control character: the rule for anything that can reach a header
+    or a one-line slot (subjects, titles, names), where a line break would start a new header."""
+    return not any(ord(ch) < 32 or ch == "\x7f" for ch in text)
+
 
 def http_url(value: str) -> str:
-    """Accept only absolute http(s) URLs; anything else (javascript:, mailto:, relative) is a mistake."""
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"expected an http(s) URL such as https://example.com/page, got {value!r}")
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValueError(f"a URL cannot contain spaces or control characters, got {value!r}")
+    """Validator form of is_http_url, with a message that says what was expected."""
+    if not is_http_url(value):
+        raise ValueError(f"expected an http(s) URL such as https://example.com/page, with no spaces, got {value!r}")
     return value
 
 
 def single_line(value: str) -> str:
-    """Subjects, titles and names end up in headers or one-line slots: a newline there is a typo."""
-    if "\n" in value or "\r" in value:
-        raise ValueError("must fit on one line (no line breaks)")
+    """Validator form of is_one_line."""
+    if not is_one_line(value):
+        raise ValueError("must fit on one line (no line breaks or control characters)")
     return value
 
 
@@ -105,3 +121,103 @@ class Email(BaseModel):
     @property
     def html_bytes(self) -> int:
         return len(self.html.encode("utf-8"))
+
+
+# --- subscribers and the send ledger -------------------------------------------------------------
+
+
+class Status(StrEnum):
+    """A subscriber's standing. Only `active` subscribers are ever mailed."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class State(StrEnum):
+    """A ledger row's state: pending -> sending -> sent | failed | scheduled, plus unknown and skipped."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SCHEDULED = "scheduled"  # handed to the provider for a later delivery time, or held here until then
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the request may or may not have been accepted; never retried automatically
+    SKIPPED = "skipped"  # unsubscribed, bounced or removed before their turn came
+
+
+# Rows in these states were (or may have been) handed to a provider.
+HANDED_OVER = frozenset({State.SENDING, State.SCHEDULED, State.SENT, State.FAILED, State.UNKNOWN})
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    email: str
+    name: str | None = None
+    attributes: dict[str, str] | None = None
+    status: Status = Status.ACTIVE
+    public_id: str | None = None  # random, in every link made for them instead of their address
+    created_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A claimed ledger row: who gets this copy."""
+
+    email: str
+    name: str | None
+    public_id: str
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One recipient's copy: who, and the values for the per-recipient placeholders."""
+
+    email: str
+    name: str | None
+    unsubscribe_url: str
+
+    @property
+    def values(self) -> dict[str, str]:
+        """Placeholder values for plain text: the subject, the text part and headers."""
+        return {placeholders.UNSUBSCRIBE_URL: self.unsubscribe_url, placeholders.NAME: self.name or ""}
+
+    @property
+    def html_values(self) -> dict[str, str]:
+        """The same values escaped for the HTML part, so a name like `<b>Bo</b> & Co` is shown, not obeyed."""
+        return {placeholder: html.escape(value) for placeholder, value in self.values.items()}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    email: str
+    state: State
+    detail: str | None
+    attempts: int
+
+
+class Outcome(StrEnum):
+    """What a provider can say about one recipient: a closed set, never free text."""
+
+    ACCEPTED = "accepted"  # the provider took the message
+    REJECTED = "rejected"  # definitely refused (detail says why); retrying would not help
+    DEFERRED = "deferred"  # refused for now (e.g. SMTP 4xx): nothing was taken, try again later
+    UNKNOWN = "unknown"  # the connection broke while handing it over: maybe delivered
+
+
+class RecipientStatus(NamedTuple):
+    outcome: Outcome
+    detail: str | None = None
+    message_id: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """What a provider said about each recipient of one batch, as it said it. Recipients missing
+    here were not attempted."""
+
+    statuses: dict[str, RecipientStatus] = field(default_factory=dict)
+
+    def report(self, email: str, status: RecipientStatus) -> None:
+        self.statuses[email] = status

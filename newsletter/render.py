@@ -1,6 +1,6 @@
 """Issue -> Email: Jinja2 -> MJML -> mjml-python (MRML) -> premailer, plus the plain-text twin.
 
-Rendering happens once per issue. Per-recipient values stay as tokens (see tokens.py) that the
+Rendering happens once per issue. Per-recipient values stay as tokens (see placeholders.py) that the
 send step fills in by plain string substitution or through the provider.
 """
 
@@ -18,7 +18,7 @@ import jinja2
 import mjml
 from markupsafe import Markup
 
-from . import markdown, tokens
+from . import markdown, placeholders
 from .config import Workspace
 from .errors import TemplateError
 from .models import Email, Issue
@@ -71,7 +71,7 @@ class Renderer:
     def render(self, issue: Issue) -> Email:
         """Render the email (HTML with tokens, plain text) and the web page for `issue`."""
         context = dict(self.globals, issue=issue, view_url=web_url(self.workspace, issue))
-        email_context = dict(context, for_web=False, unsubscribe_url=tokens.UNSUBSCRIBE_URL, preheader_spacer=PREHEADER_SPACER)
+        email_context = dict(context, for_web=False, unsubscribe_url=placeholders.UNSUBSCRIBE_URL, preheader_spacer=PREHEADER_SPACER)
         return Email(
             subject=issue.subject,
             preheader=issue.preheader,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
+from .config import Workspace
+from .db import Database
 from .errors import IssueFileError
+from .issue_file import issue_numbers
 
 TEMPLATE = """\
 # Issue {number} of {name}. Fill in every TODO; `newsletter check {path}` lists what is left.
@@ -52,26 +52,34 @@ sections:
 """
 
 
-def latest_number(issues_dir: Path) -> int:
-    """The highest `number:` among the issue files (0 when there are none)."""
-    yaml = YAML(typ="safe", pure=True)
-    highest = 0
-    for path in sorted(issues_dir.glob("*.yaml")):
+def next_number(workspace: Workspace) -> int:
+    """One more than the highest number any issue file or the send ledger has used, so a number
+    that went out is never reused, even after its file was deleted."""
+    highest = max(issue_numbers(workspace.issues_dir, strict=True).values(), default=0)
+    if workspace.database.exists():  # `new` never creates the database
+        with Database(workspace.database) as db:
+            highest = max(highest, db.ledger.highest_issue())
+    return highest + 1
+
+
+def later_issues(workspace: Workspace, date: dt.date) -> list[Path]:
+    """Issue files named for a date after `date` (they have lower numbers than the new one)."""
+    later = []
+    for path in issue_numbers(workspace.issues_dir):
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"))
-        except (OSError, YAMLError) as exc:
-            raise IssueFileError(f"{path}: cannot read its issue number: {exc}") from None
-        number = data.get("number") if isinstance(data, dict) else None
-        if isinstance(number, int):
-            highest = max(highest, number)
-    return highest
+            if dt.date.fromisoformat(path.stem) > date:
+                later.append(path)
+        except ValueError:
+            continue
+    return later
 
 
-def new_issue(issues_dir: Path, newsletter_name: str, date: dt.date) -> tuple[Path, str]:
+def new_issue(workspace: Workspace, date: dt.date) -> tuple[Path, str]:
     """The path and the text of the next issue file. Refuses to replace an existing file."""
+    issues_dir = workspace.issues_dir
     path = issues_dir / f"{date.isoformat()}.yaml"
     if path.exists():
         raise IssueFileError(f"{path} already exists; pick another date (newsletter new YYYY-MM-DD)")
-    number = latest_number(issues_dir) + 1 if issues_dir.is_dir() else 1
+    number = next_number(workspace)
     shown = Path(issues_dir.name) / path.name
-    return path, TEMPLATE.format(number=number, date=date.isoformat(), name=newsletter_name, path=shown)
+    return path, TEMPLATE.format(number=number, date=date.isoformat(), name=workspace.config.newsletter.name, path=shown)

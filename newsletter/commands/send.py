@@ -1,4 +1,4 @@
-"""`newsletter send`, `status` and `cancel`: deliver an issue to subscribers (parse, call, print)."""
+"""`newsletter send`, `status` and `cancel`: parse, call the send core, print."""
 
 from __future__ import annotations
 
@@ -7,50 +7,26 @@ import datetime as dt
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import IssuePath, display_path
-from ..providers import NAMES
+from ..providers import NAMES, SHOWN
 
-
-def _prepare(issue_file: Path):
-    """Workspace, issue and its single render; refuses an issue that `newsletter check` fails."""
-    from ..check import check
-    from ..config import load_workspace
-    from ..issue_file import load_issue
-    from ..render import Renderer
-
-    workspace = load_workspace(issue_file.parent)
-    issue = load_issue(issue_file)
-    email = Renderer(workspace).render(issue)  # rendered once; per-recipient values are tokens
-    errors = [finding for finding in check(issue, email) if finding.level == "error"]
-    if errors:
-        listed = "\n".join(f"  {finding.message}" for finding in errors)
-        raise click.ClickException(f"{display_path(issue_file)} is not ready to send; `newsletter check` reports:\n{listed}")
-    return workspace, issue, email
+if TYPE_CHECKING:
+    from ..models import State
+    from ..sending import SendReport
 
 
 @contextlib.contextmanager
-def _one_send_at_a_time(database: Path, issue: str):
-    """Two runs of the same issue at once would fight over the ledger: the second one is refused."""
-    import fcntl
-
-    lock_path = database.with_name(f"{database.name}.issue-{issue}.lock")
-    with open(lock_path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise click.ClickException(f"issue {issue} is already being sent by another `newsletter send`") from None
-        yield
-
-
-@contextlib.contextmanager
-def _ctrl_c_finishes_the_batch(stop: threading.Event):
+def _ctrl_c_finishes_the_batch(stop: threading.Event) -> Iterator[None]:
     """The first Ctrl-C lets the batch in flight finish; a second one stops at once."""
 
-    def first(signum, frame):
+    def first(signum: int, frame: FrameType | None) -> None:
         stop.set()
         click.echo("\nStopping after the batch in flight (Ctrl-C again to stop now)...", err=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -62,161 +38,192 @@ def _ctrl_c_finishes_the_batch(stop: threading.Event):
         signal.signal(signal.SIGINT, previous)
 
 
+class _Bar:
+    """A progress bar (rich) on the terminal while the loop sends."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        columns = [TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+        self.bar = Progress(*columns, transient=True)
+        self.task = None
+        self.started = time.monotonic()
+
+    def start(self, total: int) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task("send", total=total, rate="")
+        self.started = time.monotonic()
+
+    def advance(self, handled: int) -> None:
+        if self.task is None:
+            return
+        done = self.bar.tasks[0].completed + handled
+        seconds = max(time.monotonic() - self.started, 1e-6)
+        self.bar.update(self.task, completed=done, rate=f"{done / seconds:,.0f}/s")
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
+
 @click.command()
-@click.argument("issue_file", type=IssuePath)
+@click.argument("issue_file", type=IssuePath, required=False)
 @click.option("--provider", type=click.Choice(NAMES), help="Override [send] provider from newsletter.toml.")
 @click.option("--test", "test_address", metavar="ADDRESS", help="Send one copy, marked as a test, to ADDRESS only (not recorded).")
 @click.option("--dry-run", is_flag=True, help="Show who would receive it and the first request, and send nothing.")
 @click.option("--retry-unknown", is_flag=True, help="Send again to recipients whose earlier delivery is unknown (they may get two copies).")
-@click.option("--at", "send_at", metavar="DATETIME", help="Schedule delivery (SendGrid only), e.g. 2026-11-26T08:00+00:00; at most 72 hours ahead.")
-def send(issue_file: Path, provider: str | None, test_address: str | None, dry_run: bool, retry_unknown: bool, send_at: str | None) -> None:
+@click.option("--at", "send_at", metavar="DATETIME", help="Deliver at this time instead of now, e.g. 2026-11-26T08:00+00:00 (any provider, any time ahead).")
+@click.option("--due", is_flag=True, help="Deliver every scheduled send whose time has come (run it from cron every minute).")
+def send(issue_file: Path | None, provider: str | None, test_address: str | None, dry_run: bool, retry_unknown: bool, send_at: str | None, due: bool) -> None:
     """Send ISSUE_FILE to every active subscriber, once each. Run it again to resume."""
-    from ..store import State, Store
-    from ..unsubscribe import secret_from_environment
+    if due:
+        if issue_file or test_address or dry_run or retry_unknown or send_at or provider:
+            raise click.UsageError("--due takes no issue file and no other option: it sends every scheduled issue whose time has come")
+        return _send_due()
+    if issue_file is None:
+        raise click.UsageError("give the issue file to send (or --due to deliver scheduled sends)")
+    from ..prepare import prepare_issue
+    from ..sending import dry_run as plan_dry_run
+    from ..sending import parse_time, send_issue, send_test_copy
 
-    workspace, issue, email = _prepare(issue_file)
-    config = workspace.config
-    name = provider or config.send.provider
-    secret, development = secret_from_environment(name)
-    if development:
-        click.secho("NEWSLETTER_SECRET is not set: the outbox signs unsubscribe links with the development secret.", fg="yellow", err=True)
-    when = _parse_when(send_at, name)
-
+    when = parse_time(send_at) if send_at else None
+    prepared = prepare_issue(issue_file)
+    name = provider or prepared.workspace.config.send.provider
     if test_address:
-        return _send_test(workspace, name, issue, email, test_address, secret)
-    key = str(issue.number)
-    with Store(workspace.database) as store:
-        if dry_run:
-            return _dry_run(workspace, store, name, key, email, secret)
-        with _one_send_at_a_time(workspace.database, key):
-            if retry_unknown:
-                click.echo(f"{store.retry_unknown(key)} recipient(s) with an unknown outcome will be sent again")
-            store.prepare(key)
-            total = store.pending_count(key)
-            unknown_before = store.ledger_counts(key)[State.UNKNOWN]
-            if unknown_before and not retry_unknown:
-                click.secho(
-                    f"{unknown_before} recipient(s) have an unknown outcome from an interrupted run; they are not retried "
-                    f"(see `newsletter status {display_path(issue_file)}`, or use --retry-unknown)",
-                    fg="yellow",
-                    err=True,
-                )
-            if total == 0:
-                click.echo(f"Nothing to send: every subscriber already has issue {issue.number}.")
-                return _print_counts(store.ledger_counts(key))
-            report = _run(workspace, store, name, key, email, secret, total, when)
-    _print_counts(report.counts)
-    click.echo(f"{report.requests} batch(es) handed to {name}.")
+        target = send_test_copy(prepared, name, test_address)
+        click.echo(f"Sent a test copy of issue {prepared.key} to {target} via {name} (not recorded in the ledger).")
+        return
+    if dry_run:
+        return _print_dry_run(plan_dry_run(prepared, name), prepared, name)
+    stop = threading.Event()
+    bar = _Bar()
+    try:
+        with _ctrl_c_finishes_the_batch(stop):
+            report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar)
+    finally:
+        bar.stop()
+    _print_report(report, issue_file)
+
+
+def _send_due() -> None:
+    from ..config import load_workspace
+    from ..db import Busy
+    from ..sending import send_due
+
+    workspace = load_workspace(Path.cwd())
+    try:
+        results = send_due(workspace)
+    except Busy as exc:
+        click.echo(f"{exc}; this run does nothing.")  # normal under cron when a long send runs
+        return
+    if not results:
+        click.echo("No scheduled send is due.")
+    failed = []
+    for result in results:
+        when = result.schedule.send_at.isoformat()
+        if result.error:
+            failed.append(f"issue {result.schedule.issue} (due {when}): {result.error}")
+        elif result.report is None:
+            click.echo(f"Issue {result.schedule.issue}: delivered by {SHOWN[result.schedule.provider]} at {when}.")
+        else:
+            click.echo(f"Issue {result.schedule.issue} (due {when}, {result.schedule.file}):")
+            _print_report(result.report, Path(result.schedule.file or "ISSUE"))
+    if failed:
+        raise click.ClickException("Not sent this time (they stay scheduled; the next --due run tries again):\n  " + "\n  ".join(failed))
+
+
+def _print_report(report: SendReport, issue_file: Path) -> None:
+    from ..models import State
+
+    shown = display_path(issue_file)
+    if report.development_secret:
+        click.secho("NEWSLETTER_SECRET is not set: the outbox signs links with the development secret.", fg="yellow", err=True)
+    if report.retried_unknown:
+        click.echo(f"{report.retried_unknown} recipient(s) with an unknown outcome will be sent again.")
+    if report.schedule and report.schedule.held_by == "here":
+        click.echo(
+            f"Scheduled: issue {report.issue} goes out via {SHOWN[report.provider]} at {report.schedule.send_at.isoformat()}, held here until then. "
+            "`newsletter send --due` delivers it when the time comes: run it from cron every minute (see README). "
+            f"`newsletter cancel {shown}` cancels it."
+        )
+    elif report.schedule:
+        click.echo(f"Scheduled: {SHOWN[report.provider]} delivers issue {report.issue} at {report.schedule.send_at.isoformat()} (`newsletter cancel {shown}` cancels it).")
+    counts = report.counts
+    if not report.batches and not report.schedule:
+        click.echo(_nothing_to_send(report.issue, counts, shown))
+    _print_counts(counts)
+    if report.batches:
+        click.echo(f"{report.batches} batch(es) handed to {report.provider}.")
+    if counts[State.UNKNOWN] and report.batches:
+        click.secho(
+            f"{counts[State.UNKNOWN]} recipient(s) have an unknown outcome: they may or may not have it. "
+            f"`newsletter status {shown}` lists them; `newsletter send {shown} --retry-unknown` sends them again.",
+            fg="yellow",
+            err=True,
+        )
     if report.stopped:
         raise click.ClickException(report.stopped)
 
 
-def _run(workspace, store, name, key, email, secret, total, when):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+def _nothing_to_send(issue: str, counts: dict[State, int], shown: str) -> str:
+    """An honest "nothing to send": who has it, and who may not."""
+    from ..models import State
 
-    from ..providers import open_provider
-    from ..sending import Sender, SendSettings, use_schedule
-
-    settings = workspace.config.send
-    provider = open_provider(name, workspace)
-    try:
-        schedule = use_schedule(store, provider, key, when)
-        if schedule:
-            click.echo(f"Scheduled: SendGrid delivers issue {key} at {schedule[0].isoformat()} (`newsletter cancel` cancels it).")
-        sender = Sender(
-            store,
-            provider,
-            workspace.config,
-            secret,
-            SendSettings(settings.batch_size, settings.rate_per_second, settings.error_budget, settings.retries),
-            scheduled_batch=schedule[1] if schedule else None,
+    if counts[State.UNKNOWN] == 0 and counts[State.FAILED] == 0:
+        if counts[State.SENT] == 0 and counts[State.SCHEDULED] == 0:
+            return f"Nothing to send: issue {issue} has no active subscriber to go to (see `newsletter subscribers list`)."
+        return f"Nothing to send: every active subscriber already has issue {issue}."
+    parts = []
+    if counts[State.UNKNOWN]:
+        parts.append(
+            f"{counts[State.UNKNOWN]} have an unknown outcome from an interrupted run (they may or may not have it; "
+            f"`newsletter send {shown} --retry-unknown` sends them again)"
         )
-        stop = threading.Event()
-        columns = [TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-        started = time.monotonic()
-        with _ctrl_c_finishes_the_batch(stop), Progress(*columns, transient=True) as progress:
-            task = progress.add_task("send", total=total, rate="")
-
-            def advance(handled: int) -> None:
-                done = progress.tasks[0].completed + handled
-                seconds = max(time.monotonic() - started, 1e-6)
-                progress.update(task, completed=done, rate=f"{done / seconds:,.0f}/s")
-
-            return sender.run(key, email, stop, advance)
-    finally:
-        provider.close()
+    if counts[State.FAILED]:
+        parts.append(f"{counts[State.FAILED]} failed (`newsletter status {shown}` says why)")
+    return f"Nothing new to send for issue {issue}, but not everyone has it: " + "; ".join(parts) + "."
 
 
-def _send_test(workspace, name, issue, email, address, secret) -> None:
-    from ..providers import open_provider
-    from ..sending import send_test_copy
-    from ..subscribers import normalize
-
-    try:
-        target = normalize(address)
-    except ValueError as exc:
-        raise click.ClickException(f"--test {address!r}: not a usable address: {exc}") from None
-    provider = open_provider(name, workspace)
-    try:
-        send_test_copy(provider, workspace.config, str(issue.number), email, target, secret)
-    finally:
-        provider.close()
-    click.echo(f"Sent a test copy of issue {issue.number} to {target} via {name} (not recorded in the ledger).")
+def _print_counts(counts: dict[State, int]) -> None:
+    shown = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
+    click.echo(f"Ledger: {shown or 'empty'}")
 
 
-def _dry_run(workspace, store, name, key, email, secret) -> None:
+def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from ..providers.base import Batch
-    from ..sending import letters_for
-    from ..store import Status
+    from ..models import Status
 
-    counts = store.counts_by_status()
-    ledger = store.ledger_counts(key)
-    due, first = store.due(key, min(workspace.config.send.batch_size, 1000))
-    click.echo(f"Dry run for issue {key} via {name}: nothing will be sent.")
+    counts = plan.subscribers
+    click.echo(f"Dry run for issue {prepared.key} via {name}: nothing will be sent.")
     click.echo(f"  active subscribers: {counts[Status.ACTIVE]} (not mailed: {sum(counts.values()) - counts[Status.ACTIVE]} unsubscribed, bounced or complained)")
-    click.echo(f"  already handled by earlier runs: {sum(ledger.values()) - ledger['pending']}")
-    click.echo(f"  would be sent now: {due}")
-    if not first:
+    click.echo(f"  already handled by earlier runs: {plan.already_handled}")
+    click.echo(f"  would be sent now: {plan.would_send}")
+    batch = plan.first
+    if batch is None:
         return
-    batch = Batch(key, "dry-run", email, letters_for(first, workspace.config, secret))
     if name == "sendgrid":
         from ..providers.sendgrid import build_payload
 
-        body = build_payload(workspace.config, batch)
+        body = build_payload(prepared.workspace.config, batch)
         click.echo("First request body (POST /v3/mail/send), content shortened:")
         for part in body["content"]:
             part["value"] = part["value"][:200] + "..."
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
-    else:
-        from ..providers.base import mime_message
+        return
+    from email import message_from_bytes
+    from email.policy import default
 
-        message = mime_message(workspace.config, batch, batch.letters[0])
-        click.echo(f"First message ({batch.letters[0].email}), headers:")
-        for header, value in message.items():
-            click.echo(f"  {header}: {value}")
+    from ..message import MessageTemplate
 
-
-def _parse_when(send_at: str | None, provider: str) -> dt.datetime | None:
-    if not send_at:
-        return None
-    if provider != "sendgrid":
-        raise click.ClickException("--at schedules through SendGrid; use --provider sendgrid (or [send] provider)")
-    try:
-        when = dt.datetime.fromisoformat(send_at)
-    except ValueError:
-        raise click.ClickException(f"--at {send_at!r}: expected a date and time such as 2026-11-26T08:00+00:00") from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # local time
-    when = when.replace(microsecond=0)  # SendGrid's send_at is in whole seconds
-    ahead = when - dt.datetime.now(dt.UTC)
-    if ahead <= dt.timedelta(0) or ahead > dt.timedelta(hours=72):
-        raise click.ClickException(f"--at {send_at}: SendGrid schedules between now and 72 hours ahead")
-    return when
+    letter = batch.letters[0]
+    message = message_from_bytes(MessageTemplate(prepared.email, prepared.workspace.config).render(letter, utf8=True), policy=default)
+    click.echo(f"First message ({letter.email}), headers:")
+    for header, value in message.items():
+        click.echo(f"  {header}: {value}")
 
 
-def _ledger_key(issue_file: Path):
+def _key(issue_file: Path):  # type: ignore[no-untyped-def]
     """The workspace, and the key the ledger files this issue under (its number)."""
     from ..config import load_workspace
     from ..issue_file import load_issue
@@ -224,54 +231,59 @@ def _ledger_key(issue_file: Path):
     return load_workspace(issue_file.parent), str(load_issue(issue_file).number)
 
 
-def _print_counts(counts) -> None:
-    shown = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
-    click.echo(f"Ledger: {shown or 'empty'}")
-
-
 @click.command()
 @click.argument("issue_file", type=IssuePath)
 def status(issue_file: Path) -> None:
     """Show how far sending ISSUE_FILE has got, and who failed or is unknown."""
-    from ..store import State, Store
+    from ..models import State
+    from ..sending import issue_status
 
-    workspace, key = _ledger_key(issue_file)
-    with Store(workspace.database) as store:
-        counts = store.ledger_counts(key)
-        click.echo(f"Issue {key}:")
-        for state, count in counts.items():
-            click.echo(f"  {state:>8}  {count}")
-        for delivery in store.deliveries(key, [State.FAILED, State.UNKNOWN, State.SENDING]):
-            click.echo(f"  {delivery.state}: {delivery.email}: {delivery.detail or ''}")
-        schedule = store.schedule(key)
-    if schedule:
-        batch_id, at = schedule
-        if at > dt.datetime.now(dt.UTC):
-            click.echo(f"Scheduled through SendGrid for {at.isoformat()} (batch {batch_id}); `newsletter cancel` cancels it.")
-        else:
-            click.echo(f"Was scheduled through SendGrid for {at.isoformat()} (batch {batch_id}).")
+    workspace, key = _key(issue_file)
+    found = issue_status(workspace, key)
+    shown = display_path(issue_file)
+    click.echo(f"Issue {key}:")
+    for state, count in found.counts.items():
+        click.echo(f"  {state:>9}  {count}")
+    for delivery in found.problems:
+        click.echo(f"  {delivery.state}: {delivery.email}: {delivery.detail or ''}")
+    schedule = found.schedule
+    if schedule and schedule.held_by == "here":
+        due = schedule.send_at <= dt.datetime.now(dt.UTC)
+        click.echo(
+            f"Scheduled for {schedule.send_at.isoformat()} via {SHOWN[schedule.provider]}, held here"
+            + (": due now, `newsletter send --due` delivers it." if due else f" until `newsletter send --due` delivers it; `newsletter cancel {shown}` cancels it.")
+        )
+    elif schedule:
+        click.echo(f"Scheduled through {SHOWN[schedule.provider]} for {schedule.send_at.isoformat()} (batch {schedule.batch_id}); `newsletter cancel {shown}` cancels it.")
+    record = found.record
+    if record and record.changed_at:
+        click.secho(
+            f"The content of issue {key} changed mid-send ({record.changed_at}): {record.handed_over_before_change} recipient(s) "
+            "had been handed the earlier version; everyone after them got the new one.",
+            fg="yellow",
+        )
+    counts = found.counts
     if counts[State.SENDING]:
         click.echo("Rows `sending` belong to a run in progress; if none is running, the next `send` reports them as unknown.")
     if counts[State.UNKNOWN]:
-        click.echo("Unknown rows may or may not have been delivered; `newsletter send ISSUE --retry-unknown` sends them again.")
+        click.echo(f"Unknown rows may or may not have been delivered; `newsletter send {shown} --retry-unknown` sends them again.")
 
 
 @click.command()
 @click.argument("issue_file", type=IssuePath)
 def cancel(issue_file: Path) -> None:
-    """Cancel a delivery scheduled with `send --at` (SendGrid)."""
-    from ..providers.sendgrid import SendGridProvider
+    """Cancel a delivery scheduled with `send --at`."""
+    from ..models import State
     from ..sending import cancel_schedule
-    from ..store import State, Store
 
-    workspace, key = _ledger_key(issue_file)
-    with Store(workspace.database) as store:
-        at, changed, state = cancel_schedule(store, SendGridProvider(workspace.config), key)
-    if state == State.PENDING:
-        click.echo(f"Cancelled the delivery of issue {key} scheduled for {at.isoformat()}; {changed} recipient(s) are pending again.")
+    workspace, key = _key(issue_file)
+    done = cancel_schedule(workspace, key)
+    when = done.schedule.send_at.isoformat()
+    if done.state == State.PENDING:
+        click.echo(f"Cancelled the delivery of issue {key} scheduled for {when}; {done.changed} recipient(s) are pending again.")
     else:
         click.secho(
-            f"Asked SendGrid to cancel the delivery of issue {key} scheduled for {at.isoformat()}, but that is less than "
-            f"10 minutes away, when SendGrid does not guarantee it: {changed} recipient(s) are marked unknown.",
+            f"Asked {SHOWN[done.schedule.provider]} to cancel the delivery of issue {key} scheduled for {when}, but that is less than "
+            f"10 minutes away, when SendGrid does not guarantee it: {done.changed} recipient(s) are marked unknown.",
             fg="yellow",
         )

@@ -1,26 +1,30 @@
-"""`newsletter subscribers ...`: manage the subscriber list (parse, call the store, print)."""
+"""`newsletter subscribers ...`: manage the subscriber list (parse, call the database, print)."""
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import display_path
 
+if TYPE_CHECKING:
+    from ..config import Workspace
+    from ..db import Database
 
-def _open_store():
+
+def _open() -> tuple[Workspace, Database]:
     from ..config import load_workspace
-    from ..store import Store
+    from ..db import Database
 
     workspace = load_workspace(Path.cwd())
-    return workspace, Store(workspace.database)
+    return workspace, Database(workspace.database)
 
 
 def _address(value: str) -> str:
-    from ..subscribers import normalize
+    from ..addresses import normalize
 
     try:
         return normalize(value)
@@ -33,33 +37,54 @@ def subscribers() -> None:
     """Manage the subscriber list (stored in SQLite, see [subscribers] in newsletter.toml)."""
 
 
+class _Rejected(Exception):
+    """Rows were rejected and --skip-invalid was not given: roll the import back."""
+
+
 @subscribers.command("import")
 @click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows even when some rows are rejected.")
 def import_(csv_file: Path, skip_invalid: bool) -> None:
-    """Add or update subscribers from CSV_FILE (columns: email, optional name, others become attributes).
+    """Add or update subscribers from CSV_FILE (email; optional name, status, created_at; others become attributes).
 
-    Addresses are checked and normalized, repeated rows merged. An unsubscribed, bounced or
-    complained subscriber stays that way: an import never re-activates anyone. If any row is
-    rejected, nothing is imported unless --skip-invalid is given."""
-    from ..subscribers import read_csv
+    Addresses are checked and normalized, repeated rows merged. A `status` column is honoured, and
+    nobody is ever re-activated by an import. Exports from Mailchimp, Buttondown and listmonk are
+    read as they are. If any row is rejected, nothing is imported unless --skip-invalid is given."""
+    from ..subscriber_csv import SubscriberCsv
 
-    workspace, store = _open_store()  # a settings mistake stops us before reading 100,000 rows
-    found = read_csv(csv_file)
-    for rejected in found.rejected[:50]:
-        click.secho(f"{display_path(csv_file)}: {rejected}", fg="red", err=True)
-    if len(found.rejected) > 50:
-        click.secho(f"... and {len(found.rejected) - 50} more rejected rows", fg="red", err=True)
-    with store:
-        if found.rejected and not skip_invalid:
-            raise click.ClickException(
-                f"{len(found.rejected)} row(s) rejected; nothing was imported. Fix them, or pass --skip-invalid to import the other {len(found.subscribers)}."
-            )
-        counts = store.import_subscribers(found.subscribers)
+    workspace, db = _open()  # a settings mistake stops us before reading 100,000 rows
+    shown = display_path(csv_file)
+    with db:
+        rows = SubscriberCsv(csv_file)
+        tally = rows.tally
+        try:
+            with db.transaction():  # all or nothing
+                counts = db.subscribers.upsert(rows)
+                if tally.rejected_count and not skip_invalid:
+                    raise _Rejected
+        except _Rejected:
+            counts = None
+    for rejected in tally.rejected[:50]:
+        click.secho(f"{shown}: {rejected}", fg="red", err=True)
+    if tally.rejected_count > 50:
+        click.secho(f"... and {tally.rejected_count - 50} more rejected rows", fg="red", err=True)
+    if counts is None:
+        raise click.ClickException(f"{tally.rejected_count} row(s) rejected; nothing was imported. Fix them, or pass --skip-invalid to import the other rows.")
+    for reason, count in tally.left_out.items():
+        click.echo(f"{shown}: {count} row(s) not imported: {reason}")
+    if tally.smtputf8_count:
+        examples = ", ".join(tally.smtputf8_only)
+        click.secho(
+            f"{shown}: {tally.smtputf8_count} address(es) have non-ASCII characters before the @ (e.g. {examples}): "
+            "SendGrid cannot deliver to them, and SMTP only through a server that offers SMTPUTF8; the outbox can.",
+            fg="yellow",
+            err=True,
+        )
     click.echo(
-        f"{display_path(csv_file)}: {counts.added} added, {counts.updated} updated"
-        + (f", {found.merged} repeated rows merged" if found.merged else "")
-        + (f", {len(found.rejected)} rejected" if found.rejected else "")
+        f"{shown}: {counts.added} added, {counts.updated - tally.merged} updated"
+        + (f", {tally.merged} repeated rows merged" if tally.merged else "")
+        + (f", {counts.deactivated} marked unsubscribed, bounced or complained" if counts.deactivated else "")
+        + (f", {tally.rejected_count} rejected" if tally.rejected_count else "")
         + f" (database: {display_path(workspace.database)})"
     )
 
@@ -71,9 +96,7 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
 @click.option("--resubscribe", is_flag=True, help="Re-activate someone who unsubscribed, bounced or complained (only if they asked).")
 def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: bool) -> None:
     """Add one subscriber (or update their name and attributes)."""
-    from ..store import Status, Subscriber
-
-    from ..subscribers import is_one_line
+    from ..models import Status, Subscriber, is_one_line
 
     address = _address(email)
     if name and not is_one_line(name):
@@ -81,18 +104,18 @@ def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: 
     pairs = {}
     for item in attributes:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.ClickException(f"--attr {item!r}: expected KEY=VALUE")
+        if not sep or not key.strip() or not value.strip():
+            raise click.ClickException(f"--attr {item!r}: expected KEY=VALUE, with a value")
         pairs[key.strip()] = value.strip()
-    _, store = _open_store()
-    with store:
-        existing = store.get(address)
-        store.import_subscribers([Subscriber(address, name, pairs)])
+    _, db = _open()
+    with db:
+        existing = db.subscribers.get(address)
+        db.subscribers.upsert([Subscriber(address, name, pairs)])
         if existing and existing.status != Status.ACTIVE:
             if not resubscribe:
                 click.echo(f"{address} is {existing.status}; details updated, status kept (use --resubscribe if they asked to come back)")
                 return
-            store.set_status([address], Status.ACTIVE)
+            db.subscribers.set_status([address], Status.ACTIVE)
             click.echo(f"{address} is active again (was {existing.status})")
             return
     click.echo(f"{address} {'updated' if existing else 'added'}")
@@ -103,9 +126,9 @@ def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: 
 def remove(email: str) -> None:
     """Delete a subscriber entirely (their past deliveries stay in the send ledger)."""
     address = _address(email)
-    _, store = _open_store()
-    with store:
-        if not store.remove(address):
+    _, db = _open()
+    with db:
+        if not db.subscribers.remove(address):
             raise click.ClickException(f"{address} is not a subscriber")
     click.echo(f"{address} removed")
 
@@ -114,15 +137,15 @@ def remove(email: str) -> None:
 @click.argument("email")
 def unsubscribe(email: str) -> None:
     """Mark a subscriber as unsubscribed: they are never mailed again."""
-    from ..store import Status
+    from ..models import Status
 
     address = _address(email)
-    _, store = _open_store()
-    with store:
-        existing = store.get(address)
+    _, db = _open()
+    with db:
+        existing = db.subscribers.get(address)
         if existing is None:
             raise click.ClickException(f"{address} is not a subscriber")
-        store.set_status([address], Status.UNSUBSCRIBED)
+        db.subscribers.set_status([address], Status.UNSUBSCRIBED)
     click.echo(f"{address} unsubscribed" if existing.status == Status.ACTIVE else f"{address} was already {existing.status}")
 
 
@@ -130,49 +153,68 @@ def unsubscribe(email: str) -> None:
 @click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]), help="Also print the addresses with this status.")
 def list_(status: str | None) -> None:
     """Show how many subscribers there are in each status."""
-    from ..store import Status
+    from ..models import Status
 
-    _, store = _open_store()
-    with store:
-        counts = store.counts_by_status()
+    _, db = _open()
+    with db:
+        counts = db.subscribers.counts_by_status()
         for state, count in counts.items():
             click.echo(f"{state:>13}  {count}")
         click.echo(f"{'total':>13}  {sum(counts.values())}")
         if status:
             click.echo()
-            for subscriber in store.subscribers(Status(status)):
+            for subscriber in db.subscribers.all(Status(status)):
                 click.echo(subscriber.email)
 
 
 @subscribers.command()
 @click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file instead of standard output.")
 def export(out_file: Path | None) -> None:
-    """Write every subscriber as CSV: email, name, status, then one column per attribute."""
-    _, store = _open_store()
-    with store:
-        people = list(store.subscribers())
-    keys = sorted({key for person in people for key in (person.attributes or {})})
-    target = out_file.open("w", newline="", encoding="utf-8") if out_file else sys.stdout
-    try:
-        writer = csv.writer(target)
-        writer.writerow(["email", "name", "status", *keys])
-        for person in people:
-            writer.writerow([person.email, person.name or "", person.status, *((person.attributes or {}).get(k, "") for k in keys)])
-    finally:
-        if out_file:
-            target.close()
-    if out_file:
-        click.echo(f"wrote {len(people)} subscribers to {display_path(out_file)}", err=True)
+    """Write every subscriber as CSV: email, name, status, created_at, subscriber_id, then one column per attribute.
+
+    `subscribers import` reads it back unchanged (status and link ids included)."""
+    from ..output import write_files
+    from ..subscriber_csv import write_csv
+
+    _, db = _open()
+    with db:
+        names = db.subscribers.attribute_names()
+        if out_file is None:
+            write_csv(db.subscribers.all(), names, sys.stdout)
+            return
+        import io
+
+        buffer = io.StringIO(newline="")
+        count = write_csv(db.subscribers.all(), names, buffer)
+    write_files(out_file.parent if str(out_file.parent) else Path("."), {out_file.name: buffer.getvalue().encode("utf-8")})
+    click.echo(f"wrote {count} subscribers to {display_path(out_file)}", err=True)
 
 
 @subscribers.command()
 def sync() -> None:
     """Mark SendGrid's unsubscribes, bounces and spam reports here, so those people are never mailed again."""
-    from ..providers.sendgrid import SendGridProvider
-    from ..subscribers import apply_suppressions
+    from ..config import load_workspace
+    from ..db import Database
+    from ..models import Status
+    from ..providers.sendgrid import SUPPRESSION_STATUS, SendGridProvider
 
-    workspace, store = _open_store()
-    with store:
-        found = SendGridProvider(workspace.config).suppressions()
-        for kind, listed, changed in apply_suppressions(store, found):
-            click.echo(f"{kind.replace('_', ' '):>18}: {listed} at SendGrid, {changed} subscriber(s) marked")
+    workspace = load_workspace(Path.cwd())
+    found = SendGridProvider(workspace.config).suppressions()  # before the database: a failure here changes nothing
+    found = {kind: _stored_forms(emails) for kind, emails in found.items()}
+    with Database(workspace.database) as db, db.transaction():
+        report = [(kind, len(emails), db.subscribers.set_status(sorted(emails), SUPPRESSION_STATUS[kind], only_from=Status.ACTIVE)) for kind, emails in found.items()]
+    for kind, listed, changed in report:
+        click.echo(f"{kind.replace('_', ' '):>18}: {listed} at SendGrid, {changed} subscriber(s) marked")
+
+
+def _stored_forms(addresses: set[str]) -> set[str]:
+    """Addresses as the list stores them (SendGrid gives IDNA domains as xn--...); unusable ones are skipped."""
+    from ..addresses import normalize
+
+    stored = set()
+    for address in addresses:
+        try:
+            stored.add(normalize(address))
+        except ValueError:
+            continue
+    return stored

@@ -9,11 +9,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..check import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Finding, check
+from ..check import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Finding
 from ..config import CONFIG_NAME, Workspace, load_workspace
 from ..errors import NewsletterError
-from ..issue_file import load_issue
 from ..models import Email
+from ..prepare import prepare_issue
 from ..render import Renderer
 
 
@@ -82,9 +82,8 @@ class PreviewSession:
         previous = self.snapshot
         try:
             renderer = self._current_renderer()
-            issue = load_issue(self.issue_path)
-            email = renderer.render(issue)
-            findings = tuple(check(issue, email))
+            prepared = prepare_issue(self.issue_path, renderer)
+            email, findings = prepared.email, tuple(prepared.findings)
             config = renderer.workspace.config
             sender = f"{config.sender.name} <{config.sender.address}>"
             new = Snapshot(previous.version + 1, previous.email_version + 1, email, sender, findings, None)

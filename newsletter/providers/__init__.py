@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -9,6 +10,8 @@ if TYPE_CHECKING:
     from .base import Provider
 
 NAMES = ("outbox", "smtp", "sendgrid")
+SHOWN = {"outbox": "the outbox", "smtp": "SMTP", "sendgrid": "SendGrid"}  # as a sentence names them
+SCHEDULES_AHEAD = {"sendgrid": dt.timedelta(hours=72)}  # SendGrid's send_at reaches at most 72 hours ahead
 
 
 def open_provider(name: str, workspace: Workspace) -> Provider:
@@ -25,3 +28,8 @@ def open_provider(name: str, workspace: Workspace) -> Provider:
     from .outbox import OutboxProvider
 
     return OutboxProvider(config, workspace.outbox)
+
+
+def schedules_ahead(name: str) -> dt.timedelta | None:
+    """How far ahead the provider itself can hold a delivery (None: it cannot; we hold it here)."""
+    return SCHEDULES_AHEAD.get(name)

@@ -1,147 +1,132 @@
-"""What every provider does: take a batch of recipients for one rendered issue and say what happened.
+"""What every provider does: take a batch of letters for one rendered issue and say, letter by
+letter, what happened. Providers know nothing about the ledger (DESIGN.md): they report an Outcome
+per address, and the send loop (newsletter.sending) turns outcomes into ledger states.
 
-Providers know nothing about the ledger (DESIGN.md): they answer with an Outcome per address, and
-the send loop (newsletter.sending) turns outcomes into ledger states.
+The contract of `send(batch, report)`:
+- `report(address, status)` is called once for each letter whose outcome the provider knows, as
+  soon as it knows it. A letter that was not reported was not attempted, unless `send` raised
+  Ambiguous (or anything unexpected), which means it may have left.
+- RetryLater: the unreported letters were not taken; try them again after a pause.
+- ProviderRefused: the unreported letters were not taken, and trying again will not help until
+  the editor changes something (a key, a full disk); the run stops with the provider's words.
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formataddr
-from enum import StrEnum
-from typing import NamedTuple, Protocol
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Protocol
 
-from .. import tokens
 from ..config import Config
 from ..errors import NewsletterError
-from ..message import compose, list_headers
-from ..models import Email
-from ..tokens import personalize
+from ..message import MessageTemplate
+from ..models import Email, Letter, Outcome, RecipientStatus
 
 TEST_MARK = "[TEST] "
 
-
-@dataclass(frozen=True)
-class Letter:
-    """One recipient's copy: who, and the values for the per-recipient tokens."""
-
-    email: str
-    name: str | None
-    unsubscribe_url: str
-
-    @property
-    def values(self) -> dict[str, str]:
-        """Token values for plain text: the subject, the text part and headers."""
-        return {tokens.UNSUBSCRIBE_URL: self.unsubscribe_url, tokens.NAME: self.name or ""}
-
-    @property
-    def html_values(self) -> dict[str, str]:
-        """The same values escaped for the HTML part, so a name like `<b>Bo</b> & Co` is shown, not obeyed."""
-        return {token: html.escape(value) for token, value in self.values.items()}
+Report = Callable[[str, RecipientStatus], None]
 
 
 @dataclass(frozen=True)
-class Batch:
+class Edition:
+    """What is being sent: one rendered issue under the ledger's key for it, now or at a set time."""
+
     issue: str  # the ledger's key for the issue (its number)
-    send_id: str
     email: Email
-    letters: list[Letter]
     test: bool = False  # a --test copy: not recorded anywhere
+    send_at: dt.datetime | None = None  # delivered later by the provider (SendGrid's send_at)
+    schedule_id: str | None = None  # the provider's id for cancelling that scheduled delivery
 
-    @property
+    @cached_property
     def subject(self) -> str:
         return TEST_MARK + self.email.subject if self.test else self.email.subject
 
 
-class Outcome(StrEnum):
-    """What a provider can say about one recipient: a closed set, never free text."""
-
-    ACCEPTED = "accepted"  # the provider took the message
-    REJECTED = "rejected"  # definitely refused (detail says why); retrying would not help
-    DEFERRED = "deferred"  # refused for now (e.g. SMTP 4xx): nothing was accepted, try again later
-    UNKNOWN = "unknown"  # the connection broke while handing it over: maybe delivered
-
-
-class RecipientStatus(NamedTuple):
-    outcome: Outcome
-    detail: str | None = None
-
-
-@dataclass
-class SendResult:
-    """Per-address outcome of one batch. Addresses left out were not attempted (try again later)."""
-
-    statuses: dict[str, RecipientStatus] = field(default_factory=dict)
-    message_id: str | None = None
-
-
-class RetryLater(Exception):
-    """Nothing in the batch was accepted (429, 5xx, connection refused): try again after a pause."""
-
-    def __init__(self, detail: str, retry_after: float | None = None) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-
-
-class Ambiguous(Exception):
-    """The request left but no answer came back (timeout, dropped connection): maybe delivered."""
+@dataclass(frozen=True)
+class Batch:
+    edition: Edition
+    send_id: str
+    letters: list[Letter]
 
 
 class ProviderError(NewsletterError):
-    """The provider refuses us as configured (bad key, no permission, a request it will never take).
+    """Every failure a provider reports: which provider, its HTTP or SMTP status, its own words."""
 
-    Raised only when nothing of the batch was accepted. Deliberately outside the RetryLater/Ambiguous
-    family, so the send loop can never swallow it.
-    """
+    def __init__(self, message: str, provider: str, status: int | None = None, words: str | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+        self.words = words
+
+
+class RetryLater(ProviderError):
+    """Nothing unreported was taken (429, 5xx, connection refused): try again after a pause."""
+
+    def __init__(self, message: str, provider: str, status: int | None = None, words: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, provider, status, words)
+        self.retry_after = retry_after
+
+
+class Ambiguous(ProviderError):
+    """The request left but no answer came back (timeout, dropped connection): maybe delivered."""
+
+
+class ProviderRefused(ProviderError):
+    """The provider refuses us as configured (bad key, no permission, a full outbox disk). Nothing
+    unreported was taken; the run stops, since retrying would not help."""
 
 
 class Provider(Protocol):
     name: str
     max_batch: int  # rows claimed at a time; a crash leaves at most this many `unknown`
 
-    def send(self, batch: Batch) -> SendResult:
-        """Hand the batch over. Raise RetryLater or ProviderError only if nothing was accepted."""
-        ...
+    def send(self, batch: Batch, report: Report) -> None: ...
 
     def close(self) -> None: ...
 
 
-def mime_message(config: Config, batch: Batch, letter: Letter) -> EmailMessage:
-    """The complete message for one letter (outbox and SMTP): tokens filled, one-click unsubscribe headers.
+class Scheduling(Protocol):
+    """A provider that can hold a delivery until a set time itself (SendGrid)."""
 
-    Raises ValueError when a value cannot go into a header (a line break in a name)."""
-    values = letter.values
-    # Fill the HTML part with escaped values first; compose() then fills the text part with plain ones.
-    email = batch.email.model_copy(update={"html": personalize(batch.email.html, letter.html_values)})
-    return compose(
-        email,
-        config,
-        to=formataddr((letter.name, letter.email)) if letter.name else letter.email,
-        values=values,
-        headers=list_headers(config, letter.unsubscribe_url),
-        subject=personalize(batch.subject, values),
-    )
+    max_ahead: dt.timedelta
+
+    def new_schedule_id(self) -> str: ...
+
+    def cancel(self, schedule_id: str) -> None: ...
 
 
-def one_by_one(batch: Batch, deliver) -> SendResult:
-    """Deliver each letter in turn with `deliver(letter) -> RecipientStatus` (outbox and SMTP).
+def can_schedule(provider: object) -> bool:
+    return all(hasattr(provider, name) for name in ("max_ahead", "new_schedule_id", "cancel"))
 
-    A failure that proves nothing was taken (RetryLater, ProviderError) is raised as is when it
-    happens on the first letter, so the whole batch is retried or the run stops. Later in the
-    batch it ends the batch instead: the letters already delivered keep their outcome and the
-    rest are left out (not attempted), so nobody is sent twice and nobody is lost.
-    """
-    result = SendResult()
-    for index, letter in enumerate(batch.letters):
-        try:
-            status = deliver(letter)
-        except (RetryLater, ProviderError):
-            if index == 0:
-                raise
-            return result
-        result.statuses[letter.email] = status
-        if status.outcome == Outcome.UNKNOWN:
-            return result  # the connection is gone; the rest waits for the next batch
-    return result
+
+class OneByOne:
+    """Base for providers that hand messages over one at a time (the outbox, SMTP).
+
+    Each letter's outcome is reported as soon as it is known. An unexpected exception on one
+    letter affects that letter only: it may have left, so it is reported `unknown` with the
+    error, and the run goes on (the error budget stops a run where every letter fails)."""
+
+    name: str
+    config: Config
+    _template: tuple[Edition, MessageTemplate] | None = None
+
+    def template(self, edition: Edition) -> MessageTemplate:
+        """The edition's message, composed once and reused for every letter of the run."""
+        if self._template is None or self._template[0] is not edition:
+            self._template = (edition, MessageTemplate(edition.email, self.config, TEST_MARK if edition.test else ""))
+        return self._template[1]
+
+    def send(self, batch: Batch, report: Report) -> None:
+        for letter in batch.letters:
+            try:
+                status = self.deliver(batch, letter)
+            except (RetryLater, ProviderRefused):
+                raise  # this letter was not taken, and the provider cannot go on now
+            except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen failure while handing over
+                status = RecipientStatus(Outcome.UNKNOWN, f"unexpected error while handing it to {self.name}: {exc!r}; it may or may not have been delivered")
+            report(letter.email, status)
+
+    def deliver(self, batch: Batch, letter: Letter) -> RecipientStatus:
+        raise NotImplementedError

@@ -1,40 +1,100 @@
-"""The default provider: each message is written to a local Maildir folder that any mail client opens."""
+"""The default provider: each message becomes a file in a local Maildir folder that any mail client opens.
+
+Each message is written whole to tmp/, the batch is flushed to disk once, and only then are the
+files moved into new/: a message is in new/ whole or not at all, and one sync per batch (not per
+file) keeps the outbox fast. A full disk delivers what was written and stops the run.
+"""
 
 from __future__ import annotations
 
-import mailbox
+import ctypes
+import os
+import socket
+import time
+import uuid
 from pathlib import Path
 
 from ..config import Config
-from .base import Batch, Letter, Outcome, ProviderError, RecipientStatus, SendResult, mime_message, one_by_one
+from ..message import AddressError
+from ..models import Outcome, RecipientStatus
+from .base import Batch, OneByOne, ProviderRefused, Report
 
 
-class OutboxProvider:
+class OutboxProvider(OneByOne):
     name = "outbox"
-    max_batch = 100  # rows claimed at a time; a crash leaves at most this many `unknown`
+    max_batch = 500  # rows claimed at a time; a crash leaves at most this many `unknown`
 
     def __init__(self, config: Config, folder: Path) -> None:
         self.config = config
         self.folder = folder
         try:
-            self.maildir = mailbox.Maildir(folder, create=True)
+            for sub in ("tmp", "new", "cur"):
+                (folder / sub).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ProviderError(f"cannot use {folder} as the outbox: {exc.strerror or exc}") from None
+            raise ProviderRefused(f"cannot use {folder} as the outbox: {exc.strerror or exc}", self.name) from None
+        self.host = socket.gethostname().replace("/", "_").replace(":", "_") or "localhost"
 
-    def send(self, batch: Batch) -> SendResult:
-        return one_by_one(batch, lambda letter: self._write(batch, letter))
+    def send(self, batch: Batch, report: Report) -> None:
+        template = self.template(batch.edition)
+        written: list[tuple[str, str]] = []  # (address, file name in tmp/)
+        problem: OSError | None = None
+        for letter in batch.letters:
+            try:
+                data = template.render(letter, utf8=True)
+            except AddressError as exc:
+                report(letter.email, RecipientStatus(Outcome.REJECTED, f"cannot write this message: {exc}"))
+                continue
+            try:
+                written.append((letter.email, self._write_tmp(data)))
+            except OSError as exc:
+                problem = exc
+                break
+        self._flush()
+        for address, name in written:
+            os.rename(self.folder / "tmp" / name, self.folder / "new" / name)
+            report(address, RecipientStatus(Outcome.ACCEPTED))
+        self._sync_folder("new")
+        if problem is not None:
+            raise ProviderRefused(f"cannot write to the outbox {self.folder}: {problem.strerror or problem}", self.name)
 
-    def _write(self, batch: Batch, letter: Letter) -> RecipientStatus:
+    def _write_tmp(self, data: bytes) -> str:
+        """Write one message under a unique Maildir name in tmp/; on failure nothing is left behind."""
+        name = f"{time.time():.6f}.{uuid.uuid4().hex}.{self.host}"
+        path = self.folder / "tmp" / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            message = mime_message(self.config, batch, letter)
-        except ValueError as exc:  # e.g. a line break in a name, which would forge headers
-            return RecipientStatus(Outcome.REJECTED, f"cannot write this message: {exc}")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
+        return name
+
+    def _flush(self) -> None:
+        """Everything written so far reaches the disk: one syncfs() for the batch where Linux has it."""
+        fd = os.open(self.folder / "tmp", os.O_RDONLY)
         try:
-            # Maildir writes to tmp/ and renames into new/, so a message is there whole or not at all.
-            self.maildir.add(message)
-        except OSError as exc:
-            raise ProviderError(f"cannot write to the outbox {self.folder}: {exc.strerror or exc}") from None
-        return RecipientStatus(Outcome.ACCEPTED)
+            if _syncfs is None or _syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
+
+    def _sync_folder(self, sub: str) -> None:
+        fd = os.open(self.folder / sub, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         pass
+
+
+def _load_syncfs():  # type: ignore[no-untyped-def]
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()

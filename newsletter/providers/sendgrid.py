@@ -3,14 +3,15 @@
 One request carries up to 1000 recipients (one personalization each) and one rendered body; the
 per-recipient values travel as `substitutions`, and each recipient's own one-click unsubscribe
 URL as a personalization header. build_payload() is pure, so it is tested by comparing JSON.
+
+Addresses go out with their domain IDNA-encoded; SendGrid cannot deliver to a non-ASCII local
+part, so such a recipient fails with that reason and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import json
-import os
 import re
 import socket
 import time
@@ -21,41 +22,53 @@ from typing import Any
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from .. import tokens
+from .. import placeholders
+from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
-from ..errors import ConfigError
+from ..credentials import SENDGRID_API_KEY, sendgrid_api_key, sendgrid_host_override
 from ..message import list_id
-from ..tokens import personalize
-from .base import Ambiguous, Batch, Outcome, ProviderError, RecipientStatus, RetryLater, SendResult
+from ..models import Letter, Outcome, RecipientStatus, Status
+from ..placeholders import personalize
+from . import SCHEDULES_AHEAD
+from .base import Ambiguous, Batch, ProviderRefused, Report, RetryLater
 
-API_KEY_VARIABLE = "SENDGRID_API_KEY"
-HOST_VARIABLE = "SENDGRID_API_HOST"  # overrides [sendgrid] host, e.g. a local test server
+NAME = "sendgrid"
 MAX_RECIPIENTS = 1000
+MAX_AHEAD = SCHEDULES_AHEAD[NAME]
 RECIPIENT_FIELD = re.compile(r"^personalizations\.(\d+)\b")
 # Suppression lists `subscribers sync` reads: (kind, path). A page holds at most 500 entries.
 SUPPRESSION_LISTS = (("unsubscribes", "unsubscribes"), ("bounces", "bounces"), ("spam_reports", "spam_reports"))
+# The status each suppression list gives a subscriber here.
+SUPPRESSION_STATUS = {
+    "unsubscribes": Status.UNSUBSCRIBED,
+    "group_unsubscribes": Status.UNSUBSCRIBED,
+    "bounces": Status.BOUNCED,
+    "spam_reports": Status.COMPLAINED,
+}
 PAGE = 500
 
 
-def html_token(token: str) -> str:
-    """The name a token gets in the HTML part, whose value is HTML-escaped: %%name%% -> %%name:html%%."""
-    return token[:-2] + ":html%%"
+def html_placeholder(placeholder: str) -> str:
+    """The name a placeholder gets in the HTML part, whose value is HTML-escaped: %%name%% -> %%name:html%%."""
+    return placeholder[:-2] + ":html%%"
 
 
-def build_payload(config: Config, batch: Batch, send_at: int | None = None, batch_id: str | None = None) -> dict[str, Any]:
-    """The JSON body of POST /v3/mail/send for one batch (recipients in the batch's order)."""
+def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
+    """The JSON body of POST /v3/mail/send for one batch (recipients in the batch's order).
+    Every letter must have an ASCII form (see deliverable())."""
     sender = config.sender
-    email = batch.email
+    edition = batch.edition
+    email = edition.email
     # SendGrid fills the same substitutions in every part, so the HTML part gets its own
-    # (escaped) tokens: a name with `<` or `&` then reads the same in both parts.
-    html = personalize(email.html, {token: html_token(token) for token in tokens.ALL})
+    # (escaped) placeholders: a name with `<` or `&` then reads the same in both parts.
+    html = personalize(email.html, {placeholder: html_placeholder(placeholder) for placeholder in placeholders.ALL})
     personalizations = []
     for letter in batch.letters:
-        to = {"email": letter.email}
+        to = {"email": ascii_form(letter.email) or letter.email}
         if letter.name:
             to["name"] = letter.name
         substitutions = dict(letter.values)
-        substitutions.update((html_token(token), value) for token, value in letter.html_values.items())
+        substitutions.update((html_placeholder(placeholder), value) for placeholder, value in letter.html_values.items())
         personalizations.append(
             {
                 "to": [to],
@@ -65,62 +78,68 @@ def build_payload(config: Config, batch: Batch, send_at: int | None = None, batc
         )
     payload: dict[str, Any] = {
         "personalizations": personalizations,
-        "from": {"email": sender.address, "name": sender.name},
-        "subject": batch.subject,
+        "from": {"email": ascii_form(sender.address) or sender.address, "name": sender.name},
+        "subject": edition.subject,
         "content": [{"type": "text/plain", "value": email.text}, {"type": "text/html", "value": html}],
         "headers": {"List-Id": list_id(config), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         "categories": [config.sendgrid.category or config.newsletter.name],
-        "custom_args": {"issue": batch.issue, "send_id": batch.send_id},  # values must be strings
+        "custom_args": {"issue": edition.issue, "send_id": batch.send_id},  # values must be strings
     }
     if sender.reply_to:
-        payload["reply_to"] = {"email": sender.reply_to}
+        payload["reply_to"] = {"email": ascii_form(sender.reply_to) or sender.reply_to}
     if config.sendgrid.asm_group_id:
         payload["asm"] = {"group_id": config.sendgrid.asm_group_id}
     if config.sendgrid.sandbox:
         payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
-    if send_at is not None:
-        payload["send_at"] = send_at
-        payload["batch_id"] = batch_id
+    if edition.send_at is not None:
+        payload["send_at"] = int(edition.send_at.timestamp())
+        payload["batch_id"] = edition.schedule_id
     return payload
 
 
+def deliverable(letter: Letter) -> bool:
+    """Whether SendGrid can take this address at all (its local part must be ASCII)."""
+    return ascii_form(letter.email) is not None
+
+
 class SendGridProvider:
-    name = "sendgrid"
+    name = NAME
     max_batch = MAX_RECIPIENTS
+    max_ahead = MAX_AHEAD
 
     def __init__(self, config: Config) -> None:
-        key = os.environ.get(API_KEY_VARIABLE, "").strip()
-        if not key:
-            raise ConfigError(f"{API_KEY_VARIABLE} is not set: the SendGrid API key comes from the environment only")
         self.config = config
-        self.host = (os.environ.get(HOST_VARIABLE) or config.sendgrid.host).rstrip("/")
-        self.api = SendGridAPIClient(api_key=key, host=self.host)
+        self.host = (sendgrid_host_override() or config.sendgrid.host).rstrip("/")
+        self.api = SendGridAPIClient(api_key=sendgrid_api_key(), host=self.host)
         self.api.client.timeout = config.sendgrid.timeout  # the library has no timeout of its own
-        self.send_at: int | None = None
-        self.batch_id: str | None = None
 
-    def send(self, batch: Batch) -> SendResult:
-        payload = build_payload(self.config, batch, self.send_at, self.batch_id)
+    def send(self, batch: Batch, report: Report) -> None:
+        for letter in batch.letters:
+            if not deliverable(letter):
+                report(letter.email, RecipientStatus(Outcome.REJECTED, f"SendGrid cannot deliver to this address: {NEEDS_SMTPUTF8}"))
+        letters = [letter for letter in batch.letters if deliverable(letter)]
+        if not letters:
+            return
+        batch = Batch(batch.edition, batch.send_id, letters)
+        payload = build_payload(self.config, batch)
         try:
             response = self._call(lambda: self.api.client.mail.send.post(request_body=payload), batch)
         except _RecipientsRejected as rejected:
-            return rejected.result
-        statuses = {letter.email: RecipientStatus(Outcome.ACCEPTED) for letter in batch.letters}
-        return SendResult(statuses, response.headers.get("X-Message-Id"))
+            for address, status in rejected.statuses.items():
+                report(address, status)
+            return  # the others were not taken: they are tried again in a later batch
+        message_id = response.headers.get("X-Message-Id")
+        for letter in letters:
+            report(letter.email, RecipientStatus(Outcome.ACCEPTED, message_id=message_id))
 
-    def new_batch_id(self) -> str:
+    def new_schedule_id(self) -> str:
         """A batch id from SendGrid (POST /v3/mail/batch), which lets scheduled requests be cancelled."""
         response = self._setup_call("create a batch id for the scheduled send", lambda: self.api.client.mail.batch.post())
-        return json.loads(response.body)["batch_id"]
+        return str(json.loads(response.body)["batch_id"])
 
-    def schedule(self, when: dt.datetime, batch_id: str) -> None:
-        """Deliver later: every request from now on carries send_at and this batch id."""
-        self.send_at = int(when.timestamp())
-        self.batch_id = batch_id
-
-    def cancel(self, batch_id: str) -> None:
-        """Cancel every request scheduled under batch_id (POST /v3/user/scheduled_sends)."""
-        body = {"batch_id": batch_id, "status": "cancel"}
+    def cancel(self, schedule_id: str) -> None:
+        """Cancel every request scheduled under this batch id (POST /v3/user/scheduled_sends)."""
+        body = {"batch_id": schedule_id, "status": "cancel"}
         self._setup_call("cancel the scheduled send", lambda: self.api.client.user.scheduled_sends.post(request_body=body))
 
     def suppressions(self) -> dict[str, set[str]]:
@@ -147,17 +166,19 @@ class SendGridProvider:
     def close(self) -> None:
         pass
 
-    def _setup_call(self, purpose: str, request: Callable[[], Any]):
-        """A call outside the send loop: any failure is a plain error for the user, with SendGrid's words."""
+    def _setup_call(self, purpose: str, request: Callable[[], Any]) -> Any:
+        """A call outside the send loop: any failure is one error for the user, with SendGrid's words."""
         try:
             return self._call(request)
         except RetryLater as exc:
-            raise ProviderError(f"could not {purpose} at SendGrid ({self.host}): {exc}; try again later") from None
+            raise ProviderRefused(f"could not {purpose} at SendGrid ({self.host}): {exc}; try again later", NAME, exc.status, exc.words) from None
         except Ambiguous as exc:
-            raise ProviderError(f"could not {purpose}: {exc}; it may or may not have happened, check the SendGrid dashboard") from None
+            raise ProviderRefused(
+                f"could not {purpose}: {exc}; it may or may not have happened, check the SendGrid dashboard", NAME, exc.status, exc.words
+            ) from None
 
-    def _call(self, request: Callable[[], Any], batch: Batch | None = None):
-        """Make one API call; translate failures into RetryLater, Ambiguous or ProviderError."""
+    def _call(self, request: Callable[[], Any], batch: Batch | None = None) -> Any:
+        """Make one API call; translate failures into RetryLater, Ambiguous or ProviderRefused."""
         try:
             return request()
         except HTTPError as exc:
@@ -165,36 +186,36 @@ class SendGridProvider:
         except urllib.error.URLError as exc:
             # urllib raises URLError only while connecting or sending the request, before any
             # answer: SendGrid cannot have accepted a request it did not receive whole.
-            raise RetryLater(f"cannot reach SendGrid: {exc.reason}") from None
+            raise RetryLater(f"cannot reach SendGrid at {self.host}: {exc.reason}", NAME, words=str(exc.reason)) from None
         except (TimeoutError, socket.timeout, http.client.HTTPException, ConnectionError) as exc:
             # The request left and no (complete) answer came back.
-            raise Ambiguous(f"no answer from SendGrid ({type(exc).__name__}: {exc})") from None
+            raise Ambiguous(f"no answer from SendGrid ({type(exc).__name__}: {exc})", NAME, words=str(exc)) from None
 
-    def _refused(self, exc: HTTPError, batch: Batch | None):
+    def _refused(self, exc: HTTPError, batch: Batch | None) -> Any:
         words = _words(exc)
         status = exc.status_code
         if status == 429:
             reset = _header(exc, "X-RateLimit-Reset")
             wait = max(float(reset) - time.time(), 0.0) if reset and _is_number(reset) else None
-            raise RetryLater(f"429 rate limited: {words}", retry_after=wait)
+            raise RetryLater(f"429 rate limited: {words}", NAME, status, words, retry_after=wait)
         if status >= 500:
             after = _header(exc, "Retry-After")
-            raise RetryLater(f"{status} server error: {words}", retry_after=float(after) if after and _is_number(after) else None)
+            raise RetryLater(f"{status} server error: {words}", NAME, status, words, retry_after=float(after) if after and _is_number(after) else None)
         if status == 400 and batch is not None:
             raise _RecipientsRejected(_rejected_recipients(exc, batch, words))
         if status in (401, 403):
-            raise ProviderError(f"SendGrid refused the API key in {API_KEY_VARIABLE} ({status}): {words}")
+            raise ProviderRefused(f"SendGrid refused the API key in {SENDGRID_API_KEY} ({status}): {words}", NAME, status, words)
         if status == 413:
-            raise ProviderError(f"SendGrid says the request is too large (413): {words}; lower [send] batch_size")
-        raise ProviderError(f"SendGrid rejected the request ({status}): {words}")
+            raise ProviderRefused(f"SendGrid says the request is too large (413): {words}; lower [send] batch_size", NAME, status, words)
+        raise ProviderRefused(f"SendGrid rejected the request ({status}): {words}", NAME, status, words)
 
 
 class _RecipientsRejected(Exception):
-    def __init__(self, result: SendResult) -> None:
-        self.result = result
+    def __init__(self, statuses: dict[str, RecipientStatus]) -> None:
+        self.statuses = statuses
 
 
-def _rejected_recipients(exc: HTTPError, batch: Batch, words: str) -> SendResult:
+def _rejected_recipients(exc: HTTPError, batch: Batch, words: str) -> dict[str, RecipientStatus]:
     """A 400 naming recipients rejects those (with SendGrid's words); the others are left for a retry."""
     blamed: dict[int, str] = {}
     for error in _errors(exc):
@@ -204,12 +225,11 @@ def _rejected_recipients(exc: HTTPError, batch: Batch, words: str) -> SendResult
             message = str(error.get("message") or words)
             blamed[index] = f"{blamed[index]}; {message}" if index in blamed else message
     if not blamed:
-        raise ProviderError(f"SendGrid rejected the request (400): {words}")
-    statuses = {batch.letters[index].email: RecipientStatus(Outcome.REJECTED, f"SendGrid: {message}") for index, message in blamed.items()}
-    return SendResult(statuses)
+        raise ProviderRefused(f"SendGrid rejected the request (400): {words}", NAME, 400, words)
+    return {batch.letters[index].email: RecipientStatus(Outcome.REJECTED, f"SendGrid: {message}") for index, message in blamed.items()}
 
 
-def _errors(exc: HTTPError) -> list[dict]:
+def _errors(exc: HTTPError) -> list[dict[str, Any]]:
     try:
         errors = json.loads(exc.body).get("errors") or []
     except (ValueError, AttributeError, TypeError):

@@ -1,6 +1,7 @@
 """SMTP: one connection (STARTTLS, TLS or plain), reused for every message of the run.
 
-The password comes from SMTP_PASSWORD in the environment, never from newsletter.toml.
+The password comes from SMTP_PASSWORD in the environment (newsletter.credentials), never from
+newsletter.toml.
 
 Each message goes through the SMTP phases one by one (MAIL, RCPT, then DATA) rather than through
 smtplib's sendmail(), because what a broken connection means depends on the phase: before DATA the
@@ -9,18 +10,16 @@ server has taken nothing (reconnect and go on), during DATA it may have taken th
 
 from __future__ import annotations
 
-import io
-import os
 import smtplib
 import ssl
-from email.generator import BytesGenerator
-from email.message import EmailMessage
 
+from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
-from ..errors import ConfigError
-from .base import Batch, Letter, Outcome, ProviderError, RecipientStatus, RetryLater, SendResult, mime_message, one_by_one
+from ..credentials import smtp_password
+from ..message import AddressError
+from ..models import Letter, Outcome, RecipientStatus
+from .base import Batch, OneByOne, ProviderRefused, RetryLater
 
-PASSWORD_VARIABLE = "SMTP_PASSWORD"
 CLOSING = 421  # "service not available, closing transmission channel"
 
 
@@ -28,20 +27,15 @@ class _Closed(Exception):
     """The server closed the connection before the message was handed over."""
 
 
-class SmtpProvider:
+class SmtpProvider(OneByOne):
     name = "smtp"
-    max_batch = 50  # rows claimed at a time; a crash leaves at most this many `unknown`
+    max_batch = 100  # rows claimed at a time; a crash leaves at most this many `unknown`
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.settings = config.smtp
-        self.password = os.environ.get(PASSWORD_VARIABLE)
-        if self.settings.username and not self.password:
-            raise ConfigError(f"[smtp] username is set but {PASSWORD_VARIABLE} is not: the password comes from the environment only")
+        self.password = smtp_password(self.settings.username)
         self.connection: smtplib.SMTP | None = None
-
-    def send(self, batch: Batch) -> SendResult:
-        return one_by_one(batch, lambda letter: self._deliver(batch, letter))
 
     def close(self) -> None:
         if self.connection is not None:
@@ -51,25 +45,27 @@ class SmtpProvider:
                 pass
             self.connection = None
 
-    def _deliver(self, batch: Batch, letter: Letter) -> RecipientStatus:
+    def deliver(self, batch: Batch, letter: Letter) -> RecipientStatus:
+        ascii_recipient = ascii_form(letter.email)
+        ascii_sender = ascii_form(self.config.sender.address)
+        international = ascii_recipient is None or ascii_sender is None
         try:
-            message = mime_message(self.config, batch, letter)
-        except ValueError as exc:  # e.g. a line break in a name, which would forge headers
+            data = self.template(batch.edition).render(letter, utf8=international).replace(b"\n", b"\r\n")
+        except AddressError as exc:
             return RecipientStatus(Outcome.REJECTED, f"cannot compose this message: {exc}")
-        international = not (self.config.sender.address + letter.email).isascii()
         for attempt in (1, 2):  # an idle connection the server has closed is reopened once
             connection = self._connection()
             try:
-                refused = self._envelope(connection, letter.email, international)
+                refused = self._envelope(connection, letter.email if international else ascii_recipient, international)
                 break
             except _Closed as exc:
                 self._drop()
                 if attempt == 2:
-                    raise RetryLater(f"SMTP server {self.settings.host} keeps closing the connection: {exc}") from None
+                    raise RetryLater(f"SMTP server {self.settings.host} keeps closing the connection: {exc}", self.name) from None
         if refused:
             return refused
         try:
-            code, words = connection.data(_flatten(message, international))
+            code, words = connection.data(data)
         except smtplib.SMTPDataError as exc:  # DATA itself refused: nothing was taken
             return self._answer(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPException, OSError) as exc:
@@ -78,27 +74,31 @@ class SmtpProvider:
             return RecipientStatus(Outcome.UNKNOWN, f"connection lost while sending ({exc}); it may or may not have been delivered")
         return RecipientStatus(Outcome.ACCEPTED) if code == 250 else self._answer(code, words)
 
-    def _envelope(self, connection: smtplib.SMTP, address: str, international: bool) -> RecipientStatus | None:
+    def _envelope(self, connection: smtplib.SMTP, address: str | None, international: bool) -> RecipientStatus | None:
         """MAIL FROM and RCPT TO. None when both were accepted, else the refusal for this recipient."""
         options = ["SMTPUTF8", "BODY=8BITMIME"] if international else []
+        sender = self.config.sender.address if international else ascii_form(self.config.sender.address)
         try:
             connection.ehlo_or_helo_if_needed()
             if international and not connection.has_extn("smtputf8"):
-                return RecipientStatus(Outcome.REJECTED, "the address needs SMTPUTF8, which this SMTP server does not offer")
-            code, words = connection.mail(self.config.sender.address, options)
+                return RecipientStatus(Outcome.REJECTED, f"{NEEDS_SMTPUTF8}; SMTP server {self.settings.host} does not offer it")
+            code, words = connection.mail(sender or "", options)
             if code == 250:
-                code, words = connection.rcpt(address)
+                code, words = connection.rcpt(address or "")
                 if code in (250, 251):
                     return None
         except (smtplib.SMTPException, OSError) as exc:
             raise _Closed(str(exc)) from None
         if code == CLOSING:
             raise _Closed(f"{code} {_text(words)}")
+        self._reset(connection)
+        return self._answer(code, words)
+
+    def _reset(self, connection: smtplib.SMTP) -> None:
         try:
             connection.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
-        return self._answer(code, words)
 
     def _answer(self, code: int, words: bytes | str) -> RecipientStatus:
         """A 5xx is final (rejected, with the server's words); a 4xx means try again later."""
@@ -117,7 +117,7 @@ class SmtpProvider:
         context = ssl.create_default_context()
         try:
             if s.security == "tls":
-                connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
                 connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
@@ -125,13 +125,14 @@ class SmtpProvider:
             if s.username:
                 connection.login(s.username, self.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise ProviderError(f"SMTP server {s.host} refused the login of {s.username}: {exc.smtp_code} {_text(exc.smtp_error)}") from None
+            words = _text(exc.smtp_error)
+            raise ProviderRefused(f"SMTP server {s.host} refused the login of {s.username}: {exc.smtp_code} {words}", self.name, exc.smtp_code, words) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise ProviderError(f"SMTP server {s.host}:{s.port} does not support {s.security.upper()}: {exc}; check [smtp] security") from None
+            raise ProviderRefused(f"SMTP server {s.host}:{s.port} does not support {s.security.upper()}: {exc}; check [smtp] security", self.name) from None
         except ssl.SSLCertVerificationError as exc:
-            raise ProviderError(f"SMTP server {s.host}:{s.port}: its TLS certificate is not trusted ({exc.verify_message})") from None
+            raise ProviderRefused(f"SMTP server {s.host}:{s.port}: its TLS certificate is not trusted ({exc.verify_message})", self.name) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise RetryLater(f"cannot connect to SMTP server {s.host}:{s.port}: {exc}") from None
+            raise RetryLater(f"cannot connect to SMTP server {s.host}:{s.port}: {exc}", self.name) from None
         return connection
 
     def _drop(self) -> None:
@@ -140,14 +141,6 @@ class SmtpProvider:
                 self.connection.close()
         finally:
             self.connection = None
-
-
-def _flatten(message: EmailMessage, international: bool) -> bytes:
-    """The message as SMTP carries it: CRLF line ends, and UTF-8 headers for non-ASCII addresses (SMTPUTF8)."""
-    policy = message.policy.clone(utf8=international)
-    with io.BytesIO() as out:
-        BytesGenerator(out, policy=policy).flatten(message, linesep="\r\n")
-        return out.getvalue()
 
 
 def _text(words: bytes | str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from newsletter import tokens
+from newsletter import placeholders
 from newsletter.build import build_issue
 from newsletter.config import load_workspace
 from newsletter.issue_file import load_issue
@@ -133,16 +133,16 @@ def test_preheader_comes_first_and_is_hidden_without_white_text(document, fixtur
 
 def test_web_page_has_no_preheader_and_no_unsubscribe_token(fixture_email) -> None:
     assert "nl-preheader" not in fixture_email.web_html
-    assert tokens.UNSUBSCRIBE_URL not in fixture_email.web_html
+    assert placeholders.UNSUBSCRIBE_URL not in fixture_email.web_html
     assert "Fixture Weekly, 1 Test Street" in fixture_email.web_html
 
 
 def test_footer_has_postal_address_browser_and_unsubscribe_links(document, fixture_email) -> None:
     assert "Fixture Weekly, 1 Test Street, Testville 12345" in document.text_content()
     hrefs = {a.text_content(): a.get("href") for a in document.xpath("//a")}
-    assert hrefs["Unsubscribe"] == tokens.UNSUBSCRIBE_URL
+    assert hrefs["Unsubscribe"] == placeholders.UNSUBSCRIBE_URL
     assert hrefs["View in browser"] == "https://fixture.example.org/archive/issue-7.html"
-    assert tokens.UNSUBSCRIBE_URL in fixture_email.text
+    assert placeholders.UNSUBSCRIBE_URL in fixture_email.text
 
 
 # --- plain-text twin -----------------------------------------------------------------------------
@@ -253,8 +253,8 @@ def test_eml_is_a_complete_multipart_alternative_message(issue_path: Path, works
 
     unsubscribe = "https://fixture.example.org/unsubscribe?token=proof-copy"
     assert message["List-Unsubscribe"] == f"<{unsubscribe}>"
-    assert parts[0].get_content() == (out / "email.txt").read_text().replace(tokens.UNSUBSCRIBE_URL, unsubscribe)
-    assert parts[1].get_content() == (out / "email.html").read_text().replace(tokens.UNSUBSCRIBE_URL, unsubscribe)
+    assert parts[0].get_content() == (out / "email.txt").read_text().replace(placeholders.UNSUBSCRIBE_URL, unsubscribe)
+    assert parts[1].get_content() == (out / "email.html").read_text().replace(placeholders.UNSUBSCRIBE_URL, unsubscribe)
     assert "%%" not in parts[0].get_content() + parts[1].get_content()
 
 

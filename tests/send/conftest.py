@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # the test servers live beside t
 from sendgrid_server import API_KEY, Behaviour, SendGridServer  # noqa: E402
 
 from newsletter.cli import cli  # noqa: E402
-from newsletter.store import Status, Store, Subscriber  # noqa: E402
+from newsletter.db import Database
+from newsletter.models import Status, Subscriber  # noqa: E402
 
 SECRET = "a-long-secret-used-only-by-the-tests"
 
@@ -26,8 +27,8 @@ def run(*args: str):
 
 def add_subscribers(workspace: Path, count: int, status: Status = Status.ACTIVE, prefix: str = "reader") -> list[str]:
     emails = [f"{prefix}{n:05d}@example.com" for n in range(count)]
-    with Store(workspace / "subscribers.db") as store:
-        store.import_subscribers(Subscriber(email, f"Reader {n}", {}, status) for n, email in enumerate(emails))
+    with Database(workspace / "subscribers.db") as db:
+        db.subscribers.upsert(Subscriber(email, f"Reader {n}", {}, status) for n, email in enumerate(emails))
     return emails
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from conftest import SECRET, add_subscribers, set_config
 from sendgrid_server import API_KEY
 
-from newsletter.store import State, Store
+from newsletter.db import Database
+from newsletter.models import State
 
 RECIPIENTS = 5000
 BATCH = 50
@@ -42,8 +43,8 @@ def test_killed_twenty_times_everyone_gets_it_once_except_reported_unknowns(send
     assert final.returncode == 0, final.stderr
     assert kills == KILLS, "the sends were too quick for all the kills to land"
 
-    with Store(workspace / "subscribers.db") as store:
-        rows = {d.email: d.state for d in store.deliveries("7", list(State))}
+    with Database(workspace / "subscribers.db") as db:
+        rows = {d.email: d.state for d in db.ledger.deliveries("7", list(State))}
     assert sorted(rows) == emails  # nobody missing
     states = set(rows.values())
     assert states <= {State.SENT, State.UNKNOWN}
@@ -80,8 +81,8 @@ def test_ctrl_c_finishes_the_batch_in_flight_and_the_next_run_resumes(sendgrid, 
     assert process.returncode == 1
     assert "Stopping after the batch in flight" in err and "run the same command again to resume" in err
     assert "Traceback" not in err
-    with Store(workspace / "subscribers.db") as store:
-        counts = store.ledger_counts("7")
+    with Database(workspace / "subscribers.db") as db:
+        counts = db.ledger.counts("7")
     assert counts[State.UNKNOWN] == 0 and counts[State.SENDING] == 0  # the batch in flight was finished
     assert 0 < counts[State.SENT] < 3000 and counts[State.SENT] + counts[State.PENDING] == 3000
 

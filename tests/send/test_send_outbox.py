@@ -8,8 +8,10 @@ from pathlib import Path
 
 from conftest import SECRET, add_subscribers, run
 
-from newsletter.store import State, Status, Store
-from newsletter.unsubscribe import verify_token
+from newsletter.db import Database
+from newsletter.models import State, Status
+from newsletter.credentials import SigningKeys
+from newsletter.links import Purpose, verify_token
 
 
 def outbox(workspace: Path) -> list[email.message.EmailMessage]:
@@ -40,7 +42,12 @@ def test_each_active_subscriber_gets_one_complete_message(in_workspace: Path, is
     assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = first["List-Unsubscribe"].strip("<>")
     token = url.split("token=")[1]
-    assert verify_token(token, SECRET.encode()) == "reader00003@example.com"
+    assert "reader" not in token and "example" not in token  # the link reveals no address
+    with Database(in_workspace / "subscribers.db") as db:
+        public_id = db.subscribers.get("reader00003@example.com").public_id
+    keys = SigningKeys(SECRET.encode(), (SECRET.encode(),))
+    assert verify_token(token, Purpose.UNSUBSCRIBE, keys) == public_id
+    assert verify_token(token, Purpose.CONFIRM, keys) is None  # scoped to its purpose
     text, html = (part.get_content() for part in first.iter_parts())
     assert f"Unsubscribe: {url}" in text
     assert f'href="{url}"' in html
@@ -62,13 +69,13 @@ def test_running_again_sends_nothing_except_to_new_subscribers(in_workspace: Pat
 
 def test_someone_who_unsubscribes_before_their_turn_is_skipped(in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 3)
-    with Store(in_workspace / "subscribers.db") as store:
-        store.prepare("7")  # rows exist, e.g. from an interrupted run
-        store.set_status(["reader00001@example.com"], Status.UNSUBSCRIBED)
+    with Database(in_workspace / "subscribers.db") as db:
+        db.ledger.prepare("7")  # rows exist, e.g. from an interrupted run
+        db.subscribers.set_status(["reader00001@example.com"], Status.UNSUBSCRIBED)
     run("send", str(issue_path))
     assert recipients(outbox(in_workspace)) == ["reader00000@example.com", "reader00002@example.com"]
-    with Store(in_workspace / "subscribers.db") as store:
-        assert store.ledger_counts("7")[State.SKIPPED] == 1
+    with Database(in_workspace / "subscribers.db") as db:
+        assert db.ledger.counts("7")[State.SKIPPED] == 1
 
 
 def test_test_copy_and_dry_run_leave_the_ledger_alone(in_workspace: Path, issue_path: Path) -> None:
@@ -82,8 +89,8 @@ def test_test_copy_and_dry_run_leave_the_ledger_alone(in_workspace: Path, issue_
     messages = outbox(in_workspace)
     assert recipients(messages) == ["editor@example.org"]
     assert messages[0]["Subject"].startswith("[TEST] ")
-    with Store(in_workspace / "subscribers.db") as store:
-        assert sum(store.ledger_counts("7").values()) == 0
+    with Database(in_workspace / "subscribers.db") as db:
+        assert sum(db.ledger.counts("7").values()) == 0
 
 
 def test_an_issue_that_fails_check_is_not_sent(in_workspace: Path, issue_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email as email_lib
+import email.policy
 import json
 from pathlib import Path
 
@@ -11,22 +13,24 @@ from sendgrid_server import render, validate
 
 from newsletter.config import load_workspace
 from newsletter.models import Email
-from newsletter.providers.base import Batch, mime_message
+from newsletter.message import MessageTemplate
+from newsletter.providers.base import Batch, Edition
 from newsletter.providers.sendgrid import build_payload
 from newsletter.sending import letters_for
-from newsletter.store import Recipient, State, Status, Store
+from newsletter.db import Database
+from newsletter.models import Recipient, State, Status
 
 
 def ledger(workspace: Path) -> dict[State, int]:
-    with Store(workspace / "subscribers.db") as store:
-        return {state: count for state, count in store.ledger_counts("7").items() if count}
+    with Database(workspace / "subscribers.db") as db:
+        return {state: count for state, count in db.ledger.counts("7").items() if count}
 
 
 def test_payload_is_one_body_with_a_personalization_per_recipient(workspace: Path) -> None:
     config = load_workspace(workspace).config
     email = Email(subject="Hi %%name%%", preheader="p", html="<p>%%unsubscribe_url%%</p>", text="%%unsubscribe_url%%", web_html="")
-    letters = letters_for([Recipient("a@example.com", "Ada"), Recipient("b@example.com", None)], config, SECRET.encode())
-    payload = build_payload(config, Batch("7", "send-1", email, letters))
+    letters = letters_for([Recipient("a@example.com", "Ada", "id-of-ada"), Recipient("b@example.com", None, "id-of-bo")], config, SECRET.encode())
+    payload = build_payload(config, Batch(Edition("7", email), "send-1", letters))
 
     url_a, url_b = (letter.unsubscribe_url for letter in letters)
     assert payload == {
@@ -64,11 +68,11 @@ def test_a_name_reads_the_same_in_every_part_and_never_becomes_markup(workspace:
     the outbox and SMTP escape the HTML part themselves. Checked on what the recipient would see."""
     config = load_workspace(workspace).config
     email = Email(subject="For %%name%%", preheader="p", html="<p>Hi %%name%%</p><a href=\"%%unsubscribe_url%%\">x</a>", text="Hi %%name%%", web_html="")
-    letters = letters_for([Recipient("bo@example.com", "Bo <b>&</b> Co")], config, SECRET.encode())
-    batch = Batch("7", "send-1", email, letters)
+    letters = letters_for([Recipient("bo@example.com", "Bo <b>&</b> Co", "id-of-bo")], config, SECRET.encode())
+    batch = Batch(Edition("7", email), "send-1", letters)
 
     seen = render(build_payload(config, batch), 0)
-    message = mime_message(config, batch, letters[0])
+    message = email_lib.message_from_bytes(MessageTemplate(email, config).render(letters[0]), policy=email_lib.policy.default)
     text_part, html_part = (part.get_content() for part in message.iter_parts())
     outbox = {"subject": message["Subject"], "text": text_part, "html": html_part}
     for copy in (seen, outbox):
@@ -82,7 +86,8 @@ def test_options_reach_the_payload(workspace: Path) -> None:
     set_config(workspace, '[sendgrid]\ncategory = "weekly"\nasm_group_id = 42\nsandbox = true\n')
     config = load_workspace(workspace).config
     email = Email(subject="s", preheader="p", html="h", text="t", web_html="")
-    payload = build_payload(config, Batch("7", "x", email, [], test=True), send_at=1_900_000_000, batch_id="b1")
+    when = dt.datetime.fromtimestamp(1_900_000_000, dt.UTC)
+    payload = build_payload(config, Batch(Edition("7", email, test=True, send_at=when, schedule_id="b1"), "x", []))
     assert payload["categories"] == ["weekly"]
     assert payload["asm"] == {"group_id": 42}
     assert payload["mail_settings"] == {"sandbox_mode": {"enable": True}}
@@ -162,7 +167,8 @@ def test_no_answer_in_time_leaves_the_batch_unknown_and_it_is_not_resent(sendgri
     assert result.exit_code == 0
 
     again = run("send", str(issue_path))
-    assert "Nothing to send" in again.output
+    assert "Nothing new to send for issue 7, but not everyone has it: 30 have an unknown outcome" in again.output
+    assert "--retry-unknown` sends them again" in again.output
     assert set(sendgrid.delivered.values()) == {1}
     status = run("status", str(issue_path))
     assert status.output.count("unknown: reader") == 30 and "may or may not have been delivered" in status.output
@@ -197,8 +203,8 @@ def test_under_a_10_percent_fault_rate_nobody_gets_two_copies_and_nobody_is_lost
     result = run("send", str(issue_path))
     assert result.exit_code == 0, result.output
 
-    with Store(in_workspace / "subscribers.db") as store:
-        rows = {d.email: d for d in store.deliveries("7", list(State))}
+    with Database(in_workspace / "subscribers.db") as db:
+        rows = {d.email: d for d in db.ledger.deliveries("7", list(State))}
     assert sorted(rows) == emails  # nobody missing from the ledger
     assert {d.state for d in rows.values()} <= {State.SENT, State.FAILED, State.UNKNOWN}
     for address, row in rows.items():
@@ -219,7 +225,8 @@ def test_scheduled_send_and_cancel(sendgrid, in_workspace: Path, issue_path: Pat
     assert result.exit_code == 0, result.output
     (body,) = sendgrid.bodies
     assert body["send_at"] == int(when.timestamp()) and sendgrid.batches[body["batch_id"]] == "created"
-    assert "Scheduled through SendGrid" in run("status", str(issue_path)).output
+    status = run("status", str(issue_path)).output
+    assert "Scheduled through SendGrid" in status and "scheduled  5" in status and "sent  0" in status
 
     cancelled = run("cancel", str(issue_path))
     assert cancelled.exit_code == 0, cancelled.output
@@ -228,12 +235,14 @@ def test_scheduled_send_and_cancel(sendgrid, in_workspace: Path, issue_path: Pat
     assert ledger(in_workspace) == {State.PENDING: 5}
 
 
-def test_scheduling_checks_the_72_hour_window(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+def test_beyond_sendgrids_72_hours_the_send_is_held_here(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 1)
-    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=80)).isoformat()
-    result = run("send", str(issue_path), "--at", later)
-    assert result.exit_code == 1 and "72 hours" in result.output
-    assert sendgrid.requests == 0
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=80)).replace(microsecond=0)
+    result = run("send", str(issue_path), "--at", later.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "held here until then" in result.output and "newsletter send --due" in result.output
+    assert sendgrid.requests == 0 and sendgrid.batches == {}
+    assert ledger(in_workspace) == {State.SCHEDULED: 1}
 
 
 def test_sync_marks_sendgrids_suppressions(sendgrid, in_workspace: Path, issue_path: Path) -> None:
@@ -243,8 +252,8 @@ def test_sync_marks_sendgrids_suppressions(sendgrid, in_workspace: Path, issue_p
     sendgrid.suppressions["spam_reports"] = [emails[2]]
     result = run("subscribers", "sync")
     assert result.exit_code == 0, result.output
-    with Store(in_workspace / "subscribers.db") as store:
-        statuses = {s.email: s.status for s in store.subscribers()}
+    with Database(in_workspace / "subscribers.db") as db:
+        statuses = {s.email: s.status for s in db.subscribers.all()}
     assert [statuses[e] for e in emails[:4]] == [Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED, Status.ACTIVE]
     run("send", str(issue_path))
     assert sorted(sendgrid.delivered) == emails[3:]

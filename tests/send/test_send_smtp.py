@@ -8,7 +8,8 @@ from pathlib import Path
 
 from conftest import add_subscribers, run
 
-from newsletter.store import State, Store
+from newsletter.db import Database
+from newsletter.models import State
 
 
 def test_every_subscriber_gets_one_message_over_one_connection(smtp_server, in_workspace: Path, issue_path: Path) -> None:
@@ -28,8 +29,8 @@ def test_a_refused_recipient_fails_with_the_servers_words(smtp_server, in_worksp
     smtp_server.refuse["reader00002@example.com"] = "550 5.1.1 No such mailbox here"
     result = run("send", str(issue_path))
     assert "Ledger: 4 sent, 1 failed" in result.output
-    with Store(in_workspace / "subscribers.db") as store:
-        failed = store.deliveries("7", [State.FAILED])
+    with Database(in_workspace / "subscribers.db") as db:
+        failed = db.ledger.deliveries("7", [State.FAILED])
     assert [(d.email, d.detail) for d in failed] == [("reader00002@example.com", "SMTP 550 5.1.1 No such mailbox here")]
     status = run("status", str(issue_path))
     assert "failed: reader00002@example.com: SMTP 550 5.1.1 No such mailbox here" in status.output
@@ -40,8 +41,8 @@ def test_a_recipient_deferred_again_and_again_is_given_up(smtp_server, in_worksp
     smtp_server.refuse["reader00001@example.com"] = "451 4.7.1 Greylisted, try later"
     result = run("send", str(issue_path))
     assert "Ledger: 2 sent, 1 failed" in result.output
-    with Store(in_workspace / "subscribers.db") as store:
-        (failed,) = store.deliveries("7", [State.FAILED])
+    with Database(in_workspace / "subscribers.db") as db:
+        (failed,) = db.ledger.deliveries("7", [State.FAILED])
     assert failed.detail.startswith("gave up after 7 tries: SMTP 451 4.7.1 Greylisted")
 
 
@@ -57,5 +58,5 @@ def test_an_unreachable_server_is_retried_then_reported(in_workspace: Path, issu
     result = run("send", str(issue_path))
     assert result.exit_code == 1
     assert f"cannot connect to SMTP server 127.0.0.1:{port}" in result.output and "run again later" in result.output
-    with Store(in_workspace / "subscribers.db") as store:
-        assert store.ledger_counts("7")[State.PENDING] == 2  # nothing lost, nothing marked
+    with Database(in_workspace / "subscribers.db") as db:
+        assert db.ledger.counts("7")[State.PENDING] == 2  # nothing lost, nothing marked

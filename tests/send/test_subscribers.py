@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 from conftest import run
 
-from newsletter.store import Status, Store
+from newsletter.db import Database
+from newsletter.models import Status
 
 
 def write_csv(path: Path, text: str) -> Path:
@@ -17,8 +19,8 @@ def write_csv(path: Path, text: str) -> Path:
 
 
 def stored(workspace: Path) -> dict[str, tuple]:
-    with Store(workspace / "subscribers.db") as store:
-        return {s.email: (s.name, s.status, s.attributes) for s in store.subscribers()}
+    with Database(workspace / "subscribers.db") as db:
+        return {s.email: (s.name, s.status, s.attributes) for s in db.subscribers.all()}
 
 
 def test_import_normalizes_merges_and_keeps_extra_columns(in_workspace: Path) -> None:
@@ -68,8 +70,8 @@ def test_an_import_never_reactivates_someone_who_left(in_workspace: Path) -> Non
     source = write_csv(in_workspace / "list.csv", "email,name\nleft@example.com,Left\nstay@example.com,Stay\n")
     run("subscribers", "import", str(source))
     assert run("subscribers", "unsubscribe", "Left@example.com").exit_code == 0
-    with Store(in_workspace / "subscribers.db") as store:
-        store.set_status(["stay@example.com"], Status.BOUNCED)
+    with Database(in_workspace / "subscribers.db") as db:
+        db.subscribers.set_status(["stay@example.com"], Status.BOUNCED)
 
     write_csv(source, "email,name\nleft@example.com,Left Again\nstay@example.com,Stay\n")
     assert run("subscribers", "import", str(source)).exit_code == 0
@@ -101,10 +103,139 @@ def test_add_remove_unsubscribe_and_list(in_workspace: Path) -> None:
     assert bad.exit_code == 1 and "not a usable email address" in bad.output
 
 
-def test_export_writes_every_subscriber_as_csv(in_workspace: Path) -> None:
-    run("subscribers", "add", "a@example.com", "--name", "A", "--attr", "plan=paid")
+def test_export_writes_every_subscriber_as_csv_with_each_column_once(in_workspace: Path) -> None:
+    run("subscribers", "add", "a@example.com", "--name", "A", "--attr", "plan=paid", "--attr", "status=vip")
     run("subscribers", "add", "b@example.com")
     run("subscribers", "unsubscribe", "b@example.com")
     result = run("subscribers", "export")
-    rows = list(csv.reader(io.StringIO(result.output)))
-    assert rows == [["email", "name", "status", "plan"], ["a@example.com", "A", "active", "paid"], ["b@example.com", "", "unsubscribed", ""]]
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    header = result.output.splitlines()[0].split(",")
+    assert header == ["email", "name", "status", "created_at", "subscriber_id", "plan", "attribute:status"]
+    assert len(set(header)) == len(header)
+    assert [(r["email"], r["name"], r["status"], r["plan"], r["attribute:status"]) for r in rows] == [
+        ("a@example.com", "A", "active", "paid", "vip"),
+        ("b@example.com", "", "unsubscribed", "", ""),
+    ]
+
+
+def table(workspace: Path) -> list[tuple]:
+    """The subscribers table as stored, but for updated_at (the time of the import)."""
+    import sqlite3
+
+    with sqlite3.connect(workspace / "subscribers.db") as db:
+        rows = db.execute("SELECT email, name, attributes, status, created_at, public_id FROM subscribers ORDER BY email").fetchall()
+    return [(email, name, json.loads(attributes), *rest) for email, name, attributes, *rest in rows]
+
+
+def test_export_then_import_into_a_fresh_workspace_gives_the_same_table(in_workspace: Path, tmp_path: Path, monkeypatch) -> None:
+    source = write_csv(
+        in_workspace / "list.csv",
+        'email,name,plan,city\nada@example.com,"Okafor, Ada",paid,Leith\nbo@example.com,,free,\nhana@例え.jp,Hana 花,,Kyoto\n'
+        "cy@example.com,Cy,,\ndee@example.com,Dee,,\nemm@example.com,Emm,,\n",
+    )
+    assert run("subscribers", "import", str(source)).exit_code == 0
+    run("subscribers", "unsubscribe", "cy@example.com")
+    with Database(in_workspace / "subscribers.db") as db:
+        db.subscribers.set_status(["dee@example.com"], Status.BOUNCED)
+        db.subscribers.set_status(["emm@example.com"], Status.COMPLAINED)
+    exported = in_workspace / "export.csv"
+    assert run("subscribers", "export", "--out", str(exported)).exit_code == 0
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "newsletter.toml").write_text((in_workspace / "newsletter.toml").read_text())
+    monkeypatch.chdir(fresh)
+    result = run("subscribers", "import", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "6 added" in result.output
+    assert table(fresh) == table(in_workspace)
+    statuses = {row[0]: row[3] for row in table(fresh)}
+    assert statuses["cy@example.com"] == "unsubscribed" and statuses["dee@example.com"] == "bounced" and statuses["emm@example.com"] == "complained"
+
+
+def test_a_status_column_is_honoured_and_never_reactivates(in_workspace: Path) -> None:
+    first = write_csv(in_workspace / "one.csv", "email,status\nstill@example.com,active\nleaving@example.com,active\n")
+    run("subscribers", "import", str(first))
+    second = write_csv(
+        in_workspace / "two.csv",
+        "email,status\nleaving@example.com,unsubscribed\nnew-gone@example.com,bounced\nstill@example.com,active\n",
+    )
+    result = run("subscribers", "import", str(second))
+    assert result.exit_code == 0, result.output
+    assert "1 marked unsubscribed, bounced or complained" in result.output
+    third = write_csv(in_workspace / "three.csv", "email,status\nleaving@example.com,active\nnew-gone@example.com,active\n")
+    run("subscribers", "import", str(third))
+    people = stored(in_workspace)
+    assert people["leaving@example.com"][1] == Status.UNSUBSCRIBED
+    assert people["new-gone@example.com"][1] == Status.BOUNCED
+    assert people["still@example.com"][1] == Status.ACTIVE
+
+
+def test_an_unknown_status_is_rejected_with_its_line(in_workspace: Path) -> None:
+    source = write_csv(in_workspace / "list.csv", "email,status\na@example.com,active\nb@example.com,maybe\n")
+    result = run("subscribers", "import", str(source))
+    assert result.exit_code == 1
+    assert "line 3: 'b@example.com': status 'maybe' is not one this tool knows" in result.output
+    assert stored(in_workspace) == {}
+
+
+def test_mailchimp_exports_import_as_they_are(in_workspace: Path) -> None:
+    subscribed = write_csv(
+        in_workspace / "subscribed_members_export.csv",
+        "Email Address,First Name,Last Name,MEMBER_RATING,OPTIN_TIME,LEID,TAGS\n"
+        'ada@example.com,Ada,Okafor,2,2024-03-01 09:30:00,123,"vip"\n',
+    )
+    unsubscribed = write_csv(
+        in_workspace / "unsubscribed_members_export.csv",
+        "Email Address,First Name,Last Name,OPTIN_TIME,UNSUB_TIME,UNSUB_REASON\nbo@example.com,Bo,,2023-01-01 00:00:00,2024-05-01 10:00:00,too many\n",
+    )
+    cleaned = write_csv(in_workspace / "cleaned_members_export.csv", "Email Address,First Name,CLEAN_TIME\ncy@example.com,Cy,2024-06-01 00:00:00\n")
+    for path in (subscribed, unsubscribed, cleaned):
+        assert run("subscribers", "import", str(path)).exit_code == 0
+    people = stored(in_workspace)
+    assert people["ada@example.com"][:2] == ("Ada Okafor", Status.ACTIVE)
+    assert people["ada@example.com"][2]["TAGS"] == "vip"
+    assert people["bo@example.com"][:2] == ("Bo", Status.UNSUBSCRIBED)
+    assert people["cy@example.com"][1] == Status.BOUNCED
+    assert table(in_workspace)[0][4] == "2024-03-01T09:30:00+00:00"  # OPTIN_TIME becomes created_at
+
+
+def test_buttondown_exports_import_as_they_are(in_workspace: Path) -> None:
+    source = write_csv(
+        in_workspace / "buttondown.csv",
+        "email,creation_date,notes,metadata,tags,subscriber_type\n"
+        'ada@example.com,2024-01-02T03:04:05Z,,"{""plan"": ""paid"", ""seats"": 3}",,premium\n'
+        "bo@example.com,2024-01-02T03:04:05Z,,{},,unsubscribed\n"
+        "cy@example.com,2024-01-02T03:04:05Z,,{},,unactivated\n"
+        "dee@example.com,2024-01-02T03:04:05Z,a note,{},,regular\n",
+    )
+    result = run("subscribers", "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert "1 row(s) not imported: status unactivated (never confirmed, or flagged as spam)" in result.output
+    people = stored(in_workspace)
+    assert sorted(people) == ["ada@example.com", "bo@example.com", "dee@example.com"]
+    assert people["ada@example.com"] == (None, Status.ACTIVE, {"plan": "paid", "seats": "3"})
+    assert people["bo@example.com"][1] == Status.UNSUBSCRIBED
+    assert people["dee@example.com"][2] == {"notes": "a note"}
+
+
+def test_listmonk_exports_import_as_they_are(in_workspace: Path) -> None:
+    source = write_csv(
+        in_workspace / "listmonk.csv",
+        "uuid,email,name,attributes,status,created_at,updated_at\n"
+        '5e2b6c1e-0000-4000-8000-000000000001,ada@example.com,Ada,"{""city"": ""Leith""}",enabled,2024-02-03T04:05:06.123+01:00,2024-02-03T04:05:06Z\n'
+        '5e2b6c1e-0000-4000-8000-000000000002,bo@example.com,Bo,{},blocklisted,2024-02-03T04:05:06Z,2024-02-03T04:05:06Z\n',
+    )
+    assert run("subscribers", "import", str(source)).exit_code == 0
+    people = stored(in_workspace)
+    assert people["ada@example.com"][:2] == ("Ada", Status.ACTIVE) and people["ada@example.com"][2]["city"] == "Leith"
+    assert people["bo@example.com"][1] == Status.UNSUBSCRIBED
+    assert table(in_workspace)[0][4] == "2024-02-03T03:05:06+00:00"
+
+
+def test_import_names_addresses_some_providers_cannot_reach(in_workspace: Path) -> None:
+    source = write_csv(in_workspace / "list.csv", "email\nhana@例え.jp\n用户@例え.jp\n")
+    result = run("subscribers", "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert "1 address(es) have non-ASCII characters before the @ (e.g. 用户@例え.jp)" in result.output
+    assert "SendGrid cannot deliver to them" in result.output

@@ -1,0 +1,87 @@
+"""Every secret the tool uses, read from the environment here and nowhere else.
+
+Secrets never come from newsletter.toml, never appear in output or logs, and never reach a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+SECRET = "NEWSLETTER_SECRET"
+PREVIOUS_SECRET = "NEWSLETTER_PREVIOUS_SECRET"  # still accepted in links, while rotating
+PREVIOUS_SECRET_UNTIL = "NEWSLETTER_PREVIOUS_SECRET_UNTIL"  # YYYY-MM-DD: last day it is accepted
+SENDGRID_API_KEY = "SENDGRID_API_KEY"
+SENDGRID_API_HOST = "SENDGRID_API_HOST"  # not a secret: points the client at a local test server
+SMTP_PASSWORD = "SMTP_PASSWORD"
+
+DEVELOPMENT_SECRET = b"newsletter development secret: outbox only, never for real mail"
+MIN_SECRET_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    """The secret that signs new links, and the earlier ones still accepted when checking a link."""
+
+    current: bytes
+    accepted: tuple[bytes, ...]
+    development: bool = False  # the fixed secret of the local outbox
+
+
+def signing_keys(provider: str, today: dt.date | None = None) -> SigningKeys:
+    """The link-signing keys. Real providers refuse to run without a proper NEWSLETTER_SECRET; the
+    local outbox, which sends nothing anywhere, falls back to a fixed development secret."""
+    value = os.environ.get(SECRET, "")
+    if not value:
+        if provider == "outbox":
+            return SigningKeys(DEVELOPMENT_SECRET, (DEVELOPMENT_SECRET,), development=True)
+        raise ConfigError(
+            f"{SECRET} is not set. It signs each recipient's links (unsubscribe, confirm); set it to a long random "
+            f"string (e.g. `export {SECRET}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')`) "
+            "and give the same value to the web app that handles those links."
+        )
+    current = _checked(SECRET, value)
+    accepted = [current]
+    previous = os.environ.get(PREVIOUS_SECRET, "")
+    if previous and _previous_still_valid(today or dt.date.today()):
+        accepted.append(_checked(PREVIOUS_SECRET, previous))
+    return SigningKeys(current, tuple(accepted))
+
+
+def _checked(name: str, value: str) -> bytes:
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{name} is too short: use at least {MIN_SECRET_LENGTH} random characters")
+    return value.encode()
+
+
+def _previous_still_valid(today: dt.date) -> bool:
+    until = os.environ.get(PREVIOUS_SECRET_UNTIL, "")
+    if not until:
+        return True
+    try:
+        last_day = dt.date.fromisoformat(until)
+    except ValueError:
+        raise ConfigError(f"{PREVIOUS_SECRET_UNTIL}={until!r}: expected a date such as 2027-01-31") from None
+    return today <= last_day
+
+
+def sendgrid_api_key() -> str:
+    key = os.environ.get(SENDGRID_API_KEY, "").strip()
+    if not key:
+        raise ConfigError(f"{SENDGRID_API_KEY} is not set: the SendGrid API key comes from the environment only")
+    return key
+
+
+def sendgrid_host_override() -> str | None:
+    return os.environ.get(SENDGRID_API_HOST) or None
+
+
+def smtp_password(username: str | None) -> str | None:
+    """SMTP_PASSWORD, required when [smtp] username is set."""
+    password = os.environ.get(SMTP_PASSWORD) or None
+    if username and not password:
+        raise ConfigError(f"[smtp] username is set but {SMTP_PASSWORD} is not: the password comes from the environment only")
+    return password

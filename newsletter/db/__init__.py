@@ -1,0 +1,40 @@
+"""The subscriber database: subscribers, the send ledger and schedules. The only package that speaks SQL.
+
+    with Database(workspace.database) as db:
+        db.subscribers.get("ada@example.com")
+        db.ledger.counts("7")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from .connection import Busy, Connection, StoreError
+from .ledger import IssueRecord, Ledger, Schedule, Settlement
+from .subscribers import ImportCounts, Subscribers
+
+__all__ = ["Busy", "Database", "ImportCounts", "IssueRecord", "Ledger", "Schedule", "Settlement", "StoreError", "Subscribers"]
+
+
+class Database:
+    """One open database. Use it as a context manager, so it is closed in the end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.connection = Connection(path)
+        self.subscribers = Subscribers(self.connection)
+        self.ledger = Ledger(self.connection)
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        """Group several changes into one transaction (all or nothing)."""
+        return self.connection.transaction()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,258 @@
+"""The send ledger: one row per (issue, address), the record of what each issue number sent, and
+scheduled deliveries.
+
+The ledger follows the contract in DESIGN.md: rows are created before sending; a batch is claimed
+(state `sending`, a fresh send id) and committed before any network call; `sending` rows left by a
+crash become `unknown` and are never retried automatically. Every query that runs once per batch
+is served by an index, so a batch costs the same at any list size (tests/send/test_ledger.py
+checks the query plans).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+from ..models import HANDED_OVER, Delivery, Recipient, State
+from .connection import Connection, now
+
+LEFT = "no longer an active subscriber"
+REMOVED = "removed from the list"
+INTERRUPTED = "interrupted while it was being handed over: it may or may not have been delivered"
+
+
+class Settlement(NamedTuple):
+    """What happened to one claimed row. `not_before` (epoch seconds) delays a pending row."""
+
+    state: State
+    detail: str | None = None
+    not_before: float | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IssueRecord:
+    """What went out under one issue number: from which file, and a fingerprint of its content."""
+
+    issue: str
+    file: str
+    subject: str
+    fingerprint: str
+    first_fingerprint: str
+    handed_over_before_change: int | None  # set once the content changed after sending began
+    changed_at: str | None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A delivery set for a later time: held by the provider (SendGrid's send_at) or held here
+    until `newsletter send --due` runs at or after `send_at`."""
+
+    issue: str
+    send_at: dt.datetime
+    provider: str
+    held_by: Literal["provider", "here"]
+    batch_id: str | None = None  # the provider's id for cancelling
+    file: str | None = None  # the issue file, relative to the workspace
+
+
+class Ledger:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.db = connection.db
+
+    # --- rows ------------------------------------------------------------------------------------
+
+    def prepare(self, issue: str) -> None:
+        """Make the ledger ready for a run: a pending row for every active subscriber who has none
+        (idempotent), and rows left `sending` by an interrupted run become `unknown`."""
+        stamp = now()
+        with self.connection.transaction():
+            self.db.execute(
+                """INSERT OR IGNORE INTO deliveries (issue, email, state, updated_at)
+                   SELECT ?, email, 'pending', ? FROM subscribers WHERE status = 'active'""",
+                (issue, stamp),
+            )
+            self.db.execute(
+                "UPDATE deliveries SET state = 'unknown', detail = ?, updated_at = ? WHERE issue = ? AND state = 'sending'",
+                (INTERRUPTED, stamp, issue),
+            )
+            # A deferral's pause belongs to the run that was told to wait.
+            self.db.execute("UPDATE deliveries SET not_before = NULL WHERE issue = ? AND state = 'pending' AND not_before IS NOT NULL", (issue,))
+
+    def claim(self, issue: str, limit: int, send_id: str, clock: float) -> list[Recipient]:
+        """Mark up to `limit` due pending rows as `sending` under `send_id`, committed before returning.
+
+        The subscriber's status is checked again in the same transaction, so someone who leaves
+        while a long run is going is skipped rather than mailed."""
+        stamp = now()
+        claimed: list[Recipient] = []
+        with self.connection.transaction():
+            while not claimed:
+                rows = self.db.execute(
+                    """SELECT d.email, s.name, s.status, s.public_id
+                       FROM deliveries d LEFT JOIN subscribers s ON s.email = d.email
+                       WHERE d.issue = ? AND d.state = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)
+                       ORDER BY d.email LIMIT ?""",
+                    (issue, clock, limit),
+                ).fetchall()
+                if not rows:
+                    break
+                gone = [(REMOVED if status is None else LEFT, stamp, issue, email) for email, _, status, _ in rows if status != "active"]
+                self.db.executemany("UPDATE deliveries SET state = 'skipped', detail = ?, updated_at = ? WHERE issue = ? AND email = ?", gone)
+                claimed = [Recipient(email, name, public_id) for email, name, status, public_id in rows if status == "active"]
+            self.db.executemany(
+                """UPDATE deliveries SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
+                   WHERE issue = ? AND email = ?""",
+                [(send_id, stamp, issue, r.email) for r in claimed],
+            )
+        return claimed
+
+    def settle(self, issue: str, send_id: str, outcomes: Mapping[str, Settlement], rest: State, rest_detail: str | None = None) -> None:
+        """Record the outcome of a claimed batch address by address; rows of the batch with no
+        outcome get `rest` (pending: not attempted; unknown: maybe handed over). One transaction."""
+        stamp = now()
+        with self.connection.transaction():
+            self.db.executemany(
+                """UPDATE deliveries SET state = ?, detail = ?, not_before = ?, message_id = coalesce(?, message_id), updated_at = ?
+                   WHERE issue = ? AND email = ? AND send_id = ? AND state = 'sending'""",
+                [(s.state, s.detail, s.not_before, s.message_id, stamp, issue, email, send_id) for email, s in outcomes.items()],
+            )
+            self.db.execute(
+                "UPDATE deliveries SET state = ?, detail = coalesce(?, detail), updated_at = ? WHERE issue = ? AND send_id = ? AND state = 'sending'",
+                (rest, rest_detail, stamp, issue, send_id),
+            )
+
+    def retry_unknown(self, issue: str) -> int:
+        """Put `unknown` rows back to pending, on the editor's say-so (they may receive a second copy)."""
+        with self.connection.transaction():
+            return self.db.execute(
+                "UPDATE deliveries SET state = 'pending', detail = 'retried on purpose after an unknown outcome', updated_at = ? "
+                "WHERE issue = ? AND state = 'unknown'",
+                (now(), issue),
+            ).rowcount
+
+    def counts(self, issue: str) -> dict[State, int]:
+        counts = {state: 0 for state in State}
+        for state, count in self.db.execute("SELECT state, count(*) FROM deliveries WHERE issue = ? GROUP BY state", (issue,)):
+            counts[State(state)] = count
+        return counts
+
+    def handed_over(self, issue: str) -> int:
+        """Rows that were, or may have been, handed to a provider (rows held here for a later
+        time were not)."""
+        schedule = self.schedule(issue)
+        held_here = schedule is not None and schedule.held_by == "here"
+        return sum(count for state, count in self.counts(issue).items() if state in HANDED_OVER and not (held_here and state == State.SCHEDULED))
+
+    def next_due(self, issue: str) -> float | None:
+        """When the earliest deferred pending row may be tried again (epoch seconds), if any."""
+        value = self.db.execute("SELECT min(not_before) FROM deliveries WHERE issue = ? AND state = 'pending'", (issue,)).fetchone()[0]
+        return float(value) if value is not None else None
+
+    def would_send(self, issue: str, limit: int) -> tuple[int, list[Recipient]]:
+        """Without changing anything: how many active subscribers a run would mail now, and the first `limit`."""
+        query = """FROM subscribers s LEFT JOIN deliveries d ON d.issue = ? AND d.email = s.email
+                   WHERE s.status = 'active' AND (d.state IS NULL OR d.state = 'pending')"""
+        count = self.db.execute(f"SELECT count(*) {query}", (issue,)).fetchone()[0]
+        first = self.db.execute(f"SELECT s.email, s.name, s.public_id {query} ORDER BY s.email LIMIT ?", (issue, limit)).fetchall()
+        return int(count), [Recipient(email, name, public_id) for email, name, public_id in first]
+
+    def deliveries(self, issue: str, states: Iterable[State]) -> list[Delivery]:
+        wanted = list(states)
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(
+            f"SELECT email, state, detail, attempts FROM deliveries WHERE issue = ? AND state IN ({marks}) ORDER BY email",
+            (issue, *wanted),
+        )
+        return [Delivery(email, State(state), detail, attempts) for email, state, detail, attempts in rows]
+
+    # --- what each issue number sent -----------------------------------------------------------
+
+    def issue_record(self, issue: str) -> IssueRecord | None:
+        row = self.db.execute(
+            "SELECT issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at FROM issues WHERE issue = ?",
+            (issue,),
+        ).fetchone()
+        return IssueRecord(*row) if row else None
+
+    def record_issue(self, issue: str, file: str, subject: str, fingerprint: str) -> None:
+        """Remember which file and content go out under `issue`. Content that changes after some
+        recipients were handed the earlier version is noted (once, with how many had it)."""
+        stamp = now()
+        with self.connection.transaction():
+            record = self.issue_record(issue)
+            handed_over = self.handed_over(issue)
+            if record is None or handed_over == 0:
+                self.db.execute(
+                    """INSERT OR REPLACE INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)""",
+                    (issue, file, subject, fingerprint, fingerprint, stamp),
+                )
+            elif fingerprint != record.fingerprint:
+                first_change = record.changed_at is None
+                self.db.execute(
+                    """UPDATE issues SET file = ?, subject = ?, fingerprint = ?, updated_at = ?,
+                           handed_over_before_change = CASE WHEN ? THEN ? ELSE handed_over_before_change END,
+                           changed_at = CASE WHEN ? THEN ? ELSE changed_at END
+                       WHERE issue = ?""",
+                    (file, subject, fingerprint, stamp, first_change, handed_over, first_change, stamp, issue),
+                )
+
+    def highest_issue(self) -> int:
+        """The highest issue number the ledger knows (0 for none)."""
+        found = [
+            self.db.execute("SELECT max(CAST(issue AS INTEGER)) FROM issues").fetchone()[0],
+            self.db.execute("SELECT max(CAST(issue AS INTEGER)) FROM (SELECT DISTINCT issue FROM deliveries)").fetchone()[0],
+        ]
+        return max((int(value) for value in found if value is not None), default=0)
+
+    # --- scheduled deliveries --------------------------------------------------------------------
+
+    def save_schedule(self, schedule: Schedule) -> None:
+        with self.connection.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO schedules (issue, send_at, provider, held_by, batch_id, file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (schedule.issue, schedule.send_at.isoformat(), schedule.provider, schedule.held_by, schedule.batch_id, schedule.file, now()),
+            )
+
+    def schedule(self, issue: str) -> Schedule | None:
+        row = self.db.execute("SELECT issue, send_at, provider, held_by, batch_id, file FROM schedules WHERE issue = ?", (issue,)).fetchone()
+        return _schedule(row) if row else None
+
+    def schedules(self) -> list[Schedule]:
+        rows = self.db.execute("SELECT issue, send_at, provider, held_by, batch_id, file FROM schedules ORDER BY send_at, issue")
+        return [_schedule(row) for row in rows]
+
+    def hold(self, issue: str, schedule: Schedule) -> int:
+        """Keep the issue's pending rows here until the schedule's time (`scheduled`)."""
+        with self.connection.transaction():
+            self.save_schedule(schedule)
+            return self.db.execute(
+                "UPDATE deliveries SET state = 'scheduled', detail = ?, updated_at = ? WHERE issue = ? AND state = 'pending'",
+                (f"held here until {schedule.send_at.isoformat()}", now(), issue),
+            ).rowcount
+
+    def settle_scheduled(self, issue: str, state: State, detail: str | None, drop_schedule: bool) -> int:
+        """The issue's `scheduled` rows get `state`: sent (the provider delivered them at the time),
+        pending (held here and now due, or cancelled in time) or unknown (a late cancellation).
+        With drop_schedule the schedule is forgotten too. Returns how many rows changed."""
+        with self.connection.transaction():
+            count = self.db.execute(
+                "UPDATE deliveries SET state = ?, detail = ?, updated_at = ? WHERE issue = ? AND state = 'scheduled'",
+                (state, detail, now(), issue),
+            ).rowcount
+            if drop_schedule:
+                self.drop_schedule(issue)
+        return count
+
+    def drop_schedule(self, issue: str) -> None:
+        with self.connection.transaction():
+            self.db.execute("DELETE FROM schedules WHERE issue = ?", (issue,))
+
+
+def _schedule(row: tuple[str, str, str, Literal["provider", "here"], str | None, str | None]) -> Schedule:
+    issue, send_at, provider, held_by, batch_id, file = row
+    return Schedule(issue, dt.datetime.fromisoformat(send_at), provider, held_by, batch_id, file)

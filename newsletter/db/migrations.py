@@ -1,0 +1,100 @@
+"""The database schema, one numbered step per version (SQLite's `PRAGMA user_version`).
+
+Never edit a step that has been released: add a new one, so a database written by any earlier
+version is brought up to date, in order, each step in its own transaction. Step 1 is the schema
+the first release created (tests/fixtures/subscribers-v1.db was written by it).
+"""
+
+from __future__ import annotations
+
+NOW = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: subscribers, the send ledger and SendGrid schedules
+    """
+    CREATE TABLE subscribers (
+        email TEXT PRIMARY KEY,
+        name TEXT,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE deliveries (
+        issue TEXT NOT NULL,
+        email TEXT NOT NULL,
+        name TEXT,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown', 'skipped')),
+        send_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT,
+        detail TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (issue, email)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_by_state ON deliveries (issue, state);
+    CREATE TABLE schedules (
+        issue TEXT PRIMARY KEY,
+        batch_id TEXT NOT NULL,
+        send_at TEXT NOT NULL
+    );
+    """,
+    # 2: opaque link ids; the `scheduled` state; what each issue number sent (fingerprints);
+    #    schedules held here or at the provider; indexes so each batch costs the same at any size.
+    f"""
+    ALTER TABLE subscribers ADD COLUMN public_id TEXT;
+    UPDATE subscribers SET public_id = lower(hex(randomblob(12)));
+    CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id);
+    CREATE INDEX subscribers_by_status ON subscribers (status, email);
+
+    CREATE TABLE deliveries_2 (
+        issue TEXT NOT NULL,
+        email TEXT NOT NULL,
+        name TEXT,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'scheduled', 'sent', 'failed', 'unknown', 'skipped')),
+        send_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT,
+        detail TEXT,
+        updated_at TEXT NOT NULL,
+        not_before REAL,
+        PRIMARY KEY (issue, email)
+    ) WITHOUT ROWID;
+    INSERT INTO deliveries_2 (issue, email, name, state, send_id, attempts, message_id, detail, updated_at)
+        SELECT issue, email, name, state, send_id, attempts, message_id, detail, updated_at FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_2 RENAME TO deliveries;
+    CREATE INDEX deliveries_queue ON deliveries (issue, state, email);
+    CREATE INDEX deliveries_by_send ON deliveries (issue, send_id);
+
+    CREATE TABLE schedules_2 (
+        issue TEXT PRIMARY KEY,
+        send_at TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        held_by TEXT NOT NULL CHECK (held_by IN ('provider', 'here')),
+        batch_id TEXT,
+        file TEXT,
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO schedules_2 (issue, send_at, provider, held_by, batch_id, file, created_at)
+        SELECT issue, send_at, 'sendgrid', 'provider', batch_id, NULL, {NOW} FROM schedules;
+    DROP TABLE schedules;
+    ALTER TABLE schedules_2 RENAME TO schedules;
+    UPDATE deliveries SET state = 'scheduled'
+        WHERE state = 'sent'
+          AND EXISTS (SELECT 1 FROM schedules s WHERE s.issue = deliveries.issue AND deliveries.detail = 'scheduled (batch ' || s.batch_id || ')');
+
+    CREATE TABLE issues (
+        issue TEXT PRIMARY KEY,
+        file TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        first_fingerprint TEXT NOT NULL,
+        handed_over_before_change INTEGER,
+        changed_at TEXT,
+        updated_at TEXT NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

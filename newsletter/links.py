@@ -1,0 +1,61 @@
+"""Signed per-subscriber links: opaque, scoped to one purpose, impossible to forge.
+
+A token is `<public id>.<signature>`. The public id is random and stored with the subscriber, so a
+link forwarded or written to a server log reveals no address. The signature is an HMAC-SHA256 of
+the purpose and the id: an unsubscribe token cannot be used to confirm a signup, and no token can
+be made without NEWSLETTER_SECRET. Checking accepts every key in SigningKeys.accepted, so links
+already sent keep working while the secret is rotated (see README, "Rotating NEWSLETTER_SECRET").
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from enum import StrEnum
+
+from .credentials import SigningKeys
+
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+TEST_COPY_ID = "test-copy"  # `send --test` goes to someone who may not be a subscriber
+SIGNATURE_BYTES = 16
+
+
+class Purpose(StrEnum):
+    UNSUBSCRIBE = "unsubscribe"
+    CONFIRM = "confirm"
+    PREFERENCES = "preferences"
+
+
+def new_public_id() -> str:
+    """A fresh random id for a subscriber (96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def make_token(public_id: str, purpose: Purpose, secret: bytes) -> str:
+    return f"{public_id}.{_b64(_signature(public_id, purpose, secret))}"
+
+
+def verify_token(token: str, purpose: Purpose, keys: SigningKeys) -> str | None:
+    """The public id a genuine token for `purpose` was made for; None for a forged, damaged or
+    wrong-purpose token. Compared in constant time."""
+    public_id, dot, signature = token.partition(".")
+    if not dot or not PUBLIC_ID.fullmatch(public_id):
+        return None
+    try:
+        given = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except ValueError:
+        return None
+    matches = [hmac.compare_digest(given, _signature(public_id, purpose, key)) for key in keys.accepted]
+    return public_id if any(matches) else None
+
+
+def _signature(public_id: str, purpose: Purpose, secret: bytes) -> bytes:
+    message = f"newsletter-link\0{purpose}\0{public_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).digest()[:SIGNATURE_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -1,0 +1,78 @@
+"""Load, render and check an issue: the one way every command gets a rendered issue it can trust.
+
+`check`, `send` and the preview all start here, so they agree on what is wrong with an issue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .check import Finding, check
+from .config import Workspace, load_workspace
+from .issue_file import issue_numbers, load_issue
+from .models import Email, Issue
+from .render import Renderer
+
+NUMBER_LINE = re.compile(r"^number\s*:", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PreparedIssue:
+    path: Path
+    workspace: Workspace
+    issue: Issue
+    email: Email
+    findings: list[Finding]
+
+    @property
+    def key(self) -> str:
+        """The ledger's key for this issue: its number."""
+        return str(self.issue.number)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [finding for finding in self.findings if finding.level == "error"]
+
+    @property
+    def relative_path(self) -> str:
+        """The issue file as the workspace knows it (issues/2026-11-24.yaml)."""
+        path = self.path.resolve()
+        root = self.workspace.root.resolve()
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+    @property
+    def fingerprint(self) -> str:
+        """What a recipient gets, as a hash: subject, preheader and both parts."""
+        digest = hashlib.sha256()
+        for part in (self.email.subject, self.email.preheader, self.email.text, self.email.html):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+
+def prepare_issue(issue_file: Path, renderer: Renderer | None = None) -> PreparedIssue:
+    """Load and validate ISSUE_FILE, render it once, and run every check on it. Raises
+    NewsletterError (located) for a file that cannot be read or rendered."""
+    workspace = renderer.workspace if renderer else load_workspace(issue_file.parent)
+    issue = load_issue(issue_file)
+    email = (renderer or Renderer(workspace)).render(issue)
+    findings = check(issue, email) + number_clashes(issue_file, issue.number, workspace.issues_dir)
+    return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: f.level != "error"))
+
+
+def number_clashes(issue_file: Path, number: int, issues_dir: Path) -> list[Finding]:
+    """A warning for each other issue file in `issues_dir` with the same number."""
+    others = [path for path, other in issue_numbers(issues_dir).items() if other == number and path.resolve() != issue_file.resolve()]
+    if not others:
+        return []
+    try:
+        text = issue_file.read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    match = NUMBER_LINE.search(text)
+    where = f"{issue_file}:{text.count(chr(10), 0, match.start()) + 1}" if match else str(issue_file)
+    names = ", ".join(str(path) for path in others)
+    return [Finding("warning", f"{where}: number: {number} is also the number of {names}; each issue needs its own number")]

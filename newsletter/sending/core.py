@@ -1,0 +1,312 @@
+"""The send core: the only way mail leaves. The CLI, cron (`send --due`) and the web app call it.
+
+It owns the rules around a send: the check gate, one sender per issue (a lock), the issue's
+identity (one number, one file), scheduling, `--retry-unknown`, preparing the ledger, and the
+loop itself. Callers parse their input and present the report; they never touch the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..addresses import normalize
+from ..config import Config, Workspace
+from ..credentials import SigningKeys, signing_keys
+from ..db import Database, IssueRecord, Ledger, Schedule
+from ..errors import NewsletterError
+from ..links import TEST_COPY_ID, Purpose, make_token
+from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
+from ..prepare import PreparedIssue, issue_numbers, prepare_issue
+from ..providers import open_provider, schedules_ahead
+from ..providers.base import Ambiguous, Batch, Edition, RetryLater, can_schedule
+from .loop import NoProgress, Progress, SendLoop
+from .schedules import CANCEL_MARGIN, ScheduleError, plan_delivery
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class SendRefused(NewsletterError):
+    """A send that cannot go ahead as asked: the issue fails its checks, or its number is taken."""
+
+
+@dataclass
+class SendReport:
+    issue: str
+    provider: str
+    counts: dict[State, int]
+    batches: int = 0
+    stopped: str | None = None  # why the run ended early, if it did
+    handed_over: int = 0  # rows settled by this run
+    retried_unknown: int = 0
+    schedule: Schedule | None = None  # the delivery time, when this run scheduled rather than sent
+    development_secret: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def letters_for(recipients: list[Recipient], config: Config, secret: bytes) -> list[Letter]:
+    """Each recipient's letter, with their own signed unsubscribe link (no address in it)."""
+    return [Letter(r.email, r.name, config.unsubscribe_url_for(make_token(r.public_id, Purpose.UNSUBSCRIBE, secret))) for r in recipients]
+
+
+def send_issue(
+    prepared: PreparedIssue,
+    provider: str | None = None,
+    *,
+    retry_unknown: bool = False,
+    at: dt.datetime | None = None,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+    clock: Clock = utc_now,
+) -> SendReport:
+    """Send (or resume sending) a prepared issue to every active subscriber, once each; or, with
+    `at`, schedule it. Raises NewsletterError (a sentence for the user) when it cannot go ahead;
+    a run that starts but stops early says why in `report.stopped`."""
+    if prepared.errors:
+        listed = "\n".join(f"  {finding.message}" for finding in prepared.errors)
+        raise SendRefused(f"{prepared.path} is not ready to send; `newsletter check` reports:\n{listed}")
+    workspace = prepared.workspace
+    name = provider or workspace.config.send.provider
+    keys = signing_keys(name)
+    key = prepared.key
+    with Database(workspace.database) as db, db.connection.lock(f"issue-{key}", f"issue {key} is already being sent by another `newsletter send`"):
+        report = _send_locked(db.ledger, prepared, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock)
+    report.development_secret = keys.development
+    return report
+
+
+def _send_locked(
+    ledger: Ledger,
+    prepared: PreparedIssue,
+    name: str,
+    keys: SigningKeys,
+    retry_unknown: bool,
+    at: dt.datetime | None,
+    stop: threading.Event,
+    progress: Progress,
+    clock: Clock,
+) -> SendReport:
+    key = prepared.key
+    workspace = prepared.workspace
+    _check_identity(ledger, prepared)
+    now = clock()
+    saved = close_past_schedule(ledger, key, now)
+    plan = plan_delivery(key, saved, at, name, schedules_ahead(name), now)
+    retried = ledger.retry_unknown(key) if retry_unknown else 0
+    if plan.release:
+        ledger.settle_scheduled(key, State.PENDING, None, drop_schedule=False)
+    ledger.prepare(key)
+    report = SendReport(key, name, ledger.counts(key), retried_unknown=retried)
+    if plan.kind == "hold":
+        assert plan.send_at is not None
+        schedule = Schedule(key, plan.send_at, name, "here", None, prepared.relative_path)
+        ledger.hold(key, schedule)
+        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
+        report.counts, report.schedule = ledger.counts(key), schedule
+        return report
+    pending = report.counts[State.PENDING]
+    if pending == 0:
+        _drop_finished_schedule(ledger, key)
+        return report
+    ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
+    sender = open_provider(name, workspace)
+    try:
+        edition = Edition(key, prepared.email)
+        if plan.kind == "provider":
+            assert plan.send_at is not None and can_schedule(sender)
+            schedule_id = plan.schedule_id or sender.new_schedule_id()  # type: ignore[attr-defined]
+            if plan.schedule_id is None:
+                report.schedule = Schedule(key, plan.send_at, name, "provider", schedule_id, prepared.relative_path)
+                ledger.save_schedule(report.schedule)  # saved before anything is sent, so `cancel` covers every request
+            else:
+                report.schedule = ledger.schedule(key)
+            edition = Edition(key, prepared.email, send_at=plan.send_at, schedule_id=schedule_id)
+        progress.start(pending)
+        loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current), workspace.config.send, stop, progress)
+        result = loop.run()
+    finally:
+        sender.close()
+    report.counts = ledger.counts(key)
+    report.batches, report.stopped = result.batches, result.stopped
+    report.handed_over = pending - report.counts[State.PENDING]
+    if plan.kind == "now" and not result.stopped:
+        _drop_finished_schedule(ledger, key)
+    return report
+
+
+def _check_identity(ledger: Ledger, prepared: PreparedIssue) -> None:
+    """One number, one issue: a different file under a number that went out (or is scheduled) is refused."""
+    key = prepared.key
+    record = ledger.issue_record(key)
+    if record is None or record.file == prepared.relative_path:
+        return
+    if ledger.handed_over(key) == 0 and ledger.schedule(key) is None:
+        return  # nothing went out under that number: this file may take it over
+    taken = {ledger.highest_issue(), *issue_numbers(prepared.workspace.issues_dir).values()}
+    raise SendRefused(
+        f"issue {key} already went out from {record.file}, and {prepared.relative_path} has the same number. "
+        f"Nothing was sent. If {prepared.relative_path} is a new issue, change `number: {key}` in it "
+        f"(the next free number is {max(taken) + 1}); if it is the same issue under a new file name, keep the old name."
+    )
+
+
+def close_past_schedule(ledger: Ledger, key: str, now: dt.datetime) -> Schedule | None:
+    """A delivery the provider held until a time that has passed is done: its rows are sent. Returns
+    the schedule still ahead (or held here), if any."""
+    saved = ledger.schedule(key)
+    if saved is not None and saved.held_by == "provider" and saved.send_at <= now:
+        ledger.settle_scheduled(key, State.SENT, f"delivered by {saved.provider} at {saved.send_at.isoformat()}", drop_schedule=True)
+        return None
+    return saved
+
+
+def _drop_finished_schedule(ledger: Ledger, key: str) -> None:
+    saved = ledger.schedule(key)
+    if saved is not None and saved.held_by == "here" and ledger.counts(key)[State.SCHEDULED] == 0:
+        ledger.drop_schedule(key)
+
+
+# --- scheduled deliveries: cancel, and cron's --due ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    schedule: Schedule
+    changed: int
+    state: State  # what the scheduled rows became: pending, or unknown after a late cancellation
+
+
+def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> Cancelled:
+    """Cancel the issue's scheduled delivery. Held here: its recipients are simply pending again.
+    Held by SendGrid: SendGrid cancels it; within 10 minutes of the time SendGrid does not guarantee
+    that, so its recipients become `unknown` rather than pending (nobody gets a second copy by accident)."""
+    with Database(workspace.database) as db, db.connection.lock(f"issue-{key}", f"issue {key} is being sent right now; try again when that run ends"):
+        ledger = db.ledger
+        saved = close_past_schedule(ledger, key, clock())
+        if saved is None:
+            raise ScheduleError(f"issue {key} has no scheduled delivery to cancel (a delivery whose time has passed has gone out)")
+        if saved.held_by == "here":
+            return Cancelled(saved, ledger.settle_scheduled(key, State.PENDING, "schedule cancelled", drop_schedule=True), State.PENDING)
+        provider = open_provider(saved.provider, workspace)
+        try:
+            assert saved.batch_id is not None and can_schedule(provider)
+            provider.cancel(saved.batch_id)  # type: ignore[attr-defined]
+        finally:
+            provider.close()
+        if saved.send_at - clock() < CANCEL_MARGIN:
+            detail = "scheduled send cancelled less than 10 minutes before its time, when SendGrid does not guarantee it; it may or may not have been delivered"
+            return Cancelled(saved, ledger.settle_scheduled(key, State.UNKNOWN, detail, drop_schedule=True), State.UNKNOWN)
+        return Cancelled(saved, ledger.settle_scheduled(key, State.PENDING, "scheduled send cancelled", drop_schedule=True), State.PENDING)
+
+
+@dataclass(frozen=True)
+class DueResult:
+    schedule: Schedule
+    report: SendReport | None = None
+    error: str | None = None  # why this one could not go out this time (it stays scheduled)
+
+
+def send_due(workspace: Workspace, clock: Clock = utc_now, stop: threading.Event | None = None, progress: Progress | None = None) -> list[DueResult]:
+    """Deliver every scheduled send whose time has come. Safe to run from cron every minute: one
+    run at a time (a second one finds the lock taken and raises Busy), and each issue is sent
+    through send_issue, which never sends anyone twice."""
+    results: list[DueResult] = []
+    with Database(workspace.database) as db, db.connection.lock("due", "another `newsletter send --due` is still running"):
+        for saved in db.ledger.schedules():
+            now = clock()
+            if saved.send_at > now:
+                continue
+            if saved.held_by == "provider":
+                close_past_schedule(db.ledger, saved.issue, now)
+                results.append(DueResult(saved))
+                continue
+            results.append(_send_held(workspace, saved, clock, stop, progress))
+    return results
+
+
+def _send_held(workspace: Workspace, saved: Schedule, clock: Clock, stop: threading.Event | None, progress: Progress | None) -> DueResult:
+    if not saved.file:
+        return DueResult(saved, error="the schedule does not name its issue file; run `newsletter send ISSUE` by hand")
+    try:
+        prepared = prepare_issue(workspace.root / saved.file)
+        if prepared.key != saved.issue:
+            raise SendRefused(
+                f"{saved.file} was scheduled as issue {saved.issue} but now says `number: {prepared.key}`; put the number back, "
+                "or cancel and schedule it again"
+            )
+        return DueResult(saved, send_issue(prepared, saved.provider, stop=stop, progress=progress, clock=clock))
+    except NewsletterError as exc:
+        return DueResult(saved, error=str(exc))
+
+
+# --- a test copy, a dry run, and status ------------------------------------------------------------
+
+
+def send_test_copy(prepared: PreparedIssue, provider: str | None, address: str) -> str:
+    """One copy to `address`, subject marked [TEST]; the ledger is not touched. Returns the
+    normalized address. Raises SendRefused with the address and the provider's words if it was not
+    accepted."""
+    try:
+        target = normalize(address)
+    except ValueError as exc:
+        raise SendRefused(f"--test {address!r}: not a usable address: {exc}") from None
+    workspace = prepared.workspace
+    name = provider or workspace.config.send.provider
+    keys = signing_keys(name)
+    url = workspace.config.unsubscribe_url_for(make_token(TEST_COPY_ID, Purpose.UNSUBSCRIBE, keys.current))
+    batch = Batch(Edition(prepared.key, prepared.email, test=True), "test", [Letter(target, None, url)])
+    result = BatchResult()
+    sender = open_provider(name, workspace)
+    try:
+        sender.send(batch, result.report)
+    except (RetryLater, Ambiguous) as exc:
+        raise SendRefused(f"{target}: the test copy was not confirmed by {name}: {exc}") from None
+    finally:
+        sender.close()
+    status = result.statuses.get(target, RecipientStatus(Outcome.DEFERRED, "not attempted"))
+    if status.outcome != Outcome.ACCEPTED:
+        raise SendRefused(f"{target}: {name} did not take the test copy ({status.outcome}): {status.detail}")
+    return target
+
+
+@dataclass(frozen=True)
+class DryRun:
+    subscribers: dict[Status, int]
+    already_handled: int
+    would_send: int
+    first: Batch | None  # the first batch a run would hand over
+
+
+def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
+    """What a send would do now, changing nothing."""
+    workspace = prepared.workspace
+    name = provider or workspace.config.send.provider
+    keys = signing_keys(name)
+    with Database(workspace.database) as db:
+        counts = db.subscribers.counts_by_status()
+        ledger = db.ledger.counts(prepared.key)
+        due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000))
+    batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters_for(first, workspace.config, keys.current)) if first else None
+    return DryRun(counts, sum(ledger.values()) - ledger[State.PENDING], due, batch)
+
+
+@dataclass(frozen=True)
+class IssueStatus:
+    counts: dict[State, int]
+    problems: list[Delivery]  # failed, unknown and in-flight rows
+    schedule: Schedule | None
+    record: IssueRecord | None
+
+
+def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> IssueStatus:
+    with Database(workspace.database) as db:
+        ledger = db.ledger
+        schedule = close_past_schedule(ledger, key, clock())
+        problems = ledger.deliveries(key, [State.FAILED, State.UNKNOWN, State.SENDING])
+        return IssueStatus(ledger.counts(key), problems, schedule, ledger.issue_record(key))

@@ -1,0 +1,268 @@
+"""Subscriber lists as CSV: read (streamed, checked, with other tools' column names) and written.
+
+Exports from Mailchimp, Buttondown and listmonk import as they are (README, "Importing from
+another tool"); our own export imports back unchanged, status and link ids included.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from .addresses import has_ascii_local_part, normalize
+from .errors import NewsletterError
+from .links import PUBLIC_ID
+from .models import Status, Subscriber, is_one_line
+
+REJECTIONS_KEPT = 1000  # rejected rows listed in full; beyond that only counted
+
+# Header names (compared lower-cased, spaces and dashes as underscores) -> the field they fill.
+EMAIL_COLUMNS = ("email", "email_address", "e_mail", "e_mail_address")  # ours, listmonk; Mailchimp; Buttondown
+NAME_COLUMNS = ("name", "full_name")
+FIRST_NAME_COLUMNS = ("first_name", "firstname", "fname")  # Mailchimp: First Name
+LAST_NAME_COLUMNS = ("last_name", "lastname", "lname")  # Mailchimp: Last Name
+STATUS_COLUMNS = ("status", "subscriber_type", "type")  # ours, listmonk; Buttondown
+CREATED_COLUMNS = ("created_at", "creation_date", "optin_time", "subscribed_at")  # ours, listmonk; Buttondown; Mailchimp
+ID_COLUMNS = ("subscriber_id",)  # ours: the random id in each subscriber's links
+JSON_COLUMNS = ("attributes", "metadata")  # listmonk; Buttondown: a JSON object of attributes
+UNSUBSCRIBED_AT = ("unsub_time",)  # Mailchimp's unsubscribed export
+CLEANED_AT = ("clean_time",)  # Mailchimp's cleaned (bounced) export
+RESERVED = {"email", "name", "status", "created_at", "subscriber_id", "attributes"}
+ATTRIBUTE_PREFIX = "attribute:"  # our export's column for an attribute whose name is a reserved one
+
+# Status words of each tool -> our status; None: not imported (they never confirmed, or are spam).
+STATUS_WORDS: dict[str, Status | None] = {
+    **{status.value: status for status in Status},
+    # listmonk
+    "enabled": Status.ACTIVE,
+    "disabled": Status.UNSUBSCRIBED,
+    "blocklisted": Status.UNSUBSCRIBED,
+    # Buttondown
+    "regular": Status.ACTIVE,
+    "premium": Status.ACTIVE,
+    "trialed": Status.ACTIVE,
+    "unpaid": Status.ACTIVE,
+    "gifted": Status.ACTIVE,
+    "churning": Status.ACTIVE,
+    "paused": Status.ACTIVE,
+    "past_due": Status.ACTIVE,
+    "removed": Status.UNSUBSCRIBED,
+    "unactivated": None,
+    "spammy": None,
+    # Mailchimp's words, where a file carries them
+    "subscribed": Status.ACTIVE,
+    "cleaned": Status.BOUNCED,
+    "pending": None,
+}
+
+
+class SubscriberFileError(NewsletterError):
+    """A subscriber list the user gave cannot be read."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.value!r}: {self.reason}"
+
+
+@dataclass
+class Tally:
+    """What reading the file found besides the subscribers themselves."""
+
+    rejected: list[Rejected] = field(default_factory=list)  # the first REJECTIONS_KEPT
+    rejected_count: int = 0
+    merged: int = 0  # rows that repeated an address already in the file
+    left_out: Counter[str] = field(default_factory=Counter)  # reason -> rows not imported on purpose
+    smtputf8_only: list[str] = field(default_factory=list)  # addresses only SMTPUTF8 paths reach
+    smtputf8_count: int = 0
+
+
+def _key(header: str) -> str:
+    return header.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+class SubscriberCsv:
+    """A subscriber CSV, read row by row as it is iterated (a million rows never sit in memory).
+    Raises SubscriberFileError for a file that cannot be read at all; rows that cannot be used are
+    counted in `tally` with their line number and reason."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tally = Tally()
+        try:
+            self.handle = path.open(newline="", encoding="utf-8-sig")  # -sig: spreadsheets add a BOM
+        except OSError as exc:
+            raise SubscriberFileError(f"{path}: cannot read it: {exc.strerror}") from None
+        self.reader = csv.reader(self.handle)
+        try:
+            self.header = [column.strip() for column in next(self.reader)]
+        except StopIteration:
+            self.handle.close()
+            raise SubscriberFileError(f"{path}: the file is empty; expected a header line with an 'email' column") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            self.handle.close()
+            raise SubscriberFileError(f"{path}:1: cannot read the header: {exc}") from None
+        keys = [_key(column) for column in self.header]
+        email = _first(keys, EMAIL_COLUMNS)
+        if email is None:
+            self.handle.close()
+            raise SubscriberFileError(f"{path}:1: no 'email' column in the header (found: {', '.join(self.header) or 'nothing'})")
+        self.email_at = email
+        self.name_at = _first(keys, NAME_COLUMNS)
+        self.first_at = _first(keys, FIRST_NAME_COLUMNS)
+        self.last_at = _first(keys, LAST_NAME_COLUMNS)
+        self.status_at = _first(keys, STATUS_COLUMNS)
+        self.created_at = _first(keys, CREATED_COLUMNS)
+        self.id_at = _first(keys, ID_COLUMNS)
+        self.json_at = _first(keys, JSON_COLUMNS)
+        self.unsub_at = _first(keys, UNSUBSCRIBED_AT)
+        self.clean_at = _first(keys, CLEANED_AT)
+        used = {self.email_at, self.name_at, self.first_at, self.last_at, self.status_at, self.created_at, self.id_at, self.json_at}
+        self.extra = [(i, column.removeprefix(ATTRIBUTE_PREFIX)) for i, column in enumerate(self.header) if i not in used and column]
+        self.seen: set[int] = set()  # hashes of the addresses read so far (merged repeats)
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        try:
+            for row in self.reader:
+                if any(cell.strip() for cell in row):
+                    subscriber = self._subscriber(self.reader.line_num, row)
+                    if subscriber is not None:
+                        yield subscriber
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise SubscriberFileError(f"{self.path}:{self.reader.line_num}: cannot read this line: {exc}") from None
+        finally:
+            self.handle.close()
+
+    def _reject(self, line: int, value: str, reason: str) -> None:
+        self.tally.rejected_count += 1
+        if len(self.tally.rejected) < REJECTIONS_KEPT:
+            self.tally.rejected.append(Rejected(line, value, reason))
+
+    def _subscriber(self, line: int, row: list[str]) -> Subscriber | None:
+        if len(row) > len(self.header):
+            self._reject(line, ",".join(row), f"{len(row)} fields but the header has {len(self.header)}")
+            return None
+        cell = _cells(row)
+        raw = cell(self.email_at)
+        if not raw:
+            self._reject(line, raw, "the email field is empty")
+            return None
+        try:
+            email = normalize(raw)
+        except ValueError as exc:
+            self._reject(line, raw, str(exc))
+            return None
+        name = cell(self.name_at) or " ".join(part for part in (cell(self.first_at), cell(self.last_at)) if part) or None
+        if name and not is_one_line(name):
+            self._reject(line, raw, "the name contains a line break or a control character")
+            return None
+        status = self._status(line, raw, cell)
+        if status is False:
+            return None
+        public_id = cell(self.id_at) or None
+        if public_id and not PUBLIC_ID.fullmatch(public_id):
+            self._reject(line, raw, f"subscriber_id {public_id!r} is not one this tool made (8 to 64 letters, digits, - or _)")
+            return None
+        attributes = self._attributes(line, raw, cell)
+        if attributes is None:
+            return None
+        created = _timestamp(cell(self.created_at))
+        if cell(self.created_at) and created is None:
+            attributes[self.header[self.created_at or 0]] = cell(self.created_at)  # kept, as written
+        fingerprint = hash(email)
+        if fingerprint in self.seen:
+            self.tally.merged += 1
+        else:
+            self.seen.add(fingerprint)
+            if not has_ascii_local_part(email):
+                self.tally.smtputf8_count += 1
+                if len(self.tally.smtputf8_only) < 5:
+                    self.tally.smtputf8_only.append(email)
+        return Subscriber(email, name, attributes, status or Status.ACTIVE, public_id, created)
+
+    def _status(self, line: int, raw: str, cell) -> Status | None | bool:  # type: ignore[no-untyped-def]
+        """The row's status; None for active-by-default; False when the row is not imported."""
+        if cell(self.clean_at):
+            return Status.BOUNCED
+        if cell(self.unsub_at):
+            return Status.UNSUBSCRIBED
+        word = cell(self.status_at)
+        if not word:
+            return None
+        key = _key(word)
+        if key not in STATUS_WORDS:
+            known = ", ".join(sorted(STATUS_WORDS))
+            self._reject(line, raw, f"status {word!r} is not one this tool knows ({known})")
+            return False
+        status = STATUS_WORDS[key]
+        if status is None:
+            self.tally.left_out[f"status {key} (never confirmed, or flagged as spam)"] += 1
+            return False
+        return status
+
+    def _attributes(self, line: int, raw: str, cell) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+        attributes: dict[str, str] = {}
+        packed = cell(self.json_at)
+        if packed:
+            try:
+                data = json.loads(packed)
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                self._reject(line, raw, f"the {self.header[self.json_at or 0]} column holds no JSON object")
+                return None
+            attributes.update((str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in data.items() if v not in ("", None))
+        attributes.update((column, cell(i)) for i, column in self.extra if cell(i))
+        return attributes
+
+
+def _first(keys: list[str], names: tuple[str, ...]) -> int | None:
+    for name in names:
+        if name in keys:
+            return keys.index(name)
+    return None
+
+
+def _cells(row: list[str]):  # type: ignore[no-untyped-def]
+    def cell(index: int | None) -> str:
+        return row[index].strip() if index is not None and index < len(row) else ""
+
+    return cell
+
+
+def _timestamp(text: str) -> str | None:
+    """An ISO 8601 time (or `2026-01-31 09:00:00`, as Mailchimp writes), in our stored form."""
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def write_csv(subscribers: Iterable[Subscriber], attribute_names: list[str], out: IO[str]) -> int:
+    """Every subscriber as CSV: email, name, status, created_at, subscriber_id, then one column per
+    attribute (an attribute named like one of those gets the `attribute:` prefix). Returns the count."""
+    columns = [f"{ATTRIBUTE_PREFIX}{key}" if key.lower() in RESERVED else key for key in attribute_names]
+    writer = csv.writer(out)
+    writer.writerow(["email", "name", "status", "created_at", "subscriber_id", *columns])
+    count = 0
+    for person in subscribers:
+        attributes = person.attributes or {}
+        writer.writerow([person.email, person.name or "", person.status, person.created_at or "", person.public_id or "", *(attributes.get(k, "") for k in attribute_names)])
+        count += 1
+    return count
