@@ -19,6 +19,7 @@ from email.utils import formataddr, formatdate
 from .addresses import ascii_form, domain_of
 from .config import Config
 from .models import Email, Letter, is_one_line
+from . import placeholders
 from .placeholders import personalize
 
 
@@ -58,6 +59,8 @@ class MessageTemplate:
         self.text_head = f"--{self.boundary}\n{part.format('plain')}".encode()
         self.html_head = f"\n--{self.boundary}\n{part.format('html')}".encode()
         self.tail = f"\n--{self.boundary}--\n".encode()
+        self.text = _EncodedBody(email.text)
+        self.html = _EncodedBody(email.html)
 
     def render(self, letter: Letter, utf8: bool = False) -> bytes:
         """The complete message for `letter`, LF line ends (SMTP turns them into CRLF).
@@ -78,16 +81,14 @@ class MessageTemplate:
                 "",
             ]
         )
-        text = personalize(self.email.text, values)
-        html = personalize(self.email.html, letter.html_values)
         return b"".join(
             [
                 headers.encode("utf-8"),
                 self.body_head,
                 self.text_head,
-                _quoted_printable(text),
+                self.text.fill(values),
                 self.html_head,
-                _quoted_printable(html),
+                self.html.fill(letter.html_values),
                 self.tail,
             ]
         )
@@ -114,7 +115,36 @@ def _quoted(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _quoted_printable(text: str) -> bytes:
-    data = text.replace("\r\n", "\n").replace("\r", "\n")  # LF only: SMTP turns every LF into CRLF
-    data = data if data.endswith("\n") else data + "\n"
-    return binascii.b2a_qp(data.encode("utf-8"), quotetabs=False, istext=True, header=False)
+class _EncodedBody:
+    """A body part quoted-printable-encoded once, with each placeholder left as a gap.
+
+    Each recipient's copy joins the encoded pieces with their encoded values, every value set off
+    by soft line breaks ("=" at a line end, which decoding removes), so no encoded line is split
+    in the middle of an escape and none grows past QP's 76 characters by much."""
+
+    def __init__(self, text: str) -> None:
+        pieces = PLACEHOLDER.split(text.replace("\r\n", "\n").replace("\r", "\n"))
+        if not pieces[-1].endswith("\n"):
+            pieces[-1] += "\n"
+        self.static = [_qp(piece) for piece in pieces[0::2]]
+        self.gaps = pieces[1::2]  # placeholder names, in order
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        out = [self.static[0]]
+        for gap, piece in zip(self.gaps, self.static[1:]):
+            value = values.get(gap, gap)
+            out += [SOFT_BREAK, _qp(value), SOFT_BREAK, piece] if value else [piece]
+        return b"".join(out)
+
+
+PLACEHOLDER = re.compile("(" + "|".join(re.escape(p) for p in placeholders.ALL) + ")")
+SOFT_BREAK = b"=\n"
+
+
+def _qp(text: str) -> bytes:
+    """Quoted-printable for a piece of a body: a trailing space is escaped (=20), since a soft
+    break may follow it."""
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
+    if encoded.endswith((b" ", b"\t")):
+        encoded = encoded[:-1] + b"=%02X" % encoded[-1]
+    return encoded
