@@ -46,6 +46,12 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE subscribers SET public_id = lower(hex(randomblob(12)));
     CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id);
     CREATE INDEX subscribers_by_status ON subscribers (status, email);
+    -- Schema 1 imported an export's `status` column as an attribute and made everyone active:
+    -- people who had left would be mailed again. Their status comes back from the attribute.
+    UPDATE subscribers SET status = json_extract(attributes, '$.status')
+        WHERE status = 'active' AND json_extract(attributes, '$.status') IN ('unsubscribed', 'bounced', 'complained');
+    UPDATE subscribers SET attributes = json_remove(attributes, '$.status')
+        WHERE json_extract(attributes, '$.status') IN ('active', 'unsubscribed', 'bounced', 'complained');
 
     CREATE TABLE deliveries_2 (
         issue TEXT NOT NULL,

@@ -1,0 +1,75 @@
+"""SMTP benchmark: `newsletter send` of the sample issue to 3,000 subscribers through an SMTP sink
+(aiosmtpd on 127.0.0.1, plain SMTP, every message accepted and dropped), as one process.
+
+Prints messages per second for the whole process and its wall time, the messages the sink took and
+the SMTP sessions (EHLOs) it saw: the provider should reuse one connection for the whole run.
+Target on a 2-core machine: >= 450 messages/s over one connection.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from newsletter.db import Database
+from newsletter.models import Subscriber
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNT = 3_000
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.count = 0
+        self.sessions = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname: str, responses: list[str]) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.count += 1
+        return "250 OK"
+
+
+def main() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            workspace = Path(folder)
+            shutil.copytree(ROOT / "issues", workspace / "issues")
+            config = (ROOT / "newsletter.toml").read_text()
+            config += f'\n[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+            (workspace / "newsletter.toml").write_text(config)
+            with Database(workspace / "subscribers.db") as db:
+                db.subscribers.upsert(Subscriber(f"reader{n:07d}@example.com", f"Reader {n}") for n in range(COUNT))
+            env = dict(os.environ, NEWSLETTER_SECRET="bench-secret-0123456789")
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            command = [str(Path(sys.executable).with_name("newsletter")), "send", "issues/2026-11-24.yaml"]
+            start = time.perf_counter()
+            done = subprocess.run(command, cwd=workspace, env=env, check=True, capture_output=True, text=True)
+            wall = time.perf_counter() - start
+    finally:
+        controller.stop()
+    if f"Ledger: {COUNT} sent" not in done.stdout or sink.count != COUNT:
+        sys.exit(f"unexpected result ({sink.count} messages at the sink):\n{done.stdout}")
+    print(f"{COUNT:,} messages over SMTP: {wall:.2f} s, {COUNT / wall:,.0f} messages/s whole process   (target: >= 450)")
+    print(f"  sink took {sink.count:,} messages in {sink.sessions} SMTP session(s)   (target: 1)")
+
+
+if __name__ == "__main__":
+    main()
