@@ -92,6 +92,9 @@ class SendLoop:
             except RetriesExhausted as exc:
                 stopped = f"{self.provider.name} kept refusing the batch ({exc}); nothing in it was accepted, run again later to resume"
                 break
+            except ProviderRefused as exc:
+                stopped = f"{exc}. The rest was not sent: fix that, then run the same command again to resume"
+                break
             if handled is None:
                 if self._wait_for_deferred():
                     continue
