@@ -133,7 +133,8 @@ class _EncodedBody:
         out = [self.static[0]]
         for gap, piece in zip(self.gaps, self.static[1:]):
             value = values.get(gap, gap)
-            out += [SOFT_BREAK, _qp(value), SOFT_BREAK, piece] if value else [piece]
+            # A soft break on its own decodes to nothing: pieces encoded apart never share a line.
+            out += [SOFT_BREAK, _qp(value), SOFT_BREAK, piece] if value else [SOFT_BREAK, piece]
         return b"".join(out)
 
 
@@ -141,10 +142,19 @@ PLACEHOLDER = re.compile("(" + "|".join(re.escape(p) for p in placeholders.ALL) 
 SOFT_BREAK = b"=\n"
 
 
+QP_LINE = 76  # RFC 2045: encoded lines are at most 76 characters, a soft break's "=" included
+
+
 def _qp(text: str) -> bytes:
-    """Quoted-printable for a piece of a body: a trailing space is escaped (=20), since a soft
-    break may follow it."""
+    """Quoted-printable for a piece of a body that a soft break ("=") may follow: a trailing space
+    is escaped (=20), and the last line is left short enough for that "="."""
     encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
     if encoded.endswith((b" ", b"\t")):
         encoded = encoded[:-1] + b"=%02X" % encoded[-1]
-    return encoded
+    head, newline, last = encoded.rpartition(b"\n")
+    while len(last) > QP_LINE - 1:
+        cut = QP_LINE - 1
+        while b"=" in last[cut - 2 : cut]:  # never split an =XX escape
+            cut -= 1
+        head, newline, last = head + newline + last[:cut] + b"=", b"\n", last[cut:]
+    return head + newline + last

@@ -10,19 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
-from .connection import Busy, Connection, StoreError
+from .connection import Busy, Connection, NoDatabase, StoreError
 from .ledger import IssueRecord, Ledger, Schedule, Settlement
 from .subscribers import ImportCounts, Subscribers
 
-__all__ = ["Busy", "Database", "ImportCounts", "IssueRecord", "Ledger", "Schedule", "Settlement", "StoreError", "Subscribers"]
+__all__ = ["Busy", "Database", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Schedule", "Settlement", "StoreError", "Subscribers"]
 
 
 class Database:
     """One open database. Use it as a context manager, so it is closed in the end."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = True) -> None:
+        """Open (and with `create`, create or upgrade) the database at `path`."""
         self.path = path
-        self.connection = Connection(path)
+        self.connection = Connection(path, create)
         self.subscribers = Subscribers(self.connection)
         self.ledger = Ledger(self.connection)
 

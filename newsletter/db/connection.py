@@ -17,6 +17,10 @@ class StoreError(NewsletterError):
     """The subscriber database cannot be opened or used."""
 
 
+class NoDatabase(StoreError):
+    """A command that only reads found no database (and does not create one)."""
+
+
 class Busy(StoreError):
     """Another run holds the lock this one needs."""
 
@@ -32,8 +36,10 @@ class Connection:
     Every method that changes something commits before it returns; `transaction()` groups changes.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = True) -> None:
         self.path = path
+        if not create and not path.exists():
+            raise NoDatabase(f"{path}: there is no subscriber database yet (it is created by `newsletter subscribers import` or `add`)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE takes the write lock).

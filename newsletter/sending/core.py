@@ -98,35 +98,38 @@ def _send_locked(
     now = clock()
     saved = close_past_schedule(ledger, key, now)
     plan = plan_delivery(key, saved, at, name, schedules_ahead(name), now)
-    retried = ledger.retry_unknown(key) if retry_unknown else 0
-    if plan.release:
-        ledger.settle_scheduled(key, State.PENDING, None, drop_schedule=False)
-    ledger.prepare(key)
-    report = SendReport(key, name, ledger.counts(key), retried_unknown=retried)
     if plan.kind == "hold":
         assert plan.send_at is not None
+        ledger.prepare(key)
         schedule = Schedule(key, plan.send_at, name, "here", None, prepared.relative_path)
         ledger.hold(key, schedule)
         ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
-        report.counts, report.schedule = ledger.counts(key), schedule
-        return report
-    pending = report.counts[State.PENDING]
-    if pending == 0:
-        _drop_finished_schedule(ledger, key)
-        return report
-    ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
+        return SendReport(key, name, ledger.counts(key), schedule=schedule)
+    # The provider is set up (and a scheduled batch id obtained) before the ledger changes, so a
+    # wrong key or an unreachable provider leaves everything as it was.
     sender = open_provider(name, workspace)
     try:
         edition = Edition(key, prepared.email)
+        new_schedule = None
         if plan.kind == "provider":
             assert plan.send_at is not None and can_schedule(sender)
             schedule_id = plan.schedule_id or sender.new_schedule_id()  # type: ignore[attr-defined]
-            if plan.schedule_id is None:
-                report.schedule = Schedule(key, plan.send_at, name, "provider", schedule_id, prepared.relative_path)
-                ledger.save_schedule(report.schedule)  # saved before anything is sent, so `cancel` covers every request
-            else:
-                report.schedule = ledger.schedule(key)
             edition = Edition(key, prepared.email, send_at=plan.send_at, schedule_id=schedule_id)
+            if plan.schedule_id is None:
+                new_schedule = Schedule(key, plan.send_at, name, "provider", schedule_id, prepared.relative_path)
+        retried = ledger.retry_unknown(key) if retry_unknown else 0
+        if plan.release:
+            ledger.settle_scheduled(key, State.PENDING, None, drop_schedule=False)
+        ledger.prepare(key)
+        report = SendReport(key, name, ledger.counts(key), retried_unknown=retried)
+        pending = report.counts[State.PENDING]
+        if pending == 0:
+            _drop_finished_schedule(ledger, key)
+            return report
+        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
+        if new_schedule is not None:
+            ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
+        report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
         progress.start(pending)
         loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current), workspace.config.send, stop, progress)
         result = loop.run()
@@ -186,6 +189,8 @@ def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> C
     """Cancel the issue's scheduled delivery. Held here: its recipients are simply pending again.
     Held by SendGrid: SendGrid cancels it; within 10 minutes of the time SendGrid does not guarantee
     that, so its recipients become `unknown` rather than pending (nobody gets a second copy by accident)."""
+    if not workspace.database.exists():
+        raise ScheduleError(f"issue {key} has no scheduled delivery to cancel")
     with Database(workspace.database) as db, db.connection.lock(f"issue-{key}", f"issue {key} is being sent right now; try again when that run ends"):
         ledger = db.ledger
         saved = close_past_schedule(ledger, key, clock())
@@ -217,6 +222,8 @@ def send_due(workspace: Workspace, clock: Clock = utc_now, stop: threading.Event
     run at a time (a second one finds the lock taken and raises Busy), and each issue is sent
     through send_issue, which never sends anyone twice."""
     results: list[DueResult] = []
+    if not workspace.database.exists():
+        return results
     with Database(workspace.database) as db, db.connection.lock("due", "another `newsletter send --due` is still running"):
         for saved in db.ledger.schedules():
             now = clock()
@@ -305,6 +312,8 @@ class IssueStatus:
 
 
 def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> IssueStatus:
+    if not workspace.database.exists():  # nothing sent yet; reading creates nothing
+        return IssueStatus({state: 0 for state in State}, [], None, None)
     with Database(workspace.database) as db:
         ledger = db.ledger
         schedule = close_past_schedule(ledger, key, clock())
