@@ -82,6 +82,11 @@ class Provider(Protocol):
     name: str
     max_batch: int  # rows claimed at a time; a crash leaves at most this many `unknown`
 
+    def check(self) -> None:
+        """Make sure the provider will take mail (reachable, our credentials accepted) before a
+        run changes anything. Raises ProviderError with the provider's words."""
+        ...
+
     def send(self, batch: Batch, report: Report) -> None: ...
 
     def close(self) -> None: ...

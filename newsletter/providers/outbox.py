@@ -86,6 +86,11 @@ class OutboxProvider(OneByOne):
         finally:
             os.close(fd)
 
+    def check(self) -> None:
+        """The folders were made (or found) when the provider was opened; they must take files."""
+        if not os.access(self.folder / "tmp", os.W_OK) or not os.access(self.folder / "new", os.W_OK):
+            raise ProviderRefused(f"cannot write to the outbox {self.folder}: permission denied", self.name)
+
     def close(self) -> None:
         pass
 

@@ -113,6 +113,13 @@ class SendGridProvider:
         self.api = SendGridAPIClient(api_key=sendgrid_api_key(), host=self.host)
         self.api.client.timeout = config.sendgrid.timeout  # the library has no timeout of its own
 
+    def check(self) -> None:
+        """GET /v3/scopes: SendGrid is reachable, takes the API key, and the key may send mail."""
+        response = self._setup_call("check the API key", lambda: self.api.client.scopes.get())
+        scopes = json.loads(response.body or b"{}").get("scopes") or []
+        if "mail.send" not in scopes:
+            raise ProviderRefused(f"the API key in {SENDGRID_API_KEY} may not send mail (it lacks the mail.send permission at SendGrid)", NAME)
+
     def send(self, batch: Batch, report: Report) -> None:
         for letter in batch.letters:
             if not deliverable(letter):
@@ -171,7 +178,7 @@ class SendGridProvider:
         try:
             return self._call(request)
         except RetryLater as exc:
-            raise ProviderRefused(f"could not {purpose} at SendGrid ({self.host}): {exc}; try again later", NAME, exc.status, exc.words) from None
+            raise ProviderRefused(f"could not {purpose} at SendGrid: {exc}; nothing was sent, try again later", NAME, exc.status, exc.words) from None
         except Ambiguous as exc:
             raise ProviderRefused(
                 f"could not {purpose}: {exc}; it may or may not have happened, check the SendGrid dashboard", NAME, exc.status, exc.words

@@ -37,6 +37,10 @@ class SmtpProvider(OneByOne):
         self.password = smtp_password(self.settings.username)
         self.connection: smtplib.SMTP | None = None
 
+    def check(self) -> None:
+        """Connect (and log in) now: the connection is then reused for the first messages."""
+        self._connection()
+
     def close(self) -> None:
         if self.connection is not None:
             try:

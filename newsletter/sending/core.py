@@ -21,7 +21,7 @@ from ..links import TEST_COPY_ID, Purpose, make_token
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..prepare import PreparedIssue, issue_numbers, prepare_issue
 from ..providers import open_provider, schedules_ahead
-from ..providers.base import Ambiguous, Batch, Edition, RetryLater, can_schedule
+from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RetryLater, can_schedule
 from .loop import NoProgress, Progress, SendLoop
 from .schedules import CANCEL_MARGIN, ScheduleError, plan_delivery
 
@@ -109,6 +109,7 @@ def _send_locked(
     # wrong key or an unreachable provider leaves everything as it was.
     sender = open_provider(name, workspace)
     try:
+        _check_provider(sender)
         edition = Edition(key, prepared.email)
         new_schedule = None
         if plan.kind == "provider":
@@ -141,6 +142,15 @@ def _send_locked(
     if plan.kind == "now" and not result.stopped:
         _drop_finished_schedule(ledger, key)
     return report
+
+
+def _check_provider(sender: Provider) -> None:
+    try:
+        sender.check()
+    except RetryLater as exc:
+        raise SendRefused(f"{exc}. Nothing was sent and nothing changed; run the same command again later.") from None
+    except ProviderError as exc:
+        raise SendRefused(f"{exc}. Nothing was sent and nothing changed.") from None
 
 
 def _check_identity(ledger: Ledger, prepared: PreparedIssue) -> None:

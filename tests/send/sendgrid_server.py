@@ -57,6 +57,7 @@ class SendGridServer:
         self.batches: dict[str, str] = {}  # batch id -> "scheduled" | "cancel"
         self.suppressions: dict[str, list[str]] = {"unsubscribes": [], "bounces": [], "spam_reports": []}
         self.group_suppressions: dict[str, list[str]] = {}  # unsubscribe group id -> addresses
+        self.scopes = ["mail.send", "mail.batch.create", "mail.batch.update", "suppression.read", "user.scheduled_sends.create"]
         self.times: list[tuple[float, int]] = []  # (arrival time, status answered) of each mail-send request
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.fake = self
@@ -210,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         path, _, query = self.path.partition("?")
+        if path == "/v3/scopes":
+            return self._reply(200, {"scopes": self.fake.scopes})
         group = re.fullmatch(r"/v3/asm/groups/(\d+)/suppressions", path)
         if group:  # a plain list of addresses, not paginated
             return self._reply(200, self.fake.group_suppressions.get(group.group(1), []))

@@ -47,6 +47,9 @@ class FaultyProvider(OneByOne):
         self.fault = fault
         self.count = 0
 
+    def check(self) -> None:
+        pass
+
     def deliver(self, batch: Batch, letter: Letter) -> RecipientStatus:
         index, self.count = self.count, self.count + 1
         kind = self.fault[1] if self.fault and self.fault[0] == index else "ok"

@@ -125,7 +125,8 @@ def test_a_wrong_api_key_stops_the_run_and_changes_nothing(sendgrid, in_workspac
     assert result.exit_code == 1
     assert "SendGrid refused the API key in SENDGRID_API_KEY (401): The provided authorization grant is invalid" in result.output
     assert "SG.not-the-right-key" not in result.output  # secrets never printed
-    assert ledger(in_workspace) == {State.PENDING: 3}
+    assert "Nothing was sent and nothing changed" in result.output
+    assert ledger(in_workspace) == {} and sendgrid.requests == 0
 
 
 def test_a_missing_api_key_is_a_clear_error(in_workspace: Path, issue_path: Path, monkeypatch) -> None:

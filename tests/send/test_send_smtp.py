@@ -46,7 +46,7 @@ def test_a_recipient_deferred_again_and_again_is_given_up(smtp_server, in_worksp
     assert failed.detail.startswith("gave up after 7 tries: SMTP 451 4.7.1 Greylisted")
 
 
-def test_an_unreachable_server_is_retried_then_reported(in_workspace: Path, issue_path: Path) -> None:
+def test_an_unreachable_server_is_reported_and_nothing_changes(in_workspace: Path, issue_path: Path) -> None:
     import socket
 
     with socket.socket() as probe:
@@ -57,6 +57,7 @@ def test_an_unreachable_server_is_retried_then_reported(in_workspace: Path, issu
     add_subscribers(in_workspace, 2)
     result = run("send", str(issue_path))
     assert result.exit_code == 1
-    assert f"cannot connect to SMTP server 127.0.0.1:{port}" in result.output and "run again later" in result.output
+    assert f"cannot connect to SMTP server 127.0.0.1:{port}" in result.output
+    assert "Nothing was sent and nothing changed; run the same command again later" in result.output
     with Database(in_workspace / "subscribers.db") as db:
-        assert db.ledger.counts("7")[State.PENDING] == 2  # nothing lost, nothing marked
+        assert sum(db.ledger.counts("7").values()) == 0  # nothing lost, nothing marked
