@@ -282,8 +282,10 @@ def send_test_copy(prepared: PreparedIssue, provider: str | None, address: str) 
     sender = open_provider(name, workspace)
     try:
         sender.send(batch, result.report)
-    except (RetryLater, Ambiguous) as exc:
+    except Ambiguous as exc:
         raise SendRefused(f"{target}: the test copy was not confirmed by {name}: {exc}") from None
+    except ProviderError as exc:
+        raise SendRefused(f"{target}: the test copy was not sent: {exc}") from None
     finally:
         sender.close()
     status = result.statuses.get(target, RecipientStatus(Outcome.DEFERRED, "not attempted"))
