@@ -10,6 +10,7 @@ already sent keep working while the secret is rotated (see README, "Rotating NEW
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -50,8 +51,14 @@ def verify_token(token: str, purpose: Purpose, keys: SigningKeys) -> str | None:
 
 
 def _signature(public_id: str, purpose: Purpose, secret: bytes) -> bytes:
-    message = f"newsletter-link\0{purpose}\0{public_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).digest()[:SIGNATURE_BYTES]
+    mac = _keyed(secret).copy()  # the keyed state is computed once per secret, not per link
+    mac.update(f"newsletter-link\0{purpose}\0{public_id}".encode())
+    return mac.digest()[:SIGNATURE_BYTES]
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(secret: bytes) -> hmac.HMAC:
+    return hmac.new(secret, digestmod=hashlib.sha256)
 
 
 def _b64(data: bytes) -> str:

@@ -11,10 +11,10 @@ from pathlib import Path
 from types import TracebackType
 
 from .connection import Busy, Connection, NoDatabase, StoreError
-from .ledger import IssueRecord, Ledger, Schedule, Settlement
+from .ledger import Claim, IssueRecord, Ledger, Schedule, Settlement
 from .subscribers import ImportCounts, Subscribers
 
-__all__ = ["Busy", "Database", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Schedule", "Settlement", "StoreError", "Subscribers"]
+__all__ = ["Busy", "Claim", "Database", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Schedule", "Settlement", "StoreError", "Subscribers"]
 
 
 class Database:

@@ -12,16 +12,26 @@ checks the query plans and counts the work).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from ..models import HANDED_OVER, Delivery, Recipient, State
-from .connection import Connection, now
+from .connection import Connection, StoreError, now
 
 LEFT = "no longer an active subscriber"
 REMOVED = "removed from the list"
 INTERRUPTED = "interrupted while it was being handed over: it may or may not have been delivered"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A batch of rows marked `sending` under one send id: the recipients, in address order."""
+
+    issue: str
+    send_id: str
+    recipients: list[Recipient]
 
 
 class Settlement(NamedTuple):
@@ -76,56 +86,87 @@ class Ledger:
                    SELECT ?, email, 'pending', ? FROM subscribers WHERE status = 'active'""",
                 (issue, stamp),
             )
+            # A batch claimed but never handed over (its hand-over was not marked) was not sent.
             self.db.execute(
-                "UPDATE deliveries SET state = 'unknown', detail = ?, updated_at = ? WHERE issue = ? AND state = 'sending'",
+                """UPDATE deliveries INDEXED BY deliveries_sending SET state = 'pending', updated_at = ?
+                   WHERE issue = ? AND state = 'sending' AND send_id NOT IN (SELECT send_id FROM handovers WHERE issue = ?)""",
+                (stamp, issue, issue),
+            )
+            self.db.execute(
+                "UPDATE deliveries INDEXED BY deliveries_sending SET state = 'unknown', detail = ?, updated_at = ? WHERE issue = ? AND state = 'sending'",
                 (INTERRUPTED, stamp, issue),
             )
+            self.db.execute("DELETE FROM handovers WHERE issue = ?", (issue,))
             # A deferral's pause belongs to the run that was told to wait.
             self.db.execute("UPDATE deliveries SET not_before = NULL WHERE issue = ? AND state = 'pending' AND not_before IS NOT NULL", (issue,))
 
-    def claim(self, issue: str, limit: int, send_id: str, clock: float) -> list[Recipient]:
+    def claim(self, issue: str, limit: int, send_id: str, clock: float) -> Claim:
         """Mark up to `limit` due pending rows as `sending` under `send_id`, committed before returning.
 
         The subscriber's status is checked again in the same transaction, so someone who leaves
-        while a long run is going is skipped rather than mailed."""
+        while a long run is going is skipped rather than mailed. The claimed rows are the first due
+        ones in address order, so the batch is one range of the pending index: it is marked (and
+        later settled) with one statement rather than one per row."""
         stamp = now()
         claimed: list[Recipient] = []
         with self.connection.transaction():
             while not claimed:
                 rows = self.db.execute(
                     """SELECT d.email, s.name, s.status, s.public_id
-                       FROM deliveries d INDEXED BY deliveries_queue LEFT JOIN subscribers s ON s.email = d.email
+                       FROM deliveries d INDEXED BY deliveries_pending LEFT JOIN subscribers s ON s.email = d.email
                        WHERE d.issue = ? AND d.state = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)
                        ORDER BY d.email LIMIT ?""",
                     (issue, clock, limit),
                 ).fetchall()
                 if not rows:
-                    break
+                    return Claim(issue, send_id, [])
                 gone = [(REMOVED if status is None else LEFT, stamp, issue, email) for email, _, status, _ in rows if status != "active"]
                 self.db.executemany("UPDATE deliveries SET state = 'skipped', detail = ?, updated_at = ? WHERE issue = ? AND email = ?", gone)
                 claimed = [Recipient(email, name, public_id) for email, name, status, public_id in rows if status == "active"]
-            self.db.executemany(
-                """UPDATE deliveries SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
-                   WHERE issue = ? AND email = ?""",
-                [(send_id, stamp, issue, r.email) for r in claimed],
-            )
-        return claimed
+            marked = self.db.execute(
+                """UPDATE deliveries INDEXED BY deliveries_pending SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
+                   WHERE issue = ? AND state = 'pending' AND email BETWEEN ? AND ? AND (not_before IS NULL OR not_before <= ?)""",
+                (send_id, stamp, issue, claimed[0].email, claimed[-1].email, clock),
+            ).rowcount
+            if marked != len(claimed):  # the selection and the range disagree: never send on that
+                raise StoreError(f"{self.connection.path}: claimed {marked} rows for a batch of {len(claimed)}; the ledger changed under this run")
+        return Claim(issue, send_id, claimed)
 
-    def settle(self, issue: str, send_id: str, outcomes: Mapping[str, Settlement], rest: State, rest_detail: str | None = None) -> None:
+    def mark_handed_over(self, claim: Claim) -> None:
+        """Committed just before the provider gets the batch: from here its rows may have left."""
+        with self.connection.transaction():
+            self.db.execute("INSERT INTO handovers (issue, send_id) VALUES (?, ?)", (claim.issue, claim.send_id))
+
+    def settle(self, claim: Claim, outcomes: Mapping[str, Settlement], rest: State, rest_detail: str | None = None) -> None:
         """Record the outcome of a claimed batch address by address; rows of the batch with no
-        outcome get `rest` (pending: not attempted; unknown: maybe handed over). One transaction."""
+        outcome get `rest` (pending: not attempted; unknown: maybe handed over). One transaction.
+
+        The outcome most rows share (typically `sent`, with the provider's message id) is written
+        with one statement over the batch's range; the others row by row."""
+        if not claim.recipients:
+            return
         stamp = now()
+        issue, first, last = claim.issue, claim.recipients[0].email, claim.recipients[-1].email
+        common: Settlement | None = None
+        if len(outcomes) == len(claim.recipients):  # everyone has an outcome: the commonest covers the rest
+            common = Counter(outcomes.values()).most_common(1)[0][0]
+        by_row = [(email, s) for email, s in outcomes.items() if s != common]
         with self.connection.transaction():
             self.db.executemany(
                 """UPDATE deliveries SET state = ?, detail = ?, not_before = ?, message_id = coalesce(?, message_id), updated_at = ?
                    WHERE issue = ? AND email = ? AND send_id = ? AND state = 'sending'""",
-                [(s.state, s.detail, s.not_before, s.message_id, stamp, issue, email, send_id) for email, s in outcomes.items()],
+                [(s.state, s.detail, s.not_before, s.message_id, stamp, issue, email, claim.send_id) for email, s in by_row],
             )
+            # The rest of the batch: the common outcome as it is, or `rest` keeping any earlier detail.
+            state, detail, not_before, message_id = common or Settlement(rest, rest_detail)
+            keep = "coalesce(?, detail)" if common is None else "?"
             self.db.execute(
-                """UPDATE deliveries INDEXED BY deliveries_by_send SET state = ?, detail = coalesce(?, detail), updated_at = ?
-                   WHERE issue = ? AND send_id = ? AND state = 'sending'""",
-                (rest, rest_detail, stamp, issue, send_id),
+                f"""UPDATE deliveries INDEXED BY deliveries_sending
+                    SET state = ?, detail = {keep}, not_before = ?, message_id = coalesce(?, message_id), updated_at = ?
+                    WHERE issue = ? AND state = 'sending' AND email BETWEEN ? AND ? AND send_id = ?""",
+                (state, detail, not_before, message_id, stamp, issue, first, last, claim.send_id),
             )
+            self.db.execute("DELETE FROM handovers WHERE issue = ? AND send_id = ?", (issue, claim.send_id))
 
     def retry_unknown(self, issue: str) -> int:
         """Put `unknown` rows back to pending, on the editor's say-so (they may receive a second copy)."""
@@ -151,7 +192,7 @@ class Ledger:
 
     def next_due(self, issue: str) -> float | None:
         """When the earliest deferred pending row may be tried again (epoch seconds), if any."""
-        value = self.db.execute("SELECT min(not_before) FROM deliveries INDEXED BY deliveries_queue WHERE issue = ? AND state = 'pending'", (issue,)).fetchone()[0]
+        value = self.db.execute("SELECT min(not_before) FROM deliveries INDEXED BY deliveries_pending WHERE issue = ? AND state = 'pending'", (issue,)).fetchone()[0]
         return float(value) if value is not None else None
 
     def would_send(self, issue: str, limit: int) -> tuple[int, list[Recipient]]:

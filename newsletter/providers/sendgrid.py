@@ -19,6 +19,7 @@ import urllib.error
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
@@ -27,7 +28,7 @@ from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
 from ..credentials import SENDGRID_API_KEY, sendgrid_api_key, sendgrid_host_override
 from ..message import list_id
-from ..models import Letter, Outcome, RecipientStatus, Status
+from ..models import Letter, Outcome, RecipientStatus, Status, escape_html
 from ..placeholders import personalize
 from . import SCHEDULES_AHEAD
 from .base import Ambiguous, Batch, ProviderRefused, Report, RetryLater
@@ -46,6 +47,7 @@ SUPPRESSION_STATUS = {
     "spam_reports": Status.COMPLAINED,
 }
 PAGE = 500
+JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def html_placeholder(placeholder: str) -> str:
@@ -60,22 +62,31 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
     edition = batch.edition
     email = edition.email
     # SendGrid fills the same substitutions in every part, so the HTML part gets its own
-    # (escaped) placeholders: a name with `<` or `&` then reads the same in both parts.
+    # (escaped) placeholders: a name with `<` or `&` then reads the same in both parts. Only
+    # the placeholders the issue uses travel, once per recipient.
     html = personalize(email.html, {placeholder: html_placeholder(placeholder) for placeholder in placeholders.ALL})
+    plain = [p for p in placeholders.ALL if p in edition.subject or p in email.text]
+    escaped = [p for p in placeholders.ALL if html_placeholder(p) in html]
+    url, name = placeholders.UNSUBSCRIBE_URL, placeholders.NAME
+    url_html, name_html = html_placeholder(url), html_placeholder(name)
     personalizations = []
-    for letter in batch.letters:
+    for letter in batch.letters:  # a million of these in a big send: plain dicts, no helpers
         to = {"email": ascii_form(letter.email) or letter.email}
         if letter.name:
             to["name"] = letter.name
-        substitutions = dict(letter.values)
-        substitutions.update((html_placeholder(placeholder), value) for placeholder, value in letter.html_values.items())
-        personalizations.append(
-            {
-                "to": [to],
-                "substitutions": substitutions,
-                "headers": {"List-Unsubscribe": f"<{letter.unsubscribe_url}>"},
-            }
-        )
+        substitutions = {}
+        if url in plain:
+            substitutions[url] = letter.unsubscribe_url
+        if name in plain:
+            substitutions[name] = letter.name or ""
+        if url in escaped:
+            substitutions[url_html] = escape_html(letter.unsubscribe_url)
+        if name in escaped:
+            substitutions[name_html] = escape_html(letter.name or "")
+        personalization: dict[str, Any] = {"to": [to], "headers": {"List-Unsubscribe": f"<{letter.unsubscribe_url}>"}}
+        if substitutions:
+            personalization["substitutions"] = substitutions
+        personalizations.append(personalization)
     payload: dict[str, Any] = {
         "personalizations": personalizations,
         "from": {"email": ascii_form(sender.address) or sender.address, "name": sender.name},
@@ -121,16 +132,22 @@ class SendGridProvider:
             raise ProviderRefused(f"the API key in {SENDGRID_API_KEY} may not send mail (it lacks the mail.send permission at SendGrid)", NAME)
 
     def send(self, batch: Batch, report: Report) -> None:
+        letters = []
         for letter in batch.letters:
-            if not deliverable(letter):
+            if deliverable(letter):
+                letters.append(letter)
+            else:
                 report(letter.email, RecipientStatus(Outcome.REJECTED, f"SendGrid cannot deliver to this address: {NEEDS_SMTPUTF8}"))
-        letters = [letter for letter in batch.letters if deliverable(letter)]
         if not letters:
             return
-        batch = Batch(batch.edition, batch.send_id, letters)
+        if len(letters) < len(batch.letters):
+            batch = Batch(batch.edition, batch.send_id, letters)
         payload = build_payload(self.config, batch)
+        # Encoded here (orjson, ~10x the standard library's speed on a 1,000-recipient body); the
+        # client sends text as it is when the Content-Type is not exactly "application/json".
+        body = orjson.dumps(payload).decode()
         try:
-            response = self._call(lambda: self.api.client.mail.send.post(request_body=payload), batch)
+            response = self._call(lambda: self.api.client.mail.send.post(request_body=body, request_headers=JSON_UTF8), batch)
         except _RecipientsRejected as rejected:
             for address, status in rejected.statuses.items():
                 report(address, status)

@@ -1,9 +1,15 @@
 """The send loop: claim a batch, commit, hand it to the provider, record what happened. Resumable.
 
-Ledger contract (DESIGN.md): rows are claimed and committed before any network call. Each
-letter's outcome is recorded as the provider reported it; the letters it did not report are put
-back to pending when the provider proved nothing of them was taken (RetryLater, ProviderRefused,
-or simply not attempted), and become `unknown` when they may have left (Ambiguous, a crash).
+Ledger contract (DESIGN.md): rows are claimed and committed before any network call, and a batch
+is marked as handed over (committed) just before the provider gets it. Each letter's outcome is
+recorded as the provider reported it; the letters it did not report go back to pending when the
+provider proved nothing of them was taken (RetryLater, ProviderRefused, or simply not attempted),
+and become `unknown` when they may have left (Ambiguous, a crash while handing over).
+
+Two stages overlap: while the provider works on one batch (in a worker thread, mostly waiting on
+the network), the loop settles nothing yet but claims the next batch. A crash then leaves at most
+one batch handed over (`unknown` on the next run) and one claimed but never handed over, which the
+next run puts back to pending because its hand-over was never marked.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Protocol
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential, wait_random
+from tenacity import wait_exponential, wait_random
 
 from ..config import SendSettings
-from ..db import Ledger, Settlement
+from ..db import Claim, Ledger, Settlement
 from ..models import BatchResult, Letter, Outcome, Recipient, RecipientStatus, State
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderRefused, RetryLater
 
@@ -47,11 +55,6 @@ class NoProgress:
 class LoopResult:
     batches: int
     stopped: str | None  # why the run ended early, if it did
-
-
-class RetriesExhausted(Exception):
-    def __init__(self, last: BaseException | None) -> None:
-        super().__init__(str(last))
 
 
 class SendLoop:
@@ -82,85 +85,105 @@ class SendLoop:
 
     def run(self) -> LoopResult:
         """Send until nothing is pending, the error budget is spent, or `stop` is set (Ctrl-C)."""
-        stopped = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hand-over") as worker:
+            return self._run(worker)
+
+    def _run(self, worker: ThreadPoolExecutor) -> LoopResult:
+        refusals = 0  # refusals in a row (429, 5xx, connection refused)
+        claim = self._claim()
         while True:
             if self.stop.is_set():
-                stopped = "stopped on request; run the same command again to resume"
-                break
-            try:
-                handled = self._one_batch()
-            except RetriesExhausted as exc:
-                stopped = f"{self.provider.name} kept refusing the batch ({exc}); nothing in it was accepted, run again later to resume"
-                break
-            except ProviderRefused as exc:
-                stopped = f"{exc}. The rest was not sent: fix that, then run the same command again to resume"
-                break
-            if handled is None:
+                self._release(claim)
+                return LoopResult(self.batches, "stopped on request; run the same command again to resume")
+            if claim is None:
                 if self._wait_for_deferred():
+                    claim = self._claim()
                     continue
-                break
+                return LoopResult(self.batches, None)
+            self._respect_rate(len(claim.recipients))
+            result = BatchResult()
+            future = self._hand_over(worker, claim, result)
+            try:
+                upcoming = None if self.stop.is_set() else self._claim()  # while the provider works
+            except BaseException:
+                self._finish(claim, future, result)
+                raise
+            try:
+                handled, refused = self._finish(claim, future, result)
+            except BaseException:
+                self._release(upcoming)
+                raise
             self.progress.advance(handled)
-            if self.errors > self.settings.error_budget:
+            stopped = None
+            if isinstance(refused, RetryLater):
+                refusals += 1
+                if refusals > self.settings.retries:
+                    stopped = f"{self.provider.name} kept refusing the batch ({refused}); nothing in it was accepted, run again later to resume"
+                else:
+                    self.stop.wait(_pause(refused, refusals))  # Ctrl-C during the pause ends it
+            elif isinstance(refused, ProviderRefused):
+                stopped = f"{refused}. The rest was not sent: fix that, then run the same command again to resume"
+            else:
+                refusals = 0
+            if stopped is None and self.errors > self.settings.error_budget:
                 stopped = (
                     f"stopped: {self.errors} recipients failed or have an unknown outcome, more than the error budget of "
                     f"{self.settings.error_budget} ([send] error_budget)"
                 )
-                break
-        return LoopResult(self.batches, stopped)
+            if stopped:
+                self._release(upcoming)
+                return LoopResult(self.batches, stopped)
+            claim = upcoming if upcoming is not None or self.stop.is_set() else self._claim()
 
-    def _one_batch(self) -> int | None:
-        """Send one batch, retrying refusals. Returns how many rows it settled, None when none are due."""
-        retrying = Retrying(
-            retry=retry_if_exception_type(RetryLater),
-            stop=stop_after_attempt(self.settings.retries + 1),
-            wait=_server_hint_or_backoff,
-            sleep=self.stop.wait,  # Ctrl-C during a pause ends the pause
-            retry_error_callback=_exhausted,
-        )
-        for attempt in retrying:
-            with attempt:
-                if self.stop.is_set() and attempt.retry_state.attempt_number > 1:
-                    return 0
-                return self._attempt()
-        return None  # not reached: Retrying either returns, raises, or calls retry_error_callback
-
-    def _attempt(self) -> int | None:
-        issue = self.edition.issue
-        send_id = uuid.uuid4().hex
+    def _claim(self) -> Claim | None:
+        """The next batch, claimed and committed; None when no row is due."""
         limit = min(self.settings.batch_size, self.provider.max_batch)
-        recipients = self.ledger.claim(issue, limit, send_id, time.time())  # committed before any network call
-        if not recipients:
-            return None
-        result = BatchResult()
+        claim = self.ledger.claim(self.edition.issue, limit, uuid.uuid4().hex, time.time())
+        return claim if claim.recipients else None
+
+    def _release(self, claim: Claim | None) -> None:
+        """A claimed batch that will not be handed over after all: back to pending."""
+        if claim is not None:
+            self.ledger.settle(claim, {}, State.PENDING)
+
+    def _hand_over(self, worker: ThreadPoolExecutor, claim: Claim, result: BatchResult) -> Future[None]:
+        """Mark the batch as handed over (committed), then give it to the provider in the worker."""
+        batch = Batch(self.edition, claim.send_id, self.letters(claim.recipients))
+        self.ledger.mark_handed_over(claim)
+        self.batches += 1
+        self._letters_sent += len(claim.recipients)
+        return worker.submit(self.provider.send, batch, result.report)
+
+    def _finish(self, claim: Claim, future: Future[None], result: BatchResult) -> tuple[int, Exception | None]:
+        """Wait for the provider and record the batch. Returns how many rows left pending, and the
+        refusal (RetryLater or ProviderRefused) that ended the batch early, if any."""
         rest, rest_detail = State.PENDING, None  # for rows the provider did not report
-        handing_over = False
+        refused: Exception | None = None
         try:
-            self._respect_rate(len(recipients))
-            batch = Batch(self.edition, send_id, self.letters(recipients))
-            handing_over = True
-            self.batches += 1
-            self.provider.send(batch, result.report)
+            future.result()
         except RetryLater as exc:  # proven: nothing unreported was taken; try again after a pause
-            rest_detail = f"will retry: {exc}"
-            raise
+            rest_detail, refused = f"will retry: {exc}", exc
+        except ProviderRefused as exc:  # nothing unreported was taken, and retrying would not help
+            refused = exc
         except Ambiguous as exc:  # the request left and no answer came back
             rest, rest_detail = State.UNKNOWN, f"{exc}; it may or may not have been delivered"
         except BaseException as exc:
-            # ProviderRefused proves nothing unreported was taken. Anything else while handing over
-            # (a second Ctrl-C, a bug) may have let letters leave: they become unknown, never pending.
-            if handing_over and not isinstance(exc, ProviderRefused):
-                reason = "interrupted while the batch was being handed over" if isinstance(exc, KeyboardInterrupt) else repr(exc)
-                rest, rest_detail = State.UNKNOWN, f"{reason}; it may or may not have been delivered"
+            # Anything else while handing over (a second Ctrl-C while waiting, a bug in the
+            # provider) may have let letters leave: they become unknown, never pending.
+            reason = "interrupted while the batch was being handed over" if isinstance(exc, KeyboardInterrupt) else repr(exc)
+            self._record(claim, dict(result.statuses), State.UNKNOWN, f"{reason}; it may or may not have been delivered")
             raise
-        finally:
-            settlements = {address: self._settlement(address, status) for address, status in result.statuses.items()}
-            self.ledger.settle(issue, send_id, settlements, rest, rest_detail)
-            # Letters the provider itself reported failed or unknown count against the error budget
-            # (a bug that fails every letter stops the run); a batch-wide timeout does not.
-            self.errors += sum(1 for s in settlements.values() if s.state in (State.FAILED, State.UNKNOWN))
-        self._letters_sent += len(recipients)
+        return self._record(claim, dict(result.statuses), rest, rest_detail), refused
+
+    def _record(self, claim: Claim, statuses: dict[str, RecipientStatus], rest: State, rest_detail: str | None) -> int:
+        settlements = {address: self._settlement(address, status) for address, status in statuses.items()}
+        self.ledger.settle(claim, settlements, rest, rest_detail)
+        # Letters the provider itself reported failed or unknown count against the error budget
+        # (a bug that fails every letter stops the run); a batch-wide timeout does not.
+        self.errors += sum(1 for s in settlements.values() if s.state in (State.FAILED, State.UNKNOWN))
         back = sum(1 for s in settlements.values() if s.state == State.PENDING)
-        return len(settlements) - back
+        unreported = len(claim.recipients) - len(settlements)
+        return len(claim.recipients) - back - (unreported if rest == State.PENDING else 0)
 
     def _settlement(self, address: str, status: RecipientStatus) -> Settlement:
         """The ledger's record of a provider's outcome. A deferred recipient (e.g. SMTP 4xx,
@@ -194,11 +217,8 @@ class SendLoop:
                 time.sleep(pause)
 
 
-def _server_hint_or_backoff(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    hint = getattr(exc, "retry_after", None)
-    return min(max(hint, 0.0), LONGEST_WAIT) if hint is not None else float(BACKOFF(state))
-
-
-def _exhausted(state: RetryCallState) -> None:
-    raise RetriesExhausted(state.outcome.exception() if state.outcome else None)
+def _pause(refused: RetryLater, refusals: int) -> float:
+    """How long to wait after a refusal: what the server asked for (capped), else exponential backoff."""
+    if refused.retry_after is not None:
+        return min(max(refused.retry_after, 0.0), LONGEST_WAIT)
+    return float(BACKOFF(SimpleNamespace(attempt_number=refusals)))  # type: ignore[arg-type]

@@ -128,7 +128,9 @@ def validate(body: object) -> list[dict]:
         substitutions = item.get("substitutions") or {}
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in substitutions.items()):
             errors.append(_error("Substitutions must be strings.", f"personalizations.{index}.substitutions"))
-        if len(json.dumps(substitutions).encode()) > MAX_SUBSTITUTION_BYTES:
+        # JSON writes a character as at most 12 (a surrogate pair as two \uXXXX): measure exactly only when that could matter.
+        rough = sum(len(k) + len(v) + 6 for k, v in substitutions.items() if isinstance(k, str) and isinstance(v, str))
+        if rough * 12 > MAX_SUBSTITUTION_BYTES and len(json.dumps(substitutions).encode()) > MAX_SUBSTITUTION_BYTES:
             errors.append(_error("The substitutions field must be 10000 bytes or smaller.", f"personalizations.{index}.substitutions"))
         for key, value in (item.get("headers") or {}).items():
             if not isinstance(value, str) or "\n" in value or "\r" in value:
@@ -267,6 +269,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if not self._authorized():
+            return _UNAUTHORIZED
+        if raw and (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
+            self._reply(415, {"errors": [_error("Content-Type should be application/json.", None)]})
             return _UNAUTHORIZED
         if length > MAX_BODY_BYTES:
             self._reply(413, {"errors": [_error("The JSON payload you have included in your request is too large.", None)]})

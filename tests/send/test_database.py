@@ -69,7 +69,7 @@ def test_the_upgrade_restores_the_status_the_first_release_filed_as_an_attribute
 def test_an_upgraded_database_sends_on(old_database: Path) -> None:
     with Database(old_database) as db:
         db.ledger.prepare("9")
-        claimed = db.ledger.claim("9", 100, "run-1", 0.0)
+        claimed = db.ledger.claim("9", 100, "run-1", 0.0).recipients
     assert sorted(r.email for r in claimed) == ["ada@example.com", "bo@example.com", "chidi@example.org", "gus@example.com", "ida@example.com"]
     assert all(r.public_id for r in claimed)
 
@@ -111,8 +111,10 @@ def test_each_per_batch_query_uses_an_index(tmp_path: Path) -> None:
         db.ledger.prepare("7")
         statements: list[str] = []
         db.connection.db.set_trace_callback(statements.append)
-        claimed = db.ledger.claim("7", 10, "send-1", 0.0)
-        db.ledger.settle("7", "send-1", {claimed[0].email: Settlement(State.SENT)}, State.PENDING)
+        claim = db.ledger.claim("7", 10, "send-1", 0.0)
+        db.ledger.settle(claim, {claim.recipients[0].email: Settlement(State.SENT)}, State.PENDING)
+        claim = db.ledger.claim("7", 10, "send-2", 0.0)
+        db.ledger.settle(claim, {r.email: Settlement(State.SENT, None, None, "msg-1") for r in claim.recipients}, State.PENDING)
         db.ledger.next_due("7")
         db.connection.db.set_trace_callback(None)
         queries = [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "UPDATE"))]
@@ -122,10 +124,10 @@ def test_each_per_batch_query_uses_an_index(tmp_path: Path) -> None:
             assert "SEARCH" in plan, (sql, plan)
             assert "SCAN" not in plan and "TEMP B-TREE" not in plan, (sql, plan)
             # Never the primary-key walk over every row of the issue, sent ones included:
-            if "LIMIT" in sql or "min(not_before)" in sql:
-                assert "USING INDEX deliveries_queue" in plan, (sql, plan)
-            if "send_id = " in sql and " email = " not in sql:
-                assert "USING INDEX deliveries_by_send" in plan, (sql, plan)
+            if "LIMIT" in sql or "min(not_before)" in sql or "state = 'pending' AND email BETWEEN" in sql:
+                assert "USING INDEX deliveries_pending" in plan, (sql, plan)
+            if "state = 'sending' AND email BETWEEN" in sql:
+                assert "USING INDEX deliveries_sending (issue=? AND email>? AND email<?)" in plan, (sql, plan)
 
 
 def test_the_ledger_loop_costs_the_same_per_batch_at_any_size(tmp_path: Path) -> None:
@@ -146,8 +148,8 @@ def test_the_ledger_loop_costs_the_same_per_batch_at_any_size(tmp_path: Path) ->
         db.connection.db.set_progress_handler(lambda: count_steps(), 100)
         for batch in range(20):
             steps.append(0)
-            claimed = db.ledger.claim("1", 1000, f"send-{batch}", 0.0)
-            db.ledger.settle("1", f"send-{batch}", {r.email: Settlement(State.SENT) for r in claimed}, State.PENDING)
+            claim = db.ledger.claim("1", 1000, f"send-{batch}", 0.0)
+            db.ledger.settle(claim, {r.email: Settlement(State.SENT) for r in claim.recipients}, State.PENDING)
         db.connection.db.set_progress_handler(None, 0)
     # The first and the last batch do the same work, though the last walks past 19,000 sent rows.
     assert steps[-1] <= steps[0] * 1.2, steps
