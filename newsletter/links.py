@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from enum import StrEnum
 
 from .credentials import SigningKeys
@@ -37,6 +38,19 @@ def new_public_id() -> str:
 
 def make_token(public_id: str, purpose: Purpose, secret: bytes) -> str:
     return f"{public_id}.{_b64(_signature(public_id, purpose, secret))}"
+
+
+def signer(purpose: Purpose, secret: bytes) -> Callable[[str], str]:
+    """make_token for many ids at once: the keyed hash and the message prefix are prepared once."""
+    keyed = _keyed(secret)
+    prefix = f"newsletter-link\0{purpose}\0".encode()
+
+    def sign(public_id: str) -> str:
+        mac = keyed.copy()
+        mac.update(prefix + public_id.encode())
+        return f"{public_id}.{base64.urlsafe_b64encode(mac.digest()[:SIGNATURE_BYTES]).rstrip(b'=').decode()}"
+
+    return sign
 
 
 def verify_token(token: str, purpose: Purpose, keys: SigningKeys) -> str | None:

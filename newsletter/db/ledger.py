@@ -12,7 +12,6 @@ checks the query plans and counts the work).
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -137,34 +136,28 @@ class Ledger:
         with self.connection.transaction():
             self.db.execute("INSERT INTO handovers (issue, send_id) VALUES (?, ?)", (claim.issue, claim.send_id))
 
-    def settle(self, claim: Claim, outcomes: Mapping[str, Settlement], rest: State, rest_detail: str | None = None) -> None:
-        """Record the outcome of a claimed batch address by address; rows of the batch with no
-        outcome get `rest` (pending: not attempted; unknown: maybe handed over). One transaction.
-
-        The outcome most rows share (typically `sent`, with the provider's message id) is written
-        with one statement over the batch's range; the others row by row."""
+    def settle(self, claim: Claim, outcomes: Mapping[str, Settlement], rest: Settlement) -> None:
+        """Record the outcome of a claimed batch: `outcomes` address by address, and `rest` for
+        every other row of the batch (pending: not attempted; unknown: maybe handed over; or the
+        outcome most rows share, typically `sent`, written with one statement over the batch's
+        range rather than row by row). One transaction."""
         if not claim.recipients:
             return
         stamp = now()
         issue, first, last = claim.issue, claim.recipients[0].email, claim.recipients[-1].email
-        common: Settlement | None = None
-        if len(outcomes) == len(claim.recipients):  # everyone has an outcome: the commonest covers the rest
-            common = Counter(outcomes.values()).most_common(1)[0][0]
-        by_row = [(email, s) for email, s in outcomes.items() if s != common]
         with self.connection.transaction():
             self.db.executemany(
                 """UPDATE deliveries SET state = ?, detail = ?, not_before = ?, message_id = coalesce(?, message_id), updated_at = ?
                    WHERE issue = ? AND email = ? AND send_id = ? AND state = 'sending'""",
-                [(s.state, s.detail, s.not_before, s.message_id, stamp, issue, email, claim.send_id) for email, s in by_row],
+                [(s.state, s.detail, s.not_before, s.message_id, stamp, issue, email, claim.send_id) for email, s in outcomes.items()],
             )
-            # The rest of the batch: the common outcome as it is, or `rest` keeping any earlier detail.
-            state, detail, not_before, message_id = common or Settlement(rest, rest_detail)
-            keep = "coalesce(?, detail)" if common is None else "?"
+            # A row that goes back to pending or becomes unknown keeps any earlier detail when `rest` has none.
+            keep = "coalesce(?, detail)" if rest.state in (State.PENDING, State.UNKNOWN) else "?"
             self.db.execute(
                 f"""UPDATE deliveries INDEXED BY deliveries_sending
                     SET state = ?, detail = {keep}, not_before = ?, message_id = coalesce(?, message_id), updated_at = ?
                     WHERE issue = ? AND state = 'sending' AND email BETWEEN ? AND ? AND send_id = ?""",
-                (state, detail, not_before, message_id, stamp, issue, first, last, claim.send_id),
+                (rest.state, rest.detail, rest.not_before, rest.message_id, stamp, issue, first, last, claim.send_id),
             )
             self.db.execute("DELETE FROM handovers WHERE issue = ? AND send_id = ?", (issue, claim.send_id))
 

@@ -17,7 +17,7 @@ from ..config import Config, Workspace
 from ..credentials import SigningKeys, signing_keys
 from ..db import Database, IssueRecord, Ledger, Schedule
 from ..errors import NewsletterError
-from ..links import TEST_COPY_ID, Purpose, make_token
+from ..links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..prepare import PreparedIssue, issue_numbers, prepare_issue
 from ..providers import open_provider, schedules_ahead
@@ -52,7 +52,9 @@ class SendReport:
 
 def letters_for(recipients: list[Recipient], config: Config, secret: bytes) -> list[Letter]:
     """Each recipient's letter, with their own signed unsubscribe link (no address in it)."""
-    return [Letter(r.email, r.name, config.unsubscribe_url_for(make_token(r.public_id, Purpose.UNSUBSCRIBE, secret))) for r in recipients]
+    before, _, after = config.unsubscribe_url_for("{token}").partition("{token}")  # once per batch, not per letter
+    sign = signer(Purpose.UNSUBSCRIBE, secret)
+    return [Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}") for r in recipients]
 
 
 def send_issue(

@@ -144,7 +144,7 @@ class SendLoop:
     def _release(self, claim: Claim | None) -> None:
         """A claimed batch that will not be handed over after all: back to pending."""
         if claim is not None:
-            self.ledger.settle(claim, {}, State.PENDING)
+            self.ledger.settle(claim, {}, Settlement(State.PENDING))
 
     def _hand_over(self, worker: ThreadPoolExecutor, claim: Claim, result: BatchResult) -> Future[None]:
         """Mark the batch as handed over (committed), then give it to the provider in the worker."""
@@ -175,15 +175,27 @@ class SendLoop:
             raise
         return self._record(claim, dict(result.statuses), rest, rest_detail), refused
 
-    def _record(self, claim: Claim, statuses: dict[str, RecipientStatus], rest: State, rest_detail: str | None) -> int:
+    def _record(self, claim: Claim, statuses: dict[str, RecipientStatus], rest_state: State, rest_detail: str | None) -> int:
+        """Write the batch's outcomes to the ledger; returns how many rows are settled (not pending)."""
+        rest = Settlement(rest_state, rest_detail)
+        if len(statuses) == len(claim.recipients):
+            # Everyone answered: the usual "accepted" (one message id for the batch) is written for
+            # the whole range at once, and only the exceptions row by row.
+            usual = RecipientStatus(Outcome.ACCEPTED, None, next(iter(statuses.values())).message_id)
+            statuses = {address: status for address, status in statuses.items() if status != usual}
+            rest = self._settlement("", usual)
+            accepted = len(claim.recipients) - len(statuses)
+        else:
+            accepted = 0
         settlements = {address: self._settlement(address, status) for address, status in statuses.items()}
-        self.ledger.settle(claim, settlements, rest, rest_detail)
+        self.ledger.settle(claim, settlements, rest)
         # Letters the provider itself reported failed or unknown count against the error budget
         # (a bug that fails every letter stops the run); a batch-wide timeout does not.
         self.errors += sum(1 for s in settlements.values() if s.state in (State.FAILED, State.UNKNOWN))
-        back = sum(1 for s in settlements.values() if s.state == State.PENDING)
-        unreported = len(claim.recipients) - len(settlements)
-        return len(claim.recipients) - back - (unreported if rest == State.PENDING else 0)
+        settled = accepted + sum(1 for s in settlements.values() if s.state != State.PENDING)
+        if rest.state != State.PENDING and not accepted:
+            settled += len(claim.recipients) - len(settlements)
+        return settled
 
     def _settlement(self, address: str, status: RecipientStatus) -> Settlement:
         """The ledger's record of a provider's outcome. A deferred recipient (e.g. SMTP 4xx,

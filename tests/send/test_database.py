@@ -112,9 +112,9 @@ def test_each_per_batch_query_uses_an_index(tmp_path: Path) -> None:
         statements: list[str] = []
         db.connection.db.set_trace_callback(statements.append)
         claim = db.ledger.claim("7", 10, "send-1", 0.0)
-        db.ledger.settle(claim, {claim.recipients[0].email: Settlement(State.SENT)}, State.PENDING)
+        db.ledger.settle(claim, {claim.recipients[0].email: Settlement(State.SENT)}, Settlement(State.PENDING))
         claim = db.ledger.claim("7", 10, "send-2", 0.0)
-        db.ledger.settle(claim, {r.email: Settlement(State.SENT, None, None, "msg-1") for r in claim.recipients}, State.PENDING)
+        db.ledger.settle(claim, {r.email: Settlement(State.SENT, None, None, "msg-1") for r in claim.recipients}, Settlement(State.PENDING))
         db.ledger.next_due("7")
         db.connection.db.set_trace_callback(None)
         queries = [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "UPDATE"))]
@@ -149,7 +149,7 @@ def test_the_ledger_loop_costs_the_same_per_batch_at_any_size(tmp_path: Path) ->
         for batch in range(20):
             steps.append(0)
             claim = db.ledger.claim("1", 1000, f"send-{batch}", 0.0)
-            db.ledger.settle(claim, {r.email: Settlement(State.SENT) for r in claim.recipients}, State.PENDING)
+            db.ledger.settle(claim, {r.email: Settlement(State.SENT) for r in claim.recipients}, Settlement(State.PENDING))
         db.connection.db.set_progress_handler(None, 0)
     # The first and the last batch do the same work, though the last walks past 19,000 sent rows.
     assert steps[-1] <= steps[0] * 1.2, steps
