@@ -76,7 +76,16 @@ def sendgrid_api_key() -> str:
 
 
 def sendgrid_host_override() -> str | None:
-    return os.environ.get(SENDGRID_API_HOST) or None
+    """SENDGRID_API_HOST, which points the client at another server (a local test server)."""
+    from urllib.parse import urlsplit
+
+    value = os.environ.get(SENDGRID_API_HOST, "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{SENDGRID_API_HOST}={value!r} is not an http(s) URL such as https://api.sendgrid.com")
+    return value
 
 
 def smtp_password(username: str | None) -> str | None:

@@ -42,10 +42,13 @@ class _Bar:
     """A progress bar (rich) on the terminal while the loop sends."""
 
     def __init__(self) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         columns = [TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
-        self.bar = Progress(*columns, transient=True)
+        console = Console(stderr=True)
+        # Drawn on a terminal only, twice a second: each redraw holds the interpreter from the send.
+        self.bar = Progress(*columns, console=console, transient=True, refresh_per_second=2, disable=not console.is_terminal)
         self.task = None
         self.started = time.monotonic()
 

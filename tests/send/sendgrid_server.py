@@ -9,6 +9,8 @@ dropped after the request was accepted, answers slower than the client's timeout
 from __future__ import annotations
 
 import json
+
+import orjson
 import random
 import re
 import socket
@@ -241,10 +243,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop_before":
             return self._drop()
         errors = validate(body)
+        refuse = self.fake.behaviour.reject
         rejected = [
             _error("Does not contain a valid address.", f"personalizations.{i}.to.0.email")
             for i, p in enumerate(body.get("personalizations") or [])
-            if p.get("to") and p["to"][0].get("email", "").lower() in self.fake.behaviour.reject
+            if refuse and p.get("to") and p["to"][0].get("email", "").lower() in refuse
         ]
         if errors or rejected:
             return self._reply(400, {"errors": errors + rejected})
@@ -277,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(413, {"errors": [_error("The JSON payload you have included in your request is too large.", None)]})
             return _UNAUTHORIZED
         try:
-            return json.loads(raw) if raw else {}
+            return orjson.loads(raw) if raw else {}  # orjson: the bench sends a million recipients through here
         except ValueError:
             self._reply(400, {"errors": [_error("Bad Request", None)]})
             return _UNAUTHORIZED
