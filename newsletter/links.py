@@ -23,6 +23,7 @@ from .credentials import SigningKeys
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 TEST_COPY_ID = "test-copy"  # `send --test` goes to someone who may not be a subscriber
 SIGNATURE_BYTES = 16
+PUBLIC_ID_BYTES = 12  # 16 characters of base64url, no padding
 
 
 class Purpose(StrEnum):
@@ -33,7 +34,7 @@ class Purpose(StrEnum):
 
 def new_public_id() -> str:
     """A fresh random id for a subscriber (96 bits)."""
-    return secrets.token_urlsafe(12)
+    return secrets.token_urlsafe(PUBLIC_ID_BYTES)
 
 
 def make_token(public_id: str, purpose: Purpose, secret: bytes) -> str:

@@ -30,7 +30,10 @@ def is_http_url(value: str) -> bool:
 def is_one_line(text: str) -> bool:
     """No line break or other control character: the rule for anything that can reach a header
     or a one-line slot (subjects, titles, names), where a line break would start a new header."""
-    return not any(ord(ch) < 32 or ch == "\x7f" for ch in text)
+    return CONTROL_CHARACTER.search(text) is None
+
+
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def http_url(value: str) -> str:
@@ -152,8 +155,9 @@ class State(StrEnum):
 HANDED_OVER = frozenset({State.SENDING, State.SCHEDULED, State.SENT, State.FAILED, State.UNKNOWN})
 
 
-@dataclass(frozen=True)
-class Subscriber:
+class Subscriber(NamedTuple):
+    """Someone on the list. (A tuple: an import reads a million of them.)"""
+
     email: str
     name: str | None = None
     attributes: dict[str, str] | None = None
