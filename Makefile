@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   builds the sample issue and sends it to the local outbox (creates .venv on first use)
-#   make test   runs the whole test suite (creates .venv on first use)
+#   make test   lints (ruff), type-checks (mypy) and runs the whole test suite (creates .venv on first use)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -24,6 +24,8 @@ demo: $(BIN)/.installed
 	@echo "(open one with any mail client, e.g. rename it to .eml, or run: mutt -f outbox)."
 
 test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed

@@ -61,7 +61,7 @@ def main() -> None:
         print(f"{COUNT:,} messages to the outbox, median of {RUNS}: send {send:.2f} s, dry run {dry:.2f} s")
         print(f"  whole process:       {COUNT / send:6,.0f} messages/s   (target: >= 1,500)")
         print(f"  sending (minus dry): {COUNT / (send - dry):6,.0f} messages/s")
-        print("  runs: " + ", ".join(f"{wall:.2f} s (CPU {cpu:.1f} s)" for wall, cpu in zip(sends, cpus)))
+        print("  runs: " + ", ".join(f"{wall:.2f} s (CPU {cpu:.1f} s)" for wall, cpu in zip(sends, cpus, strict=True)))
 
 
 if __name__ == "__main__":

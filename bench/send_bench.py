@@ -79,7 +79,8 @@ def main() -> None:
     for count in sizes:
         wall, cpu, requests, peak, delivered = run_send(count)
         per_recipient.append(wall / count)
-        line = f"{count:>9,} recipients: {wall:6.2f} s (CPU {cpu:.1f} s), {requests} requests, peak RSS {peak:.0f} MB, {delivered:,} delivered, {wall / count * 1e6:.1f} us/recipient"
+        line = f"{count:>9,} recipients: {wall:6.2f} s (CPU {cpu:.1f} s), {requests} requests, peak RSS {peak:.0f} MB, "
+        line += f"{delivered:,} delivered, {wall / count * 1e6:.1f} us/recipient"
         print(line + ("   (targets: <= 40 s, <= 1,000 requests, <= 150 MB)" if count == 1_000_000 else ""))
     ratio = per_recipient[1] / per_recipient[0]
     print(f"per-recipient time {sizes[1]:,} / {sizes[0]:,}: {ratio:.2f}   (target: <= 1.3 for 1M / 100k)")

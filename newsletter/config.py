@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError
 
@@ -171,7 +172,7 @@ def _dotted(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _config_message(err: dict) -> str:
+def _config_message(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     if kind == "missing":
         return "is required but missing"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,26 +115,32 @@ def field_path(loc: tuple) -> str:
     return text
 
 
-def _problem(path: Path, data: Any, err: dict) -> Problem:
+def _problem(path: Path, data: Any, err: Mapping[str, Any]) -> Problem:
     loc = tuple(err["loc"])
     return Problem(path, _line_of(data, loc), field_path(loc), _message(loc, err))
 
 
+def _positions(node: Any) -> Any:
+    """ruamel's line and column record of a parsed mapping or sequence."""
+    return node.lc
+
+
 def _line_of(data: Any, loc: tuple) -> int:
     """The 1-based line of the deepest part of `loc` that exists in the parsed YAML."""
-    node, line = data, data.lc.line
+    node: Any = data
+    line = data.lc.line
     for part in loc:
         if isinstance(node, dict) and part in node:
-            line = node.lc.key(part)[0]
+            line = _positions(node).key(part)[0]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0]
+            line = _positions(node).item(part)[0]
         else:
             break  # a missing key: point at the mapping that should hold it
         node = node[part]
     return line + 1
 
 
-def _message(loc: tuple, err: dict) -> str:
+def _message(loc: tuple, err: Mapping[str, Any]) -> str:
     kind, name = err["type"], loc[-1] if loc else ""
     if kind == "missing":
         hint = REQUIRED_HINTS.get(str(name))

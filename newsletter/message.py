@@ -16,10 +16,10 @@ import uuid
 from email.header import Header
 from email.utils import formataddr, formatdate
 
+from . import placeholders
 from .addresses import ascii_form, domain_of
 from .config import Config
 from .models import Email, Letter, is_one_line
-from . import placeholders
 from .placeholders import personalize
 
 
@@ -131,7 +131,7 @@ class _EncodedBody:
 
     def fill(self, values: dict[str, str]) -> bytes:
         out = [self.static[0]]
-        for gap, piece in zip(self.gaps, self.static[1:]):
+        for gap, piece in zip(self.gaps, self.static[1:], strict=True):
             value = values.get(gap, gap)
             # A soft break on its own decodes to nothing: pieces encoded apart never share a line.
             out += [SOFT_BREAK, _qp(value), SOFT_BREAK, piece] if value else [SOFT_BREAK, piece]

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -167,8 +167,8 @@ class SubscriberCsv:
         if name and not is_one_line(name):
             self._reject(line, raw, "the name contains a line break or a control character")
             return None
-        status = self._status(line, raw, cell)
-        if status is False:
+        imported, status = self._status(line, raw, cell)
+        if not imported:
             return None
         public_id = cell(self.id_at) or None
         if public_id and not PUBLIC_ID.fullmatch(public_id):
@@ -189,29 +189,29 @@ class SubscriberCsv:
                 self.tally.smtputf8_count += 1
                 if len(self.tally.smtputf8_only) < 5:
                     self.tally.smtputf8_only.append(email)
-        return Subscriber(email, name, attributes, status or Status.ACTIVE, public_id, created)
+        return Subscriber(email, name, attributes, status, public_id, created)
 
-    def _status(self, line: int, raw: str, cell) -> Status | None | bool:  # type: ignore[no-untyped-def]
-        """The row's status; None for active-by-default; False when the row is not imported."""
+    def _status(self, line: int, raw: str, cell: Cell) -> tuple[bool, Status]:
+        """Whether to import the row, and its status (active unless the file says otherwise)."""
         if cell(self.clean_at):
-            return Status.BOUNCED
+            return True, Status.BOUNCED
         if cell(self.unsub_at):
-            return Status.UNSUBSCRIBED
+            return True, Status.UNSUBSCRIBED
         word = cell(self.status_at)
         if not word:
-            return None
+            return True, Status.ACTIVE
         key = _key(word)
         if key not in STATUS_WORDS:
             known = ", ".join(sorted(STATUS_WORDS))
             self._reject(line, raw, f"status {word!r} is not one this tool knows ({known})")
-            return False
+            return False, Status.ACTIVE
         status = STATUS_WORDS[key]
         if status is None:
             self.tally.left_out[f"status {key} (never confirmed, or flagged as spam)"] += 1
-            return False
-        return status
+            return False, Status.ACTIVE
+        return True, status
 
-    def _attributes(self, line: int, raw: str, cell) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+    def _attributes(self, line: int, raw: str, cell: Cell) -> dict[str, str] | None:
         attributes: dict[str, str] = {}
         packed = cell(self.json_at)
         if packed:
@@ -234,7 +234,10 @@ def _first(keys: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
-def _cells(row: list[str]):  # type: ignore[no-untyped-def]
+Cell = Callable[[int | None], str]
+
+
+def _cells(row: list[str]) -> Cell:
     def cell(index: int | None) -> str:
         return row[index].strip() if index is not None and index < len(row) else ""
 

@@ -18,6 +18,8 @@ from ..cli import IssuePath, display_path
 from ..providers import NAMES, SHOWN
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from ..models import State
     from ..sending import SendReport
 
@@ -49,7 +51,7 @@ class _Bar:
         console = Console(stderr=True)
         # Drawn on a terminal only, twice a second: each redraw holds the interpreter from the send.
         self.bar = Progress(*columns, console=console, transient=True, refresh_per_second=2, disable=not console.is_terminal)
-        self.task = None
+        self.task: TaskID | None = None
         self.started = time.monotonic()
 
     def start(self, total: int) -> None:

@@ -6,11 +6,11 @@ import base64
 import json
 import os
 import sqlite3
-
-import orjson
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+
+import orjson
 
 from ..links import PUBLIC_ID_BYTES
 from ..models import Status, Subscriber

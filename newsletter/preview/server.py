@@ -36,6 +36,7 @@ class PreviewServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
 

@@ -15,7 +15,7 @@ DEBOUNCE_MS = 200
 def watch_in_background(
     folders: list[Path],
     is_relevant: Callable[[Path], bool],
-    on_change: Callable[[set[Path]], None],
+    on_change: Callable[[set[Path]], object],
     stop: threading.Event,
 ) -> threading.Thread:
     """Watch `folders` (not recursively) and call `on_change` with the changed paths after each save."""

@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Config
@@ -95,9 +96,10 @@ class OutboxProvider(OneByOne):
         pass
 
 
-def _load_syncfs():  # type: ignore[no-untyped-def]
+def _load_syncfs() -> Callable[[int], int] | None:
     try:
-        return ctypes.CDLL(None, use_errno=True).syncfs
+        syncfs: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+        return syncfs
     except (OSError, AttributeError):
         return None
 

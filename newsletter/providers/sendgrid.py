@@ -10,10 +10,10 @@ part, so such a recipient fails with that reason and the rest of the batch goes 
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import re
-import socket
 import time
 import urllib.error
 from collections.abc import Callable
@@ -174,8 +174,7 @@ class SendGridProvider:
             found[kind] = set()
             endpoint = self.api.client.suppression._(path)
             for offset in range(0, 10**9, PAGE):
-                query = {"limit": PAGE, "offset": offset}
-                response = self._setup_call(f"read its {kind} list", lambda: endpoint.get(query_params=query))
+                response = self._setup_call(f"read its {kind} list", functools.partial(endpoint.get, query_params={"limit": PAGE, "offset": offset}))
                 page = json.loads(response.body or b"[]")
                 found[kind].update(entry["email"].lower() for entry in page)
                 if len(page) < PAGE:
@@ -211,7 +210,7 @@ class SendGridProvider:
             # urllib raises URLError only while connecting or sending the request, before any
             # answer: SendGrid cannot have accepted a request it did not receive whole.
             raise RetryLater(f"cannot reach SendGrid at {self.host}: {exc.reason}", NAME, words=str(exc.reason)) from None
-        except (TimeoutError, socket.timeout, http.client.HTTPException, ConnectionError) as exc:
+        except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
             # The request left and no (complete) answer came back.
             raise Ambiguous(f"no answer from SendGrid ({type(exc).__name__}: {exc})", NAME, words=str(exc)) from None
 

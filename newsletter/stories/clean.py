@@ -129,7 +129,7 @@ def _line(result: Cleaned, state: _State, text: str) -> None:
         return
     last = result.blocks[-1] if result.blocks else None
     under_quote = last is not None and last.kind == "quote" and not last.attribution
-    if under_quote and text[0] in quotes.DASHES and quotes.looks_like_attribution(text):
+    if last is not None and under_quote and text[0] in quotes.DASHES and quotes.looks_like_attribution(text):
         result.blocks.pop()  # "— Name, role" under a quote line
         result.blocks.append(Block("quote", last.text, last.section, quotes.clean_attribution(text)))
         return
@@ -249,9 +249,7 @@ def _join_wrapped(raw: list[RawBlock]) -> list[RawBlock]:
             and not previous.text.rstrip().endswith(SENTENCE_END)
             and not BULLET.match(block.text)
             and not _stands_alone(block.text)
-        ):
-            joined[-1] = RawBlock("line", f"{previous.text.rstrip()} {block.text.strip()}")
-        elif (
+        ) or (
             block.kind == "line"
             and previous is not None
             and previous.kind == "line"

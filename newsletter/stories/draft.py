@@ -89,7 +89,7 @@ def draft_from(fetched: Fetched, *, url: str | None = None, title: str | None = 
             author=_one_line(extracted.meta.author or cleaned.author),
             published=extracted.meta.published or cleaned.published,
             summary=summary_text,
-            key_facts=[_one_line(fact) for fact in key_facts if _one_line(fact)],
+            key_facts=[line for fact in key_facts if (line := _one_line(fact))],
             quote=Quote(text=pull_quote.text, attribution=pull_quote.attribution) if pull_quote else None,
         )
     except ValidationError as exc:

@@ -79,7 +79,7 @@ def _from_html(fetched: Fetched) -> Extracted:
             markup = fetched.data.decode(fetched.charset)
         except (UnicodeDecodeError, LookupError):
             pass  # let trafilatura guess from <meta charset> and the bytes
-    document = trafilatura.bare_extraction(
+    document: Any = trafilatura.bare_extraction(  # a Document (as_dict is off)
         markup,
         url=fetched.url,
         with_metadata=True,

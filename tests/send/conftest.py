@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test servers live beside the tests
 
-from sendgrid_server import API_KEY, Behaviour, SendGridServer  # noqa: E402
+from sendgrid_server import API_KEY, Behaviour, SendGridServer
 
-from newsletter.cli import cli  # noqa: E402
+from newsletter.cli import cli
 from newsletter.db import Database
-from newsletter.models import Status, Subscriber  # noqa: E402
+from newsletter.models import Status, Subscriber
 
 SECRET = "a-long-secret-used-only-by-the-tests"
 

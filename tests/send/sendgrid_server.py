@@ -9,8 +9,6 @@ dropped after the request was accepted, answers slower than the client's timeout
 from __future__ import annotations
 
 import json
-
-import orjson
 import random
 import re
 import socket
@@ -20,6 +18,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import orjson
 
 API_KEY = "SG.test-key-for-the-local-server"
 MAX_PERSONALIZATIONS = 1000

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import SECRET, add_subscribers, set_config
+from conftest import SECRET, add_subscribers
 from sendgrid_server import API_KEY
 
 from newsletter.db import Database

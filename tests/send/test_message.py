@@ -92,7 +92,7 @@ def test_the_email_package_reads_back_the_intended_message(rendered_email: Email
     assert message["List-Id"] == "Fixture Weekly <fixture-weekly.fixture.example.org>"
     assert message["List-Unsubscribe"] == f"<{letter.unsubscribe_url}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert abs(message["Date"].datetime - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
+    assert abs(message["Date"].datetime - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     assert re.fullmatch(r"<[^<>@\s]+@fixture\.example\.org>", message["Message-ID"])
 
     assert message.get_content_type() == "multipart/alternative"

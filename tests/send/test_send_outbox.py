@@ -8,10 +8,10 @@ from pathlib import Path
 
 from conftest import SECRET, add_subscribers, run
 
-from newsletter.db import Database
-from newsletter.models import State, Status
 from newsletter.credentials import SigningKeys
+from newsletter.db import Database
 from newsletter.links import Purpose, verify_token
+from newsletter.models import State, Status
 
 
 def outbox(workspace: Path) -> list[email.message.EmailMessage]:

@@ -12,13 +12,12 @@ from conftest import SECRET, add_subscribers, run, set_config
 from sendgrid_server import render, validate
 
 from newsletter.config import load_workspace
-from newsletter.models import Email
+from newsletter.db import Database
 from newsletter.message import MessageTemplate
+from newsletter.models import Email, Recipient, State, Status
 from newsletter.providers.base import Batch, Edition
 from newsletter.providers.sendgrid import build_payload
 from newsletter.sending import letters_for
-from newsletter.db import Database
-from newsletter.models import Recipient, State, Status
 
 
 def ledger(workspace: Path) -> dict[State, int]:
@@ -63,12 +62,12 @@ def test_a_name_reads_the_same_in_every_part_and_never_becomes_markup(workspace:
     """SendGrid fills the same substitutions everywhere, so the HTML part has its own escaped tokens;
     the outbox and SMTP escape the HTML part themselves. Checked on what the recipient would see."""
     config = load_workspace(workspace).config
-    email = Email(subject="For %%name%%", preheader="p", html="<p>Hi %%name%%</p><a href=\"%%unsubscribe_url%%\">x</a>", text="Hi %%name%%", web_html="")
+    rendered = Email(subject="For %%name%%", preheader="p", html="<p>Hi %%name%%</p><a href=\"%%unsubscribe_url%%\">x</a>", text="Hi %%name%%", web_html="")
     letters = letters_for([Recipient("bo@example.com", "Bo <b>&</b> Co", "id-of-bo")], config, SECRET.encode())
-    batch = Batch(Edition("7", email), "send-1", letters)
+    batch = Batch(Edition("7", rendered), "send-1", letters)
 
     seen = render(build_payload(config, batch), 0)
-    message = email_lib.message_from_bytes(MessageTemplate(email, config).render(letters[0]), policy=email_lib.policy.default)
+    message = email_lib.message_from_bytes(MessageTemplate(rendered, config).render(letters[0]), policy=email_lib.policy.default)
     text_part, html_part = (part.get_content() for part in message.iter_parts())
     outbox = {"subject": message["Subject"], "text": text_part, "html": html_part}
     for copy in (seen, outbox):

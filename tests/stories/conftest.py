@@ -45,7 +45,7 @@ def article_server() -> Iterator[ArticleServer]:
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, directory=str(FIXTURES), **kwargs)
 
-        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+        def do_GET(self) -> None:
             page = server_state.pages.get(self.path)
             if page is None:
                 return super().do_GET()
