@@ -7,7 +7,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from . import placeholders
-from .models import Email, Issue
+from .models import Email, Issue, is_http_url
 
 KB = 1000
 GMAIL_CLIP_BYTES = 102 * KB  # Gmail hides the rest of a message behind "[Message clipped]"
@@ -83,8 +83,7 @@ def _check_html(html: str) -> list[Finding]:
         href = (link.get("href") or "").strip()
         if href in placeholders.ALL:
             continue
-        parts = urlsplit(href)
-        if parts.scheme not in ("http", "https", "mailto") or (parts.scheme != "mailto" and not parts.netloc):
+        if not (is_http_url(href) or (urlsplit(href).scheme == "mailto" and len(href) > len("mailto:"))):
             label = " ".join(link.text_content().split()) or "(no text)"
             found.append(Finding("error", f"link {label!r} points to {href!r}, which is not an http(s) or mailto URL"))
     return found

@@ -118,9 +118,21 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+DEBUG_VARIABLE = "NEWSLETTER_DEBUG"
+
+
 def main() -> None:
     try:
         cli(prog_name="newsletter")
+    except Exception as exc:  # a bug, not the user's doing: one sentence, the traceback on request
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        click.echo(
+            f"Error: newsletter stopped on an unexpected error ({type(exc).__name__}: {exc}). This is a bug in newsletter, "
+            f"not something you did; run again with {DEBUG_VARIABLE}=1 to see where it happened, and report it.",
+            err=True,
+        )
+        raise SystemExit(2) from None
     finally:
         # Objects are still freed and finalized at exit, but the interpreter's last garbage
         # collections skip frozen ones: after pydantic, lxml and cssutils that saves ~50 ms a run.

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from ..models import Quote, Story
+from ..models import Quote, Story, is_http_url
 from . import facts, quotes, sentences, summarize
 from .clean import Cleaned, clean
 from .errors import StoryError
@@ -101,18 +101,13 @@ def draft_from(fetched: Fetched, *, url: str | None = None, title: str | None = 
 def _story_url(option: str | None, meta: PageMeta, cleaned: Cleaned, fetched: Fetched) -> str | None:
     """--url, else the page's canonical URL, else a URL line in the text, else where it was fetched from."""
     if option:
-        if not _is_http(option):
+        if not is_http_url(option):
             raise StoryError(f"--url: expected an http(s) URL such as https://example.com/article, got {option!r}")
         return option
     for candidate in (meta.url, cleaned.url, fetched.url):
-        if candidate and _is_http(candidate):
+        if candidate and is_http_url(candidate):
             return candidate
     return None
-
-
-def _is_http(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not any(ch.isspace() for ch in value)
 
 
 def _host(url: str) -> str | None:

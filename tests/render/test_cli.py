@@ -235,3 +235,25 @@ def test_a_workspace_without_templates_uses_the_defaults(workspace: Path, issue_
     (workspace / "templates").rmdir()
     assert run("build", str(issue_path)).exit_code == 0
     assert "Fixture Weekly" in (workspace / "build" / "2026-12-01" / "email.html").read_text()
+
+
+def test_a_bug_is_one_sentence_not_a_traceback(issue_path: Path, monkeypatch, capsys) -> None:
+    import newsletter.build
+    from newsletter.cli import main
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the build")
+
+    monkeypatch.setattr(newsletter.build, "build_issue", broken)
+    monkeypatch.setattr("sys.argv", ["newsletter", "build", str(issue_path)])
+    monkeypatch.delenv("NEWSLETTER_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "unexpected error (RuntimeError: a bug in the build)" in err and "NEWSLETTER_DEBUG=1" in err
+    assert "Traceback" not in err
+
+    monkeypatch.setenv("NEWSLETTER_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main()

@@ -262,3 +262,31 @@ def test_dry_run_prints_the_first_request_and_sends_nothing(sendgrid, in_workspa
     body = json.loads(result.output[result.output.index("{") :])
     assert [p["to"][0]["email"] for p in body["personalizations"]] == [f"reader0000{n}@example.com" for n in range(3)]
     assert sendgrid.requests == 0 and ledger(in_workspace) == {}
+
+
+def test_someone_who_leaves_during_a_slow_send_is_skipped(sendgrid, in_workspace: Path, issue_path: Path) -> None:
+    import threading
+    import time
+
+    config = in_workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace('provider = "sendgrid"', 'provider = "sendgrid"\nbatch_size = 2'))
+    emails = add_subscribers(in_workspace, 10)
+    sendgrid.behaviour.latency = 0.3
+
+    def leave_once_sending_has_begun() -> None:
+        while sendgrid.requests == 0:
+            time.sleep(0.01)
+        with Database(in_workspace / "subscribers.db") as db:
+            db.subscribers.set_status([emails[8]], Status.UNSUBSCRIBED)
+            db.subscribers.remove(emails[9])
+
+    leaver = threading.Thread(target=leave_once_sending_has_begun)
+    leaver.start()
+    result = run("send", str(issue_path))
+    leaver.join()
+    assert result.exit_code == 0, result.output
+    assert sorted(sendgrid.delivered) == emails[:8]
+    with Database(in_workspace / "subscribers.db") as db:
+        skipped = {d.email: d.detail for d in db.ledger.deliveries("7", [State.SKIPPED])}
+    assert skipped == {emails[8]: "no longer an active subscriber", emails[9]: "removed from the list"}
+    assert "Ledger: 8 sent, 2 skipped" in result.output
