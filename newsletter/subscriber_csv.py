@@ -10,12 +10,12 @@ import csv
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .addresses import has_ascii_local_part, normalize
+from .addresses import normalize
 from .errors import NewsletterError
 from .links import PUBLIC_ID
 from .models import Status, Subscriber, is_one_line
@@ -118,25 +118,40 @@ class SubscriberCsv:
         if email is None:
             self.handle.close()
             raise SubscriberFileError(f"{path}:1: no 'email' column in the header (found: {', '.join(self.header) or 'nothing'})")
+        # Each row is read as its cells plus one empty cell at the end, which an absent column
+        # points at: no "is this column there?" on a million rows.
+        self.width = len(self.header)
+        absent = self.width
+
+        def column(names: tuple[str, ...]) -> int:
+            found = _first(keys, names)
+            return absent if found is None else found
+
         self.email_at = email
-        self.name_at = _first(keys, NAME_COLUMNS)
-        self.first_at = _first(keys, FIRST_NAME_COLUMNS)
-        self.last_at = _first(keys, LAST_NAME_COLUMNS)
-        self.status_at = _first(keys, STATUS_COLUMNS)
-        self.created_at = _first(keys, CREATED_COLUMNS)
-        self.id_at = _first(keys, ID_COLUMNS)
-        self.json_at = _first(keys, JSON_COLUMNS)
-        self.unsub_at = _first(keys, UNSUBSCRIBED_AT)
-        self.clean_at = _first(keys, CLEANED_AT)
+        self.name_at = column(NAME_COLUMNS)
+        self.first_at = column(FIRST_NAME_COLUMNS)
+        self.last_at = column(LAST_NAME_COLUMNS)
+        self.status_at = column(STATUS_COLUMNS)
+        self.created_at = column(CREATED_COLUMNS)
+        self.id_at = column(ID_COLUMNS)
+        self.json_at = column(JSON_COLUMNS)
+        self.unsub_at = column(UNSUBSCRIBED_AT)
+        self.clean_at = column(CLEANED_AT)
         used = {self.email_at, self.name_at, self.first_at, self.last_at, self.status_at, self.created_at, self.id_at, self.json_at}
         self.extra = [(i, column.removeprefix(ATTRIBUTE_PREFIX)) for i, column in enumerate(self.header) if i not in used and column]
         self.seen: set[int] = set()  # hashes of the addresses read so far (merged repeats)
 
     def __iter__(self) -> Iterator[Subscriber]:
         try:
+            width = self.width
             for row in self.reader:
-                if any(cell.strip() for cell in row):
-                    subscriber = self._subscriber(self.reader.line_num, row)
+                if len(row) > width:
+                    self._reject(self.reader.line_num, ",".join(row), f"{len(row)} fields but the header has {width}")
+                    continue
+                cells = [cell.strip() for cell in row]
+                if any(cells):
+                    cells += [""] * (width + 1 - len(cells))
+                    subscriber = self._subscriber(self.reader.line_num, cells)
                     if subscriber is not None:
                         yield subscriber
         except (csv.Error, UnicodeDecodeError) as exc:
@@ -149,12 +164,9 @@ class SubscriberCsv:
         if len(self.tally.rejected) < REJECTIONS_KEPT:
             self.tally.rejected.append(Rejected(line, value, reason))
 
-    def _subscriber(self, line: int, row: list[str]) -> Subscriber | None:
-        if len(row) > len(self.header):
-            self._reject(line, ",".join(row), f"{len(row)} fields but the header has {len(self.header)}")
-            return None
-        cell = _cells(row)
-        raw = cell(self.email_at)
+    def _subscriber(self, line: int, cells: list[str]) -> Subscriber | None:
+        """One row's subscriber (its cells stripped, one empty cell added), or None if not imported."""
+        raw = cells[self.email_at]
         if not raw:
             self._reject(line, raw, "the email field is empty")
             return None
@@ -163,41 +175,43 @@ class SubscriberCsv:
         except ValueError as exc:
             self._reject(line, raw, str(exc))
             return None
-        name = cell(self.name_at) or " ".join(part for part in (cell(self.first_at), cell(self.last_at)) if part) or None
+        name = cells[self.name_at] or " ".join(part for part in (cells[self.first_at], cells[self.last_at]) if part) or None
         if name and not is_one_line(name):
             self._reject(line, raw, "the name contains a line break or a control character")
             return None
-        imported, status = self._status(line, raw, cell)
+        imported, status = self._status(line, raw, cells)
         if not imported:
             return None
-        public_id = cell(self.id_at) or None
+        public_id = cells[self.id_at] or None
         if public_id and not PUBLIC_ID.fullmatch(public_id):
             self._reject(line, raw, f"subscriber_id {public_id!r} is not one this tool made (8 to 64 letters, digits, - or _)")
             return None
-        attributes = self._attributes(line, raw, cell)
+        attributes = self._attributes(line, raw, cells)
         if attributes is None:
             return None
-        created = _timestamp(cell(self.created_at))
-        if cell(self.created_at) and created is None:
-            attributes[self.header[self.created_at or 0]] = cell(self.created_at)  # kept, as written
+        created = None
+        if cells[self.created_at]:
+            created = _timestamp(cells[self.created_at])
+            if created is None:
+                attributes[self.header[self.created_at]] = cells[self.created_at]  # kept, as written
         fingerprint = hash(email)
         if fingerprint in self.seen:
             self.tally.merged += 1
         else:
             self.seen.add(fingerprint)
-            if not has_ascii_local_part(email):
+            if not email.rpartition("@")[0].isascii():
                 self.tally.smtputf8_count += 1
                 if len(self.tally.smtputf8_only) < 5:
                     self.tally.smtputf8_only.append(email)
         return Subscriber(email, name, attributes, status, public_id, created)
 
-    def _status(self, line: int, raw: str, cell: Cell) -> tuple[bool, Status]:
+    def _status(self, line: int, raw: str, cells: list[str]) -> tuple[bool, Status]:
         """Whether to import the row, and its status (active unless the file says otherwise)."""
-        if cell(self.clean_at):
+        if cells[self.clean_at]:
             return True, Status.BOUNCED
-        if cell(self.unsub_at):
+        if cells[self.unsub_at]:
             return True, Status.UNSUBSCRIBED
-        word = cell(self.status_at)
+        word = cells[self.status_at]
         if not word:
             return True, Status.ACTIVE
         key = _key(word)
@@ -211,19 +225,21 @@ class SubscriberCsv:
             return False, Status.ACTIVE
         return True, status
 
-    def _attributes(self, line: int, raw: str, cell: Cell) -> dict[str, str] | None:
+    def _attributes(self, line: int, raw: str, cells: list[str]) -> dict[str, str] | None:
         attributes: dict[str, str] = {}
-        packed = cell(self.json_at)
+        packed = cells[self.json_at]
         if packed:
             try:
                 data = json.loads(packed)
             except ValueError:
                 data = None
             if not isinstance(data, dict):
-                self._reject(line, raw, f"the {self.header[self.json_at or 0]} column holds no JSON object")
+                self._reject(line, raw, f"the {self.header[self.json_at]} column holds no JSON object")
                 return None
             attributes.update((str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in data.items() if v not in ("", None))
-        attributes.update((column, cell(i)) for i, column in self.extra if cell(i))
+        for i, column in self.extra:
+            if cells[i]:
+                attributes[column] = cells[i]
         return attributes
 
 
@@ -232,16 +248,6 @@ def _first(keys: list[str], names: tuple[str, ...]) -> int | None:
         if name in keys:
             return keys.index(name)
     return None
-
-
-Cell = Callable[[int | None], str]
-
-
-def _cells(row: list[str]) -> Cell:
-    def cell(index: int | None) -> str:
-        return row[index].strip() if index is not None and index < len(row) else ""
-
-    return cell
 
 
 def _timestamp(text: str) -> str | None:

@@ -25,6 +25,9 @@ class ImportCounts:
     updated: int  # rows that matched someone already on the list (repeats in the file included)
     deactivated: int  # active subscribers the input marked unsubscribed, bounced or complained
 
+    def __add__(self, other: ImportCounts) -> ImportCounts:
+        return ImportCounts(self.added + other.added, self.updated + other.updated, self.deactivated + other.deactivated)
+
 
 class Subscribers:
     def __init__(self, connection: Connection) -> None:
@@ -39,35 +42,36 @@ class Subscribers:
         active subscriber takes it (someone who left elsewhere is not mailed here). The other way
         round never happens: nobody is re-activated by an import."""
         rows = iter(subscribers)
-        added = updated = deactivated = 0
+        total = ImportCounts(0, 0, 0)
         with self.connection.transaction():
             while chunk := list(islice(rows, CHUNK)):
                 # In address order (stable: a repeat's later values still win), the inserts walk
                 # the table's B-tree in order instead of jumping around it.
                 chunk.sort(key=lambda s: s.email)
-                stamp = now()
-                ids = _public_ids(len(chunk))
-                new = self._count_new(chunk)
-                try:
-                    self.db.executemany(
-                        """INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id)
-                           VALUES (?, ?, ?, ?, ?, ?, ?)
-                           ON CONFLICT (email) DO UPDATE SET
-                               name = coalesce(excluded.name, name),
-                               attributes = json_patch(attributes, excluded.attributes),
-                               updated_at = excluded.updated_at""",
-                        [_row(s, stamp, s.public_id or next(ids)) for s in chunk],
-                    )
-                except sqlite3.IntegrityError as exc:  # an imported subscriber id that someone else has
-                    raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
-                added += new
-                updated += len(chunk) - new
-                leaving = [(s.status, stamp, s.email) for s in chunk if s.status != Status.ACTIVE]
-                if leaving:
-                    deactivated += self.db.executemany(
-                        "UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ? AND status = 'active'", leaving
-                    ).rowcount
-        return ImportCounts(added, updated, deactivated)
+                total = total + self._store(chunk)
+        return total
+
+    def _store(self, chunk: list[Subscriber]) -> ImportCounts:
+        stamp = now()
+        ids = _public_ids(len(chunk))
+        new = self._count_new(chunk)
+        try:
+            self.db.executemany(
+                """INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (email) DO UPDATE SET
+                       name = coalesce(excluded.name, name),
+                       attributes = json_patch(attributes, excluded.attributes),
+                       updated_at = excluded.updated_at""",
+                [_row(s, stamp, s.public_id or next(ids)) for s in chunk],
+            )
+        except sqlite3.IntegrityError as exc:  # an imported subscriber id that someone else has
+            raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
+        leaving = [(s.status, stamp, s.email) for s in chunk if s.status != Status.ACTIVE]
+        deactivated = 0
+        if leaving:
+            deactivated = self.db.executemany("UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ? AND status = 'active'", leaving).rowcount
+        return ImportCounts(new, len(chunk) - new, deactivated)
 
     def _count_new(self, chunk: list[Subscriber]) -> int:
         """How many distinct addresses of the chunk are not on the list yet."""
