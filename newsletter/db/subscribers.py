@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import sqlite3
@@ -17,6 +18,14 @@ from ..models import Status, Subscriber
 from .connection import Connection, StoreError, now
 
 CHUNK = 20_000  # rows per executemany: big enough to be fast, small enough to stream
+DIRECT_UP_TO = 120_000  # rows an import holds in memory and merges directly; beyond, it stages them
+UPSERT = "INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id)"
+ON_CONFLICT = """ ON CONFLICT (email) DO UPDATE SET
+    name = coalesce(excluded.name, name),
+    attributes = json_patch(attributes, excluded.attributes),
+    updated_at = excluded.updated_at"""
+DEACTIVATE_ONE = "UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ? AND status = 'active'"
+PUBLIC_ID_INDEX = "CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id)"  # as in migration 2
 
 
 @dataclass(frozen=True)
@@ -36,49 +45,73 @@ class Subscribers:
 
     def upsert(self, subscribers: Iterable[Subscriber]) -> ImportCounts:
         """Add new subscribers and update names and attributes of known ones, in one transaction,
-        streaming (the input is read CHUNK rows at a time).
+        streaming: the input is read as it is stored.
 
         A status other than `active` in the input is honoured: new subscribers get it, and an
         active subscriber takes it (someone who left elsewhere is not mailed here). The other way
-        round never happens: nobody is re-activated by an import."""
+        round never happens: nobody is re-activated by an import. A repeated address keeps its
+        first row's id and creation time; its later non-empty values win."""
         rows = iter(subscribers)
-        total = ImportCounts(0, 0, 0)
+        first = list(islice(rows, DIRECT_UP_TO + 1))
         with self.connection.transaction():
-            while chunk := list(islice(rows, CHUNK)):
-                # In address order (stable: a repeat's later values still win), the inserts walk
-                # the table's B-tree in order instead of jumping around it.
-                chunk.sort(key=lambda s: s.email)
-                total = total + self._store(chunk)
-        return total
+            if len(first) <= DIRECT_UP_TO:
+                return self._merge_directly(first)
+            return self._merge_staged(itertools.chain(first, rows))
 
-    def _store(self, chunk: list[Subscriber]) -> ImportCounts:
+    def _merge_directly(self, subscribers: list[Subscriber]) -> ImportCounts:
+        """A list that fits in memory: sorted by address and merged with one statement per chunk."""
+        subscribers.sort(key=lambda s: s.email)  # stable: a repeat's later values still win
         stamp = now()
-        ids = _public_ids(len(chunk))
-        new = self._count_new(chunk)
+        ids = _public_ids(len(subscribers))
+        distinct = {s.email for s in subscribers}
+        known = sum(
+            self.db.execute(f"SELECT count(*) FROM subscribers WHERE email IN ({','.join('?' * len(part))})", part).fetchone()[0]
+            for part in _parts(sorted(distinct), 900)
+        )
         try:
-            self.db.executemany(
-                """INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (email) DO UPDATE SET
-                       name = coalesce(excluded.name, name),
-                       attributes = json_patch(attributes, excluded.attributes),
-                       updated_at = excluded.updated_at""",
-                [_row(s, stamp, s.public_id or next(ids)) for s in chunk],
-            )
+            self.db.executemany(UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT, [_row(s, stamp, s.public_id or next(ids)) for s in subscribers])
         except sqlite3.IntegrityError as exc:  # an imported subscriber id that someone else has
             raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
-        leaving = [(s.status, stamp, s.email) for s in chunk if s.status != Status.ACTIVE]
-        deactivated = 0
-        if leaving:
-            deactivated = self.db.executemany("UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ? AND status = 'active'", leaving).rowcount
-        return ImportCounts(new, len(chunk) - new, deactivated)
+        leaving = [(s.status, stamp, s.email) for s in subscribers if s.status != Status.ACTIVE]
+        deactivated = self.db.executemany(DEACTIVATE_ONE, leaving).rowcount if leaving else 0
+        added = len(distinct) - known
+        return ImportCounts(added, len(subscribers) - added, deactivated)
 
-    def _count_new(self, chunk: list[Subscriber]) -> int:
-        """How many distinct addresses of the chunk are not on the list yet."""
-        distinct = {s.email for s in chunk}
-        marks = ",".join("?" * len(distinct))
-        known = self.db.execute(f"SELECT count(*) FROM subscribers WHERE email IN ({marks})", list(distinct)).fetchone()[0]
-        return len(distinct) - int(known)
+    def _merge_staged(self, subscribers: Iterable[Subscriber]) -> ImportCounts:
+        """A big list: appended to a temporary table as it is read, then merged in address order
+        with one statement, so the list's B-tree is written in order rather than at random places
+        (a million-row import stays fast once the list outgrows the page cache)."""
+        db = self.db
+        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS staged ({STAGED})")
+        db.execute("DELETE FROM staged")
+        staged = 0
+        rows = iter(subscribers)
+        while chunk := list(islice(rows, CHUNK)):
+            stamp = now()
+            ids = _public_ids(len(chunk))
+            db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?)", [_row(s, stamp, s.public_id or next(ids)) for s in chunk])
+            staged += len(chunk)
+        added = int(db.execute("SELECT count(DISTINCT email) FROM staged WHERE email NOT IN (SELECT email FROM subscribers)").fetchone()[0])
+        # Random link ids go into their index at random places: when the import outnumbers the
+        # list, building the index afresh (one sort) is cheaper than a million scattered inserts.
+        known = db.execute("SELECT count(*) FROM (SELECT 1 FROM subscribers LIMIT ?)", (staged,)).fetchone()[0]
+        rebuild = known < staged
+        if rebuild:
+            db.execute("DROP INDEX subscribers_by_public_id")
+        try:
+            db.execute(UPSERT + " SELECT email, name, attributes, status, created_at, updated_at, public_id FROM staged WHERE true ORDER BY email, rowid" + ON_CONFLICT)
+            if rebuild:
+                db.execute(PUBLIC_ID_INDEX)
+        except sqlite3.IntegrityError as exc:  # an imported subscriber id that someone else has
+            raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
+        deactivated = db.execute(
+            """UPDATE subscribers SET status = gone.status, updated_at = ?
+               FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
+               WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
+            (now(),),
+        ).rowcount
+        db.execute("DELETE FROM staged")
+        return ImportCounts(added, staged - added, deactivated)
 
     def get(self, email: str) -> Subscriber | None:
         row = self.db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (email,)).fetchone()
@@ -125,11 +158,17 @@ class Subscribers:
 
 
 COLUMNS = "email, name, attributes, status, public_id, created_at"
+STAGED = "email TEXT, name TEXT, attributes TEXT, status TEXT, created_at TEXT, updated_at TEXT, public_id TEXT"
 
 
 def _row(s: Subscriber, stamp: str, public_id: str) -> tuple[str, str | None, str, str, str, str, str]:
     attributes = orjson.dumps(s.attributes, option=orjson.OPT_SORT_KEYS).decode() if s.attributes else "{}"
     return (s.email, s.name, attributes, s.status, s.created_at or stamp, stamp, public_id)
+
+
+def _parts(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _public_ids(count: int) -> Iterator[str]:

@@ -239,3 +239,34 @@ def test_import_names_addresses_some_providers_cannot_reach(in_workspace: Path) 
     assert result.exit_code == 0, result.output
     assert "1 address(es) have non-ASCII characters before the @ (e.g. 用户@例え.jp)" in result.output
     assert "SendGrid cannot deliver to them" in result.output
+
+
+def test_an_imported_subscriber_id_that_someone_else_has_imports_nothing(in_workspace: Path) -> None:
+    run("subscribers", "add", "first@example.com")
+    with Database(in_workspace / "subscribers.db") as db:
+        taken = db.subscribers.get("first@example.com").public_id
+    source = write_csv(in_workspace / "list.csv", f"email,subscriber_id\nnew@example.com,fresh-id-12345\nother@example.com,{taken}\n")
+    result = run("subscribers", "import", str(source))
+    assert result.exit_code == 1 and "nothing was imported" in result.output and "Traceback" not in result.output
+    assert sorted(stored(in_workspace)) == ["first@example.com"]
+
+
+def test_a_big_import_is_staged_and_merged_the_same_way(in_workspace: Path, monkeypatch) -> None:
+    """Above DIRECT_UP_TO rows an import goes through a temporary table: same result."""
+    import newsletter.db.subscribers as table
+
+    monkeypatch.setattr(table, "DIRECT_UP_TO", 3)
+    run("subscribers", "add", "known@example.com", "--name", "Known")
+    source = write_csv(
+        in_workspace / "list.csv",
+        "email,name,status,plan\nb@example.com,B,,\nknown@example.com,,unsubscribed,gold\na@example.com,A,,free\nb@example.com,Bee,,paid\nc@example.com,,bounced,\n",
+    )
+    result = run("subscribers", "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert "3 added, 1 updated, 1 repeated rows merged, 1 marked unsubscribed, bounced or complained" in result.output
+    assert stored(in_workspace) == {
+        "a@example.com": ("A", Status.ACTIVE, {"plan": "free"}),
+        "b@example.com": ("Bee", Status.ACTIVE, {"plan": "paid"}),
+        "c@example.com": (None, Status.BOUNCED, {}),
+        "known@example.com": ("Known", Status.UNSUBSCRIBED, {"plan": "gold"}),
+    }
