@@ -38,7 +38,7 @@ def timed(command: list[str], workspace: Path, env: dict[str, str]) -> tuple[flo
 
 
 def main() -> None:
-    env = dict(os.environ, NEWSLETTER_SECRET="bench-secret-0123456789")
+    env = dict(os.environ, NEWSLETTER_SECRET="bench-secret-Kq3vN8xTz1bR7mW2pL9sYc4dF6")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [str(Path(sys.executable).with_name("newsletter")), "send", "issues/2026-11-24.yaml"]
     dry_runs, sends, cpus = [], [], []

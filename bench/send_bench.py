@@ -58,7 +58,7 @@ def run_send(count: int) -> tuple[float, float, int, float, int]:
         with Database(workspace / "subscribers.db") as db:  # built before the clock starts
             db.subscribers.upsert(Subscriber(f"reader{n:07d}@example.com", f"Reader {n}") for n in range(count))
         server.bodies = _Discard()
-        env = dict(os.environ, SENDGRID_API_HOST=server.url, SENDGRID_API_KEY=API_KEY, NEWSLETTER_SECRET="bench-secret-0123456789")
+        env = dict(os.environ, SENDGRID_API_HOST=server.url, SENDGRID_API_KEY=API_KEY, NEWSLETTER_SECRET="bench-secret-Kq3vN8xTz1bR7mW2pL9sYc4dF6")
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         command = [str(Path(sys.executable).with_name("newsletter")), "send", "issues/2026-11-24.yaml"]
         wall, cpu, peak, stdout = run_child(command, workspace, env)

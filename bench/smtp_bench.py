@@ -62,7 +62,7 @@ def main() -> None:
             (workspace / "newsletter.toml").write_text(config)
             with Database(workspace / "subscribers.db") as db:
                 db.subscribers.upsert(Subscriber(f"reader{n:07d}@example.com", f"Reader {n}") for n in range(COUNT))
-            env = dict(os.environ, NEWSLETTER_SECRET="bench-secret-0123456789")
+            env = dict(os.environ, NEWSLETTER_SECRET="bench-secret-Kq3vN8xTz1bR7mW2pL9sYc4dF6")
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             command = [str(Path(sys.executable).with_name("newsletter")), "send", "issues/2026-11-24.yaml"]
             start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import importlib
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .errors import NewsletterError
+from .errors import NewsletterError, NewsletterWarning
 
 IssuePath = click.Path(path_type=Path, dir_okay=False)
 
@@ -42,10 +43,23 @@ class Cli(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except NewsletterError as exc:
-            raise click.ClickException(str(exc)) from None
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", NewsletterWarning)
+            warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)  # restored when the block ends
+            try:
+                return super().invoke(ctx)
+            except NewsletterError as exc:
+                raise click.ClickException(str(exc)) from None
+
+
+def _show_warning(python_way, message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+    """NewsletterWarning as one yellow line; anything else as Python shows it."""
+    if issubclass(category, NewsletterWarning):
+        click.secho(f"warning: {message}", fg="yellow", err=True)
+    else:
+        python_way(message, category, filename, lineno, file, line)
 
 
 @click.group(cls=Cli)
@@ -72,6 +86,8 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
     click.echo(f"HTML size: {size / KB:.1f} KB of Gmail's ~{GMAIL_CLIP_BYTES // KB} KB clipping limit")
     for finding in result.findings:
         click.secho(str(finding), fg="yellow" if finding.level == "warning" else "red", err=True)
+    if any(finding.level == "error" for finding in result.findings):
+        raise click.ClickException("the files were written, but the issue is not ready to send: fix the errors above")
 
 
 @cli.command()

@@ -36,6 +36,9 @@ def hex_colour(value: str) -> str:
 def unsubscribe_template(value: str) -> str:
     if "{token}" not in value:
         raise ValueError("must contain {token}, where each recipient's signed token goes")
+    bad = sorted(set(value) & set('<>"\'`\\'))
+    if bad:  # it goes into HTML attributes and the List-Unsubscribe header as it is
+        raise ValueError(f"must not contain {' '.join(bad)} (percent-encode them)")
     return value
 
 

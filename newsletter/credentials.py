@@ -6,7 +6,10 @@ Secrets never come from newsletter.toml, never appear in output or logs, and nev
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 from .errors import ConfigError
@@ -19,7 +22,10 @@ SENDGRID_API_HOST = "SENDGRID_API_HOST"  # not a secret: points the client at a 
 SMTP_PASSWORD = "SMTP_PASSWORD"
 
 DEVELOPMENT_SECRET = b"newsletter development secret: outbox only, never for real mail"
-MIN_SECRET_LENGTH = 16
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128  # by a simple estimate: length times the entropy of its characters
+MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+API_KEY = re.compile(r"[A-Za-z0-9._-]{8,256}")  # SendGrid keys look like SG.xxxx.yyyy
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,21 @@ def signing_keys(provider: str, today: dt.date | None = None) -> SigningKeys:
 
 
 def _checked(name: str, value: str) -> bytes:
-    if len(value) < MIN_SECRET_LENGTH:
-        raise ConfigError(f"{name} is too short: use at least {MIN_SECRET_LENGTH} random characters")
+    """A secret long and varied enough to resist guessing. The message never shows the value."""
+    if len(value) < MIN_SECRET_LENGTH or estimated_bits(value) < MIN_SECRET_BITS:
+        raise ConfigError(
+            f"{name} is too weak: use at least {MIN_SECRET_LENGTH} random characters (about {MIN_SECRET_BITS} bits); "
+            f"make one with: {MAKE_ONE}"
+        )
     return value.encode()
+
+
+def estimated_bits(value: str) -> float:
+    """Length times the Shannon entropy of the characters used: "aaaa..." scores 0, a
+    token_urlsafe(32) about 200."""
+    counts = Counter(value)
+    per_character = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    return len(value) * per_character
 
 
 def _previous_still_valid(today: dt.date) -> bool:
@@ -72,6 +90,8 @@ def sendgrid_api_key() -> str:
     key = os.environ.get(SENDGRID_API_KEY, "").strip()
     if not key:
         raise ConfigError(f"{SENDGRID_API_KEY} is not set: the SendGrid API key comes from the environment only")
+    if not API_KEY.fullmatch(key):  # a line break would reach an HTTP header (and its error message)
+        raise ConfigError(f"{SENDGRID_API_KEY} does not look like an API key (letters, digits, '.', '_' and '-' only); check how it was set")
     return key
 
 

@@ -42,3 +42,27 @@ class IssueFileError(NewsletterError):
 
 class TemplateError(NewsletterError):
     """A template has a syntax error or fails while rendering."""
+
+
+class NewsletterWarning(UserWarning):
+    """Something the user should know that does not stop the command (the CLI prints it)."""
+
+
+def warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, NewsletterWarning, stacklevel=2)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (127.0.0.0/8, ::1, localhost): the only place a secret may
+    travel without TLS."""
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

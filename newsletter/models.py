@@ -36,6 +36,18 @@ def is_one_line(text: str) -> bool:
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
+MAX_NAME_CHARS = 200  # a subscriber's name: far above any real one, far below a header's 998
+
+
+def name_problem(name: str) -> str | None:
+    """Why a subscriber's name cannot be used (it goes into the To: header), or None."""
+    if not is_one_line(name):
+        return "the name contains a line break or a control character"
+    if len(name) > MAX_NAME_CHARS:
+        return f"the name is {len(name):,} characters long; at most {MAX_NAME_CHARS}"
+    return None
+
+
 def http_url(value: str) -> str:
     """Validator form of is_http_url, with a message that says what was expected."""
     if not is_http_url(value):
@@ -50,9 +62,18 @@ def single_line(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+def no_placeholder(value: str) -> str:
+    """Only templates may place a per-recipient placeholder: one in an issue's content (a story link
+    ending in ?u=%%unsubscribe_url%%) would send every recipient's value wherever it points."""
+    found = placeholders.FOUND.search(value)
+    if found:
+        raise ValueError(f"contains {found.group(0)}, which is filled in with each recipient's own value and may only come from a template; write it differently")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_placeholder)]
 Line = Annotated[Text, AfterValidator(single_line)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(http_url)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(http_url), AfterValidator(no_placeholder)]
 Markdown = Text
 
 

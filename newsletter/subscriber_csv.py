@@ -18,7 +18,7 @@ from typing import IO
 from .addresses import normalize
 from .errors import NewsletterError
 from .links import PUBLIC_ID
-from .models import Status, Subscriber, is_one_line
+from .models import Status, Subscriber, name_problem
 
 REJECTIONS_KEPT = 1000  # rejected rows listed in full; beyond that only counted
 
@@ -106,7 +106,7 @@ class SubscriberCsv:
             raise SubscriberFileError(f"{path}: cannot read it: {exc.strerror}") from None
         self.reader = csv.reader(self.handle)
         try:
-            self.header = [column.strip() for column in next(self.reader)]
+            self.header = [_unguarded(column.strip()) for column in next(self.reader)]
         except StopIteration:
             self.handle.close()
             raise SubscriberFileError(f"{path}: the file is empty; expected a header line with an 'email' column") from None
@@ -148,7 +148,7 @@ class SubscriberCsv:
                 if len(row) > width:
                     self._reject(self.reader.line_num, ",".join(row), f"{len(row)} fields but the header has {width}")
                     continue
-                cells = [cell.strip() for cell in row]
+                cells = [_unguarded(cell.strip()) for cell in row]
                 if any(cells):
                     cells += [""] * (width + 1 - len(cells))
                     subscriber = self._subscriber(self.reader.line_num, cells)
@@ -176,8 +176,9 @@ class SubscriberCsv:
             self._reject(line, raw, str(exc))
             return None
         name = cells[self.name_at] or " ".join(part for part in (cells[self.first_at], cells[self.last_at]) if part) or None
-        if name and not is_one_line(name):
-            self._reject(line, raw, "the name contains a line break or a control character")
+        problem = name_problem(name) if name else None
+        if problem:
+            self._reject(line, raw, problem)
             return None
         imported, status = self._status(line, raw, cells)
         if not imported:
@@ -263,15 +264,31 @@ def _timestamp(text: str) -> str | None:
     return when.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+# A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guarded(cell: str) -> str:
+    """A cell made safe to open in a spreadsheet: a leading ' keeps =HYPERLINK(...) as text."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def _unguarded(cell: str) -> str:
+    """The cell as it was before guarded() (so an export imports back unchanged)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1:2] in FORMULA_START else cell
+
+
 def write_csv(subscribers: Iterable[Subscriber], attribute_names: list[str], out: IO[str]) -> int:
     """Every subscriber as CSV: email, name, status, created_at, subscriber_id, then one column per
-    attribute (an attribute named like one of those gets the `attribute:` prefix). Returns the count."""
+    attribute (an attribute named like one of those gets the `attribute:` prefix). A cell that a
+    spreadsheet would run as a formula starts with ' (the importer takes it off). Returns the count."""
     columns = [f"{ATTRIBUTE_PREFIX}{key}" if key.lower() in RESERVED else key for key in attribute_names]
     writer = csv.writer(out)
-    writer.writerow(["email", "name", "status", "created_at", "subscriber_id", *columns])
+    writer.writerow([guarded(cell) for cell in ["email", "name", "status", "created_at", "subscriber_id", *columns]])
     count = 0
     for person in subscribers:
         attributes = person.attributes or {}
-        writer.writerow([person.email, person.name or "", person.status, person.created_at or "", person.public_id or "", *(attributes.get(k, "") for k in attribute_names)])
+        cells = [person.email, person.name or "", person.status, person.created_at or "", person.public_id or "", *(attributes.get(k, "") for k in attribute_names)]
+        writer.writerow([guarded(cell) for cell in cells])
         count += 1
     return count

@@ -96,11 +96,12 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
 @click.option("--resubscribe", is_flag=True, help="Re-activate someone who unsubscribed, bounced or complained (only if they asked).")
 def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: bool) -> None:
     """Add one subscriber (or update their name and attributes)."""
-    from ..models import Status, Subscriber, is_one_line
+    from ..models import Status, Subscriber, name_problem
 
     address = _address(email)
-    if name and not is_one_line(name):
-        raise click.ClickException("--name: a name cannot contain a line break or a control character")
+    problem = name_problem(name) if name else None
+    if problem:
+        raise click.ClickException(f"--name: {problem}")
     pairs = {}
     for item in attributes:
         key, sep, value = item.partition("=")

@@ -18,6 +18,7 @@ import time
 import urllib.error
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from python_http_client.exceptions import HTTPError
@@ -26,7 +27,8 @@ from sendgrid import SendGridAPIClient
 from .. import placeholders
 from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
-from ..credentials import SENDGRID_API_KEY, sendgrid_api_key, sendgrid_host_override
+from ..credentials import SENDGRID_API_HOST, SENDGRID_API_KEY, sendgrid_api_key, sendgrid_host_override
+from ..errors import ConfigError, is_loopback, warn
 from ..message import list_id
 from ..models import Letter, Outcome, RecipientStatus, Status, escape_html
 from ..placeholders import personalize
@@ -120,7 +122,9 @@ class SendGridProvider:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.host = (sendgrid_host_override() or config.sendgrid.host).rstrip("/")
+        override = sendgrid_host_override()
+        self.host = (override or config.sendgrid.host).rstrip("/")
+        _refuse_clear_text(self.host, SENDGRID_API_HOST if override else "[sendgrid] host")
         self.api = SendGridAPIClient(api_key=sendgrid_api_key(), host=self.host)
         self.api.client.timeout = config.sendgrid.timeout  # the library has no timeout of its own
 
@@ -231,6 +235,17 @@ class SendGridProvider:
         if status == 413:
             raise ProviderRefused(f"SendGrid says the request is too large (413): {words}; lower [send] batch_size", NAME, status, words)
         raise ProviderRefused(f"SendGrid rejected the request ({status}): {words}", NAME, status, words)
+
+
+def _refuse_clear_text(host: str, setting: str) -> None:
+    """The API key goes in every request: over plain http only to this machine (a test server)."""
+    parts = urlsplit(host)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+        warn(f"{setting} = {host}: the API key travels without TLS (allowed because the server is on this machine)")
+        return
+    raise ConfigError(f"{setting} = {host}: the API key would travel without TLS; use an https:// address")
 
 
 class _Body(str):

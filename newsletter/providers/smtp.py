@@ -16,6 +16,7 @@ import ssl
 from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
 from ..credentials import smtp_password
+from ..errors import ConfigError, is_loopback, warn
 from ..message import AddressError
 from ..models import Letter, Outcome, RecipientStatus
 from .base import Batch, OneByOne, ProviderRefused, RetryLater
@@ -35,6 +36,13 @@ class SmtpProvider(OneByOne):
         self.config = config
         self.settings = config.smtp
         self.password = smtp_password(self.settings.username)
+        if self.settings.username and self.settings.security == "none":  # the password would travel in clear
+            if not is_loopback(self.settings.host):
+                raise ConfigError(
+                    f'[smtp] security = "none" with a username would send the password to {self.settings.host} without TLS; '
+                    'use security = "starttls" or "tls"'
+                )
+            warn(f'[smtp] security = "none": the password travels without TLS (allowed because {self.settings.host} is this machine)')
         self.connection: smtplib.SMTP | None = None
 
     def check(self) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 
 from .draft import Draft
 
 SUMMARY_WIDTH = 88  # like the hand-written summaries in the sample issue
+
+
+CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 def story_yaml(draft: Draft, indent: int = 0) -> str:
@@ -39,7 +43,10 @@ def story_yaml(draft: Draft, indent: int = 0) -> str:
     out = io.StringIO()
     yaml.dump([item], out)
     body = [line[2:] for line in out.getvalue().splitlines()]  # the top-level dash is at column 2: move it to 0
-    comments = [f"# DRAFT from {draft.origin} (newsletter story add): check it against the article and rewrite"]
+    # The origin is a file name or URL the user gave: a line break in it would end the comment and
+    # write YAML, so every control character is shown as "?".
+    origin = CONTROL.sub("?", draft.origin)
+    comments = [f"# DRAFT from {origin} (newsletter story add): check it against the article and rewrite"]
     comments.append("# the summary in your own words, then delete these comment lines.")
     comments += [f"# To do: {note}." for note in draft.notes]
     pad = " " * indent

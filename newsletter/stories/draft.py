@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from .. import placeholders
 from ..models import Quote, Story, is_http_url
 from . import facts, quotes, sentences, summarize
 from .clean import Cleaned, clean
@@ -81,16 +82,20 @@ def draft_from(fetched: Fetched, *, url: str | None = None, title: str | None = 
         story_site = PLACEHOLDER_SOURCE
         notes.append("no site name found: replace the source placeholder (or pass --site)")
 
+    # Text from the page: anything that looks like a per-recipient placeholder is broken up, so a
+    # hostile page cannot plant %%unsubscribe_url%% in the issue (the loader would refuse it).
+    neutral = placeholders.neutralize
+    author = _one_line(extracted.meta.author or cleaned.author)
     try:
         story = Story(
-            title=headline,
-            url=story_url,
-            source=story_site,
-            author=_one_line(extracted.meta.author or cleaned.author),
+            title=neutral(headline),
+            url=neutral(story_url),
+            source=neutral(story_site),
+            author=neutral(author) if author else None,
             published=extracted.meta.published or cleaned.published,
-            summary=summary_text,
-            key_facts=[line for fact in key_facts if (line := _one_line(fact))],
-            quote=Quote(text=pull_quote.text, attribution=pull_quote.attribution) if pull_quote else None,
+            summary=neutral(summary_text),
+            key_facts=[neutral(line) for fact in key_facts if (line := _one_line(fact))],
+            quote=Quote(text=neutral(pull_quote.text), attribution=neutral(pull_quote.attribution)) if pull_quote else None,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

@@ -13,8 +13,8 @@ from newsletter.credentials import SigningKeys, signing_keys
 from newsletter.errors import ConfigError
 from newsletter.links import Purpose, make_token, new_public_id, verify_token
 
-OLD = "the-old-secret-0123456789"
-NEW = "the-new-secret-9876543210"
+OLD = "the-old-secret-Kq3vN8xTz1bR7mW2pL9sYc4d"
+NEW = "the-new-secret-Zp5Gw2Lc8Vr1Nt7Qy4Hb6Jd0M"
 
 
 def test_a_token_names_no_address_and_works_for_its_purpose_only() -> None:
@@ -70,7 +70,7 @@ def test_secret_settings_are_checked(monkeypatch) -> None:
         signing_keys("smtp")
     assert signing_keys("outbox").development
     monkeypatch.setenv("NEWSLETTER_SECRET", "short")
-    with pytest.raises(ConfigError, match="too short"):
+    with pytest.raises(ConfigError, match="too weak"):
         signing_keys("sendgrid")
     monkeypatch.setenv("NEWSLETTER_SECRET", NEW)
     monkeypatch.setenv("NEWSLETTER_PREVIOUS_SECRET", OLD)

@@ -1,0 +1,87 @@
+"""Items 3, 7, 11, 12: spreadsheet formulas in exports, YAML injection through a file name, a
+build that reports an error, and an SMTP refusal that is not a lost connection."""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+from pathlib import Path
+
+from attack import add_config, run
+
+from newsletter.db import Database
+from newsletter.models import State, Subscriber
+
+FORMULAS = ["=HYPERLINK(\"https://evil.example\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "=1+1"]
+
+
+def test_exported_formulas_are_text_and_import_back_unchanged(in_workspace: Path, tmp_path: Path, monkeypatch) -> None:
+    with Database(in_workspace / "subscribers.db") as db:
+        db.subscribers.upsert(
+            [Subscriber(f"p{n}@example.com", formula, {"note": formula, "=evil": "x"}) for n, formula in enumerate(FORMULAS)]
+        )
+        before = sorted((s.email, s.name, s.attributes) for s in db.subscribers.all())
+    exported = run("subscribers", "export").output
+    for row in csv.reader(io.StringIO(exported)):
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "newsletter.toml").write_text((in_workspace / "newsletter.toml").read_text())
+    (fresh / "list.csv").write_text(exported)
+    monkeypatch.chdir(fresh)
+    assert run("subscribers", "import", "list.csv").exit_code == 0
+    with Database(fresh / "subscribers.db") as db:
+        assert sorted((s.email, s.name, s.attributes) for s in db.subscribers.all()) == before
+
+
+def test_a_file_name_with_a_line_break_cannot_write_yaml(in_workspace: Path, issue_path: Path) -> None:
+    name = in_workspace / "evil\n  author: Injected\n#.txt"
+    name.write_text("A ferry line opens. " * 3 + "\n\n" + "The new ferry carries 300 people and runs every hour from June 2026. " * 4)
+    before = issue_path.read_text()
+    result = run("story", "add", str(issue_path), str(name), "--url", "https://news.example.com/ferry", "--site", "Harbour News")
+    assert result.exit_code == 0, result.output
+    added = issue_path.read_text()[len(before) :]
+    assert "\n  author: Injected" not in added and "author: Injected" not in added.replace("# DRAFT", "")
+    assert run("check", str(issue_path)).exit_code in (0, 1)  # still a readable issue file
+    assert "Injected" not in run("check", str(issue_path)).output
+
+
+def test_build_exits_non_zero_when_the_html_would_be_clipped(in_workspace: Path, issue_path: Path) -> None:
+    text = issue_path.read_text()
+    issue_path.write_text(text.replace("  and a reminder that replies are always welcome.", "  and a reminder that replies are always welcome. " + "Long words here. " * 8000, 1))
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1
+    assert "error: the HTML is" in result.output and "the files were written, but the issue is not ready to send" in result.output
+
+
+def test_an_smtp_server_without_smtputf8_fails_that_recipient_with_a_reason(in_workspace: Path, issue_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Box:
+        def __init__(self) -> None:
+            self.rcpts: list[str] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.rcpts += envelope.rcpt_tos
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Box()
+    controller = Controller(box, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        add_config(in_workspace, f'[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n')
+        with Database(in_workspace / "subscribers.db") as db:
+            db.subscribers.upsert([Subscriber("用户@例え.jp"), Subscriber("ok@example.com")])
+        result = run("send", str(issue_path))
+    finally:
+        controller.stop()
+    assert result.exit_code == 0 and "Ledger: 1 sent, 1 failed" in result.output
+    with Database(in_workspace / "subscribers.db") as db:
+        (failed,) = db.ledger.deliveries("7", [State.FAILED])
+    assert failed.email == "用户@例え.jp" and "SMTPUTF8" in (failed.detail or "") and "connection lost" not in (failed.detail or "")
+    assert box.rcpts == ["ok@example.com"]

@@ -1,0 +1,96 @@
+"""Items 4, 5, 8, 14: secrets go only where TLS protects them, are checked before use and never
+printed; newsletter.toml cannot smuggle control characters or markup into headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from attack import SMTP_PASSWORD, add_config, run
+
+from newsletter.db import Database
+from newsletter.models import Subscriber
+
+
+def one_subscriber(workspace: Path) -> None:
+    with Database(workspace / "subscribers.db") as db:
+        db.subscribers.upsert([Subscriber("a@example.com")])
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ['[sendgrid]\nhost = "http://capture.example.net:8599"\n', '[sendgrid]\nhost = "http://10.0.0.5"\n'],
+)
+def test_the_api_key_never_goes_to_a_plain_http_host(setting: str, in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("SENDGRID_API_HOST", raising=False)
+    one_subscriber(in_workspace)
+    add_config(in_workspace, setting)
+    result = run("send", str(issue_path), "--provider", "sendgrid")
+    assert result.exit_code == 1
+    assert "[sendgrid] host = http://" in result.output and "without TLS" in result.output and "https://" in result.output
+
+
+def test_an_http_override_elsewhere_is_refused_and_loopback_is_warned(in_workspace: Path, issue_path: Path, sendgrid, monkeypatch) -> None:
+    one_subscriber(in_workspace)
+    monkeypatch.setenv("SENDGRID_API_HOST", "http://capture.example.net")
+    refused = run("send", str(issue_path), "--provider", "sendgrid")
+    assert refused.exit_code == 1 and "SENDGRID_API_HOST = http://capture.example.net" in refused.output
+    monkeypatch.setenv("SENDGRID_API_HOST", sendgrid.url)  # http://127.0.0.1:port, the local test server
+    allowed = run("send", str(issue_path), "--provider", "sendgrid")
+    assert allowed.exit_code == 0 and "warning: SENDGRID_API_HOST" in allowed.output and "without TLS" in allowed.output
+
+
+def test_an_smtp_password_never_goes_out_in_clear(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    one_subscriber(in_workspace)
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
+    add_config(in_workspace, '[smtp]\nhost = "mail.example.net"\nsecurity = "none"\nusername = "mara"\n')
+    result = run("send", str(issue_path), "--provider", "smtp")
+    assert result.exit_code == 1
+    assert '[smtp] security = "none" with a username would send the password to mail.example.net without TLS' in result.output
+
+
+@pytest.mark.parametrize("key", ["SG.a\nSG.b", "SG.abc def", "SG.key\r\nX-Injected: 1", "SG.k\u00e9y-with-accents"])
+def test_an_api_key_of_the_wrong_shape_is_refused_and_not_printed(key: str, in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    one_subscriber(in_workspace)
+    monkeypatch.setenv("SENDGRID_API_KEY", key)
+    result = run("send", str(issue_path), "--provider", "sendgrid")
+    assert result.exit_code == 1 and "does not look like an API key" in result.output
+    for part in key.split():
+        assert part not in result.output or part in ("SG.a",)  # nothing of the key but a common prefix
+    assert key not in result.output
+
+
+@pytest.mark.parametrize("secret", ["a" * 40, " " * 40, "0123456789" * 2, "abababababababababababababababab"])
+def test_a_weak_newsletter_secret_is_refused(secret: str, in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    one_subscriber(in_workspace)
+    monkeypatch.setenv("NEWSLETTER_SECRET", secret)
+    result = run("send", str(issue_path), "--provider", "smtp")
+    assert result.exit_code == 1 and "NEWSLETTER_SECRET is too weak" in result.output and "secrets.token_urlsafe(32)" in result.output
+    if secret.strip():
+        assert secret not in result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('name = "Fixture Editor"', 'name = "Fixture\\u0000Editor"'),
+        ('name = "Fixture Editor"', 'name = "Fixture\\nBcc: all@example.com"'),
+    ],
+)
+def test_control_characters_in_the_sender_are_refused(line: str, field: str, in_workspace: Path, issue_path: Path) -> None:
+    config = in_workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace(line, field))
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1 and "sender.name" in result.output and "one line" in result.output
+
+
+@pytest.mark.parametrize("url", ['https://x.example/u?t={token}">', "https://x.example/u?t={token}<script>", "https://x.example/u?t={token}'"])
+def test_markup_in_the_unsubscribe_url_is_refused(url: str, in_workspace: Path, issue_path: Path) -> None:
+    config = in_workspace / "newsletter.toml"
+    text = config.read_text()
+    start = text.index("unsubscribe_url = ")
+    end = text.index("\n", start)
+    quoted = url.replace("\\", "\\\\").replace('"', '\\"')
+    config.write_text(text[:start] + f'unsubscribe_url = "{quoted}"' + text[end:])
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1 and "newsletter.unsubscribe_url" in result.output and "must not contain" in result.output
