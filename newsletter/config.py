@@ -18,13 +18,17 @@ CONFIG_NAME = "newsletter.toml"
 
 
 def email_address(value: str) -> str:
-    """Syntax check only (no DNS), normalized the way the subscriber list stores addresses."""
-    from .addresses import normalize
+    """Syntax check only (no DNS), normalized the way the subscriber list stores addresses. The
+    part before the @ must be ASCII: mail from anything else needs SMTPUTF8 on every path."""
+    from .addresses import has_ascii_local_part, normalize
 
     try:
-        return normalize(value)
+        address = normalize(value)
     except ValueError as exc:
         raise ValueError(f"expected an email address, got {value!r} ({exc})") from None
+    if not has_ascii_local_part(address):
+        raise ValueError(f"{value!r}: the part before the @ must be ASCII letters, digits and punctuation (mail from it cannot go through most servers)")
+    return address
 
 
 def hex_colour(value: str) -> str:
@@ -155,9 +159,11 @@ def load_workspace(start: Path) -> Workspace:
 
 def load_config(path: Path) -> Config:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM some editors add is fine
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1} is not UTF-8); save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ..models import is_http_url
 from .errors import StoryError
 
 Kind = Literal["html", "markdown", "text"]
@@ -44,7 +45,11 @@ def is_url(source: str) -> bool:
 
 def fetch(source: str, timeout: float = DEFAULT_TIMEOUT) -> Fetched:
     """Read `source` (a path to a .txt/.md/.html file, or an http(s) URL). Raises StoryError on failure."""
-    return _fetch_url(source, timeout) if is_url(source) else _read_file(Path(source))
+    if is_url(source):
+        if not is_http_url(source):  # a space or a line break would reach the request line
+            raise StoryError(f"{source!r} is not a usable URL (no spaces or line breaks; http or https with a host)")
+        return _fetch_url(source, timeout)
+    return _read_file(Path(source))
 
 
 def _read_file(path: Path) -> Fetched:

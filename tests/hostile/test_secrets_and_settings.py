@@ -94,3 +94,31 @@ def test_markup_in_the_unsubscribe_url_is_refused(url: str, in_workspace: Path, 
     config.write_text(text[:start] + f'unsubscribe_url = "{quoted}"' + text[end:])
     result = run("build", str(issue_path))
     assert result.exit_code == 1 and "newsletter.unsubscribe_url" in result.output and "must not contain" in result.output
+
+
+def test_newsletter_toml_saved_with_a_bom_is_read(in_workspace: Path, issue_path: Path) -> None:
+    config = in_workspace / "newsletter.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes())
+    assert run("build", str(issue_path)).exit_code == 0
+
+
+def test_newsletter_toml_in_latin_1_is_a_clear_error(in_workspace: Path, issue_path: Path) -> None:
+    config = in_workspace / "newsletter.toml"
+    config.write_bytes(config.read_text().replace("Fixture Editor", "Frédéric Éditeur").encode("latin-1"))
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1 and "newsletter.toml: not UTF-8 text" in result.output and "save it as UTF-8" in result.output
+
+
+def test_a_sender_address_that_needs_smtputf8_is_refused(in_workspace: Path, issue_path: Path) -> None:
+    config = in_workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace('address = "editor@fixture.example.org"', 'address = "editör@bücher.example"'))
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1 and "sender.address" in result.output and "must be ASCII" in result.output
+    config.write_text(config.read_text().replace('address = "editör@bücher.example"', 'address = "editor@bücher.example"'))
+    assert run("build", str(issue_path)).exit_code == 0  # an internationalized domain is fine
+
+
+@pytest.mark.parametrize("url", ["http://example.com/a b", "https://example.com/x\nHost: evil", "https://"])
+def test_story_show_refuses_a_url_with_a_space_or_a_line_break(url: str, in_workspace: Path) -> None:
+    result = run("story", "show", url)
+    assert result.exit_code == 1 and "is not a usable URL" in result.output
