@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import IssueFileError, Problem
@@ -77,17 +78,36 @@ def load_issue(path: Path) -> Issue:
     return parse_issue(source, path)
 
 
+class _SafeDatesAsText(SafeConstructor):
+    """Dates stay text for pydantic to check: YAML's own date constructor raises a bare
+    ValueError, with no line, for an impossible date such as 2026-02-30."""
+
+
+class _RoundTripDatesAsText(RoundTripConstructor):
+    """The same, for the parser that knows line numbers."""
+
+
+_SafeDatesAsText.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+_RoundTripDatesAsText.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+
+
+def _checking_yaml(typ: str) -> YAML:
+    yaml = YAML(typ=typ)
+    yaml.Constructor = _SafeDatesAsText if typ == "safe" else _RoundTripDatesAsText
+    return yaml
+
+
 def parse_issue(source: str, path: Path) -> Issue:
     # The C (libyaml) parser is ~5x faster; the round-trip parser, which knows line numbers,
     # runs only when there are errors to locate.
-    data = _parse_yaml(YAML(typ="safe"), source, path)
+    data = _parse_yaml(_checking_yaml("safe"), source, path)
     if not isinstance(data, dict):
         problem = Problem(path, 1, None, "expected the issue's fields (number:, date:, subject:, ...), found something else")
         raise IssueFileError(f"{path} is not an issue file:", [problem])
     try:
         return Issue.model_validate(data)
     except ValidationError as exc:
-        located = _parse_yaml(new_yaml(), source, path)
+        located = _parse_yaml(_checking_yaml("rt"), source, path)
         problems = sorted((_problem(path, located, err) for err in exc.errors()), key=lambda p: p.line or 0)
         count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
         raise IssueFileError(f"{path}: {count}:", problems) from None
@@ -152,6 +172,9 @@ def _message(loc: tuple, err: Mapping[str, Any]) -> str:
         return f"unknown key ({guess}expected one of: {', '.join(known)})"
     if kind in BOUNDS:
         return BOUNDS[kind].format(**err.get("ctx", {}))
+    reason = str(err.get("ctx", {}).get("error", ""))
+    if kind.startswith("date_") and "range" in reason:  # 2026-02-30, or a swapped 2026-25-11
+        return f"{_shown(err.get('input'))} is not a date in the calendar ({reason}); expected YYYY-MM-DD"
     if kind in MESSAGES:
         return f"{MESSAGES[kind]}, got {_shown(err.get('input'))}" if "input" in err else MESSAGES[kind]
     return err["msg"].removeprefix("Value error, ")
@@ -194,7 +217,7 @@ def issue_numbers(issues_dir: Path, strict: bool = False) -> dict[Path, int]:
     """The `number:` of every issue file in the folder. Files that cannot be read are left out,
     or with `strict` raise IssueFileError. Remembered per file until it changes, so the preview
     can ask on every save."""
-    yaml = YAML(typ="safe")
+    yaml = _checking_yaml("safe")
     found: dict[Path, int] = {}
     for path in sorted(issues_dir.glob("*.yaml")) if issues_dir.is_dir() else []:
         try:

@@ -8,6 +8,7 @@ import io
 import socket
 from pathlib import Path
 
+import pytest
 from attack import add_config, run
 
 from newsletter.db import Database
@@ -85,3 +86,15 @@ def test_an_smtp_server_without_smtputf8_fails_that_recipient_with_a_reason(in_w
         (failed,) = db.ledger.deliveries("7", [State.FAILED])
     assert failed.email == "用户@例え.jp" and "SMTPUTF8" in (failed.detail or "") and "connection lost" not in (failed.detail or "")
     assert box.rcpts == ["ok@example.com"]
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [("date", "2026-02-30", "day value"), ("date", "2026-13-01", "month value"), ("date", "2026-25-11", "month value")])
+def test_an_impossible_date_is_a_located_error_everywhere(field: str, value: str, why: str, in_workspace: Path, issue_path: Path) -> None:
+    text = issue_path.read_text()
+    issue_path.write_text(text.replace("date: 2026-12-01", f"{field}: {value}", 1))
+    line = next(n for n, row in enumerate(issue_path.read_text().splitlines(), 1) if row.startswith(f"{field}: {value}"))
+    for command in (["check"], ["build"], ["send"]):
+        result = run(*command, str(issue_path))
+        assert result.exit_code == 1, command
+        assert f"2026-12-01.yaml:{line}: {field}: '{value}' is not a date in the calendar ({why}" in result.output
+    assert run("new", "2026-12-20").exit_code == 0  # another file's bad date does not stop `new`
