@@ -39,7 +39,6 @@ class MessageTemplate:
 
     def __init__(self, email: Email, config: Config, subject_prefix: str = "") -> None:
         sender = config.sender
-        self.email = email
         self.subject = subject_prefix + email.subject
         self.boundary = f"=_nl_{secrets.token_hex(12)}"
         sender_address = ascii_form(sender.address) or sender.address

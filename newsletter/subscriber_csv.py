@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .addresses import normalize
+from .addresses import has_ascii_local_part, normalize
 from .errors import NewsletterError
 from .links import PUBLIC_ID
 from .models import Status, Subscriber, name_problem
@@ -200,7 +200,7 @@ class SubscriberCsv:
             self.tally.merged += 1
         else:
             self.seen.add(fingerprint)
-            if not email.rpartition("@")[0].isascii():
+            if not has_ascii_local_part(email):
                 self.tally.smtputf8_count += 1
                 if len(self.tally.smtputf8_only) < 5:
                     self.tally.smtputf8_only.append(email)

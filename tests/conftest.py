@@ -41,5 +41,12 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def in_workspace(workspace: Path, monkeypatch) -> Path:
+    """The workspace, as the current folder (commands that find it from there)."""
+    monkeypatch.chdir(workspace)
+    return workspace
+
+
+@pytest.fixture
 def issue_path(workspace: Path) -> Path:
     return workspace / "issues" / "2026-12-01.yaml"

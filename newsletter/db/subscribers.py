@@ -34,8 +34,6 @@ class ImportCounts:
     updated: int  # rows that matched someone already on the list (repeats in the file included)
     deactivated: int  # active subscribers the input marked unsubscribed, bounced or complained
 
-    def __add__(self, other: ImportCounts) -> ImportCounts:
-        return ImportCounts(self.added + other.added, self.updated + other.updated, self.deactivated + other.deactivated)
 
 
 class Subscribers:

@@ -24,12 +24,6 @@ def secrets(monkeypatch):
 
 
 @pytest.fixture
-def in_workspace(workspace: Path, monkeypatch) -> Path:
-    monkeypatch.chdir(workspace)
-    return workspace
-
-
-@pytest.fixture
 def sendgrid(workspace: Path, monkeypatch):
     with SendGridServer() as server:
         monkeypatch.setenv("SENDGRID_API_HOST", server.url)

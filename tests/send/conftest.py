@@ -44,12 +44,6 @@ def secrets(monkeypatch):
 
 
 @pytest.fixture
-def in_workspace(workspace: Path, monkeypatch) -> Path:
-    monkeypatch.chdir(workspace)
-    return workspace
-
-
-@pytest.fixture
 def sendgrid(workspace: Path, monkeypatch):
     """The local SendGrid; the workspace sends through it with fast retries and short timeouts."""
     with SendGridServer(Behaviour()) as server:
