@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_PROBLEMS_SHOWN = 50
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -28,8 +30,10 @@ class NewsletterError(Exception):
         self.problems = problems or []
 
     def __str__(self) -> str:
-        head = self.args[0]
-        return "\n".join([head, *(f"  {problem}" for problem in self.problems)])
+        # A broken file can hold thousands of problems; the first ones say what to fix.
+        shown = [f"  {problem}" for problem in self.problems[:MAX_PROBLEMS_SHOWN]]
+        hidden = len(self.problems) - len(shown)
+        return "\n".join([self.args[0], *shown, *([f"  ... and {hidden:,} more"] if hidden > 0 else [])])
 
 
 class ConfigError(NewsletterError):

@@ -13,9 +13,15 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
 from .errors import IssueFileError, Problem
 from .models import Issue
+from .reading import UnreadableFile, read_capped
+
+MAX_FILE_BYTES = 2_000_000  # a 25-story issue is about 30 KB; megabytes are a mistake or an attack
+MAX_DEPTH = 12  # an issue nests 6 deep (sections, stories, quote); deeper is not an issue file
+MAX_DIGITS = 100  # Python refuses to read integers over 4,300 digits; no field needs 100
 
 # What each required field is for, so "missing" reads as advice rather than jargon.
 REQUIRED_HINTS = {
@@ -69,13 +75,22 @@ def new_yaml() -> YAML:
 
 def load_issue(path: Path) -> Issue:
     """Parse and validate `path`. Raises IssueFileError listing every problem found."""
+    return parse_issue(read_source(path), path)
+
+
+def read_source(path: Path) -> str:
+    """The text of an issue file: a regular UTF-8 file of at most MAX_FILE_BYTES."""
     try:
-        source = path.read_text(encoding="utf-8")
+        data = read_capped(path, MAX_FILE_BYTES, "issue file")
     except FileNotFoundError:
         raise IssueFileError(f"{path}: no such issue file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IssueFileError(f"{path}: cannot read it: {exc}") from None
-    return parse_issue(source, path)
+    except UnreadableFile as exc:
+        raise IssueFileError(f"{path}: {exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise IssueFileError(f"{path}:{line}: is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8") from None
 
 
 class _SafeDatesAsText(SafeConstructor):
@@ -100,6 +115,7 @@ def _checking_yaml(typ: str) -> YAML:
 def parse_issue(source: str, path: Path) -> Issue:
     # The C (libyaml) parser is ~5x faster; the round-trip parser, which knows line numbers,
     # runs only when there are errors to locate.
+    screen_yaml(source, path)
     data = _parse_yaml(_checking_yaml("safe"), source, path)
     if not isinstance(data, dict):
         problem = Problem(path, 1, None, "expected the issue's fields (number:, date:, subject:, ...), found something else")
@@ -109,8 +125,39 @@ def parse_issue(source: str, path: Path) -> Issue:
     except ValidationError as exc:
         located = _parse_yaml(_checking_yaml("rt"), source, path)
         problems = sorted((_problem(path, located, err) for err in exc.errors()), key=lambda p: p.line or 0)
-        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+        count = f"{len(problems):,} problem" + ("s" if len(problems) > 1 else "")
         raise IssueFileError(f"{path}: {count}:", problems) from None
+
+
+def screen_yaml(source: str, path: Path) -> None:
+    """Refuse what YAML allows but an issue file never needs, before anything is built from it:
+    aliases (a 10 KB file of them expands to millions of stories), deep nesting (the parser
+    recurses, and crashes at some depth) and integers too long for Python to read. libyaml's
+    event stream is flat and lazy, so this stops at the first sign, in well under a millisecond
+    for a normal issue."""
+    depth = 0
+    try:
+        for event in _checking_yaml("safe").parse(source):
+            line = event.start_mark.line + 1
+            if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+                problem = "YAML anchors and aliases (&name, *name) are not supported in issue files; write each value out"
+                raise IssueFileError(f"{path}: cannot be read:", [Problem(path, line, None, problem)])
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    problem = f"nested more than {MAX_DEPTH} levels deep; an issue file needs at most 6 (check the brackets and indentation)"
+                    raise IssueFileError(f"{path}: cannot be read:", [Problem(path, line, None, problem)])
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, ScalarEvent) and not event.style and _too_many_digits(event.value):
+                problem = f"a number with {len(event.value):,} digits; put it in quotes if it is text"
+                raise IssueFileError(f"{path}: cannot be read:", [Problem(path, line, None, problem)])
+    except MarkedYAMLError:
+        return  # a syntax error: the loader reports it with its line
+
+
+def _too_many_digits(value: str) -> bool:
+    return len(value) > MAX_DIGITS and value.lstrip("+-").isdigit()
 
 
 def _parse_yaml(yaml: YAML, source: str, path: Path) -> Any:
@@ -125,6 +172,8 @@ def _parse_yaml(yaml: YAML, source: str, path: Path) -> Any:
             what += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
         problem = Problem(path, line, None, f"YAML syntax error: {what}")
         raise IssueFileError(f"{path} is not valid YAML:", [problem]) from None
+    except (ValueError, RecursionError) as exc:  # screen_yaml stops the known ways; this is the net
+        raise IssueFileError(f"{path}: cannot be read: {exc}") from None
 
 
 def field_path(loc: tuple) -> str:
@@ -225,11 +274,13 @@ def issue_numbers(issues_dir: Path, strict: bool = False) -> dict[Path, int]:
             stamp = (stat.st_mtime_ns, stat.st_size)
             cached = _numbers_cache.get(path)
             if cached is None or cached[0] != stamp:
-                data = yaml.load(path.read_text(encoding="utf-8"))
+                source = read_source(path)
+                screen_yaml(source, path)
+                data = yaml.load(source)
                 number = data.get("number") if isinstance(data, dict) else None
                 cached = (stamp, number if isinstance(number, int) and not isinstance(number, bool) else None)
                 _numbers_cache[path] = cached
-        except (OSError, YAMLError, UnicodeDecodeError) as exc:
+        except (OSError, YAMLError, ValueError, RecursionError, IssueFileError) as exc:
             if strict:
                 raise IssueFileError(f"{path}: cannot read its issue number: {exc}") from None
             continue

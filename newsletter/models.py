@@ -33,7 +33,12 @@ def is_one_line(text: str) -> bool:
     return CONTROL_CHARACTER.search(text) is None
 
 
-CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls (U+0085 is NEXT LINE) and the Unicode line and paragraph separators: any of
+# them ends a header line somewhere between here and the reader.
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# In multi-line text only tabs and line breaks are text; NUL, VT, FF and the rest break MJML's
+# parser or a mail client's.
+STRAY_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
 MAX_NAME_CHARS = 200  # a subscriber's name: far above any real one, far below a header's 998
@@ -71,10 +76,37 @@ def no_placeholder(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_placeholder)]
-Line = Annotated[Text, AfterValidator(single_line)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(http_url), AfterValidator(no_placeholder)]
+def no_stray_control(value: str) -> str:
+    found = STRAY_CONTROL.search(value)
+    if found:
+        raise ValueError(f"contains the control character U+{ord(found.group(0)):04X} at character {found.start() + 1}; delete it")
+    return value
+
+
+# Caps far above any real field and far below what breaks a renderer (libxml truncates a text
+# node over 10 MB, silently): a summary of 5,000 characters is already too long for an email.
+MAX_LINE_CHARS = 300
+MAX_TEXT_CHARS = 5_000
+MAX_MARKDOWN_CHARS = 20_000  # an intro or outro may be a short essay
+MAX_URL_CHARS = 2_000  # what browsers and search engines reliably accept
+
+
+def _capped(limit: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value) > limit:
+            raise ValueError(f"is {len(value):,} characters long; at most {limit:,}")
+        return value
+
+    return AfterValidator(check)
+
+
+_Filled = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Text = Annotated[_Filled, AfterValidator(no_stray_control), AfterValidator(no_placeholder)]
+Text = Annotated[_Text, _capped(MAX_TEXT_CHARS)]
 Markdown = Text
+LongMarkdown = Annotated[_Text, _capped(MAX_MARKDOWN_CHARS)]
+Line = Annotated[_Filled, AfterValidator(single_line), AfterValidator(no_placeholder), _capped(MAX_LINE_CHARS)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True), _capped(MAX_URL_CHARS), AfterValidator(http_url), AfterValidator(no_placeholder)]
 
 
 class Strict(BaseModel):
@@ -122,10 +154,10 @@ class Issue(Strict):
     date: dt.date
     subject: Line
     preheader: Line
-    intro: Markdown | None = None
+    intro: LongMarkdown | None = None
     sections: Annotated[list[Section], Field(min_length=1)]
     sponsor: Sponsor | None = None
-    outro: Markdown | None = None
+    outro: LongMarkdown | None = None
 
     @property
     def stories(self) -> list[Story]:

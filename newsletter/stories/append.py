@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IssueFileError
-from ..issue_file import new_yaml, parse_issue
+from ..issue_file import MAX_FILE_BYTES, new_yaml, parse_issue
 from ..models import Story
 from ..output import write_files
+from ..reading import UnreadableFile, read_capped
 from .block import story_yaml
 from .draft import Draft
 from .errors import StoryError
@@ -103,13 +104,14 @@ def _comparable(story: Story) -> dict:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8")  # bytes, so "\r\n" line ends survive untouched
+        # bytes, so "\r\n" line ends survive untouched
+        return read_capped(path, MAX_FILE_BYTES, "issue file").decode("utf-8")
     except FileNotFoundError:
         raise StoryError(f"{path}: no such issue file") from None
     except UnicodeDecodeError as exc:
         raise StoryError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise StoryError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except UnreadableFile as exc:
+        raise StoryError(f"{path}: {exc}") from None
 
 
 def _find_section(sections: Any, wanted: str | None) -> int | None:

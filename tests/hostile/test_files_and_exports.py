@@ -12,6 +12,7 @@ import pytest
 from attack import add_config, run
 
 from newsletter.db import Database
+from newsletter.issue_file import new_yaml
 from newsletter.models import State, Subscriber
 
 FORMULAS = ["=HYPERLINK(\"https://evil.example\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "=1+1"]
@@ -50,8 +51,12 @@ def test_a_file_name_with_a_line_break_cannot_write_yaml(in_workspace: Path, iss
 
 
 def test_build_exits_non_zero_when_the_html_would_be_clipped(in_workspace: Path, issue_path: Path) -> None:
-    text = issue_path.read_text()
-    issue_path.write_text(text.replace("  and a reminder that replies are always welcome.", "  and a reminder that replies are always welcome. " + "Long words here. " * 8000, 1))
+    yaml = new_yaml()
+    issue = yaml.load(issue_path.read_text())
+    story = {"title": "A long story", "url": "https://news.example.com/long", "source": "News", "summary": "Long words here. " * 250}
+    issue["sections"].append({"title": "Long reads", "stories": [dict(story) for _ in range(40)]})  # every field under its cap
+    with issue_path.open("w") as out:
+        yaml.dump(issue, out)
     result = run("build", str(issue_path))
     assert result.exit_code == 1
     assert "error: the HTML is" in result.output and "the files were written, but the issue is not ready to send" in result.output
