@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     from ..db import Database
 
 
-def _open() -> tuple[Workspace, Database]:
+def _open(read_only: bool = False) -> tuple[Workspace, Database]:
     from ..config import load_workspace
     from ..db import Database
 
     workspace = load_workspace(Path.cwd())
-    return workspace, Database(workspace.database)
+    return workspace, Database(workspace.database, read_only=read_only)
 
 
 def _address(value: str) -> str:
@@ -156,7 +156,7 @@ def list_(status: str | None) -> None:
     """Show how many subscribers there are in each status."""
     from ..models import Status
 
-    _, db = _open()
+    _, db = _open(read_only=True)
     with db:
         counts = db.subscribers.counts_by_status()
         for state, count in counts.items():
@@ -177,7 +177,7 @@ def export(out_file: Path | None) -> None:
     from ..output import write_files
     from ..subscriber_csv import write_csv
 
-    _, db = _open()
+    _, db = _open(read_only=True)
     with db:
         names = db.subscribers.attribute_names()
         if out_file is None:

@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from types import TracebackType
 
-from .connection import Busy, Connection, NoDatabase, StoreError
+from .connection import Busy, Connection, NoDatabase, StoreError, explain
 from .ledger import Claim, IssueRecord, Ledger, Schedule, Settlement
 from .subscribers import ImportCounts, Subscribers
 
@@ -20,10 +21,11 @@ __all__ = ["Busy", "Claim", "Database", "NoDatabase", "ImportCounts", "IssueReco
 class Database:
     """One open database. Use it as a context manager, so it is closed in the end."""
 
-    def __init__(self, path: Path, create: bool = True) -> None:
-        """Open (and with `create`, create or upgrade) the database at `path`."""
+    def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
+        """Open (and with `create`, create or upgrade) the database at `path`. Commands that only
+        read pass `read_only`, so they work where this user may not write (see Connection)."""
         self.path = path
-        self.connection = Connection(path, create)
+        self.connection = Connection(path, create, read_only)
         self.subscribers = Subscribers(self.connection)
         self.ledger = Ledger(self.connection)
 
@@ -37,5 +39,11 @@ class Database:
     def __enter__(self) -> Database:
         return self
 
+    @property
+    def read_only(self) -> bool:
+        return self.connection.read_only
+
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
         self.close()
+        if isinstance(value, sqlite3.Error):  # busy, read-only, full or damaged: say which, in a sentence
+            raise explain(value, self.path) from None

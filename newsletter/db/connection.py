@@ -25,6 +25,66 @@ class Busy(StoreError):
     """Another run holds the lock this one needs."""
 
 
+BUSY_SECONDS = 15.0  # how long a write waits for another writer (a big import) to finish
+
+
+def explain(exc: sqlite3.Error, path: Path) -> StoreError:
+    """A sentence for what SQLite reported: busy, read-only, damaged, full."""
+    words = str(exc)
+    code = getattr(exc, "sqlite_errorname", "")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in words:
+        holders = _holders(path)
+        who = f" ({'; '.join(holders)})" if holders else ""
+        return Busy(f"{path}: another program is writing the subscriber database{who} and did not finish within {BUSY_SECONDS:g} s; wait for it, then run this again")
+    if code.startswith("SQLITE_READONLY") or "readonly" in words or (path.exists() and not _writable(path)):
+        return StoreError(f"{path}: the subscriber database is read-only for this user (file, folder or disk); this command needs to write it")
+    if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "not a database" in words or "malformed" in words:
+        return StoreError(f"{path}: is not a subscriber database, or it is damaged ({words}); check [subscribers] database in newsletter.toml, or restore the file from a backup")
+    if code.startswith("SQLITE_FULL"):
+        return StoreError(f"{path}: the disk is full; nothing more was written. Free some space and run this again")
+    if code.startswith("SQLITE_CANTOPEN"):
+        return StoreError(f"{path}: cannot open the subscriber database (check that its folder exists and that you may read and write both)")
+    return StoreError(f"{path}: cannot use the subscriber database: {words}")
+
+
+def _writable(path: Path) -> bool:
+    import os
+
+    # SQLite writes the -wal and -shm files beside the database, so the folder counts too.
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _cannot_write(exc: sqlite3.Error, path: Path) -> bool:
+    """Whether opening for writing failed only for lack of write access (so reading may work)."""
+    code = getattr(exc, "sqlite_errorname", "")
+    return path.exists() and (code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in str(exc) or "unable to open" in str(exc))
+
+
+def _holders(path: Path) -> list[str]:
+    """The other processes that have the database open, as `command (pid N)`, read from /proc
+    (Linux). SQLite cannot say who holds its lock; on other systems this is empty."""
+    import os
+
+    target = os.path.realpath(path)
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        if entry.name == str(os.getpid()):
+            continue
+        try:
+            if not any(os.path.realpath(fd) == target for fd in (entry / "fd").iterdir()):
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # gone, or another user's
+        found.append(f"`{_short(command)}` (pid {entry.name})")
+    return found[:5]
+
+
+def _short(command: str) -> str:
+    command = " ".join(command.split())
+    return command if len(command) <= 240 else command[:237] + "..."
+
+
 def now() -> str:
     """Timestamps are stored as ISO 8601 in UTC, to the second."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -36,28 +96,64 @@ class Connection:
     Every method that changes something commits before it returns; `transaction()` groups changes.
     """
 
-    def __init__(self, path: Path, create: bool = True) -> None:
+    def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
+        """Open the database at `path`. With `read_only`, a database this process may not write
+        (a read-only file, folder or disk) is still opened, for reading only."""
         self.path = path
+        self.read_only = False
         if not create and not path.exists():
             raise NoDatabase(f"{path}: there is no subscriber database yet (it is created by `newsletter subscribers import` or `add`)")
+        if path.is_dir():
+            raise StoreError(f"{path}: is a folder, not a subscriber database; set [subscribers] database in newsletter.toml to a file")
+        if path.exists() and not path.is_file():
+            raise StoreError(f"{path}: is not a regular file, so it cannot be a subscriber database")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE takes the write lock).
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")  # readers (status) never block the sender
-            self.db.execute("PRAGMA synchronous=NORMAL")  # durable at each commit in WAL mode, and fast
-            self.db.execute("PRAGMA cache_size=-32000")  # 32 MB: a million-row ledger's hot pages stay in memory
-            self.db.execute("PRAGMA wal_autocheckpoint=16384")  # checkpoint (and sync the file) every 64 MB of changes, not 4 MB
+            try:
+                self._open_for_writing()
+            except sqlite3.OperationalError as exc:
+                if not (read_only and _cannot_write(exc, path)):
+                    raise
+                self._open_for_reading()
             self._migrate()
         except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot use the subscriber database: {exc}") from None
+            raise explain(exc, path) from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the subscriber database: {exc.strerror or exc}") from None
+
+    def _open_for_writing(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE takes the write lock).
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")  # readers (status) never block the sender
+        except sqlite3.Error:
+            self.db.close()
+            raise
+        self.db.execute("PRAGMA synchronous=NORMAL")  # durable at each commit in WAL mode, and fast
+        self.db.execute("PRAGMA cache_size=-32000")  # 32 MB: a million-row ledger's hot pages stay in memory
+        self.db.execute("PRAGMA wal_autocheckpoint=16384")  # checkpoint (and sync the file) every 64 MB of changes, not 4 MB
+
+    def _open_for_reading(self) -> None:
+        """mode=ro reads a WAL database when its -shm file can be made; on a read-only disk it
+        cannot, and immutable=1 reads the file as it is (nobody can be writing it there)."""
+        uri = self.path.resolve().as_uri()
+        for options in ("mode=ro", "immutable=1"):
+            self.db = sqlite3.connect(f"{uri}?{options}", uri=True, isolation_level=None, timeout=BUSY_SECONDS)
+            try:
+                self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                break
+            except sqlite3.OperationalError:
+                self.db.close()
+                if options == "immutable=1":
+                    raise
+        self.read_only = True
 
     def _migrate(self) -> None:
         version = self.version()
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path} was written by a newer version of newsletter (schema {version}, this one knows {SCHEMA_VERSION}); upgrade newsletter")
+        if self.read_only and version < SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: needs upgrading to schema {SCHEMA_VERSION}, and this process may not write it; run the command once with write access")
         for number in range(version + 1, SCHEMA_VERSION + 1):
             # executescript runs the whole step; BEGIN/COMMIT make it all or nothing.
             try:
@@ -81,8 +177,8 @@ class Connection:
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.path}: the database is busy ({exc}); is another newsletter command writing it?") from None
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from None
         try:
             yield self.db
         except BaseException:

@@ -309,7 +309,7 @@ def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
     workspace = prepared.workspace
     name = provider or workspace.config.send.provider
     keys = signing_keys(name)
-    with Database(workspace.database) as db:
+    with Database(workspace.database, read_only=True) as db:
         counts = db.subscribers.counts_by_status()
         ledger = db.ledger.counts(prepared.key)
         due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000))
@@ -328,8 +328,8 @@ class IssueStatus:
 def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> IssueStatus:
     if not workspace.database.exists():  # nothing sent yet; reading creates nothing
         return IssueStatus({state: 0 for state in State}, [], None, None)
-    with Database(workspace.database) as db:
+    with Database(workspace.database, read_only=True) as db:
         ledger = db.ledger
-        schedule = close_past_schedule(ledger, key, clock())
+        schedule = ledger.schedule(key) if db.read_only else close_past_schedule(ledger, key, clock())
         problems = ledger.deliveries(key, [State.FAILED, State.UNKNOWN, State.SENDING])
         return IssueStatus(ledger.counts(key), problems, schedule, ledger.issue_record(key))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SECRET, add_subscribers
+from namespaces import mount_namespace
 
 from newsletter.db import Database
 from newsletter.message import MessageTemplate
@@ -43,19 +43,8 @@ SCENARIO = textwrap.dedent(
 )
 
 
-def _namespace() -> list[str] | None:
-    """How to get a private mount namespace here: as root, or through a user namespace."""
-    if not shutil.which("unshare"):
-        return None
-    for command in (["unshare", "--mount"], ["unshare", "--user", "--map-root-user", "--mount"]):
-        probe = subprocess.run([*command, "true"], capture_output=True)
-        if probe.returncode == 0:
-            return command
-    return None
-
-
 def test_a_full_outbox_disk_delivers_what_fits_and_the_rerun_sends_the_rest_once(workspace: Path, issue_path: Path) -> None:
-    namespace = _namespace()
+    namespace = mount_namespace()
     if namespace is None:
         pytest.fail("this test needs `unshare` (util-linux) and either root or unprivileged user namespaces")
     emails = add_subscribers(workspace, SUBSCRIBERS)
