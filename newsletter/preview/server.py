@@ -5,11 +5,15 @@ No route maps a URL to a file, so nothing outside the preview (or the workspace)
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from typing import Any
 
 from .session import PreviewSession
 
@@ -20,18 +24,22 @@ STATIC = {
     "/preview.css": ("preview.css", "text/css; charset=utf-8"),
 }
 DYNAMIC = ("/email.html", "/state.json", "/events")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MAX_CONNECTIONS = 64  # each connection holds a thread: cap them so idle sockets cannot exhaust the process
+QUIET_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, TimeoutError)  # clients going away
 
 
 class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True  # open event streams must not keep the process alive
+    request_queue_size = 128  # the default of 5 drops connections under a burst of page loads
 
     def __init__(self, session: PreviewSession, host: str, port: int) -> None:
         self.session = session
         self.stopping = threading.Event()
         self.assets = {route: _asset(name) for route, (name, _) in STATIC.items()}
         self.address_family = _family(host)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__((host, port), PreviewHandler)
+        self.bound = ipaddress.ip_address(self.socket.getsockname()[0])  # e.g. "localhost" resolved
 
     @property
     def url(self) -> str:
@@ -41,12 +49,39 @@ class PreviewServer(ThreadingHTTPServer):
         return f"http://{shown}:{port}/"
 
     def allowed_host(self, header: str | None) -> bool:
-        """On loopback, answer only requests addressed to loopback (blocks DNS-rebinding pages)."""
-        host = self.server_address[0]
-        if host not in LOOPBACK:
-            return True
-        port = self.server_address[1]
-        return header in {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+        """Answer only requests addressed to this server by address (or localhost / this machine's
+        name), never by another name: a page on attacker.example re-pointed here (DNS rebinding)
+        sends `Host: attacker.example` and is refused."""
+        parsed = _split_host(header or "")
+        if parsed is None or parsed[1] != self.server_address[1]:
+            return False
+        name, literal = parsed[0], _ip(parsed[0])
+        bound = self.bound
+        if bound.is_unspecified:  # 0.0.0.0 or ::, reachable at any local address
+            return literal is not None or name in ("localhost", socket.gethostname().lower())
+        return literal == bound or (bound.is_loopback and name == "localhost")
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)  # over the cap: close at once rather than start a thread
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()  # no thread was started to release it
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that resets or times out is routine: stay quiet. Anything else: one line, no traceback."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, QUIET_ERRORS):
+            print(f"preview: error serving {client_address[0]}: {error!r}", file=sys.stderr)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -58,6 +93,9 @@ class PreviewServer(ThreadingHTTPServer):
 class PreviewHandler(BaseHTTPRequestHandler):
     server: PreviewServer
     protocol_version = "HTTP/1.1"
+    # Applied to the socket by StreamRequestHandler: an idle or stalled client frees its thread (and
+    # connection slot) after this long. The event stream is unaffected: it writes every KEEPALIVE_SECONDS.
+    timeout = 30
 
     def do_GET(self) -> None:
         self._answer(with_body=True)
@@ -122,7 +160,30 @@ def _asset(name: str) -> bytes:
     return (resources.files(__package__) / "static" / name).read_bytes()
 
 
-def _family(host: str):
-    import socket
-
+def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _split_host(header: str) -> tuple[str, int] | None:
+    """`name:port` or `[v6]:port`, the port optional (meaning 80) -> (lower-case name, port)."""
+    if header.startswith("["):
+        name, bracket, rest = header[1:].partition("]")
+        if not bracket or ":" not in name:  # only IPv6 addresses go in brackets
+            return None
+    else:
+        name, colon, port = header.partition(":")
+        rest = colon + port
+    if not rest:
+        number = 80
+    elif rest.startswith(":") and rest[1:].isascii() and rest[1:].isdigit():
+        number = int(rest[1:])
+    else:
+        return None  # includes an unbracketed IPv6 address
+    return (name.lower(), number) if name else None
+
+
+def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
