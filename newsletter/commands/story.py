@@ -22,7 +22,11 @@ def _draft_options(command):
         ),
         click.option(
             "--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
-            help="Seconds to wait for a URL to answer.",
+            help="Seconds to wait for a URL to answer in full (redirects included).",
+        ),
+        click.option(
+            "--allow-private", is_flag=True,
+            help="Fetch from private, loopback and link-local addresses (a page on your own network).",
         ),
     ]
     for option in reversed(options):
@@ -45,7 +49,14 @@ def story() -> None:
 )
 @_draft_options
 def add(
-    issue_file: Path, source: str, section: str | None, url: str | None, title: str | None, site: str | None, timeout: float
+    issue_file: Path,
+    source: str,
+    section: str | None,
+    url: str | None,
+    title: str | None,
+    site: str | None,
+    timeout: float,
+    allow_private: bool,
 ) -> None:
     """Append a drafted story from SOURCE to ISSUE_FILE, marked as a draft to review.
 
@@ -55,7 +66,7 @@ def add(
     from ..stories.draft import draft_story
 
     load_issue(issue_file)  # a missing or invalid issue file stops us before any fetching
-    draft = draft_story(source, url=url, title=title, site=site, timeout=timeout)
+    draft = draft_story(source, url=url, title=title, site=site, timeout=timeout, allow_private=allow_private)
     result = append_story(issue_file, draft, section)
     where = f"{display_path(issue_file)}:{result.line}"
     kind = "new section" if result.new_section else "section"
@@ -68,11 +79,11 @@ def add(
 @story.command()
 @click.argument("source")
 @_draft_options
-def show(source: str, url: str | None, title: str | None, site: str | None, timeout: float) -> None:
+def show(source: str, url: str | None, title: str | None, site: str | None, timeout: float, allow_private: bool) -> None:
     """Print the story drafted from SOURCE as the YAML block `story add` would append. Writes nothing.
 
     SOURCE is a .txt, .md or .html file, or an http(s) URL."""
     from ..stories.block import story_yaml
     from ..stories.draft import draft_story
 
-    click.echo(story_yaml(draft_story(source, url=url, title=title, site=site, timeout=timeout)), nl=False)
+    click.echo(story_yaml(draft_story(source, url=url, title=title, site=site, timeout=timeout, allow_private=allow_private)), nl=False)

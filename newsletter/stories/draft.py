@@ -38,11 +38,13 @@ def draft_story(
     title: str | None = None,
     site: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    allow_private: bool = False,
 ) -> Draft:
     """Fetch and read the article at `source` (a file path or an http(s) URL) and draft its story.
 
-    `url`, `title` and `site` override what the article says about itself. Raises StoryError."""
-    fetched = fetch(source, timeout)
+    `url`, `title` and `site` override what the article says about itself. `allow_private` lets a URL
+    lead to a private or loopback address. Raises StoryError."""
+    fetched = fetch(source, timeout, allow_private=allow_private)
     return draft_from(fetched, url=url, title=title, site=site)
 
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from ..models import is_http_url
+from ..reading import UnreadableFile, read_capped
 from .errors import StoryError
 
 Kind = Literal["html", "markdown", "text"]
 
-DEFAULT_TIMEOUT = 15.0  # seconds, for connecting and for each read
+DEFAULT_TIMEOUT = 15.0  # seconds: for each read, and in all (checked between reads of the body and at redirects)
 MAX_BYTES = 10_000_000  # an article page is far smaller; anything bigger is not an article
+CHUNK = 65_536  # bytes per read, so the deadline and MAX_BYTES are checked as the body arrives
+PRIVATE_HINT = "give --allow-private to fetch it anyway"
 USER_AGENT = "newsletter-story-drafter/0.1 (+https://pypi.org/project/newsletter)"
 
 SUFFIX_KINDS: dict[str, Kind] = {
@@ -43,41 +49,99 @@ def is_url(source: str) -> bool:
     return urlsplit(source).scheme.lower() in ("http", "https")
 
 
-def fetch(source: str, timeout: float = DEFAULT_TIMEOUT) -> Fetched:
-    """Read `source` (a path to a .txt/.md/.html file, or an http(s) URL). Raises StoryError on failure."""
+def fetch(source: str, timeout: float = DEFAULT_TIMEOUT, *, allow_private: bool = False) -> Fetched:
+    """Read `source` (a path to a .txt/.md/.html file, or an http(s) URL). Raises StoryError on failure.
+
+    A URL (and every redirect) must lead to a public address unless `allow_private`: a page must not
+    make us fetch from the user's own network (a router, a cloud metadata service)."""
     if is_url(source):
         if not is_http_url(source):  # a space or a line break would reach the request line
             raise StoryError(f"{source!r} is not a usable URL (no spaces or line breaks; http or https with a host)")
-        return _fetch_url(source, timeout)
+        return _fetch_url(source, timeout, allow_private)
     return _read_file(Path(source))
 
 
 def _read_file(path: Path) -> Fetched:
     try:
-        data = path.read_bytes()
+        data = read_capped(path, MAX_BYTES, "article file")  # a FIFO blocks and /dev/zero never ends
     except FileNotFoundError:
         raise StoryError(f"{path}: no such file (give a .txt, .md or .html file, or an http(s) URL)") from None
-    except IsADirectoryError:
-        raise StoryError(f"{path}: is a folder, not an article file") from None
-    except OSError as exc:
-        raise StoryError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except UnreadableFile as exc:
+        raise StoryError(f"{path}: {exc}") from None
     _refuse_binary(data, str(path))
     kind = SUFFIX_KINDS.get(path.suffix.lower()) or _sniff(data)
     return Fetched(data=data, kind=kind, name=str(path), url=None)
 
 
-def _fetch_url(url: str, timeout: float) -> Fetched:
+def check_public(url: str, origin: str | None = None) -> None:
+    """Raise StoryError unless every address `url`'s host resolves to is public.
+
+    An IP literal is judged as it is (no DNS). `origin` is the URL the user gave, for the message."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise StoryError(f"cannot fetch {origin or url}: {host}: {getattr(exc, 'strerror', None) or exc}") from None
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]  # drop an IPv6 zone
+    for address in addresses:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+        if (
+            address.is_private or address.is_loopback or address.is_link_local
+            or address.is_multicast or address.is_reserved or address.is_unspecified
+        ):
+            raise StoryError(f"cannot fetch {origin or url}: {host} is a private or loopback address ({PRIVATE_HINT})")
+
+
+def _fetch_url(url: str, timeout: float, allow_private: bool) -> Fetched:
     import urllib.error  # only for URLs: keeps `newsletter --help` quick
     import urllib.request
 
+    deadline = time.monotonic() + timeout  # urllib's timeout is per read: a server sending a byte at a time beats it
+    too_slow = f"cannot fetch {url}: no complete answer within {timeout:g} seconds"
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        """Follow a redirect (at most max_redirections) only to http(s), and only to a public address."""
+
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            fp.close()  # urllib would read the redirect's body whole, however long
+            if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+                raise StoryError(f"cannot fetch {url}: it redirects to {newurl}, only http and https are followed")
+            if not allow_private:
+                check_public(newurl, url)
+            if time.monotonic() > deadline:
+                raise StoryError(too_slow)
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    if not allow_private:
+        check_public(url)
+    opener = urllib.request.build_opener(Redirects)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.9, */*;q=0.5"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(MAX_BYTES + 1)
+        with opener.open(request, timeout=timeout) as response:
+            length = response.headers.get("Content-Length", "")
+            if length.strip().isdigit() and int(length) > MAX_BYTES:  # refuse before reading a byte of it
+                raise StoryError(f"cannot fetch {url}: the page is larger than {MAX_BYTES // 1_000_000} MB, which is not an article")
+            chunks: list[bytes] = []
+            size = 0
+            while size <= MAX_BYTES:
+                if time.monotonic() > deadline:
+                    raise StoryError(too_slow)
+                chunk = response.read1(CHUNK)  # read1: what has arrived, where read(n) would wait for all n bytes
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            data = b"".join(chunks)
             final_url = response.geturl()
             content_type = response.headers.get_content_type()
             charset = response.headers.get_content_charset()
     except urllib.error.HTTPError as exc:
+        if Redirects.inf_msg in str(exc.reason):  # urllib's own message is three lines long
+            raise StoryError(f"cannot fetch {url}: it redirects in a loop or more than {Redirects.max_redirections} times") from None
         raise StoryError(f"cannot fetch {url}: the server answered {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise StoryError(f"cannot fetch {url}: {_reason(exc.reason, timeout)}") from None

@@ -47,7 +47,7 @@ def test_add_reports_where_the_story_went_and_what_to_fix(issue_path: Path) -> N
 
 
 def test_show_reads_an_html_page_from_a_url(article_server: ArticleServer) -> None:
-    story = shown_story(run("story", "show", article_server.url("solar-coop.html")))
+    story = shown_story(run("story", "show", article_server.url("solar-coop.html"), "--allow-private"))
     assert story["url"] == "https://gazette.example.org/2026/06/village-solar-roof"  # the page's canonical URL
     assert story["source"] == "Greenfield Gazette"
     assert story["key_facts"][1] == "About 2,900 panels cover the old grain store"
@@ -57,14 +57,14 @@ def test_a_page_without_canonical_url_keeps_the_address_it_was_fetched_from(arti
     page = (FIXTURES / "solar-coop.html").read_text(encoding="utf-8")
     page = "\n".join(line for line in page.splitlines() if "canonical" not in line and "og:url" not in line and "og:site_name" not in line)
     article_server.pages["/news/solar"] = Page(body=page.encode("utf-8"))
-    story = shown_story(run("story", "show", article_server.url("/news/solar")))
+    story = shown_story(run("story", "show", article_server.url("/news/solar"), "--allow-private"))
     assert story["url"] == article_server.url("/news/solar")
     assert story["source"] == "127.0.0.1"
 
 
 def test_a_plain_text_url_is_read_as_text(article_server: ArticleServer, issue_path: Path) -> None:
     url = article_server.url("rail-what-happened.txt")
-    result = run("story", "add", str(issue_path), url, "--site", "Rail Watch")
+    result = run("story", "add", str(issue_path), url, "--site", "Rail Watch", "--allow-private")
     assert result.exit_code == 0, result.output
     story = load_issue(issue_path).sections[-1].stories[-1]
     assert (story.url, story.source) == (url, "Rail Watch")
@@ -74,7 +74,7 @@ def test_a_plain_text_url_is_read_as_text(article_server: ArticleServer, issue_p
 
 def test_a_url_answering_404_is_a_clear_error(article_server: ArticleServer, issue_path: Path) -> None:
     before = issue_path.read_bytes()
-    result = run("story", "add", str(issue_path), article_server.url("gone.html"))
+    result = run("story", "add", str(issue_path), article_server.url("gone.html"), "--allow-private")
     assert result.exit_code == 1
     assert f"cannot fetch {article_server.url('gone.html')}: the server answered 404" in result.output
     assert "Traceback" not in result.output
@@ -84,7 +84,7 @@ def test_a_url_answering_404_is_a_clear_error(article_server: ArticleServer, iss
 def test_a_slow_url_times_out(article_server: ArticleServer) -> None:
     article_server.pages["/slow"] = Page(body=b"<p>late</p>", delay=1.0)
     started = time.monotonic()
-    result = run("story", "show", article_server.url("/slow"), "--timeout", "0.3")
+    result = run("story", "show", article_server.url("/slow"), "--timeout", "0.3", "--allow-private")
     assert time.monotonic() - started < 0.9
     assert result.exit_code == 1
     assert "no answer within 0.3 seconds (timed out)" in result.output
@@ -94,7 +94,7 @@ def test_a_url_nobody_answers_is_a_clear_error() -> None:
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens on it
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = run("story", "show", f"http://127.0.0.1:{port}/article")
+    result = run("story", "show", f"http://127.0.0.1:{port}/article", "--allow-private")
     assert result.exit_code == 1
     assert f"cannot fetch http://127.0.0.1:{port}/article: " in result.output
     assert "Traceback" not in result.output
@@ -102,7 +102,7 @@ def test_a_url_nobody_answers_is_a_clear_error() -> None:
 
 def test_a_page_with_no_text_is_a_clear_error(article_server: ArticleServer) -> None:
     article_server.pages["/empty"] = Page(body=b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
-    result = run("story", "show", article_server.url("/empty"))
+    result = run("story", "show", article_server.url("/empty"), "--allow-private")
     assert result.exit_code == 1
     assert "found no article text" in result.output
 
@@ -114,7 +114,10 @@ def test_a_bad_url_option_is_refused() -> None:
 
 
 def test_every_option_is_documented_in_help() -> None:
-    for command, options in {"add": ["--section", "--url", "--title", "--site", "--timeout"], "show": ["--url", "--title", "--site", "--timeout"]}.items():
+    for command, options in {
+        "add": ["--section", "--url", "--title", "--site", "--timeout", "--allow-private"],
+        "show": ["--url", "--title", "--site", "--timeout", "--allow-private"],
+    }.items():
         text = run("story", command, "--help").output
         for option in options:
             assert option in text
@@ -123,7 +126,7 @@ def test_every_option_is_documented_in_help() -> None:
 def test_a_missing_issue_file_stops_add_before_fetching(article_server: ArticleServer, tmp_path: Path) -> None:
     article_server.pages["/slow"] = Page(body=b"<p>late</p>", delay=1.0)
     started = time.monotonic()
-    result = run("story", "add", str(tmp_path / "nope.yaml"), article_server.url("/slow"))
+    result = run("story", "add", str(tmp_path / "nope.yaml"), article_server.url("/slow"), "--allow-private")
     assert time.monotonic() - started < 0.9
     assert result.exit_code == 1
     assert "nope.yaml: no such issue file" in result.output
@@ -136,6 +139,6 @@ def test_a_binary_file_or_a_pdf_url_is_refused(article_server: ArticleServer, tm
     assert result.exit_code == 1
     assert "photo.txt: is not a text, Markdown or HTML article" in result.output
     article_server.pages["/report.pdf"] = Page(content_type="application/pdf", body=b"%PDF-1.7\n")
-    result = run("story", "show", article_server.url("/report.pdf"))
+    result = run("story", "show", article_server.url("/report.pdf"), "--allow-private")
     assert result.exit_code == 1
     assert "the server sent application/pdf, not an article page" in result.output
