@@ -57,6 +57,9 @@ class NewsletterSettings(Strict):
     language: Line = "en"
     # Templates here override the defaults of the same name. Left unset, "templates" is used if it exists.
     template_dir: Line | None = None
+    # A template folder outside the workspace must be an absolute path confirmed by this: templates
+    # run with the tool's access, so a stray "../../" must not pick up someone else's.
+    allow_outside: bool = False
     # Filled per recipient at send time; the build uses a sample token.
     unsubscribe_url: Annotated[Url, AfterValidator(unsubscribe_template)] | None = None
 
@@ -171,10 +174,26 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         lines = [f"{path}: {_dotted(err['loc'])}: {_config_message(err)}" for err in exc.errors()]
         raise ConfigError("\n".join(lines)) from None
-    template_dir = config.newsletter.template_dir
-    if template_dir and not (path.parent / template_dir).is_dir():
-        raise ConfigError(f"{path}: newsletter.template_dir: folder {path.parent / template_dir} does not exist")
+    _check_template_dir(path, config.newsletter)
     return config
+
+
+def _check_template_dir(path: Path, settings: NewsletterSettings) -> None:
+    """The template folder exists and is inside the workspace (symlinks followed), or is an
+    absolute path confirmed with allow_outside."""
+    setting = settings.template_dir
+    folder = path.parent / (setting or "templates")
+    if setting and not folder.is_dir():
+        raise ConfigError(f"{path}: newsletter.template_dir: folder {folder} does not exist")
+    if not folder.is_dir() or folder.resolve().is_relative_to(path.parent.resolve()):
+        return
+    if setting and Path(setting).is_absolute() and settings.allow_outside:
+        return
+    how = "give its absolute path and add allow_outside = true under [newsletter]" if setting else "make templates/ a folder in the workspace"
+    raise ConfigError(
+        f"{path}: newsletter.template_dir: {folder.resolve()} is outside the workspace; templates run with this tool's"
+        f" access, so to use a folder elsewhere on purpose, {how}"
+    )
 
 
 def _dotted(loc: tuple) -> str:
