@@ -44,6 +44,10 @@ class IssueFileError(NewsletterError):
     """An issue file cannot be parsed or does not validate."""
 
 
+class OutputError(NewsletterError):
+    """A file the tool writes (a build, an export) cannot be written."""
+
+
 class TemplateError(NewsletterError):
     """A template has a syntax error or fails while rendering."""
 

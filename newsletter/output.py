@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import OutputError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -23,9 +25,9 @@ def write_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
     A failure while writing (disk full, permissions) leaves the previous outputs untouched.
     A replaced file keeps its permissions; a new one gets the usual ones (mkstemp's are private).
     """
-    folder.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, Path]] = []
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
             final = folder / name
@@ -33,10 +35,12 @@ def write_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
                 os.fchmod(out.fileno(), final.stat().st_mode & 0o7777 if final.exists() else DEFAULT_MODE)
-    except BaseException:
+        for temp, final in staged:
+            os.replace(temp, final)
+    except BaseException as exc:
         for temp, _ in staged:
             Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a read-only folder, a file where a folder should be
+            raise OutputError(f"cannot write to {folder}: {exc.strerror or exc}; the files that were there are unchanged") from None
         raise
-    for temp, final in staged:
-        os.replace(temp, final)
     return [final for _, final in staged]

@@ -20,6 +20,26 @@ from ..message import AddressError
 from ..models import Outcome, RecipientStatus
 from .base import Batch, OneByOne, ProviderRefused, Report
 
+MAILDIR = ("tmp", "new", "cur")
+
+
+def _not_a_maildir(folder: Path) -> str | None:
+    """Why `folder` cannot become or be the outbox: a file, or a folder already holding other things
+    (messages must not be scattered into someone's documents)."""
+    if not folder.exists():
+        return None
+    if not folder.is_dir():
+        return "it is a file, not a folder"
+    if all((folder / sub).is_dir() for sub in MAILDIR):
+        return None  # a Maildir (mail clients may add their own files beside tmp/, new/ and cur/)
+    try:
+        others = sorted(entry.name for entry in folder.iterdir() if entry.name not in MAILDIR)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if others:
+        return f"it is a folder of other files ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}), not a Maildir"
+    return None
+
 
 class OutboxProvider(OneByOne):
     name = "outbox"
@@ -28,8 +48,11 @@ class OutboxProvider(OneByOne):
     def __init__(self, config: Config, folder: Path) -> None:
         self.config = config
         self.folder = folder
+        problem = _not_a_maildir(folder)
+        if problem:
+            raise ProviderRefused(f"cannot use {folder} as the outbox: {problem}; set [send] outbox in newsletter.toml to a new or empty folder", self.name)
         try:
-            for sub in ("tmp", "new", "cur"):
+            for sub in MAILDIR:
                 (folder / sub).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ProviderRefused(f"cannot use {folder} as the outbox: {exc.strerror or exc}", self.name) from None
