@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import time
+import http.client
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -13,13 +11,13 @@ from urllib.parse import urlsplit
 from ..models import is_http_url
 from ..reading import UnreadableFile, read_capped
 from .errors import StoryError
+from .guarded_http import Guard
 
 Kind = Literal["html", "markdown", "text"]
 
-DEFAULT_TIMEOUT = 15.0  # seconds: for each read, and in all (checked between reads of the body and at redirects)
+DEFAULT_TIMEOUT = 15.0  # seconds for the whole answer, redirects included
 MAX_BYTES = 10_000_000  # an article page is far smaller; anything bigger is not an article
 CHUNK = 65_536  # bytes per read, so the deadline and MAX_BYTES are checked as the body arrives
-PRIVATE_HINT = "give --allow-private to fetch it anyway"
 USER_AGENT = "newsletter-story-drafter/0.1 (+https://pypi.org/project/newsletter)"
 
 SUFFIX_KINDS: dict[str, Kind] = {
@@ -73,80 +71,35 @@ def _read_file(path: Path) -> Fetched:
     return Fetched(data=data, kind=kind, name=str(path), url=None)
 
 
-def check_public(url: str, origin: str | None = None) -> None:
-    """Raise StoryError unless every address `url`'s host resolves to is public.
-
-    An IP literal is judged as it is (no DNS). `origin` is the URL the user gave, for the message."""
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            raise StoryError(f"cannot fetch {origin or url}: {host}: {getattr(exc, 'strerror', None) or exc}") from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]  # drop an IPv6 zone
-    for address in addresses:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-        if (
-            address.is_private or address.is_loopback or address.is_link_local
-            or address.is_multicast or address.is_reserved or address.is_unspecified
-        ):
-            raise StoryError(f"cannot fetch {origin or url}: {host} is a private or loopback address ({PRIVATE_HINT})")
-
-
 def _fetch_url(url: str, timeout: float, allow_private: bool) -> Fetched:
     import urllib.error  # only for URLs: keeps `newsletter --help` quick
-    import urllib.request
 
-    deadline = time.monotonic() + timeout  # urllib's timeout is per read: a server sending a byte at a time beats it
-    too_slow = f"cannot fetch {url}: no complete answer within {timeout:g} seconds"
-
-    class Redirects(urllib.request.HTTPRedirectHandler):
-        """Follow a redirect (at most max_redirections) only to http(s), and only to a public address."""
-
-        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-            fp.close()  # urllib would read the redirect's body whole, however long
-            if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-                raise StoryError(f"cannot fetch {url}: it redirects to {newurl}, only http and https are followed")
-            if not allow_private:
-                check_public(newurl, url)
-            if time.monotonic() > deadline:
-                raise StoryError(too_slow)
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
+    from .guarded_http import check_public, opener
 
     if not allow_private:
         check_public(url)
-    opener = urllib.request.build_opener(Redirects)
+    guard = Guard(url, timeout, allow_private)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.9, */*;q=0.5"})
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with opener(guard).open(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length", "")
             if length.strip().isdigit() and int(length) > MAX_BYTES:  # refuse before reading a byte of it
                 raise StoryError(f"cannot fetch {url}: the page is larger than {MAX_BYTES // 1_000_000} MB, which is not an article")
-            chunks: list[bytes] = []
-            size = 0
-            while size <= MAX_BYTES:
-                if time.monotonic() > deadline:
-                    raise StoryError(too_slow)
-                chunk = response.read1(CHUNK)  # read1: what has arrived, where read(n) would wait for all n bytes
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-            data = b"".join(chunks)
+            data = _read_body(response, guard)
             final_url = response.geturl()
             content_type = response.headers.get_content_type()
             charset = response.headers.get_content_charset()
     except urllib.error.HTTPError as exc:
-        if Redirects.inf_msg in str(exc.reason):  # urllib's own message is three lines long
-            raise StoryError(f"cannot fetch {url}: it redirects in a loop or more than {Redirects.max_redirections} times") from None
+        if urllib.request.HTTPRedirectHandler.inf_msg in str(exc.reason):  # urllib's own message is three lines long
+            raise StoryError(f"cannot fetch {url}: it redirects in a loop or more than {urllib.request.HTTPRedirectHandler.max_redirections} times") from None
         raise StoryError(f"cannot fetch {url}: the server answered {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise StoryError(f"cannot fetch {url}: {_reason(exc.reason, timeout)}") from None
-    except (TimeoutError, OSError) as exc:
-        raise StoryError(f"cannot fetch {url}: {_reason(exc, timeout)}") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        if guard.expired.is_set():
+            raise guard.too_slow() from None
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise StoryError(f"cannot fetch {url}: {_reason(reason, timeout)}") from None
+    finally:
+        guard.close()
     if len(data) > MAX_BYTES:
         raise StoryError(f"cannot fetch {url}: the page is larger than {MAX_BYTES // 1_000_000} MB, which is not an article")
     if content_type.startswith(("image/", "audio/", "video/", "font/")) or content_type in ("application/pdf", "application/zip"):
@@ -155,6 +108,22 @@ def _fetch_url(url: str, timeout: float, allow_private: bool) -> Fetched:
     suffix_kind = SUFFIX_KINDS.get(Path(urlsplit(final_url).path).suffix.lower())
     kind = CONTENT_TYPE_KINDS.get(content_type) or suffix_kind or _sniff(data)
     return Fetched(data=data, kind=kind, name=url, url=final_url, charset=charset)
+
+
+def _read_body(response: http.client.HTTPResponse, guard: Guard) -> bytes:
+    """At most MAX_BYTES + 1 bytes, read as they arrive (read1), so the caps apply while streaming."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BYTES:
+        guard.check_time()
+        chunk = response.read1(CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if guard.expired.is_set():  # the timer closed the socket: what arrived is cut short
+        raise guard.too_slow()
+    return b"".join(chunks)
 
 
 def _reason(reason: object, timeout: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,8 +15,10 @@ import pytest
 from attack import run
 
 import newsletter.stories.fetch as fetch_module
+import newsletter.stories.guarded_http as guarded_http
 from newsletter.stories.errors import StoryError
-from newsletter.stories.fetch import check_public, fetch
+from newsletter.stories.fetch import fetch
+from newsletter.stories.guarded_http import Guard, check_public
 
 QUICK = 5.0  # seconds: every refusal here must come well within this
 
@@ -151,6 +154,22 @@ def test_a_server_dripping_a_byte_at_a_time_meets_the_total_deadline(server: Ser
     assert time.monotonic() - started < 4
 
 
+def test_a_server_dripping_its_headers_meets_the_total_deadline(server: Server) -> None:
+    def drip(request: http.server.BaseHTTPRequestHandler) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"a" * 100:
+            if server.stop.is_set():
+                return
+            request.wfile.write(bytes([byte]))
+            request.wfile.flush()
+            time.sleep(0.3)
+
+    server.routes["/slow-headers"] = drip
+    started = time.monotonic()
+    with pytest.raises(StoryError, match="no complete answer within 2 seconds"):
+        fetch(server.url("/slow-headers"), timeout=2, allow_private=True)
+    assert time.monotonic() - started < 4
+
+
 def test_a_huge_content_length_is_refused_before_reading(server: Server) -> None:
     def announce(request: http.server.BaseHTTPRequestHandler) -> None:
         headers(request, Content_Length="50000000")
@@ -204,17 +223,23 @@ def test_a_loopback_url_is_refused_unless_allowed(server: Server) -> None:
 
 
 def test_a_redirect_to_the_metadata_service_is_refused(server: Server, monkeypatch) -> None:
-    # The test server is on loopback itself: let the check pass it (only it), so the redirect hop is what is judged.
-    real_check = fetch_module.check_public
-
-    def all_but_the_test_server(url: str, origin: str | None = None) -> None:
-        if not url.startswith(server.base):
-            real_check(url, origin)
-
-    monkeypatch.setattr(fetch_module, "check_public", all_but_the_test_server)
+    # The test server is on loopback itself: count 127.0.0.1 (only) as public for this test, so
+    # the redirect hop to the metadata service is what is judged.
+    real = guarded_http.is_public
+    monkeypatch.setattr(guarded_http, "is_public", lambda address: address == "127.0.0.1" or real(address))
     server.routes["/to-metadata"] = redirect_to("http://169.254.169.254/latest/meta-data")
     message = refused(server.url("/to-metadata"), timeout=3)
     assert f"cannot fetch {server.url('/to-metadata')}: 169.254.169.254 is a private or loopback address" in message
+
+
+def test_a_connection_that_lands_on_loopback_is_refused_whatever_dns_said(server: Server) -> None:
+    # DNS rebinding: the name looked public when checked, the socket reached 127.0.0.1.
+    guard = Guard("https://news.example.org/story", timeout=5, allow_private=False)
+    sock = socket.create_connection(("127.0.0.1", server.http.server_address[1]))
+    with pytest.raises(StoryError, match="news.example.org led to a private or loopback address"):
+        guard.check_peer(sock)
+    assert sock.fileno() == -1  # closed before a byte was sent
+    guard.close()
 
 
 @pytest.mark.parametrize(
