@@ -24,6 +24,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "cancel": "newsletter.commands.send:cancel",
     "subscribers": "newsletter.commands.subscribers:subscribers",
     "story": "newsletter.commands.story:story",
+    "serve": "newsletter.commands.serve:serve",
 }
 
 

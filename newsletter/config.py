@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationError
 
@@ -106,6 +107,31 @@ class SendGridSettings(Strict):
     timeout: Annotated[float, Field(gt=0)] = 30
 
 
+def origin(value: str) -> str:
+    """An http(s) origin: scheme and host (and port), nothing after."""
+    parts = urlsplit(value)
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError(f"expected an origin such as https://news.example.com, with no path, got {value!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class WebSettings(Strict):
+    """The subscriber-facing web app (`newsletter serve`)."""
+
+    # The public origin where the app answers; default: the origin of newsletter.archive_url.
+    base_url: Annotated[Url, AfterValidator(origin)] | None = None
+    confirm_days: Annotated[int, Field(ge=1, le=60)] = 7  # how long a confirmation link works
+    # Proxies in front of the app whose X-Forwarded-For is believed (addresses), and how many
+    # hops of it; anyone else's header is ignored, so a client cannot pick its rate-limit key.
+    trusted_proxies: list[Line] = []
+    proxy_hops: Annotated[int, Field(ge=1, le=5)] = 1
+    # Where rate-limit counters live: memory:// is per process; with several workers, a shared
+    # store such as redis://host:6379 makes the limits exact.
+    rate_limit_storage: Line = "memory://"
+    subscribe_rate: Line = "10/minute;60/hour"  # signups per client address
+    address_rate: Line = "3/hour;10/day"  # confirmation emails per subscriber address
+
+
 class Config(Strict):
     newsletter: NewsletterSettings
     sender: SenderSettings
@@ -114,10 +140,27 @@ class Config(Strict):
     send: SendSettings = SendSettings()
     smtp: SmtpSettings = SmtpSettings()
     sendgrid: SendGridSettings = SendGridSettings()
+    web: WebSettings = WebSettings()
+
+    @property
+    def base_url(self) -> str:
+        """The web app's public origin, where every link a subscriber follows goes."""
+        return self.web.base_url or origin_of(self.newsletter.archive_url)
 
     def unsubscribe_url_for(self, token: str) -> str:
-        template = self.newsletter.unsubscribe_url or self.newsletter.archive_url.rstrip("/") + "/unsubscribe?token={token}"
+        template = self.newsletter.unsubscribe_url or self.base_url + "/unsubscribe?token={token}"
         return template.replace("{token}", token)
+
+    def confirm_url_for(self, token: str) -> str:
+        return f"{self.base_url}/confirm/{token}"
+
+    def preferences_url_for(self, token: str) -> str:
+        return f"{self.base_url}/preferences?token={token}"
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,23 @@ def verify_token(token: str, purpose: Purpose, keys: SigningKeys) -> str | None:
     return public_id if any(matches) else None
 
 
+def make_dated_token(public_id: str, purpose: Purpose, secret: bytes, issued: int) -> str:
+    """A token that also carries when it was made (Unix seconds), for links that expire: `<public
+    id>.<issued, hex>.<signature of both>`."""
+    return make_token(f"{public_id}.{issued:x}", purpose, secret)
+
+
+def verify_dated_token(token: str, purpose: Purpose, keys: SigningKeys) -> tuple[str, int] | None:
+    """(public id, when issued) of a genuine dated token for `purpose`; None otherwise. The caller
+    decides how old is too old."""
+    body, dot, signature = token.rpartition(".")
+    public_id, dot2, issued = body.partition(".")
+    if not (dot and dot2) or not PUBLIC_ID.fullmatch(public_id) or not re.fullmatch(r"[0-9a-f]{1,12}", issued) or not signature.isascii():
+        return None
+    matches = [hmac.compare_digest(signature, _b64(_signature(body, purpose, key))) for key in keys.accepted]
+    return (public_id, int(issued, 16)) if any(matches) else None
+
+
 def _signature(public_id: str, purpose: Purpose, secret: bytes) -> bytes:
     mac = _keyed(secret).copy()  # the keyed state is computed once per secret, not per link
     mac.update(f"newsletter-link\0{purpose}\0{public_id}".encode())

@@ -190,6 +190,7 @@ class Status(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
+    PENDING = "pending"  # signed up on the web, not confirmed yet
 
 
 class State(StrEnum):

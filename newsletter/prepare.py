@@ -59,8 +59,16 @@ def prepare_issue(issue_file: Path, renderer: Renderer | None = None) -> Prepare
     workspace = renderer.workspace if renderer else load_workspace(issue_file.parent)
     issue = load_issue(issue_file)
     email = (renderer or Renderer(workspace)).render(issue)
-    findings = check(issue, email) + number_clashes(issue_file, issue.number, workspace.issues_dir)
+    findings = check(issue, email) + number_clashes(issue_file, issue.number, workspace.issues_dir) + web_findings(workspace)
     return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: f.level != "error"))
+
+
+def web_findings(workspace: Workspace) -> list[Finding]:
+    """Links in the email go to the web app: over plain http, tokens travel in the clear."""
+    base = workspace.config.base_url
+    if base.startswith("https://"):
+        return []
+    return [Finding("warning", f"newsletter.toml: web.base_url: {base} is not https; unsubscribe and confirmation links would travel unencrypted")]
 
 
 def number_clashes(issue_file: Path, number: int, issues_dir: Path) -> list[Finding]:

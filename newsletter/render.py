@@ -82,13 +82,29 @@ class Renderer:
             web_html=self._html(dict(context, for_web=True)),
         )
 
-    def _html(self, context: dict) -> str:
-        source = self._template("email.mjml.j2", context)
+    def render_notice(self, kind: str, subject: str, preheader: str, values: dict[str, object]) -> Email:
+        """A message to one person (the confirmation or welcome email of a signup) from
+        `<kind>.mjml.j2` and `<kind>.txt.j2`, through the same pipeline as an issue."""
+        context = dict(
+            self.globals, subject=subject, preheader=preheader, preheader_spacer=PREHEADER_SPACER, unsubscribe_url=placeholders.UNSUBSCRIBE_URL, **values
+        )
+        html = self._html(context, f"{kind}.mjml.j2")
+        return Email(subject=subject, preheader=preheader, html=html, text=self._template(f"{kind}.txt.j2", context), web_html="")
+
+    def has_template(self, name: str) -> bool:
+        try:
+            self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
+    def _html(self, context: dict, name: str = "email.mjml.j2") -> str:
+        source = self._template(name, context)
         css = self._template("email.css.j2", context)
         try:
             html = mjml.mjml2html(source, fonts={})  # fonts={}: no remote font stylesheet
         except Exception as exc:  # MRML raises a bare exception type with its parser's message
-            raise TemplateError(f"email.mjml.j2 produced MJML that cannot be compiled: {exc}") from None
+            raise TemplateError(f"{name} produced MJML that cannot be compiled: {exc}") from None
         return inline_css(html, css)
 
     def _template(self, name: str, context: dict) -> str:

@@ -12,10 +12,14 @@ from pathlib import Path
 from types import TracebackType
 
 from .connection import Busy, Connection, NoDatabase, StoreError, explain
+from .events import Event, Events, Notices
 from .ledger import Claim, IssueRecord, Ledger, Schedule, Settlement
-from .subscribers import ImportCounts, Subscribers
+from .subscribers import Confirmation, ImportCounts, Subscribers
 
-__all__ = ["Busy", "Claim", "Database", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Schedule", "Settlement", "StoreError", "Subscribers"]
+__all__ = [
+    "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Notices",
+    "Schedule", "Settlement", "StoreError", "Subscribers",
+]
 
 
 class Database:
@@ -28,6 +32,8 @@ class Database:
         self.connection = Connection(path, create, read_only)
         self.subscribers = Subscribers(self.connection)
         self.ledger = Ledger(self.connection)
+        self.events = Events(self.connection)
+        self.notices = Notices(self.connection)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         """Group several changes into one transaction (all or nothing)."""

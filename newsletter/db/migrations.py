@@ -127,6 +127,64 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     );
     """,
+    # 3: the web app. `pending` subscribers (signed up, not yet confirmed); when a status last
+    #    changed (an older confirmation link cannot undo a later unsubscribe); soft bounces in a
+    #    row; every status change with its channel; provider events stored once each; and the
+    #    confirmation and welcome messages sent.
+    """
+    CREATE TABLE subscribers_3 (
+        email TEXT PRIMARY KEY,
+        name TEXT,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL CHECK (
+            status = 'active' OR status = 'unsubscribed' OR status = 'bounced' OR status = 'complained' OR status = 'pending'
+        ),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        public_id TEXT NOT NULL,
+        status_changed_at TEXT,
+        soft_bounces INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    INSERT INTO subscribers_3 (email, name, attributes, status, created_at, updated_at, public_id, status_changed_at)
+        SELECT email, name, attributes, status, created_at, updated_at, public_id, updated_at FROM subscribers;
+    DROP TABLE subscribers;
+    ALTER TABLE subscribers_3 RENAME TO subscribers;
+    CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id);
+
+    CREATE TABLE status_changes (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL,
+        status TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        detail TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX status_changes_by_email ON status_changes (email, at);
+
+    CREATE TABLE events (
+        event_id TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        event TEXT NOT NULL,
+        email TEXT,
+        issue TEXT,
+        send_id TEXT,
+        happened_at TEXT,
+        received_at TEXT NOT NULL,
+        detail TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_issue ON events (issue, event);
+
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        email TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX notices_by_email ON notices (email, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,8 +24,14 @@ ON_CONFLICT = """ ON CONFLICT (email) DO UPDATE SET
     name = coalesce(excluded.name, name),
     attributes = json_patch(attributes, excluded.attributes),
     updated_at = excluded.updated_at"""
-DEACTIVATE_ONE = "UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ? AND status = 'active'"
+DEACTIVATE_ONE = "UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND status = 'active'"
 PUBLIC_ID_INDEX = "CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id)"  # as in migration 2
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    subscriber: Subscriber | None
+    result: str  # confirmed, already (active before), stale (status changed after the link), unknown
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ class Subscribers:
             self.db.executemany(UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT, [_row(s, stamp, s.public_id or next(ids)) for s in subscribers])
         except sqlite3.IntegrityError as exc:  # an imported subscriber id that someone else has
             raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
-        leaving = [(s.status, stamp, s.email) for s in subscribers if s.status != Status.ACTIVE]
+        leaving = [(s.status, stamp, stamp, s.email) for s in subscribers if s.status != Status.ACTIVE]
         deactivated = self.db.executemany(DEACTIVATE_ONE, leaving).rowcount if leaving else 0
         added = len(distinct) - known
         return ImportCounts(added, len(subscribers) - added, deactivated)
@@ -103,7 +109,7 @@ class Subscribers:
         except sqlite3.IntegrityError as exc:  # an imported subscriber id that someone else has
             raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
         deactivated = db.execute(
-            """UPDATE subscribers SET status = gone.status, updated_at = ?
+            """UPDATE subscribers SET status = gone.status, updated_at = ?1, status_changed_at = ?1
                FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
             (now(),),
@@ -119,18 +125,85 @@ class Subscribers:
         row = self.db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE public_id = ?", (public_id,)).fetchone()
         return _subscriber(row) if row else None
 
-    def set_status(self, emails: Iterable[str], status: Status, only_from: Status | None = None) -> int:
-        """Change the status of the given (known) subscribers; returns how many changed.
+    def set_status(self, emails: Iterable[str], status: Status, only_from: Status | None = None, channel: str = "command line", detail: str | None = None) -> int:
+        """Change the status of the given (known) subscribers; returns how many changed. Each
+        change is recorded with its channel (command line, sync, web, webhook).
 
         With `only_from`, only subscribers currently in that status change (sync: active ones)."""
         stamp = now()
         condition = "status = ?" if only_from else "status != ?"
+        changed = 0
         with self.connection.transaction():
-            cursor = self.db.executemany(
-                f"UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ? AND {condition}",
-                [(status, stamp, email, only_from or status) for email in emails],
+            for email in emails:
+                cursor = self.db.execute(
+                    f"UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND {condition}",
+                    (status, stamp, stamp, email, only_from or status),
+                )
+                if cursor.rowcount:
+                    changed += 1
+                    self._record_change(email, status, channel, detail, stamp)
+        return changed
+
+    def _record_change(self, email: str, status: Status, channel: str, detail: str | None, stamp: str) -> None:
+        self.db.execute("INSERT INTO status_changes (email, status, channel, detail, at) VALUES (?, ?, ?, ?, ?)", (email, status, channel, detail, stamp))
+
+    def sign_up(self, email: str, name: str | None) -> Subscriber:
+        """Someone asked to subscribe on the web: a new address becomes `pending`; a known one is
+        left exactly as it is (the form must not let a stranger change someone's details or
+        standing). Either way the caller sends a confirmation; only confirming changes a status."""
+        with self.connection.transaction():
+            existing = self.get(email)
+            if existing is not None:
+                return existing
+            stamp = now()
+            public_id = next(_public_ids(1))
+            self.db.execute(
+                "INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id, status_changed_at)"
+                " VALUES (?, ?, '{}', 'pending', ?, ?, ?, ?)",
+                (email, name, stamp, stamp, public_id, stamp),
             )
-        return cursor.rowcount
+            self._record_change(email, Status.PENDING, "web", "signed up", stamp)
+            return Subscriber(email, name, {}, Status.PENDING, public_id, stamp)
+
+    def confirm(self, public_id: str, issued_at: str) -> Confirmation:
+        """A confirmation link was followed: the subscriber becomes active, unless their status
+        changed after the link was made (an old link must not undo a later unsubscribe)."""
+        with self.connection.transaction():
+            row = self.db.execute(f"SELECT {COLUMNS}, status_changed_at FROM subscribers WHERE public_id = ?", (public_id,)).fetchone()
+            if row is None:
+                return Confirmation(None, "unknown")
+            subscriber, changed_at = _subscriber(row[:6]), row[6]
+            if subscriber.status == Status.ACTIVE:
+                return Confirmation(subscriber, "already")
+            if changed_at and changed_at > issued_at:
+                return Confirmation(subscriber, "stale")
+            stamp = now()
+            self.db.execute(
+                "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0 WHERE public_id = ?",
+                (stamp, stamp, public_id),
+            )
+            self._record_change(subscriber.email, Status.ACTIVE, "web", "confirmed", stamp)
+            return Confirmation(subscriber._replace(status=Status.ACTIVE), "confirmed")
+
+    def leave(self, public_id: str, channel: str) -> Subscriber | None:
+        """Unsubscribe the subscriber behind a link (one-click, the page, preferences). Idempotent:
+        someone already unsubscribed, bounced or complained stays as they are."""
+        with self.connection.transaction():
+            subscriber = self.by_public_id(public_id)
+            if subscriber is None:
+                return None
+            if subscriber.status in (Status.ACTIVE, Status.PENDING):
+                stamp = now()
+                self.db.execute(
+                    "UPDATE subscribers SET status = 'unsubscribed', updated_at = ?, status_changed_at = ? WHERE public_id = ?", (stamp, stamp, public_id)
+                )
+                self._record_change(subscriber.email, Status.UNSUBSCRIBED, channel, None, stamp)
+                return subscriber._replace(status=Status.UNSUBSCRIBED)
+            return subscriber
+
+    def changes(self, email: str) -> list[tuple[str, str, str | None, str]]:
+        """(status, channel, detail, at) of every recorded change for `email`, oldest first."""
+        return list(self.db.execute("SELECT status, channel, detail, at FROM status_changes WHERE email = ? ORDER BY id", (email,)))
 
     def remove(self, email: str) -> bool:
         with self.connection.transaction():

@@ -1,0 +1,96 @@
+"""What providers tell us after a send (delivered, bounced, complained...), stored once per event,
+and the confirmation and welcome messages the web app sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models import Status
+from .connection import Connection, now
+
+SOFT_BOUNCES_TO_BOUNCE = 3  # soft bounces in a row that make an address `bounced`
+
+
+@dataclass(frozen=True)
+class Event:
+    """One provider event, already read and mapped by the web layer."""
+
+    event_id: str
+    event: str  # the provider's word: delivered, bounce, dropped, spamreport, unsubscribe...
+    email: str | None
+    issue: str | None
+    send_id: str | None
+    happened_at: str | None
+    detail: str | None = None
+    status: Status | None = None  # the status this event gives the subscriber, if any
+    soft_bounce: bool = False  # a temporary failure: counted, and the third in a row bounces
+    delivered: bool = False  # a delivery ends a run of soft bounces
+
+
+class Events:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.db = connection.db
+
+    def record(self, events: list[Event], provider: str) -> int:
+        """Store the events not seen before (providers retry and repeat) and apply their statuses,
+        all in one transaction. Returns how many were new."""
+        stamp = now()
+        new = 0
+        with self.connection.transaction():
+            for event in events:
+                cursor = self.db.execute(
+                    "INSERT OR IGNORE INTO events (event_id, provider, event, email, issue, send_id, happened_at, received_at, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (event.event_id, provider, event.event, event.email, event.issue, event.send_id, event.happened_at, stamp, event.detail),
+                )
+                if cursor.rowcount == 0 or event.email is None:
+                    continue
+                new += 1
+                self._apply(event, provider, stamp)
+        return new
+
+    def _apply(self, event: Event, provider: str, stamp: str) -> None:
+        status = event.status
+        if event.delivered:
+            self.db.execute("UPDATE subscribers SET soft_bounces = 0 WHERE email = ? AND soft_bounces > 0", (event.email,))
+        if event.soft_bounce:
+            row = self.db.execute("UPDATE subscribers SET soft_bounces = soft_bounces + 1 WHERE email = ? RETURNING soft_bounces", (event.email,)).fetchone()
+            if row and row[0] >= SOFT_BOUNCES_TO_BOUNCE:
+                status = Status.BOUNCED
+        if status is None:
+            return
+        # Only someone on the list moves: a bounce never re-activates, and a complaint outranks all.
+        leaving_from = ("active", "pending") if status != Status.COMPLAINED else ("active", "pending", "unsubscribed", "bounced")
+        cursor = self.db.execute(
+            f"UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND status IN ({', '.join('?' * len(leaving_from))})",
+            (status, stamp, stamp, event.email, *leaving_from),
+        )
+        if cursor.rowcount:
+            self.db.execute(
+                "INSERT INTO status_changes (email, status, channel, detail, at) VALUES (?, ?, ?, ?, ?)",
+                (event.email, status, f"{provider} {event.event}", event.detail, stamp),
+            )
+
+    def counts(self, issue: str) -> dict[str, int]:
+        """How many of each event an issue's messages got (distinct addresses per event)."""
+        rows = self.db.execute("SELECT event, count(DISTINCT email) FROM events WHERE issue = ? GROUP BY event ORDER BY event", (issue,))
+        return {event: count for event, count in rows}
+
+
+class Notices:
+    """Confirmation and welcome messages: one row each, with what the provider said."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.db = connection.db
+
+    def record(self, kind: str, email: str, provider: str, outcome: str, detail: str | None) -> None:
+        with self.connection.transaction():
+            self.db.execute(
+                "INSERT INTO notices (kind, email, provider, outcome, detail, at) VALUES (?, ?, ?, ?, ?, ?)", (kind, email, provider, outcome, detail, now())
+            )
+
+    def sent_to(self, email: str) -> list[tuple[str, str, str]]:
+        """(kind, outcome, at) of each notice to `email`, oldest first."""
+        return list(self.db.execute("SELECT kind, outcome, at FROM notices WHERE email = ? ORDER BY id", (email,)))

@@ -1,0 +1,105 @@
+"""The subscriber-facing web app: signup with double opt-in, one-click unsubscribe, preferences and
+SendGrid's event webhook, for one workspace.
+
+    newsletter serve                                              # on this machine
+    NEWSLETTER_WORKSPACE=/srv/news gunicorn -c python:newsletter.web.gunicorn_conf 'newsletter.web:create_app()'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from flask import Flask, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..config import load_workspace
+from ..credentials import signing_keys
+from .extensions import csrf, limiter
+from .pages import pages
+from .security import TrustedProxies, content_security_policy, redact, security_headers
+from .site import make_site, page, site
+from .webhooks import webhooks
+
+WORKSPACE_VARIABLE = "NEWSLETTER_WORKSPACE"
+MAX_FORM_BYTES = 64_000  # a signup form is a few hundred bytes
+
+
+def create_app(workspace: str | Path | None = None) -> Flask:
+    """The WSGI app for the workspace at `workspace` (default: $NEWSLETTER_WORKSPACE, else the
+    current folder). Raises NewsletterError for a workspace or secret that is not usable."""
+    loaded = load_workspace(Path(workspace or os.environ.get(WORKSPACE_VARIABLE) or Path.cwd()))
+    keys = signing_keys(loaded.config.send.provider)
+    here = make_site(loaded, keys)
+    app = Flask(__name__)
+    app.config.update(
+        # The session only carries the CSRF token; its key is derived from NEWSLETTER_SECRET.
+        SECRET_KEY=hmac.new(keys.current, b"newsletter web session", hashlib.sha256).hexdigest(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_CHECK_DEFAULT=False,  # only the form posts are checked (see pages.py)
+        WTF_CSRF_SSL_STRICT=False,  # the Referer check breaks with Referrer-Policy: no-referrer
+        MAX_CONTENT_LENGTH=5_000_000,  # the webhook's batches; forms get MAX_FORM_BYTES below
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
+        RATELIMIT_STORAGE_URI=loaded.config.web.rate_limit_storage,
+        RATELIMIT_HEADERS_ENABLED=True,  # 429 answers carry Retry-After
+    )
+    app.extensions["newsletter"] = here
+    app.session_interface = SessionCookies()
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.register_blueprint(pages)
+    app.register_blueprint(webhooks)
+    policy = content_security_policy(here.brand_style)
+
+    @app.before_request
+    def cap_body() -> ResponseReturnValue | None:
+        if request.path != "/webhooks/sendgrid" and (request.content_length or 0) > MAX_FORM_BYTES:
+            return _error(413)
+        return None
+
+    @app.after_request
+    def headers(response):  # type: ignore[no-untyped-def]
+        response.headers.update(security_headers(policy))
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        return _error(error.code or 500)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+        words = site().words
+        return page("message.html.j2", words["bad_form_title"], status=400, text=words["bad_form"])
+
+    def log_exception(exc_info) -> None:  # type: ignore[no-untyped-def]
+        # Flask's own line names the URL, and a URL here can hold a token.
+        app.logger.error("Exception on %s [%s]", redact(request.path), request.method, exc_info=exc_info)
+
+    app.log_exception = log_exception  # type: ignore[method-assign]
+    app.wsgi_app = TrustedProxies(app.wsgi_app, loaded.config.web.trusted_proxies, loaded.config.web.proxy_hops)  # type: ignore[method-assign]
+    return app
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie (it only holds the CSRF token) is Secure whenever the request came over
+    https, directly or through a trusted proxy, and still works on http://127.0.0.1 for `serve`."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure
+
+
+ERROR_WORDS = {404: "not_found", 429: "too_many", 413: "too_large", 403: "not_found"}
+
+
+def _error(code: int) -> ResponseReturnValue:
+    key = ERROR_WORDS.get(code, "error")
+    words = site().words
+    if request.is_json or request.path.startswith("/webhooks/"):
+        return jsonify(error=words[key]), code
+    return page("message.html.j2", words[f"{key}_title"], status=code, text=words[key])

@@ -1,0 +1,227 @@
+"""The subscriber's pages: signup with double opt-in, confirm, one-click unsubscribe (RFC 8058),
+preferences. A GET never changes anything: mail scanners follow links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ..addresses import normalize
+from ..links import TEST_COPY_ID, Purpose, make_token, verify_dated_token, verify_token
+from ..models import Status, Subscriber, name_problem
+from ..sending.notices import send_confirmation, send_welcome
+from .extensions import csrf, limiter
+from .security import AUTOSUBMIT_SCRIPT
+from .site import masked, page, site
+
+pages = Blueprint("pages", __name__)
+
+RESENDABLE = (Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+
+
+def _form() -> dict[str, Any]:
+    """The posted fields, from a form or a JSON object."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else {}
+    return request.form.to_dict()
+
+
+def address_key() -> str:
+    """The rate-limit key of the address being subscribed (so one inbox cannot be flooded)."""
+    raw = str(_form().get("email", ""))[:320]
+    try:
+        return "address:" + normalize(raw)
+    except ValueError:
+        return "address:invalid"
+
+
+def _subscribe_rate() -> str:
+    return site().config.web.subscribe_rate
+
+
+def _address_rate() -> str:
+    return site().config.web.address_rate
+
+
+@pages.get("/subscribe")
+def subscribe_form() -> ResponseReturnValue:
+    return page("subscribe.html.j2", site().words["subscribe_title"], email="", name="", problem=None)
+
+
+@pages.post("/subscribe")
+@limiter.limit(_subscribe_rate)
+@limiter.limit(_address_rate, key_func=address_key)
+def subscribe() -> ResponseReturnValue:
+    words = site().words
+    if not request.is_json:
+        csrf.protect()  # form posts carry the token; JSON needs a CORS preflight a forged form cannot make
+    data = _form()
+    raw_email, name = str(data.get("email", "")).strip(), " ".join(str(data.get("name", "")).split()) or None
+    if data.get("website"):  # the honeypot: only bots fill a field nobody can see
+        return _check_inbox(raw_email)
+    try:
+        email = normalize(raw_email)
+    except ValueError:
+        return _refused(words["bad_address"], raw_email, name)
+    if name and name_problem(name):
+        name = None  # a name is a courtesy; a hostile one is dropped, not stored
+    here = site()
+    with here.database() as db:
+        subscriber = db.subscribers.sign_up(email, name)
+        if subscriber.status in RESENDABLE:
+            send_confirmation(here.workspace, here.renderer, db, subscriber, here.keys)
+    return _check_inbox(email)
+
+
+def _check_inbox(email: str) -> ResponseReturnValue:
+    """The same answer for a new, pending, active or departed address: the form reveals nothing."""
+    words = site().words
+    if request.is_json:
+        return jsonify(status="check your inbox"), 202
+    text = words["check_inbox"].format(email=email, name=site().config.newsletter.name)
+    return page("message.html.j2", words["check_inbox_title"], text=text)
+
+
+def _refused(problem: str, email: str, name: str | None) -> ResponseReturnValue:
+    if request.is_json:
+        return jsonify(error=problem), 400
+    return page("subscribe.html.j2", site().words["subscribe_title"], status=400, email=email, name=name or "", problem=problem)
+
+
+# --- confirm ------------------------------------------------------------------------------------
+
+
+def _confirmation(token: str) -> tuple[Subscriber, int]:
+    """The subscriber and issue time of a genuine confirmation token, or a 404."""
+    parsed = verify_dated_token(token, Purpose.CONFIRM, site().keys)
+    if parsed is None:
+        abort(404)
+    public_id, issued = parsed
+    with site().database() as db:
+        subscriber = db.subscribers.by_public_id(public_id)
+    if subscriber is None:
+        abort(404)
+    return subscriber, issued
+
+
+@pages.get("/confirm/<token>")
+def confirm_page(token: str) -> ResponseReturnValue:
+    subscriber, _ = _confirmation(token)
+    words = site().words
+    text = words["confirm_intro"].format(email=masked(subscriber.email), name=site().config.newsletter.name)
+    return page(
+        "action.html.j2", words["confirm_title"], text=text, action=request.path, button=words["confirm_button"],
+        fields={}, csrf=False, autosubmit=True, autosubmit_script=AUTOSUBMIT_SCRIPT,
+    )
+
+
+@pages.post("/confirm/<token>")
+@limiter.limit(_address_rate, key_func=lambda: "resend:" + request.path, exempt_when=lambda: not request.form.get("resend"))
+def confirm(token: str) -> ResponseReturnValue:
+    subscriber, issued = _confirmation(token)
+    here, words = site(), site().words
+    shown = masked(subscriber.email)
+    if request.form.get("resend"):
+        return _resend(subscriber)
+    if time.time() - issued > here.config.web.confirm_days * 86_400:
+        text = words["expired"].format(days=here.config.web.confirm_days, email=shown)
+        return page(
+            "action.html.j2", words["expired_title"], text=text, action=request.path, button=words["resend_button"],
+            fields={"resend": "1"}, csrf=False, autosubmit=False,
+        )
+    with here.database() as db:
+        result = db.subscribers.confirm(subscriber.public_id or "", _iso(issued))
+        if result.result == "confirmed" and result.subscriber:
+            send_welcome(here.workspace, here.renderer, db, result.subscriber, here.keys)
+    if result.result == "stale":
+        link = {"href": url_for("pages.subscribe_form"), "text": words["subscribe_title"]}
+        return page("message.html.j2", words["stale_title"], text=words["stale"].format(email=shown), link=link)
+    return page("message.html.j2", words["confirmed_title"], text=words["confirmed"].format(email=shown, name=here.config.newsletter.name))
+
+
+def _resend(subscriber: Subscriber) -> ResponseReturnValue:
+    here, words = site(), site().words
+    if subscriber.status in RESENDABLE:
+        with here.database() as db:
+            send_confirmation(here.workspace, here.renderer, db, subscriber, here.keys)
+    return page("message.html.j2", words["resent_title"], text=words["resent"].format(email=masked(subscriber.email)))
+
+
+def _iso(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="seconds")
+
+
+# --- unsubscribe (RFC 8058) ----------------------------------------------------------------------
+
+
+@pages.route("/unsubscribe", methods=["GET", "POST"])
+def unsubscribe() -> ResponseReturnValue:
+    """GET shows a button; POST (the mail client's one-click, or that button) unsubscribes. No
+    cookie, session or CSRF token: the signed token is the authority. Never a redirect."""
+    token = request.args.get("token", "")
+    here, words = site(), site().words
+    if verify_token(token, Purpose.UNSUBSCRIBE, here.keys) == TEST_COPY_ID:  # a --test copy's link
+        return page("message.html.j2", words["unsubscribed_title"], text=words["unsubscribed"].format(email="this test copy", name=here.config.newsletter.name))
+    public_id = verify_token(token, Purpose.UNSUBSCRIBE, here.keys)
+    if public_id is None:
+        abort(404)
+    with here.database() as db:
+        if request.method == "GET":
+            subscriber = db.subscribers.by_public_id(public_id)
+        else:
+            one_click = request.form.get("List-Unsubscribe") == "One-Click"
+            subscriber = db.subscribers.leave(public_id, "one-click" if one_click else "unsubscribe page")
+    if subscriber is None:
+        abort(404)
+    shown, name = masked(subscriber.email), here.config.newsletter.name
+    if request.method == "GET" and subscriber.status in (Status.ACTIVE, Status.PENDING):
+        return page(
+            "action.html.j2", words["unsubscribe_title"], text=words["unsubscribe_intro"].format(name=name, email=shown),
+            action=request.full_path, button=words["unsubscribe_button"], fields={}, csrf=False, autosubmit=False,
+        )
+    link = {"href": url_for("pages.preferences", token=make_token(public_id, Purpose.PREFERENCES, here.keys.current)), "text": words["preferences_link"]}
+    return page("message.html.j2", words["unsubscribed_title"], text=words["unsubscribed"].format(email=shown, name=name), link=link)
+
+
+# --- preferences -------------------------------------------------------------------------------
+
+
+@pages.route("/preferences", methods=["GET", "POST"])
+def preferences() -> ResponseReturnValue:
+    token = request.args.get("token", "")
+    here, words = site(), site().words
+    public_id = verify_token(token, Purpose.PREFERENCES, here.keys)
+    if public_id is None:
+        abort(404)
+    with here.database() as db:
+        subscriber = db.subscribers.by_public_id(public_id)
+        if subscriber is None:
+            abort(404)
+        if request.method == "POST":
+            csrf.protect()
+            action = request.form.get("action")
+            if action == "unsubscribe":
+                subscriber = db.subscribers.leave(public_id, "preferences") or subscriber
+            elif action == "resubscribe" and subscriber.status in RESENDABLE:
+                send_confirmation(here.workspace, here.renderer, db, subscriber, here.keys)
+                return page("message.html.j2", words["preferences_title"], text=words["resubscribe_sent"].format(email=masked(subscriber.email)))
+    status = words[f"status_{subscriber.status}"]
+    text = words["preferences_intro"].format(email=masked(subscriber.email), status=status)
+    leaving = subscriber.status in (Status.ACTIVE, Status.PENDING)
+    return page(
+        "action.html.j2", words["preferences_title"], text=text, action=request.full_path,
+        button=words["unsubscribe_button"] if leaving else words["resubscribe_button"],
+        fields={"action": "unsubscribe" if leaving else "resubscribe"}, csrf=True, autosubmit=False,
+    )
+
+
+@pages.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    with site().database() as db:
+        db.subscribers.counts_by_status()  # the database answers
+    return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}

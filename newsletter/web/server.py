@@ -1,0 +1,44 @@
+"""A real HTTP server for the app on this machine (`newsletter serve`, tests): Werkzeug's threaded
+server in a thread, with request lines logged without their tokens."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .security import redact
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.log("info", '"%s" %s %s', redact(self.requestline), code, size)
+
+    def log_error(self, format: str, *args: object) -> None:
+        pass  # clients that hang up are routine
+
+
+@dataclass
+class Running:
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def start(app: Flask, host: str, port: int) -> Running:
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="newsletter-web")
+    thread.start()
+    return Running(server, thread)

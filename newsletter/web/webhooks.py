@@ -1,0 +1,106 @@
+"""SendGrid's Event Webhook: signed batches of delivery events, stored once each, that move
+subscribers to bounced, complained or unsubscribed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from typing import Any
+
+from flask import Blueprint, abort, current_app, request
+from flask.typing import ResponseReturnValue
+
+from ..db import Event
+from ..models import Status
+from .site import site
+
+webhooks = Blueprint("webhooks", __name__)
+
+PUBLIC_KEY = "SENDGRID_WEBHOOK_PUBLIC_KEY"
+SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+MAX_SKEW = 300  # seconds: an older (or future) timestamp is a replay
+MAX_BODY = 5_000_000  # SendGrid posts batches of up to a few thousand events
+
+STATUS_OF = {"spamreport": Status.COMPLAINED, "unsubscribe": Status.UNSUBSCRIBED, "group_unsubscribe": Status.UNSUBSCRIBED}
+# dropped: SendGrid refused to send; these reasons mean the address itself is the problem.
+DROPPED_STATUS = {"Bounced Address": Status.BOUNCED, "Invalid": Status.BOUNCED, "Spam Reporting Address": Status.COMPLAINED, "Unsubscribed Address": Status.UNSUBSCRIBED}
+
+
+def verifier() -> Any:
+    """sendgrid's EventWebhook for the key in SENDGRID_WEBHOOK_PUBLIC_KEY (as SendGrid shows it)."""
+    cached = current_app.extensions.get("sendgrid-webhook")
+    if cached is None:
+        from sendgrid.helpers.eventwebhook import EventWebhook
+
+        key = os.environ.get(PUBLIC_KEY, "").strip()
+        try:
+            cached = EventWebhook(key) if key else False
+        except (ValueError, TypeError):
+            current_app.logger.error("%s is not a public key in the form SendGrid shows it; every webhook call is refused", PUBLIC_KEY)
+            cached = False
+        current_app.extensions["sendgrid-webhook"] = cached
+    return cached
+
+
+@webhooks.post("/webhooks/sendgrid")
+def sendgrid_events() -> ResponseReturnValue:
+    if (request.content_length or 0) > MAX_BODY:
+        abort(413)
+    body = request.get_data(cache=False)
+    if not _signed(body):
+        abort(403)
+    try:
+        events = json.loads(body)
+    except ValueError:
+        abort(400)
+    if not isinstance(events, list):
+        abort(400)
+    mapped = [event for event in (to_event(item) for item in events if isinstance(item, dict)) if event]
+    with site().database() as db:
+        db.events.record(mapped, "sendgrid")
+    return "", 204
+
+
+def _signed(body: bytes) -> bool:
+    """The signature checks out over timestamp + raw body, and the timestamp is recent."""
+    check = verifier()
+    signature, stamp = request.headers.get(SIGNATURE, ""), request.headers.get(TIMESTAMP, "")
+    if not check or not signature or not stamp.isdigit() or abs(time.time() - int(stamp)) > MAX_SKEW:
+        return False
+    try:
+        return bool(check.verify_signature(body.decode("utf-8"), signature, stamp))
+    except (ValueError, TypeError, UnicodeDecodeError):  # a signature that is not base64 DER
+        return False
+
+
+def to_event(item: dict[str, Any]) -> Event | None:
+    """One of SendGrid's events, mapped to what it does to the subscriber."""
+    event_id, kind = item.get("sg_event_id"), item.get("event")
+    if not isinstance(event_id, str) or not isinstance(kind, str) or not event_id:
+        return None
+    email = item.get("email")
+    email = email.strip().lower() if isinstance(email, str) and email.strip() else None
+    reason = str(item.get("reason") or item.get("response") or "")[:500] or None
+    status, soft = STATUS_OF.get(kind), False
+    if kind == "bounce":
+        soft = item.get("type") == "blocked"  # SendGrid's "blocked": a temporary refusal
+        status = None if soft else Status.BOUNCED
+    elif kind == "dropped":
+        status = DROPPED_STATUS.get(str(item.get("reason", "")))
+    return Event(
+        event_id=event_id[:200], event=kind[:50], email=email, issue=_text(item.get("issue")), send_id=_text(item.get("send_id")),
+        happened_at=_when(item.get("timestamp")), detail=reason, status=status, soft_bounce=soft, delivered=kind == "delivered",
+    )
+
+
+def _text(value: Any) -> str | None:
+    return str(value)[:100] if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def _when(value: Any) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 4e9:
+        return dt.datetime.fromtimestamp(value, dt.UTC).isoformat(timespec="seconds")
+    return None
