@@ -115,6 +115,17 @@ def origin(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def rate_limits(value: str) -> str:
+    """Rate limits as the `limits` library reads them: "10/minute;60/hour"."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(f"expected limits such as \"10/minute;60/hour\", got {value!r}") from None
+    return value
+
+
 class WebSettings(Strict):
     """The subscriber-facing web app (`newsletter serve`)."""
 
@@ -128,8 +139,8 @@ class WebSettings(Strict):
     # Where rate-limit counters live: memory:// is per process; with several workers, a shared
     # store such as redis://host:6379 makes the limits exact.
     rate_limit_storage: Line = "memory://"
-    subscribe_rate: Line = "10/minute;60/hour"  # signups per client address
-    address_rate: Line = "3/hour;10/day"  # confirmation emails per subscriber address
+    subscribe_rate: Annotated[Line, AfterValidator(rate_limits)] = "10/minute;60/hour"  # signups per client address
+    address_rate: Annotated[Line, AfterValidator(rate_limits)] = "3/hour;10/day"  # confirmation emails per subscriber address
 
 
 class Config(Strict):

@@ -251,6 +251,10 @@ def status(issue_file: Path) -> None:
         click.echo(f"  {state:>9}  {count}")
     for delivery in found.problems:
         click.echo(f"  {delivery.state}: {delivery.email}: {delivery.detail or ''}")
+    if found.events:
+        click.echo("Reported by the provider (addresses):")
+        for event, count in found.events.items():
+            click.echo(f"  {event:>17}  {count}")
     schedule = found.schedule
     if schedule and schedule.held_by == "here":
         due = schedule.send_at <= dt.datetime.now(dt.UTC)

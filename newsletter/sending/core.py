@@ -323,6 +323,7 @@ class IssueStatus:
     problems: list[Delivery]  # failed, unknown and in-flight rows
     schedule: Schedule | None
     record: IssueRecord | None
+    events: dict[str, int] = field(default_factory=dict)  # provider events (delivered, bounce...) by address
 
 
 def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> IssueStatus:
@@ -332,4 +333,4 @@ def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> Issu
         ledger = db.ledger
         schedule = ledger.schedule(key) if db.read_only else close_past_schedule(ledger, key, clock())
         problems = ledger.deliveries(key, [State.FAILED, State.UNKNOWN, State.SENDING])
-        return IssueStatus(ledger.counts(key), problems, schedule, ledger.issue_record(key))
+        return IssueStatus(ledger.counts(key), problems, schedule, ledger.issue_record(key), db.events.counts(key))
