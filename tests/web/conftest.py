@@ -1,18 +1,16 @@
-"""Web app fixtures: the app for the fixture workspace under a real HTTP server on loopback, a
-plain HTTP client that never follows redirects, and the outbox where its emails land."""
+"""Web app fixtures: the app for the fixture workspace under a real HTTP server on loopback, and a
+plain HTTP client on it (see webtools.py for the helpers tests import)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import http.client
-import re
-import urllib.parse
-from dataclasses import dataclass, field
-from email.message import EmailMessage
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # webtools, the helpers the tests import
+
+from webtools import Client
 
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
@@ -26,11 +24,6 @@ def secret(monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
 
 
-def add_config(workspace: Path, text: str) -> None:
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text() + "\n" + text)
-
-
 @pytest.fixture
 def web(workspace: Path):
     """The app for `workspace`, served on 127.0.0.1 (a free port). Rate-limit counters start at zero."""
@@ -41,70 +34,8 @@ def web(workspace: Path):
     running.stop()
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: http.client.HTTPMessage
-    body: str
-
-
-@dataclass
-class Client:
-    """A browser-less client: keeps cookies, never follows a redirect (a redirect is an answer too)."""
-
-    base: str
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
-        parts = urllib.parse.urlsplit(self.base)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        sent = dict(headers or {})
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        connection.request(method, path, body=body, headers=sent)
-        response = connection.getresponse()
-        answer = Answer(response.status, response.headers, response.read().decode("utf-8", "replace"))
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            self.cookies[name] = rest.split(";", 1)[0]
-        connection.close()
-        return answer
-
-    def get(self, path: str, **headers: str) -> Answer:
-        return self.request("GET", path, headers=headers)
-
-    def post_form(self, path: str, fields: dict[str, str]) -> Answer:
-        return self.request("POST", path, urllib.parse.urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded"})
-
-    def subscribe(self, address: str, name: str = "", **extra: str) -> Answer:
-        """Load the form (for its CSRF token) and post it, as a browser would."""
-        form = self.get("/subscribe")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.body)
-        assert token, form.body
-        return self.post_form("/subscribe", {"csrf_token": token.group(1), "email": address, "name": name, **extra})
-
-
 @pytest.fixture
 def client(web) -> Client:
     return Client(web.url)
 
 
-def outbox(workspace: Path) -> list[EmailMessage]:
-    """Every message in the workspace's outbox, oldest first."""
-    folder = workspace / "outbox" / "new"
-    files = sorted(folder.iterdir(), key=lambda path: path.stat().st_mtime_ns) if folder.is_dir() else []
-    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in files]  # type: ignore[misc]
-
-
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return part.get_content()
-
-
-def link_in(message: EmailMessage, pattern: str) -> str:
-    """The path (and query) of the first link in the text part matching `pattern`."""
-    found = re.search(pattern, text_of(message))
-    assert found, text_of(message)
-    parts = urllib.parse.urlsplit(found.group(0))
-    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,120 @@
+"""Double opt-in: what a confirmation link may and may not do, how long it works, and what a
+pending subscriber gets (nothing, until they confirm)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from webtools import add_config, link_in, outbox
+
+from newsletter.cli import cli
+from newsletter.credentials import signing_keys
+from newsletter.db import Database
+from newsletter.links import Purpose, make_dated_token, make_token
+from newsletter.models import Status
+
+CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
+
+
+def status_of(workspace: Path, address: str) -> Status | None:
+    with Database(workspace / "subscribers.db") as db:
+        found = db.subscribers.get(address)
+        return found.status if found else None
+
+
+def heading(body: str) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", body)
+    assert found, body
+    return found.group(1)
+
+
+def test_a_signup_is_pending_until_confirmed_and_is_not_mailed_meanwhile(client, workspace: Path, issue_path: Path, monkeypatch) -> None:
+    assert client.subscribe("new@example.com").status == 200
+    assert status_of(workspace, "new@example.com") == Status.PENDING
+    monkeypatch.chdir(workspace)
+    result = CliRunner().invoke(cli, ["send", str(issue_path)])
+    assert result.exit_code == 0, result.output
+    issue_copies = [m for m in outbox(workspace) if not m["Subject"].startswith("Confirm")]
+    assert all(m["To"] != "new@example.com" for m in issue_copies)
+
+
+def test_an_expired_link_offers_a_new_one_that_works(client, workspace: Path) -> None:
+    client.subscribe("late@example.com")
+    with Database(workspace / "subscribers.db") as db:
+        public_id = db.subscribers.get("late@example.com").public_id
+    eight_days_ago = int(time.time()) - 8 * 86_400
+    old = make_dated_token(public_id, Purpose.CONFIRM, signing_keys("outbox").current, eight_days_ago)
+    answer = client.request("POST", f"/confirm/{old}")
+    assert answer.status == 200 and heading(answer.body) == "This link has expired"
+    assert status_of(workspace, "late@example.com") == Status.PENDING
+    assert client.post_form(f"/confirm/{old}", {"resend": "1"}).status == 200
+    confirmations = [m for m in outbox(workspace) if m["To"] == "late@example.com"]
+    assert len(confirmations) == 2
+    fresh = link_in(confirmations[-1], CONFIRM_LINK)
+    assert heading(client.request("POST", fresh).body) == "You are subscribed"
+    assert status_of(workspace, "late@example.com") == Status.ACTIVE
+
+
+def test_an_old_link_cannot_undo_a_later_unsubscribe(client, workspace: Path) -> None:
+    client.subscribe("changed@example.com")
+    link = link_in(outbox(workspace)[-1], CONFIRM_LINK)
+    assert heading(client.request("POST", link).body) == "You are subscribed"
+    with Database(workspace / "subscribers.db") as db:
+        public_id = db.subscribers.get("changed@example.com").public_id
+    time.sleep(1.1)  # status times are kept to the second
+    unsubscribe = make_token(public_id, Purpose.UNSUBSCRIBE, signing_keys("outbox").current)
+    assert client.request("POST", f"/unsubscribe?token={unsubscribe}").status == 200
+    answer = client.request("POST", link)  # the confirmation email is still in their inbox
+    assert heading(answer.body) == "This link is out of date"
+    assert status_of(workspace, "changed@example.com") == Status.UNSUBSCRIBED
+
+
+def test_tokens_only_work_for_their_own_purpose(client, workspace: Path) -> None:
+    client.subscribe("scoped@example.com")
+    with Database(workspace / "subscribers.db") as db:
+        public_id = db.subscribers.get("scoped@example.com").public_id
+    key = signing_keys("outbox").current
+    unsubscribe = make_token(public_id, Purpose.UNSUBSCRIBE, key)
+    confirm = make_dated_token(public_id, Purpose.CONFIRM, key, int(time.time()))
+    assert client.request("POST", f"/confirm/{unsubscribe}").status == 404
+    assert client.request("POST", f"/unsubscribe?token={confirm}").status == 404
+    assert client.get(f"/preferences?token={unsubscribe}").status == 404
+    assert status_of(workspace, "scoped@example.com") == Status.PENDING
+
+
+def test_someone_who_left_comes_back_only_by_confirming(client, workspace: Path) -> None:
+    with Database(workspace / "subscribers.db") as db:
+        from newsletter.models import Subscriber
+
+        db.subscribers.upsert([Subscriber("gone@example.com", "Gone", {}, Status.UNSUBSCRIBED)])
+    client.subscribe("gone@example.com")
+    assert status_of(workspace, "gone@example.com") == Status.UNSUBSCRIBED
+    link = link_in([m for m in outbox(workspace) if m["To"] == "gone@example.com"][-1], CONFIRM_LINK)
+    client.request("POST", link)
+    assert status_of(workspace, "gone@example.com") == Status.ACTIVE
+
+
+def test_check_warns_when_links_would_not_use_https(workspace: Path, issue_path: Path, monkeypatch) -> None:
+    add_config(workspace, '[web]\nbase_url = "http://news.example.org"')
+    monkeypatch.chdir(workspace)
+    result = CliRunner().invoke(cli, ["check", str(issue_path)])
+    assert "web.base_url: http://news.example.org is not https" in result.output
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('base_url = "https://news.example.org/app"', "web.base_url: expected an origin"),
+        ('subscribe_rate = "lots"', "web.subscribe_rate: expected limits such as"),
+        ('confirm_days = 0', "web.confirm_days"),
+    ],
+)
+def test_web_settings_are_checked(setting: str, message: str, workspace: Path, issue_path: Path, monkeypatch) -> None:
+    add_config(workspace, f"[web]\n{setting}")
+    monkeypatch.chdir(workspace)
+    result = CliRunner().invoke(cli, ["check", str(issue_path)])
+    assert result.exit_code != 0 and message in result.output

@@ -1,0 +1,82 @@
+"""Helpers of the web tests: a plain HTTP client that never follows redirects, the outbox where the
+app's emails land, and settings changes."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import http.client
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+
+def add_config(workspace: Path, text: str) -> None:
+    config = workspace / "newsletter.toml"
+    config.write_text(config.read_text() + "\n" + text)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    body: str
+
+
+@dataclass
+class Client:
+    """A browser-less client: keeps cookies, never follows a redirect (a redirect is an answer too)."""
+
+    base: str
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
+        parts = urllib.parse.urlsplit(self.base)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        connection.request(method, path, body=body, headers=sent)
+        response = connection.getresponse()
+        answer = Answer(response.status, response.headers, response.read().decode("utf-8", "replace"))
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        connection.close()
+        return answer
+
+    def get(self, path: str, **headers: str) -> Answer:
+        return self.request("GET", path, headers=headers)
+
+    def post_form(self, path: str, fields: dict[str, str]) -> Answer:
+        return self.request("POST", path, urllib.parse.urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def subscribe(self, address: str, name: str = "", **extra: str) -> Answer:
+        """Load the form (for its CSRF token) and post it, as a browser would."""
+        form = self.get("/subscribe")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.body)
+        assert token, form.body
+        return self.post_form("/subscribe", {"csrf_token": token.group(1), "email": address, "name": name, **extra})
+
+
+def outbox(workspace: Path) -> list[EmailMessage]:
+    """Every message in the workspace's outbox, oldest first."""
+    folder = workspace / "outbox" / "new"
+    files = sorted(folder.iterdir(), key=lambda path: path.stat().st_mtime_ns) if folder.is_dir() else []
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in files]  # type: ignore[misc]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()
+
+
+def link_in(message: EmailMessage, pattern: str) -> str:
+    """The path (and query) of the first link in the text part matching `pattern`."""
+    found = re.search(pattern, text_of(message))
+    assert found, text_of(message)
+    parts = urllib.parse.urlsplit(found.group(0))
+    return parts.path + (f"?{parts.query}" if parts.query else "")
