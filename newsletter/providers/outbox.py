@@ -21,6 +21,7 @@ from ..models import Outcome, RecipientStatus
 from .base import Batch, OneByOne, ProviderRefused, Report
 
 MAILDIR = ("tmp", "new", "cur")
+FEW_FILES = 8  # up to this many messages, fsync each; more, one syncfs for all
 
 
 def _not_a_maildir(folder: Path) -> str | None:
@@ -73,7 +74,7 @@ class OutboxProvider(OneByOne):
             except OSError as exc:
                 problem = exc
                 break
-        self._flush()
+        self._flush([name for _, name in written])
         for address, name in written:
             os.rename(self.folder / "tmp" / name, self.folder / "new" / name)
             report(address, RecipientStatus(Outcome.ACCEPTED))
@@ -94,8 +95,18 @@ class OutboxProvider(OneByOne):
             raise
         return name
 
-    def _flush(self) -> None:
-        """Everything written so far reaches the disk: one syncfs() for the batch where Linux has it."""
+    def _flush(self, names: list[str]) -> None:
+        """Everything written so far reaches the disk: one syncfs() for a batch where Linux has it;
+        a few files (a confirmation email) are synced one by one, which does not wait for the
+        whole disk's other writes."""
+        if len(names) <= FEW_FILES:
+            for name in names:
+                fd = os.open(self.folder / "tmp" / name, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            return
         fd = os.open(self.folder / "tmp", os.O_RDONLY)
         try:
             if _syncfs is None or _syncfs(fd) != 0:

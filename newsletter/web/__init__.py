@@ -36,7 +36,7 @@ def create_app(workspace: str | Path | None = None) -> Flask:
     loaded = load_workspace(Path(workspace or os.environ.get(WORKSPACE_VARIABLE) or Path.cwd()))
     keys = signing_keys(loaded.config.send.provider)
     here = make_site(loaded, keys)
-    app = Flask(__name__)
+    app = App(__name__)
     app.config.update(
         # The session only carries the CSRF token; its key is derived from NEWSLETTER_SECRET.
         SECRET_KEY=hmac.new(keys.current, b"newsletter web session", hashlib.sha256).hexdigest(),
@@ -84,6 +84,11 @@ def create_app(workspace: str | Path | None = None) -> Flask:
     app.log_exception = log_exception  # type: ignore[method-assign]
     app.wsgi_app = TrustedProxies(app.wsgi_app, loaded.config.web.trusted_proxies, loaded.config.web.proxy_hops)  # type: ignore[method-assign]
     return app
+
+
+class App(Flask):
+    def select_jinja_autoescape(self, filename: str) -> bool:
+        return True  # every page template is HTML; Flask would skip our .html.j2 names
 
 
 class SessionCookies(SecureCookieSessionInterface):

@@ -19,5 +19,7 @@ class RedactingLogger(Logger):
 logger_class = RedactingLogger
 accesslog = "-"
 workers = 2
+worker_class = "gthread"  # threads overlap a request waiting on the disk or the database with others
+threads = 4
 timeout = 30
 limit_request_line = 4094

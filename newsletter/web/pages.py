@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from ..addresses import normalize
 from ..links import TEST_COPY_ID, Purpose, make_token, verify_dated_token, verify_token
 from ..models import Status, Subscriber, name_problem
-from ..sending.notices import send_confirmation, send_welcome
 from .extensions import csrf, limiter
 from .security import AUTOSUBMIT_SCRIPT
 from .site import masked, page, site
@@ -74,7 +74,7 @@ def subscribe() -> ResponseReturnValue:
     with here.database() as db:
         subscriber = db.subscribers.sign_up(email, name)
         if subscriber.status in RESENDABLE:
-            send_confirmation(here.workspace, here.renderer, db, subscriber, here.keys)
+            here.notices.send_confirmation(db, subscriber)
     return _check_inbox(email)
 
 
@@ -116,7 +116,7 @@ def confirm_page(token: str) -> ResponseReturnValue:
     text = words["confirm_intro"].format(email=masked(subscriber.email), name=site().config.newsletter.name)
     return page(
         "action.html.j2", words["confirm_title"], text=text, action=request.path, button=words["confirm_button"],
-        fields={}, csrf=False, autosubmit=True, autosubmit_script=AUTOSUBMIT_SCRIPT,
+        fields={}, csrf=False, autosubmit=True, autosubmit_script=Markup(AUTOSUBMIT_SCRIPT),
     )
 
 
@@ -137,7 +137,7 @@ def confirm(token: str) -> ResponseReturnValue:
     with here.database() as db:
         result = db.subscribers.confirm(subscriber.public_id or "", _iso(issued))
         if result.result == "confirmed" and result.subscriber:
-            send_welcome(here.workspace, here.renderer, db, result.subscriber, here.keys)
+            here.notices.send_welcome(db, result.subscriber)
     if result.result == "stale":
         link = {"href": url_for("pages.subscribe_form"), "text": words["subscribe_title"]}
         return page("message.html.j2", words["stale_title"], text=words["stale"].format(email=shown), link=link)
@@ -148,7 +148,7 @@ def _resend(subscriber: Subscriber) -> ResponseReturnValue:
     here, words = site(), site().words
     if subscriber.status in RESENDABLE:
         with here.database() as db:
-            send_confirmation(here.workspace, here.renderer, db, subscriber, here.keys)
+            here.notices.send_confirmation(db, subscriber)
     return page("message.html.j2", words["resent_title"], text=words["resent"].format(email=masked(subscriber.email)))
 
 
@@ -171,7 +171,7 @@ def unsubscribe() -> ResponseReturnValue:
     if public_id is None:
         abort(404)
     with here.database() as db:
-        if request.method == "GET":
+        if request.method != "POST":  # GET and HEAD (link scanners) change nothing
             subscriber = db.subscribers.by_public_id(public_id)
         else:
             one_click = request.form.get("List-Unsubscribe") == "One-Click"
@@ -179,7 +179,7 @@ def unsubscribe() -> ResponseReturnValue:
     if subscriber is None:
         abort(404)
     shown, name = masked(subscriber.email), here.config.newsletter.name
-    if request.method == "GET" and subscriber.status in (Status.ACTIVE, Status.PENDING):
+    if request.method != "POST" and subscriber.status in (Status.ACTIVE, Status.PENDING):
         return page(
             "action.html.j2", words["unsubscribe_title"], text=words["unsubscribe_intro"].format(name=name, email=shown),
             action=request.full_path, button=words["unsubscribe_button"], fields={}, csrf=False, autosubmit=False,
@@ -208,7 +208,7 @@ def preferences() -> ResponseReturnValue:
             if action == "unsubscribe":
                 subscriber = db.subscribers.leave(public_id, "preferences") or subscriber
             elif action == "resubscribe" and subscriber.status in RESENDABLE:
-                send_confirmation(here.workspace, here.renderer, db, subscriber, here.keys)
+                here.notices.send_confirmation(db, subscriber)
                 return page("message.html.j2", words["preferences_title"], text=words["resubscribe_sent"].format(email=masked(subscriber.email)))
     status = words[f"status_{subscriber.status}"]
     text = words["preferences_intro"].format(email=masked(subscriber.email), status=status)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, render_template
+from markupsafe import Markup
 
-from ..config import Workspace
+from ..config import Config, Workspace
 from ..credentials import SigningKeys
 from ..db import Database
+from ..db.connection import explain
 from ..render import Renderer
+from ..sending.notices import Notices
 from ..theme import palettes
 from .labels import labels
 
@@ -19,22 +26,34 @@ from .labels import labels
 class Site:
     workspace: Workspace
     keys: SigningKeys
-    renderer: Renderer
+    notices: Notices
     brand_style: str
     words: dict[str, str] = field(default_factory=dict)
+    _local: threading.local = field(default_factory=threading.local)
 
     @property
-    def config(self):  # type: ignore[no-untyped-def]
+    def config(self) -> Config:
         return self.workspace.config
 
-    def database(self) -> Database:
-        return Database(self.workspace.database)
+    @contextlib.contextmanager
+    def database(self) -> Iterator[Database]:
+        """This thread's connection, opened once and kept: opening and closing SQLite on every
+        request (a WAL checkpoint each time) cost more than the request itself."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = Database(self.workspace.database)
+        try:
+            yield db
+        except sqlite3.Error as exc:  # busy, read-only, full or damaged: a sentence, and a fresh connection next time
+            self._local.db = None
+            db.close()
+            raise explain(exc, db.path) from None
 
 
 def make_site(workspace: Workspace, keys: SigningKeys) -> Site:
     light, dark = palettes(workspace.config.brand.accent_color)
     style = f":root{{--accent:{light.accent};--accent-dark:{dark.accent}}}"
-    return Site(workspace, keys, Renderer(workspace), style, labels(workspace.config.newsletter.language))
+    return Site(workspace, keys, Notices(workspace, Renderer(workspace), keys), style, labels(workspace.config.newsletter.language))
 
 
 def site() -> Site:
@@ -53,7 +72,7 @@ def page(template: str, title: str, status: int = 200, **context: Any) -> tuple[
         labels=here.words,
         language=config.newsletter.language,
         newsletter=config.newsletter,
-        brand_style=here.brand_style,
+        brand_style=Markup(here.brand_style),  # ours, and hashed in the CSP: byte for byte
         light=light,
         dark=dark,
         link=context.pop("link", None),
