@@ -87,7 +87,7 @@ def create_app(workspace: str | Path | None = None) -> Flask:
 
 
 class App(Flask):
-    def select_jinja_autoescape(self, filename: str) -> bool:
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
         return True  # every page template is HTML; Flask would skip our .html.j2 names
 
 
