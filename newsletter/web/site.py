@@ -18,7 +18,7 @@ from ..db import Database
 from ..db.connection import explain
 from ..render import Renderer
 from ..sending.notices import Notices
-from ..theme import palettes
+from ..theme import Palette, palettes
 from .labels import labels
 
 
@@ -28,6 +28,7 @@ class Site:
     keys: SigningKeys
     notices: Notices
     brand_style: str
+    palettes: tuple[Palette, Palette]  # light and dark, computed once (contrast search is not free)
     words: dict[str, str] = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
 
@@ -53,7 +54,7 @@ class Site:
 def make_site(workspace: Workspace, keys: SigningKeys) -> Site:
     light, dark = palettes(workspace.config.brand.accent_color)
     style = f":root{{--accent:{light.accent};--accent-dark:{dark.accent}}}"
-    return Site(workspace, keys, Notices(workspace, Renderer(workspace), keys), style, labels(workspace.config.newsletter.language))
+    return Site(workspace, keys, Notices(workspace, Renderer(workspace), keys), style, (light, dark), labels(workspace.config.newsletter.language))
 
 
 def site() -> Site:
@@ -65,7 +66,7 @@ def page(template: str, title: str, status: int = 200, **context: Any) -> tuple[
     """A page in the newsletter's brand and language."""
     here = site()
     config = here.config
-    light, dark = palettes(config.brand.accent_color)
+    light, dark = here.palettes
     html = render_template(
         template,
         title=title,
