@@ -1,4 +1,4 @@
-"""Shared fixtures: a throw-away workspace with settings, default templates and a small issue."""
+"""Shared fixtures: a throw-away workspace with settings, default templates and a small issue; the one browser."""
 
 from __future__ import annotations
 
@@ -50,3 +50,21 @@ def in_workspace(workspace: Path, monkeypatch) -> Path:
 @pytest.fixture
 def issue_path(workspace: Path) -> Path:
     return workspace / "issues" / "2026-12-01.yaml"
+
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright, shared by the whole run: Playwright's sync API runs
+    one event loop per thread, so a second browser alongside the first cannot start."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import http.client
 import re
-import shutil
 import urllib.parse
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from webtools import link_in, outbox
 
 from newsletter.cli import cli
 from newsletter.db import Database
-
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 READER = "reader@example.com"
 SECOND = "second@example.com"
@@ -56,18 +51,6 @@ WELCOME_MJML = """\
 </mj-body>
 </mjml>
 """
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def offline_context(browser, origin: str, **options):
