@@ -1,12 +1,16 @@
-"""Checks on a validated issue and its rendered email: what would embarrass the editor once sent."""
+"""Checks on a validated issue and its rendered email: what would embarrass the editor once sent.
+
+Each finding about a field carries that field's path; prepare.py turns it into file:line: field."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
 from . import placeholders
+from .issue_file import field_path
 from .models import Email, Issue, is_http_url
 
 KB = 1000
@@ -18,15 +22,32 @@ PREHEADER_MIN_CHARS = 30
 PREHEADER_MAX_CHARS = 140  # inboxes show about 90 to 140 characters of preview text
 KEY_FACT_MAX_CHARS = 140
 PLACEHOLDER = "TODO"
+DRAFT_MARK = "# DRAFT"  # the comment `story add` puts above a story; `check` warns while it is there
+TEMPLATES = "the templates"  # where a finding about the rendered email's own markup points
+MARKDOWN_FIELDS = ("summary", "intro", "outro", "text")  # fields whose links markdown renders
+# A markdown link or image: [label](target). markdown-it drops a target that is not http(s) or
+# mailto (javascript:, ftp:, a relative path) and prints the whole thing as literal text.
+MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+# The last word of a key fact that was cut short: an ellipsis, a dangling hyphen or dash, or a
+# word that cannot end an English sentence.
+CUT_SHORT = re.compile(r"(…|\.\.\.|[-–—(,:;]|\b(?:the|a|an|of|to|and|or|with|for|from|by|in|on|at|most|more|than|that|which|its|their)\b)\s*$", re.IGNORECASE)
+
+Field = tuple[str | int, ...]
+LEVELS = ("error", "warning", "note")
 
 
 @dataclass(frozen=True)
 class Finding:
-    level: Literal["error", "warning"]
+    level: Literal["error", "warning", "note"]  # a note informs and asks for nothing
     message: str
+    field: Field | None = None  # the issue field it is about: ("sections", 0, "stories", 1, "url")
+    where: str | None = None  # file:line: field, once located
 
     def __str__(self) -> str:
-        return f"{self.level}: {self.message}"
+        return f"{self.level}: {self.where}: {self.message}" if self.where else f"{self.level}: {self.message}"
+
+    def located(self, where: str) -> Finding:
+        return replace(self, where=where)
 
 
 def size_finding(email: Email) -> Finding | None:
@@ -42,6 +63,8 @@ def check(issue: Issue, email: Email) -> list[Finding]:
     """Everything worth telling the editor before sending, errors first."""
     findings = [f for f in [size_finding(email)] if f]
     findings += _check_text(issue)
+    findings += _check_links(issue)
+    findings += _check_stories(issue)
     findings += _check_html(email.html)
     return sorted(findings, key=lambda f: f.level != "error")
 
@@ -50,51 +73,82 @@ def _check_text(issue: Issue) -> list[Finding]:
     found: list[Finding] = []
     subject, preheader = issue.subject, issue.preheader
     if len(subject) > SUBJECT_MAX_CHARS:
-        found.append(Finding("error", f"subject is {len(subject)} characters; keep it under {SUBJECT_MAX_CHARS}"))
+        found.append(Finding("error", f"is {len(subject)} characters; keep it under {SUBJECT_MAX_CHARS}", ("subject",)))
     elif len(subject) > SUBJECT_WARN_CHARS:
-        found.append(Finding("warning", f"subject is {len(subject)} characters; phones cut it after about {SUBJECT_WARN_CHARS}"))
+        found.append(Finding("warning", f"is {len(subject)} characters; phones cut it after about {SUBJECT_WARN_CHARS}", ("subject",)))
     if len(preheader) < PREHEADER_MIN_CHARS:
-        found.append(Finding("warning", f"preheader is {len(preheader)} characters; inboxes show up to about 100, use them"))
+        found.append(Finding("warning", f"is {len(preheader)} characters; inboxes show up to about 100, use them", ("preheader",)))
     elif len(preheader) > PREHEADER_MAX_CHARS:
-        found.append(Finding("warning", f"preheader is {len(preheader)} characters; inboxes cut it after about {PREHEADER_MAX_CHARS}"))
-    for path, value in _strings(issue.model_dump(mode="json")):
+        found.append(Finding("warning", f"is {len(preheader)} characters; inboxes cut it after about {PREHEADER_MAX_CHARS}", ("preheader",)))
+    for loc, value in _strings(issue.model_dump(mode="json")):
         if PLACEHOLDER in value:
-            found.append(Finding("error", f"{path} still holds the {PLACEHOLDER} placeholder"))
+            found.append(Finding("error", f"still holds the {PLACEHOLDER} placeholder; write the real {loc[-1] if isinstance(loc[-1], str) else 'value'}", loc))
+    return found
+
+
+def _check_links(issue: Issue) -> list[Finding]:
+    """Links written in markdown fields whose target markdown would drop (shown as literal text)."""
+    found: list[Finding] = []
+    for loc, value in _strings(issue.model_dump(mode="json")):
+        if loc[-1] not in MARKDOWN_FIELDS:
+            continue
+        for match in MARKDOWN_LINK.finditer(value):
+            label, target = match.group(1), match.group(2)
+            if not (is_http_url(target) or (urlsplit(target).scheme.lower() == "mailto" and len(target) > len("mailto:"))):
+                what = "image" if match.group(0).startswith("!") else "link"
+                shown = repr(target) if target else "nothing"
+                found.append(Finding("error", f"{what} [{label}] points to {shown}; only http(s) and mailto links work in an email (it would show as plain text)", loc))
+    return found
+
+
+def _check_stories(issue: Issue) -> list[Finding]:
+    """Leftovers of drafting: facts cut short or too long, and the same story twice."""
+    found: list[Finding] = []
+    first_seen: dict[str, Field] = {}
     for s, section in enumerate(issue.sections):
         for n, story in enumerate(section.stories):
+            here: Field = ("sections", s, "stories", n)
+            url = story.url.rstrip("/")
+            if url in first_seen:
+                found.append(Finding("warning", f"links to the same article as {field_path(first_seen[url])}; is the story in twice?", (*here, "url")))
+            else:
+                first_seen[url] = (*here, "url")
             for f, fact in enumerate(story.key_facts):
+                loc = (*here, "key_facts", f)
                 if len(fact) > KEY_FACT_MAX_CHARS:
-                    where = f"sections[{s}].stories[{n}].key_facts[{f}]"
-                    found.append(Finding("warning", f"{where} is {len(fact)} characters; key facts read best short"))
+                    found.append(Finding("warning", f"is {len(fact)} characters; key facts read best under {KEY_FACT_MAX_CHARS}", loc))
+                elif CUT_SHORT.search(fact):
+                    found.append(Finding("warning", f"seems cut short (it ends with {fact.split()[-1]!r}); finish the sentence", loc))
     return found
 
 
 def _check_html(html: str) -> list[Finding]:
+    """The rendered email, for what templates put there (content problems are found above)."""
     import lxml.html  # only `check` needs to parse the HTML; keep it off `build`'s start-up
 
     found: list[Finding] = []
     document = lxml.html.document_fromstring(html)
     if not document.get("lang"):
-        found.append(Finding("error", "the <html> element has no lang attribute (screen readers need it)"))
+        found.append(Finding("error", "the <html> element has no lang attribute (screen readers need it)", where=TEMPLATES))
     for image in document.iter("img"):
         if image.get("alt") is None:
-            found.append(Finding("error", f"image {image.get('src')!r} has no alt attribute"))
+            found.append(Finding("error", f"image {image.get('src')!r} has no alt attribute", where=TEMPLATES))
     for link in document.iter("a"):
         href = (link.get("href") or "").strip()
-        if href in placeholders.ALL:
+        if href in placeholders.ALL or not href:  # an empty href is a dropped markdown link, reported above
             continue
         if not (is_http_url(href) or (urlsplit(href).scheme == "mailto" and len(href) > len("mailto:"))):
             label = " ".join(link.text_content().split()) or "(no text)"
-            found.append(Finding("error", f"link {label!r} points to {href!r}, which is not an http(s) or mailto URL"))
+            found.append(Finding("error", f"link {label!r} points to {href!r}, which is not an http(s) or mailto URL", where=TEMPLATES))
     return found
 
 
-def _strings(data: object, path: str = "") -> list[tuple[str, str]]:
-    """Every string in a dumped model, with its field path (sections[0].stories[1].title)."""
+def _strings(data: object, loc: Field = ()) -> list[tuple[Field, str]]:
+    """Every string in a dumped model, with its field path as a tuple."""
     if isinstance(data, str):
-        return [(path, data)]
+        return [(loc, data)]
     if isinstance(data, dict):
-        return [item for key, value in data.items() for item in _strings(value, f"{path}.{key}" if path else key)]
+        return [item for key, value in data.items() for item in _strings(value, (*loc, key))]
     if isinstance(data, list):
-        return [item for i, value in enumerate(data) for item in _strings(value, f"{path}[{i}]")]
+        return [item for i, value in enumerate(data) for item in _strings(value, (*loc, i))]
     return []

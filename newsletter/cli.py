@@ -16,6 +16,20 @@ from .errors import NewsletterError, NewsletterWarning
 IssuePath = click.Path(path_type=Path, dir_okay=False)
 
 
+class IsoDate(click.ParamType):
+    """A calendar date written YYYY-MM-DD, shown as DATE in help and errors."""
+
+    name = "DATE"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date in the calendar written YYYY-MM-DD (e.g. 2026-12-01)", param, ctx)
+
+
 # Commands that live in their own modules, imported only when used so `newsletter build` starts fast.
 LAZY_COMMANDS: dict[str, str] = {
     "preview": "newsletter.commands.preview:preview",
@@ -98,10 +112,11 @@ def check(issue_file: Path) -> None:
     from .prepare import prepare_issue
 
     findings = prepare_issue(issue_file).findings
+    colours = {"error": "red", "warning": "yellow", "note": None}
     for finding in findings:
-        click.secho(str(finding), fg="red" if finding.level == "error" else "yellow")
+        click.secho(str(finding), fg=colours[finding.level])
     errors = sum(f.level == "error" for f in findings)
-    warnings = len(findings) - errors
+    warnings = sum(f.level == "warning" for f in findings)
     summary = f"{display_path(issue_file)}: {errors} error(s), {warnings} warning(s)"
     if errors:
         raise click.ClickException(summary)
@@ -109,15 +124,15 @@ def check(issue_file: Path) -> None:
 
 
 @cli.command()
-@click.argument("date", required=False, type=click.DateTime(formats=["%Y-%m-%d"]))
-def new(date: dt.datetime | None) -> None:
+@click.argument("date", required=False, type=IsoDate())
+def new(date: dt.date | None) -> None:
     """Start the next issue file (issues/DATE.yaml, numbered after the latest issue)."""
     from .config import load_workspace
     from .output import write_files
     from .scaffold import later_issues, new_issue
 
     workspace = load_workspace(Path.cwd())
-    day = date.date() if date else dt.date.today()
+    day = date or dt.date.today()
     path, text = new_issue(workspace, day)
     write_files(path.parent, {path.name: text.encode("utf-8")})
     click.echo(f"created {display_path(path)}; fill in the TODOs, then run: newsletter check {display_path(path)}")

@@ -226,7 +226,8 @@ def load_config(path: Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: {_dotted(err['loc'])}: {_config_message(err)}" for err in exc.errors()]
+        source = path.read_text(encoding="utf-8-sig")
+        lines = [f"{path}:{_toml_line(source, err['loc'])}: {_dotted(err['loc'])}: {_config_message(err)}" for err in exc.errors()]
         raise ConfigError("\n".join(lines)) from None
     _check_template_dir(path, config.newsletter)
     return config
@@ -250,6 +251,39 @@ def _check_template_dir(path: Path, settings: NewsletterSettings) -> None:
     )
 
 
+def _did_you_mean(loc: tuple) -> str:
+    """", did you mean `postal_address`?" for a near miss of a known key; else a list of them."""
+    import difflib
+
+    model: Any = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None or not isinstance(field.annotation, type):
+            return ""
+        model = field.annotation
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f"; did you mean `{close[0]}`?" if close else f"; known here: {', '.join(known)}"
+
+
+def _toml_line(source: str, loc: tuple) -> int:
+    """The line of a setting (table, key) in newsletter.toml, or of its table, or 1."""
+    table = ".".join(str(part) for part in loc[:-1])
+    key = str(loc[-1]) if loc else ""
+    current, table_line = "", None
+    for number, line in enumerate(source.splitlines(), start=1):
+        text = line.strip()
+        header = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\]", text)
+        if header:
+            current = header.group(1)
+            if current in (table, key):
+                table_line = number
+            continue
+        if current == table and re.match(rf"[\"']?{re.escape(key)}[\"']?\s*=", text):
+            return number
+    return table_line or 1
+
+
 def _dotted(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -259,6 +293,8 @@ def _config_message(err: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "is required but missing"
     if kind == "extra_forbidden":
-        return "is not a known setting (a typo?)"
+        return f"is not a known setting{_did_you_mean(err['loc'])}"
+    if kind == "literal_error":
+        return f"expected {err.get('ctx', {}).get('expected', 'one of the listed values')}, got {err.get('input')!r}"
     message = err["msg"]
     return message.removeprefix("Value error, ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -117,6 +118,9 @@ def parse_issue(source: str, path: Path) -> Issue:
     # runs only when there are errors to locate.
     screen_yaml(source, path)
     data = _parse_yaml(_checking_yaml("safe"), source, path)
+    folded = folded_items(source, path)
+    if folded:
+        raise IssueFileError(f"{path}: list items run together:", folded)
     if not isinstance(data, dict):
         problem = Problem(path, 1, None, "expected the issue's fields (number:, date:, subject:, ...), found something else")
         raise IssueFileError(f"{path} is not an issue file:", [problem])
@@ -156,6 +160,33 @@ def screen_yaml(source: str, path: Path) -> None:
         return  # a syntax error: the loader reports it with its line
 
 
+# A list item's plain text: not quoted, not a block (| or >), not a mapping (key: value).
+_PLAIN_ITEM = re.compile(r"-\s+(?![\"'|>\[{&*!#])(?![^\s:]+:(?:\s|$))\S")
+
+
+def folded_items(source: str, path: Path) -> list[Problem]:
+    """`- ` lines that YAML reads as more text of the item above, because they are indented more
+    than it: four key facts then become one long one, silently."""
+    problems = []
+    item: tuple[int, int] | None = None  # (indent, line) of the plain-text item that may run on
+    for number, line in enumerate(source.splitlines(), start=1):
+        text = line.lstrip(" ")
+        if not text or text.startswith("#"):
+            continue
+        indent = len(line) - len(text)
+        if item and indent > item[0] and (text.startswith("- ") or text == "-"):
+            problems.append(Problem(path, number, None, (
+                f"this '- ' line is indented more than the item on line {item[1]}, so YAML reads it as more text of that item;"
+                f" line up its dash with the one on line {item[1]} to make it an item of its own"
+            )))
+            continue
+        if item and indent <= item[0]:
+            item = None
+        if _PLAIN_ITEM.match(text):
+            item = (indent, number)
+    return problems
+
+
 def _too_many_digits(value: str) -> bool:
     return len(value) > MAX_DIGITS and value.lstrip("+-").isdigit()
 
@@ -170,10 +201,42 @@ def _parse_yaml(yaml: YAML, source: str, path: Path) -> Any:
         if exc.problem and exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
             # The parser notices late; the context says where the broken construct began.
             what += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
-        problem = Problem(path, line, None, f"YAML syntax error: {what}")
+        line, hint = _hint(exc, line, source)
+        problem = Problem(path, line, None, f"YAML syntax error: {what}" + (f"; {hint}" if hint else ""))
         raise IssueFileError(f"{path} is not valid YAML:", [problem]) from None
     except (ValueError, RecursionError) as exc:  # screen_yaml stops the known ways; this is the net
         raise IssueFileError(f"{path}: cannot be read: {exc}") from None
+
+
+def _hint(exc: MarkedYAMLError, line: int | None, source: str) -> tuple[int | None, str | None]:
+    """The likely fix for the YAML mistakes editors make, and the line where it is to be made."""
+    problem, context = exc.problem or "", exc.context or ""
+    if "quoted scalar" in context and exc.context_mark:
+        start = exc.context_mark.line + 1  # the parser only notices at the end of the file
+        return start, f"the quote opened on line {start} is never closed: close it (and put any quote inside the text as \\\" or use the other kind of quote)"
+    if "mapping values are not allowed" in problem and line:
+        text = source.splitlines()[line - 1] if line <= len(source.splitlines()) else ""
+        key = text.split(":", 1)[0].strip().lstrip("- ").strip() or "value"
+        return line, f"the {key} holds a colon followed by a space: put the {key} in quotes, e.g. {key}: \"Apple: the new phone\""
+    if "\t" in problem or "cannot start any token" in problem:
+        return line, "YAML indents with spaces, not tabs: replace the tab with spaces"
+    if "expected key" in problem or "block end" in problem:
+        opened = _unclosed_quote(source, line or 0)
+        if opened:  # a quote left open swallows the lines after it; the parser trips over later
+            return opened, f"the quote opened on line {opened} is not closed on that line: close it"
+        return line, "this line is indented differently from the lines it belongs with: line it up with them"
+    return line, None
+
+
+def _unclosed_quote(source: str, upto: int) -> int | None:
+    """The first line before `upto` whose value opens a double or single quote it does not close."""
+    for number, line in enumerate(source.splitlines()[:upto], start=1):
+        value = re.sub(r"^\s*(?:-\s+)?(?:[^\s\"'#:][^:]*:\s+)?", "", line, count=1)
+        if value[:1] == '"' and len(re.findall(r'(?<!\\)"', value)) % 2 == 1:
+            return number
+        if value[:1] == "'" and value.replace("''", "").count("'") % 2 == 1:
+            return number
+    return None
 
 
 def field_path(loc: tuple) -> str:
@@ -182,6 +245,18 @@ def field_path(loc: tuple) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def field_lines(path: Path, fields: list[Any]) -> dict[Any, int]:
+    """The line of each field path (a tuple like ("sections", 0, "title")) in the issue file at
+    `path`, for findings about a valid issue. Empty when the file cannot be read again."""
+    if not fields:
+        return {}
+    try:
+        data = _checking_yaml("rt").load(read_source(path))
+    except (IssueFileError, YAMLError, ValueError, RecursionError):
+        return {}
+    return {loc: _line_of(data, tuple(loc)) for loc in fields}
 
 
 def _problem(path: Path, data: Any, err: Mapping[str, Any]) -> Problem:

@@ -10,11 +10,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import Finding, check
+from .check import DRAFT_MARK, LEVELS, Finding, check, field_path
 from .config import Workspace, load_workspace
-from .issue_file import issue_numbers, load_issue
+from .issue_file import field_lines, issue_numbers, load_issue
 from .models import Email, Issue
 from .render import Renderer
+from .theme import palettes
 
 NUMBER_LINE = re.compile(r"^number\s*:", re.MULTILINE)
 
@@ -59,8 +60,46 @@ def prepare_issue(issue_file: Path, renderer: Renderer | None = None) -> Prepare
     workspace = renderer.workspace if renderer else load_workspace(issue_file.parent)
     issue = load_issue(issue_file)
     email = (renderer or Renderer(workspace)).render(issue)
-    findings = check(issue, email) + number_clashes(issue_file, issue.number, workspace.issues_dir) + web_findings(workspace)
-    return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: f.level != "error"))
+    findings = locate(check(issue, email), issue_file) + leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
+    findings += web_findings(workspace) + brand_findings(workspace)
+    return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)))
+
+
+def locate(findings: list[Finding], issue_file: Path) -> list[Finding]:
+    """Give each finding its place: file:line: field for a field, the file for the issue as a whole."""
+    lines = field_lines(issue_file, [f.field for f in findings if f.field and not f.where])
+    located = []
+    for finding in findings:
+        if finding.where:
+            located.append(finding)
+        elif finding.field:
+            located.append(finding.located(f"{issue_file}:{lines.get(finding.field, 1)}: {field_path(finding.field)}"))
+        else:
+            located.append(finding.located(str(issue_file)))
+    return located
+
+
+def leftovers(issue_file: Path) -> list[Finding]:
+    """`# DRAFT` comments that `story add` puts above a story until the editor has checked it."""
+    try:
+        text = issue_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [
+        Finding("warning", "a story added by `story add` is still marked as a draft: check it, then delete the comment", where=f"{issue_file}:{number}")
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.lstrip().startswith(DRAFT_MARK)
+    ]
+
+
+def brand_findings(workspace: Workspace) -> list[Finding]:
+    """An accent colour too light or too dark to read is adjusted; the editor should know to what."""
+    accent = workspace.config.brand.accent_color.lower()
+    light, dark = palettes(accent)
+    changed = [f"{palette.accent} in {mode} mode" for palette, mode in ((light, "light"), (dark, "dark")) if palette.accent.lower() != accent]
+    if not changed:
+        return []
+    return [Finding("note", f"brand.accent_color: {accent} is adjusted to {' and '.join(changed)}, so text in it reaches 4.5:1 contrast", where="newsletter.toml")]
 
 
 def web_findings(workspace: Workspace) -> list[Finding]:
@@ -68,7 +107,7 @@ def web_findings(workspace: Workspace) -> list[Finding]:
     base = workspace.config.base_url
     if base.startswith("https://"):
         return []
-    return [Finding("warning", f"newsletter.toml: web.base_url: {base} is not https; unsubscribe and confirmation links would travel unencrypted")]
+    return [Finding("warning", f"web.base_url: {base} is not https; unsubscribe and confirmation links would travel unencrypted", where="newsletter.toml")]
 
 
 def number_clashes(issue_file: Path, number: int, issues_dir: Path) -> list[Finding]:

@@ -14,7 +14,9 @@ def _draft_options(command):
     """The options both commands share: they override what the article says about itself."""
     options = [
         click.option(
-            "--url", help="The story's link (default: the page's canonical URL, a 'URL:' line in the file, or SOURCE itself)."
+            "--url",
+            help="The story's link (default: the page's canonical URL or og:url, a url: or URL: line in the file, else the URL fetched;"
+            " a local file without one gets a TODO link to replace).",
         ),
         click.option("--title", help="The story's title (default: the article's headline)."),
         click.option(
