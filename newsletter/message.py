@@ -131,13 +131,13 @@ class _EncodedBody:
     def fill(self, values: dict[str, str]) -> bytes:
         out = [self.static[0]]
         for gap, piece in zip(self.gaps, self.static[1:], strict=True):
-            value = values.get(gap, gap)
+            value = placeholders.value_for(gap, values)
             # A soft break on its own decodes to nothing: pieces encoded apart never share a line.
             out += [SOFT_BREAK, _qp(value), SOFT_BREAK, piece] if value else [SOFT_BREAK, piece]
         return b"".join(out)
 
 
-PLACEHOLDER = re.compile("(" + "|".join(re.escape(p) for p in placeholders.ALL) + ")")
+PLACEHOLDER = re.compile("(" + placeholders.TOKEN.pattern + ")")
 SOFT_BREAK = b"=\n"
 
 

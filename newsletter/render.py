@@ -36,6 +36,15 @@ def default_template_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
+@jinja2.pass_context
+def reader_name(context: jinja2.runtime.Context, fallback: str = "") -> str:
+    """`{{ reader_name("there") }}` in a template: each reader's own name in the email (filled at
+    send time), `fallback` for readers without one, and `fallback` on the web page."""
+    if context.get("for_web"):
+        return fallback
+    return Markup(placeholders.name_token(fallback))
+
+
 def web_url(workspace: Workspace, issue: Issue) -> str:
     """Where the view-in-browser page (web.html) is published."""
     return f"{workspace.config.newsletter.archive_url.rstrip('/')}/issue-{issue.number}.html"
@@ -58,6 +67,7 @@ class Renderer:
             # the template's source, so a cold `newsletter build` skips compiling them.
             bytecode_cache=jinja2.FileSystemBytecodeCache(),
         )
+        self.env.globals["reader_name"] = reader_name
         self.env.filters.update(
             markdown=lambda source: Markup(markdown.to_html(source)),
             markdown_text=markdown.to_text,

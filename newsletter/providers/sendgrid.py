@@ -66,11 +66,14 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
     # SendGrid fills the same substitutions in every part, so the HTML part gets its own
     # (escaped) placeholders: a name with `<` or `&` then reads the same in both parts. Only
     # the placeholders the issue uses travel, once per recipient.
-    html = personalize(email.html, {placeholder: html_placeholder(placeholder) for placeholder in placeholders.ALL})
+    html = personalize(email.html, {placeholder: html_placeholder(placeholder) for placeholder in placeholders.tokens_in(email.html)})
     plain = [p for p in placeholders.ALL if p in edition.subject or p in email.text]
     escaped = [p for p in placeholders.ALL if html_placeholder(p) in html]
     url, name = placeholders.UNSUBSCRIBE_URL, placeholders.NAME
     url_html, name_html = html_placeholder(url), html_placeholder(name)
+    # Names with a fallback (%%name|there%%), rare: one substitution each, by the general rule.
+    with_fallback = [t for t in placeholders.tokens_in(edition.subject + email.text) if t not in placeholders.ALL]
+    with_fallback_html = [t for t in placeholders.tokens_in(email.html) if t not in placeholders.ALL]
     personalizations = []
     for letter in batch.letters:  # a million of these in a big send: plain dicts, no helpers
         to = {"email": ascii_form(letter.email) or letter.email}
@@ -85,6 +88,10 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
             substitutions[url_html] = escape_html(letter.unsubscribe_url)
         if name in escaped:
             substitutions[name_html] = escape_html(letter.name or "")
+        for token in with_fallback:
+            substitutions[token] = letter.name or placeholders.value_for(token, {})
+        for token in with_fallback_html:
+            substitutions[html_placeholder(token)] = escape_html(letter.name or "") or placeholders.value_for(token, {})
         personalization: dict[str, Any] = {"to": [to], "headers": {"List-Unsubscribe": f"<{letter.unsubscribe_url}>"}}
         if substitutions:
             personalization["substitutions"] = substitutions

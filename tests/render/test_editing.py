@@ -74,7 +74,8 @@ def test_a_markdown_link_that_would_show_as_text_is_named(target: str, shown: st
 
 
 def test_leftovers_of_drafting_are_flagged(issue_path: Path) -> None:
-    edit(issue_path, "      - title: Warehouse robots get a shared map format", "      # DRAFT from notes.txt (newsletter story add): check it\n      - title: Warehouse robots get a shared map format")
+    title = "      - title: Warehouse robots get a shared map format"
+    edit(issue_path, title, "      # DRAFT from notes.txt (newsletter story add): check it\n" + title)
     edit(issue_path, "          - Five vendors signed up", "          - Five vendors signed up to the\n          - Costs fall by a third...")
     edit(issue_path, "        url: https://example.org/robots/map-format", "        url: https://example.org/robots/towels")
     result = run("check", str(issue_path))
