@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ..models import State
     from ..sending import SendReport
+    from ..sending.core import TestCopies
 
 
 @contextlib.contextmanager
@@ -74,15 +75,36 @@ class _Bar:
 @click.command()
 @click.argument("issue_file", type=IssuePath, required=False)
 @click.option("--provider", type=click.Choice(NAMES), help="Override [send] provider from newsletter.toml.")
-@click.option("--test", "test_address", metavar="ADDRESS", help="Send one copy, marked as a test, to ADDRESS only (not recorded).")
+@click.option(
+    "--test",
+    "test_addresses",
+    metavar="ADDRESS",
+    multiple=True,
+    help="Send one copy, marked [TEST], to ADDRESS only (not recorded); repeat for several. A draft whose only errors are TODOs goes out marked [DRAFT].",
+)
+@click.option(
+    "--test-list",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Like --test, for each address in FILE (one a line; blank lines and # comments ignored).",
+)
 @click.option("--dry-run", is_flag=True, help="Show who would receive it and the first request, and send nothing.")
 @click.option("--retry-unknown", is_flag=True, help="Send again to recipients whose earlier delivery is unknown (they may get two copies).")
 @click.option("--at", "send_at", metavar="DATETIME", help="Deliver at this time instead of now, e.g. 2026-11-26T08:00+00:00 (any provider, any time ahead).")
 @click.option("--due", is_flag=True, help="Deliver every scheduled send whose time has come (run it from cron every minute).")
-def send(issue_file: Path | None, provider: str | None, test_address: str | None, dry_run: bool, retry_unknown: bool, send_at: str | None, due: bool) -> None:
+def send(
+    issue_file: Path | None,
+    provider: str | None,
+    test_addresses: tuple[str, ...],
+    test_list: Path | None,
+    dry_run: bool,
+    retry_unknown: bool,
+    send_at: str | None,
+    due: bool,
+) -> None:
     """Send ISSUE_FILE to every active subscriber, once each. Run it again to resume."""
     if due:
-        if issue_file or test_address or dry_run or retry_unknown or send_at or provider:
+        if issue_file or test_addresses or test_list or dry_run or retry_unknown or send_at or provider:
             raise click.UsageError("--due takes no issue file and no other option: it sends every scheduled issue whose time has come")
         return _send_due()
     if issue_file is None:
@@ -91,13 +113,14 @@ def send(issue_file: Path | None, provider: str | None, test_address: str | None
     from ..sending import dry_run as plan_dry_run
     from ..sending import parse_time, send_issue, send_test_copy
 
+    addresses = list(test_addresses) + (_read_test_list(test_list) if test_list else [])
+    if test_list and not addresses:
+        raise click.UsageError(f"{display_path(test_list)} holds no address")
     when = parse_time(send_at) if send_at else None
     prepared = prepare_issue(issue_file)
     name = provider or prepared.workspace.config.send.provider
-    if test_address:
-        target = send_test_copy(prepared, name, test_address)
-        click.echo(f"Sent a test copy of issue {prepared.key} to {target} via {name} (not recorded in the ledger).")
-        return
+    if addresses:
+        return _print_test_copies(send_test_copy(prepared, name, addresses), prepared.key, name)
     if dry_run:
         return _print_dry_run(plan_dry_run(prepared, name), prepared, name)
     stop = threading.Event()
@@ -108,6 +131,40 @@ def send(issue_file: Path | None, provider: str | None, test_address: str | None
     finally:
         bar.stop()
     _print_report(report, issue_file)
+
+
+def _read_test_list(path: Path) -> list[str]:
+    """The addresses in a --test-list file, one a line; a line that is not one is refused by file:line."""
+    from ..addresses import normalize
+
+    shown = display_path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.UsageError(f"--test-list {shown}: cannot read it: {exc}") from None
+    addresses = []
+    for number, line in enumerate(lines, 1):
+        address = line.strip()
+        if not address or address.startswith("#"):
+            continue
+        try:
+            normalize(address)
+        except ValueError as exc:
+            raise click.ClickException(f"{shown}:{number}: {address!r} is not a usable address: {str(exc).rstrip('.')}. Nothing was sent.") from None
+        addresses.append(address)
+    return addresses
+
+
+def _print_test_copies(copies: TestCopies, key: str, name: str) -> None:
+    mark = "[DRAFT]" if copies.draft else "[TEST]"
+    where = f" in {display_path(copies.folder)}" if copies.folder else ""
+    click.echo(f"Test copies of issue {key} via {name}{where}, subject marked {mark} (not recorded in the ledger):")
+    if copies.draft:
+        click.echo("  (a draft: its only errors are TODO placeholders; `newsletter check` lists them, and the real send refuses it until they are gone)")
+    for address, problem in copies.results:
+        click.echo(f"  {address}: {problem or 'sent'}")
+    if copies.failed:
+        raise click.ClickException(f"{copies.failed} of {len(copies.results)} test copies were not sent")
 
 
 def _send_due() -> None:

@@ -25,6 +25,7 @@ from ..message import MessageTemplate
 from ..models import Email, Letter, Outcome, RecipientStatus
 
 TEST_MARK = "[TEST] "
+DRAFT_MARK = "[DRAFT] "  # a test copy of an issue that still holds TODO placeholders
 
 Report = Callable[[str, RecipientStatus], None]
 
@@ -36,12 +37,18 @@ class Edition:
     issue: str  # the ledger's key for the issue (its number)
     email: Email
     test: bool = False  # a --test copy: not recorded anywhere
+    draft: bool = False  # a --test copy of an issue still holding TODO placeholders: marked [DRAFT]
     send_at: dt.datetime | None = None  # delivered later by the provider (SendGrid's send_at)
     schedule_id: str | None = None  # the provider's id for cancelling that scheduled delivery
 
+    @property
+    def mark(self) -> str:
+        """What the subject starts with: [DRAFT] or [TEST] on a test copy, nothing on the real send."""
+        return DRAFT_MARK if self.draft else TEST_MARK if self.test else ""
+
     @cached_property
     def subject(self) -> str:
-        return TEST_MARK + self.email.subject if self.test else self.email.subject
+        return self.mark + self.email.subject
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,7 @@ class OneByOne:
     def template(self, edition: Edition) -> MessageTemplate:
         """The edition's message, composed once and reused for every letter of the run."""
         if self._template is None or self._template[0] is not edition:
-            self._template = (edition, MessageTemplate(edition.email, self.config, TEST_MARK if edition.test else ""))
+            self._template = (edition, MessageTemplate(edition.email, self.config, edition.mark))
         return self._template[1]
 
     def send(self, batch: Batch, report: Report) -> None:

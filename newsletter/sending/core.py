@@ -11,8 +11,10 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..addresses import normalize
+from ..check import PLACEHOLDER, Finding
 from ..config import Config, Workspace
 from ..credentials import SigningKeys, signing_keys
 from ..db import Database, IssueRecord, Ledger, Schedule
@@ -71,7 +73,7 @@ def send_issue(
     `at`, schedule it. Raises NewsletterError (a sentence for the user) when it cannot go ahead;
     a run that starts but stops early says why in `report.stopped`."""
     if prepared.errors:
-        listed = "\n".join(f"  {finding.message}" for finding in prepared.errors)
+        listed = "\n".join(f"  {finding}" for finding in prepared.errors)
         raise SendRefused(f"{prepared.path} is not ready to send; `newsletter check` reports:\n{listed}")
     workspace = prepared.workspace
     name = provider or workspace.config.send.provider
@@ -267,33 +269,82 @@ def _send_held(workspace: Workspace, saved: Schedule, clock: Clock, stop: thread
 # --- a test copy, a dry run, and status ------------------------------------------------------------
 
 
-def send_test_copy(prepared: PreparedIssue, provider: str | None, address: str) -> str:
-    """One copy to `address`, subject marked [TEST]; the ledger is not touched. Returns the
-    normalized address. Raises SendRefused with the address and the provider's words if it was not
-    accepted."""
-    try:
-        target = normalize(address)
-    except ValueError as exc:
-        raise SendRefused(f"--test {address!r}: not a usable address: {exc}") from None
+@dataclass(frozen=True)
+class TestCopies:
+    """What `send --test` did: one line per address, "sent" or the provider's words."""
+
+    __test__ = False  # not a pytest test class
+
+    results: list[tuple[str, str | None]]  # (normalized address, why it was not sent; None: sent)
+    draft: bool  # the issue still holds TODO placeholders: subjects say [DRAFT], not [TEST]
+    folder: Path | None = None  # where the outbox wrote them (outbox/test/), when it was the outbox
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for _, problem in self.results if problem is not None)
+
+
+def _is_placeholder(finding: Finding) -> bool:
+    """A field still holding TODO (`check`: "... still holds the TODO placeholder ...")."""
+    return f"holds the {PLACEHOLDER} placeholder" in finding.message
+
+
+def _test_sender(name: str, workspace: Workspace) -> tuple[Provider, Path | None]:
+    """The provider for test copies. The outbox writes them to a Maildir of their own, outbox/test/,
+    never among the subscribers' messages; the outbox itself is made a Maildir first, so the test
+    folder inside it never makes the real send refuse it as "a folder of other files"."""
+    if name != "outbox":
+        return open_provider(name, workspace), None
+    from ..providers.outbox import OutboxProvider
+
+    OutboxProvider(workspace.config, workspace.outbox).close()
+    folder = workspace.outbox / "test"
+    return OutboxProvider(workspace.config, folder), folder
+
+
+def send_test_copy(prepared: PreparedIssue, provider: str | None, addresses: list[str]) -> TestCopies:
+    """One copy to each address (once each, however often it is given), subject marked [TEST];
+    the ledger is not touched. An issue whose only errors are TODO placeholders (a draft) may be
+    test-sent, marked [DRAFT]; any other error refuses it. Raises SendRefused before sending
+    anything if an address is unusable; a copy a provider did not take is reported, with its
+    words, in the result."""
+    errors = prepared.errors
+    if any(not _is_placeholder(finding) for finding in errors):
+        listed = "\n".join(f"  {finding}" for finding in errors)
+        raise SendRefused(f"{prepared.path} is not ready even for a test copy; `newsletter check` reports:\n{listed}")
+    targets: list[str] = []
+    for address in addresses:
+        try:
+            target = normalize(address)
+        except ValueError as exc:
+            raise SendRefused(f"--test {address!r}: not a usable address: {str(exc).rstrip('.')}. Nothing was sent.") from None
+        if target not in targets:
+            targets.append(target)
+    if not targets:
+        raise SendRefused("no address to send a test copy to. Nothing was sent.")
     workspace = prepared.workspace
     name = provider or workspace.config.send.provider
     keys = signing_keys(name)
     url = workspace.config.unsubscribe_url_for(make_token(TEST_COPY_ID, Purpose.UNSUBSCRIBE, keys.current))
-    batch = Batch(Edition(prepared.key, prepared.email, test=True), "test", [Letter(target, None, url)])
-    result = BatchResult()
-    sender = open_provider(name, workspace)
+    edition = Edition(prepared.key, prepared.email, test=True, draft=bool(errors))
+    results: list[tuple[str, str | None]] = []
+    sender, folder = _test_sender(name, workspace)
     try:
-        sender.send(batch, result.report)
-    except Ambiguous as exc:
-        raise SendRefused(f"{target}: the test copy was not confirmed by {name}: {exc}") from None
-    except ProviderError as exc:
-        raise SendRefused(f"{target}: the test copy was not sent: {exc}") from None
+        for target in targets:
+            result = BatchResult()
+            try:
+                sender.send(Batch(edition, "test", [Letter(target, None, url)]), result.report)
+            except Ambiguous as exc:
+                results.append((target, f"not confirmed by {name}: {exc}"))
+                continue
+            except ProviderError as exc:
+                results.append((target, f"not sent: {exc}"))
+                continue
+            status = result.statuses.get(target, RecipientStatus(Outcome.DEFERRED, "not attempted"))
+            results.append((target, None if status.outcome == Outcome.ACCEPTED else f"{name} did not take it ({status.outcome}): {status.detail}"))
     finally:
         sender.close()
-    status = result.statuses.get(target, RecipientStatus(Outcome.DEFERRED, "not attempted"))
-    if status.outcome != Outcome.ACCEPTED:
-        raise SendRefused(f"{target}: {name} did not take the test copy ({status.outcome}): {status.detail}")
-    return target
+    return TestCopies(results, draft=bool(errors), folder=folder)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from newsletter.links import Purpose, verify_token
 from newsletter.models import State, Status
 
 
-def outbox(workspace: Path) -> list[email.message.EmailMessage]:
-    box = mailbox.Maildir(workspace / "outbox", factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default), create=False)
+def outbox(workspace: Path, folder: str = "") -> list[email.message.EmailMessage]:
+    box = mailbox.Maildir(workspace / "outbox" / folder, factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default), create=False)
     return list(box)
 
 
@@ -86,8 +86,9 @@ def test_test_copy_and_dry_run_leave_the_ledger_alone(in_workspace: Path, issue_
 
     test = run("send", str(issue_path), "--test", "Editor@Example.org")
     assert test.exit_code == 0 and "not recorded" in test.output
-    messages = outbox(in_workspace)
+    messages = outbox(in_workspace, "test")  # test copies have a Maildir of their own
     assert recipients(messages) == ["editor@example.org"]
+    assert outbox(in_workspace) == []  # never among the subscribers' copies
     assert messages[0]["Subject"].startswith("[TEST] ")
     with Database(in_workspace / "subscribers.db") as db:
         assert sum(db.ledger.counts("7").values()) == 0
