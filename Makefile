@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   builds the sample issue and sends it to the local outbox (creates .venv on first use)
+#   make demo   builds the sample issue and sends it to a local outbox, all under build/demo/ (creates .venv on first use)
 #   make test   lints (ruff), type-checks (mypy) and runs the whole test suite (creates .venv on first use)
 PYTHON ?= python3
 VENV := .venv
@@ -14,14 +14,61 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The demo runs in a scratch workspace of its own, build/demo/, made from copies of the sample
+# files: whatever provider, outbox or database the repository's newsletter.toml names, the demo
+# sends only to build/demo/outbox/ and keeps its subscribers in build/demo/subscribers.db.
+DEMO := build/demo
+NEWSLETTER := $(abspath $(BIN))/newsletter
+
+# Copy newsletter.toml into the demo workspace with [send] provider = "outbox", outbox = "outbox" and
+# [subscribers] database = "subscribers.db" forced, checking the result reads back that way.
+define DEMO_CONFIG_PY
+import re, shutil, sys, tomllib
+from pathlib import Path
+forced = {"send": {"provider": '"outbox"', "outbox": '"outbox"'}, "subscribers": {"database": '"subscribers.db"'}}
+source, target = Path("newsletter.toml"), Path(sys.argv[1])
+lines, table, seen = [], None, set()
+for line in source.read_text(encoding="utf-8-sig").splitlines():
+    header = re.match(r"\s*\[([A-Za-z0-9_.-]+)\]\s*(#.*)?$$", line)
+    if header:
+        table = header.group(1).strip()
+        lines.append(line)
+        if table in forced:
+            seen.add(table)
+            lines += [f"{key} = {value}   # forced by make demo" for key, value in forced[table].items()]
+        continue
+    key = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", line)
+    if table in forced and key and key.group(1) in forced[table]:
+        continue
+    lines.append(line)
+for table in forced:
+    if table not in seen:
+        lines += ["", f"[{table}]"] + [f"{key} = {value}   # forced by make demo" for key, value in forced[table].items()]
+text = "\n".join(lines) + "\n"
+data = tomllib.loads(text)
+for table, keys in forced.items():
+    for key, value in keys.items():
+        if data.get(table, {}).get(key) != value.strip('"'):
+            sys.exit(f"make demo: cannot force [{table}] {key} = {value} in a copy of newsletter.toml; the demo did not run")
+template_dir = data.get("newsletter", {}).get("template_dir") or "templates"
+if Path(template_dir).is_dir() and not Path(template_dir).is_absolute():
+    shutil.copytree(template_dir, target.parent / template_dir, dirs_exist_ok=True)
+target.write_text(text, encoding="utf-8")
+endef
+export DEMO_CONFIG_PY
+
 demo: $(BIN)/.installed
-	$(BIN)/newsletter build $(SAMPLE)
-	$(BIN)/newsletter subscribers import sample-subscribers.csv
-	$(BIN)/newsletter send $(SAMPLE)
+	mkdir -p $(DEMO)/issues
+	$(BIN)/python -c "$$DEMO_CONFIG_PY" $(DEMO)/newsletter.toml
+	cp $(SAMPLE) $(DEMO)/issues/
+	cp sample-subscribers.csv $(DEMO)/
+	cd $(DEMO) && $(NEWSLETTER) build $(SAMPLE)
+	cd $(DEMO) && $(NEWSLETTER) subscribers import sample-subscribers.csv
+	cd $(DEMO) && $(NEWSLETTER) send --provider outbox $(SAMPLE)
 	@echo
-	@echo "Built: open build/2026-11-24/email.html in a browser, or build/2026-11-24/email.eml in a mail client."
-	@echo "Sent to the local outbox: outbox/ is a Maildir, one message per subscriber in outbox/new/"
-	@echo "(open one with any mail client, e.g. rename it to .eml, or run: mutt -f outbox)."
+	@echo "Built: open $(DEMO)/build/2026-11-24/email.html in a browser, or $(DEMO)/build/2026-11-24/email.eml in a mail client."
+	@echo "Sent to the local outbox: $(DEMO)/outbox/ is a Maildir, one message per subscriber in $(DEMO)/outbox/new/"
+	@echo "(open one with any mail client, e.g. rename it to .eml, or run: mutt -f $(DEMO)/outbox)."
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .

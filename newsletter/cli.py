@@ -32,6 +32,7 @@ class IsoDate(click.ParamType):
 
 # Commands that live in their own modules, imported only when used so `newsletter build` starts fast.
 LAZY_COMMANDS: dict[str, str] = {
+    "init": "newsletter.commands.init:init",
     "preview": "newsletter.commands.preview:preview",
     "send": "newsletter.commands.send:send",
     "status": "newsletter.commands.send:status",
