@@ -16,6 +16,7 @@ class Preview:
     session: PreviewSession
     server: PreviewServer
     stop_watching: threading.Event
+    watcher: threading.Thread | None = None  # the thread calling session.refresh() on each save
 
     @property
     def url(self) -> str:
@@ -32,6 +33,7 @@ def start_preview(issue_path: Path, host: str = "127.0.0.1", port: int = 0) -> P
     session.refresh()  # a first error is shown in the page, like any later one
     server = PreviewServer(session, host, port)
     stop = threading.Event()
-    watch_in_background(session.watched_paths(), session.is_relevant, session.refresh, stop)
+    watcher = watch_in_background(session.watched_paths(), session.is_relevant, session.refresh, stop)
+    server.watcher = watcher
     threading.Thread(target=server.serve_forever, name="preview-http", daemon=True).start()
-    return Preview(session, server, stop)
+    return Preview(session, server, stop, watcher)

@@ -18,6 +18,7 @@ from typing import Any
 from .session import PreviewSession
 
 KEEPALIVE_SECONDS = 15
+RETRY_MS = 1000
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/preview.js": ("preview.js", "text/javascript; charset=utf-8"),
@@ -38,6 +39,7 @@ class PreviewServer(ThreadingHTTPServer):
         self.assets = {route: _asset(name) for route, (name, _) in STATIC.items()}
         self.address_family = _family(host)
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.watcher: threading.Thread | None = None  # set by start_preview; the page says when it has stopped
         super().__init__((host, port), PreviewHandler)
         self.bound = ipaddress.ip_address(self.socket.getsockname()[0])  # e.g. "localhost" resolved
 
@@ -83,6 +85,10 @@ class PreviewServer(ThreadingHTTPServer):
         if not isinstance(error, QUIET_ERRORS):
             print(f"preview: error serving {client_address[0]}: {error!r}", file=sys.stderr)
 
+    def watching(self) -> bool:
+        """Whether saves still reach the page: false once the watcher thread is gone."""
+        return self.watcher is None or self.watcher.is_alive()
+
     def stop(self) -> None:
         self.stopping.set()
         self.session.close()
@@ -111,6 +117,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return self._send(HTTPStatus.OK, self.server.assets[route], STATIC[route][1], with_body)
         if route == "/state.json":
             state = self.server.session.snapshot.as_json(str(self.server.session.issue_path))
+            state["watching"] = self.server.watching()
             return self._send(HTTPStatus.OK, json.dumps(state).encode(), "application/json", with_body)
         if route == "/email.html":
             email = self.server.session.snapshot.email
@@ -141,6 +148,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         seen = -1
         try:
+            self.wfile.write(f"retry: {RETRY_MS}\n\n".encode())  # how soon the page reconnects after a drop
             while not self.server.stopping.is_set():
                 snapshot = self.server.session.wait_for_change(seen, timeout=KEEPALIVE_SECONDS)
                 if snapshot.version > seen:

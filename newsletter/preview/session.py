@@ -16,6 +16,8 @@ from ..models import Email
 from ..prepare import prepare_issue
 from ..render import Renderer
 
+MAX_ERROR_CHARS = 500  # an unexpected error's message can be huge (a repr of a whole document)
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -61,7 +63,10 @@ class PreviewSession:
         """Folders whose changes matter: the issue's folder, the workspace root, the templates."""
         from ..render import default_template_dir
 
-        root = self._workspace_root()
+        try:
+            root = self._workspace_root()
+        except NewsletterError:  # no newsletter.toml yet: its error is in the page; watch the issue's folder
+            root = self.issue_path.parent
         folders = [self.issue_path.parent, root, default_template_dir()]
         if self._renderer and self._renderer.workspace.template_dir:
             folders.append(self._renderer.workspace.template_dir)
@@ -75,7 +80,11 @@ class PreviewSession:
         return path == self.issue_path.resolve() or path.name == CONFIG_NAME or path.name.endswith(".j2")
 
     def refresh(self, changed: set[Path] | None = None) -> Snapshot:
-        """Re-render. On a mistake, keep the last good email and record the error."""
+        """Re-render. On any failure, keep the last good email and record the error; never raise.
+
+        A NewsletterError is the user's mistake, explained. Anything else (a bug, a file caught
+        half-written, an error type nobody mapped) is shown as one line: the preview must outlive it.
+        """
         if changed and any(path.name.endswith(".j2") for path in changed):
             # Jinja notices edits to the templates it loaded, not a new file overriding one.
             self._renderer = None
@@ -88,11 +97,19 @@ class PreviewSession:
             sender = f"{config.sender.name} <{config.sender.address}>"
             new = Snapshot(previous.version + 1, previous.email_version + 1, email, sender, findings, None)
         except NewsletterError as exc:
-            new = Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, previous.findings, str(exc))
+            new = self._failed(previous, str(exc))
+        except Exception as exc:  # whatever went wrong, the page shows it and the preview goes on
+            self._renderer = None  # it may be what broke: build a fresh one on the next save
+            new = self._failed(previous, unexpected_error(exc))
         with self._changed:
             self.snapshot = new
             self._changed.notify_all()
         return new
+
+    @staticmethod
+    def _failed(previous: Snapshot, error: str) -> Snapshot:
+        """The last good render, with `error` recorded."""
+        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, previous.findings, error)
 
     def wait_for_change(self, seen_version: int, timeout: float) -> Snapshot:
         """Block until the snapshot is newer than `seen_version` (or `timeout` seconds pass)."""
@@ -124,3 +141,10 @@ class PreviewSession:
             self._renderer = Renderer(workspace)
             self._config_stamp = stamp
         return self._renderer
+
+
+def unexpected_error(exc: BaseException) -> str:
+    """One line for an error that is not a NewsletterError, e.g. `unexpected error: OSError: [Errno 5] ...`."""
+    message = " ".join(str(exc).split())
+    text = f"unexpected error: {type(exc).__name__}" + (f": {message}" if message else "")
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"

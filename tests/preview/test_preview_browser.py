@@ -156,3 +156,27 @@ def test_template_and_settings_edits_rerender(page, workspace: Path) -> None:
     page.click("#tab-email")
     frame(page, "desktop").get_by_role("heading", name="Renamed Weekly").wait_for(timeout=UPDATE_TIMEOUT_MS)
     assert page.is_hidden("#problem")
+
+
+def test_the_preview_page_itself_fits_a_375_px_phone(page, issue_path: Path) -> None:
+    """No sideways scrolling of the page on a phone, with the email, an error or the plain text shown."""
+
+    def overflow() -> int:
+        return page.evaluate("document.documentElement.scrollWidth")
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert overflow() <= 375
+    main = page.locator("main").bounding_box()
+    for which in ("desktop", "phone"):  # each frame takes the whole width of the page's column
+        box = page.locator(f"#frame-{which}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert box["width"] >= main["width"] - 24 - 1  # main's side padding
+        assert frame(page, which).locator("html").evaluate("e => e.scrollWidth <= window.innerWidth")
+    assert page.is_visible("text=Desktop") and not page.is_visible("text=800 px")
+
+    issue_path.write_text(issue_path.read_text().replace("https://example.org/robots/towels", "a-very-long-address-that-is-not-a-url-" * 4))
+    page.wait_for_selector("#problem", state="visible", timeout=UPDATE_TIMEOUT_MS)
+    assert overflow() <= 375
+
+    page.click("#tab-text")
+    assert overflow() <= 375

@@ -5,6 +5,8 @@ const $ = (id) => document.getElementById(id);
 const frames = [$("frame-desktop"), $("frame-phone")];
 let shownEmailVersion = null;
 let dark = false;
+let connection = "connecting";  // then "open" or "down": the event stream, see connect()
+let watching = true;  // the server still re-renders on saves (state.watching)
 const originalMedia = new WeakMap();
 
 function kb(bytes) { return (bytes / 1000).toFixed(1) + " KB"; }
@@ -28,13 +30,15 @@ function applyScheme(frame) {
 }
 
 function loadEmail(version) {
+  let loaded = 0;
   for (const frame of frames) {
     const win = frame.contentWindow;
     const scroll = win && win.scrollY ? [win.scrollX, win.scrollY] : [0, 0];
     frame.onload = () => {
       applyScheme(frame);
       frame.contentWindow.scrollTo(scroll[0], scroll[1]);
-      document.body.dataset.emailVersion = String(version);
+      loaded += 1;
+      if (loaded === frames.length) document.body.dataset.emailVersion = String(version);  // both frames show it
     };
     frame.src = "/email.html?v=" + version;
   }
@@ -66,18 +70,26 @@ function show(state) {
     item.textContent = `${f.level}: ${f.message}`;
     return item;
   }));
-  $("findings-empty").hidden = state.findings.length > 0;
+  // A note informs and asks for nothing: with only notes, there are still no errors or warnings.
+  $("findings-empty").hidden = state.findings.some((f) => f.level === "error" || f.level === "warning");
 
   if (state.email_version > 0 && state.email_version !== shownEmailVersion) {
     shownEmailVersion = state.email_version;
     loadEmail(state.email_version);
   }
+  watching = state.watching !== false;
+  showConnection();
   document.body.dataset.version = String(state.version);
 }
 
+// Several saves in a row start several fetches: show only the answer to the latest one, so a slow
+// older answer cannot overwrite a newer state.
+let latestRequest = 0;
 async function refresh() {
+  const request = ++latestRequest;
   const response = await fetch("/state.json", { cache: "no-store" });
-  show(await response.json());
+  const state = await response.json();
+  if (request === latestRequest) show(state);
 }
 
 function selectTab(name) {
@@ -94,8 +106,53 @@ $("dark").addEventListener("change", (event) => {
   frames.forEach(applyScheme);
 });
 
-const events = new EventSource("/events");
-events.onopen = () => { $("status").textContent = "live"; $("status").className = "status live"; };
-events.onerror = () => { $("status").textContent = "reconnecting… (is `newsletter preview` still running?)"; $("status").className = "status"; };
-events.onmessage = () => refresh().catch(() => {});
+// The status line must not lie: "live" only while the event stream is open and the server is
+// still watching the files. body[data-connection] says the same for scripts and tests.
+let events = null;
+let reconnectTimer = null;
+
+function showConnection() {
+  const status = $("status");
+  let state;
+  if (connection === "connecting") {
+    state = "connecting";
+    status.textContent = "connecting…";
+  } else if (connection === "down") {
+    state = "reconnecting";
+    status.textContent = "disconnected, reconnecting… (is `newsletter preview` still running?)";
+  } else if (!watching) {
+    state = "stale";
+    status.textContent = "not watching files any more: restart `newsletter preview`";
+  } else {
+    state = "live";
+    status.textContent = "live";
+  }
+  status.className = "status " + state;
+  document.body.dataset.connection = state;
+}
+
+function connect() {
+  reconnectTimer = null;
+  events = new EventSource("/events");
+  events.onopen = () => {
+    if (connection === "down") shownEmailVersion = null;  // a restarted preview counts from 1 again: reload the email
+    connection = "open";
+    showConnection();
+    refresh().catch(() => {});  // saves made while the stream was down
+  };
+  events.onerror = () => {
+    connection = "down";
+    showConnection();
+    // The browser retries by itself after a dropped stream, but gives up for good after an HTTP error
+    // or a wrong answer: then start a new stream ourselves.
+    if (events.readyState === EventSource.CLOSED && reconnectTimer === null) {
+      events.close();
+      reconnectTimer = setTimeout(connect, 2000);
+    }
+  };
+  events.onmessage = () => refresh().catch(() => {});
+}
+
+showConnection();
+connect();
 refresh().catch(() => {});
