@@ -43,7 +43,7 @@ class Snapshot:
             "size_bytes": email.html_bytes if email else 0,
             "clip_bytes": GMAIL_CLIP_BYTES,
             "warn_bytes": SIZE_WARNING_BYTES,
-            "findings": [{"level": f.level, "message": f.message} for f in self.findings],
+            "findings": [{"level": f.level, "message": f"{f.where}: {f.message}" if f.where else f.message} for f in self.findings],
             "error": self.error,
         }
 
