@@ -143,6 +143,16 @@ class WebSettings(Strict):
     address_rate: Annotated[Line, AfterValidator(rate_limits)] = "3/hour;10/day"  # confirmation emails per subscriber address
 
 
+class LinkSettings(Strict):
+    """UTM tagging of the links to stories (and the sponsor) in the email and on the web page."""
+
+    utm: bool = False  # off: links go out exactly as written in the issue
+    utm_source: Line | None = None  # default: the newsletter's name as a slug ("the-weekly-model")
+    utm_medium: Line = "email"
+    utm_campaign: Line | None = None  # default: "issue-{number}"; {number} becomes the issue's number
+    utm_content: Line | None = None  # default: "story-{slot}"; {slot} is the story's 1-based position in the issue
+
+
 class Config(Strict):
     newsletter: NewsletterSettings
     sender: SenderSettings
@@ -152,6 +162,7 @@ class Config(Strict):
     smtp: SmtpSettings = SmtpSettings()
     sendgrid: SendGridSettings = SendGridSettings()
     web: WebSettings = WebSettings()
+    links: LinkSettings = LinkSettings()
 
     @property
     def base_url(self) -> str:

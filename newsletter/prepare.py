@@ -15,6 +15,7 @@ from .config import Workspace, load_workspace
 from .issue_file import field_lines, issue_numbers, load_issue
 from .models import Email, Issue
 from .render import Renderer
+from .tagging import tagged
 from .theme import palettes
 
 NUMBER_LINE = re.compile(r"^number\s*:", re.MULTILINE)
@@ -61,7 +62,7 @@ def prepare_issue(issue_file: Path, renderer: Renderer | None = None) -> Prepare
     issue = load_issue(issue_file)
     email = (renderer or Renderer(workspace)).render(issue)
     findings = locate(check(issue, email), issue_file) + leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
-    findings += web_findings(workspace) + brand_findings(workspace)
+    findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue)
     return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)))
 
 
@@ -100,6 +101,20 @@ def brand_findings(workspace: Workspace) -> list[Finding]:
     if not changed:
         return []
     return [Finding("note", f"brand.accent_color: {accent} is adjusted to {' and '.join(changed)}, so text in it reaches 4.5:1 contrast", where="newsletter.toml")]
+
+
+def tagging_findings(workspace: Workspace, issue: Issue) -> list[Finding]:
+    """With [links] utm on, one story link as it goes out, so the editor sees what the tags look like."""
+    config = workspace.config
+    if not config.links.utm:
+        return []
+    examples = [(story.url, tagged(config, issue, story.url, story)) for story in issue.stories]
+    changed = [after for before, after in examples if after != before]
+    if changed:
+        message = f"links.utm: story links are tagged, e.g. {changed[0]}"
+    else:
+        message = "links.utm: is on, but every story link already has ref= or all the utm_* parameters, so none is changed"
+    return [Finding("note", message, where="newsletter.toml")]
 
 
 def web_findings(workspace: Workspace) -> list[Finding]:

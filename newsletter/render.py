@@ -12,6 +12,7 @@ import re
 import sys
 import traceback
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -19,10 +20,10 @@ import mjml
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from . import markdown, placeholders
-from .config import Workspace
+from . import markdown, placeholders, tagging
+from .config import Config, Workspace
 from .errors import TemplateError
-from .models import Email, Issue
+from .models import Email, Issue, Story
 from .theme import palettes
 
 CONTENT_WIDTH = 536  # 600 px card minus 32 px padding each side
@@ -43,6 +44,23 @@ def reader_name(context: jinja2.runtime.Context, fallback: str = "") -> str:
     if context.get("for_web"):
         return fallback
     return Markup(placeholders.name_token(fallback))
+
+
+def tagged_filter(config: Config) -> Callable[..., str]:
+    """The `tagged` filter: `{{ story.url | tagged(story) }}` is the story's link as it goes out,
+    with UTM parameters when [links] utm is on (see tagging.py), and exactly story.url when it is
+    off. The argument names the link's slot: a story of the issue (its position is looked up), a
+    1-based position, or a name used as utm_content as it is ("sponsor"). Outside an issue (the
+    signup emails) links are never tagged."""
+
+    @jinja2.pass_context
+    def tagged(context: jinja2.runtime.Context, url: str, slot: int | str | Story) -> str:
+        issue = context.get("issue")
+        if not isinstance(issue, Issue):
+            return url
+        return tagging.tagged(config, issue, url, slot)
+
+    return tagged
 
 
 def web_url(workspace: Workspace, issue: Issue) -> str:
@@ -75,6 +93,7 @@ class Renderer:
             long_date=lambda day: f"{day.day} {day:%B %Y}",
             short_date=lambda day: f"{day.day} {day:%b %Y}",
             image_width=lambda width: min(width or CONTENT_WIDTH, CONTENT_WIDTH),
+            tagged=tagged_filter(workspace.config),
         )
         light, dark = palettes(workspace.config.brand.accent_color)
         config = workspace.config
@@ -89,8 +108,14 @@ class Renderer:
             preheader=issue.preheader,
             html=self._html(email_context),
             text=self._template("email.txt.j2", email_context),
-            web_html=self._html(dict(context, for_web=True)),
+            web_html=self.render_web(issue),
         )
+
+    def render_web(self, issue: Issue, site: dict[str, object] | None = None) -> str:
+        """Only the web page (Email.web_html) of `issue`. `site` holds what a page of the published
+        archive adds (links to the neighbouring issues, the feed, Open Graph tags; see
+        newsletter/publish/site.py); without it the page is the plain view-in-browser page."""
+        return self._html(dict(self.globals, issue=issue, view_url=web_url(self.workspace, issue), for_web=True, site=site))
 
     def render_notice(self, kind: str, subject: str, preheader: str, values: dict[str, object]) -> Email:
         """A message to one person (the confirmation or welcome email of a signup) from
