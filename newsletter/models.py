@@ -158,6 +158,7 @@ class Issue(Strict):
     sections: Annotated[list[Section], Field(min_length=1)]
     sponsor: Sponsor | None = None
     outro: LongMarkdown | None = None
+    publish: bool = False  # put it in the web archive (`newsletter publish`) even before it is sent
 
     @property
     def stories(self) -> list[Story]:

@@ -120,7 +120,7 @@ def test_from_an_empty_folder_to_a_sent_issue(tmp_path: Path, monkeypatch: pytes
     assert len(first) == 1
     assert "number: 1\n" in first[0].read_text(encoding="utf-8")
     ignored = (ws / ".gitignore").read_text(encoding="utf-8").splitlines()
-    for pattern in ["build/", "outbox/", "subscribers.db*", ".env*"]:
+    for pattern in ["build/", "outbox/", "site/", ".cache/", "subscribers.db*", ".env*"]:
         assert pattern in ignored
     assert not (ws / "templates").exists()
     assert "cd harbour" in result.output

@@ -24,7 +24,7 @@ FIELDS: list[tuple[str, str, str, str]] = [
 FLAG_OF = {f"{section}.{key}": flag for flag, _, section, key in FIELDS}
 
 # What the workspace makes that is not the editor's to keep in version control.
-GITIGNORE_LINES = ["build/", "outbox/", "subscribers.db*", ".env*"]
+GITIGNORE_LINES = ["build/", "outbox/", "site/", ".cache/", "subscribers.db*", ".env*"]
 
 CONFIG_TEXT = """\
 # Settings for this workspace (see the README for every setting). Secrets (API keys, SMTP

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import load_workspace
 from ..credentials import signing_keys
+from .archive import archive
 from .extensions import csrf, limiter
 from .pages import pages
 from .security import TrustedProxies, content_security_policy, redact, security_headers
@@ -55,6 +56,7 @@ def create_app(workspace: str | Path | None = None) -> Flask:
     limiter.init_app(app)
     app.register_blueprint(pages)
     app.register_blueprint(webhooks)
+    app.register_blueprint(archive)
     policy = content_security_policy(here.brand_style)
 
     @app.before_request
@@ -65,7 +67,8 @@ def create_app(workspace: str | Path | None = None) -> Flask:
 
     @app.after_request
     def headers(response):  # type: ignore[no-untyped-def]
-        response.headers.update(security_headers(policy))
+        # A view that set its own policy keeps it (the archive's pages: see archive.py).
+        response.headers.update(security_headers(response.headers.get("Content-Security-Policy") or policy))
         return response
 
     @app.errorhandler(HTTPException)

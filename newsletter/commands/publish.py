@@ -1,0 +1,32 @@
+"""`newsletter publish`: write the static web archive (read and render everything, then write)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..cli import display_path
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder to write the archive to.  [default: site/ in the workspace, which `newsletter serve` serves]",
+)
+def publish(out: Path | None) -> None:
+    """Write the web archive: a page per sent issue (and per issue marked `publish: true`),
+    index.html, feed.xml (Atom), sitemap.xml and robots.txt. Only changed files are written."""
+    from ..config import load_workspace
+    from ..publish import publish as publish_site
+
+    workspace = load_workspace(Path.cwd())
+    outcome = publish_site(workspace, out)
+    for path in outcome.written:
+        click.echo(f"wrote {display_path(path)}")
+    if not outcome.written:
+        click.echo("nothing changed")
+    for path in outcome.leftover:
+        click.secho(f"note: {display_path(path)} is no longer part of the archive; it was left in place (delete it if it should go)", fg="yellow", err=True)

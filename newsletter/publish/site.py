@@ -1,0 +1,250 @@
+"""The archive in memory: which issues are published, and every file of the site as bytes.
+
+Everything is read and validated before anything is rendered, and everything is rendered before
+anything is written (see writer.py): a broken issue file stops the run with its located error and
+leaves the published site as it was. The output depends only on the issue files, the settings,
+the templates and the ledger, never on the clock, so publishing twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import json
+import multiprocessing
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+
+from .. import placeholders
+from ..config import Workspace
+from ..errors import IssueFileError, OutputError
+from ..issue_file import load_issue
+from ..models import Issue, State
+from ..render import Renderer, web_url
+from .cache import Cache, code_fingerprint, digest, render_fingerprint
+
+FEED_ENTRIES = 50
+MAX_WORKERS = 8
+PAGES_PER_WORKER = 40  # below this many pages per process, starting the processes costs more than it saves
+FOLDER = "site"  # in the workspace: what `newsletter serve` serves
+CACHE_FOLDER = Path(".cache") / "publish"
+TEMPLATES = Path(__file__).parent / "templates"
+BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
+
+
+def default_folder(workspace: Workspace) -> Path:
+    return workspace.root / FOLDER
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One published issue and where it lives."""
+
+    path: Path  # the issue file
+    issue: Issue
+    archive_url: str
+
+    @property
+    def page(self) -> str:
+        """The page's file name, which is also its address relative to the archive."""
+        return f"issue-{self.issue.number}.html"
+
+    @property
+    def url(self) -> str:
+        return f"{self.archive_url}/{self.page}"
+
+
+@dataclass
+class Site:
+    entries: list[Entry]  # newest (highest number) first
+    files: dict[str, bytes] = field(default_factory=dict)
+    cache: Cache = field(default_factory=lambda: Cache(None))
+
+
+def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Cache | None = None) -> Site:
+    """Read every issue file, pick the published ones and render every file of the archive."""
+    code = code_fingerprint()
+    cache = cache if cache is not None else Cache(workspace.root / CACHE_FOLDER)
+    issues = load_all(workspace, cache, code)
+    sent = sent_numbers(workspace, {issue.number for _, issue in issues})
+    archive_url = workspace.config.newsletter.archive_url.rstrip("/")
+    chosen = [Entry(path, issue, archive_url) for path, issue in issues if issue.publish or issue.number in sent]
+    _refuse_duplicates(chosen)
+    entries = sorted(chosen, key=lambda entry: entry.issue.number, reverse=True)
+    site = Site(entries, cache=cache)
+    fingerprint = render_fingerprint(workspace, code)
+    pages: dict[str, bytes] = {}
+    to_render: list[tuple[str, str, Issue, dict[str, object]]] = []
+    for index, entry in enumerate(entries):
+        newer = entries[index - 1] if index > 0 else None
+        older = entries[index + 1] if index + 1 < len(entries) else None
+        links = _links(workspace, entry, older, newer)
+        key = digest(fingerprint, entry.issue.model_dump_json(), json.dumps(links, sort_keys=True))
+        known = cache.get("page", key)
+        if known is not None:
+            pages[entry.page] = known
+        else:
+            to_render.append((entry.page, key, entry.issue, links))
+    for (name, key, _, _), page in zip(to_render, _render_pages(workspace, renderer, [(issue, links) for _, _, issue, links in to_render]), strict=True):
+        cache.put("page", key, page)
+        pages[name] = page
+    site.files.update(sorted(pages.items()))
+    site.files.update(_site_files(workspace, entries, pages))
+    for name, data in site.files.items():
+        token = placeholders.FOUND.search(data.decode("utf-8"))
+        if token:
+            raise OutputError(f"{name}: would publish the per-recipient placeholder {token.group(0)} (it is filled only in each reader's email); nothing was written")
+    return site
+
+
+def load_all(workspace: Workspace, cache: Cache, code: str) -> list[tuple[Path, Issue]]:
+    """Every issue file of the workspace, validated (a file whose bytes were validated before is
+    taken from the cache). The first invalid file raises its IssueFileError."""
+    folder = workspace.issues_dir
+    found = []
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        try:
+            key = digest(code, path.read_bytes())
+        except OSError:
+            key = None  # load_issue says what is wrong with it
+        known = cache.get("issue", key) if key else None
+        issue = None
+        if known is not None:
+            try:
+                issue = Issue.model_validate_json(known)
+            except ValueError:
+                issue = None
+        if issue is None:
+            issue = load_issue(path)
+            if key:
+                cache.put("issue", key, issue.model_dump_json().encode("utf-8"))
+        found.append((path, issue))
+    return found
+
+
+def sent_numbers(workspace: Workspace, numbers: set[int]) -> set[int]:
+    """The issue numbers the ledger records as sent: some copy delivered, or a send that began
+    (its record kept) and handed some copies over. A send only scheduled is not sent yet."""
+    if not numbers or not workspace.database.is_file():
+        return set()
+    from ..db import Database
+
+    sent = set()
+    with Database(workspace.database, create=False, read_only=True) as db:
+        for number in numbers:
+            counts = db.ledger.counts(str(number))
+            began = db.ledger.issue_record(str(number)) is not None and any(counts[state] for state in (State.SENDING, State.FAILED, State.UNKNOWN))
+            if counts[State.SENT] > 0 or began:
+                sent.add(number)
+    return sent
+
+
+def _refuse_duplicates(entries: list[Entry]) -> None:
+    seen: dict[int, Path] = {}
+    for entry in entries:
+        other = seen.setdefault(entry.issue.number, entry.path)
+        if other != entry.path:
+            raise IssueFileError(f"{other} and {entry.path} are both issue {entry.issue.number}; only one can be published as {entry.page}. Nothing was written")
+
+
+def _links(workspace: Workspace, entry: Entry, older: Entry | None, newer: Entry | None) -> dict[str, object]:
+    """What the archive adds to the issue's web page (the template's `site`)."""
+    return {
+        "url": web_url(workspace, entry.issue),
+        "index": "index.html",
+        "feed": "feed.xml",
+        "subscribe_url": f"{workspace.config.base_url}/subscribe",
+        "previous": _link(older),
+        "next": _link(newer),
+    }
+
+
+def _render_pages(workspace: Workspace, renderer: Renderer | None, jobs: list[tuple[Issue, dict[str, object]]]) -> list[bytes]:
+    """The web pages of `jobs`, in order. Many pages (a first publish) are shared among worker
+    processes, one per core: rendering is CPU-bound, and each page's bytes are the same either way."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS, len(jobs) // PAGES_PER_WORKER)
+    if workers < 2:
+        renderer = renderer or Renderer(workspace)
+        return [renderer.render_web(issue, links).encode("utf-8") for issue, links in jobs]
+    size = -(-len(jobs) // workers)
+    chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
+    context = multiprocessing.get_context("spawn")  # not fork: the caller may run threads (the web app, tests)
+    with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+        return [page for pages in pool.map(_render_chunk, [workspace] * len(chunks), chunks) for page in pages]
+
+
+def _render_chunk(workspace: Workspace, jobs: list[tuple[Issue, dict[str, object]]]) -> list[bytes]:
+    renderer = Renderer(workspace)
+    return [renderer.render_web(issue, links).encode("utf-8") for issue, links in jobs]
+
+
+def _link(entry: Entry | None) -> dict[str, object] | None:
+    return {"number": entry.issue.number, "href": entry.page, "subject": entry.issue.subject} if entry else None
+
+
+def _site_files(workspace: Workspace, entries: list[Entry], pages: dict[str, bytes]) -> dict[str, bytes]:
+    """index.html, feed.xml, sitemap.xml and robots.txt, from the templates beside this module."""
+    config = workspace.config
+    archive_url = config.newsletter.archive_url.rstrip("/")
+    host = urlsplit(archive_url).hostname or "localhost"
+    feed = [
+        {
+            "issue": entry.issue,
+            "url": entry.url,
+            "id": f"tag:{host},{entry.issue.date.isoformat()}:issue-{entry.issue.number}",
+            "updated": _timestamp(entry.issue.date),
+            "content": _main_content(pages[entry.page].decode("utf-8")),
+        }
+        for entry in entries[:FEED_ENTRIES]
+    ]
+    context = dict(
+        newsletter=config.newsletter,
+        sender=config.sender,
+        archive_url=archive_url,
+        index_url=f"{archive_url}/",
+        subscribe_url=f"{config.base_url}/subscribe",
+        entries=entries,
+        feed_entries=feed,
+        feed_id=f"{archive_url}/",  # the archive's address: it never changes, whatever is added
+        # The newest issue's date: the feed changes when an issue is added, not when it is rebuilt.
+        updated=_timestamp(max((entry.issue.date for entry in entries[:FEED_ENTRIES]), default=dt.date(1970, 1, 1))),
+    )
+    from ..theme import palettes
+
+    context["light"], context["dark"] = palettes(config.brand.accent_color)
+    return {
+        "index.html": _render("index.html.j2", context),
+        "feed.xml": _render("feed.xml.j2", dict(context, entries=feed)),
+        "sitemap.xml": _render("sitemap.xml.j2", context),
+        "robots.txt": _render("robots.txt.j2", context),
+    }
+
+
+def _timestamp(day: dt.date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _main_content(page: str) -> str:
+    """What a feed entry carries: the page's body (its styles are inline), without the head."""
+    found = BODY.search(page)
+    return found.group(1).strip() if found else page
+
+
+_environment: jinja2.Environment | None = None
+
+
+def _render(name: str, context: dict[str, object]) -> bytes:
+    global _environment
+    if _environment is None:
+        _environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=lambda template: not (template or "").endswith(".txt.j2"),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+    return _environment.get_template(name).render(context).encode("utf-8")

@@ -1,0 +1,54 @@
+"""Writing the archive: compare each file with what is on disk, then write only the changed ones,
+all at once (newsletter.output.write_files stages every file, then renames them into place)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import OutputError
+from ..output import write_files
+
+
+@dataclass(frozen=True)
+class Outcome:
+    folder: Path
+    written: list[Path] = field(default_factory=list)  # in name order
+    unchanged: int = 0
+    leftover: list[Path] = field(default_factory=list)  # issue pages on disk no longer in the archive (kept)
+
+
+class SiteWriter:
+    """Writes one archive into `folder`. A path can be added once only: two issues claiming the
+    same page are a mistake to report, not to settle by whichever came last."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[str, bytes] = {}
+
+    def add(self, name: str, data: bytes) -> None:
+        if name in self.files:
+            raise OutputError(f"{self.folder / name}: two files of the archive would be written there; nothing was written")
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise OutputError(f"{name!r}: not a file name the archive writes; nothing was written")
+        self.files[name] = data
+
+    def write(self, files: dict[str, bytes] | None = None) -> Outcome:
+        """Add `files`, then write those whose bytes differ from the file on disk (or that are new)."""
+        for name, data in (files or {}).items():
+            self.add(name, data)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise OutputError(f"{self.folder}: is not a folder; nothing was written")
+        changed = {name: data for name, data in sorted(self.files.items()) if _on_disk(self.folder / name) != data}
+        written = write_files(self.folder, changed) if changed else []
+        leftover = sorted(path for path in self.folder.glob("issue-*.html") if path.name not in self.files) if self.folder.is_dir() else []
+        return Outcome(self.folder, written, len(self.files) - len(changed), leftover)
+
+
+def _on_disk(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be read to compare with the new version: {exc.strerror or exc}; nothing was written") from None

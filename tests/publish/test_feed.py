@@ -1,0 +1,63 @@
+"""feed.xml, read as a feed reader reads it (feedparser); sitemap.xml and robots.txt."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import feedparser
+from lxml import etree
+from publishtools import add_issue, run
+
+ARCHIVE = "https://fixture.example.org/archive"
+
+
+def test_feed_entries_are_the_issues_newest_first_with_absolute_links_and_stable_ids(published: Path) -> None:
+    feed = feedparser.parse((published / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.version == "atom10"
+    assert feed.feed.title == "Fixture Weekly"
+    assert feed.feed.link == f"{ARCHIVE}/"
+    assert feed.feed.updated_parsed[:3] == (2026, 12, 8)
+    assert [entry.id for entry in feed.entries] == ["tag:fixture.example.org,2026-12-08:issue-8", "tag:fixture.example.org,2026-12-01:issue-7"]
+    assert [entry.link for entry in feed.entries] == [f"{ARCHIVE}/issue-8.html", f"{ARCHIVE}/issue-7.html"]
+    assert [entry.title for entry in feed.entries] == ["Issue eight & <friends>", "Robots learn to fold laundry, and a quieter data centre"]
+    assert [time.strftime("%Y-%m-%d", entry.updated_parsed) for entry in feed.entries] == ["2026-12-08", "2026-12-01"]
+    assert feed.entries[0].summary == "Two stories from the lab and one from the server room, in under three minutes."
+
+
+def test_feed_content_is_the_whole_issue_with_absolute_links(published: Path) -> None:
+    entry = feedparser.parse((published / "feed.xml").read_bytes()).entries[1]
+    content = entry.content[0]
+    assert content.type == "text/html"
+    assert "A home robot folds towels at human speed" in content.value
+    assert "https://example.org/robots/towels" in content.value
+    # The page's own relative links (to the neighbours) resolve against the archive (xml:base).
+    assert f'href="{ARCHIVE}/issue-8.html"' in content.value
+    assert "%%" not in content.value
+
+
+def test_feed_holds_the_latest_50_issues(workspace: Path, monkeypatch) -> None:
+    from newsletter.publish import site
+
+    monkeypatch.setattr(site, "FEED_ENTRIES", 2)
+    for number, day in [(1, "2026-01-05"), (2, "2026-01-12"), (3, "2026-01-19")]:
+        add_issue(workspace, number, day)
+    run(workspace)
+    feed = feedparser.parse((workspace / "site" / "feed.xml").read_bytes())
+    assert [entry.link.rsplit("/", 1)[1] for entry in feed.entries] == ["issue-3.html", "issue-2.html"]
+    assert site.FEED_ENTRIES == 2 and (workspace / "site" / "issue-1.html").is_file()  # the archive keeps them all
+
+
+def test_sitemap_lists_the_index_and_every_issue_page(published: Path) -> None:
+    tree = etree.fromstring((published / "sitemap.xml").read_bytes())
+    spaces = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    assert tree.xpath("//s:loc/text()", namespaces=spaces) == [f"{ARCHIVE}/", f"{ARCHIVE}/issue-8.html", f"{ARCHIVE}/issue-7.html"]
+    assert tree.xpath("//s:lastmod/text()", namespaces=spaces) == ["2026-12-08", "2026-12-08", "2026-12-01"]
+
+
+def test_robots_keeps_crawlers_off_the_token_pages(published: Path) -> None:
+    lines = (published / "robots.txt").read_text().splitlines()
+    for path in ("/unsubscribe", "/confirm/", "/preferences"):
+        assert f"Disallow: {path}" in lines
+    assert f"Sitemap: {ARCHIVE}/sitemap.xml" in lines
