@@ -40,6 +40,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "subscribers": "newsletter.commands.subscribers:subscribers",
     "story": "newsletter.commands.story:story",
     "serve": "newsletter.commands.serve:serve",
+    "report": "newsletter.commands.report:report",
+    "publish": "newsletter.commands.publish:publish",
 }
 
 

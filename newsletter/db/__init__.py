@@ -14,11 +14,12 @@ from types import TracebackType
 from .connection import Busy, Connection, NoDatabase, StoreError, explain
 from .events import Event, Events, Notices
 from .ledger import Claim, IssueRecord, Ledger, Schedule, Settlement
+from .reports import Reports
 from .subscribers import Confirmation, ImportCounts, Subscribers
 
 __all__ = [
     "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Notices",
-    "Schedule", "Settlement", "StoreError", "Subscribers",
+    "Reports", "Schedule", "Settlement", "StoreError", "Subscribers",
 ]
 
 
@@ -34,6 +35,7 @@ class Database:
         self.ledger = Ledger(self.connection)
         self.events = Events(self.connection)
         self.notices = Notices(self.connection)
+        self.reports = Reports(self.connection)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         """Group several changes into one transaction (all or nothing)."""

@@ -88,8 +88,14 @@ def to_event(item: dict[str, Any]) -> Event | None:
     if kind == "bounce":
         soft = item.get("type") == "blocked"  # SendGrid's "blocked": a temporary refusal
         status = None if soft else Status.BOUNCED
+        reason = f"{'soft' if soft else 'hard'}: {reason or ''}"[:500]  # the report tells the two apart
     elif kind == "dropped":
         status = DROPPED_STATUS.get(str(item.get("reason", "")))
+    elif kind == "click":  # the report counts clicks per link
+        url = item.get("url")
+        reason = url[:2000] if isinstance(url, str) and url else None
+    elif kind == "open":  # Apple Mail Privacy Protection fetches every image: not a reader
+        reason = "machine" if item.get("sg_machine_open") is True or item.get("sg_machine_open") == "true" else None
     return Event(
         event_id=event_id[:200], event=kind[:50], email=email, issue=_text(item.get("issue")), send_id=_text(item.get("send_id")),
         happened_at=_when(item.get("timestamp")), detail=reason, status=status, soft_bounce=soft, delivered=kind == "delivered",

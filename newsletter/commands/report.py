@@ -1,0 +1,69 @@
+"""`newsletter report [ISSUE_FILE]`: what happened after sending, per issue or over all issues.
+Reads the database only (see newsletter/report/figures.py for what each figure means)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..cli import IssuePath, display_path
+
+if TYPE_CHECKING:
+    from ..report.figures import IssueReport, Trend
+
+
+def _key(issue_file: Path):  # type: ignore[no-untyped-def]
+    """The workspace, the key the ledger files this issue under (its number, as `status` finds
+    it), and the subject in the file."""
+    from ..config import load_workspace
+    from ..issue_file import load_issue
+
+    issue = load_issue(issue_file)
+    return load_workspace(issue_file.parent), str(issue.number), issue.subject
+
+
+def _figures(issue_file: Path | None, opens: bool) -> IssueReport | Trend:
+    from ..config import load_workspace
+    from ..db import Database
+    from ..report import figures
+
+    if issue_file is None:
+        workspace, key, subject = load_workspace(Path.cwd()), None, None
+    else:
+        workspace, key, subject = _key(issue_file)
+    if not workspace.database.exists():  # nothing was ever sent; reading creates nothing
+        return figures.Trend([]) if key is None else figures.never_sent(key, subject)
+    with Database(workspace.database, read_only=True) as db:
+        if key is None:
+            return figures.trend(db, opens)
+        found = figures.issue_report(db, key, opens)
+    # the subject it went out with, as the ledger recorded it; else the file's
+    return found if found.subject else dataclasses.replace(found, subject=subject)
+
+
+@click.command()
+@click.argument("issue_file", type=IssuePath, required=False)
+@click.option("--opens", is_flag=True, help="Also count opens (inflated by Apple Mail Privacy Protection; machine opens apart).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="Also write a self-contained HTML page with charts to FILE.")
+def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path | None) -> None:
+    """Report on ISSUE_FILE after sending: deliveries, bounces, complaints, unsubscribes, clicks.
+
+    Without ISSUE_FILE, the trend over every issue sent from this workspace."""
+    from ..report import text
+    from ..report.figures import IssueReport
+
+    found = _figures(issue_file, opens)
+    if as_json:
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(text.issue_text(found) if isinstance(found, IssueReport) else text.trend_text(found), nl=False)
+    if html_file is not None:
+        from ..report import html
+
+        html.write_page(html_file, html.issue_html(found) if isinstance(found, IssueReport) else html.trend_html(found))
+        click.echo(f"wrote {display_path(html_file)}", err=True)

@@ -1,0 +1,101 @@
+"""The queries behind `newsletter report`: small read-only counts over the send ledger, the stored
+provider events and the status changes. The figures themselves are put together in
+newsletter/report/figures.py; nothing here writes.
+
+Times are compared as text: every table stores ISO 8601 in UTC to the second (see connection.now),
+so string order is time order.
+"""
+
+from __future__ import annotations
+
+from .connection import Connection
+
+RECEIVED = "sent"  # the ledger state of a recipient the provider accepted the issue for
+HANDED_OVER_STATES = ("sent", "failed", "unknown", "sending")  # rows that went (or may have gone) out
+
+
+class Reports:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.db = connection.db
+
+    def issues(self) -> list[tuple[str, str | None]]:
+        """Every issue the ledger knows (rows or a record), with its subject when recorded."""
+        rows = self.db.execute(
+            """SELECT key, (SELECT subject FROM issues i WHERE i.issue = key) FROM (
+                   SELECT DISTINCT issue AS key FROM deliveries UNION SELECT issue FROM issues
+               ) ORDER BY CAST(key AS INTEGER), key"""
+        )
+        return [(str(key), subject) for key, subject in rows]
+
+    def subject(self, issue: str) -> str | None:
+        row = self.db.execute("SELECT subject FROM issues WHERE issue = ?", (issue,)).fetchone()
+        return str(row[0]) if row else None
+
+    def first_sends(self) -> dict[str, str]:
+        """When each issue first went out: the earliest of its handed-over ledger rows' last update
+        and its earliest provider event. Issues nothing went out for are missing."""
+        marks = ", ".join("?" * len(HANDED_OVER_STATES))
+        rows = self.db.execute(
+            f"""SELECT issue, min(at) FROM (
+                    SELECT issue, min(updated_at) AS at FROM deliveries WHERE state IN ({marks}) GROUP BY issue
+                    UNION ALL
+                    SELECT issue, min(happened_at) FROM events WHERE issue IS NOT NULL AND happened_at IS NOT NULL GROUP BY issue
+                ) GROUP BY issue""",
+            HANDED_OVER_STATES,
+        )
+        return {str(issue): str(at) for issue, at in rows if at is not None}
+
+    def states(self, issue: str) -> dict[str, int]:
+        """Ledger rows of the issue per state."""
+        rows = self.db.execute("SELECT state, count(*) FROM deliveries WHERE issue = ? GROUP BY state", (issue,))
+        return {str(state): int(count) for state, count in rows}
+
+    def addresses_per_event(self, issue: str) -> dict[str, int]:
+        """Distinct addresses per provider event (delivered, deferred, dropped, spamreport...)."""
+        rows = self.db.execute("SELECT event, count(DISTINCT email) FROM events WHERE issue = ? GROUP BY event", (issue,))
+        return {str(event): int(count) for event, count in rows}
+
+    def bounces(self, issue: str) -> dict[str, int]:
+        """Distinct bounced addresses per kind: hard, soft, or unclassified (stored before the
+        webhook noted the kind). An address with both kinds counts once in each."""
+        rows = self.db.execute(
+            """SELECT CASE WHEN detail LIKE 'hard: %' THEN 'hard' WHEN detail LIKE 'soft: %' THEN 'soft' ELSE 'unclassified' END AS kind,
+                      count(DISTINCT email)
+               FROM events WHERE issue = ? AND event = 'bounce' GROUP BY kind""",
+            (issue,),
+        )
+        return {str(kind): int(count) for kind, count in rows}
+
+    def clicks(self, issue: str) -> list[tuple[str, int, int]]:
+        """(link, clicks, distinct clickers) per clicked link, the most clicked first."""
+        rows = self.db.execute(
+            """SELECT detail, count(*) AS clicks, count(DISTINCT email) FROM events
+               WHERE issue = ? AND event = 'click' AND detail IS NOT NULL
+               GROUP BY detail ORDER BY clicks DESC, detail""",
+            (issue,),
+        )
+        return [(str(url), int(clicks), int(clickers)) for url, clicks, clickers in rows]
+
+    def opens(self, issue: str) -> tuple[int, int, int]:
+        """(addresses with a human open, addresses with a machine open, open events)."""
+        row = self.db.execute(
+            """SELECT count(DISTINCT CASE WHEN detail IS NOT 'machine' THEN email END),
+                      count(DISTINCT CASE WHEN detail IS 'machine' THEN email END),
+                      count(*)
+               FROM events WHERE issue = ? AND event = 'open'""",
+            (issue,),
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def unsubscribes(self, issue: str, since: str, until: str | None) -> dict[str, int]:
+        """Addresses that received the issue (ledger state `sent`) and were unsubscribed at or after
+        `since` and before `until` (open-ended without it), per channel of their status change."""
+        rows = self.db.execute(
+            """SELECT channel, count(DISTINCT email) FROM status_changes s
+               WHERE status = 'unsubscribed' AND at >= ? AND (? IS NULL OR at < ?)
+                 AND EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = ? AND d.email = s.email AND d.state = ?)
+               GROUP BY channel""",
+            (since, until, until, issue, RECEIVED),
+        )
+        return {str(channel): int(count) for channel, count in rows}

@@ -1,0 +1,283 @@
+"""The figures of `newsletter report`, computed from the database (read only) through db.reports.
+
+Per issue (IssueReport):
+
+- the ledger: how many rows are sent, failed, unknown, skipped, and still pending, sending or
+  scheduled (an issue with rows in those last three is still going out: its figures are partial);
+- the provider's events, as distinct addresses: delivered, deferred, bounced (hard, soft), dropped,
+  complained (spamreport);
+- the complaint rate: complaints / delivered, or / sent when the provider reported no deliveries
+  (the outbox and SMTP report nothing), against Gmail's bulk-sender lines: stay below 0.1%, never
+  reach 0.3%;
+- unsubscribes by channel. The rule: an unsubscribe counts for an issue when the address received
+  it (ledger state `sent`) and its status changed to `unsubscribed` at or after the issue's first
+  send and before the next issue's first send (open-ended for the latest issue). An issue's first
+  send is the earliest of its handed-over ledger rows' last update and its earliest provider event;
+- clicks per link (click events carry the link), and, on request, opens: these are inflated by
+  Apple Mail Privacy Protection, which fetches every image, so machine opens are counted apart.
+
+Without an issue, the Trend: one point per issue that went out, in the order they went out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..db import Database
+
+GMAIL_TARGET = 0.001  # Gmail: keep the spam rate below 0.1%...
+GMAIL_LIMIT = 0.003  # ...and never let it reach 0.3%
+CHANNELS = ("one-click", "page", "preferences", "provider", "other")
+PROVIDERS = ("sendgrid", "smtp", "outbox")  # a provider's events record the channel "<provider> <event>"
+OPENS_NOTE = "inflated by Apple Mail Privacy Protection"
+
+NEVER_SENT, SCHEDULED, SENDING, SENT = "never sent", "scheduled", "sending", "sent"
+LEDGER_STATES = ("sent", "failed", "unknown", "skipped", "pending", "sending", "scheduled")
+
+
+def channel_group(channel: str) -> str:
+    """The report's name for a status change's channel."""
+    if channel == "one-click":
+        return "one-click"
+    if channel == "unsubscribe page":
+        return "page"
+    if channel == "preferences":
+        return "preferences"
+    if channel.split(" ", 1)[0] in PROVIDERS:  # "sendgrid unsubscribe", "sendgrid group_unsubscribe", "sendgrid dropped"
+        return "provider"
+    return "other"  # "command line", "sync", ...
+
+
+def complaint_level(rate: float | None) -> str | None:
+    """Where a complaint rate stands against Gmail's two lines."""
+    if rate is None:
+        return None
+    if rate < GMAIL_TARGET:
+        return "below 0.1%"
+    if rate < GMAIL_LIMIT:
+        return "above 0.1%"
+    return "above 0.3%"
+
+
+def _rate(count: int, base: int) -> float | None:
+    return count / base if base else None
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    clicks: int  # click events
+    clickers: int  # distinct addresses
+
+
+@dataclass(frozen=True)
+class Opens:
+    readers: int  # distinct addresses with an open that was not a machine open
+    machine: int  # distinct addresses with a machine open (Apple Mail Privacy Protection)
+    events: int  # every open event, both kinds
+
+
+@dataclass(frozen=True)
+class IssueReport:
+    issue: str
+    subject: str | None
+    state: str  # never sent, scheduled, sending (partial figures) or sent
+    first_sent: str | None
+    next_sent: str | None  # the next issue's first send: the end of the unsubscribe window
+    ledger: dict[str, int]  # rows per state (LEDGER_STATES)
+    delivered: int = 0
+    deferred: int = 0
+    dropped: int = 0
+    bounces: dict[str, int] = field(default_factory=lambda: {"hard": 0, "soft": 0, "unclassified": 0})
+    complaints: int = 0
+    unsubscribes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
+    links: list[Link] = field(default_factory=list)
+    clickers: int = 0  # distinct addresses that clicked any link
+    opens: Opens | None = None
+
+    @property
+    def recipients(self) -> int:
+        """Ledger rows: the addresses that were active when the issue was prepared."""
+        return sum(self.ledger.values())
+
+    @property
+    def sent(self) -> int:
+        return self.ledger["sent"]
+
+    @property
+    def bounced(self) -> int:
+        return sum(self.bounces.values())
+
+    @property
+    def rate_base(self) -> str:
+        """What rates are taken of: delivered, or sent when the provider reported no deliveries."""
+        return "delivered" if self.delivered else "sent"
+
+    @property
+    def base(self) -> int:
+        return self.delivered or self.sent
+
+    @property
+    def complaint_rate(self) -> float | None:
+        return _rate(self.complaints, self.base)
+
+    @property
+    def unsubscribed(self) -> int:
+        return sum(self.unsubscribes.values())
+
+    @property
+    def unsubscribe_rate(self) -> float | None:
+        return _rate(self.unsubscribed, self.base)
+
+    @property
+    def clicks(self) -> int:
+        return sum(link.clicks for link in self.links)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures for --json (schema: tests/report/test_report.py checks it)."""
+        return {
+            "report": "issue",
+            "issue": self.issue,
+            "subject": self.subject,
+            "state": self.state,
+            "first_sent": self.first_sent,
+            "ledger": {"recipients": self.recipients, **self.ledger},
+            "delivered": self.delivered,
+            "deferred": self.deferred,
+            "dropped": self.dropped,
+            "bounced": {**self.bounces, "total": self.bounced},
+            "rate_base": self.rate_base,
+            "complaints": {"count": self.complaints, "rate": self.complaint_rate, "level": complaint_level(self.complaint_rate)},
+            "unsubscribes": {
+                "by_channel": dict(self.unsubscribes),
+                "total": self.unsubscribed,
+                "rate": self.unsubscribe_rate,
+                "window": {"from": self.first_sent, "until": self.next_sent},
+            },
+            "clicks": {
+                "total": self.clicks,
+                "clickers": self.clickers,
+                "links": [{"url": link.url, "clicks": link.clicks, "clickers": link.clickers} for link in self.links],
+            },
+            "opens": None if self.opens is None else {"readers": self.opens.readers, "machine": self.opens.machine, "events": self.opens.events, "note": OPENS_NOTE},
+        }
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    issue: str
+    subject: str | None
+    state: str
+    first_sent: str
+    list_size: int  # ledger rows: active subscribers when the issue was prepared
+    sent: int
+    delivered: int
+    complaints: int
+    complaint_rate: float | None
+    unsubscribes: int
+    unsubscribe_rate: float | None
+    clicks: int
+    clickers: int
+    opens: Opens | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "opens"}
+        found["opens"] = None if self.opens is None else {"readers": self.opens.readers, "machine": self.opens.machine, "events": self.opens.events, "note": OPENS_NOTE}
+        return found
+
+
+@dataclass(frozen=True)
+class Trend:
+    points: list[TrendPoint]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"report": "trend", "issues": [point.to_dict() for point in self.points]}
+
+
+def never_sent(issue: str, subject: str | None = None) -> IssueReport:
+    """The report of an issue the ledger has nothing for (or when there is no database yet)."""
+    return IssueReport(issue, subject, NEVER_SENT, None, None, dict.fromkeys(LEDGER_STATES, 0))
+
+
+def _state(ledger: dict[str, int]) -> str:
+    handed_over = ledger["sent"] + ledger["failed"] + ledger["unknown"] + ledger["sending"]
+    if not handed_over:
+        return SCHEDULED if ledger["scheduled"] else NEVER_SENT
+    if ledger["pending"] or ledger["sending"] or ledger["scheduled"]:
+        return SENDING
+    return SENT
+
+
+def _window(first_sends: dict[str, str], issue: str) -> tuple[str | None, str | None]:
+    """The issue's first send, and the first send after it (another issue's), if any."""
+    first = first_sends.get(issue)
+    if first is None:
+        return None, None
+    later = sorted(at for key, at in first_sends.items() if key != issue and at > first)
+    return first, (later[0] if later else None)
+
+
+def issue_report(db: Database, issue: str, opens: bool = False, first_sends: dict[str, str] | None = None) -> IssueReport:
+    """Every figure of one issue (opens only when asked for)."""
+    reports = db.reports
+    found = reports.states(issue)
+    ledger = {state: found.get(state, 0) for state in LEDGER_STATES}
+    subject = reports.subject(issue)
+    state = _state(ledger)
+    events = reports.addresses_per_event(issue)
+    if state == NEVER_SENT and not events:
+        return IssueReport(issue, subject, NEVER_SENT, None, None, ledger)
+    first, until = _window(reports.first_sends() if first_sends is None else first_sends, issue)
+    bounces = {"hard": 0, "soft": 0, "unclassified": 0} | reports.bounces(issue)
+    unsubscribes = dict.fromkeys(CHANNELS, 0)
+    if first is not None:
+        for channel, count in reports.unsubscribes(issue, first, until).items():
+            unsubscribes[channel_group(channel)] += count
+    return IssueReport(
+        issue=issue,
+        subject=subject,
+        state=state,
+        first_sent=first,
+        next_sent=until,
+        ledger=ledger,
+        delivered=events.get("delivered", 0),
+        deferred=events.get("deferred", 0),
+        dropped=events.get("dropped", 0),
+        bounces=bounces,
+        complaints=events.get("spamreport", 0),
+        unsubscribes=unsubscribes,
+        links=[Link(url, clicks, clickers) for url, clicks, clickers in reports.clicks(issue)],
+        clickers=events.get("click", 0),
+        opens=Opens(*reports.opens(issue)) if opens else None,
+    )
+
+
+def trend(db: Database, opens: bool = False) -> Trend:
+    """One point per issue that went out (or is going out), in the order of their first sends."""
+    first_sends = db.reports.first_sends()
+    points = []
+    for issue, _ in sorted(first_sends.items(), key=lambda item: (item[1], item[0])):
+        report = issue_report(db, issue, opens, first_sends)
+        if report.first_sent is None:
+            continue
+        points.append(
+            TrendPoint(
+                issue=issue,
+                subject=report.subject,
+                state=report.state,
+                first_sent=report.first_sent,
+                list_size=report.recipients,
+                sent=report.sent,
+                delivered=report.delivered,
+                complaints=report.complaints,
+                complaint_rate=report.complaint_rate,
+                unsubscribes=report.unsubscribed,
+                unsubscribe_rate=report.unsubscribe_rate,
+                clicks=report.clicks,
+                clickers=report.clickers,
+                opens=report.opens,
+            )
+        )
+    return Trend(points)

@@ -1,0 +1,110 @@
+"""`newsletter report` as text: one issue's figures, or the trend over all issues."""
+
+from __future__ import annotations
+
+from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SCHEDULED, SENDING, IssueReport, Trend, complaint_level
+
+BAR_CELLS = 20  # the complaint bar spans 0 to 0.4%, 0.02% a cell
+BAR_TOP = 0.004
+
+
+def percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.2f}%"
+
+
+def complaint_bar(rate: float | None) -> str:
+    """`[###..|.........|....]`: the rate filled in, Gmail's 0.1% and 0.3% lines as `|`."""
+    filled = 0 if rate is None else min(BAR_CELLS, round(rate / BAR_TOP * BAR_CELLS))
+    cells = ["#" if i < filled else "." for i in range(BAR_CELLS)]
+    for line in sorted((GMAIL_LIMIT, GMAIL_TARGET), reverse=True):
+        cells.insert(round(line / BAR_TOP * BAR_CELLS), "|")
+    return "[" + "".join(cells) + "]"
+
+
+def _row(label: str, value: int | str, note: str = "") -> str:
+    shown = f"{value:,}" if isinstance(value, int) else value
+    return f"  {label:<14}{shown:>9}{'  ' + note if note else ''}"
+
+
+def issue_text(report: IssueReport) -> str:
+    title = f"Issue {report.issue}" + (f": {report.subject}" if report.subject else "")
+    if report.state == NEVER_SENT:
+        return f"{title}\nIssue {report.issue} was never sent: the ledger has no recipient it went out to.\n"
+    lines = [title]
+    if report.state == SCHEDULED:
+        lines.append(f"Scheduled: {report.ledger['scheduled']:,} recipient(s) are waiting for the delivery time; nothing has gone out yet.")
+    elif report.first_sent:
+        lines.append(f"First sent {report.first_sent}")
+    if report.state == SENDING:
+        waiting = report.ledger["pending"] + report.ledger["sending"] + report.ledger["scheduled"]
+        lines.append(f"Still sending: {waiting:,} recipient(s) not handed over yet, so these figures are partial.")
+    lines += ["", "Ledger", _row("recipients", report.recipients)]
+    for state in ("sent", "failed", "unknown", "skipped", "pending", "sending", "scheduled"):
+        if report.ledger[state] or state in ("sent", "failed", "unknown"):
+            lines.append(_row(state, report.ledger[state]))
+    bounces = report.bounces
+    split = f"hard {bounces['hard']:,}, soft {bounces['soft']:,}" + (f", unclassified {bounces['unclassified']:,}" if bounces["unclassified"] else "")
+    lines += [
+        "",
+        "Reported by the provider (addresses)",
+        _row("delivered", report.delivered),
+        _row("deferred", report.deferred),
+        _row("bounced", report.bounced, split),
+        _row("dropped", report.dropped),
+    ]
+    if not (report.delivered or report.deferred or report.bounced or report.dropped):
+        lines.append("  (no delivery events: the outbox and SMTP report none, and SendGrid's come through `newsletter serve`'s webhook)")
+    base = report.rate_base
+    level = complaint_level(report.complaint_rate)
+    lines += [
+        "",
+        _row("complaints", report.complaints, f"{percent(report.complaint_rate)} of {base}  {complaint_bar(report.complaint_rate)}  {level or 'no rate: nothing sent'}"),
+        "    Gmail wants bulk senders below 0.1%, and never at 0.3% or above (the two | in the bar).",
+        "",
+        _row("unsubscribes", report.unsubscribed, f"{percent(report.unsubscribe_rate)} of {base}"),
+    ]
+    lines += [_row(channel, report.unsubscribes[channel]) for channel in CHANNELS]
+    until = f"the next issue's first send ({report.next_sent})" if report.next_sent else "now (no later issue yet)"
+    lines.append(f"    recipients of this issue who unsubscribed from its first send ({report.first_sent}) until {until}")
+    if report.links:
+        lines += ["", _row("clicks", report.clicks, f"by {report.clickers:,} address(es)"), "     clicks  people  link"]
+        lines += [f"  {link.clicks:>9,} {link.clickers:>7,}  {link.url}" for link in report.links]
+    if report.opens is not None:
+        opens = report.opens
+        lines += [
+            "",
+            f"Opens ({OPENS_NOTE})",
+            _row("readers", opens.readers, "addresses with an open that was not a machine open"),
+            _row("machine", opens.machine, "addresses with a machine open (Apple Mail fetched the images), counted apart"),
+            _row("events", opens.events),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def trend_text(trend: Trend) -> str:
+    if not trend.points:
+        return "No issue has been sent yet.\n"
+    opens = any(point.opens is not None for point in trend.points)
+    header = f"{'issue':>6}  {'first sent':<10}  {'list':>7}  {'sent':>7}  {'delivered':>9}  {'complaint rate':>14}  {'':<10}  "
+    header += f"{'unsubscribe rate':>16}  {'clicks':>7}  {'clickers':>8}"
+    if opens:
+        header += f"  {'readers':>7}  {'machine':>7}"
+    lines = [header]
+    for p in trend.points:
+        line = (
+            f"{p.issue:>6}  {p.first_sent[:10]:<10}  {p.list_size:>7,}  {p.sent:>7,}  {p.delivered:>9,}  {percent(p.complaint_rate):>14}  "
+            f"{complaint_level(p.complaint_rate) or '':<10}  {percent(p.unsubscribe_rate):>16}  {p.clicks:>7,}  {p.clickers:>8,}"
+        )
+        if p.opens is not None:
+            line += f"  {p.opens.readers:>7,}  {p.opens.machine:>7,}"
+        if p.state == SENDING:
+            line += "  (still sending)"
+        lines.append(line)
+    lines += [
+        "",
+        "list: addresses the issue was prepared for (active subscribers then); rates are of delivered, or of sent when the provider reported no deliveries.",
+        "Gmail wants complaints below 0.1%, and never at 0.3% or above.",
+    ]
+    if opens:
+        lines.append(f"Opens are {OPENS_NOTE}; machine opens are counted apart.")
+    return "\n".join(lines) + "\n"
