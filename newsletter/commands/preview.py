@@ -10,6 +10,7 @@ import click
 from ..cli import IssuePath, display_path
 
 DEFAULT_PORT = 8025
+STOP_SECONDS = 5
 
 
 @click.command()
@@ -42,4 +43,8 @@ def preview(issue_file: Path, port: int, host: str, open_browser: bool) -> None:
     except KeyboardInterrupt:
         click.echo("\nPreview stopped.")
     finally:
-        running.stop()
+        # Ctrl-C must end the command: stopping waits for the server's loop, so it gets a few
+        # seconds in a thread of its own and the process ends either way.
+        stopping = threading.Thread(target=running.stop, daemon=True)
+        stopping.start()
+        stopping.join(timeout=STOP_SECONDS)

@@ -280,10 +280,11 @@ def test_the_live_dot_goes_out_when_the_stream_drops_and_comes_back_on_reconnect
     issue_path.write_text(issue_path.read_text().replace(ORIGINAL_SUBJECT, "Back after a restart"))
     restarted = start_preview(issue_path, port=port)  # `newsletter preview` run again
     try:
-        page.wait_for_function("document.body.dataset.connection === 'live'", timeout=TIMEOUT_S * 1000)
+        page.wait_for_function("document.body.dataset.connection === 'live'", timeout=2 * TIMEOUT_S * 1000)
         page.wait_for_function("document.getElementById('subject').textContent === 'Back after a restart'", timeout=TIMEOUT_S * 1000)
         page.wait_for_function("document.getElementById('frame-desktop').contentDocument.title === 'Back after a restart'", timeout=TIMEOUT_S * 1000)
-        assert page.text_content("#status") == "live"
+        # The browser may drop and reopen the new stream once more; what matters is that it ends live.
+        page.wait_for_function("document.getElementById('status').textContent === 'live'", timeout=TIMEOUT_S * 1000)
     finally:
         restarted.stop()
 

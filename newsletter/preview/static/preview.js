@@ -143,12 +143,10 @@ function connect() {
   events.onerror = () => {
     connection = "down";
     showConnection();
-    // The browser retries by itself after a dropped stream, but gives up for good after an HTTP error
-    // or a wrong answer: then start a new stream ourselves.
-    if (events.readyState === EventSource.CLOSED && reconnectTimer === null) {
-      events.close();
-      reconnectTimer = setTimeout(connect, 2000);
-    }
+    // Reconnect ourselves, every second: the browser's own retries back off (or stop for good after
+    // an HTTP error), and a preview restarted with the same port should be found at once.
+    events.close();
+    if (reconnectTimer === null) reconnectTimer = setTimeout(connect, 1000);
   };
   events.onmessage = () => refresh().catch(() => {});
 }
