@@ -131,6 +131,9 @@ def test_cli_prints_the_url_and_stops_cleanly_on_ctrl_c(issue_path: Path) -> Non
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A suite started in the background (`cmd &`) ignores SIGINT, and children inherit that:
+        # give the preview the terminal's usual Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         line = process.stdout.readline()
