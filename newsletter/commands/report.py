@@ -11,19 +11,10 @@ from typing import TYPE_CHECKING
 import click
 
 from ..cli import IssuePath, display_path
+from . import issue_and_workspace
 
 if TYPE_CHECKING:
     from ..report.figures import IssueReport, Trend
-
-
-def _key(issue_file: Path):  # type: ignore[no-untyped-def]
-    """The workspace, the key the ledger files this issue under (its number, as `status` finds
-    it), and the subject in the file."""
-    from ..config import load_workspace
-    from ..issue_file import load_issue
-
-    issue = load_issue(issue_file)
-    return load_workspace(issue_file.parent), str(issue.number), issue.subject
 
 
 def _figures(issue_file: Path | None, opens: bool) -> IssueReport | Trend:
@@ -34,7 +25,8 @@ def _figures(issue_file: Path | None, opens: bool) -> IssueReport | Trend:
     if issue_file is None:
         workspace, key, subject = load_workspace(Path.cwd()), None, None
     else:
-        workspace, key, subject = _key(issue_file)
+        workspace, issue = issue_and_workspace(issue_file)
+        key, subject = str(issue.number), issue.subject
     if not workspace.database.exists():  # nothing was ever sent; reading creates nothing
         return figures.Trend([]) if key is None else figures.never_sent(key, subject)
     with Database(workspace.database, read_only=True) as db:

@@ -16,10 +16,12 @@ import click
 
 from ..cli import IssuePath, display_path
 from ..providers import NAMES, SHOWN
+from . import issue_and_workspace
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from ..config import Workspace
     from ..models import State
     from ..sending import SendReport
     from ..sending.core import TestCopies
@@ -285,12 +287,10 @@ def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untype
         click.echo(f"  {header}: {value}")
 
 
-def _key(issue_file: Path):  # type: ignore[no-untyped-def]
+def _key(issue_file: Path) -> tuple[Workspace, str]:
     """The workspace, and the key the ledger files this issue under (its number)."""
-    from ..config import load_workspace
-    from ..issue_file import load_issue
-
-    return load_workspace(issue_file.parent), str(load_issue(issue_file).number)
+    workspace, issue = issue_and_workspace(issue_file)
+    return workspace, str(issue.number)
 
 
 @click.command()

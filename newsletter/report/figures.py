@@ -254,6 +254,22 @@ def issue_report(db: Database, issue: str, opens: bool = False, first_sends: dic
     )
 
 
+def standing(report: IssueReport) -> list[tuple[str, str]]:
+    """What the report says before its figures, as (tone, sentence): tone is "note" or "warn".
+    Never sent: the one sentence, and no figures follow."""
+    if report.state == NEVER_SENT:
+        return [("note", f"Issue {report.issue} was never sent: the ledger has no recipient it went out to.")]
+    found = []
+    if report.state == SCHEDULED:
+        found.append(("note", f"Scheduled: {report.ledger['scheduled']:,} recipient(s) are waiting for the delivery time; nothing has gone out yet."))
+    elif report.first_sent:
+        found.append(("note", f"First sent {report.first_sent}"))
+    if report.state == SENDING:
+        waiting = report.ledger["pending"] + report.ledger["sending"] + report.ledger["scheduled"]
+        found.append(("warn", f"Still sending: {waiting:,} recipient(s) not handed over yet, so these figures are partial."))
+    return found
+
+
 def trend(db: Database, opens: bool = False) -> Trend:
     """One point per issue that went out (or is going out), in the order of their first sends."""
     first_sends = db.reports.first_sends()

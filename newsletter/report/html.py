@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SCHEDULED, SENDING, IssueReport, Trend, complaint_level
+from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, standing
 from .text import percent
 
 SETTINGS: dict[Any, Any] = {
@@ -203,16 +203,9 @@ def _link(url: str) -> str:
 def issue_html(report: IssueReport) -> str:
     title = f"Issue {report.issue}" + (f": {report.subject}" if report.subject else "")
     body = [f"<h1>{html.escape(title)}</h1>"]
+    body += [f'<p class="{tone}">{html.escape(sentence)}</p>' for tone, sentence in standing(report)]
     if report.state == NEVER_SENT:
-        body.append(f"<p>Issue {html.escape(report.issue)} was never sent: the ledger has no recipient it went out to.</p>")
         return _page(title, body)
-    if report.state == SCHEDULED:
-        body.append(f"<p>Scheduled: {report.ledger['scheduled']:,} recipient(s) are waiting for the delivery time; nothing has gone out yet.</p>")
-    elif report.first_sent:
-        body.append(f'<p class="note">First sent {html.escape(report.first_sent)}</p>')
-    if report.state == SENDING:
-        waiting = report.ledger["pending"] + report.ledger["sending"] + report.ledger["scheduled"]
-        body.append(f'<p class="warn">Still sending: {waiting:,} recipient(s) not handed over yet, so these figures are partial.</p>')
 
     body.append("<h2>Where the messages went</h2>")
     labels = ["sent", "delivered", "deferred", "bounced (hard)", "bounced (soft)", "dropped", "failed", "unknown"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SCHEDULED, SENDING, IssueReport, Trend, complaint_level
+from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, standing
 
 BAR_CELLS = 20  # the complaint bar spans 0 to 0.4%, 0.02% a cell
 BAR_TOP = 0.004
@@ -28,16 +28,9 @@ def _row(label: str, value: int | str, note: str = "") -> str:
 
 def issue_text(report: IssueReport) -> str:
     title = f"Issue {report.issue}" + (f": {report.subject}" if report.subject else "")
+    lines = [title] + [sentence for _, sentence in standing(report)]
     if report.state == NEVER_SENT:
-        return f"{title}\nIssue {report.issue} was never sent: the ledger has no recipient it went out to.\n"
-    lines = [title]
-    if report.state == SCHEDULED:
-        lines.append(f"Scheduled: {report.ledger['scheduled']:,} recipient(s) are waiting for the delivery time; nothing has gone out yet.")
-    elif report.first_sent:
-        lines.append(f"First sent {report.first_sent}")
-    if report.state == SENDING:
-        waiting = report.ledger["pending"] + report.ledger["sending"] + report.ledger["scheduled"]
-        lines.append(f"Still sending: {waiting:,} recipient(s) not handed over yet, so these figures are partial.")
+        return "\n".join(lines) + "\n"
     lines += ["", "Ledger", _row("recipients", report.recipients)]
     for state in ("sent", "failed", "unknown", "skipped", "pending", "sending", "scheduled"):
         if report.ledger[state] or state in ("sent", "failed", "unknown"):
