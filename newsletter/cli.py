@@ -8,10 +8,14 @@ import gc
 import importlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .errors import NewsletterError, NewsletterWarning
+
+if TYPE_CHECKING:
+    from .db.location import Server
 
 IssuePath = click.Path(path_type=Path, dir_okay=False)
 
@@ -42,6 +46,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "serve": "newsletter.commands.serve:serve",
     "report": "newsletter.commands.report:report",
     "publish": "newsletter.commands.publish:publish",
+    "db": "newsletter.commands.db:db",
 }
 
 
@@ -145,8 +150,11 @@ def new(date: dt.date | None) -> None:
         click.secho(f"note: {names} is dated after this issue but has a lower number; numbers follow the order issues are created, so check which goes out first.", fg="yellow")
 
 
-def display_path(path: Path) -> str:
-    """A path as the user would type it: relative to the current folder when inside it."""
+def display_path(path: Path | Server) -> str:
+    """A path as the user would type it: relative to the current folder when inside it (a
+    PostgreSQL database as its URL, without any password)."""
+    if not isinstance(path, Path):
+        return str(path)
     try:
         return os.path.relpath(path) if path.is_absolute() and path.resolve().is_relative_to(Path.cwd()) else str(path)
     except ValueError:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationError
 
+from .db.location import Location, locate
 from .errors import ConfigError
 from .models import Line, Strict, Url
 
@@ -78,8 +79,16 @@ class Brand(Strict):
     logo_url: Url | None = None
 
 
+def _no_password(value: str) -> str:
+    if urlsplit(value).scheme in ("postgresql", "postgres") and (urlsplit(value).password is not None or "password=" in value.lower()):
+        # A URL in newsletter.toml ends up in backups and commits: the password never belongs there.
+        raise ValueError("holds a password; leave it out and set PGPASSWORD in the environment or use ~/.pgpass")
+    return value
+
+
 class SubscriberSettings(Strict):
-    database: Line = "subscribers.db"  # SQLite file, relative to the workspace
+    # A SQLite file relative to the workspace (or sqlite:///path), or postgresql://user@host/dbname.
+    database: Annotated[Line, AfterValidator(_no_password)] = "subscribers.db"
 
 
 class SendSettings(Strict):
@@ -203,8 +212,9 @@ class Workspace:
         return self.root / "issues"
 
     @property
-    def database(self) -> Path:
-        return self.root / self.config.subscribers.database
+    def database(self) -> Location:
+        """The SQLite file, or the PostgreSQL server (DATABASE_URL overrides newsletter.toml)."""
+        return locate(self.config.subscribers.database, self.root)
 
     @property
     def outbox(self) -> Path:

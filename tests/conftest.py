@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,23 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the whole run (tests/postgres_server.py), or a skip
+    naming the reason where Debian's `postgresql` package is not installed."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import postgres_server
+
+    if postgres_server.binaries() is None:
+        pytest.skip("PostgreSQL tests need the server binaries (apt-get install postgresql)")
+    server = postgres_server.start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """The URL of a fresh, empty database on the test server."""
+    return postgres.new_database()

@@ -94,6 +94,7 @@ class _Bar:
 @click.option("--retry-unknown", is_flag=True, help="Send again to recipients whose earlier delivery is unknown (they may get two copies).")
 @click.option("--at", "send_at", metavar="DATETIME", help="Deliver at this time instead of now, e.g. 2026-11-26T08:00+00:00 (any provider, any time ahead).")
 @click.option("--due", is_flag=True, help="Deliver every scheduled send whose time has come (run it from cron every minute).")
+@click.option("--worker", is_flag=True, help="Be one of several senders sharing the list, on any machines (PostgreSQL only).")
 def send(
     issue_file: Path | None,
     provider: str | None,
@@ -103,14 +104,17 @@ def send(
     retry_unknown: bool,
     send_at: str | None,
     due: bool,
+    worker: bool,
 ) -> None:
     """Send ISSUE_FILE to every active subscriber, once each. Run it again to resume."""
     if due:
-        if issue_file or test_addresses or test_list or dry_run or retry_unknown or send_at or provider:
+        if issue_file or test_addresses or test_list or dry_run or retry_unknown or send_at or provider or worker:
             raise click.UsageError("--due takes no issue file and no other option: it sends every scheduled issue whose time has come")
         return _send_due()
     if issue_file is None:
         raise click.UsageError("give the issue file to send (or --due to deliver scheduled sends)")
+    if worker and (test_addresses or test_list or dry_run or send_at):
+        raise click.UsageError("--worker sends the issue now: it takes no --test, --test-list, --dry-run or --at")
     from ..prepare import prepare_issue
     from ..sending import dry_run as plan_dry_run
     from ..sending import parse_time, send_issue, send_test_copy
@@ -129,7 +133,7 @@ def send(
     bar = _Bar()
     try:
         with _ctrl_c_finishes_the_batch(stop):
-            report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar)
+            report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar, worker=worker)
     finally:
         bar.stop()
     _print_report(report, issue_file)

@@ -7,30 +7,42 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from .connection import Busy, Connection, NoDatabase, StoreError, explain
+from .connection import Busy, Connection, NoDatabase, StoreError
 from .events import Event, Events, Notices
 from .ledger import Claim, IssueRecord, Ledger, Schedule, Settlement
+from .location import Location, Server
 from .reports import Reports
 from .subscribers import Confirmation, ImportCounts, Subscribers
 
+if TYPE_CHECKING:
+    from .postgres import PostgresConnection
+
 __all__ = [
-    "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Notices",
-    "Reports", "Schedule", "Settlement", "StoreError", "Subscribers",
+    "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Location", "Notices",
+    "Reports", "Schedule", "Server", "Settlement", "StoreError", "Subscribers",
 ]
 
 
 class Database:
     """One open database. Use it as a context manager, so it is closed in the end."""
 
-    def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
-        """Open (and with `create`, create or upgrade) the database at `path`. Commands that only
-        read pass `read_only`, so they work where this user may not write (see Connection)."""
-        self.path = path
-        self.connection = Connection(path, create, read_only)
+    def __init__(self, location: Location, create: bool = True, read_only: bool = False, pooled: Any = None) -> None:
+        """Open (and with `create`, create or upgrade) the database at `location`: a SQLite file
+        or a PostgreSQL server. Commands that only read pass `read_only`, so they work where this
+        user may not write a SQLite file (see Connection). `pooled` is a psycopg connection
+        from the web app's pool."""
+        self.location = location
+        self.connection: Connection | PostgresConnection
+        if isinstance(location, Server):
+            from .postgres import PostgresConnection  # psycopg is loaded only for PostgreSQL
+
+            self.connection = PostgresConnection(location, pooled)
+        else:
+            self.connection = Connection(location, create, read_only)
+        self.path = self.connection.path
         self.subscribers = Subscribers(self.connection)
         self.ledger = Ledger(self.connection)
         self.events = Events(self.connection)
@@ -53,5 +65,5 @@ class Database:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None) -> None:
         self.close()
-        if isinstance(value, sqlite3.Error):  # busy, read-only, full or damaged: say which, in a sentence
-            raise explain(value, self.path) from None
+        if isinstance(value, self.connection.errors):  # busy, read-only, full or damaged: say which, in a sentence
+            raise self.connection.explain(value) from None

@@ -8,6 +8,7 @@ import fcntl
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 from ..errors import NewsletterError
 from .migrations import MIGRATIONS, SCHEMA_VERSION
@@ -25,7 +26,57 @@ class Busy(StoreError):
     """Another run holds the lock this one needs."""
 
 
+# PostgreSQL advisory lock keys: (LOCK_SPACE, hash of a name) for runs, (WORKER_SPACE, key) for send workers.
+LOCK_SPACE = 0x4E4C
+WORKER_SPACE = 0x4E57
 BUSY_SECONDS = 15.0  # how long a write waits for another writer (a big import) to finish
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Executes(Protocol):
+    """sqlite3's connection, or postgres.Session answering the same calls."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Cursor: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+
+class Store(Protocol):
+    """What the tables need from a connection, SQLite's (below) or PostgreSQL's (postgres.py)."""
+
+    dialect: str  # "sqlite" or "postgresql", for the few statements written differently
+    path: Any  # what messages name: the file, or the server's URL without its password
+    read_only: bool
+    migrated_from: int  # the schema found on opening (0: a new database)
+    errors: tuple[type[Exception], ...]  # the driver's errors, for explain()
+    integrity_error: type[Exception]
+
+    @property
+    def db(self) -> Executes:
+        """execute() and executemany() with `?` placeholders, as sqlite3's connection."""
+
+    def version(self) -> int: ...
+
+    def explain(self, exc: Exception) -> StoreError: ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[Any]: ...
+
+    def lock(self, name: str, busy_message: str, shared: bool = False) -> contextlib.AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
 
 
 def explain(exc: sqlite3.Error, path: Path) -> StoreError:
@@ -96,6 +147,10 @@ class Connection:
     Every method that changes something commits before it returns; `transaction()` groups changes.
     """
 
+    dialect: str = "sqlite"
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    integrity_error: type[Exception] = sqlite3.IntegrityError
+
     def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
         """Open the database at `path`. With `read_only`, a database this process may not write
         (a read-only file, folder or disk) is still opened, for reading only."""
@@ -149,7 +204,7 @@ class Connection:
         self.read_only = True
 
     def _migrate(self) -> None:
-        version = self.version()
+        version = self.migrated_from = self.version()
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path} was written by a newer version of newsletter (schema {version}, this one knows {SCHEMA_VERSION}); upgrade newsletter")
         if self.read_only and version < SCHEMA_VERSION:
@@ -165,6 +220,9 @@ class Connection:
 
     def version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def explain(self, exc: Exception) -> StoreError:
+        return explain(exc, self.path) if isinstance(exc, sqlite3.Error) else StoreError(f"{self.path}: {exc}")
 
     def close(self) -> None:
         self.db.close()
@@ -187,13 +245,13 @@ class Connection:
         self.db.execute("COMMIT")
 
     @contextlib.contextmanager
-    def lock(self, name: str, busy_message: str) -> Iterator[None]:
+    def lock(self, name: str, busy_message: str, shared: bool = False) -> Iterator[None]:
         """A lock held for a whole run (e.g. one sender per issue), released when the process ends,
         even by SIGKILL. Raises Busy with `busy_message` when another process holds it."""
         lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
         with open(lock_path, "w") as handle:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise Busy(busy_message) from None
             yield

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..models import Status
-from .connection import Connection, now
+from .connection import Store, now
 
 SOFT_BOUNCES_TO_BOUNCE = 3  # soft bounces in a row that make an address `bounced`
 
@@ -28,7 +28,7 @@ class Event:
 
 
 class Events:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Store) -> None:
         self.connection = connection
         self.db = connection.db
 
@@ -40,8 +40,8 @@ class Events:
         with self.connection.transaction():
             for event in events:
                 cursor = self.db.execute(
-                    "INSERT OR IGNORE INTO events (event_id, provider, event, email, issue, send_id, happened_at, received_at, detail)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO events (event_id, provider, event, email, issue, send_id, happened_at, received_at, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (event.event_id, provider, event.event, event.email, event.issue, event.send_id, event.happened_at, stamp, event.detail),
                 )
                 if cursor.rowcount == 0 or event.email is None:
@@ -81,7 +81,7 @@ class Events:
 class Notices:
     """Confirmation and welcome messages: one row each, with what the provider said."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Store) -> None:
         self.connection = connection
         self.db = connection.db
 

@@ -14,10 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ..models import HANDED_OVER, Delivery, Recipient, State
-from .connection import Connection, StoreError, now
+from .connection import WORKER_SPACE, Store, StoreError, now
+
+if TYPE_CHECKING:
+    from .workers import Worker
 
 LEFT = "no longer an active subscriber"
 REMOVED = "removed from the list"
@@ -69,35 +72,55 @@ class Schedule:
 
 
 class Ledger:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Store) -> None:
         self.connection = connection
         self.db = connection.db
 
     # --- rows ------------------------------------------------------------------------------------
 
-    def prepare(self, issue: str) -> None:
+    def prepare(self, issue: str, worker: Worker | None = None) -> None:
         """Make the ledger ready for a run: a pending row for every active subscriber who has none
-        (idempotent), and rows left `sending` by an interrupted run become `unknown`."""
+        (idempotent), and rows left `sending` by an interrupted run become `unknown`.
+
+        A send `worker` (one of several sharing a PostgreSQL ledger) recovers only the rows of
+        runs that are gone: the others are still being handed over."""
         stamp = now()
         with self.connection.transaction():
+            if self.connection.dialect == "postgresql":  # workers starting together add the rows once, in turn
+                self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", (WORKER_SPACE, 0))
             self.db.execute(
-                """INSERT OR IGNORE INTO deliveries (issue, email, state, updated_at)
-                   SELECT ?, email, 'pending', ? FROM subscribers WHERE status = 'active'""",
+                """INSERT INTO deliveries (issue, email, state, updated_at)
+                   SELECT ?, email, 'pending', ? FROM subscribers WHERE status = 'active'
+                   ON CONFLICT DO NOTHING""",
                 (issue, stamp),
             )
-            # A batch claimed but never handed over (its hand-over was not marked) was not sent.
-            self.db.execute(
-                """UPDATE deliveries INDEXED BY deliveries_sending SET state = 'pending', updated_at = ?
-                   WHERE issue = ? AND state = 'sending' AND send_id NOT IN (SELECT send_id FROM handovers WHERE issue = ?)""",
-                (stamp, issue, issue),
-            )
-            self.db.execute(
-                "UPDATE deliveries INDEXED BY deliveries_sending SET state = 'unknown', detail = ?, updated_at = ? WHERE issue = ? AND state = 'sending'",
-                (INTERRUPTED, stamp, issue),
-            )
-            self.db.execute("DELETE FROM handovers WHERE issue = ?", (issue,))
+            if worker is not None:
+                worker.recover(self, issue, stamp)
+                return
+            self.recover(issue, stamp)
             # A deferral's pause belongs to the run that was told to wait.
             self.db.execute("UPDATE deliveries SET not_before = NULL WHERE issue = ? AND state = 'pending' AND not_before IS NOT NULL", (issue,))
+
+    def recover(self, issue: str, stamp: str, send_ids: str = "", params: tuple[object, ...] = ()) -> None:
+        """Rows left `sending` (all, or those whose send id matches the SQL condition `send_ids`)
+        become pending when their batch was never handed over, and `unknown` when it may have been."""
+        only = f" AND {send_ids}" if send_ids else ""
+        # A batch claimed but never handed over (its hand-over was not marked) was not sent.
+        self.db.execute(
+            f"""UPDATE deliveries INDEXED BY deliveries_sending SET state = 'pending', updated_at = ?
+               WHERE issue = ? AND state = 'sending'{only} AND send_id NOT IN (SELECT send_id FROM handovers WHERE issue = ?)""",
+            (stamp, issue, *params, issue),
+        )
+        self.db.execute(
+            f"UPDATE deliveries INDEXED BY deliveries_sending SET state = 'unknown', detail = ?, updated_at = ? WHERE issue = ? AND state = 'sending'{only}",
+            (INTERRUPTED, stamp, issue, *params),
+        )
+        self.db.execute(f"DELETE FROM handovers WHERE issue = ?{only}", (issue, *params))
+
+    def sending_ids(self, issue: str) -> list[str]:
+        """The send ids of rows left `sending`."""
+        rows = self.db.execute("SELECT DISTINCT send_id FROM deliveries INDEXED BY deliveries_sending WHERE issue = ? AND state = 'sending'", (issue,))
+        return [str(send_id) for (send_id,) in rows]
 
     def claim(self, issue: str, limit: int, send_id: str, clock: float) -> Claim:
         """Mark up to `limit` due pending rows as `sending` under `send_id`, committed before returning.
@@ -111,10 +134,10 @@ class Ledger:
         with self.connection.transaction():
             while not claimed:
                 rows = self.db.execute(
-                    """SELECT d.email, s.name, s.status, s.public_id
+                    f"""SELECT d.email, s.name, s.status, s.public_id
                        FROM deliveries d INDEXED BY deliveries_pending LEFT JOIN subscribers s ON s.email = d.email
                        WHERE d.issue = ? AND d.state = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)
-                       ORDER BY d.email LIMIT ?""",
+                       ORDER BY d.email LIMIT ?{self._skip_locked}""",
                     (issue, clock, limit),
                 ).fetchall()
                 if not rows:
@@ -122,14 +145,29 @@ class Ledger:
                 gone = [(REMOVED if status is None else LEFT, stamp, issue, email) for email, _, status, _ in rows if status != "active"]
                 self.db.executemany("UPDATE deliveries SET state = 'skipped', detail = ?, updated_at = ? WHERE issue = ? AND email = ?", gone)
                 claimed = [Recipient(email, name, public_id) for email, name, status, public_id in rows if status == "active"]
-            marked = self.db.execute(
-                """UPDATE deliveries INDEXED BY deliveries_pending SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
-                   WHERE issue = ? AND state = 'pending' AND email BETWEEN ? AND ? AND (not_before IS NULL OR not_before <= ?)""",
-                (send_id, stamp, issue, claimed[0].email, claimed[-1].email, clock),
-            ).rowcount
+            marked = self._mark_sending(issue, send_id, stamp, claimed, clock)
             if marked != len(claimed):  # the selection and the range disagree: never send on that
                 raise StoreError(f"{self.connection.path}: claimed {marked} rows for a batch of {len(claimed)}; the ledger changed under this run")
         return Claim(issue, send_id, claimed)
+
+    @property
+    def _skip_locked(self) -> str:
+        """On PostgreSQL, several workers claim at once: each skips the rows another is claiming."""
+        return " FOR UPDATE OF d SKIP LOCKED" if self.connection.dialect == "postgresql" else ""
+
+    def _mark_sending(self, issue: str, send_id: str, stamp: str, claimed: list[Recipient], clock: float) -> int:
+        if self.connection.dialect == "postgresql":
+            # By address, not by range: rows inside the range may be locked by another worker's claim.
+            return int(self.db.execute(
+                """UPDATE deliveries SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
+                   WHERE issue = ? AND state = 'pending' AND email = ANY(?)""",
+                (send_id, stamp, issue, [r.email for r in claimed]),
+            ).rowcount)
+        return int(self.db.execute(
+            """UPDATE deliveries INDEXED BY deliveries_pending SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
+               WHERE issue = ? AND state = 'pending' AND email BETWEEN ? AND ? AND (not_before IS NULL OR not_before <= ?)""",
+            (send_id, stamp, issue, claimed[0].email, claimed[-1].email, clock),
+        ).rowcount)
 
     def mark_handed_over(self, claim: Claim) -> None:
         """Committed just before the provider gets the batch: from here its rows may have left."""
@@ -223,8 +261,10 @@ class Ledger:
             handed_over = self.handed_over(issue)
             if record is None or handed_over == 0:
                 self.db.execute(
-                    """INSERT OR REPLACE INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)""",
+                    """INSERT INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)
+                       ON CONFLICT (issue) DO UPDATE SET file = excluded.file, subject = excluded.subject, fingerprint = excluded.fingerprint,
+                           first_fingerprint = excluded.first_fingerprint, handed_over_before_change = NULL, changed_at = NULL, updated_at = excluded.updated_at""",
                     (issue, file, subject, fingerprint, fingerprint, stamp),
                 )
             elif fingerprint != record.fingerprint:
@@ -239,9 +279,10 @@ class Ledger:
 
     def highest_issue(self) -> int:
         """The highest issue number the ledger knows (0 for none)."""
+        number = issue_number(self.connection.dialect, "issue")
         found = [
-            self.db.execute("SELECT max(CAST(issue AS INTEGER)) FROM issues").fetchone()[0],
-            self.db.execute("SELECT max(CAST(issue AS INTEGER)) FROM (SELECT DISTINCT issue FROM deliveries)").fetchone()[0],
+            self.db.execute(f"SELECT max({number}) FROM issues").fetchone()[0],
+            self.db.execute(f"SELECT max({number}) FROM (SELECT DISTINCT issue FROM deliveries) AS known").fetchone()[0],
         ]
         return max((int(value) for value in found if value is not None), default=0)
 
@@ -250,7 +291,9 @@ class Ledger:
     def save_schedule(self, schedule: Schedule) -> None:
         with self.connection.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO schedules (issue, send_at, provider, held_by, batch_id, file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                """INSERT INTO schedules (issue, send_at, provider, held_by, batch_id, file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (issue) DO UPDATE SET send_at = excluded.send_at, provider = excluded.provider, held_by = excluded.held_by,
+                       batch_id = excluded.batch_id, file = excluded.file, created_at = excluded.created_at""",
                 (schedule.issue, schedule.send_at.isoformat(), schedule.provider, schedule.held_by, schedule.batch_id, schedule.file, now()),
             )
 
@@ -287,6 +330,14 @@ class Ledger:
     def drop_schedule(self, issue: str) -> None:
         with self.connection.transaction():
             self.db.execute("DELETE FROM schedules WHERE issue = ?", (issue,))
+
+
+def issue_number(dialect: str, column: str) -> str:
+    """SQL for an issue key as a number, NULL when it is not all digits (PostgreSQL refuses to
+    cast other text; SQLite would make it 0)."""
+    if dialect == "postgresql":
+        return f"CASE WHEN {column} ~ '^[0-9]{{1,18}}$' THEN CAST({column} AS BIGINT) END"
+    return f"CASE WHEN {column} != '' AND {column} NOT GLOB '*[^0-9]*' AND length({column}) <= 18 THEN CAST({column} AS INTEGER) END"
 
 
 def _schedule(row: tuple[str, str, str, Literal["provider", "here"], str | None, str | None]) -> Schedule:

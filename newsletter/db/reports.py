@@ -8,23 +8,24 @@ so string order is time order.
 
 from __future__ import annotations
 
-from .connection import Connection
+from .connection import Store
+from .ledger import issue_number
 
 RECEIVED = "sent"  # the ledger state of a recipient the provider accepted the issue for
 HANDED_OVER_STATES = ("sent", "failed", "unknown", "sending")  # rows that went (or may have gone) out
 
 
 class Reports:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Store) -> None:
         self.connection = connection
         self.db = connection.db
 
     def issues(self) -> list[tuple[str, str | None]]:
         """Every issue the ledger knows (rows or a record), with its subject when recorded."""
         rows = self.db.execute(
-            """SELECT key, (SELECT subject FROM issues i WHERE i.issue = key) FROM (
+            f"""SELECT key, (SELECT subject FROM issues i WHERE i.issue = key) FROM (
                    SELECT DISTINCT issue AS key FROM deliveries UNION SELECT issue FROM issues
-               ) ORDER BY CAST(key AS INTEGER), key"""
+               ) AS known ORDER BY {issue_number(self.connection.dialect, "key")} NULLS LAST, key"""
         )
         return [(str(key), subject) for key, subject in rows]
 
@@ -41,7 +42,7 @@ class Reports:
                     SELECT issue, min(updated_at) AS at FROM deliveries WHERE state IN ({marks}) GROUP BY issue
                     UNION ALL
                     SELECT issue, min(happened_at) FROM events WHERE issue IS NOT NULL AND happened_at IS NOT NULL GROUP BY issue
-                ) GROUP BY issue""",
+                ) AS firsts GROUP BY issue""",
             HANDED_OVER_STATES,
         )
         return {str(issue): str(at) for issue, at in rows if at is not None}
@@ -80,8 +81,8 @@ class Reports:
     def opens(self, issue: str) -> tuple[int, int, int]:
         """(addresses with a human open, addresses with a machine open, open events)."""
         row = self.db.execute(
-            """SELECT count(DISTINCT CASE WHEN detail IS NOT 'machine' THEN email END),
-                      count(DISTINCT CASE WHEN detail IS 'machine' THEN email END),
+            """SELECT count(DISTINCT CASE WHEN detail IS DISTINCT FROM 'machine' THEN email END),
+                      count(DISTINCT CASE WHEN detail IS NOT DISTINCT FROM 'machine' THEN email END),
                       count(*)
                FROM events WHERE issue = ? AND event = 'open'""",
             (issue,),
@@ -93,7 +94,7 @@ class Reports:
         `since` and before `until` (open-ended without it), per channel of their status change."""
         rows = self.db.execute(
             """SELECT channel, count(DISTINCT email) FROM status_changes s
-               WHERE status = 'unsubscribed' AND at >= ? AND (? IS NULL OR at < ?)
+               WHERE status = 'unsubscribed' AND at >= ? AND (CAST(? AS TEXT) IS NULL OR at < ?)
                  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = ? AND d.email = s.email AND d.state = ?)
                GROUP BY channel""",
             (since, until, until, issue, RECEIVED),

@@ -6,16 +6,16 @@ import base64
 import itertools
 import json
 import os
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 import orjson
 
 from ..links import PUBLIC_ID_BYTES
 from ..models import Status, Subscriber
-from .connection import Connection, StoreError, now
+from .connection import Store, StoreError, now
 
 CHUNK = 20_000  # rows per executemany: big enough to be fast, small enough to stream
 DIRECT_UP_TO = 120_000  # rows an import holds in memory and merges directly; beyond, it stages them
@@ -23,6 +23,10 @@ UPSERT = "INSERT INTO subscribers (email, name, attributes, status, created_at, 
 ON_CONFLICT = """ ON CONFLICT (email) DO UPDATE SET
     name = coalesce(excluded.name, name),
     attributes = json_patch(attributes, excluded.attributes),
+    updated_at = excluded.updated_at"""
+ON_CONFLICT_JSONB = """ ON CONFLICT (email) DO UPDATE SET
+    name = coalesce(excluded.name, subscribers.name),
+    attributes = (subscribers.attributes::jsonb || excluded.attributes::jsonb)::text,
     updated_at = excluded.updated_at"""
 DEACTIVATE_ONE = "UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND status = 'active'"
 PUBLIC_ID_INDEX = "CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id)"  # as in migration 2
@@ -43,7 +47,7 @@ class ImportCounts:
 
 
 class Subscribers:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Store) -> None:
         self.connection = connection
         self.db = connection.db
 
@@ -56,6 +60,9 @@ class Subscribers:
         round never happens: nobody is re-activated by an import. A repeated address keeps its
         first row's id and creation time; its later non-empty values win."""
         rows = iter(subscribers)
+        if self.connection.dialect == "postgresql":
+            with self.connection.transaction():
+                return self._merge_copied(rows)
         first = list(islice(rows, DIRECT_UP_TO + 1))
         with self.connection.transaction():
             if len(first) <= DIRECT_UP_TO:
@@ -74,7 +81,7 @@ class Subscribers:
         )
         try:
             self.db.executemany(UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT, [_row(s, stamp, s.public_id or next(ids)) for s in subscribers])
-        except sqlite3.IntegrityError as exc:  # an imported subscriber id that someone else has
+        except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
             raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
         leaving = [(s.status, stamp, stamp, s.email) for s in subscribers if s.status != Status.ACTIVE]
         deactivated = self.db.executemany(DEACTIVATE_ONE, leaving).rowcount if leaving else 0
@@ -106,7 +113,7 @@ class Subscribers:
             db.execute(UPSERT + " SELECT email, name, attributes, status, created_at, updated_at, public_id FROM staged WHERE true ORDER BY email, rowid" + ON_CONFLICT)
             if rebuild:
                 db.execute(PUBLIC_ID_INDEX)
-        except sqlite3.IntegrityError as exc:  # an imported subscriber id that someone else has
+        except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
             raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
         deactivated = db.execute(
             """UPDATE subscribers SET status = gone.status, updated_at = ?1, status_changed_at = ?1
@@ -115,6 +122,46 @@ class Subscribers:
             (now(),),
         ).rowcount
         db.execute("DELETE FROM staged")
+        return ImportCounts(added, staged - added, deactivated)
+
+    def _merge_copied(self, subscribers: Iterator[Subscriber]) -> ImportCounts:
+        """PostgreSQL: the list is streamed into a temporary table with COPY, then merged with one
+        statement. PostgreSQL's upsert may not touch a row twice in one statement, so the first row
+        of each address goes in that way and the (rare) repeats after it, in file order."""
+        db: Any = self.db  # postgres.Session
+        db.execute(f"CREATE TEMP TABLE staged (n BIGINT, {STAGED}) ON COMMIT DROP")
+        staged = 0
+        with db.raw.cursor().copy("COPY staged (n, email, name, attributes, status, created_at, updated_at, public_id) FROM STDIN") as copy:
+            while chunk := list(islice(subscribers, CHUNK)):
+                stamp = now()
+                ids = _public_ids(len(chunk))
+                for s in chunk:
+                    staged += 1
+                    copy.write_row((staged, *_row(s, stamp, s.public_id or next(ids))))
+        db.execute("CREATE INDEX ON staged (email, n)")
+        db.execute("ANALYZE staged")
+        added = int(db.execute("SELECT count(DISTINCT email) FROM staged WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = staged.email)").fetchone()[0])
+        try:
+            db.execute(
+                UPSERT + " SELECT DISTINCT ON (email) email, name, attributes, status, created_at, updated_at, public_id FROM staged ORDER BY email, n"
+                + ON_CONFLICT_JSONB
+            )
+            repeats = db.execute(
+                """SELECT email, name, attributes, status, created_at, updated_at, public_id FROM (
+                       SELECT *, row_number() OVER (PARTITION BY email ORDER BY n) AS nth FROM staged
+                       WHERE email IN (SELECT email FROM staged GROUP BY email HAVING count(*) > 1)
+                   ) AS repeated WHERE nth > 1 ORDER BY n"""
+            ).fetchall()
+            if repeats:
+                db.executemany(UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT_JSONB, repeats)
+        except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
+            raise StoreError(f"{self.connection.path}: cannot import: {str(exc).splitlines()[0]}; nothing was imported") from None
+        deactivated = db.execute(
+            """UPDATE subscribers SET status = gone.status, updated_at = ?, status_changed_at = ?
+               FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
+               WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
+            (now(), now()),
+        ).rowcount
         return ImportCounts(added, staged - added, deactivated)
 
     def get(self, email: str) -> Subscriber | None:
@@ -224,7 +271,10 @@ class Subscribers:
         return (_subscriber(row) for row in rows)
 
     def attribute_names(self) -> list[str]:
-        rows = self.db.execute("SELECT DISTINCT key FROM subscribers, json_each(subscribers.attributes) ORDER BY key")
+        if self.connection.dialect == "postgresql":
+            rows = self.db.execute("SELECT DISTINCT jsonb_object_keys(attributes::jsonb) AS key FROM subscribers ORDER BY key")
+        else:
+            rows = self.db.execute("SELECT DISTINCT key FROM subscribers, json_each(subscribers.attributes) ORDER BY key")
         return [key for (key,) in rows]
 
 

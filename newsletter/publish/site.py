@@ -130,7 +130,8 @@ def load_all(workspace: Workspace, cache: Cache, code: str) -> list[tuple[Path, 
 def sent_numbers(workspace: Workspace, numbers: set[int]) -> set[int]:
     """The issue numbers the ledger records as sent: some copy delivered, or a send that began
     (its record kept) and handed some copies over. A send only scheduled is not sent yet."""
-    if not numbers or not workspace.database.is_file():
+    location = workspace.database
+    if not numbers or (isinstance(location, Path) and not location.is_file()):
         return set()
     from ..db import Database
 

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..addresses import normalize
 from ..check import PLACEHOLDER, Finding
@@ -26,6 +27,9 @@ from ..providers import open_provider, schedules_ahead
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RetryLater, can_schedule
 from .loop import NoProgress, Progress, SendLoop
 from .schedules import CANCEL_MARGIN, ScheduleError, plan_delivery
+
+if TYPE_CHECKING:
+    from ..db.workers import Worker
 
 Clock = Callable[[], dt.datetime]
 
@@ -68,10 +72,14 @@ def send_issue(
     stop: threading.Event | None = None,
     progress: Progress | None = None,
     clock: Clock = utc_now,
+    worker: bool = False,
 ) -> SendReport:
     """Send (or resume sending) a prepared issue to every active subscriber, once each; or, with
     `at`, schedule it. Raises NewsletterError (a sentence for the user) when it cannot go ahead;
-    a run that starts but stops early says why in `report.stopped`."""
+    a run that starts but stops early says why in `report.stopped`.
+
+    With `worker`, this run is one of several sharing the list (on any machines, against one
+    PostgreSQL ledger): each claims its own batches, and none recovers another's live rows."""
     if prepared.errors:
         listed = "\n".join(f"  {finding}" for finding in prepared.errors)
         raise SendRefused(f"{prepared.path} is not ready to send; `newsletter check` reports:\n{listed}")
@@ -79,8 +87,16 @@ def send_issue(
     name = provider or workspace.config.send.provider
     keys = signing_keys(name)
     key = prepared.key
-    with Database(workspace.database) as db, db.connection.lock(f"issue-{key}", f"issue {key} is already being sent by another `newsletter send`"):
-        report = _send_locked(db.ledger, prepared, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock)
+    if worker and at is not None:
+        raise SendRefused("--worker sends now; schedule with --at in a plain `newsletter send`, and run the workers when it is due")
+    busy = f"issue {key} is already being sent by another `newsletter send`" + ("" if worker else " (or by --worker runs)")
+    with Database(workspace.database) as db, db.connection.lock(f"issue-{key}", busy, shared=worker):
+        helper = _worker(db) if worker else None
+        try:
+            report = _send_locked(db.ledger, prepared, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock, helper)
+        finally:
+            if helper is not None:
+                helper.close()
     report.development_secret = keys.development
     return report
 
@@ -95,6 +111,7 @@ def _send_locked(
     stop: threading.Event,
     progress: Progress,
     clock: Clock,
+    worker: Worker | None = None,
 ) -> SendReport:
     key = prepared.key
     workspace = prepared.workspace
@@ -102,6 +119,8 @@ def _send_locked(
     now = clock()
     saved = close_past_schedule(ledger, key, now)
     plan = plan_delivery(key, saved, at, name, schedules_ahead(name), now)
+    if worker is not None and plan.kind != "now":
+        raise SendRefused(f"issue {key} is scheduled for {plan.send_at}; --worker runs send only what is due now (cancel the schedule, or let it go out)")
     if plan.kind == "hold":
         assert plan.send_at is not None
         ledger.prepare(key)
@@ -125,7 +144,7 @@ def _send_locked(
         retried = ledger.retry_unknown(key) if retry_unknown else 0
         if plan.release:
             ledger.settle_scheduled(key, State.PENDING, None, drop_schedule=False)
-        ledger.prepare(key)
+        ledger.prepare(key, worker)
         report = SendReport(key, name, ledger.counts(key), retried_unknown=retried)
         pending = report.counts[State.PENDING]
         if pending == 0:
@@ -137,6 +156,8 @@ def _send_locked(
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
         progress.start(pending)
         loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current), workspace.config.send, stop, progress)
+        if worker is not None:
+            loop.new_send_id = worker.new_send_id
         result = loop.run()
     finally:
         sender.close()
@@ -146,6 +167,18 @@ def _send_locked(
     if plan.kind == "now" and not result.stopped:
         _drop_finished_schedule(ledger, key)
     return report
+
+
+def _worker(db: Database) -> Worker:
+    from ..db.postgres import PostgresConnection
+    from ..db.workers import Worker
+
+    if not isinstance(db.connection, PostgresConnection):
+        raise SendRefused(
+            f"--worker needs a PostgreSQL database ([subscribers] database = \"postgresql://...\" or DATABASE_URL); "
+            f"{db.path} is SQLite, where one `newsletter send` sends the whole list"
+        )
+    return Worker(db.connection)
 
 
 def _check_provider(sender: Provider) -> None:

@@ -82,6 +82,7 @@ class SendLoop:
         self._started = time.monotonic()
         self._letters_sent = 0
         self._deferred: Counter[str] = Counter()  # addresses a provider asked us to try again
+        self.new_send_id: Callable[[], str] = lambda: uuid.uuid4().hex  # a send worker's ids name the worker
 
     def run(self) -> LoopResult:
         """Send until nothing is pending, the error budget is spent, or `stop` is set (Ctrl-C)."""
@@ -138,7 +139,7 @@ class SendLoop:
     def _claim(self) -> Claim | None:
         """The next batch, claimed and committed; None when no row is due."""
         limit = min(self.settings.batch_size, self.provider.max_batch)
-        claim = self.ledger.claim(self.edition.issue, limit, uuid.uuid4().hex, time.time())
+        claim = self.ledger.claim(self.edition.issue, limit, self.new_send_id(), time.time())
         return claim if claim.recipients else None
 
     def _release(self, claim: Claim | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,11 +14,13 @@ from markupsafe import Markup
 from ..config import Config, Workspace
 from ..credentials import SigningKeys
 from ..db import Database
-from ..db.connection import explain
+from ..db.location import Server
 from ..render import Renderer
 from ..sending.notices import Notices
 from ..theme import Palette, palettes
 from .labels import labels
+
+POOL_SIZE = 8  # PostgreSQL connections per web process: its request threads, with room to spare
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Site:
     palettes: tuple[Palette, Palette]  # light and dark, computed once (contrast search is not free)
     words: dict[str, str] = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
+    _pg_pool: Any = None
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def config(self) -> Config:
@@ -38,17 +41,38 @@ class Site:
 
     @contextlib.contextmanager
     def database(self) -> Iterator[Database]:
-        """This thread's connection, opened once and kept: opening and closing SQLite on every
-        request (a WAL checkpoint each time) cost more than the request itself."""
+        """A connection for one request. SQLite: this thread's own, opened once and kept (opening
+        and closing it on every request, a WAL checkpoint each time, cost more than the request).
+        PostgreSQL: one from this process's pool, given back after the request."""
+        location = self.workspace.database
+        if isinstance(location, Server):
+            with self._pool(location).connection() as raw:
+                pooled = Database(location, pooled=raw)
+                try:
+                    yield pooled
+                except pooled.connection.errors as exc:
+                    raise pooled.connection.explain(exc) from None
+            return
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = Database(self.workspace.database)
+            db = self._local.db = Database(location)
         try:
             yield db
-        except sqlite3.Error as exc:  # busy, read-only, full or damaged: a sentence, and a fresh connection next time
+        except db.connection.errors as exc:  # busy, read-only, full or damaged: a sentence, and a fresh connection next time
             self._local.db = None
             db.close()
-            raise explain(exc, db.path) from None
+            raise db.connection.explain(exc) from None
+
+    def _pool(self, server: Server) -> Any:
+        """Made on the first request, in the process that serves it (gunicorn forks workers
+        first), after one plain connection has migrated the database."""
+        with self._pool_lock:
+            if self._pg_pool is None:
+                from ..db.postgres import pool
+
+                Database(server).close()
+                self._pg_pool = pool(server, POOL_SIZE)
+            return self._pg_pool
 
 
 def make_site(workspace: Workspace, keys: SigningKeys) -> Site:

@@ -1,0 +1,235 @@
+"""The store contract: what the tool relies on from its database, asserted on SQLite and on
+PostgreSQL alike (each test runs once per database, see conftest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+
+from newsletter.db import Database, Event, Location, Schedule, Settlement, StoreError
+from newsletter.db import subscribers as subscribers_table
+from newsletter.db.ledger import INTERRUPTED
+from newsletter.db.migrations import SCHEMA_VERSION, TABLES
+from newsletter.models import State, Status, Subscriber
+
+ISSUE = "7"
+
+
+def people(*emails: str, status: Status = Status.ACTIVE) -> list[Subscriber]:
+    return [Subscriber(email, f"Name {n}", {"city": f"C{n}"}, status) for n, email in enumerate(emails)]
+
+
+def test_a_new_database_has_every_table_at_the_current_schema(location: Location) -> None:
+    with Database(location) as db:
+        assert db.connection.version() == SCHEMA_VERSION
+        for table in TABLES:
+            assert db.connection.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def test_reopening_keeps_everything_and_migrates_nothing(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("ada@example.com"))
+    with Database(location) as db:
+        assert db.connection.migrated_from == SCHEMA_VERSION
+        assert [s.email for s in db.subscribers.all()] == ["ada@example.com"]
+
+
+def test_import_merges_repeats_keeps_the_first_id_and_never_reactivates(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("ada@example.com", "bob@example.com"))
+        first_id = db.subscribers.get("ada@example.com").public_id
+        db.subscribers.set_status(["bob@example.com"], Status.UNSUBSCRIBED)
+        counts = db.subscribers.upsert(
+            [
+                Subscriber("ada@example.com", None, {"plan": "paid"}, Status.ACTIVE),
+                Subscriber("bob@example.com", "Bob", {}, Status.ACTIVE),  # left: stays left
+                Subscriber("cy@example.com", "Cy", {"a": "1"}, Status.ACTIVE),
+                Subscriber("cy@example.com", "Cy Later", {"b": "2"}, Status.ACTIVE),  # a repeat: later values win
+                Subscriber("dee@example.com", "Dee", {}, Status.BOUNCED),
+            ]
+        )
+        assert (counts.added, counts.updated) == (2, 3)
+        ada, bob, cy, dee = (db.subscribers.get(e) for e in ("ada@example.com", "bob@example.com", "cy@example.com", "dee@example.com"))
+        assert ada.public_id == first_id and ada.name == "Name 0" and ada.attributes == {"city": "C0", "plan": "paid"}
+        assert bob.status == Status.UNSUBSCRIBED and bob.name == "Bob"
+        assert cy.name == "Cy Later" and cy.attributes == {"a": "1", "b": "2"}
+        assert dee.status == Status.BOUNCED
+        assert db.subscribers.attribute_names() == ["a", "b", "city", "plan"]
+        assert [s.email for s in db.subscribers.all()] == sorted(["ada@example.com", "bob@example.com", "cy@example.com", "dee@example.com"])
+        assert db.subscribers.counts_by_status()[Status.ACTIVE] == 2
+
+
+def test_an_import_that_marks_someone_unsubscribed_deactivates_them(location: Location, monkeypatch) -> None:
+    monkeypatch.setattr(subscribers_table, "DIRECT_UP_TO", 2)  # SQLite's staged path, as for a big list
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com", "c@example.com"))
+        counts = db.subscribers.upsert([*people("b@example.com", status=Status.UNSUBSCRIBED), *people("d@example.com", "e@example.com")])
+        assert (counts.added, counts.deactivated) == (2, 1)
+        assert db.subscribers.get("b@example.com").status == Status.UNSUBSCRIBED
+
+
+def test_an_imported_id_that_someone_else_has_imports_nothing(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("ada@example.com"))
+        taken = db.subscribers.get("ada@example.com").public_id
+        with pytest.raises(StoreError, match="nothing was imported"):
+            db.subscribers.upsert([*people("new1@example.com"), Subscriber("new2@example.com", None, {}, Status.ACTIVE, taken)])
+        assert [s.email for s in db.subscribers.all()] == ["ada@example.com"]
+
+
+def test_sign_up_confirm_and_leave_are_recorded_with_their_channel(location: Location) -> None:
+    with Database(location) as db:
+        pending = db.subscribers.sign_up("new@example.com", "New")
+        assert pending.status == Status.PENDING
+        assert db.subscribers.sign_up("new@example.com", "Someone Else").name == "New"  # a stranger changes nothing
+        assert db.subscribers.confirm(pending.public_id, "1970-01-01T00:00:00+00:00").result == "stale"
+        assert db.subscribers.confirm(pending.public_id, "2999-01-01T00:00:00+00:00").result == "confirmed"
+        assert db.subscribers.confirm(pending.public_id, "2999-01-01T00:00:00+00:00").result == "already"
+        assert db.subscribers.leave(pending.public_id, "one-click").status == Status.UNSUBSCRIBED
+        assert db.subscribers.leave("no-such-id", "one-click") is None
+        assert [(status, channel) for status, channel, _, _ in db.subscribers.changes("new@example.com")] == [
+            ("pending", "web"), ("active", "web"), ("unsubscribed", "one-click"),
+        ]
+
+
+def test_provider_events_count_once_and_three_soft_bounces_bounce(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("ada@example.com", "bob@example.com"))
+        soft = [Event(f"s{n}", "deferred", "bob@example.com", ISSUE, None, None, soft_bounce=True) for n in range(3)]
+        opened = Event("o1", "open", "ada@example.com", ISSUE, None, None, detail="machine")
+        assert db.events.record([opened, opened, *soft[:2]], "sendgrid") == 3
+        assert db.subscribers.get("bob@example.com").status == Status.ACTIVE
+        assert db.events.record(soft, "sendgrid") == 1  # two seen before
+        assert db.subscribers.get("bob@example.com").status == Status.BOUNCED
+        complaint = Event("c1", "spamreport", "bob@example.com", ISSUE, None, None, status=Status.COMPLAINED)
+        db.events.record([complaint], "sendgrid")
+        assert db.subscribers.get("bob@example.com").status == Status.COMPLAINED
+        assert db.events.counts(ISSUE) == {"deferred": 1, "open": 1, "spamreport": 1}
+        assert db.reports.opens(ISSUE) == (0, 1, 1)
+        db.notices.record("confirm", "ada@example.com", "outbox", "sent", None)
+        assert [kind for kind, _, _ in db.notices.sent_to("ada@example.com")] == ["confirm"]
+
+
+def test_each_row_is_claimed_once_and_a_crash_leaves_unknown_or_pending(location: Location) -> None:
+    emails = [f"r{n:03d}@example.com" for n in range(25)]
+    with Database(location) as db:
+        db.subscribers.upsert(people(*emails))
+        db.ledger.prepare(ISSUE)
+        first = db.ledger.claim(ISSUE, 10, "send-1", time.time())
+        db.ledger.mark_handed_over(first)
+        second = db.ledger.claim(ISSUE, 10, "send-2", time.time())  # claimed, never handed over
+        assert [r.email for r in first.recipients] == emails[:10]
+        assert [r.email for r in second.recipients] == emails[10:20]
+        db.ledger.prepare(ISSUE)  # idempotent for rows, and recovers the two batches
+        counts = db.ledger.counts(ISSUE)
+        assert (counts[State.UNKNOWN], counts[State.PENDING]) == (10, 15)
+        assert {d.detail for d in db.ledger.deliveries(ISSUE, [State.UNKNOWN])} == {INTERRUPTED}
+        assert db.ledger.retry_unknown(ISSUE) == 10
+        batch = db.ledger.claim(ISSUE, 100, "send-3", time.time())
+        db.ledger.settle(batch, {emails[0]: Settlement(State.FAILED, "refused")}, Settlement(State.SENT, message_id="m-1"))
+        counts = db.ledger.counts(ISSUE)
+        assert (counts[State.SENT], counts[State.FAILED], counts[State.PENDING]) == (24, 1, 0)
+        assert db.ledger.claim(ISSUE, 10, "send-4", time.time()).recipients == []
+
+
+def test_someone_who_leaves_mid_send_is_skipped(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com"))
+        db.ledger.prepare(ISSUE)
+        db.subscribers.set_status(["a@example.com"], Status.UNSUBSCRIBED)
+        claim = db.ledger.claim(ISSUE, 10, "s", time.time())
+        assert [r.email for r in claim.recipients] == ["b@example.com"]
+        assert db.ledger.counts(ISSUE)[State.SKIPPED] == 1
+
+
+def test_a_deferred_row_waits_for_its_time(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com"))
+        db.ledger.prepare(ISSUE)
+        claim = db.ledger.claim(ISSUE, 10, "s", time.time())
+        later = time.time() + 60
+        db.ledger.settle(claim, {}, Settlement(State.PENDING, "deferred", not_before=later))
+        assert db.ledger.claim(ISSUE, 10, "s2", time.time()).recipients == []
+        assert db.ledger.next_due(ISSUE) == pytest.approx(later)
+        assert len(db.ledger.claim(ISSUE, 10, "s3", later + 1).recipients) == 1
+
+
+def test_schedules_are_saved_replaced_held_and_released(location: Location) -> None:
+    at = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com"))
+        db.ledger.prepare(ISSUE)
+        assert db.ledger.hold(ISSUE, Schedule(ISSUE, at, "outbox", "here", None, "issues/x.yaml")) == 2
+        db.ledger.save_schedule(Schedule(ISSUE, at + dt.timedelta(hours=1), "outbox", "here", None, "issues/x.yaml"))
+        assert [s.send_at for s in db.ledger.schedules()] == [at + dt.timedelta(hours=1)]
+        assert db.ledger.handed_over(ISSUE) == 0
+        assert db.ledger.settle_scheduled(ISSUE, State.PENDING, None, drop_schedule=True) == 2
+        assert db.ledger.schedule(ISSUE) is None
+
+
+def test_the_issue_record_notes_a_change_after_hand_over(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com"))
+        db.ledger.record_issue(ISSUE, "issues/a.yaml", "Subject", "fp1")
+        db.ledger.record_issue(ISSUE, "issues/a.yaml", "Subject", "fp2")  # nothing sent yet: simply replaced
+        assert db.ledger.issue_record(ISSUE).first_fingerprint == "fp2"
+        db.ledger.prepare(ISSUE)
+        db.ledger.settle(db.ledger.claim(ISSUE, 10, "s", time.time()), {}, Settlement(State.SENT))
+        db.ledger.record_issue(ISSUE, "issues/a.yaml", "Subject 2", "fp3")
+        record = db.ledger.issue_record(ISSUE)
+        assert (record.fingerprint, record.first_fingerprint, record.handed_over_before_change) == ("fp3", "fp2", 1)
+        db.ledger.record_issue("12", "issues/b.yaml", "Twelve", "x")
+        db.ledger.record_issue("draft-notes", "issues/c.yaml", "Not a number", "y")
+        assert db.ledger.highest_issue() == 12
+        assert [key for key, _ in db.reports.issues()][:2] == ["7", "12"]
+
+
+def test_report_queries(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com"))
+        db.ledger.prepare(ISSUE)
+        db.ledger.settle(db.ledger.claim(ISSUE, 10, "s", time.time()), {}, Settlement(State.SENT))
+        db.events.record(
+            [
+                Event("b1", "bounce", "a@example.com", ISSUE, None, "2026-12-01T08:00:00+00:00", detail="hard: no such user"),
+                Event("k1", "click", "b@example.com", ISSUE, None, "2026-12-01T08:05:00+00:00", detail="https://example.com/x"),
+                Event("k2", "click", "b@example.com", ISSUE, None, "2026-12-01T08:06:00+00:00", detail="https://example.com/x"),
+                Event("o1", "open", "b@example.com", ISSUE, None, None),
+            ],
+            "sendgrid",
+        )
+        reports = db.reports
+        assert reports.states(ISSUE) == {"sent": 2}
+        assert reports.bounces(ISSUE) == {"hard": 1}
+        assert reports.clicks(ISSUE) == [("https://example.com/x", 2, 1)]
+        assert reports.opens(ISSUE) == (1, 0, 1)
+        assert reports.addresses_per_event(ISSUE) == {"bounce": 1, "click": 1, "open": 1}
+        assert ISSUE in reports.first_sends()
+        db.subscribers.leave(db.subscribers.get("b@example.com").public_id, "one-click")
+        assert reports.unsubscribes(ISSUE, "2000-01-01T00:00:00+00:00", None) == {"one-click": 1}
+        assert reports.unsubscribes(ISSUE, "2000-01-01T00:00:00+00:00", "2000-01-02T00:00:00+00:00") == {}
+
+
+def test_a_database_from_a_newer_version_is_refused(location: Location) -> None:
+    with Database(location) as db:
+        if db.connection.dialect == "postgresql":
+            db.connection.db.execute("UPDATE newsletter_schema SET version = 99")
+        else:
+            db.connection.db.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer version of newsletter"):
+        Database(location)
+
+
+def test_a_run_lock_is_exclusive_or_shared(location: Location) -> None:
+    from newsletter.db import Busy
+
+    with Database(location) as one, Database(location) as two, Database(location) as three:
+        with one.connection.lock("issue-7", "taken"), pytest.raises(Busy, match="taken"), two.connection.lock("issue-7", "taken"):
+            pass
+        with two.connection.lock("issue-7", "taken"):  # released by the first: free again
+            pass
+        shared = one.connection.lock("issue-7", "taken", shared=True), two.connection.lock("issue-7", "taken", shared=True)
+        with shared[0], shared[1], pytest.raises(Busy), three.connection.lock("issue-7", "taken"):
+            pass
