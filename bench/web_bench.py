@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fixture settings and issue the te
 from conftest import CONFIG, SMALL_ISSUE  # noqa: E402
 
 from newsletter.credentials import signing_keys  # noqa: E402
-from newsletter.db import Database  # noqa: E402
+from newsletter.db import Database, Location, Server  # noqa: E402
 from newsletter.links import Purpose, make_token  # noqa: E402
 from newsletter.models import State, Status, Subscriber  # noqa: E402
 
@@ -56,6 +56,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def database(workspace: Path) -> Location:
+    """The workspace's SQLite file, or the PostgreSQL database given with --postgres (DATABASE_URL)."""
+    return Server(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else workspace / "subscribers.db"
+
+
 def build_workspace(workspace: Path, recipients: int, leavers: int, secret: str) -> tuple[list[tuple[str, str]], str]:
     """The workspace and its subscribers; ([(leaver's address, one-click path)], the issue's subject)."""
     (workspace / "templates").mkdir(parents=True)
@@ -70,7 +75,7 @@ def build_workspace(workspace: Path, recipients: int, leavers: int, secret: str)
     leaving = [Subscriber(f"unsub{n:05d}@example.com", f"Unsub {n}", {}) for n in range(leavers)]
     key = signing_keys("outbox").current
     assert key == secret.encode()
-    with Database(workspace / "subscribers.db") as db:
+    with Database(database(workspace)) as db:
         db.subscribers.upsert([*stayers, *leaving])
         paths = []
         for subscriber in leaving:
@@ -206,7 +211,7 @@ def check(workspace: Path, leavers: list[str], signups: list[str], issue_subject
 
     issue_sent, confirmations, other = read_outbox(workspace / "outbox", issue_subject)
     leaving, new = set(leavers), set(signups)
-    with Database(workspace / "subscribers.db") as db:
+    with Database(database(workspace)) as db:
         everyone = Counter(s.email for s in db.subscribers.all())
         by_status = {status: {s.email for s in db.subscribers.all(status)} for status in Status}
         note("lost", len(leaving - by_status[Status.UNSUBSCRIBED]), "one-click subscribers not unsubscribed")
@@ -357,10 +362,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="1,000 recipients, 100 one-clicks, 50 signups (a quick check)")
     parser.add_argument("--clients", type=int, default=CLIENTS, help=f"concurrent clients (default {CLIENTS}); latency grows with them, since each waits for its answer")
+    parser.add_argument("--postgres", action="store_true", help="store everything in a throw-away PostgreSQL server (needs Debian's postgresql)")
     args = parser.parse_args()
     globals()["CLIENTS"] = args.clients
     sizes = (1_000, 100, 50) if args.small else (10_000, 1_000, 500)
-    sys.exit(0 if run(*sizes) else 1)
+    if not args.postgres:
+        sys.exit(0 if run(*sizes) else 1)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from postgres_server import start_server
+
+    server = start_server()
+    try:
+        os.environ["DATABASE_URL"] = server.new_database()
+        print("database: PostgreSQL (throw-away server, socket only)")
+        ok = run(*sizes)
+    finally:
+        server.stop()
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
