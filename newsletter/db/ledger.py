@@ -88,12 +88,16 @@ class Ledger:
         with self.connection.transaction():
             if self.connection.dialect == "postgresql":  # workers starting together add the rows once, in turn
                 self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", (WORKER_SPACE, 0))
-            self.db.execute(
+            added = self.db.execute(
                 """INSERT INTO deliveries (issue, email, state, updated_at)
                    SELECT ?, email, 'pending', ? FROM subscribers WHERE status = 'active'
                    ON CONFLICT DO NOTHING""",
                 (issue, stamp),
-            )
+            ).rowcount
+            if added > 10_000 and self.connection.dialect == "postgresql":
+                # Fresh statistics before the first claim: planned on an empty table's, each batch's
+                # update would filter every pending row instead of walking one range of the index.
+                self.db.execute("ANALYZE deliveries")
             if worker is not None:
                 worker.recover(self, issue, stamp)
                 return
@@ -157,11 +161,12 @@ class Ledger:
 
     def _mark_sending(self, issue: str, send_id: str, stamp: str, claimed: list[Recipient], clock: float) -> int:
         if self.connection.dialect == "postgresql":
-            # By address, not by range: rows inside the range may be locked by another worker's claim.
+            # By address, not by range alone: rows inside the range may be another worker's claim.
+            # The range still bounds the index scan (the list alone would be a filter over every pending row).
             return int(self.db.execute(
                 """UPDATE deliveries SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
-                   WHERE issue = ? AND state = 'pending' AND email = ANY(?)""",
-                (send_id, stamp, issue, [r.email for r in claimed]),
+                   WHERE issue = ? AND state = 'pending' AND email BETWEEN ? AND ? AND email = ANY(?)""",
+                (send_id, stamp, issue, claimed[0].email, claimed[-1].email, [r.email for r in claimed]),
             ).rowcount)
         return int(self.db.execute(
             """UPDATE deliveries INDEXED BY deliveries_pending SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
