@@ -28,11 +28,13 @@ def write_csv(path: Path, rows: int) -> None:
         out.writelines(f"reader.{n}@example{n % 97}.org,,,\n" for n in range(0, rows, 10))  # repeats to merge
 
 
-def run_import(csv: Path, workspace: Path) -> tuple[float, float, float, str]:
-    """(wall s, CPU s, peak RSS MB, stdout) of one import into a new workspace."""
+def run_import(csv: Path, workspace: Path, database_url: str | None = None) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MB, stdout) of one import into a new workspace (or PostgreSQL database)."""
     workspace.mkdir()
     shutil.copy(ROOT / "newsletter.toml", workspace)
     env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
     command = [str(Path(sys.executable).with_name("newsletter")), "subscribers", "import", str(csv)]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -49,7 +51,11 @@ def run_import(csv: Path, workspace: Path) -> tuple[float, float, float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="skip the 1,000,000-row run")
-    small = parser.parse_args().small
+    parser.add_argument("--postgres", action="store_true", help="import into a throw-away PostgreSQL server instead (1,000,000 rows: target <= 20 s)")
+    args = parser.parse_args()
+    if args.postgres:
+        return postgres(args.small)
+    small = args.small
     with tempfile.TemporaryDirectory() as folder:  # every run imports into a new folder; all removed at the end
         root = Path(folder)
         write_csv(root / "100k.csv", 100_000)
@@ -64,6 +70,25 @@ def main() -> None:
         wall, cpu, peak, stdout = run_import(root / "1m.csv", root / "1m")
         print(stdout)
         print(f"1,000,000 rows (+100,000 repeats), one run:  {wall:5.2f} s (target <= 25 s), CPU {cpu:.1f} s, peak RSS {peak:.0f} MB (target <= 300 MB)")
+
+
+def postgres(small: bool) -> None:
+    """The same imports into PostgreSQL (COPY into a staging table, then one merge)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from postgres_server import start_server
+
+    server = start_server()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            for rows in (100_000,) if small else (100_000, 1_000_000):
+                write_csv(root / f"{rows}.csv", rows)
+                wall, cpu, peak, stdout = run_import(root / f"{rows}.csv", root / f"{rows}", server.new_database())
+                print(stdout)
+                target = " (target <= 20 s)" if rows == 1_000_000 else ""
+                print(f"PostgreSQL: {rows:,} rows (+{rows // 10:,} repeats): {wall:5.2f} s{target}, CPU of the import {cpu:.1f} s, peak RSS {peak:.0f} MB")
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":
