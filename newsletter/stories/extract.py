@@ -85,6 +85,9 @@ def _from_html(fetched: Fetched) -> Extracted:
         with_metadata=True,
         include_formatting=True,
         include_comments=False,
+        # Precision over recall: trafilatura leaves out more of the page around the story (kickers, decks,
+        # link lists, boxes) at the cost of an odd borderline paragraph; clean.py catches what still gets through.
+        favor_precision=True,
         include_tables=False,
         include_images=False,
         include_links=False,
@@ -104,13 +107,34 @@ def _from_html(fetched: Fetched) -> Extracted:
     if site and " " not in site and site.lower() in urlsplit(document.url or fetched.url or "").netloc.lower():
         site = None  # trafilatura's fallback is the bare host; the drafter names hosts itself (no port, no www.)
     meta = PageMeta(
-        title=_clean_meta(document.title),
+        title=_displayed_headline(markup, _clean_meta(document.title)),
         url=_clean_meta(document.url),
         site=site,
         author=_clean_meta(document.author),
         published=_parse_iso_date(document.date),
     )
     return Extracted(meta, blocks)
+
+
+def _displayed_headline(markup: str | bytes, meta_title: str | None) -> str | None:
+    """The headline as the page shows it: its article's <h1>. og:title and <title> are often a shortened or
+    search-engine version ("Goodbye to Marlowe's Bakery" for the full headline), so the <h1> wins when it is
+    about the same thing (half the words of the metadata title at least: not a logo in an <h1>)."""
+    import lxml.html
+
+    try:
+        tree = lxml.html.fromstring(markup)
+    except (ValueError, lxml.etree.ParserError):
+        return meta_title
+    in_article = tree.xpath("//article//h1")
+    headings = in_article[:1] or tree.xpath("//h1")
+    if len(headings) != 1:
+        return meta_title  # no headline, or several and no telling which
+    headline = _clean_meta(headings[0].text_content())
+    if not headline or not meta_title:
+        return headline or meta_title
+    shown, meta = set(normalized(headline).split()), normalized(meta_title).split()
+    return headline if 2 * sum(word in shown for word in meta) >= len(meta) else meta_title
 
 
 def _tree_blocks(body: Any, attributions: dict[str, str]) -> list[RawBlock]:

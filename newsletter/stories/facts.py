@@ -1,19 +1,21 @@
 """Key facts: the article's own list (under "Key facts", "Highlights", "What happened"...) item for item,
-else its most informative sentences (numbers, dates, names, the main subject), shortened where long."""
+else its most informative sentences (numbers, dates, names, the main subject), each still a whole sentence
+after it is shortened."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .clean import Block
 from .scoring import bag, cosine, vectors
-from .sentences import Sentence, terms
+from .sentences import Sentence, has_verb, strip_dateline, terms
 
 MIN_FACTS = 3
 MAX_FACTS = 5
 PICKED_FACTS = 4  # when choosing sentences: enough to be useful, few enough to scan
-FACT_CHARS = 120  # the issue check warns above 140; drafted facts aim under it
+FACT_CHARS = 120  # drafted facts aim under this...
+MAX_FACT_CHARS = 140  # ...and never pass it: the issue check warns above it
 REDUNDANT = 0.45
 
 KEY_LIST_HEADING = re.compile(
@@ -30,11 +32,15 @@ NUMBER = re.compile(
     r"thousand|million|billion|trillion|percent|per cent|dozen|half|double|twice)\b",
     re.IGNORECASE,
 )
-DATE_WORD = re.compile(
-    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|(?:19|20)\d\d|spring|summer|autumn|winter|quarter)\b",
-    re.IGNORECASE,
-)
+DATE_WORDS = frozenset([
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "spring", "summer",
+    "autumn", "winter", "quarter", "januar", "februar", "märz", "mai", "juni", "juli", "oktober", "dezember",
+    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag", "janvier", "février", "mars",
+    "avril", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre", "lundi", "mardi",
+    "mercredi", "jeudi", "vendredi", "samedi", "dimanche"
+])
+WORD_OR_NUMBER = re.compile(r"[^\W\d_]+|\d+")
 HEDGE = re.compile(
     r"\b(?:could|may|might|would|likely|perhaps|possibly|suggests?|seems?|appears?|arguably|considered|"
     r"will be (?:read|watched|seen))\b",
@@ -42,8 +48,9 @@ HEDGE = re.compile(
 )
 LEANS_BACK = re.compile(r"^(?:it|this|that|these|those|they|but|and|also|however|such|so)\b", re.IGNORECASE)
 PROPER_NOUN = re.compile(r"(?<=[\w,;:] )[A-Z][\w’'-]+")
-QUOTE_MARKS = re.compile(r"[“”\"]")
-QUOTED_SPEECH = re.compile(r"[“\"][^“”\"]*\s[^“”\"]*\s[^“”\"]*\s[^“”\"]*[”\"]")  # four words or more in quotes
+QUOTE_MARKS = re.compile(r"[“”\"„«»]")
+# Four words or more in quotation marks: "…", “…”, German „…“ and French « … ».
+QUOTED_SPEECH = re.compile(r"[“\"„«][^“”\"„«»]*\s[^“”\"„«»]*\s[^“”\"„«»]*\s[^“”\"„«»]*[”\"“»]")
 
 
 def listed_facts(blocks: Sequence[Block]) -> list[str]:
@@ -64,27 +71,29 @@ def is_key_list_heading(text: str) -> bool:
 def key_facts(
     blocks: Sequence[Block], sentences: Sequence[Sentence], subject: Sequence[str], summary: Sequence[Sentence]
 ) -> list[str]:
-    """Three to five key facts: the article's list if it has one, topped up from its sentences if short."""
+    """Three to five key facts: the article's list if it has one, topped up from its sentences if short.
+    Fewer when the article has fewer good sentences: a weak fact is worse than none."""
     facts = listed_facts(blocks)
     if len(facts) >= MIN_FACTS:
         return facts
     wanted = (MIN_FACTS if facts else PICKED_FACTS) - len(facts)
-    picked = informative_sentences(sentences, subject, summary, wanted, exclude=facts)
-    return facts + [shorten(s.text) for s in picked]
+    return facts + sentence_facts(sentences, subject, summary, wanted, exclude=facts)
 
 
-def informative_sentences(
+def sentence_facts(
     sentences: Sequence[Sentence], subject: Sequence[str], summary: Sequence[Sentence], count: int, exclude: Sequence[str] = ()
-) -> list[Sentence]:
-    """The `count` most informative sentences, in article order, none repeating another."""
+) -> list[str]:
+    """Up to `count` facts from the most informative sentences, in article order: each a whole sentence
+    with a verb, none repeating another, a fact in `exclude` or the summary's opening sentence."""
     # Quoted speech goes in the quote field; a fact is the article's own statement.
     candidates = [
         s for s in sentences
-        if s.words >= 5 and not s.text.rstrip("”\"' ").endswith("?") and not QUOTED_SPEECH.search(s.text)
+        if s.words >= 5 and not s.text.rstrip("”“\"'»« ").endswith("?") and not QUOTED_SPEECH.search(s.text)
     ]
     if not candidates:
         return []
     in_summary = {s.index for s in summary}
+    opening = summary[0].text if summary else ""
     vecs = vectors(candidates)
     subject_vec = bag(subject)
     excluded = [bag(terms(text)) for text in exclude]
@@ -95,22 +104,51 @@ def informative_sentences(
         return _informative(s, cosine(vecs[s.index], subject_vec)) - (1.0 if s.index in in_summary else 0.0)
 
     ranked = sorted(candidates, key=lambda s: (-score(s), s.index))
-    chosen: list[Sentence] = []
-    for s in ranked:
-        if len(chosen) == count:
-            break
-        if any(cosine(vecs[s.index], vecs[c.index]) > REDUNDANT for c in chosen):
-            continue
-        if any(cosine(bag(s.terms), other) > REDUNDANT for other in excluded):
-            continue
-        chosen.append(s)
-    return sorted(chosen, key=lambda s: s.index)
+    chosen: list[tuple[Sentence, str]] = []
+
+    def pick(sentences: Sequence[Sentence], upto: int) -> None:
+        for s in sentences:  # each step compares with at most `count` facts: linear in the sentences
+            if len(chosen) >= upto:
+                return
+            if any(cosine(vecs[s.index], vecs[c.index]) > REDUNDANT for c, _ in chosen):
+                continue
+            if any(cosine(bag(s.terms), other) > REDUNDANT for other in excluded):
+                continue
+            fact = as_fact(s.text)
+            if fact is not None and not repeats(fact, opening):
+                chosen.append((s, fact))
+
+    # Facts with a number or a date first; a plain statement only to reach the minimum.
+    pick([s for s in ranked if _concrete(s.text)], count)
+    pick([s for s in ranked if not _concrete(s.text)], min(count, MIN_FACTS))
+    return [fact for _, fact in sorted(chosen, key=lambda pair: pair[0].index)]
+
+
+def _concrete(text: str) -> bool:
+    return bool(NUMBER.search(text) or _date_words(text))
+
+
+def _date_words(text: str) -> int:
+    """How many words name a month, a day, a season or a year ("March", "Dienstag", "août", "2026")."""
+    return sum(word in DATE_WORDS or (len(word) == 4 and word[:2] in ("19", "20") and word.isdigit()) for word in WORD_OR_NUMBER.findall(text.lower()))
+
+
+def repeats(fact: str, sentence: str) -> bool:
+    """Whether `fact` says what `sentence` says: nearly all its words are the sentence's, and it leaves out
+    little of the sentence but who said so. A fact cut from a long sentence that drops a clause of
+    substance ("…, mostly in the hottest neighbourhoods") is not a repeat."""
+    whole = set(terms(sentence))
+    claim = set(terms(TRAILING_SOURCE.sub("", _bare(sentence))))
+    told = set(terms(fact))
+    if not claim or not told:
+        return False
+    return len(told & whole) >= 0.8 * len(told) and len(told & claim) >= 0.75 * len(claim)
 
 
 def _informative(s: Sentence, subject_similarity: float) -> float:
     text = s.text
     score = 1.0 * min(len(NUMBER.findall(text)), 3)
-    score += 0.8 * min(len(DATE_WORD.findall(text)), 2)
+    score += 0.8 * min(_date_words(text), 2)
     score += 0.4 * min(len(PROPER_NOUN.findall(text)), 4)
     score += 3.0 * subject_similarity
     score += 0.5 if s.section and is_key_list_heading(s.section) else 0.0  # prose under "What happened"
@@ -129,9 +167,12 @@ LEAD_IN = re.compile(
     r"in other words|at the same time),\s+",
     re.IGNORECASE,
 )
-# ", who leads the team," / ", which opened in 2019," / ", one of the co-founders of X," (followed by more sentence)
+# "Ada Lee, one of the co-founders of X, to lead …": the one aside of a sentence (", who leads the team,",
+# ", which opened in 2019,") with no other comma before or after it, and no list after it: in ", which grow
+# almonds, tomatoes and grapes" or "Vance, 74, who visited …, stood" the commas are not the aside's alone.
 ASIDE = re.compile(
-    r",\s+(?:who|which|whose|where|one of|a|an|the|its|his|her|their|now|then|formerly|previously)\s[^,;]{2,90},\s+(?=[a-z])"
+    r"^(?P<head>[^,;]+),\s+(?:who|which|whose|where|one of|a|an|the|its|his|her|their|now|then|formerly|previously)"
+    r"\s[^,;]{2,90},\s+(?=[a-z][^,;]*$)(?![\w'’-]+(?:\s[\w'’-]+)?\s(?:and|or)\s)"
 )
 PARENTHESES = re.compile(r"\s*\([^()]{1,80}\)")
 # ", its operator reported on 14 April 2026" / ", the council announced on Thursday" at the end of a sentence
@@ -141,41 +182,142 @@ TRAILING_SOURCE = re.compile(
     r"(?:\s+(?:on|in|last|this)\s+[\w ,]{2,30})?$"
 )
 # Where a long sentence can end early: before a comma-led clause (first choice) or a linking word.
+# German and French relative and linking clauses too (", die …", ", während …", ", qui …", ", alors que …").
 CLAUSE_BREAKS = re.compile(
-    r";\s|\s[—–]\s|,\s(?=(?:which|while|where|whereas|including|as|after|before|but|and|so|although|though|because|"
+    r";\s|\s(?:[—–]|--?)\s|,\s(?=(?:which|while|where|whereas|including|as|after|before|but|and|so|although|though|because|"
     r"with|without|leading|making|creating|bringing|giving|adding|meaning|according|mostly|mainly|largely|"
-    r"especially|particularly|up from|down from|compared)\b)"
+    r"especially|particularly|up from|down from|compared|"
+    r"der|die|das|deren|dessen|wobei|während|nachdem|weil|da|sodass|sowie|und|aber|"
+    r"qui|que|dont|où|alors que|tandis que|avant|après|mais|et|selon|soit)\b)"
 )
 PHRASE_BREAKS = re.compile(
     r",\s|\s(?=(?:after|while|when|because|although|despite|following|since|with|thanks to|before|until|"
-    r"so that|in order to|to help|which|who)\s)"
+    r"so that|in order to|to help)\s)"
 )
+# A cut must not end on a word that needs more after it ("the most", "along", "sowie", "et"), nor on an
+# amount an article leads ("will build a $185 million" of "a $185 million, six-story tower"), nor inside
+# an aside that opened after "and" ("restoring rigging and, in a few cases").
+DANGLING = re.compile(
+    r"(?:\b(?:the|a|an|of|to|and|or|but|nor|with|for|from|by|in|on|at|as|into|about|between|than|that|which|who|"
+    r"whose|while|where|when|most|more|less|its|their|his|her|our|this|these|those|very|such|is|are|was|were|"
+    r"be|been|has|have|had|will|would|not|along|across|around|after|before|without|within|through|toward|"
+    r"towards|against|among|including|like|per|via|near|despite|since|until|upon|onto|rather|even|both|either|"
+    r"neither|compared|"
+    r"der|die|das|den|dem|des|ein|eine|einen|und|oder|sowie|mit|für|von|zu|im|am|auf|als|"
+    r"le|la|les|de|du|un|une|et|ou|pour|avec|dans|en|à|au|aux|sur|par|que|qui)"
+    r"|\b(?:a|an|ein|eine|einen|un|une)\s+[$€£]?\d[\d.,]*(?:\s+(?:million|billion|trillion|thousand|percent|"
+    r"Millionen|Milliarden|millions?|milliards?))?"
+    r"|\b(?:and|or|but|und|oder|aber|et|ou|mais),\s[^,]*"
+    r"|[-–—(,:;/&])\s*$",
+    re.IGNORECASE,
+)
+# A sentence that opens with its subject and an aside ("The atrium, designed by Corran & Webb, floods …"):
+# a cut that ends in the aside left the subject without its verb. The subject is a phrase an article
+# leads, or a name; the aside starts with a relative pronoun or an article, or follows right after it.
+ARTICLE = re.compile(r"(?:the|a|an|its|their|his|her|der|die|das|ein|eine|le|la|les|l|un|une)\b", re.IGNORECASE)
+ASIDE_START = re.compile(
+    r"(?:which|who|whose|where|when|that|the|a|an|its|his|her|their|one|"
+    r"der|die|das|dem|den|deren|dessen|wo|weil|dass|ob|wenn|als|ein|eine|"
+    r"qui|que|dont|où|lorsque|quand|le|la|les|un|une)\b",
+    re.IGNORECASE,
+)
+NOT_A_NAME_START = frozenset([
+    "in", "on", "at", "after", "before", "since", "during", "for", "from", "by", "with", "under", "over", "last",
+    "this", "next", "im", "am", "nach", "seit", "vor", "bei", "mit", "für", "à", "en", "dans", "après", "avant",
+    "depuis", "pour", "par", "avec", "selon"
+])
+
+def as_fact(sentence: str) -> str | None:
+    """A sentence as a key fact: without its dateline and closing full stop, cut at a clause boundary to
+    about FACT_CHARS characters (never past MAX_FACT_CHARS), and still a whole sentence with a verb; None
+    when it cannot be cut cleanly or has no verb."""
+    text = _bare(sentence)
+    for limit in (FACT_CHARS, MAX_FACT_CHARS):
+        fact = _fit(text, limit)
+        if fact:
+            return fact
+    return None
 
 
 def shorten(text: str, limit: int = FACT_CHARS) -> str:
-    """A sentence as a key fact: no closing full stop, and cut to about `limit` characters at a clause
-    boundary (asides and lead-ins go first), so it reads as a short item rather than a paragraph."""
-    text = text.strip().rstrip(".").strip()
-    if len(text) > limit:
-        text = _capitalized(LEAD_IN.sub("", text))
-    if len(text) > limit:
-        text = PARENTHESES.sub("", text)
-    while len(text) > limit:
-        shorter = ASIDE.sub(" ", text, count=1)
-        if shorter == text:
-            break
-        text = shorter
-    if len(text) > limit:
-        text = TRAILING_SOURCE.sub("", text)
+    """`text` cut to about `limit` characters at a clause boundary, as for a key fact; failing that, at the
+    last whole word before the limit, marked "…" (a title cut from a first sentence needs some text)."""
+    text = _bare(text)
+    if len(text) <= limit:
+        return text
+    fact = _fit(text, limit)
+    if fact:
+        return fact
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit].rstrip(" ,;:—–-") + "…"
+
+
+def clause_prefix(text: str, limit: int) -> str | None:
+    """The longest start of `text`, at most `limit` characters, that ends at a clause boundary and is still
+    a whole sentence (no verbless stub, no dangling "the most"); None if there is none."""
     for breaks in (CLAUSE_BREAKS, PHRASE_BREAKS):
-        if len(text) > limit:
-            cuts = [m.start() for m in breaks.finditer(text) if m.start() <= limit and len(text[: m.start()].split()) >= 6]
-            if cuts:
-                text = text[: cuts[-1]]
+        cuts = [m.start() for m in breaks.finditer(text) if m.start() <= limit and len(text[: m.start()].split()) >= 6]
+        for cut in reversed(cuts):
+            prefix = text[:cut].rstrip(" ,;:—–-")
+            if is_whole(prefix):
+                return prefix
+    return None
+
+
+def is_whole(text: str) -> bool:
+    """Whether `text` reads as a complete sentence: a verb, nothing left hanging at its end, a subject that
+    kept its verb, and every bracket and quotation closed."""
+    return (
+        has_verb(text) and not DANGLING.search(text) and not _subject_left(text)
+        and text.count("(") == text.count(")") and text.count("“") == text.count("”")
+        and text.count('"') % 2 == 0 and text.count("«") == text.count("»") and text.count("„") <= text.count("“")
+    )
+
+
+def _subject_left(text: str) -> bool:
+    """Whether `text` opens with a subject and its aside and stops before the subject's verb: "The Halden
+    Museum, shut since the storm" or "Marguerite Vance, 74, who first visited the museum" (but not "Lake
+    Ardell, which supplies the valley, held 31,000 acre-feet", nor "In 2019, the plant opened")."""
+    parts = text.split(", ")
+    if len(parts) < 2 or not _subject(parts[0]) or has_verb(parts[0]):
+        return False
+    # Read each later part after the subject, so its verb stands where a verb stands: "Lake Ardell held".
+    return not any(has_verb(f"{parts[0]} {part}") and not ASIDE_START.match(part) for part in parts[2:])
+
+
+def _subject(phrase: str) -> bool:
+    """A phrase an article leads ("The atrium"), or a name ("Marlowe's Bakery"), as a sentence's opening."""
+    words = phrase.split()
+    if ARTICLE.match(phrase):
+        return True
+    return all(word[:1].isupper() for word in words) and words[0].lower() not in NOT_A_NAME_START
+
+
+def _fit(text: str, limit: int) -> str | None:
+    """`text` within `limit` characters, dropping what is least needed first (a lead-in, brackets, asides,
+    who said so) and then the clauses at its end; None if that leaves no whole sentence."""
     if len(text) > limit:
-        cut = text.rfind(" ", 0, limit)
-        text = text[: cut if cut > 0 else limit].rstrip(" ,;:—–-") + "…"
-    return text.rstrip(" ,;:.").strip()
+        text = _drop(text, lambda t: _capitalized(LEAD_IN.sub("", t)))
+    if len(text) > limit:
+        text = _drop(text, lambda t: PARENTHESES.sub("", t))
+    if len(text) > limit:
+        text = _drop(text, lambda t: ASIDE.sub(r"\g<head> ", t))
+    if len(text) > limit:
+        text = _drop(text, lambda t: TRAILING_SOURCE.sub("", t))
+    if len(text) > limit:
+        return clause_prefix(text, limit)
+    return text if is_whole(text) else None
+
+
+def _drop(text: str, cut: Callable[[str], str]) -> str:
+    """`cut(text)` if that is still a whole sentence, else `text`."""
+    shorter = cut(text).strip()
+    return shorter if shorter != text and is_whole(shorter) else text
+
+
+def _bare(text: str) -> str:
+    """A sentence without its dateline and closing full stop."""
+    return strip_dateline(text.strip()).rstrip(".").strip().rstrip(" ,;:").strip()
 
 
 def _capitalized(text: str) -> str:

@@ -1,6 +1,6 @@
 """Find an article's quote and who said it: pull quotes (HTML blockquotes, Markdown "> " quotes, a quote
 line glued to its attribution such as "...what you build there.AI researcher, speaking...") and, failing
-those, a quote inside a paragraph ("...," said Name, role.)."""
+those, a quote inside a paragraph ("...," said Name, role. / „…“, sagte Name, „…“ / « … », a déclaré Name.)."""
 
 from __future__ import annotations
 
@@ -23,17 +23,39 @@ NOT_A_SPEAKER_START = {
 # "there.AI researcher": a sentence end glued to the next capitalised word. The letter before the stop must
 # be lower case (so "U.S.Army" is not split) and not itself an abbreviation ("e.g.The").
 GLUE = re.compile(r"(?<=[a-z0-9%)\]])([.!?])([”\"’']?)(?=[A-Z][\w’'-])")
-SAY = (
-    r"(?:said|says|added|adds|explained|explains|noted|notes|wrote|writes|argued|argues|recalled|recalls|"
-    r"warned|warns|told\s+[A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*)*)"
-)
-QUOTED = r"[“\"](?P<q>[^“”\"]{20,600}?)[”\"]"
-QUOTE_THEN_SPEAKER = re.compile(
-    rf"{QUOTED}\s*,?\s*(?:{SAY}\s+(?P<after>[^.;:“”\"]{{2,120}}?)|(?P<before>[A-Z][^.;:“”\"]{{1,80}}?)\s+{SAY})\s*(?:[.;]|$)"
-)
 ONE_DOT = "\u2024"  # stands in for an honorific's full stop while matching
 HONORIFIC = re.compile(r"\b(?:Dr|Prof|Mr|Mrs|Ms|Mx|St|Jr|Sr|Gen|Sen|Rep|Gov|Rev|Capt|Col|Lt|Sgt)\.")
-SPEAKER_THEN_QUOTE = re.compile(rf"(?P<who>[A-Z][^.;“”\"]{{1,100}}?)\s+{SAY}\s*[:,]?\s*{QUOTED}")
+TIME_OF_DAY = re.compile(r"\b([ap])\.(?=m\.)")  # "11 p.m." does not end the speaker's clause
+
+# A quotation in running text, by its marks: “…” and "…" in English, „…“ in German, « … » in French.
+QUOTATION = re.compile(r'„(?P<de>[^„“”]+)[“”]|“(?P<en>[^“”]+)”|"(?P<plain>[^"]+)"|«(?P<fr>[^«»]+)»')
+# The words that say who spoke, before or after the name: "said X" / "X said" / "according to X", and
+# their German ("sagte X", "laut X") and French ("a déclaré X", "selon X") kin.
+SAY = (
+    r"(?:said|says|added|adds|explained|explains|noted|notes|wrote|writes|argued|argues|recalled|recalls|warned|"
+    r"warns|told|tells|asked|asks|replied|insisted|admitted|acknowledged|stressed|emphasi[sz]ed|continued|"
+    r"observed|remarked|cautioned|conceded|declared|announced|confirmed|"
+    r"sagte|sagt|sagten|erklärte|erklärt|betonte|betont|meinte|meint|ergänzte|ergänzt|kritisierte|warnte|"
+    r"räumte|fügte|berichtete|"
+    r"a\s+(?:dit|déclaré|expliqué|ajouté|affirmé|précisé|confié|dénoncé|estimé|indiqué|souligné|assuré|reconnu|"
+    r"résumé|insisté|répondu|lancé|martelé|prévenu|[a-zà-ÿ]+é)|"
+    r"déclare|dit|explique|ajoute|affirme|précise|confie|dénonce|estime|indique|souligne|assure|reconnaît|"
+    r"résume|insiste|répond|prévient)"
+)
+SOURCE = r"(?:according\s+to|selon|laut)"
+SAY_THEN_SPEAKER = re.compile(rf"^(?:(?i:{SOURCE})|{SAY})\s+(?P<who>\S.*)$")
+SPEAKER_THEN_SAY = re.compile(rf"^(?P<who>\S.*?)\s+{SAY}(?:\s+.*)?$")
+# What may follow the name in "said Name on Tuesday" / "räumte Name ein": not part of who spoke.
+SPEAKER_TAIL = re.compile(
+    r"\s+(?:(?:on|am|le|this|last)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|"
+    r"mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\w*"
+    r"|in\s+an?\s+(?:statement|interview|email|post)|ein|hinzu|an|fort)$",
+    re.IGNORECASE,
+)
+PRONOUNS = {"he", "she", "they", "we", "i", "it", "er", "sie", "wir", "ich", "es", "il", "elle", "ils", "elles", "nous", "on", "je"}
+SENTENCE_BREAK = re.compile(r"[.!?][”\"»“]?\s+")
+LONG_ATTRIBUTION = 12  # words; a longer one drops its closing ", who …" clause
+RELATIVE_TAIL = re.compile(r",\s+(?:who|which|whose|der|die|das|dessen|deren|qui|dont)\b[^,]*$")
 
 
 @dataclass(frozen=True)
@@ -81,16 +103,68 @@ def split_quote_lines(lines: list[str]) -> tuple[str, str | None]:
 
 
 def inline_quote(text: str) -> PullQuote | None:
-    """A quote inside running text: '"...," said Name, role.' or 'Name said: "..."'."""
+    """A quote inside running text, with its speaker named before, after or between its parts:
+    '"…," said Name, role.', 'Name said: "…"', '“…,” said Name, “…”', '„…“, sagte Name, „…“', '« … », a déclaré Name'.
+    None if no quote there names who said it."""
     text = HONORIFIC.sub(lambda m: m.group(0)[:-1] + ONE_DOT, text)  # so "Dr." does not end the speaker
-    for pattern in (QUOTE_THEN_SPEAKER, SPEAKER_THEN_QUOTE):
-        for match in pattern.finditer(text):
-            quote = _sentence_case_quote(match["q"])
-            found = match.groupdict()
-            speaker = _speaker(found.get("after") or found.get("before") or found.get("who") or "")
-            if speaker and len(quote.split()) >= MIN_QUOTE_WORDS and len(speaker.split()) <= MAX_ATTRIBUTION_WORDS:
-                return PullQuote(quote.replace(ONE_DOT, "."), clean_attribution(speaker.replace(ONE_DOT, ".")))
+    text = TIME_OF_DAY.sub(rf"\1{ONE_DOT}", text)
+    quotations = list(QUOTATION.finditer(text))
+    for at, quotation in enumerate(quotations):
+        following = quotations[at + 1] if at + 1 < len(quotations) else None
+        found = _split_quote(text, quotation, following) or _quote_with_speaker(text, quotation, quotations[at - 1] if at else None)
+        if found and len(found.text.split()) >= MIN_QUOTE_WORDS:
+            return PullQuote(found.text.replace(ONE_DOT, "."), clean_attribution(found.attribution.replace(ONE_DOT, ".")))
     return None
+
+
+def _split_quote(text: str, first: re.Match[str], second: re.Match[str] | None) -> PullQuote | None:
+    """One quote in two parts around its speaker: '“We built this,” said Maria Lopez, “and it shows.”'.
+    The second part may also be the next sentence: '“It is slow,” said Ada Lee. “This is the moment.”'."""
+    if second is None:
+        return None
+    between = text[first.end() : second.start()].strip()
+    clause = between.strip(" ,.")
+    continues = between.endswith(",")
+    if re.search(r"[.!?;]", clause) or not (continues or (between.endswith(".") and not _speaker_after(text, second))):
+        return None  # more than the speaker stands between the parts, or the second part has its own
+    speaker = _speaker_in(clause)
+    if speaker is None:
+        return None
+    head, tail = _said(first), _said(second)
+    if continues and tail[:1].islower():
+        return PullQuote(_sentence_case_quote(f"{head.rstrip(' ,;:')}, {tail}"), speaker)
+    return PullQuote(_sentence_case_quote(f"{_sentence_case_quote(head)} {tail}"), speaker)
+
+
+def _quote_with_speaker(text: str, quotation: re.Match[str], previous: re.Match[str] | None) -> PullQuote | None:
+    """One quote with its speaker after it ('“…,” Santos said.') or before it ('Rui Santos said: “…”')."""
+    speaker = _speaker_after(text, quotation)
+    if speaker is None:
+        head = text[previous.end() if previous else 0 : quotation.start()]
+        speaker = _speaker_in(SENTENCE_BREAK.split(head)[-1])
+    return PullQuote(_sentence_case_quote(_said(quotation)), speaker) if speaker else None
+
+
+def _speaker_after(text: str, quotation: re.Match[str]) -> str | None:
+    """The speaker named in the clause after a quote, up to the end of its sentence."""
+    after = re.match(r"\s*,?\s*(?P<clause>[^.;!?„“”\"«»]{2,200}?)\s*(?:[.;!?]|$)", text[quotation.end() :])
+    return _speaker_in(after["clause"]) if after else None
+
+
+def _speaker_in(clause: str) -> str | None:
+    """Who a clause such as "said Rui Santos, the planner" or "Santos told Radio Sul" names, or None."""
+    clause = " ".join(clause.split()).strip(" ,:")
+    found = SAY_THEN_SPEAKER.match(clause) or SPEAKER_THEN_SAY.match(clause)
+    if not found:
+        return None
+    who = _speaker(SPEAKER_TAIL.sub("", found["who"].strip(" ,")))
+    if len(who.split()) > LONG_ATTRIBUTION:
+        who = RELATIVE_TAIL.sub("", who)
+    last = who.split(",")[-1].strip().lower()
+    if not who or last in PRONOUNS or len(who.split()) > MAX_ATTRIBUTION_WORDS:
+        return None
+    named = any(word[:1].isupper() for word in who.split()) or who.split()[0].lower() in {"the", "a", "an", "one"}
+    return who if named else None
 
 
 def _speaker(text: str) -> str:
@@ -101,6 +175,11 @@ def _speaker(text: str) -> str:
         if words and all(word[:1].isupper() for word in words):
             return ", ".join(parts[index:])
     return text.strip(" ,")
+
+
+def _said(quotation: re.Match[str]) -> str:
+    """The words inside a quotation's marks."""
+    return " ".join(next(part for part in quotation.groups() if part is not None).split())
 
 
 def best_quote(quote_blocks: Iterable[tuple[str, str | None]], paragraphs: Iterable[str]) -> PullQuote | None:
@@ -116,8 +195,12 @@ def best_quote(quote_blocks: Iterable[tuple[str, str | None]], paragraphs: Itera
 
 
 def _sentence_case_quote(text: str) -> str:
-    """'We expected the cold to cost us more,' -> 'We expected the cold to cost us more.'"""
+    """'we expected the cold to cost us more,' -> 'We expected the cold to cost us more.': a quote taken out
+    of its sentence reads as one of its own ("iPhone" keeps its small letter)."""
     text = " ".join(text.split()).rstrip(",;: ")
+    first = text.split(" ", 1)[0]
+    if first.isalpha() and first.islower():
+        text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 

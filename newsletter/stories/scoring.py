@@ -1,5 +1,5 @@
 """Similarity between sentences (TF-IDF cosine) and how central each sentence is to the article:
-the core of the extractive summary, in plain Python (an article has at most a few hundred sentences)."""
+the core of the extractive summary, in plain Python."""
 
 from __future__ import annotations
 
@@ -29,19 +29,26 @@ def bag(terms: Iterable[str]) -> Vector:
 
 
 def cosine(a: Vector, b: Vector) -> float:
+    """The dot product; for unit vectors, their cosine similarity."""
     if len(a) > len(b):
         a, b = b, a
     return sum(weight * b.get(term, 0.0) for term, weight in a.items())
 
 
 def centrality(sentences: Sequence[Sentence], vecs: dict[int, Vector]) -> dict[int, float]:
-    """The mean similarity of each sentence to all the others (a one-step LexRank)."""
+    """The mean similarity of each sentence to all the others (a one-step LexRank).
+
+    Linear rather than pairwise: the similarities of v to every vector sum to v·S, where S is the sum of
+    all the vectors, so its similarities to the others sum to v·S − v·v (v·v is 1 for a unit vector, 0 for
+    a sentence with no terms). A long page has thousands of sentences; comparing every pair took seconds."""
     if len(sentences) < 2:
         return {s.index: 0.0 for s in sentences}
-    return {
-        s.index: sum(cosine(vecs[s.index], vecs[o.index]) for o in sentences if o is not s) / (len(sentences) - 1)
-        for s in sentences
-    }
+    total: Vector = {}
+    for s in sentences:
+        for term, weight in vecs[s.index].items():
+            total[term] = total.get(term, 0.0) + weight
+    others = len(sentences) - 1
+    return {s.index: (cosine(vecs[s.index], total) - cosine(vecs[s.index], vecs[s.index])) / others for s in sentences}
 
 
 def _unit(weights: dict[str, float]) -> Vector:

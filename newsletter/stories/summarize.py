@@ -1,13 +1,16 @@
 """The extractive summary: the article's lead plus its most central sentences, 2 or 3 of them and at most
-about 60 words, in the article's order. Deterministic (no model); the editor rewrites it in review."""
+about 60 words, in the article's order, keeping the figures the lead gives. Deterministic (no model); the
+editor rewrites it in review."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
+from .facts import clause_prefix
 from .scoring import Vector, bag, centrality, cosine, vectors
-from .sentences import Sentence
+from .sentences import Sentence, has_verb, terms
 
 MAX_WORDS = 60
 MAX_SENTENCES = 3
@@ -22,21 +25,42 @@ LEANS_BACK = re.compile(
     r"there|then|instead|meanwhile|both|neither|another)\b",
     re.IGNORECASE,
 )
-QUOTE_MARKS = re.compile(r"[“”\"]")
+QUOTE_MARKS = re.compile(r"[“”\"„«»]")
+MONTH = (
+    r"(?:jan(?:uary|uar|vier)?|feb(?:ruary|ruar)?|février|mar(?:ch|s)?|märz|apr(?:il)?|avril|may|mai|"
+    r"june?|juni|juin|july?|juli|juillet|aug(?:ust)?|août|sept?(?:ember|embre)?|oct(?:ober|obre)?|oktober|"
+    r"nov(?:ember|embre)?|dec(?:ember)?|dezember|décembre)"
+)
+# The figures a lead gives: dates ("1 December", "December 1", "14. Juni", "1er janvier"), and amounts,
+# percentages and counts ("$349", "12 percent", "1.200 Euro", "340 000 utilisateurs"). A bare year or a
+# number under ten says too little to count.
+DATE_FIGURE = re.compile(
+    rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?P<month>{MONTH})\b|\b(?P<month2>{MONTH})\.?\s+(?P<day2>\d{{1,2}})\b",
+    re.IGNORECASE,
+)
+AMOUNT = re.compile(
+    r"(?P<money>[$€£¥]\s?)?(?P<number>\d+(?:[.,\s\u202f\u00a0]\d{3})*(?:[.,]\d+)?)"
+    r"(?P<unit>\s?(?:%|percent\b|per cent\b|prozent\b|pour cent\b))?",
+    re.IGNORECASE,
+)
+THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")  # "5,000", "1.200": a count, however small its first part
+SENTENCE_END = re.compile(r"[.!…][”’\"'»)]?$")
 
 
 def summarize(sentences: Sequence[Sentence], subject: Sequence[str]) -> list[Sentence]:
     """Pick the summary sentences. `subject` holds the terms of what the article is about (its title)."""
-    candidates = [
-        s for s in sentences
-        if MIN_SENTENCE_WORDS <= s.words <= MAX_SENTENCE_WORDS and not s.text.rstrip("”\"' ").endswith("?")
-    ]
+    lead = _lead(sentences)
+    # The story starts at its lead: a headline or a deck before it is no summary sentence.
+    story = [s for s in _with_lead_cut(sentences, lead) if lead is None or s.index >= lead.index]
+    candidates = [s for s in story if MIN_SENTENCE_WORDS <= s.words <= MAX_SENTENCE_WORDS and _statement(s)]
     if not candidates:
-        shortest = sorted(sentences, key=lambda s: (s.words, s.index))[:1]
+        shortest = sorted(story, key=lambda s: (s.words, s.index))[:1]
         return [s for s in shortest if s.words <= MAX_WORDS]
     vecs = vectors(candidates)
-    scores = _scores(candidates, vecs, bag(subject))
-    chosen = [candidates[0]]  # the lead: news writing puts the essentials first
+    scores = _scores(candidates, vecs, bag(subject), lead.paragraph if lead else 0)
+    # The lead: news writing puts the essentials first.
+    opening = next((s for s in candidates if lead and s.index == lead.index), None)
+    chosen = [opening or next((s for s in candidates if has_verb(s.text)), candidates[0])]
     while len(chosen) < MAX_SENTENCES:
         # Two sentences at least: when every other one repeats the lead, take the best that fits anyway.
         picked = _next(candidates, chosen, scores, vecs, REDUNDANT) or (
@@ -45,17 +69,98 @@ def summarize(sentences: Sequence[Sentence], subject: Sequence[str]) -> list[Sen
         if picked is None:
             break
         chosen.append(picked)
+    if lead is not None:
+        chosen = _with_lead_figures(chosen, candidates, lead, scores)
     return sorted(chosen, key=lambda s: s.index)
 
 
-def _scores(candidates: Sequence[Sentence], vecs: dict[int, Vector], subject: Vector) -> dict[int, float]:
+def figures(text: str) -> set[str]:
+    """The dates and amounts `text` gives, each as a key that reads the same wherever it is written
+    ("1 December" and "December 1" give "1 dec"; "12 percent" and "12%" give "12")."""
+    found = set()
+    for date in DATE_FIGURE.finditer(text):
+        found.add(f"{int(date['day'] or date['day2'])} {(date['month'] or date['month2']).lower()[:3]}")
+    for amount in AMOUNT.finditer(DATE_FIGURE.sub(" ", text)):
+        number = re.sub(r"[\s\u202f\u00a0]", "", amount["number"])
+        if amount["money"] or amount["unit"] or _counts(number):
+            found.add(number)
+    return found
+
+
+def _counts(number: str) -> bool:
+    """Whether a number with no unit is worth keeping: ten or more, and not a year."""
+    if THOUSANDS.fullmatch(number):
+        return True
+    whole = number.replace(",", ".").split(".")[0]
+    return int(whole) >= 10 and not (len(number) == 4 and 1900 <= int(whole) <= 2099)
+
+
+def _lead(sentences: Sequence[Sentence]) -> Sentence | None:
+    """The article's opening statement: its first sentence that ends like one and has a verb. A headline,
+    a deck or a caption that reached the running text has no full stop or no verb."""
+    return next(
+        (s for s in sentences if s.words >= MIN_SENTENCE_WORDS and SENTENCE_END.search(s.text) and has_verb(s.text)),
+        None,
+    )
+
+
+def _statement(s: Sentence) -> bool:
+    return not s.text.rstrip("”“\"'»« ").endswith("?")
+
+
+def _with_lead_cut(sentences: Sequence[Sentence], lead: Sentence | None) -> Sequence[Sentence]:
+    """The sentences with an over-long lead cut at a clause boundary, so the lead can still open the summary."""
+    if lead is None or lead.words <= MAX_SENTENCE_WORDS:
+        return sentences
+    limit = len(" ".join(lead.text.split()[:MAX_SENTENCE_WORDS]))
+    cut = clause_prefix(lead.text.rstrip("."), limit)
+    if cut is None:
+        return sentences
+    shortened = dataclasses.replace(lead, text=cut + ".", terms=terms(cut))
+    return [shortened if s is lead else s for s in sentences]
+
+
+def _with_lead_figures(
+    chosen: list[Sentence], candidates: Sequence[Sentence], lead: Sentence, scores: dict[int, float]
+) -> list[Sentence]:
+    """`chosen`, with a sentence that gives the lead's figures in place of the weakest one, when the lead
+    sentence was cut or passed over and its price, percentage or date went with it."""
+    lead_figures = figures(lead.text)
+    missing = lead_figures - figures(summary_text(chosen))
+    if not missing:
+        return chosen
+    chosen_indexes = {s.index for s in chosen}
+    numbers = {figure.split()[0] for figure in missing}  # a cheap look first: the figure's digits are there
+    carriers = [
+        s for s in candidates
+        if s.index not in chosen_indexes and any(number in s.text for number in numbers)
+        and figures(s.text) & missing and has_verb(s.text)
+    ]
+    if not carriers:
+        return chosen
+    carrier = max(
+        carriers, key=lambda s: (len(figures(s.text) & missing), s.paragraph == lead.paragraph, scores[s.index], -s.index)
+    )
+    kept = list(chosen)
+    while len(kept) >= MAX_SENTENCES or sum(s.words for s in kept) + carrier.words > MAX_WORDS:
+        # The opening sentence stays, and so does any that gives a figure of the lead too.
+        weaker = [s for s in kept[1:] if not figures(s.text) & lead_figures]
+        if not weaker:
+            return chosen
+        kept.remove(min(weaker, key=lambda s: scores[s.index]))
+    return kept + [carrier]
+
+
+def _scores(
+    candidates: Sequence[Sentence], vecs: dict[int, Vector], subject: Vector, lead_paragraph: int
+) -> dict[int, float]:
     central = centrality(candidates, vecs)
     top = max(central.values()) or 1.0
     scores = {}
     for s in candidates:
         score = 0.6 * central[s.index] / top + 0.5 * cosine(vecs[s.index], subject)
         # News puts the essentials in the first paragraph; later, a paragraph's opening sentence leads it.
-        score += 0.8 if s.paragraph == 0 else 0.1 if s.position == 0 else 0.0
+        score += 0.8 if s.paragraph == lead_paragraph else 0.1 if s.position == 0 else 0.0
         score -= 0.6 if QUOTE_MARKS.search(s.text) else 0.0  # quotes belong in the quote field
         scores[s.index] = score
     return scores
@@ -76,7 +181,9 @@ def _next(
         score = scores[s.index]
         if LEANS_BACK.match(s.text) and s.index - 1 not in chosen_indexes:
             score -= 0.5
-        if best is None or (score, -s.index) > (best[0], -best[1]):
+        if best is not None and (score, -s.index) <= (best[0], -best[1]):
+            continue
+        if has_verb(s.text):  # a caption or a stub is no summary sentence (checked last: it is the slowest)
             best = (score, s.index)
     return next((s for s in candidates if best and s.index == best[1]), None)
 
