@@ -7,7 +7,10 @@ Every page is drafted and scored on:
   leaks     any `must_not` string (page chrome) found in the summary, a key fact or the quote
   recall    of the junk filter: chrome blocks removed / all chrome blocks
   precision of the junk filter: chrome blocks removed / (chrome + article blocks removed)
-  facts     share of key facts that read as full sentences (closing punctuation, a verb, at most 140 chars)
+  facts     share of drafted key facts that read as full sentences (closing punctuation, a verb in the page's
+            language, at most 140 chars): facts the drafter wrote from the article's sentences; the items of
+            an article's own key-facts list are copied as written, so they are left out of the share (a page
+            with a short list counts only the facts drafted to top it up)
   figure    share of summaries holding the lead figure (pages that have one)
   title     drafted titles equal to the expected one
 
@@ -37,6 +40,7 @@ from ruamel.yaml import YAML
 from newsletter.stories.clean import Cleaned, clean
 from newsletter.stories.draft import Draft, draft_from
 from newsletter.stories.extract import extract
+from newsletter.stories.facts import listed_facts
 from newsletter.stories.fetch import Fetched, fetch
 from newsletter.stories.quotes import normalized
 
@@ -225,9 +229,38 @@ VERB_LIKE = re.compile(
 )
 
 
-def is_full_sentence(fact: str) -> bool:
+# Present tenses the list above misses, read from a word's neighbours so a plural noun or an adjective is not
+# taken for a verb. English: "-s" after a word that is no article or preposition, before what follows a verb
+# ("the pilot runs for", "Tollund rates the"), and "there's". German (nouns are capitalised): a small word in
+# "-t"/"-te" right after a capitalised word or a comma ("Das Museum zeigt", "Danach kostet", ", wollte").
+# French: third-person endings of the present plural, future, conditional and imperfect ("financent",
+# "prendra", "devraient"), not "-ment" nor the nouns and adverbs that end alike.
+EN_PRESENT = re.compile(
+    r"\b(?i:there|it|that|here|what|who|he|she)['’]s\b|\b(?:spoke|went|came|began|ran|met|wrote|saw|found|brought|"
+    r"kept|left|got|stood|became|chose|drove|fought|cost(?=\s+[$€£\d]))\b"
+    r"|(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\bof )(?<!\bfor )(?<!\bwith )(?<!\bin )(?<!\bon )(?<!\bto )"
+    r"\b[a-z]{2,}(?<!ss)(?<!us)(?<!is)s\s+(?:the|a|an|to|for|through|at|on|in|with|from|by|about|its|their|his|"
+    r"her|our|whoever|what|that|no|up|out|off|more|less|[\d$€£]|[A-Z])"
+)
+DE_PRESENT = re.compile(
+    r"(?:\b(?!(?:Der|Die|Das|Den|Dem|Des|Ein|Eine|Einen|Einem|Einer|Eines|Jede|Jeder|Jedes|Diese|Dieser|Dieses|Alle|"
+    r"Keine|Ihre|Seine|Unsere)\b)[A-ZÄÖÜ][\wäöüß-]*|,)\s+"  # a noun or a name, not an article before an adjective
+    r"(?!(?:nicht|jetzt|zuletzt|bereits|insgesamt|erst|meist|seit|bisher|recht|weit|statt|acht)\b)[a-zäöüß]{3,}te?\b(?<!ste)"
+)
+FR_PRESENT = re.compile(
+    r"\b(?!(?:souvent|président|présent|client|parent|agent|récent|différent|argent|accident|excellent|urgent|"
+    r"patient|talent|continent|comment|évident|lent|vent|cent|dent)\b)"
+    r"[a-zàâçéèêëîïôûùüÿœ]{2,}(?<!m)(?:ent|ront|rait|raient|ait|aient|ra)\b"
+)
+PRESENT = {"en": EN_PRESENT, "de": DE_PRESENT, "fr": FR_PRESENT}
+
+
+def is_full_sentence(fact: str, language: str = "en") -> bool:
+    """Whether a key fact reads as a full sentence: closing punctuation, at most MAX_FACT_CHARS characters and a
+    word that is, or looks like, a verb in the article's language."""
     fact = fact.strip()
-    return fact.endswith(SENTENCE_END) and len(fact) <= MAX_FACT_CHARS and bool(VERB_LIKE.search(fact))
+    verb = VERB_LIKE.search(fact) or (language in PRESENT and PRESENT[language].search(fact))
+    return fact.endswith(SENTENCE_END) and len(fact) <= MAX_FACT_CHARS and bool(verb)
 
 
 @dataclass
@@ -238,8 +271,9 @@ class PageResult:
     removed: dict[Label, int] = field(default_factory=lambda: {"chrome": 0, "article": 0, "other": 0})
     total: dict[Label, int] = field(default_factory=lambda: {"chrome": 0, "article": 0, "other": 0})
     misfiled: list[str] = field(default_factory=list)  # chrome kept, article removed
-    facts: int = 0
+    facts: int = 0  # drafted from the article's sentences (its own list's items are not counted)
     full_sentence_facts: int = 0
+    not_sentences: list[str] = field(default_factory=list)  # drafted facts that are no full sentence
     figure_expected: bool = False
     figure_found: bool = False
     title_ok: bool = False
@@ -264,7 +298,8 @@ def measure(path: Path, expected: Expected, body: set[str]) -> PageResult:
     result = PageResult(path, expected)
     fetched = fetch(str(path))
     extracted = extract(fetched)
-    kept = kept_texts(clean(extracted.blocks, extracted.meta.title))
+    cleaned = clean(extracted.blocks, extracted.meta.title)
+    kept = kept_texts(cleaned)
     kept_trigrams = set().union(*(trigrams(text.split()) for text in kept))
     for block in page_blocks(fetched):
         kind = label(block, expected, body)
@@ -283,8 +318,11 @@ def measure(path: Path, expected: Expected, body: set[str]) -> PageResult:
         return result
     story = draft.story
     result.leaks = leaks(draft, expected.must_not)
-    result.facts = len(story.key_facts)
-    result.full_sentence_facts = sum(is_full_sentence(fact) for fact in story.key_facts)
+    # The article's own list comes first, item for item, and drafted facts only top it up.
+    drafted = story.key_facts[len(listed_facts(cleaned.blocks)):]
+    result.facts = len(drafted)
+    result.not_sentences = [fact for fact in drafted if not is_full_sentence(fact, expected.language)]
+    result.full_sentence_facts = len(drafted) - len(result.not_sentences)
     result.figure_expected = expected.lead_figure is not None
     result.figure_found = result.figure_expected and plain(expected.lead_figure or "") in plain(story.summary)
     result.draft_title = story.title
@@ -375,6 +413,7 @@ def report(results: list[PageResult], verbose: bool) -> str:
         problems = [f"leak in {leak}" for leak in r.leaks]
         if r.error:
             problems.append(r.error)
+        problems += [f"fact not a full sentence: {fact!r}" for fact in r.not_sentences]
         if not r.title_ok and not r.error:
             problems.append(f"title: {r.draft_title!r}")
         if verbose:
@@ -385,7 +424,8 @@ def report(results: list[PageResult], verbose: bool) -> str:
     lines.append(
         "\nrecall: chrome blocks removed / chrome blocks; precis.: chrome removed / (chrome + article removed); "
         "prec.all: every non-chrome block counted as article; other rm: share of other blocks removed; "
-        "facts ok: key facts that are full sentences."
+        "facts ok: drafted key facts that are full sentences (pages that list their own key facts count only the "
+        "facts drafted to top the list up; the list's items are copied as written)."
     )
     return "\n".join(lines)
 

@@ -162,6 +162,17 @@ class LinkSettings(Strict):
     utm_content: Line | None = None  # default: "story-{slot}"; {slot} is the story's 1-based position in the issue
 
 
+class StorySettings(Strict):
+    """`story add --llm`: a model writes the summary in the newsletter's voice. Off unless `llm` is
+    set; the default drafting stays offline and deterministic."""
+
+    llm: Literal["openai"] | None = None  # an OpenAI-compatible chat API (OpenAI, Mistral, Groq, a local Ollama...)
+    llm_model: Line = "gpt-4o-mini"
+    llm_base_url: Url = "https://api.openai.com/v1"
+    llm_key_env: Line = "OPENAI_API_KEY"  # the environment variable that holds the key (never newsletter.toml)
+    voice: Line = "clear, warm and plain; no hype, no exclamation marks"  # how the newsletter sounds
+
+
 class Config(Strict):
     newsletter: NewsletterSettings
     sender: SenderSettings
@@ -172,6 +183,7 @@ class Config(Strict):
     sendgrid: SendGridSettings = SendGridSettings()
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
+    story: StorySettings = StorySettings()
 
     @property
     def base_url(self) -> str:

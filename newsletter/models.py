@@ -131,6 +131,7 @@ class Story(Strict):
     source: Line
     author: Line | None = None
     published: dt.date | None = None
+    reading_minutes: Annotated[int, Field(ge=1, le=600)] | None = None  # the article's, at 230 words a minute
     summary: Markdown
     key_facts: list[Line] = []
     quote: Quote | None = None

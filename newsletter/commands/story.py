@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import IssuePath, display_path
 from ..stories.fetch import DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from ..config import StorySettings
+    from ..stories.draft import Draft
 
 
 def _draft_options(command):
@@ -30,6 +35,11 @@ def _draft_options(command):
             "--allow-private", is_flag=True,
             help="Fetch from private, loopback and link-local addresses (a page on your own network).",
         ),
+        click.option(
+            "--llm", is_flag=True,
+            help="Have the model named in [story] llm (newsletter.toml) write the summary in the newsletter's voice; the key comes from the environment.",
+        ),
+        click.option("--verbose", is_flag=True, help="With --llm, show the prompt sent and the model's answer."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -59,6 +69,8 @@ def add(
     site: str | None,
     timeout: float,
     allow_private: bool,
+    llm: bool,
+    verbose: bool,
 ) -> None:
     """Append a drafted story from SOURCE to ISSUE_FILE, marked as a draft to review.
 
@@ -68,7 +80,10 @@ def add(
     from ..stories.draft import draft_story
 
     load_issue(issue_file)  # a missing or invalid issue file stops us before any fetching
+    settings = _model_settings(issue_file.parent) if llm else None
     draft = draft_story(source, url=url, title=title, site=site, timeout=timeout, allow_private=allow_private)
+    if settings is not None:
+        draft = _with_model_summary(draft, *settings, verbose)
     result = append_story(issue_file, draft, section)
     where = f"{display_path(issue_file)}:{result.line}"
     kind = "new section" if result.new_section else "section"
@@ -81,11 +96,57 @@ def add(
 @story.command()
 @click.argument("source")
 @_draft_options
-def show(source: str, url: str | None, title: str | None, site: str | None, timeout: float, allow_private: bool) -> None:
+def show(
+    source: str, url: str | None, title: str | None, site: str | None, timeout: float, allow_private: bool, llm: bool, verbose: bool
+) -> None:
     """Print the story drafted from SOURCE as the YAML block `story add` would append. Writes nothing.
 
     SOURCE is a .txt, .md or .html file, or an http(s) URL."""
     from ..stories.block import story_yaml
     from ..stories.draft import draft_story
 
-    click.echo(story_yaml(draft_story(source, url=url, title=title, site=site, timeout=timeout, allow_private=allow_private)), nl=False)
+    settings = _model_settings(Path.cwd()) if llm else None
+    draft = draft_story(source, url=url, title=title, site=site, timeout=timeout, allow_private=allow_private)
+    if settings is not None:
+        draft = _with_model_summary(draft, *settings, verbose)
+        for note in draft.notes:
+            click.secho(f"to do: {note}", fg="yellow", err=True)
+    click.echo(story_yaml(draft), nl=False)
+
+
+def _model_settings(folder: Path) -> tuple[str, StorySettings]:
+    """(the newsletter's name, [story]) of the workspace at or above `folder`, checked before any fetching."""
+    import os
+
+    from ..config import load_workspace
+
+    config = load_workspace(folder).config
+    if config.story.llm is None:
+        raise click.UsageError('--llm needs a model: set [story] llm = "openai" (any OpenAI-compatible API) in newsletter.toml')
+    if not os.environ.get(config.story.llm_key_env, "").strip():
+        raise click.UsageError(f"--llm needs the API key in the environment variable {config.story.llm_key_env}")
+    return config.newsletter.name, config.story
+
+
+def _with_model_summary(draft: Draft, newsletter: str, settings: StorySettings, verbose: bool) -> Draft:
+    """The draft with the model's summary in place of the extractive one, and a note for each
+    figure in it that the article does not give."""
+    from pydantic import ValidationError
+
+    from ..models import Story
+    from ..stories.draft import Draft
+    from ..stories.errors import StoryError
+    from ..stories.llm import write_summary
+
+    written = write_summary(draft.article, draft.story.title, newsletter, settings)
+    if verbose:
+        for message in written.prompt:
+            click.echo(f"--- prompt ({message['role']}) ---\n{message['content']}", err=True)
+        click.echo(f"--- answer from {settings.llm_model} ---\n{written.answer}", err=True)
+    try:
+        story = Story.model_validate({**draft.story.model_dump(), "summary": written.text})
+    except ValidationError as exc:
+        raise StoryError(f"the model's summary cannot be used: {exc.errors()[0]['msg']}") from None
+    notes = [*draft.notes, f"the summary was written by {settings.llm_model}: check it against the article"]
+    notes += [f"the model's summary gives {figure!r}, which the article does not: check it" for figure in written.unsupported]
+    return Draft(story, draft.origin, notes, draft.article)

@@ -31,6 +31,8 @@ def story_yaml(draft: Draft, indent: int = 0) -> str:
         item["author"] = story.author
     if story.published:
         item["published"] = story.published
+    if story.reading_minutes:
+        item["reading_minutes"] = story.reading_minutes
     wrapped = textwrap.fill(story.summary, SUMMARY_WIDTH, break_long_words=False, break_on_hyphens=False)
     item["summary"] = LiteralScalarString(wrapped + "\n")
     if story.key_facts:

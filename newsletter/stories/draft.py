@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ PLACEHOLDER_URL = "https://TODO.example.com/replace-with-the-article-url"
 PLACEHOLDER_SOURCE = "TODO: name the site"
 PLACEHOLDER_SUMMARY = "TODO: write a summary (the article has no running text to draft one from)."
 TITLE_CHARS = 100
+WORDS_PER_MINUTE = 230  # an adult's silent reading speed for non-fiction
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Draft:
     story: Story
     origin: str  # the path or URL it was drafted from
     notes: list[str] = field(default_factory=list)
+    article: str = ""  # the article's own text, as extracted (what --llm gives the model)
 
 
 def draft_story(
@@ -87,6 +90,7 @@ def draft_from(fetched: Fetched, *, url: str | None = None, title: str | None = 
     # Text from the page: anything that looks like a per-recipient placeholder is broken up, so a
     # hostile page cannot plant %%unsubscribe_url%% in the issue (the loader would refuse it).
     neutral = placeholders.neutralize
+    article = "\n\n".join(block.text for block in cleaned.blocks)
     author = _one_line(extracted.meta.author or cleaned.author)
     try:
         story = Story(
@@ -95,6 +99,7 @@ def draft_from(fetched: Fetched, *, url: str | None = None, title: str | None = 
             source=neutral(story_site),
             author=neutral(author) if author else None,
             published=extracted.meta.published or cleaned.published,
+            reading_minutes=reading_minutes(article),
             summary=neutral(summary_text),
             key_facts=[neutral(line) for fact in key_facts if (line := _one_line(fact))],
             quote=Quote(text=neutral(pull_quote.text), attribution=neutral(pull_quote.attribution)) if pull_quote else None,
@@ -102,7 +107,12 @@ def draft_from(fetched: Fetched, *, url: str | None = None, title: str | None = 
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise StoryError(f"{fetched.name}: the drafted story is not valid: {problems}") from None
-    return Draft(story=story, origin=fetched.name, notes=notes)
+    return Draft(story=story, origin=fetched.name, notes=notes, article=article)
+
+
+def reading_minutes(article: str) -> int:
+    """Minutes to read `article` at 230 words a minute, rounded up (a 100-word brief is 1)."""
+    return max(1, math.ceil(len(article.split()) / WORDS_PER_MINUTE))
 
 
 def _story_url(option: str | None, meta: PageMeta, cleaned: Cleaned, fetched: Fetched) -> str | None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from .clean import Block
 from .scoring import bag, cosine, vectors
-from .sentences import Sentence, has_verb, strip_dateline, terms
+from .sentences import STOPWORDS, Sentence, has_verb, strip_dateline, terms
 
 MIN_FACTS = 3
 MAX_FACTS = 5
@@ -17,6 +17,8 @@ PICKED_FACTS = 4  # when choosing sentences: enough to be useful, few enough to 
 FACT_CHARS = 120  # drafted facts aim under this...
 MAX_FACT_CHARS = 140  # ...and never pass it: the issue check warns above it
 REDUNDANT = 0.45
+REPEATED_SHARE = 0.7  # a fact with this share of its content words in one summary sentence repeats it...
+SAME_FIGURES_SHARE = 0.6  # ...and with this share, when it gives no figure the sentence does not
 
 KEY_LIST_HEADING = re.compile(
     r"(?:the\s+)?(?:(?:key|main|quick|fast|top|important|\d+|three|four|five)\s+)?"
@@ -41,6 +43,20 @@ DATE_WORDS = frozenset([
     "mercredi", "jeudi", "vendredi", "samedi", "dimanche"
 ])
 WORD_OR_NUMBER = re.compile(r"[^\W\d_]+|\d+")
+CONTENT_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
+FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+ELISION = re.compile(r"^(?:[cdjlmnst]|qu)['’]")
+# German and French words that carry no content (English ones: sentences.STOPWORDS). Without them, two
+# sentences would look alike for sharing "der", "und" and "de la".
+FUNCTION_WORDS = frozenset([
+    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines", "und", "oder",
+    "aber", "mit", "für", "von", "vom", "zu", "zum", "zur", "im", "am", "an", "auf", "aus", "bei", "nach", "vor",
+    "über", "um", "als", "wie", "auch", "noch", "nicht", "sich", "sie", "er", "es", "ist", "sind", "war", "hat",
+    "haben", "wird", "werden", "wurde", "soll", "kann", "dass", "sowie", "bis", "seit", "rund", "etwa",
+    "le", "la", "les", "un", "une", "du", "de", "et", "ou", "mais", "pour", "avec", "dans", "en", "au", "aux",
+    "sur", "par", "que", "qui", "dont", "où", "ne", "pas", "plus", "se", "ce", "cette", "ces", "son", "sa",
+    "ses", "leur", "leurs", "il", "elle", "ils", "elles", "est", "sont", "été", "être", "avoir", "ont", "sera",
+])
 HEDGE = re.compile(
     r"\b(?:could|may|might|would|likely|perhaps|possibly|suggests?|seems?|appears?|arguably|considered|"
     r"will be (?:read|watched|seen))\b",
@@ -71,8 +87,9 @@ def is_key_list_heading(text: str) -> bool:
 def key_facts(
     blocks: Sequence[Block], sentences: Sequence[Sentence], subject: Sequence[str], summary: Sequence[Sentence]
 ) -> list[str]:
-    """Three to five key facts: the article's list if it has one, topped up from its sentences if short.
-    Fewer when the article has fewer good sentences: a weak fact is worse than none."""
+    """Up to five key facts: the article's list if it has one (topped up from its sentences to three if
+    shorter), else its most informative sentences. Fewer when the article has fewer good sentences, none
+    when the summary already says all it has: a weak or repeated fact is worse than none."""
     facts = listed_facts(blocks)
     if len(facts) >= MIN_FACTS:
         return facts
@@ -84,7 +101,7 @@ def sentence_facts(
     sentences: Sequence[Sentence], subject: Sequence[str], summary: Sequence[Sentence], count: int, exclude: Sequence[str] = ()
 ) -> list[str]:
     """Up to `count` facts from the most informative sentences, in article order: each a whole sentence
-    with a verb, none repeating another, a fact in `exclude` or the summary's opening sentence."""
+    with a verb and its full stop, none repeating another, a fact in `exclude` or any summary sentence."""
     # Quoted speech goes in the quote field; a fact is the article's own statement.
     candidates = [
         s for s in sentences
@@ -92,35 +109,41 @@ def sentence_facts(
     ]
     if not candidates:
         return []
-    in_summary = {s.index for s in summary}
-    opening = summary[0].text if summary else ""
+    # The reader has just read the summary: a fact tells them something else. When the summary opens a later
+    # paragraph, the first one was passed over as a deck (or a caption): it rewords the lead, so it is no fact.
+    not_facts = {s.index for s in summary}
+    if summary and summary[0].paragraph > 0 and summary[0].position == 0:
+        not_facts |= {s.index for s in sentences if s.paragraph == 0}
+    said = [s.text for s in summary]
     vecs = vectors(candidates)
     subject_vec = bag(subject)
     excluded = [bag(terms(text)) for text in exclude]
-
-    def score(s: Sentence) -> float:
-        # A sentence the summary already says still counts (a lead is often the richest in facts),
-        # but a fact the reader has not seen yet is worth more.
-        return _informative(s, cosine(vecs[s.index], subject_vec)) - (1.0 if s.index in in_summary else 0.0)
-
-    ranked = sorted(candidates, key=lambda s: (-score(s), s.index))
+    scores = {s.index: _informative(s, cosine(vecs[s.index], subject_vec)) for s in candidates if s.index not in not_facts}
+    ranked = sorted((s for s in candidates if s.index in scores), key=lambda s: (-scores[s.index], s.index))
     chosen: list[tuple[Sentence, str]] = []
 
-    def pick(sentences: Sequence[Sentence], upto: int) -> None:
-        for s in sentences:  # each step compares with at most `count` facts: linear in the sentences
+    def pick(upto: int, concrete: bool) -> None:
+        for s in ranked:  # each step compares with at most `count` facts: linear in the sentences
             if len(chosen) >= upto:
                 return
-            if any(cosine(vecs[s.index], vecs[c.index]) > REDUNDANT for c, _ in chosen):
+            if concrete and not _concrete(s.text):
                 continue
+            if not concrete and scores[s.index] <= 0:
+                continue  # a plain statement that names no one and is not about the story is filler
+            if any(cosine(vecs[s.index], vecs[c.index]) > REDUNDANT for c, _ in chosen):
+                continue  # a sentence already chosen is its own repeat too
             if any(cosine(bag(s.terms), other) > REDUNDANT for other in excluded):
                 continue
             fact = as_fact(s.text)
-            if fact is not None and not repeats(fact, opening):
-                chosen.append((s, fact))
+            if fact is None or any(repeats(fact, sentence) for sentence in said):
+                continue
+            if concrete and not _concrete(fact):
+                continue  # its figures were in the clause the cut dropped
+            chosen.append((s, fact))
 
-    # Facts with a number or a date first; a plain statement only to reach the minimum.
-    pick([s for s in ranked if _concrete(s.text)], count)
-    pick([s for s in ranked if not _concrete(s.text)], min(count, MIN_FACTS))
+    # Facts with a number or a date first; a plain statement of substance only to reach the minimum.
+    pick(count, concrete=True)
+    pick(min(count, MIN_FACTS), concrete=False)
     return [fact for _, fact in sorted(chosen, key=lambda pair: pair[0].index)]
 
 
@@ -134,15 +157,30 @@ def _date_words(text: str) -> int:
 
 
 def repeats(fact: str, sentence: str) -> bool:
-    """Whether `fact` says what `sentence` says: nearly all its words are the sentence's, and it leaves out
-    little of the sentence but who said so. A fact cut from a long sentence that drops a clause of
-    substance ("…, mostly in the hottest neighbourhoods") is not a repeat."""
-    whole = set(terms(sentence))
-    claim = set(terms(TRAILING_SOURCE.sub("", _bare(sentence))))
-    told = set(terms(fact))
-    if not claim or not told:
+    """Whether `fact` says again what `sentence` says: most of its content words are the sentence's
+    (REPEATED_SHARE of them; SAME_FIGURES_SHARE when every figure of the fact is the sentence's too, as in
+    a reworded "State officials approved $18 million in tax credits"). A shortened copy of a sentence is a
+    repeat; a fact that shares a name with it but says something else, or adds a figure, is not."""
+    own = _content_terms(fact)
+    if not own:
         return False
-    return len(told & whole) >= 0.8 * len(told) and len(told & claim) >= 0.75 * len(claim)
+    share = len(own & _content_terms(sentence)) / len(own)
+    same_figures = set(FIGURE.findall(fact)) <= set(FIGURE.findall(sentence))
+    return share >= REPEATED_SHARE or (same_figures and share >= SAME_FIGURES_SHARE)
+
+
+def _content_terms(text: str) -> frozenset[str]:
+    """The words of `text` that carry its content, in any of the three languages: lower-cased, without
+    function words or French elisions ("l'entreprise" is "entreprise"), "panels" counted as "panel"."""
+    found = set()
+    for word in CONTENT_WORD.findall(text.lower()):
+        word = ELISION.sub("", word).removesuffix("'s").removesuffix("’s")
+        if word in STOPWORDS or word in FUNCTION_WORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        if word[0].isalpha() and len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        found.add(word)
+    return frozenset(found)
 
 
 def _informative(s: Sentence, subject_similarity: float) -> float:
@@ -169,11 +207,14 @@ LEAD_IN = re.compile(
 )
 # "Ada Lee, one of the co-founders of X, to lead …": the one aside of a sentence (", who leads the team,",
 # ", which opened in 2019,") with no other comma before or after it, and no list after it: in ", which grow
-# almonds, tomatoes and grapes" or "Vance, 74, who visited …, stood" the commas are not the aside's alone.
+# almonds, tomatoes and grapes" or "Vance, 74, who visited …, stood" the commas are not the aside's alone. Nor
+# is it one when an article follows: in "Riders pay part of each trip, which …, a scheme sold to 400 firms" the
+# end is a phrase about the whole sentence, and without the aside it would run on from "trip".
 ASIDE = re.compile(
     r"^(?P<head>[^,;]+),\s+(?:who|which|whose|where|one of|a|an|the|its|his|her|their|now|then|formerly|previously)"
-    r"\s[^,;]{2,90},\s+(?=[a-z][^,;]*$)(?![\w'’-]+(?:\s[\w'’-]+)?\s(?:and|or)\s)"
+    r"\s[^,;]{2,90},\s+(?=[a-z][^,;]*$)(?![\w'’-]+(?:\s[\w'’-]+)?\s(?:and|or)\s)(?!(?:a|an|the)\s)"
 )
+SENTENCE_END = (".", "!", "?", "…", ".”", ".\"", ".»", "!”", "?”")  # what a fact may already end with
 PARENTHESES = re.compile(r"\s*\([^()]{1,80}\)")
 # ", its operator reported on 14 April 2026" / ", the council announced on Thursday" at the end of a sentence
 TRAILING_SOURCE = re.compile(
@@ -221,6 +262,15 @@ ASIDE_START = re.compile(
     r"qui|que|dont|où|lorsque|quand|le|la|les|un|une)\b",
     re.IGNORECASE,
 )
+# ", and every component" at the end of a cut: a joined clause that opens with its subject.
+JOINED_CLAUSE = re.compile(
+    r"[,;]\s+(?P<clause>(?:and|but|or|so|yet|und|aber|oder|doch|et|mais|ou)\s+(?P<subject>[^,;]+))$", re.IGNORECASE
+)
+CLAUSE_SUBJECT = re.compile(
+    r"(?:the|a|an|its|his|her|their|our|this|that|these|those|every|each|all|some|most|many|no|"
+    r"der|die|das|ein|eine|jede|jeder|jedes|alle|le|la|les|l|un|une|chaque|tous|toutes)\b",
+    re.IGNORECASE,
+)
 NOT_A_NAME_START = frozenset([
     "in", "on", "at", "after", "before", "since", "during", "for", "from", "by", "with", "under", "over", "last",
     "this", "next", "im", "am", "nach", "seit", "vor", "bei", "mit", "für", "à", "en", "dans", "après", "avant",
@@ -228,14 +278,14 @@ NOT_A_NAME_START = frozenset([
 ])
 
 def as_fact(sentence: str) -> str | None:
-    """A sentence as a key fact: without its dateline and closing full stop, cut at a clause boundary to
-    about FACT_CHARS characters (never past MAX_FACT_CHARS), and still a whole sentence with a verb; None
-    when it cannot be cut cleanly or has no verb."""
+    """A sentence as a key fact: without its dateline, cut at a clause boundary to about FACT_CHARS
+    characters (never past MAX_FACT_CHARS), still a whole sentence with a verb, and ending as one (its
+    full stop kept, or put back after a cut); None when it cannot be cut cleanly or has no verb."""
     text = _bare(sentence)
     for limit in (FACT_CHARS, MAX_FACT_CHARS):
-        fact = _fit(text, limit)
+        fact = _fit(text, limit - 1)  # room for the full stop
         if fact:
-            return fact
+            return fact if fact.endswith(SENTENCE_END) else fact + "."
     return None
 
 
@@ -266,9 +316,9 @@ def clause_prefix(text: str, limit: int) -> str | None:
 
 def is_whole(text: str) -> bool:
     """Whether `text` reads as a complete sentence: a verb, nothing left hanging at its end, a subject that
-    kept its verb, and every bracket and quotation closed."""
+    kept its verb (the sentence's, and the last joined clause's), and every bracket and quotation closed."""
     return (
-        has_verb(text) and not DANGLING.search(text) and not _subject_left(text)
+        has_verb(text) and not DANGLING.search(text) and not _subject_left(text) and not _joined_subject_left(text)
         and text.count("(") == text.count(")") and text.count("“") == text.count("”")
         and text.count('"') % 2 == 0 and text.count("«") == text.count("»") and text.count("„") <= text.count("“")
     )
@@ -283,6 +333,15 @@ def _subject_left(text: str) -> bool:
         return False
     # Read each later part after the subject, so its verb stands where a verb stands: "Lake Ardell held".
     return not any(has_verb(f"{parts[0]} {part}") and not ASIDE_START.match(part) for part in parts[2:])
+
+
+def _joined_subject_left(text: str) -> bool:
+    """Whether `text` ends in a joined clause cut before its verb: "…recycled plastics, and every component"
+    (of "…, and every component, including the battery, can be replaced"). A list's last item ("apples,
+    pears, and plums") opens with no article, so it is not taken for one."""
+    joined = JOINED_CLAUSE.search(text)
+    # Read with its "and": a lone "every component" could pass for German ("kommt", "zahlt").
+    return bool(joined and CLAUSE_SUBJECT.match(joined["subject"]) and not has_verb(joined["clause"]))
 
 
 def _subject(phrase: str) -> bool:

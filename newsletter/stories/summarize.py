@@ -17,6 +17,8 @@ MAX_SENTENCES = 3
 MIN_SENTENCES = 2
 MAX_SENTENCE_WORDS = 40  # a longer sentence leaves no room for a second one
 MIN_SENTENCE_WORDS = 5
+MAX_DECK_WORDS = 30  # a deck under a headline is a line or two; a lead paragraph runs longer
+REWORDED_SHARE = 0.5  # a deck's words that come back in one later sentence: it rewords the story
 MIN_ADDED_WORDS = 8  # a short sentence after the lead ("Staff wear no tags.") rarely carries the story
 REDUNDANT = 0.45  # cosine above which a sentence mostly repeats one already chosen
 # A sentence that leans on the one before it reads badly without it.
@@ -49,7 +51,16 @@ SENTENCE_END = re.compile(r"[.!…][”’\"'»)]?$")
 
 def summarize(sentences: Sequence[Sentence], subject: Sequence[str]) -> list[Sentence]:
     """Pick the summary sentences. `subject` holds the terms of what the article is about (its title)."""
-    lead = _lead(sentences)
+    chosen = _summary(sentences, subject, _lead(sentences))
+    body_lead = _lead_after_deck(sentences, chosen)
+    if body_lead is not None:
+        # The deck rewords the lead: the summary opens with the lead, as the story itself does.
+        chosen = _summary(sentences, subject, body_lead)
+    return chosen
+
+
+def _summary(sentences: Sequence[Sentence], subject: Sequence[str], lead: Sentence | None) -> list[Sentence]:
+    """The summary sentences of the story that starts at `lead` (its first sentence if None)."""
     # The story starts at its lead: a headline or a deck before it is no summary sentence.
     story = [s for s in _with_lead_cut(sentences, lead) if lead is None or s.index >= lead.index]
     candidates = [s for s in story if MIN_SENTENCE_WORDS <= s.words <= MAX_SENTENCE_WORDS and _statement(s)]
@@ -98,10 +109,31 @@ def _counts(number: str) -> bool:
 def _lead(sentences: Sequence[Sentence]) -> Sentence | None:
     """The article's opening statement: its first sentence that ends like one and has a verb. A headline,
     a deck or a caption that reached the running text has no full stop or no verb."""
-    return next(
-        (s for s in sentences if s.words >= MIN_SENTENCE_WORDS and SENTENCE_END.search(s.text) and has_verb(s.text)),
-        None,
-    )
+    return next((s for s in sentences if _opens(s)), None)
+
+
+def _lead_after_deck(sentences: Sequence[Sentence], chosen: Sequence[Sentence]) -> Sentence | None:
+    """The story's real lead, when the summary opens with a deck (the line or two under a headline that
+    rewords the story, copied into the running text) and the lead paragraph is in the summary too; else
+    None. A deck is a short first paragraph, followed later by a longer paragraph-opening statement, and
+    most of its words come back in a later sentence."""
+    if not chosen or chosen[0].position != 0:
+        return None
+    deck = chosen[0]
+    if sum(s.words for s in sentences if s.paragraph == deck.paragraph) > MAX_DECK_WORDS:
+        return None
+    later = [s for s in sentences if s.paragraph > deck.paragraph]
+    body_lead = next((s for s in later if s.position == 0 and s.words > deck.words and _opens(s)), None)
+    if body_lead is None or body_lead.index not in {s.index for s in chosen}:
+        return None
+    words = set(deck.terms)
+    reworded = any(len(words & set(s.terms)) >= REWORDED_SHARE * len(words) for s in later)
+    return body_lead if words and reworded else None
+
+
+def _opens(s: Sentence) -> bool:
+    """Whether `s` can open a story, as `_lead` takes it: a statement that ends like one and has a verb."""
+    return s.words >= MIN_SENTENCE_WORDS and bool(SENTENCE_END.search(s.text)) and has_verb(s.text)
 
 
 def _statement(s: Sentence) -> bool:
@@ -178,6 +210,8 @@ def _next(
             continue
         if max(cosine(vecs[s.index], vecs[c.index]) for c in chosen) > redundant:
             continue
+        if len(chosen) >= MIN_SENTENCES and QUOTE_MARKS.search(s.text):
+            continue  # quoted speech belongs in the quote field: it only ever makes up the minimum
         score = scores[s.index]
         if LEANS_BACK.match(s.text) and s.index - 1 not in chosen_indexes:
             score -= 0.5

@@ -14,7 +14,7 @@ from newsletter.check import CUT_SHORT, KEY_FACT_MAX_CHARS
 from newsletter.models import Story
 from newsletter.stories.clean import Block
 from newsletter.stories.draft import draft_from
-from newsletter.stories.facts import as_fact
+from newsletter.stories.facts import as_fact, repeats, sentence_facts
 from newsletter.stories.fetch import Fetched
 from newsletter.stories.quotes import inline_quote, normalized
 from newsletter.stories.scoring import centrality, cosine, vectors
@@ -149,6 +149,8 @@ def test_a_verbless_paragraph_never_becomes_a_fact() -> None:
         f"{FRAGMENT}.",
         "The finished model answers questions about tax law in 14 languages.",
         "Customers in 30 countries can use it from 1 March.",
+        "A year of access costs 1,200 euros for a firm of up to 50 staff.",
+        "The lab employs 85 researchers in Lyon and Turin.",
     )
     assert story.key_facts
     assert all("Fine-tuning" not in fact for fact in story.key_facts), story.key_facts
@@ -159,13 +161,13 @@ def test_a_verbless_paragraph_never_becomes_a_fact() -> None:
     [
         ("The council approved a 12 percent rise in bus fares on Tuesday, which will take effect in March and which "
          "opponents say will hit riders in the outer districts hardest.",
-         "The council approved a 12 percent rise in bus fares on Tuesday"),
+         "The council approved a 12 percent rise in bus fares on Tuesday."),
         ("Night buses will run every 20 minutes on all six main routes from 1 June; the trams will keep their "
          "current timetable until the new depot opens in the autumn of 2027.",
-         "Night buses will run every 20 minutes on all six main routes from 1 June"),
+         "Night buses will run every 20 minutes on all six main routes from 1 June."),
         ("The operator ordered two battery ferries for 48 million euros — the largest order the yard has taken since "
          "it was founded by two brothers in 1946 — and expects the first to enter service in April 2027.",
-         "The operator ordered two battery ferries for 48 million euros"),
+         "The operator ordered two battery ferries for 48 million euros."),
     ],
 )
 def test_a_long_sentence_loses_a_clause_and_stays_a_sentence(sentence: str, fact: str) -> None:
@@ -181,7 +183,7 @@ def test_a_long_sentence_loses_a_clause_and_stays_a_sentence(sentence: str, fact
     ],
 )
 def test_a_sentence_that_opens_with_a_phrase_or_an_aside_is_a_whole_fact(sentence: str) -> None:
-    assert as_fact(sentence) == sentence.rstrip(".")
+    assert as_fact(sentence) == sentence
 
 
 @pytest.mark.parametrize(
@@ -253,6 +255,139 @@ def test_no_fact_repeats_the_summarys_first_sentence() -> None:
     assert all(normalized(fact) not in first for fact in story.key_facts), story.key_facts
 
 
+def test_a_fact_is_never_a_summary_sentence_cut_short() -> None:
+    # The lead's second clause is long: cut before it, the lead used to pass for a fact of its own.
+    story = drafted(
+        "Nearly 70 percent of the city's trams will stay in their depots on Thursday 5 June, because drivers are "
+        "striking against new rosters that would stretch their working days.",
+        "Buses will be less affected, with about one in four cancelled.",
+        "The strike was called by two unions that represent most of the 540 tram drivers.",
+        "A second stoppage, from 10 to 14 June, has already been announced.",
+        "Park-and-ride car parks at the end of each line will be free all day.",
+    )
+    summary = normalized(story.summary)
+    assert story.key_facts, story.summary
+    for fact in story.key_facts:
+        assert normalized(fact.rstrip(".")) not in summary, (fact, story.summary)
+    assert not any(fact.startswith("Nearly 70 percent") for fact in story.key_facts), story.key_facts
+
+
+def test_no_fact_repeats_a_later_summary_sentence() -> None:
+    story = drafted(
+        "The port of Kessock will build a 310-metre quay for cruise ships, the harbour board decided on Friday.",
+        "The quay will cost 46 million euros, most of it paid by a national fund for coastal towns.",
+        "Work starts in March 2026 and should take two years.",
+        "The first ships are booked for the summer of 2028.",
+        "About 120,000 cruise passengers are expected in the first full season.",
+    )
+    said = summary_sentences(story)
+    assert len(said) >= 2 and story.key_facts, (said, story.key_facts)
+    for fact in story.key_facts:
+        for sentence in said:
+            assert not repeats(fact, sentence), (fact, sentence)
+            assert normalized(fact.rstrip(".")) not in normalized(sentence), (fact, sentence)
+
+
+@pytest.mark.parametrize(
+    ("fact", "sentence", "repeated"),
+    [
+        # Cut from the sentence: every word of the fact is the sentence's.
+        ("Nearly 70 percent of the trams will stay in their depots on Thursday.",
+         "Nearly 70 percent of the trams will stay in their depots on Thursday, because drivers are striking.", True),
+        # Reworded, with the same figure: most of its words, and nothing new to count.
+        ("The state's economic development board approved $18 million in tax credits.",
+         "State officials approved $18 million in tax credits tied to hiring targets.", True),
+        # The same subject, but news of its own.
+        ("The quay will cost 46 million euros.",
+         "The port of Kessock will build a 310-metre quay for cruise ships, the harbour board decided on Friday.", False),
+        # Most of the words, but a figure the sentence does not give.
+        ("The board voted 4-1 to replace the diesel ferries.",
+         "The transit authority voted on Monday to replace its diesel ferries with three electric ones.", False),
+        # German and French: their small words ("die", "der", "de la") do not make two sentences alike.
+        ("Die Stadt rechnet mit rund 90.000 Besuchern im Jahr.",
+         "Die Stadt hat die Sanierung der Halle mit 23 Millionen Euro bezahlt.", False),
+        ("Les lignes de bus seront moins touchées que celles du tramway.",
+         "Les lignes de bus seront moins touchées, avec un véhicule sur quatre supprimé.", True),
+    ],
+)
+def test_a_fact_repeats_a_sentence_when_most_of_its_words_are_the_sentences(fact: str, sentence: str, repeated: bool) -> None:
+    assert repeats(fact, sentence) is repeated
+
+
+@pytest.mark.parametrize(
+    ("sentence", "fact"),
+    [
+        ("The museum stays open until 8 p.m. on Thursdays.", "The museum stays open until 8 p.m. on Thursdays."),
+        ("The crossing takes 25 minutes!", "The crossing takes 25 minutes!"),
+        ("Riders will pay 4 euros a month for the night buses from 1 June, which the council approved on Tuesday "
+         "after a long debate about the cost of the new routes.",
+         "Riders will pay 4 euros a month for the night buses from 1 June."),
+    ],
+)
+def test_a_drafted_fact_ends_with_its_full_stop(sentence: str, fact: str) -> None:
+    assert as_fact(sentence) == fact
+
+
+BOATS = "The port will replace its three oldest diesel ferries by the spring of 2028 and buy four new battery boats"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "fits"),
+    [
+        (f"{BOATS} that carry 300 passengers in all.", True),  # 139 characters and its full stop
+        (f"{BOATS} that carry 300 passengers per day.", False),  # 140 and its full stop, and nowhere to cut
+    ],
+)
+def test_a_fact_with_its_full_stop_is_at_most_140_characters(sentence: str, fits: bool) -> None:
+    fact = as_fact(sentence)
+    assert len(sentence) == (140 if fits else 141), len(sentence)
+    assert fact == (sentence if fits else None), fact
+
+
+def test_a_cut_never_ends_in_a_joined_clause_that_lost_its_verb() -> None:
+    sentence = (
+        "The headband and ear cups use 40 percent recycled aluminium and plastics, and every component, including "
+        "the battery, can be swapped by the owner with a single screwdriver."
+    )
+    assert as_fact(sentence) == "The headband and ear cups use 40 percent recycled aluminium and plastics."
+    assert as_fact("Tickets cost 12 euros, and children under 18 go free.") == "Tickets cost 12 euros, and children under 18 go free."
+
+
+def test_a_fact_whose_figures_were_cut_off_is_no_figure_fact() -> None:
+    # The figures are in the clause a cut drops ("…, which lets riders travel for 1 euro …"): what is left is a
+    # plain statement, which must not take a place a fact with a figure can fill.
+    found = story_sentences([
+        Block("paragraph", "Employers pay part of each trip, which lets riders travel for 1 euro and drivers earn 4 "
+              "euros a trip on average, a scheme the firm has sold to 400 companies since it was founded in a garage."),
+        Block("paragraph", "The company employs 85 people in Montreuil and Lyon."),
+        Block("paragraph", "It does not expect to make a profit before 2027."),
+        Block("paragraph", "Its app has been downloaded 1.2 million times since 2021."),
+    ])
+    facts = sentence_facts(found, subject=(), summary=[], count=3)
+    assert facts == [
+        "The company employs 85 people in Montreuil and Lyon.",
+        "It does not expect to make a profit before 2027.",
+        "Its app has been downloaded 1.2 million times since 2021.",
+    ], facts
+    assert as_fact(found[0].text) == "Employers pay part of each trip."  # and never "…each trip a scheme …"
+
+
+def test_facts_from_the_articles_own_list_stay_as_written_and_drafted_ones_get_their_full_stop() -> None:
+    text = (
+        "Night buses return to three routes\n\n"
+        "The city will run night buses on three routes from 1 June, the transport authority said on Monday.\n\n"
+        "Key facts\n\n- Buses every 20 minutes\n- Tickets cost 2 euros\n\n"
+        "The routes were cut in 2020, when the pandemic emptied the late-evening buses.\n\n"
+        "The authority will hire 36 drivers for the night shifts by the end of May.\n\n"
+        "About 4,000 riders took the night buses each week before the routes were cut.\n\n"
+        "Hospital staff had asked for the night routes in a petition signed by 2,300 people.\n"
+    )
+    story = draft_from(Fetched(data=text.encode("utf-8"), kind="text", name="buses.txt", url=None)).story
+    assert story.key_facts[:2] == ["Buses every 20 minutes", "Tickets cost 2 euros"], story.key_facts
+    assert len(story.key_facts) == 3, story.key_facts  # topped up to three, no more
+    assert story.key_facts[2].endswith("."), story.key_facts
+
+
 def test_facts_prefer_sentences_with_numbers_and_dates() -> None:
     story = drafted(
         "Larchfield opened its first community solar roof on Saturday, on the old grain store by the canal.",
@@ -261,22 +396,27 @@ def test_facts_prefer_sentences_with_numbers_and_dates() -> None:
         "The cooperative was founded in March 2023 and now has 240 member households.",
         "Everyone agreed that the afternoon was a pleasant one for the whole village.",
         "Surplus income will pay for insulating 30 homes from 1 October.",
+        "Local musicians played for the visitors until the evening.",
+        "The installer, a firm from Gravesend, finished the work in 11 weeks.",
     )
     facts = story.key_facts
-    assert any("2,900 panels" in fact for fact in facts), facts
     assert any("March 2023" in fact for fact in facts), facts
     assert any("1 October" in fact for fact in facts), facts
+    assert any("11 weeks" in fact for fact in facts), facts
     assert all(re.search(r"\d", fact) for fact in facts), facts
 
 
 def test_an_article_with_few_good_sentences_gets_fewer_facts_not_padding() -> None:
     story = drafted(
-        "The island council voted on Tuesday to keep its only ferry running through the winter.",
-        "The crossing will cost the council 2.4 million euros a year.",
+        "The island council voted on Tuesday to keep its only ferry running through the winter, after a month "
+        "in which residents marched twice to the council offices to ask for it.",
+        "The ferry is the island's only link to the hospital, the secondary school and the supermarket on the mainland.",
+        "Each crossing costs the council 900 euros.",  # too short for the summary, and a fact
         f"{FRAGMENT}.",
         "“We could not leave people stranded for four months,” said council leader Mairi Ross.",
+        "Everyone agreed that it was a good evening for all of them.",  # a plain line about nothing: no fact
     )
-    assert story.key_facts == ["The crossing will cost the council 2.4 million euros a year"]
+    assert story.key_facts == ["Each crossing costs the council 900 euros."]
 
 
 def test_german_and_french_articles_get_facts_from_their_sentences() -> None:
@@ -285,6 +425,8 @@ def test_german_and_french_articles_get_facts_from_their_sentences() -> None:
         "Für einen Haushalt mit 2.500 Kilowattstunden bedeutet das eine Ersparnis von rund 84 Euro im Jahr.",
         "Der Arbeitspreis sinkt von 38,6 auf 35,1 Cent je Kilowattstunde.",
         "Betroffen sind rund 410.000 Kundinnen und Kunden, die keinen Sondervertrag abgeschlossen haben.",
+        "Die Grundgebühr bleibt bei 11,90 Euro im Monat.",
+        "Zuletzt hatte Spreewerk die Preise im Januar 2023 um 40 Prozent erhöht.",
         title="Spreewerk senkt den Strompreis",
     )
     french = drafted(
@@ -292,12 +434,14 @@ def test_german_and_french_articles_get_facts_from_their_sentences() -> None:
         "L’entreprise, qui revendique 340 000 utilisateurs, veut s’implanter dans quinze nouvelles villes d’ici à 2026.",
         "Elle compte aujourd’hui 85 salariés et prévoit d’en recruter 60 de plus.",
         "Les premières ouvertures sont prévues à Rouen et à Clermont-Ferrand dès la rentrée.",
+        "Fondée en 2020 à Montreuil, la société a signé des contrats avec plus de 400 entreprises.",
+        "Le trajet moyen de ses utilisateurs mesure 23 kilomètres.",
         title="RouleEnsemble lève 12 millions d’euros",
     )
     assert german.summary.startswith("Der Versorger Spreewerk senkt zum 1. April den Strompreis um 9 Prozent.")
     assert french.summary.startswith("La start-up RouleEnsemble annonce mercredi")
     assert any("38,6 auf 35,1 Cent" in fact for fact in german.key_facts), german.key_facts
-    assert any("85 salariés" in fact for fact in french.key_facts), french.key_facts
+    assert any("340 000 utilisateurs" in fact for fact in french.key_facts), french.key_facts
     for fact in german.key_facts + french.key_facts:
         assert not fact.startswith(("BERLIN", "PARIS")) and has_verb(fact), fact
 
@@ -344,6 +488,58 @@ def test_a_long_lead_is_cut_at_a_clause_and_still_opens_the_summary() -> None:
     assert first.startswith("Acme on Tuesday unveiled the Orbit 2 wireless headset"), story.summary
     assert first.endswith(".") and len(first.split()) <= 40
     assert LONG_LEAD.startswith(first[:-1] + ",")  # cut where a clause begins
+
+
+BUS_LEAD = (
+    "The Arnholt Valley council voted on Tuesday evening to buy six battery-electric buses from Lindqvist Motors "
+    "for 9.4 million euros, retiring a diesel fleet whose oldest bus has run since 2004."
+)
+BUS_STORY = [
+    "A national clean-transport grant will cover about 5 million euros of the cost.",
+    "The first two buses arrive in March 2027 and the rest by the end of that year.",
+    "Drivers will train on the new buses for two weeks before they carry passengers.",
+    "The council will discuss fares at a public meeting on 12 November.",
+]
+
+
+def test_a_deck_under_the_headline_gives_way_to_the_lead() -> None:
+    deck = "The council voted 7-2 to retire a diesel fleet whose oldest bus dates from 2004. Fares may rise."
+    story = drafted(deck, BUS_LEAD, *BUS_STORY, title="Valley council buys six electric buses")
+    assert story.summary.startswith(BUS_LEAD), story.summary
+    assert "7-2" not in story.summary, story.summary
+    assert all("7-2" not in fact for fact in story.key_facts), story.key_facts  # the deck rewords the lead
+
+
+def test_a_short_lead_is_no_deck() -> None:
+    # A one-line lead, then a longer paragraph the summary takes too: the lead is not reworded later, so it stays.
+    lead = "Kestrel Rail will close the ticket offices at 14 small stations from 1 March."
+    story = drafted(
+        lead,
+        "The operator says fewer than one in ten tickets at those stations is now bought at a counter, and the staff "
+        "will move to the platforms to help passengers with machines, luggage and connections.",
+        "Unions called the closures a cut by stealth and said they would ballot members in February.",
+        "The 14 offices are all at stations with fewer than 500 passengers a day.",
+        title="Kestrel Rail closes 14 ticket offices",
+    )
+    assert story.summary.startswith(lead), story.summary
+
+
+def test_quoted_speech_never_fills_the_summary_past_two_sentences() -> None:
+    story = drafted(
+        "Voters in Marlow County on Tuesday turned down a sales tax rise that would have paid for a new riverside "
+        "arena for the Marlow Otters, with 61 percent of them voting against it, according to the early results "
+        "published overnight.",
+        "The Otters would not say whether they might leave the county.",
+        "“Nothing is ruled out yet,” the county executive said.",  # fits the word budget, but belongs in the quote
+        "The half-cent tax would have raised an estimated 280 million dollars over 25 years toward a 600 million "
+        "dollar arena on the old freight yard.",
+        "The Otters have played at Quayside Park since 1981, and the building needs an estimated 80 million dollars "
+        "in repairs over the next decade.",
+        title="Marlow voters reject arena tax",
+    )
+    sentences = summary_sentences(story)
+    assert len(sentences) == 2, sentences
+    assert "ruled out" not in story.summary, story.summary
 
 
 # --- quotes ------------------------------------------------------------------------------------------

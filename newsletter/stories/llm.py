@@ -1,0 +1,120 @@
+"""`story add --llm`: a language model writes the summary, in the newsletter's voice, from the
+article the drafter extracted. Optional: it needs `[story] llm` in newsletter.toml and a key in the
+environment; without `--llm` nothing here runs and drafting stays offline and deterministic.
+
+The model's words are checked against the article: a figure in its summary that the article does
+not give is reported, since a model can invent one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+import urllib3
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from ..config import StorySettings
+from .errors import StoryError
+
+ARTICLE_CHARS = 24_000  # what the model reads of a long article: the lead and the body's first pages
+ANSWER_BYTES = 1_000_000
+TIMEOUT = 60.0
+NUMBER = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d{3})*(?:[.,]\d+)?")
+
+
+@dataclass
+class ModelSummary:
+    text: str
+    prompt: list[dict[str, str]]  # the messages sent, for --verbose
+    answer: str  # the model's answer as it came, for --verbose
+    unsupported: list[str] = field(default_factory=list)  # figures in `text` the article does not give
+
+
+class _Retryable(Exception):
+    """A 429, a 5xx or a dropped connection: worth another try."""
+
+
+def write_summary(article: str, title: str, newsletter: str, settings: StorySettings) -> ModelSummary:
+    """Ask the configured model for a 2 to 3 sentence summary of `article`. Raises StoryError."""
+    key = os.environ.get(settings.llm_key_env, "").strip()
+    if not key:
+        raise StoryError(f"--llm needs an API key in the environment variable {settings.llm_key_env} ([story] llm_key_env in newsletter.toml)")
+    prompt = messages(article, title, newsletter, settings.voice)
+    body = {"model": settings.llm_model, "messages": prompt, "temperature": 0.2}
+    try:
+        answer = _ask(settings.llm_base_url.rstrip("/") + "/chat/completions", key, body)
+        text = _content(answer, settings)
+    except (_Retryable, StoryError) as exc:  # some providers echo part of a wrong key: never show it
+        raise StoryError(str(exc).replace(key, "***") + (" (tried 3 times)" if isinstance(exc, _Retryable) else "")) from None
+    return ModelSummary(text, prompt, answer, unsupported_figures(text, article))
+
+
+def messages(article: str, title: str, newsletter: str, voice: str) -> list[dict[str, str]]:
+    system = (
+        f"You write the story summaries of the newsletter {newsletter!r}. Its voice: {voice}. "
+        "Summarize the article you are given in 2 or 3 sentences, at most 60 words, in the article's language. "
+        "Lead with who did what, when, and the key figures. Use only facts the article states; keep every number exactly as written. "
+        "Write in your own words, copy no sentence, and answer with the summary alone."
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": f"Title: {title}\n\n{article[:ARTICLE_CHARS]}"}]
+
+
+def unsupported_figures(summary: str, article: str) -> list[str]:
+    """The numbers in `summary` that `article` does not contain (digits compared, separators ignored)."""
+    given = {_digits(found) for found in NUMBER.findall(article)}
+    return [found.strip() for found in NUMBER.findall(summary) if _digits(found) not in given]
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"[\s\u00a0\u202f,.]", "", number)
+
+
+@retry(
+    retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
+    stop=stop_after_attempt(3),
+    wait=wait_exponential(multiplier=0.5, max=8),
+    reraise=True,
+)
+def _ask(url: str, key: str, body: dict[str, object]) -> str:
+    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=TIMEOUT))
+    try:
+        response = http.request(
+            "POST", url, body=json.dumps(body).encode(), headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            preload_content=False,
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise _Retryable(f"cannot reach {url}: {exc.__class__.__name__}") from None
+    try:
+        data = response.read(ANSWER_BYTES + 1, decode_content=True)
+    finally:
+        response.release_conn()
+    text = data[:ANSWER_BYTES].decode("utf-8", "replace")
+    if response.status == 429 or response.status >= 500:
+        raise _Retryable(f"{url} answered {response.status}: {_words(text)}")
+    if response.status != 200:
+        raise StoryError(f"the model's API at {url} refused the request ({response.status}): {_words(text)}")
+    return text
+
+
+def _content(answer: str, settings: StorySettings) -> str:
+    try:
+        text = json.loads(answer)["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise StoryError(f"the model's API at {settings.llm_base_url} gave an answer that is not a chat completion") from None
+    if not isinstance(text, str) or not text.strip():
+        raise StoryError(f"the model ({settings.llm_model}) answered with no summary")
+    return " ".join(text.split())
+
+
+def _words(text: str) -> str:
+    """The provider's own message, if its error is JSON; else the start of what it sent."""
+    try:
+        error = json.loads(text).get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])[:300]
+    except (ValueError, AttributeError):
+        pass
+    return " ".join(text.split())[:300]
