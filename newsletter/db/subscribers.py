@@ -285,11 +285,22 @@ class Subscribers:
 
     def all(self, status: Status | None = None) -> Iterator[Subscriber]:
         """Every subscriber (or those with `status`), in address order, read as they are used."""
-        if status:
-            rows = self.db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE status = ? ORDER BY email", (status,))
-        else:
-            rows = self.db.execute(f"SELECT {COLUMNS} FROM subscribers ORDER BY email")
-        return (_subscriber(row) for row in rows)
+        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+        query = f"SELECT {COLUMNS} FROM subscribers {where} ORDER BY email"
+        if self.connection.dialect == "postgresql":
+            return self._streamed(query, params)
+        return (_subscriber(row) for row in self.db.execute(query, params))
+
+    def _streamed(self, query: str, params: tuple[object, ...]) -> Iterator[Subscriber]:
+        """PostgreSQL sends a whole result at once unless read through a server-side cursor: an
+        export of a million subscribers would sit in memory."""
+        from .postgres import translate
+
+        session: Any = self.db
+        with self.connection.transaction(), session.raw.cursor(name=f"subscribers_{os.urandom(6).hex()}") as cursor:
+            cursor.itersize = CHUNK
+            cursor.execute(translate(query), params)
+            yield from (_subscriber(row) for row in cursor)
 
     def attribute_names(self) -> list[str]:
         if self.connection.dialect == "postgresql":

@@ -107,3 +107,15 @@ def test_worker_needs_postgresql(in_workspace: Path) -> None:
     result = run("send", "issues/2026-12-01.yaml", "--worker", env={"NEWSLETTER_SECRET": "a-long-secret-used-only-by-the-tests"})
     assert result.exit_code == 1
     assert "--worker needs a PostgreSQL database" in result.output and "Traceback" not in result.output
+
+
+def test_export_from_postgresql_streams_every_subscriber_in_order(in_workspace: Path, pg_url: str) -> None:
+    rows = "".join(f"reader{n:04d}@example.com,Reader {n}\n" for n in range(2500))
+    (in_workspace / "people.csv").write_text("email,name\n" + rows)
+    env = {"DATABASE_URL": pg_url}
+    assert run("subscribers", "import", "people.csv", env=env).exit_code == 0
+    exported = run("subscribers", "export", "--out", "out.csv", env=env)
+    assert exported.exit_code == 0, exported.output
+    lines = (in_workspace / "out.csv").read_text().splitlines()
+    assert len(lines) == 2501 and lines[1].startswith("reader0000@example.com,Reader 0,active,")
+    assert [line.split(",")[0] for line in lines[1:]] == [f"reader{n:04d}@example.com" for n in range(2500)]
