@@ -184,14 +184,27 @@ def _said(quotation: re.Match[str]) -> str:
 
 def best_quote(quote_blocks: Iterable[tuple[str, str | None]], paragraphs: Iterable[str]) -> PullQuote | None:
     """The first pull quote that names its speaker, else the first quote inside a paragraph."""
+    story = list(paragraphs)
     for text, attribution in quote_blocks:
         if attribution and len(text.split()) >= MIN_QUOTE_WORDS:
-            return PullQuote(text, attribution)
-    for paragraph in paragraphs:
+            return PullQuote(text, full_name(attribution, story))
+    for paragraph in story:
         found = inline_quote(paragraph)
         if found:
-            return found
+            return PullQuote(found.text, full_name(found.attribution, story))
     return None
+
+
+def full_name(attribution: str, story: list[str]) -> str:
+    """A speaker named by first name alone ("Tessa told me") gets the full name the article gives
+    them elsewhere ("owner Tessa Marlowe"), so the quote stands on its own in the newsletter."""
+    if not re.fullmatch(r"[A-ZÀ-Þ][\w'’-]+", attribution):
+        return attribution
+    for paragraph in story:
+        named = re.search(rf"\b{re.escape(attribution)}((?:\s+[A-ZÀ-Þ][\w'’-]+){{1,2}})", paragraph)
+        if named:
+            return re.sub(r"['’]s$", "", attribution + named.group(1))  # "Tessa Marlowe's bakery"
+    return attribution
 
 
 def _sentence_case_quote(text: str) -> str:

@@ -597,3 +597,21 @@ def test_a_split_quote_in_an_article_is_drafted_whole_with_its_speaker() -> None
         "We built this for people who hate cables, and it shows.", "Maria Lopez, the company’s chief designer"
     )
     assert all("hate cables" not in fact for fact in story.key_facts)
+
+
+# --- a speaker named by first name gets the full name the article gives -------------------------
+
+
+@pytest.mark.parametrize(
+    ("attribution", "story", "expected"),
+    [
+        ("Tessa", ["The shop will close, owner Tessa Marlowe said.", "It was fun, Tessa told me."], "Tessa Marlowe"),
+        ("Tessa", ["Everyone knows Tessa Marlowe's bread."], "Tessa Marlowe"),
+        ("Ana", ["It paid off, Ana said."], "Ana"),  # no full name anywhere: as the article has it
+        ("Ana Ruiz, the mayor", ["Ana Ruiz Delgado spoke."], "Ana Ruiz, the mayor"),  # already more than a first name
+    ],
+)
+def test_a_first_name_speaker_gets_the_full_name(attribution: str, story: list[str], expected: str) -> None:
+    from newsletter.stories.quotes import full_name
+
+    assert full_name(attribution, story) == expected
