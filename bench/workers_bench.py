@@ -40,6 +40,14 @@ API_LATENCY = 0.25  # seconds: a 1,000-recipient request to a real provider take
 SECRET = "bench-secret-Kq3vN8xTz1bR7mW2pL9sYc4dF6"
 
 
+# Each sender is started by a small launcher that reports the sender's own peak RSS: wait4 on a
+# child of this (large) process would count this process's pages too, kept across exec.
+LAUNCHER = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)"
+)
+
+
 class _Discard(list):
     def append(self, item: object) -> None:  # keep no request bodies: a million recipients would fill memory
         pass
@@ -83,7 +91,7 @@ def send(workspace: Path, server: SendGridServer, database_url: str | None, work
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if database_url:
         env["DATABASE_URL"] = database_url
-    command = [str(Path(sys.executable).with_name("newsletter")), "send", ISSUE, *(["--worker"] if workers else [])]
+    command = [sys.executable, "-c", LAUNCHER, str(Path(sys.executable).with_name("newsletter")), "send", ISSUE, *(["--worker"] if workers else [])]
     requests_before = server.requests
     api_before, (busy_before, total_before) = resource.getrusage(resource.RUSAGE_SELF), machine_busy()
     start = time.perf_counter()
@@ -91,9 +99,10 @@ def send(workspace: Path, server: SendGridServer, database_url: str | None, work
     peaks, cpu = [], 0.0
     for child in children:
         _, status, usage = os.wait4(child.pid, 0)
+        errors = child.stderr.read().decode() if child.stderr else ""
         if os.waitstatus_to_exitcode(status):
-            sys.exit(f"a sender failed:\n{child.stderr.read().decode() if child.stderr else ''}")
-        peaks.append(usage.ru_maxrss / 1024)
+            sys.exit(f"a sender failed:\n{errors}")
+        peaks.append(int(errors.strip().splitlines()[-1]) / 1024)  # the launcher's last line: its child's peak
         cpu += usage.ru_utime + usage.ru_stime
     wall = time.perf_counter() - start
     api, (busy, total) = resource.getrusage(resource.RUSAGE_SELF), machine_busy()
