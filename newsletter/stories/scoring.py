@@ -1,11 +1,16 @@
 """Similarity between sentences (TF-IDF cosine) and how central each sentence is to the article:
-the core of the extractive summary, in plain Python."""
+the core of the extractive summary, in plain Python.
+
+A long page has thousands of sentences, so the loops here are written for speed; every sum still adds the
+same numbers in the same order as the plain formula would, so the scores (and the ties between them) stay put."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain
+from operator import mul
 
 from .sentences import Sentence
 
@@ -14,12 +19,15 @@ Vector = dict[str, float]
 
 def vectors(sentences: Sequence[Sentence]) -> dict[int, Vector]:
     """One unit-length TF-IDF vector per sentence, keyed by sentence index."""
-    document_frequency = Counter(term for s in sentences for term in set(s.terms))
+    document_frequency = Counter(chain.from_iterable(set(s.terms) for s in sentences))
     count = len(sentences)
+    idf = {term: math.log((1 + count) / (1 + frequency)) + 1 for term, frequency in document_frequency.items()}
     found: dict[int, Vector] = {}
     for s in sentences:
-        idf = {term: math.log((1 + count) / (1 + document_frequency[term])) + 1 for term in set(s.terms)}
-        found[s.index] = _unit({term: tf * idf[term] for term, tf in Counter(s.terms).items()})
+        frequency = dict.fromkeys(s.terms, 0)  # term counts, in the order the terms first come
+        for term in s.terms:
+            frequency[term] += 1
+        found[s.index] = _unit({term: tf * idf[term] for term, tf in frequency.items()})
     return found
 
 
@@ -32,7 +40,8 @@ def cosine(a: Vector, b: Vector) -> float:
     """The dot product; for unit vectors, their cosine similarity."""
     if len(a) > len(b):
         a, b = b, a
-    return sum(weight * b.get(term, 0.0) for term, weight in a.items())
+    # Only the shared terms: the others would add 0.0, which leaves the sum as it is.
+    return sum([weight * b[term] for term, weight in a.items() if term in b])
 
 
 def centrality(sentences: Sequence[Sentence], vecs: dict[int, Vector]) -> dict[int, float]:
@@ -48,9 +57,15 @@ def centrality(sentences: Sequence[Sentence], vecs: dict[int, Vector]) -> dict[i
         for term, weight in vecs[s.index].items():
             total[term] = total.get(term, 0.0) + weight
     others = len(sentences) - 1
-    return {s.index: (cosine(vecs[s.index], total) - cosine(vecs[s.index], vecs[s.index])) / others for s in sentences}
+    return {s.index: (cosine(vecs[s.index], total) - _square(vecs[s.index])) / others for s in sentences}
+
+
+def _square(vector: Vector) -> float:
+    """v·v, as cosine(v, v) adds it up."""
+    weights = vector.values()
+    return sum(map(mul, weights, weights))
 
 
 def _unit(weights: dict[str, float]) -> Vector:
-    norm = math.sqrt(sum(w * w for w in weights.values()))
+    norm = math.sqrt(_square(weights))
     return {term: w / norm for term, w in weights.items()} if norm else {}

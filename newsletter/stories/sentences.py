@@ -1,14 +1,15 @@
 """Sentences and the words that carry their meaning, shared by the summarizer and the fact picker.
 
 Sentence splitting uses pysbd, a rule-based segmenter (no model, no download) that knows abbreviations,
-decimals and initials ("U.S.", "3.5", "J. R. R. Tolkien"); paragraphs that need none of its rules are
-split here, because pysbd takes about 3 ms a paragraph."""
+decimals and initials ("U.S.", "3.5", "J. R. R. Tolkien"); paragraphs that need none of its rules, and
+plain ones whose quotations it would leave whole anyway, are split here, because pysbd takes about 3 ms a
+paragraph."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from . import junk
 from .clean import Block
@@ -33,6 +34,9 @@ STOPWORDS = frozenset(
     ]
 )
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*%?")
+# The only letters that lower-case into one WORD looks for ("İ" to "i̇", the Kelvin sign to "k"): a text with
+# one is lower-cased a word at a time, as WORD found the words.
+CASE_TRAPS = re.compile("[\u0130\u212a]")
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class Sentence:
     section: str | None
     terms: tuple[str, ...]
 
-    @property
+    @cached_property  # the summarizer and the fact picker ask for it many times
     def words(self) -> int:
         return len(self.text.split())
 
@@ -70,14 +74,17 @@ def _abbreviations() -> frozenset[str]:
 
 
 # Anything pysbd has a rule for: quotations and brackets (it never splits inside them), ellipses, bullets,
-# slashes and addresses, and a quote mark or apostrophe that is not inside a word.
-NEEDS_RULES = re.compile(r"[\"“”„‟«»‹›‘‚()\[\]{}<>…•*/@#]|\.\.|(?<![^\W\d_])['’]|['’](?![^\W\d_])")
+# slashes and addresses, and a quote mark or apostrophe that is not inside a word (each alternative starts
+# with the character it finds, so the search skips the others quickly).
+NEEDS_RULES = re.compile(r"[\"“”„‟«»‹›‘‚()\[\]{}<>…•*/@#]|\.\.|['’](?<![^\W\d_]['’])|['’](?![^\W\d_])")
 STOP = re.compile(r"[.!?]")
 NEXT_WORD = re.compile(r"\s+(\S)")
 LAST_TOKEN = re.compile(r"\S+$")
 PLAIN_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 PLAIN_NUMBER = re.compile(r"\d[\d,]*\d\d%?|\d{1,2}%")  # "2026", "40,000", "12%"; not "3" ("3. Main points")
 ROMAN = re.compile(r"[ivxlcdm]{1,4}")  # "ii." may be a list number
+DECADE = re.compile(r"\d+s")  # "1990s", "20s"
+QUOTE_MARK = re.compile('"')
 # German writes ordinals with a full stop ("am 14. Juni", "im 17. Jahrhundert"): not a sentence end.
 ORDINAL_END = re.compile(r"(?<![\d.])\d{1,2}\.$")
 ORDINAL_NOUN = re.compile(
@@ -90,6 +97,8 @@ def split(text: str) -> list[str]:
     """The sentences of one paragraph, stripped."""
     text = text.strip()
     found = _plain_split(text)
+    if found is None:
+        found = _quoted_split(text)
     if found is None:
         found = [s.strip() for s in _segmenter().segment(text) if s.strip()]
     return _join_ordinals(found)
@@ -118,6 +127,57 @@ def _plain_split(text: str) -> list[str] | None:
     return [s for s in found if s]
 
 
+def _quoted_split(text: str) -> list[str] | None:
+    """Split a paragraph the plain rules refuse for its quotations ('"We are ready," she said.') or a decade
+    ("since the 1990s."), or None. What pysbd gives, as it then has no rule that acts: the paragraph is ASCII
+    with single spaces and no "!", "--" or backslash; each quotation stands between spaces, ends in a comma and
+    holds no stop; and every stop comes after a word that no abbreviation of pysbd's matches as a pattern (it
+    reads "u.s" as one) and before a capital, maybe the opening mark of a quotation."""
+    if not text.isascii() or text != " ".join(text.split()) or "!" in text or "--" in text or "\\" in text:
+        return None
+    if NEEDS_RULES.search(text.replace('"', " ")):
+        return None  # something other than the quotation marks needs pysbd
+    marks = [mark.start() for mark in QUOTE_MARK.finditer(text)]
+    if len(marks) % 2:
+        return None
+    for opening, closing in zip(marks[::2], marks[1::2], strict=True):
+        if (
+            (opening and text[opening - 1] != " ") or text[opening + 1] == " " or text[closing - 1] != ","
+            or text[closing + 1 : closing + 2] not in ("", " ") or STOP.search(text, opening, closing)
+        ):
+            return None
+    found: list[str] = []
+    start = 0
+    for stop in STOP.finditer(text):
+        at = stop.start()
+        if text[at] == "." and text[at - 1 : at].isdigit() and text[at + 1 : at + 2].isdigit():
+            continue  # a decimal point
+        if at + 1 == len(text):
+            break  # the paragraph's own end
+        following = text[at + 1 : at + 4]
+        capital = following[1:2].isupper() or (following[1:2] == '"' and following[2:3].isupper())
+        token = LAST_TOKEN.search(text, max(start, at - 40), at)
+        if not (following[:1] == " " and capital and token and _ends_quoted_sentence(token[0])):
+            return None
+        found.append(text[start : at + 1].strip())
+        start = at + 1
+    found.append(text[start:].strip())
+    return [s for s in found if s]
+
+
+def _ends_quoted_sentence(token: str) -> bool:
+    """_ends_sentence, or a decade ("1990s"); and no abbreviation of pysbd's matches it as a pattern."""
+    return (_ends_sentence(token) or bool(DECADE.fullmatch(token))) and not _abbreviation_patterns().fullmatch(token)
+
+
+@lru_cache(maxsize=1)
+def _abbreviation_patterns() -> re.Pattern[str]:
+    """pysbd's abbreviations as it matches a word against them: as patterns, case ignored ("u.s" matches "ups")."""
+    from pysbd.lang.english import English
+
+    return re.compile("|".join(abbreviation.strip() for abbreviation in English.Abbreviation.ABBREVIATIONS), re.IGNORECASE)
+
+
 def _ends_sentence(token: str) -> bool:
     """Whether a stop right after `token` ends a sentence for certain: after a plain word ending in a small
     letter that is no abbreviation ("Dr", "Inc", "Jan") and no list number, or after a long number."""
@@ -134,7 +194,7 @@ def _join_ordinals(found: list[str]) -> list[str]:
     """The sentences with "am 14." and "Juni wieder geöffnet." joined again."""
     joined: list[str] = []
     for sentence in found:
-        if joined and ORDINAL_END.search(joined[-1]) and ORDINAL_NOUN.match(sentence):
+        if joined and ORDINAL_NOUN.match(sentence) and ORDINAL_END.search(joined[-1]):
             joined[-1] = f"{joined[-1]} {sentence}"
         else:
             joined.append(sentence)
@@ -165,12 +225,17 @@ def strip_dateline(text: str) -> str:
 
 def terms(text: str) -> tuple[str, ...]:
     """Lower-cased content words, lightly stemmed so 'panels' and 'panel' count as one."""
+    if not text.isascii() and CASE_TRAPS.search(text):
+        words = [word.lower() for word in WORD.findall(text)]
+    else:
+        words = WORD.findall(text.lower())  # one call for the text, not one a word
     found = []
-    for word in WORD.findall(text):
-        word = word.lower().strip("'’-").removesuffix("'s").removesuffix("’s")
-        if not word or word in STOPWORDS or len(word) < 2:
+    for word in words:
+        if not word.isalpha():  # most words have no apostrophe or hyphen to trim
+            word = word.strip("'’-").removesuffix("'s").removesuffix("’s")
+        if len(word) < 2 or word in STOPWORDS:
             continue
-        if word[0].isalpha() and len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        if word[-1] == "s" and len(word) > 3 and word[-2] != "s" and word[0].isalpha():
             word = word[:-1]
         found.append(word)
     return tuple(found)
