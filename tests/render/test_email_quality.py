@@ -273,3 +273,19 @@ def test_outlook_only_blocks_are_merged_where_they_meet(fixture_email) -> None:
     html = fixture_email.html
     assert re.search(r"<!\[endif\]-->\s*<!--\[if mso \| IE\]>", html) is None
     assert html.count("<!--[if") == html.count("<![endif]-->")  # every block still closed
+
+
+def test_outlook_and_ios_rules(fixture_email, document) -> None:
+    """Headings name their own font (Outlook does not pass one down) and Outlook gets a font rule
+    of its own; lists are indented with margin (Outlook ignores list padding); iOS is told not to
+    turn dates and addresses into links."""
+    html = fixture_email.html
+    for heading in document.xpath("//h1 | //h2 | //h3"):
+        assert "font-family:" in heading.get("style", ""), lxml.html.tostring(heading)[:80]
+    for listing in document.xpath("//ul"):
+        style = listing.get("style", "")
+        assert "margin:0 0 12px 20px" in style and "padding:0" in style, style
+    assert re.search(r"<!--\[if mso\]><style>[^<]*font-family:Arial", html)
+    assert '<meta name="format-detection" content="telephone=no,date=no,address=no,email=no,url=no">' in html
+    assert '<meta name="x-apple-disable-message-reformatting">' in html
+    assert "a[x-apple-data-detectors]" in html
