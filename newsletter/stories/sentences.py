@@ -8,6 +8,7 @@ paragraph."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -109,6 +110,18 @@ def _plain_split(text: str) -> list[str] | None:
     or None when some stop needs pysbd's rules. Gives what pysbd gives for such paragraphs."""
     if NEEDS_RULES.search(text):
         return None
+
+    def ends_here(at: int, start: int) -> bool:
+        following = NEXT_WORD.match(text, at + 1)
+        token = LAST_TOKEN.search(text, max(start, at - 40), at)
+        return bool(following and following[1].isupper() and token and _ends_sentence(token[0]))
+
+    return _split_at_stops(text, ends_here)
+
+
+def _split_at_stops(text: str, ends_here: Callable[[int, int], bool]) -> list[str] | None:
+    """`text` cut after every stop (decimal points aside), or None as soon as `ends_here(stop, start
+    of the sentence)` says a stop may not end a sentence: then pysbd has to decide."""
     found: list[str] = []
     start = 0
     for stop in STOP.finditer(text):
@@ -117,9 +130,7 @@ def _plain_split(text: str) -> list[str] | None:
             continue  # a decimal point
         if at + 1 == len(text):
             break  # the paragraph's own end
-        following = NEXT_WORD.match(text, at + 1)
-        token = LAST_TOKEN.search(text, max(start, at - 40), at)
-        if not (following and following[1].isupper() and token and _ends_sentence(token[0])):
+        if not ends_here(at, start):
             return None
         found.append(text[start : at + 1].strip())
         start = at + 1
@@ -146,23 +157,14 @@ def _quoted_split(text: str) -> list[str] | None:
             or text[closing + 1 : closing + 2] not in ("", " ") or STOP.search(text, opening, closing)
         ):
             return None
-    found: list[str] = []
-    start = 0
-    for stop in STOP.finditer(text):
-        at = stop.start()
-        if text[at] == "." and text[at - 1 : at].isdigit() and text[at + 1 : at + 2].isdigit():
-            continue  # a decimal point
-        if at + 1 == len(text):
-            break  # the paragraph's own end
+
+    def ends_here(at: int, start: int) -> bool:
         following = text[at + 1 : at + 4]
         capital = following[1:2].isupper() or (following[1:2] == '"' and following[2:3].isupper())
         token = LAST_TOKEN.search(text, max(start, at - 40), at)
-        if not (following[:1] == " " and capital and token and _ends_quoted_sentence(token[0])):
-            return None
-        found.append(text[start : at + 1].strip())
-        start = at + 1
-    found.append(text[start:].strip())
-    return [s for s in found if s]
+        return bool(following[:1] == " " and capital and token and _ends_quoted_sentence(token[0]))
+
+    return _split_at_stops(text, ends_here)
 
 
 def _ends_quoted_sentence(token: str) -> bool:
