@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -14,7 +15,8 @@ from pydantic import AfterValidator, Field, ValidationError
 
 from .db.location import Location, locate
 from .errors import ConfigError
-from .models import Line, Strict, Url
+from .i18n import LABEL_KEYS, LABELS, check_placeholders
+from .models import Layout, Line, Strict, Url
 
 CONFIG_NAME = "newsletter.toml"
 
@@ -42,21 +44,53 @@ def hex_colour(value: str) -> str:
 def unsubscribe_template(value: str) -> str:
     if "{token}" not in value:
         raise ValueError("must contain {token}, where each recipient's signed token goes")
-    bad = sorted(set(value) & set('<>"\'`\\'))
+    bad = sorted(set(value) & set("<>\"'`\\"))
     if bad:  # it goes into HTML attributes and the List-Unsubscribe header as it is
         raise ValueError(f"must not contain {' '.join(bad)} (percent-encode them)")
     return value
 
 
+def known_language(value: str) -> str:
+    """A language Babel knows ("en", "de", "pt-BR", "de_AT"): the email's labels and dates follow it."""
+    from .i18n import is_known_language
+
+    if not is_known_language(value):
+        raise ValueError(f'expected a language code such as "en", "de" or "pt-BR", got {value!r} (not a language Babel knows)')
+    return value
+
+
+def label_key(value: str) -> str:
+    if value not in LABELS:
+        close = difflib.get_close_matches(value, LABEL_KEYS, n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        raise ValueError(f"is not a known label{hint}; the labels are: {', '.join(LABEL_KEYS)}")
+    return value
+
+
+def label_placeholders(value: dict[str, str]) -> dict[str, str]:
+    """Each label uses only the {placeholders} of its English text: the template fills those, and
+    any other would fail when the email is rendered."""
+    for key, text in value.items():
+        try:
+            check_placeholders(key, text)
+        except ValueError as exc:
+            raise ValueError(f"{key}: {exc}") from None
+    return value
+
+
 Address = Annotated[str, AfterValidator(email_address)]
 Colour = Annotated[str, AfterValidator(hex_colour)]
+Language = Annotated[Line, AfterValidator(known_language)]
+LabelKey = Annotated[str, AfterValidator(label_key)]
+Labels = Annotated[dict[LabelKey, Line], AfterValidator(label_placeholders)]
 
 
 class NewsletterSettings(Strict):
     name: Line
     postal_address: Line
     archive_url: Url
-    language: Line = "en"
+    language: Language = "en"  # the email's labels and dates; a region ("pt-BR") uses its base language's labels
+    layout: Layout = "standard"  # the built-in layouts: standard, or digest (compact); an issue can choose its own
     # Templates here override the defaults of the same name. Left unset, "templates" is used if it exists.
     template_dir: Line | None = None
     # A template folder outside the workspace must be an absolute path confirmed by this: templates
@@ -131,7 +165,7 @@ def rate_limits(value: str) -> str:
     try:
         parse_many(value)
     except ValueError:
-        raise ValueError(f"expected limits such as \"10/minute;60/hour\", got {value!r}") from None
+        raise ValueError(f'expected limits such as "10/minute;60/hour", got {value!r}') from None
     return value
 
 
@@ -184,6 +218,9 @@ class Config(Strict):
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
     story: StorySettings = StorySettings()
+    # The email's words, by key (see newsletter/i18n.py LABELS): they replace the translation for
+    # [newsletter] language, e.g. sponsor = "Partner of the week".
+    labels: Labels = {}
 
     @property
     def base_url(self) -> str:
@@ -260,7 +297,8 @@ def load_config(path: Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         source = path.read_text(encoding="utf-8-sig")
-        lines = [f"{path}:{_toml_line(source, err['loc'])}: {_dotted(err['loc'])}: {_config_message(err)}" for err in exc.errors()]
+        errors: list[dict[str, Any]] = [{**err, "loc": _setting(err["loc"])} for err in exc.errors()]
+        lines = [f"{path}:{_toml_line(source, err['loc'])}: {_dotted(err['loc'])}: {_config_message(err)}" for err in errors]
         raise ConfigError("\n".join(lines)) from None
     _check_template_dir(path, config.newsletter)
     return config
@@ -279,15 +317,18 @@ def _check_template_dir(path: Path, settings: NewsletterSettings) -> None:
         return
     how = "give its absolute path and add allow_outside = true under [newsletter]" if setting else "make templates/ a folder in the workspace"
     raise ConfigError(
-        f"{path}: newsletter.template_dir: {folder.resolve()} is outside the workspace; templates run with this tool's"
-        f" access, so to use a folder elsewhere on purpose, {how}"
+        f"{path}: newsletter.template_dir: {folder.resolve()} is outside the workspace; templates run with this tool's access, so to use a folder elsewhere on purpose, {how}"
     )
 
 
-def _did_you_mean(loc: tuple) -> str:
-    """", did you mean `postal_address`?" for a near miss of a known key; else a list of them."""
-    import difflib
+def _setting(loc: tuple) -> tuple:
+    """The setting an error is about: pydantic puts "[key]" after a table key that is wrong
+    (labels.sponser.[key]), which is the key itself here."""
+    return loc[:-1] if loc and loc[-1] == "[key]" else loc
 
+
+def _did_you_mean(loc: tuple) -> str:
+    """ ", did you mean `postal_address`?" for a near miss of a known key; else a list of them."""
     model: Any = Config
     for part in loc[:-1]:
         field = model.model_fields.get(part) if isinstance(part, str) else None

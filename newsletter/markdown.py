@@ -7,11 +7,13 @@ The plain text is rendered from the same tokens, so both parts say the same thin
 
 from __future__ import annotations
 
+import re
 import textwrap
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore, replace, smartquotes
 from markdown_it.token import Token
 
 ALLOWED_TAGS = {"p", "a", "em", "strong", "code", "ul", "ol", "li", "br", "blockquote"}
@@ -30,6 +32,31 @@ def to_html(source: str) -> str:
     """Render Markdown to sanitized HTML (cached: previews re-render the same fields often)."""
     html = _parser().render(source)
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None).strip()
+
+
+@lru_cache(maxsize=2048)
+def smart_quotes(text: str) -> str:
+    """The Markdown fields' typography for a plain field (title, key fact, quote, name): straight
+    quotes and apostrophes to curly ones, -- to an en dash, ... to an ellipsis and so on.
+
+    It runs markdown-it's own "replacements" and "smartquotes" rules, with the parser's options, on
+    the text as one literal text token (line breaks as soft breaks, as in a paragraph), so the
+    result matches the Markdown fields while *, _, `, backslashes and &entities; stay as written.
+    Returns plain text: escaping it for HTML is the template's job (autoescape).
+    """
+    md = _parser()
+    active = md.get_active_rules()["core"]
+    children: list[Token] = []
+    for number, line in enumerate(text.split("\n")):
+        if number:
+            children.append(Token("softbreak", "br", 0))
+        children.append(Token("text", "", 0, content=line))
+    inline = Token("inline", "", 0, content=text, children=children)
+    state = StateCore(text, md, {}, [inline])
+    for name, rule in (("replacements", replace), ("smartquotes", smartquotes)):  # markdown-it's order
+        if name in active:
+            rule(state)
+    return "\n".join(child.content for child in children if child.type == "text")
 
 
 def to_text(source: str, width: int = 72, indent: str = "") -> str:
@@ -102,3 +129,21 @@ def wrap(text: str, width: int = 72, first: str = "", rest: str = "") -> str:
         )
     return "\n".join(lines)
 
+
+# A sentence ends at . ! or ? (and any closing quote or bracket) before a space and a capital,
+# a figure or an opening quote: "U.S. 3.5%" and "e.g. this" stay whole.
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[A-Z0-9\"“‘(\[*_])")
+
+
+def first_sentences(source: str, count: int) -> str:
+    """The first `count` sentences of a Markdown field's first paragraph (the digest's summary)."""
+    paragraph = " ".join(source.strip().split("\n\n", 1)[0].split())
+    ends = [match.end() for match in SENTENCE_END.finditer(paragraph)]
+    return paragraph if len(ends) < count else paragraph[: ends[count - 1]].rstrip()
+
+
+@lru_cache(maxsize=512)
+def to_inline_html(source: str) -> str:
+    """One line of Markdown to sanitized HTML without a paragraph around it (inside a <p> of the template)."""
+    html = _parser().renderInline(" ".join(source.split()))
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None).strip()

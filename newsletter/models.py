@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -106,6 +106,8 @@ Text = Annotated[_Text, _capped(MAX_TEXT_CHARS)]
 Markdown = Text
 LongMarkdown = Annotated[_Text, _capped(MAX_MARKDOWN_CHARS)]
 Line = Annotated[_Filled, AfterValidator(single_line), AfterValidator(no_placeholder), _capped(MAX_LINE_CHARS)]
+# The built-in layouts: standard (image, facts, quote) and digest (compact: title, source, two sentences).
+Layout = Literal["standard", "digest"]
 Url = Annotated[str, StringConstraints(strip_whitespace=True), _capped(MAX_URL_CHARS), AfterValidator(http_url), AfterValidator(no_placeholder)]
 
 
@@ -123,6 +125,7 @@ class Image(Strict):
     src: Url
     alt: Annotated[Text, Field(description="text read aloud and shown when images are off")]
     width: Annotated[int, Field(gt=0, le=600)] | None = None
+    height: Annotated[int, Field(gt=0, le=4000)] | None = None  # with width: written on the img, so the page does not jump as it loads
 
 
 class Story(Strict):
@@ -148,6 +151,8 @@ class Sponsor(Strict):
     url: Url
     text: Markdown
     label: Line = "Sponsor"
+    cta: Line | None = None  # the button's words; the language's "Learn more" when not given
+    position: Literal["after_first", "end"] = "end"  # after the first story, or after the last
 
 
 class Issue(Strict):
@@ -159,6 +164,7 @@ class Issue(Strict):
     sections: Annotated[list[Section], Field(min_length=1)]
     sponsor: Sponsor | None = None
     outro: LongMarkdown | None = None
+    layout: Layout | None = None  # this issue's layout; [newsletter] layout when not given
     publish: bool = False  # put it in the web archive (`newsletter publish`) even before it is sent
 
     @property

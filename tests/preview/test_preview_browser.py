@@ -9,7 +9,7 @@ import pytest
 STORY_TITLES = [
     "A home robot folds towels at human speed",
     "Warehouse robots get a shared map format",
-    "Liquid cooling cuts a data centre's noise in half",
+    "Liquid cooling cuts a data centre’s noise in half",
 ]
 UPDATE_TIMEOUT_MS = 5000
 
@@ -40,13 +40,13 @@ def test_page_shows_the_inbox_line_every_story_and_the_plain_text(page) -> None:
     assert page.text_content("#sender") == "Fixture Editor <editor@fixture.example.org>"
     for which in ("desktop", "phone"):
         for title in STORY_TITLES:
-            assert frame(page, which).get_by_role("link", name=title).is_visible()
+            assert frame(page, which).get_by_role("heading", name=title).get_by_role("link").is_visible()
 
     assert not page.is_visible("#text")
     page.click("#tab-text")
     text = page.text_content("#text")
     assert all(title in text for title in STORY_TITLES)
-    assert "Unsubscribe: %%unsubscribe_url%%" in text
+    assert "Unsubscribe:\n%%unsubscribe_url%%" in text
     assert page.is_hidden("#panel-email")
 
 
@@ -112,7 +112,7 @@ def test_saving_the_issue_updates_the_open_page_and_keeps_the_scroll(page, issue
 
     issue_path.write_text(issue_path.read_text().replace("folds towels at human speed", "folds shirts faster than people"))
 
-    frame(page, "desktop").get_by_role("link", name="A home robot folds shirts faster than people").wait_for(timeout=UPDATE_TIMEOUT_MS)
+    frame(page, "desktop").get_by_role("heading", name="A home robot folds shirts faster than people").wait_for(timeout=UPDATE_TIMEOUT_MS)
     assert page.evaluate("window.notReloaded") is True
     assert frame(page, "desktop").locator("html").evaluate("() => window.scrollY") == 400
     page.click("#tab-text")
@@ -126,11 +126,11 @@ def test_a_broken_edit_shows_the_error_keeps_the_last_render_and_recovers(page, 
     page.wait_for_selector("#problem", state="visible", timeout=UPDATE_TIMEOUT_MS)
     problem = page.text_content("#problem-text")
     assert f"{issue_path}:13: sections[0].stories[0].url: expected an http(s) URL" in problem
-    assert frame(page, "desktop").get_by_role("link", name=STORY_TITLES[0]).is_visible()  # last good render stays
+    assert frame(page, "desktop").get_by_role("heading", name=STORY_TITLES[0]).is_visible()  # last good render stays
 
     issue_path.write_text(good.replace("folds towels at human speed", "is fixed"))
     page.wait_for_selector("#problem", state="hidden", timeout=UPDATE_TIMEOUT_MS)
-    frame(page, "desktop").get_by_role("link", name="A home robot is fixed").wait_for(timeout=UPDATE_TIMEOUT_MS)
+    frame(page, "desktop").get_by_role("heading", name="A home robot is fixed").wait_for(timeout=UPDATE_TIMEOUT_MS)
 
 
 def test_bad_yaml_shows_the_line(page, issue_path: Path) -> None:

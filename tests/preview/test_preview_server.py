@@ -43,7 +43,7 @@ def test_state_describes_the_render(preview) -> None:
     assert status == 200
     assert state["subject"] == "Robots learn to fold laundry, and a quieter data centre"
     assert state["error"] is None and state["email_version"] == 1
-    assert "Liquid cooling cuts a data centre's noise in half" in state["text"]
+    assert "Liquid cooling cuts a data centre’s noise in half" in state["text"]
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,10 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 def greeting(workspace: Path) -> None:
     """Workspace templates that open with Hi {{ reader_name("there") }},"""
-    intro = '<div class="nl-rule">{{ issue.intro | markdown }}'
+    intro = "{{ issue.intro | markdown }}"
     mjml = (TEMPLATES / "email.mjml.j2").read_text()
-    (workspace / "templates" / "email.mjml.j2").write_text(mjml.replace(intro, intro.replace(">{{", '><p>Hi {{ reader_name("there") }},</p>{{'), 1))
+    assert intro in mjml
+    (workspace / "templates" / "email.mjml.j2").write_text(mjml.replace(intro, '<p>Hi {{ reader_name("there") }},</p>' + intro, 1))
     text = (TEMPLATES / "email.txt.j2").read_text()
     (workspace / "templates" / "email.txt.j2").write_text(text.replace("{{ issue.intro | markdown_text }}", 'Hi {{ reader_name("there") }},\n{{ issue.intro | markdown_text }}', 1))
 

@@ -1,0 +1,158 @@
+"""The words and dates of the rendered email, in the newsletter's language ([newsletter] language).
+
+English is the source: LABELS below. Other languages are gettext catalogues,
+newsletter/locale/<language>/LC_MESSAGES/newsletter.po, whose msgid is the English text; they are
+read as they are (no compile step) with Babel. A region ("pt-BR", "de_AT") falls back to its base
+language for the labels; a language without a catalogue gets English. A workspace's [labels] table
+in newsletter.toml overrides any label on top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from babel import Locale
+
+DOMAIN = "newsletter"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+# Every label a template may use, with its English text. {placeholders} are filled by the template.
+LABELS: dict[str, str] = {
+    "view_in_browser": "View this issue in your browser",
+    "issue_number": "Issue {number}",
+    "in_this_issue": "In this issue",
+    "read_more": "Read more at {source}",
+    "min_read": "{minutes} min read",
+    "key_facts": "Key facts",
+    "sponsor": "Sponsor",
+    "unsubscribe": "Unsubscribe",
+    "view_online": "View in browser",
+    "manage_preferences": "Manage preferences",
+    "forwarded": "Forwarded this email?",
+    "subscribe": "Subscribe",
+    "subscribe_prompt": "Subscribe at {url}",
+    "why_receiving": "You are receiving this because you subscribed to {name}.",
+    "web_edition": "You are reading the web edition.",
+    "subscribe_by_email": "Get each issue by email",
+    "all_issues": "All issues",
+    "feed": "Feed",
+    "image": "Image",
+    "sponsored_by": "Sponsored by {name}",
+    "sponsor_cta": "Learn more",
+}
+LABEL_KEYS: tuple[str, ...] = tuple(LABELS)
+
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*")
+
+
+def base_language(language: str) -> str:
+    """The part a catalogue is named after, lower-cased: "pt" for "pt-BR", "de" for "de_AT"."""
+    return re.split(r"[-_]", language.strip(), maxsplit=1)[0].lower()
+
+
+def placeholders(text: str) -> set[str]:
+    """The {names} in a label ("Issue {number}" -> {"number"}). ValueError for a stray brace."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def check_placeholders(key: str, text: str) -> str:
+    """`text` for the label `key` uses only the {placeholders} of its English text (a template
+    fills those; any other would fail when the email is rendered). ValueError saying why not."""
+    try:
+        found = placeholders(text)
+    except ValueError:
+        raise ValueError(f"has an unmatched {{ or }} (write {{{{ or }}}} for a brace itself), got {text!r}") from None
+    allowed = placeholders(LABELS[key])
+    unknown = sorted(found - allowed)
+    if unknown:
+        filled = ", ".join(f"{{{name}}}" for name in sorted(allowed)) or "none"
+        raise ValueError(f"uses {', '.join(f'{{{name}}}' for name in unknown)}, which this label does not fill (it fills: {filled}), got {text!r}")
+    return text
+
+
+@lru_cache(maxsize=32)
+def catalogue(language: str) -> dict[str, str]:
+    """The translations of the English texts for `language`'s base language, read from its .po
+    file; empty for English and for a language without a catalogue. Fuzzy and empty entries are
+    left out (the English text stays)."""
+    base = base_language(language)  # callers pass the base already; a region gives the same result
+    path = LOCALE_DIR / base / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if base == "en" or not re.fullmatch(r"[a-z]{2,3}", base) or not path.is_file():
+        return {}
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as file:
+        messages = read_po(file, locale=base, domain=DOMAIN)
+    return {
+        message.id: message.string
+        for message in messages
+        if isinstance(message.id, str) and message.id and isinstance(message.string, str) and message.string and not message.fuzzy
+    }
+
+
+@lru_cache(maxsize=32)
+def _translated(language: str) -> dict[str, str]:
+    translations = catalogue(language)
+    return {key: translations.get(english, english) for key, english in LABELS.items()}
+
+
+def labels(language: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Every label (LABEL_KEYS) in `language`, with the workspace's overrides ([labels] in
+    newsletter.toml) on top. A new dict each call: the caller may change it."""
+    return {**_translated(base_language(language)), **(overrides or {})}
+
+
+@lru_cache(maxsize=32)
+def _locale(language: str) -> Locale | None:
+    """Babel's locale for `language` (its region kept: de_AT says "Jänner"), else its base
+    language's, else None (English dates)."""
+    if base_language(language) == "en" or not _LANGUAGE.fullmatch(language.strip()):
+        return None
+    from babel import Locale, UnknownLocaleError
+
+    for identifier in (language.strip().replace("-", "_"), base_language(language)):
+        try:
+            return Locale.parse(identifier)
+        except (ValueError, UnknownLocaleError):
+            continue
+    return None
+
+
+def long_date(day: dt.date, language: str) -> str:
+    """ "1 December 2026" in English (every en-*), "1. Dezember 2026", "1 décembre 2026"..."""
+    locale = _locale(language)
+    if locale is None:
+        return f"{day.day} {day:%B %Y}"
+    from babel.dates import format_date
+
+    return format_date(day, format="long", locale=locale)
+
+
+def short_date(day: dt.date, language: str) -> str:
+    """ "1 Dec 2026" in English (every en-*), "1. Dez. 2026", "1 déc. 2026"... (the locale's own
+    order for day, short month and year: its "medium" format is all figures in some languages)."""
+    locale = _locale(language)
+    if locale is None:
+        return f"{day.day} {day:%b %Y}"
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMd", day, locale=locale)
+
+
+def is_known_language(language: str) -> bool:
+    """Whether Babel knows `language` ("en", "pt-BR", "de_AT")."""
+    from babel import Locale, UnknownLocaleError
+
+    if not _LANGUAGE.fullmatch(language.strip()):
+        return False
+    try:
+        Locale.parse(language.strip().replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return False
+    return True

@@ -1,0 +1,154 @@
+"""The email's labels and dates per language (newsletter/i18n.py) and the [labels] table of newsletter.toml."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from newsletter import i18n
+from newsletter.config import load_config
+from newsletter.errors import ConfigError
+from newsletter.i18n import LABEL_KEYS, LABELS, LOCALE_DIR, labels, long_date, short_date
+
+DAY = dt.date(2026, 12, 1)
+CATALOGUES = ["de", "fr", "es", "pt"]
+
+# For each language: some labels, the long and the short date of DAY.
+EXPECTED = {
+    "en": ({"key_facts": "Key facts", "issue_number": "Issue {number}", "unsubscribe": "Unsubscribe"}, "1 December 2026", "1 Dec 2026"),
+    "de": ({"key_facts": "Das Wichtigste", "issue_number": "Ausgabe {number}", "unsubscribe": "Abmelden"}, "1. Dezember 2026", "1. Dez. 2026"),
+    "fr": ({"key_facts": "Points clés", "issue_number": "Numéro {number}", "unsubscribe": "Se désabonner"}, "1 décembre 2026", "1 déc. 2026"),
+    "es": ({"key_facts": "Datos clave", "issue_number": "Número {number}", "unsubscribe": "Cancelar suscripción"}, "1 de diciembre de 2026", "1 dic 2026"),
+    "pt": ({"key_facts": "Pontos principais", "issue_number": "Edição {number}", "unsubscribe": "Cancelar inscrição"}, "1 de dezembro de 2026", "1 de dez. de 2026"),
+}
+
+
+@pytest.mark.parametrize("language", list(EXPECTED))
+def test_each_language_has_its_labels_and_dates(language: str) -> None:
+    words, long, short = EXPECTED[language]
+    found = labels(language, {})
+    assert set(found) == set(LABEL_KEYS)
+    assert {key: found[key] for key in words} == words
+    assert long_date(DAY, language) == long
+    assert short_date(DAY, language) == short
+
+
+def test_english_dates_keep_the_day_without_a_leading_zero() -> None:
+    # The golden files depend on these exact forms.
+    assert long_date(dt.date(2026, 3, 5), "en") == "5 March 2026"
+    assert short_date(dt.date(2026, 3, 5), "en") == "5 Mar 2026"
+    assert long_date(dt.date(2026, 3, 5), "en-GB") == "5 March 2026"
+
+
+def test_english_labels_are_the_defaults() -> None:
+    assert labels("en", {}) == LABELS
+    assert labels("en", {})["sponsored_by"] == "Sponsored by {name}"
+
+
+@pytest.mark.parametrize(("language", "base"), [("pt-BR", "pt"), ("pt_BR", "pt"), ("de_AT", "de"), ("de-CH", "de"), ("FR-ca", "fr"), ("es-419", "es")])
+def test_a_region_falls_back_to_its_base_language(language: str, base: str) -> None:
+    assert labels(language, {}) == labels(base, {})
+    assert labels(language, {}) != LABELS
+
+
+def test_a_region_keeps_its_own_date_words() -> None:
+    assert long_date(dt.date(2026, 1, 5), "de_AT") == "5. Jänner 2026"
+    assert long_date(dt.date(2026, 1, 5), "de") == "5. Januar 2026"
+    assert long_date(DAY, "pt-BR") == "1 de dezembro de 2026"
+
+
+@pytest.mark.parametrize("language", ["it", "ja", "xx", "", "../../etc"])
+def test_a_language_without_a_catalogue_gets_english_labels(language: str) -> None:
+    assert labels(language, {}) == LABELS
+
+
+def test_a_language_babel_does_not_know_gets_english_dates() -> None:
+    assert long_date(DAY, "xx") == "1 December 2026"
+    assert short_date(DAY, "xx") == "1 Dec 2026"
+
+
+def test_overrides_win_over_the_translation() -> None:
+    found = labels("de", {"sponsor": "Partner der Woche", "key_facts": "Kurz gesagt"})
+    assert found["sponsor"] == "Partner der Woche"
+    assert found["key_facts"] == "Kurz gesagt"
+    assert found["unsubscribe"] == "Abmelden"  # the rest stays translated
+    assert labels("de", {})["sponsor"] == "Anzeige"  # the cached translation is not changed
+
+
+def test_the_result_can_be_changed_without_changing_the_next_one() -> None:
+    labels("fr", {})["image"] = "changed"
+    assert labels("fr", {})["image"] == "Image"
+
+
+@pytest.mark.parametrize("language", CATALOGUES)
+def test_every_catalogue_translates_every_label_with_the_same_placeholders(language: str) -> None:
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "newsletter.po"
+    with path.open("rb") as file:
+        catalogue = read_po(file, locale=language)
+    messages = {message.id: message for message in catalogue if message.id}
+    assert set(LABELS.values()) <= set(messages), f"{language}: not in the catalogue: {sorted(set(LABELS.values()) - set(messages))}"
+    for key, english in LABELS.items():
+        message = messages[english]
+        assert isinstance(message.string, str) and message.string.strip(), f"{language}: {key} is not translated"
+        assert not message.fuzzy, f"{language}: {key} is marked fuzzy"
+        assert i18n.placeholders(message.string) == i18n.placeholders(english), f"{language}: {key}: {message.string!r} changes the placeholders of {english!r}"
+    assert labels(language, {}) == {key: messages[english].string for key, english in LABELS.items()}
+
+
+def write_config(workspace: Path, extra: str, language: str = "en") -> Path:
+    path = workspace / "newsletter.toml"
+    path.write_text(path.read_text().replace("[newsletter]\n", f'[newsletter]\nlanguage = "{language}"\n', 1) + extra, encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+def test_the_labels_table_overrides_labels(workspace: Path) -> None:
+    config = load_config(write_config(workspace, '\n[labels]\nsponsor = "Partner"\nissue_number = "Nr. {number}"\n', language="de-AT"))
+    assert config.labels == {"sponsor": "Partner", "issue_number": "Nr. {number}"}
+    found = labels(config.newsletter.language, config.labels)
+    assert (found["sponsor"], found["issue_number"], found["image"]) == ("Partner", "Nr. {number}", "Bild")
+
+
+def test_no_labels_table_is_no_overrides(workspace: Path) -> None:
+    assert load_config(workspace / "newsletter.toml").labels == {}
+
+
+def test_an_unknown_label_is_an_error_naming_it_and_the_labels(workspace: Path) -> None:
+    path = write_config(workspace, '\n[labels]\nsponser = "Partner"\nfrobnicate = "x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert f"newsletter.toml:{line_of(path, 'sponser')}: labels.sponser: is not a known label (did you mean `sponsor`?); the labels are: view_in_browser, issue_number," in message
+    assert f"newsletter.toml:{line_of(path, 'frobnicate')}: labels.frobnicate: is not a known label; the labels are: " + ", ".join(LABEL_KEYS) in message
+
+
+def test_a_label_with_a_placeholder_it_does_not_fill_is_an_error(workspace: Path) -> None:
+    path = write_config(workspace, '\n[labels]\nissue_number = "Nr. {num}"\n')
+    with pytest.raises(ConfigError, match=re.escape("labels: issue_number: uses {num}, which this label does not fill (it fills: {number})")):
+        load_config(path)
+
+
+def test_a_label_with_an_unmatched_brace_is_an_error(workspace: Path) -> None:
+    with pytest.raises(ConfigError, match=re.escape("labels: read_more: has an unmatched { or }")):
+        load_config(write_config(workspace, '\n[labels]\nread_more = "More at {source"\n'))
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "es", "pt", "pt-BR", "de_AT", "it"])
+def test_a_language_babel_knows_is_accepted(workspace: Path, language: str) -> None:
+    assert load_config(write_config(workspace, "", language=language)).newsletter.language == language
+
+
+@pytest.mark.parametrize("language", ["klingon", "xx", "de-XX", "en US"])
+def test_a_language_babel_does_not_know_is_an_error_naming_the_field(workspace: Path, language: str) -> None:
+    path = write_config(workspace, "", language=language)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f"newsletter.toml:{line_of(path, 'language =')}: newsletter.language: expected a language code such as" in str(caught.value)
+    assert f"got {language!r} (not a language Babel knows)" in str(caught.value)
