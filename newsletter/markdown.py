@@ -59,6 +59,7 @@ def smart_quotes(text: str) -> str:
     return "\n".join(child.content for child in children if child.type == "text")
 
 
+@lru_cache(maxsize=512)
 def to_text(source: str, width: int = 72, indent: str = "") -> str:
     """Render Markdown to wrapped plain text: links as 'words (url)', lists as '- item'."""
     blocks: list[tuple[str, int]] = []  # (text, number of the list it belongs to, or 0)
@@ -113,8 +114,10 @@ def inline_text(tokens: list[Token]) -> str:
     return "".join(parts)
 
 
+@lru_cache(maxsize=4096)
 def wrap(text: str, width: int = 72, first: str = "", rest: str = "") -> str:
-    """Wrap for a plain-text mail client; long URLs stay whole so they remain clickable."""
+    """Wrap for a plain-text mail client; long URLs stay whole so they remain clickable. Cached, as
+    the Markdown fields are: a preview renders the same words again on every save."""
     lines = []
     for number, paragraph in enumerate(text.split("\n")):
         lines.append(

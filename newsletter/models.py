@@ -150,7 +150,7 @@ class Sponsor(Strict):
     name: Line
     url: Url
     text: Markdown
-    label: Line = "Sponsor"
+    label: Line | None = None  # the heading over it; the language's "Sponsor" when not given
     cta: Line | None = None  # the button's words; the language's "Learn more" when not given
     position: Literal["after_first", "end"] = "end"  # after the first story, or after the last
 

@@ -1,4 +1,4 @@
-"""The sample issue's email and web page in Chromium: no sideways scrolling from 320 to 800 px,
+"""The sample issue's email (standard and digest layouts) and web page in Chromium: no sideways scrolling from 320 to 800 px,
 story images at their set width, and no axe-core violations (WCAG 2.1 A/AA and best practice) in
 light and dark mode. Pages are opened from disk; every request outside file:, about: and data: is
 aborted (the email's images are remote), so the run is offline and images show their alt text."""
@@ -52,14 +52,16 @@ def image_src(sample: Issue) -> str:
 
 @pytest.fixture(scope="module")
 def files(sample: Issue, tmp_path_factory) -> dict[str, Path]:
-    """The sample rendered once with the project's own workspace: email.html, web.html, and the
-    email again with the story image narrowed (narrow.html)."""
+    """The sample rendered once with the project's own workspace: email.html, web.html, the email
+    again with the story image narrowed (narrow.html), and in the digest layout (digest.html)."""
     renderer = Renderer(load_workspace(ROOT))
     out = tmp_path_factory.mktemp("email-browser")
     rendered = renderer.render(sample)
     narrow = renderer.render(with_image_width(sample, NARROW_IMAGE))
-    paths = {"email": out / "email.html", "web": out / "web.html", "narrow": out / "narrow.html"}
+    digest = renderer.render(sample.model_copy(update={"layout": "digest"}))
+    paths = {"email": out / "email.html", "web": out / "web.html", "narrow": out / "narrow.html", "digest": out / "digest.html"}
     paths["email"].write_text(rendered.html, encoding="utf-8")
+    paths["digest"].write_text(digest.html, encoding="utf-8")
     paths["web"].write_text(rendered.web_html, encoding="utf-8")
     paths["narrow"].write_text(narrow.html, encoding="utf-8")
     return paths
@@ -108,7 +110,7 @@ def show(tabs):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", ["email", "web"])
+@pytest.mark.parametrize("name", ["email", "web", "digest"])
 def test_never_scrolls_sideways(show, files, name: str, width: int) -> None:
     page = show(width, files[name])
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
@@ -154,7 +156,7 @@ def describe(violations: list[dict]) -> str:
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 @pytest.mark.parametrize("width", [375, 800])
-@pytest.mark.parametrize("name", ["email", "web"])
+@pytest.mark.parametrize("name", ["email", "web", "digest"])
 def test_no_axe_violations(show, files, name: str, width: int, dark: bool) -> None:
     violations = axe_violations(show(width, files[name], dark=dark))
     scheme = "dark" if dark else "light"
