@@ -242,11 +242,16 @@ class Letter(NamedTuple):
     email: str
     name: str | None
     unsubscribe_url: str
+    preferences_url: str = ""  # none for a proof or a test copy: their link goes to the unsubscribe page
 
     @property
     def values(self) -> dict[str, str]:
         """Placeholder values for plain text: the subject, the text part and headers."""
-        return {placeholders.UNSUBSCRIBE_URL: self.unsubscribe_url, placeholders.NAME: self.name or ""}
+        return {
+            placeholders.UNSUBSCRIBE_URL: self.unsubscribe_url,
+            placeholders.NAME: self.name or "",
+            placeholders.PREFERENCES_URL: self.preferences_url or self.unsubscribe_url,
+        }
 
     @property
     def html_values(self) -> dict[str, str]:

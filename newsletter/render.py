@@ -116,7 +116,9 @@ class Renderer:
     def render(self, issue: Issue) -> Email:
         """Render the email (HTML with tokens, plain text) and the web page for `issue`."""
         context = dict(self.globals, issue=issue, view_url=web_url(self.workspace, issue))
-        email_context = dict(context, for_web=False, unsubscribe_url=placeholders.UNSUBSCRIBE_URL, preheader_spacer=PREHEADER_SPACER)
+        email_context = dict(
+            context, for_web=False, unsubscribe_url=placeholders.UNSUBSCRIBE_URL, preferences_url=placeholders.PREFERENCES_URL, preheader_spacer=PREHEADER_SPACER
+        )
         return Email(
             subject=issue.subject,
             preheader=issue.preheader,

@@ -69,8 +69,8 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
     html = personalize(email.html, {placeholder: html_placeholder(placeholder) for placeholder in placeholders.tokens_in(email.html)})
     plain = [p for p in placeholders.ALL if p in edition.subject or p in email.text]
     escaped = [p for p in placeholders.ALL if html_placeholder(p) in html]
-    url, name = placeholders.UNSUBSCRIBE_URL, placeholders.NAME
-    url_html, name_html = html_placeholder(url), html_placeholder(name)
+    url, name, preferences = placeholders.UNSUBSCRIBE_URL, placeholders.NAME, placeholders.PREFERENCES_URL
+    url_html, name_html, preferences_html = html_placeholder(url), html_placeholder(name), html_placeholder(preferences)
     # Names with a fallback (%%name|there%%), rare: one substitution each, by the general rule.
     with_fallback = [t for t in placeholders.tokens_in(edition.subject + email.text) if t not in placeholders.ALL]
     with_fallback_html = [t for t in placeholders.tokens_in(email.html) if t not in placeholders.ALL]
@@ -88,6 +88,10 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
             substitutions[url_html] = escape_html(letter.unsubscribe_url)
         if name in escaped:
             substitutions[name_html] = escape_html(letter.name or "")
+        if preferences in plain:
+            substitutions[preferences] = letter.preferences_url or letter.unsubscribe_url
+        if preferences in escaped:
+            substitutions[preferences_html] = escape_html(letter.preferences_url or letter.unsubscribe_url)
         for token in with_fallback:
             substitutions[token] = letter.name or placeholders.value_for(token, {})
         for token in with_fallback_html:

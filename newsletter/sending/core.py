@@ -57,10 +57,11 @@ class SendReport:
 
 
 def letters_for(recipients: list[Recipient], config: Config, secret: bytes) -> list[Letter]:
-    """Each recipient's letter, with their own signed unsubscribe link (no address in it)."""
+    """Each recipient's letter, with their own signed unsubscribe and preferences links (no address in them)."""
     before, _, after = config.unsubscribe_url_for("{token}").partition("{token}")  # once per batch, not per letter
-    sign = signer(Purpose.UNSUBSCRIBE, secret)
-    return [Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}") for r in recipients]
+    preferences = config.preferences_url_for("")
+    sign, sign_preferences = signer(Purpose.UNSUBSCRIBE, secret), signer(Purpose.PREFERENCES, secret)
+    return [Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id)) for r in recipients]
 
 
 def send_issue(

@@ -255,14 +255,21 @@ def test_eml_is_a_complete_multipart_alternative_message(issue_path: Path, works
 
     unsubscribe = "https://fixture.example.org/unsubscribe?token=proof-copy"
     assert message["List-Unsubscribe"] == f"<{unsubscribe}>"
-    assert parts[0].get_content() == (out / "email.txt").read_text().replace(placeholders.UNSUBSCRIBE_URL, unsubscribe)
-    assert parts[1].get_content() == (out / "email.html").read_text().replace(placeholders.UNSUBSCRIBE_URL, unsubscribe)
+    # A proof has no reader: its "Manage preferences" link goes to the unsubscribe page too.
+    for part, name in zip(parts, ("email.txt", "email.html"), strict=True):
+        built = (out / name).read_text().replace(placeholders.UNSUBSCRIBE_URL, unsubscribe).replace(placeholders.PREFERENCES_URL, unsubscribe)
+        assert part.get_content() == built
     assert "%%" not in parts[0].get_content() + parts[1].get_content()
 
 
 @pytest.mark.skipif(shutil.which("spamassassin") is None, reason="spamassassin is not installed (CI installs it)")
-def test_sample_issue_scores_zero_or_less_with_spamassassin(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "newsletter", "build", str(SAMPLE), "--out", str(tmp_path)], check=True, capture_output=True)
+@pytest.mark.parametrize("layout", ["standard", "digest"])
+def test_sample_issue_scores_zero_or_less_with_spamassassin(tmp_path: Path, layout: str) -> None:
+    shutil.copy(ROOT / "newsletter.toml", tmp_path)
+    issue_file = tmp_path / "issues" / SAMPLE.name
+    issue_file.parent.mkdir()
+    issue_file.write_text(SAMPLE.read_text(encoding="utf-8") + f"\nlayout: {layout}\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "newsletter", "build", str(issue_file), "--out", str(tmp_path)], check=True, capture_output=True)
     with open(tmp_path / "email.eml", "rb") as eml:
         report = subprocess.run(["spamassassin", "-t", "-L"], stdin=eml, capture_output=True, check=False).stdout.decode()
     score = float(re.search(r"Content analysis details:\s+\((-?[\d.]+) points", report).group(1))

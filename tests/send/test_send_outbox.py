@@ -49,9 +49,16 @@ def test_each_active_subscriber_gets_one_complete_message(in_workspace: Path, is
     assert verify_token(token, Purpose.UNSUBSCRIBE, keys) == public_id
     assert verify_token(token, Purpose.CONFIRM, keys) is None  # scoped to its purpose
     text, html = (part.get_content() for part in first.iter_parts())
-    assert f"Unsubscribe: {url}" in text
+    assert f"Unsubscribe:\n{url}\n" in text
     assert f'href="{url}"' in html
     assert "%%" not in text + html
+    # "Manage preferences" opens the reader's own preferences page: a token for that purpose only.
+    preferences = text.split("Manage preferences:\n", 1)[1].split("\n", 1)[0]
+    assert preferences.startswith("https://fixture.example.org/preferences?token=")
+    assert f'href="{preferences}"' in html
+    preferences_token = preferences.split("token=")[1]
+    assert verify_token(preferences_token, Purpose.PREFERENCES, keys) == public_id
+    assert verify_token(preferences_token, Purpose.UNSUBSCRIBE, keys) is None
 
 
 def test_running_again_sends_nothing_except_to_new_subscribers(in_workspace: Path, issue_path: Path) -> None:

@@ -290,3 +290,16 @@ def test_someone_who_leaves_during_a_slow_send_is_skipped(sendgrid, in_workspace
         skipped = {d.email: d.detail for d in db.ledger.deliveries("7", [State.SKIPPED])}
     assert skipped == {emails[8]: "no longer an active subscriber", emails[9]: "removed from the list"}
     assert "Ledger: 8 sent, 2 skipped" in result.output
+
+
+def test_each_recipient_gets_their_own_preferences_link(workspace: Path) -> None:
+    config = load_workspace(workspace).config
+    email = Email(subject="s", preheader="p", html='<a href="%%preferences_url%%">Manage</a>', text="%%preferences_url%%", web_html="")
+    letters = letters_for([Recipient("a@example.com", "Ada", "id-of-ada"), Recipient("b@example.com", None, "id-of-bo")], config, SECRET.encode())
+    payload = build_payload(config, Batch(Edition("7", email), "send-1", letters))
+
+    links = [p["substitutions"]["%%preferences_url%%"] for p in payload["personalizations"]]
+    assert links == [letter.preferences_url for letter in letters] and links[0] != links[1]
+    assert all(link.startswith("https://fixture.example.org/preferences?token=") for link in links)
+    assert [p["substitutions"]["%%preferences_url:html%%"] for p in payload["personalizations"]] == links
+    assert "%%unsubscribe_url%%" not in payload["personalizations"][0]["substitutions"]  # only what the issue uses

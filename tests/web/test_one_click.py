@@ -243,3 +243,20 @@ def test_the_list_unsubscribe_url_of_a_sent_message_works(in_workspace: Path, is
     next_issue.write_text(text, encoding="utf-8")
     send(next_issue)
     assert [message["To"].addresses[0].addr_spec for message in outbox(workspace)] == ["grace.hopper@example.com"]
+
+
+def test_the_manage_preferences_link_of_a_sent_message_opens_the_readers_own_page(in_workspace: Path, issue_path: Path, web) -> None:
+    workspace = in_workspace
+    add_subscriber(workspace)
+    send(issue_path)
+    (message,) = outbox(workspace)
+    text, html = (part.get_content() for part in message.iter_parts())
+    url = text.split("Manage preferences:\n", 1)[1].split("\n", 1)[0]
+    assert f'href="{url}"' in html
+    parts = urllib.parse.urlsplit(url)
+    assert (parts.netloc, parts.path) == ("fixture.example.org", "/preferences")
+
+    page = fresh(web).get(parts.path + "?" + parts.query)
+    assert page.status == 200, page.body
+    assert MASKED in page.body and "subscribed" in page.body and ADDRESS not in page.body
+    assert standing(workspace)[0] == Status.ACTIVE  # opening it changes nothing
