@@ -34,7 +34,8 @@ CONFIG_TEXT = """\
 name = {newsletter_name}
 postal_address = {postal_address}
 archive_url = {archive_url}
-language = "en"
+language = "en"       # the email's words and dates: en, de, fr, es or pt
+# layout = "digest"   # compact: title, source and two sentences per story (default: standard)
 
 [sender]
 name = {sender_name}
