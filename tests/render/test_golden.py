@@ -1,4 +1,5 @@
-"""Golden tests: the fixture issue's rendered HTML and text, compared byte for byte.
+"""Golden tests: the fixture issue's rendered HTML and text, in both layouts, compared byte for
+byte (the dark-mode rules are part of the HTML).
 
 When a template or the pipeline changes on purpose, regenerate the expected files and review the diff:
 
@@ -20,17 +21,23 @@ from newsletter.render import Renderer
 GOLDEN = Path(__file__).parent / "golden"
 
 
-@pytest.fixture
-def rendered(workspace: Path, issue_path: Path):
-    return Renderer(load_workspace(workspace)).render(load_issue(issue_path))
+def render(workspace: Path, issue_path: Path, layout: str):
+    issue = load_issue(issue_path).model_copy(update={"layout": layout})
+    return Renderer(load_workspace(workspace)).render(issue)
 
 
 @pytest.mark.parametrize(
-    "name, part",
-    [("small-issue.html", "html"), ("small-issue.txt", "text"), ("small-issue.web.html", "web_html")],
+    "name, part, layout",
+    [
+        ("small-issue.html", "html", "standard"),
+        ("small-issue.txt", "text", "standard"),
+        ("small-issue.web.html", "web_html", "standard"),
+        ("small-issue.digest.html", "html", "digest"),
+        ("small-issue.digest.txt", "text", "digest"),
+    ],
 )
-def test_rendering_matches_golden_file(rendered, name: str, part: str) -> None:
-    actual = getattr(rendered, part)
+def test_rendering_matches_golden_file(workspace: Path, issue_path: Path, name: str, part: str, layout: str) -> None:
+    actual = getattr(render(workspace, issue_path, layout), part)
     expected_path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):
         expected_path.write_text(actual, encoding="utf-8")
