@@ -130,6 +130,11 @@ def _check_html(html: str) -> list[Finding]:
     document = lxml.html.document_fromstring(html)
     if not document.get("lang"):
         found.append(Finding("error", "the <html> element has no lang attribute (screen readers need it)", where=TEMPLATES))
+    leftover = sorted({element.tag for element in document.iter() if isinstance(element.tag, str) and element.tag.startswith("mj-")})
+    if leftover:  # MRML passes MJML inside raw HTML through: a template written for the older layout (an mj-text per story)
+        tags = ", ".join(f"<{tag}>" for tag in leftover)
+        why = "a template puts them inside raw HTML, as a story.mjml.j2 written before card.mjml.j2 does (see the README's Templates)"
+        found.append(Finding("error", f"the email still holds MJML tags ({tags}) that no client shows: {why}", where=TEMPLATES))
     for image in document.iter("img"):
         if image.get("alt") is None:
             found.append(Finding("error", f"image {image.get('src')!r} has no alt attribute", where=TEMPLATES))

@@ -121,6 +121,24 @@ def test_check_passes_a_good_issue(issue_path: Path) -> None:
     assert "0 error(s), 0 warning(s)" in result.output
 
 
+OLD_STORY_TEMPLATE = """{#- A workspace's story.mjml.j2 from before the card layout: one mj-text per story. -#}
+<mj-text padding="18px 32px 4px"><div>
+<h3><a href="{{ story.url | tagged(story) }}">{{ story.title }}</a></h3>
+{{ story.summary | markdown }}
+</div></mj-text>
+"""
+
+
+def test_check_names_a_story_template_written_for_the_older_layout(issue_path: Path) -> None:
+    """MRML passes MJML inside raw HTML through unchanged: without this check the email would
+    silently carry <mj-text> tags that no client shows as intended."""
+    (issue_path.parent.parent / "templates" / "story.mjml.j2").write_text(OLD_STORY_TEMPLATE, encoding="utf-8")
+    result = run("check", str(issue_path))
+    assert result.exit_code == 1
+    assert "the email still holds MJML tags (<mj-text>)" in result.output and "story.mjml.j2" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_check_warns_about_a_long_subject_but_passes(issue_path: Path) -> None:
     issue_path.write_text(issue_path.read_text().replace("and a quieter data centre", "and a much quieter data centre in the north of Sweden"))
     result = run("check", str(issue_path))

@@ -396,6 +396,7 @@ def test_the_web_page_is_a_shareable_page(workspace: Path, issue: Issue) -> None
     assert meta("property", "og:image") == [next(s for s in issue.stories if s.image).image.src]
     assert meta("name", "twitter:card") == ["summary_large_image"]
     assert page.xpath("//a[@href='https://fixture.example.org/subscribe']")
+    assert page.xpath("//a[@href='https://fixture.example.org/archive/']")  # the archive, published or not
 
 
 # --- 10. sizes -----------------------------------------------------------------------------------
