@@ -49,7 +49,7 @@ def main() -> None:
                 marker = f"{TITLE} (edit {edit})"
                 start = time.perf_counter()
                 issue.write_text(original.replace(TITLE, marker))
-                page.frame_locator("#frame-desktop").get_by_role("link", name=marker).wait_for(timeout=10_000)
+                page.frame_locator("#frame-desktop").get_by_role("heading", name=marker).wait_for(timeout=10_000)
                 times.append(time.perf_counter() - start)
                 time.sleep(0.1)  # let the page settle, as between two real saves
             browser.close()

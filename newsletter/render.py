@@ -6,12 +6,8 @@ send step fills in by plain string substitution or through the provider.
 
 from __future__ import annotations
 
-import functools
-import logging
 import re
-import sys
 import traceback
-import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +20,7 @@ from . import i18n, markdown, placeholders, tagging
 from .blocks import story_blocks
 from .config import Config, Workspace
 from .errors import TemplateError
+from .inlining import BLOCK_MARK, Inliner, inline_css
 from .models import Email, Issue, Story
 from .theme import palettes
 
@@ -64,21 +61,56 @@ def tagged_filter(config: Config) -> Callable[..., str]:
     return tagged
 
 
+# MRML drops the text between two tags when it is only white space with a line break in it.
+LINE_BREAKS_BETWEEN_TAGS = re.compile(r">[ \t\r\f\v]*\n\s*<")
+
+
+@jinja2.pass_context
+def card_block(context: jinja2.runtime.Context, html: str) -> str:
+    """`{{ table | card_block }}` in card.mjml.j2: a block of the card, set aside for the inliner
+    (inlining.py), which inlines it once for its content; a mark stands in its place meanwhile."""
+    blocks = context.get("card_blocks")
+    if not isinstance(blocks, list):
+        return Markup(html)
+    blocks.append(LINE_BREAKS_BETWEEN_TAGS.sub("><", str(html)))  # as MRML leaves raw HTML
+    return Markup(BLOCK_MARK.format(len(blocks) - 1))
+
+
 def web_url(workspace: Workspace, issue: Issue) -> str:
     """Where the view-in-browser page (web.html) is published."""
     return f"{workspace.config.newsletter.archive_url.rstrip('/')}/issue-{issue.number}.html"
 
 
+class Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, remembering its verdicts: whether an attribute is safe depends only on the
+    object's type and the attribute's name (jinja2.sandbox.is_internal_attribute), and asking again
+    for every `story.title` of every story was a quarter of a render."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._verdicts: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        key = (type(obj), attr)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = super().is_safe_attribute(obj, attr, value)
+        return verdict
+
+
 class Renderer:
     """Holds the compiled templates, so rendering again (preview, bench) is cheap."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, remember: bool = True) -> None:
+        """`remember=False` inlines every document whole, as premailer alone does (the reference
+        that tests compare the remembering inliner with)."""
         self.workspace = workspace
+        self.remember = remember
         folders = [workspace.template_dir, default_template_dir()]
         loader = jinja2.FileSystemLoader([folder for folder in folders if folder])  # first match wins
         language = workspace.config.newsletter.language
         # Sandboxed: a template shared between editors cannot reach Python's internals (about 4% slower).
-        self.env = SandboxedEnvironment(
+        self.env = Sandbox(
             loader=loader,
             autoescape=lambda name: not (name or "").endswith(".txt.j2"),
             undefined=jinja2.StrictUndefined,
@@ -89,6 +121,8 @@ class Renderer:
         )
         self.env.globals["reader_name"] = reader_name
         self.env.globals["story_blocks"] = story_blocks
+        self.env.filters["card_block"] = card_block
+        self.inliner = Inliner()
         self.env.filters.update(
             markdown=lambda source: Markup(markdown.to_html(source)),
             markdown_text=markdown.to_text,
@@ -148,13 +182,15 @@ class Renderer:
         return True
 
     def _html(self, context: dict, name: str = "email.mjml.j2") -> str:
-        source = self._template(name, context)
+        blocks: list[str] | None = [] if self.remember else None  # the card's blocks, set aside by card_block
+        source = self._template(name, dict(context, card_blocks=blocks))
         css = self._template("email.css.j2", context)
         try:
             html = mjml.mjml2html(source, fonts={})  # fonts={}: no remote font stylesheet
         except Exception as exc:  # MRML raises a bare exception type with its parser's message
             raise TemplateError(f"{name} produced MJML that cannot be compiled: {exc}") from None
-        return with_main_landmark(inline_css(merge_outlook_conditionals(html), css))
+        html = merge_outlook_conditionals(html)
+        return with_main_landmark(inline_css(html, css) if blocks is None else self.inliner.inline(html, css, blocks))
 
     def _template(self, name: str, context: dict) -> str:
         try:
@@ -185,93 +221,6 @@ def with_main_landmark(html: str) -> str:
     """MJML's wrapper goes inside a <main> landmark: screen readers jump to it on the web page, and in
     an email it costs 13 bytes (a client that does not know <main> keeps its content)."""
     return EMAIL_WRAPPER.sub(r"<main>\1</main>\2", html, count=1)
-
-
-# A style attribute as premailer writes it ("a:1; b:2"); the space after each ";" is ~2% of the email.
-INLINE_STYLE = re.compile(r"""style=(?:"[^"]*"|'[^']*')""")
-
-
-def inline_css(html: str, css: str) -> str:
-    """Inline our stylesheet with premailer; keep MRML's own <style> blocks and all @media rules as they are."""
-    Premailer = _caching_premailer()
-    _quiet_cssutils()
-    # MJML leaves its reset CSS in <style>; inlining it would add ~70 bytes to every table cell.
-    html = html.replace("<style", '<style data-premailer="ignore"')
-    inlined = Premailer(
-        html,
-        css_text=css,
-        allow_network=False,  # never fetch a stylesheet
-        disable_validation=True,
-        align_floating_images=False,  # we never float images; it re-parses every img style, slowly
-        # Keep our pixel width/height attributes (Outlook sizes images by them) rather than
-        # replacing them with the CSS values (width:100% is for phones).
-        disable_basic_attributes=["width", "height"],
-        cssutils_logging_level=logging.CRITICAL,
-    ).transform(pretty_print=False)
-    inlined = inlined.replace(' data-premailer="ignore"', "")
-    inlined = INLINE_STYLE.sub(lambda found: found.group(0).replace("; ", ";"), inlined)
-    # premailer (lxml) drops the doctype MJML wrote; email clients need it for standards mode.
-    body = re.sub(r"^<!DOCTYPE[^>]*>\s*", "", inlined, flags=re.IGNORECASE).rstrip("\n")
-    return f"<!doctype html>\n{body}\n"
-
-
-@functools.cache
-def _caching_premailer() -> type:
-    """premailer's Premailer, remembering what it makes of a stylesheet it has seen: turning the
-    parsed rules back into text took 70% of every render, for the same stylesheet each time."""
-    base = _import_premailer().Premailer
-    rules: dict[tuple[str, int, bool], tuple[list, list]] = {}
-    texts: dict[int, tuple[list, str]] = {}
-
-    class CachingPremailer(base):  # type: ignore[misc, valid-type]
-        def _parse_style_rules(self, css_body, ruleset_index):  # type: ignore[no-untyped-def]
-            key = (css_body, ruleset_index, self.strip_important)
-            if key not in rules:
-                if len(rules) > 64:  # stylesheets differ by workspace and palette: a few at most
-                    rules.clear()
-                    texts.clear()
-                rules[key] = super()._parse_style_rules(css_body, ruleset_index)
-            found, leftover = rules[key]
-            return list(found), leftover
-
-        def _css_rules_to_string(self, leftover):  # type: ignore[no-untyped-def]
-            known = texts.get(id(leftover))
-            if known is None or known[0] is not leftover:
-                known = texts[id(leftover)] = (leftover, super()._css_rules_to_string(leftover))
-            return known[1]
-
-    return CachingPremailer
-
-
-def _import_premailer() -> types.ModuleType:
-    """Import premailer without loading `requests`, which it imports only to fetch remote stylesheets.
-
-    We never let premailer fetch (allow_network=False), and importing requests (with ssl, urllib3
-    and two charset detectors) costs ~35 ms of every cold `newsletter build`. premailer gets an
-    empty stand-in for that one import; the real requests stays importable for everyone else.
-    """
-    if "premailer" not in sys.modules and "requests" not in sys.modules:
-        sys.modules["requests"] = types.ModuleType("requests")
-        try:
-            import premailer
-        finally:
-            del sys.modules["requests"]
-    import premailer
-
-    return premailer
-
-
-@functools.cache
-def _quiet_cssutils() -> None:
-    """cssutils warns about every email-only property (mso-*), which we use on purpose.
-
-    Minified serialization also keeps the inlined style attributes short.
-    """
-    import cssutils
-
-    cssutils.log.setLevel(logging.CRITICAL)
-    logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
-    cssutils.ser.prefs.useMinified()
 
 
 def _template_position(exc: Exception) -> str | None:
