@@ -35,7 +35,9 @@ class Inliner:
         self._lock = threading.Lock()  # the preview server may render from more than one thread
 
     def inline(self, html: str, css: str, blocks: list[str]) -> str:
-        inlined = self._blocks(blocks, css) if blocks else []
+        if not blocks:  # not an issue (a confirmation email, one per reader): nothing worth remembering
+            return inline_css(html, css)
+        inlined = self._blocks(blocks, css)
         if inlined is None:  # a block that is not whole elements (a workspace template): inline it in place
             return inline_css(BLOCK_MARKS.sub(lambda found: blocks[int(found.group(1))], html), css)
         # The document around the blocks (masthead, sponsor, footer) changes only with the issue's own fields.
