@@ -39,6 +39,8 @@ class PreviewServer(ThreadingHTTPServer):
         self.assets = {route: _asset(name) for route, (name, _) in STATIC.items()}
         self.address_family = _family(host)
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.open_connections: set[socket.socket] = set()  # closed by stop(), as the end of the process would
+        self.connections_lock = threading.Lock()
         self.watcher: threading.Thread | None = None  # set by start_preview; the page says when it has stopped
         super().__init__((host, port), PreviewHandler)
         self.bound = ipaddress.ip_address(self.socket.getsockname()[0])  # e.g. "localhost" resolved
@@ -74,9 +76,13 @@ class PreviewServer(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.open_connections.add(request)
         try:
             super().process_request_thread(request, client_address)
         finally:
+            with self.connections_lock:
+                self.open_connections.discard(request)
             self.slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -94,6 +100,15 @@ class PreviewServer(ThreadingHTTPServer):
         self.session.close()
         self.shutdown()
         self.server_close()
+        # Close the browser's kept-alive connections too: otherwise a preview started again on the
+        # same port in this process would see the page's next requests answered by this stopped one.
+        with self.connections_lock:
+            connections = list(self.open_connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the client
 
 
 class PreviewHandler(BaseHTTPRequestHandler):
