@@ -242,7 +242,13 @@ class Letter(NamedTuple):
     email: str
     name: str | None
     unsubscribe_url: str
-    preferences_url: str = ""  # none for a proof or a test copy: their link goes to the unsubscribe page
+    preferences_url: str = ""  # none for a proof or a test copy: see preferences_link
+
+    @property
+    def preferences_link(self) -> str:
+        """Where "Manage preferences" goes: the reader's own page, or for a copy without a reader
+        (a proof, a test copy) the unsubscribe page."""
+        return self.preferences_url or self.unsubscribe_url
 
     @property
     def values(self) -> dict[str, str]:
@@ -250,7 +256,7 @@ class Letter(NamedTuple):
         return {
             placeholders.UNSUBSCRIBE_URL: self.unsubscribe_url,
             placeholders.NAME: self.name or "",
-            placeholders.PREFERENCES_URL: self.preferences_url or self.unsubscribe_url,
+            placeholders.PREFERENCES_URL: self.preferences_link,
         }
 
     @property

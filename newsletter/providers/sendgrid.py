@@ -89,9 +89,9 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
         if name in escaped:
             substitutions[name_html] = escape_html(letter.name or "")
         if preferences in plain:
-            substitutions[preferences] = letter.preferences_url or letter.unsubscribe_url
+            substitutions[preferences] = letter.preferences_link
         if preferences in escaped:
-            substitutions[preferences_html] = escape_html(letter.preferences_url or letter.unsubscribe_url)
+            substitutions[preferences_html] = escape_html(letter.preferences_link)
         for token in with_fallback:
             substitutions[token] = letter.name or placeholders.value_for(token, {})
         for token in with_fallback_html:
