@@ -10,7 +10,8 @@ import math
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .errors import ConfigError
 
@@ -30,31 +31,43 @@ API_KEY = re.compile(r"[A-Za-z0-9._-]{8,256}")  # SendGrid keys look like SG.xxx
 
 @dataclass(frozen=True)
 class SigningKeys:
-    """The secret that signs new links, and the earlier ones still accepted when checking a link."""
+    """The secret that signs new links, and the earlier one still accepted when checking a link,
+    until the last day NEWSLETTER_PREVIOUS_SECRET_UNTIL gives. That day is checked at each
+    verification, not once: a web app that runs for months stops accepting the old secret on time."""
 
     current: bytes
-    accepted: tuple[bytes, ...]
+    previous: bytes | None = None
+    previous_until: dt.date | None = None  # None: accepted until it is unset
     development: bool = False  # the fixed secret of the local outbox
+    today: Callable[[], dt.date] = field(default=lambda: dt.date.today(), repr=False)  # each call reads the clock
+
+    @property
+    def accepted(self) -> tuple[bytes, ...]:
+        """The secrets a link may be signed with, today."""
+        if self.previous is None or (self.previous_until is not None and self.today() > self.previous_until):
+            return (self.current,)
+        return (self.current, self.previous)
 
 
 def signing_keys(provider: str, today: dt.date | None = None) -> SigningKeys:
     """The link-signing keys. Real providers refuse to run without a proper NEWSLETTER_SECRET; the
-    local outbox, which sends nothing anywhere, falls back to a fixed development secret."""
+    local outbox, which sends nothing anywhere, falls back to a fixed development secret. `today`
+    fixes the date the previous secret is checked against (tests); by default, each check's own."""
     value = os.environ.get(SECRET, "")
+    clock = (lambda: today) if today is not None else (lambda: dt.date.today())
     if not value:
         if provider == "outbox":
-            return SigningKeys(DEVELOPMENT_SECRET, (DEVELOPMENT_SECRET,), development=True)
+            return SigningKeys(DEVELOPMENT_SECRET, development=True)
         raise ConfigError(
             f"{SECRET} is not set. It signs each recipient's links (unsubscribe, confirm); set it to a long random "
             f"string (e.g. `export {SECRET}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')`) "
             "and give the same value to the web app that handles those links."
         )
     current = _checked(SECRET, value)
-    accepted = [current]
     previous = os.environ.get(PREVIOUS_SECRET, "")
-    if previous and _previous_still_valid(today or dt.date.today()):
-        accepted.append(_checked(PREVIOUS_SECRET, previous))
-    return SigningKeys(current, tuple(accepted))
+    if not previous:
+        return SigningKeys(current, today=clock)
+    return SigningKeys(current, _checked(PREVIOUS_SECRET, previous), _previous_until(), today=clock)
 
 
 def _checked(name: str, value: str) -> bytes:
@@ -75,15 +88,14 @@ def estimated_bits(value: str) -> float:
     return len(value) * per_character
 
 
-def _previous_still_valid(today: dt.date) -> bool:
+def _previous_until() -> dt.date | None:
     until = os.environ.get(PREVIOUS_SECRET_UNTIL, "")
     if not until:
-        return True
+        return None
     try:
-        last_day = dt.date.fromisoformat(until)
+        return dt.date.fromisoformat(until)
     except ValueError:
         raise ConfigError(f"{PREVIOUS_SECRET_UNTIL}={until!r}: expected a date such as 2027-01-31") from None
-    return today <= last_day
 
 
 def sendgrid_api_key() -> str:

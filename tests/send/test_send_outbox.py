@@ -45,7 +45,7 @@ def test_each_active_subscriber_gets_one_complete_message(in_workspace: Path, is
     assert "reader" not in token and "example" not in token  # the link reveals no address
     with Database(in_workspace / "subscribers.db") as db:
         public_id = db.subscribers.get("reader00003@example.com").public_id
-    keys = SigningKeys(SECRET.encode(), (SECRET.encode(),))
+    keys = SigningKeys(SECRET.encode())
     assert verify_token(token, Purpose.UNSUBSCRIBE, keys) == public_id
     assert verify_token(token, Purpose.CONFIRM, keys) is None  # scoped to its purpose
     text, html = (part.get_content() for part in first.iter_parts())
