@@ -5,9 +5,10 @@ DATABASE_URL in the environment overrides it (as hosting platforms set it)."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from ..errors import NewsletterError
 
@@ -24,6 +25,9 @@ class Server:
     def __str__(self) -> str:
         return redact(self.url)
 
+    def __repr__(self) -> str:
+        return f"Server({redact(self.url)!r})"
+
     def exists(self) -> bool:
         """A server database is there to be read (whether it has tables is the connection's business)."""
         return True
@@ -34,29 +38,57 @@ Location = Path | Server
 
 def locate(setting: str, root: Path, environ: dict[str, str] | None = None) -> Location:
     """The database for a workspace: DATABASE_URL if set, else the setting (a path relative to the
-    workspace, `sqlite:///path`, or a postgresql:// URL)."""
+    workspace, `sqlite:///path`, a postgresql:// URL, or libpq's `host=… dbname=…` form).
+
+    Anything with `://` or `=` in it is a connection string, never a file name: a mistyped one
+    must not become a SQLite file named after its password."""
     environ = dict(os.environ) if environ is None else environ
     value = environ.get("DATABASE_URL") or setting
+    where = "DATABASE_URL" if environ.get("DATABASE_URL") else "[subscribers] database in newsletter.toml"
     if value.startswith("sqlite:///"):
         return root / unquote(value.removeprefix("sqlite:///"))
-    if urlsplit(value).scheme in SCHEMES:
-        return Server(value)
-    if "://" in value:  # some other scheme (mysql://, a typo): not a path either
-        where = "DATABASE_URL" if environ.get("DATABASE_URL") else "[subscribers] database in newsletter.toml"
+    if "://" in value:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - parsing the port is what checks it
+        except ValueError as exc:
+            raise NewsletterError(f"{where}: {redact(value)!r} is not a valid URL ({exc}); e.g. postgresql://user@[::1]:5432/dbname") from None
+        if parts.scheme in SCHEMES:
+            return Server(value)
         raise NewsletterError(f"{where}: {redact(value)!r} is neither a file path, sqlite:///path nor postgresql://user@host/dbname")
+    if "=" in value:
+        return Server(_conninfo(value, where))
     return root / value
 
 
+def _conninfo(value: str, where: str) -> str:
+    """libpq's `key=value` connection string, checked as libpq reads it."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(value)
+    except ProgrammingError as exc:
+        words = redact(str(exc).strip().splitlines()[0]) if str(exc).strip() else "not understood"
+        raise NewsletterError(f"{where}: {redact(value)!r} is not a PostgreSQL connection string ({words}); e.g. host=db.example.com dbname=news user=news") from None
+    return value
+
+
 def password_in(url: str) -> bool:
-    return urlsplit(url).password is not None
+    if "://" not in url:
+        return KEYWORD_PASSWORD.search(url) is not None
+    try:
+        return urlsplit(url).password is not None
+    except ValueError:
+        return "@" in url
+
+
+# password=secret, password = 'a secret', in libpq's key=value form (and in a URL's query)
+KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/\s]*@")  # up to the last @ of the address
 
 
 def redact(url: str) -> str:
-    """The URL with any password (in the address or as `password=` in the query) left out."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-    query = "&".join("password=***" if item.lower().startswith("password=") else item for item in parts.query.split("&")) if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
+    """The connection string with any password (in the address, as `password=` in the query, or
+    as libpq's password keyword) left out."""
+    return KEYWORD_PASSWORD.sub(r"\1***", URL_PASSWORD.sub(r"\1***@", url))
