@@ -44,6 +44,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "subscribers": "newsletter.commands.subscribers:subscribers",
     "story": "newsletter.commands.story:story",
     "serve": "newsletter.commands.serve:serve",
+    "notices": "newsletter.commands.notices:notices",
     "report": "newsletter.commands.report:report",
     "publish": "newsletter.commands.publish:publish",
     "db": "newsletter.commands.db:db",

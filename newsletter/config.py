@@ -169,6 +169,16 @@ def rate_limits(value: str) -> str:
     return value
 
 
+def proxy_address(value: str) -> str:
+    """An address or a CIDR range of addresses, IPv4 or IPv6: "127.0.0.1", "10.0.0.0/8", "::1"."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f'expected an IP address or a range such as "127.0.0.0/8", got {value!r}') from None
+
+
 class WebSettings(Strict):
     """The subscriber-facing web app (`newsletter serve`)."""
 
@@ -177,7 +187,7 @@ class WebSettings(Strict):
     confirm_days: Annotated[int, Field(ge=1, le=60)] = 7  # how long a confirmation link works
     # Proxies in front of the app whose X-Forwarded-For is believed (addresses), and how many
     # hops of it; anyone else's header is ignored, so a client cannot pick its rate-limit key.
-    trusted_proxies: list[Line] = []
+    trusted_proxies: list[Annotated[Line, AfterValidator(proxy_address)]] = []
     proxy_hops: Annotated[int, Field(ge=1, le=5)] = 1
     # Where rate-limit counters live: memory:// is per process; with several workers, a shared
     # store such as redis://host:6379 makes the limits exact.

@@ -14,6 +14,7 @@ from .connection import Busy, Connection, NoDatabase, StoreError
 from .events import Event, Events, Notices
 from .ledger import Claim, IssueRecord, Ledger, Schedule, Settlement
 from .location import Location, Server
+from .notice_queue import NoticeQueue, QueuedNotice
 from .reports import Reports
 from .subscribers import Confirmation, ImportCounts, Subscribers
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Location", "Notices",
-    "Reports", "Schedule", "Server", "Settlement", "StoreError", "Subscribers",
+    "NoticeQueue", "QueuedNotice", "Reports", "Schedule", "Server", "Settlement", "StoreError", "Subscribers",
 ]
 
 
@@ -47,6 +48,7 @@ class Database:
         self.ledger = Ledger(self.connection)
         self.events = Events(self.connection)
         self.notices = Notices(self.connection)
+        self.notice_queue = NoticeQueue(self.connection)
         self.reports = Reports(self.connection)
 
     def transaction(self):  # type: ignore[no-untyped-def]

@@ -44,13 +44,20 @@ def connect(server: Server) -> psycopg.Connection[Any]:
 
 
 def pool(server: Server, size: int) -> Any:
-    """A pool of up to `size` connections (the web app: one per request thread)."""
+    """A pool of up to `size` connections (the web app: one per request thread). Each connection
+    is checked before it is handed out, so those a server restart killed are replaced, not used."""
     from psycopg_pool import ConnectionPool
 
     return ConnectionPool(
-        server.url, min_size=1, max_size=size, open=True, timeout=CONNECT_SECONDS,
+        server.url, min_size=1, max_size=size, open=True, timeout=CONNECT_SECONDS, check=ConnectionPool.check_connection,
         kwargs={"autocommit": True, "connect_timeout": CONNECT_SECONDS, "application_name": "newsletter web"},
     )
+
+
+def is_lost_connection(exc: Exception) -> bool:
+    """The connection broke or could not be had (the server restarted or is down): a fault worth
+    trying again on a fresh connection."""
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) and not isinstance(exc, pg_errors.QueryCanceled | pg_errors.DiskFull)
 
 
 class Session:
@@ -164,14 +171,18 @@ class PostgresConnection:
                 self.db.execute(f"SELECT {release}(?, ?)", (LOCK_SPACE, lock_key(name)))
 
     def explain(self, exc: Exception) -> StoreError:
-        """A sentence for what PostgreSQL reported, naming the database (never its password)."""
-        words = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-        if isinstance(exc, pg_errors.LockNotAvailable | pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
-            return Busy(f"{self.path}: another program holds the rows this command needs ({words}); run it again")
-        if isinstance(exc, pg_errors.InsufficientPrivilege | pg_errors.ReadOnlySqlTransaction):
-            return StoreError(f"{self.path}: this database user may not do that ({words}); grant it, or use the database's owner")
-        if isinstance(exc, pg_errors.DiskFull):
-            return StoreError(f"{self.path}: the database server's disk is full; nothing more was written")
-        if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, pg_errors.QueryCanceled):
-            return StoreError(f"{self.path}: cannot reach the PostgreSQL database: {words}")
-        return StoreError(f"{self.path}: cannot use the subscriber database: {words}")
+        return explain(exc, self.path)
+
+
+def explain(exc: Exception, path: str) -> StoreError:
+    """A sentence for what PostgreSQL reported, naming the database (never its password)."""
+    words = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    if isinstance(exc, pg_errors.LockNotAvailable | pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+        return Busy(f"{path}: another program holds the rows this command needs ({words}); run it again")
+    if isinstance(exc, pg_errors.InsufficientPrivilege | pg_errors.ReadOnlySqlTransaction):
+        return StoreError(f"{path}: this database user may not do that ({words}); grant it, or use the database's owner")
+    if isinstance(exc, pg_errors.DiskFull):
+        return StoreError(f"{path}: the database server's disk is full; nothing more was written")
+    if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, pg_errors.QueryCanceled):
+        return StoreError(f"{path}: cannot reach the PostgreSQL database: {words}")
+    return StoreError(f"{path}: cannot use the subscriber database: {words}")

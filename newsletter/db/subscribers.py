@@ -218,55 +218,62 @@ class Subscribers:
     def sign_up(self, email: str, name: str | None) -> Subscriber:
         """Someone asked to subscribe on the web: a new address becomes `pending`; a known one is
         left exactly as it is (the form must not let a stranger change someone's details or
-        standing). Either way the caller sends a confirmation; only confirming changes a status."""
+        standing). Either way the caller queues a confirmation; only confirming changes a status.
+        Two signups of one new address at once make one row (ON CONFLICT), never an error."""
+        stamp = now()
         with self.connection.transaction():
-            existing = self.get(email)
-            if existing is not None:
-                return existing
-            stamp = now()
-            public_id = next(_public_ids(1))
-            self.db.execute(
+            added = self.db.execute(
                 "INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id, status_changed_at)"
-                " VALUES (?, ?, '{}', 'pending', ?, ?, ?, ?)",
-                (email, name, stamp, stamp, public_id, stamp),
-            )
+                " VALUES (?, ?, '{}', 'pending', ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING public_id",
+                (email, name, stamp, stamp, next(_public_ids(1)), stamp),
+            ).fetchone()
+            if added is None:
+                existing = self.get(email)
+                if existing is None:  # removed between the two statements: rare enough to ask again
+                    raise StoreError(f"{self.connection.path}: {email} was removed while signing up; try again")
+                return existing
             self._record_change(email, Status.PENDING, "web", "signed up", stamp)
-            return Subscriber(email, name, {}, Status.PENDING, public_id, stamp)
+            return Subscriber(email, name, {}, Status.PENDING, added[0], stamp)
 
     def confirm(self, public_id: str, issued_at: str) -> Confirmation:
         """A confirmation link was followed: the subscriber becomes active, unless their status
-        changed after the link was made (an old link must not undo a later unsubscribe)."""
+        changed after the link was made (an old link must not undo a later unsubscribe) or when it
+        changed is not known (an imported row: treated as after every link).
+
+        One statement decides, so two confirmations at once (a double click, the page's script and
+        its button) activate once: the second finds the subscriber already active."""
+        stamp = now()
         with self.connection.transaction():
-            row = self.db.execute(f"SELECT {COLUMNS}, status_changed_at FROM subscribers WHERE public_id = ?", (public_id,)).fetchone()
-            if row is None:
-                return Confirmation(None, "unknown")
-            subscriber, changed_at = _subscriber(row[:6]), row[6]
-            if subscriber.status == Status.ACTIVE:
-                return Confirmation(subscriber, "already")
-            if changed_at and changed_at > issued_at:
-                return Confirmation(subscriber, "stale")
-            stamp = now()
-            self.db.execute(
-                "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0 WHERE public_id = ?",
-                (stamp, stamp, public_id),
-            )
-            self._record_change(subscriber.email, Status.ACTIVE, "web", "confirmed", stamp)
-            return Confirmation(subscriber._replace(status=Status.ACTIVE), "confirmed")
+            row = self.db.execute(
+                "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0"
+                " WHERE public_id = ? AND status != 'active' AND status_changed_at IS NOT NULL AND status_changed_at <= ?"
+                f" RETURNING {COLUMNS}",
+                (stamp, stamp, public_id, issued_at),
+            ).fetchone()
+            if row is not None:
+                subscriber = _subscriber(row)
+                self._record_change(subscriber.email, Status.ACTIVE, "web", "confirmed", stamp)
+                return Confirmation(subscriber, "confirmed")
+            found = self.by_public_id(public_id)
+        if found is None:
+            return Confirmation(None, "unknown")
+        return Confirmation(found, "already" if found.status == Status.ACTIVE else "stale")
 
     def leave(self, public_id: str, channel: str) -> Subscriber | None:
         """Unsubscribe the subscriber behind a link (one-click, the page, preferences). Idempotent:
-        someone already unsubscribed, bounced or complained stays as they are."""
+        someone already unsubscribed, bounced or complained stays as they are. The subscriber as
+        they now stand; None when no subscriber has this id."""
+        stamp = now()
         with self.connection.transaction():
-            subscriber = self.by_public_id(public_id)
-            if subscriber is None:
-                return None
-            if subscriber.status in (Status.ACTIVE, Status.PENDING):
-                stamp = now()
-                self.db.execute(
-                    "UPDATE subscribers SET status = 'unsubscribed', updated_at = ?, status_changed_at = ? WHERE public_id = ?", (stamp, stamp, public_id)
-                )
-                self._record_change(subscriber.email, Status.UNSUBSCRIBED, channel, None, stamp)
-                return subscriber._replace(status=Status.UNSUBSCRIBED)
+            row = self.db.execute(
+                "UPDATE subscribers SET status = 'unsubscribed', updated_at = ?, status_changed_at = ?"
+                f" WHERE public_id = ? AND status IN ('active', 'pending') RETURNING {COLUMNS}",
+                (stamp, stamp, public_id),
+            ).fetchone()
+            if row is None:
+                return self.by_public_id(public_id)
+            subscriber = _subscriber(row)
+            self._record_change(subscriber.email, Status.UNSUBSCRIBED, channel, None, stamp)
             return subscriber
 
     def changes(self, email: str) -> list[tuple[str, str, str | None, str]]:

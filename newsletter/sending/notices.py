@@ -1,5 +1,7 @@
-"""Messages to one person that the web app sends: the confirmation of a signup and the optional
-welcome. They leave through the configured provider like an issue does, and each is recorded.
+"""Messages to one person that the web app asks for: the confirmation of a signup and the optional
+welcome. A request only queues one (db.notice_queue); a background sender sends it, so no answer
+of the web app waits on a provider (its time would tell who is subscribed). They leave through the
+configured provider like an issue does, and each attempt is recorded.
 
 Each kind is rendered once (MJML and CSS inlining cost tens of milliseconds) with a marker where
 the recipient's confirmation link goes; sending one fills it in by plain substitution, the way
@@ -10,18 +12,36 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import Counter
 
 from ..config import Workspace
 from ..credentials import SigningKeys
-from ..db import Database
+from ..db import Database, QueuedNotice
 from ..links import Purpose, make_dated_token, make_token
-from ..models import BatchResult, Email, Letter, Outcome, Subscriber
+from ..models import BatchResult, Email, Letter, Outcome, Status, Subscriber
 from ..providers import open_provider
-from ..providers.base import Batch, Edition, ProviderError
+from ..providers.base import Ambiguous, Batch, Edition, ProviderError, RetryLater
 from ..render import Renderer
 
 WELCOME_TEMPLATE = "welcome.mjml.j2"
 CONFIRM_URL = "https://confirm-url.invalid/"  # the marker; no real link can contain it
+# Who may be sent a confirmation: anyone not already on the list.
+CONFIRMABLE = (Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+MAX_ATTEMPTS = 5  # a notice the provider keeps deferring is given up after this many tries
+FIRST_RETRY = dt.timedelta(seconds=30)  # doubled at each deferral
+
+
+def _unwanted(notice: QueuedNotice, subscriber: Subscriber | None, has_welcome: bool) -> str | None:
+    """Why a queued notice is no longer to be sent (the reader's standing changed since), if it is not."""
+    if subscriber is None:
+        return "no longer on the list"
+    if notice.kind == "confirm" and subscriber.status not in CONFIRMABLE:
+        return f"already {subscriber.status}"
+    if notice.kind == "welcome" and subscriber.status != Status.ACTIVE:
+        return f"{subscriber.status} before it was sent"
+    if notice.kind == "welcome" and not has_welcome:
+        return f"no {WELCOME_TEMPLATE} in the templates"
+    return None
 
 
 class Notices:
@@ -34,21 +54,49 @@ class Notices:
         self._rendered: dict[str, Email] = {}
         self._lock = threading.Lock()
 
-    def send_confirmation(self, db: Database, subscriber: Subscriber, now: float | None = None) -> bool:
-        """Send `subscriber` a link that confirms their signup. True when the provider took it."""
+    @property
+    def has_welcome(self) -> bool:
+        """The workspace has its own templates/welcome.mjml.j2 (there is no default welcome)."""
+        folder = self.workspace.template_dir
+        return folder is not None and (folder / WELCOME_TEMPLATE).is_file()
+
+    def send_due(self, db: Database, limit: int | None = None) -> Counter[str]:
+        """Send the queued notices that are due, oldest first, until none is left (or `limit`
+        were handled). Returns how many ended in each state (sent, failed, skipped, unknown,
+        queued again). Rows a dead sender left are settled `unknown` first."""
+        handled: Counter[str] = Counter()
+        for kind, email in db.notice_queue.settle_abandoned():
+            db.notices.record(kind, email, self.workspace.config.send.provider, str(Outcome.UNKNOWN), "the sender stopped while handing it over")
+            handled["unknown"] += 1
+        while limit is None or handled.total() < limit:
+            notice = db.notice_queue.claim()
+            if notice is None:
+                break
+            handled[self._deliver(db, notice)] += 1
+        return handled
+
+    def _deliver(self, db: Database, notice: QueuedNotice) -> str:
+        subscriber = db.subscribers.get(notice.email)
+        skipped = _unwanted(notice, subscriber, self.has_welcome)
+        if skipped or subscriber is None:
+            db.notice_queue.settle(notice, "skipped", skipped)
+            return "skipped"
+        email = self._confirmation_for(subscriber) if notice.kind == "confirm" else self._email("welcome")
+        outcome, detail = self._send(notice.kind, subscriber, email)
+        db.notices.record(notice.kind, subscriber.email, self.workspace.config.send.provider, str(outcome), detail)
+        if outcome == Outcome.DEFERRED and notice.attempts < MAX_ATTEMPTS:
+            db.notice_queue.retry_later(notice, FIRST_RETRY * 2 ** (notice.attempts - 1), detail)
+            return "queued again"
+        state = {Outcome.ACCEPTED: "sent", Outcome.UNKNOWN: "unknown"}.get(outcome, "failed")
+        db.notice_queue.settle(notice, state, detail)
+        return state
+
+    def _confirmation_for(self, subscriber: Subscriber) -> Email:
         assert subscriber.public_id
-        token = make_dated_token(subscriber.public_id, Purpose.CONFIRM, self.keys.current, int(now if now is not None else time.time()))
+        token = make_dated_token(subscriber.public_id, Purpose.CONFIRM, self.keys.current, int(time.time()))
         url = self.workspace.config.confirm_url_for(token)
         template = self._email("confirm")
-        email = template.model_copy(update={"html": template.html.replace(CONFIRM_URL, url), "text": template.text.replace(CONFIRM_URL, url)})
-        return self._send(db, "confirm", subscriber, email)
-
-    def send_welcome(self, db: Database, subscriber: Subscriber) -> bool | None:
-        """The welcome email, when the workspace has its own templates/welcome.mjml.j2 (None: it has not)."""
-        folder = self.workspace.template_dir
-        if folder is None or not (folder / WELCOME_TEMPLATE).is_file():
-            return None
-        return self._send(db, "welcome", subscriber, self._email("welcome"))
+        return template.model_copy(update={"html": template.html.replace(CONFIRM_URL, url), "text": template.text.replace(CONFIRM_URL, url)})
 
     def _email(self, kind: str) -> Email:
         with self._lock:
@@ -62,24 +110,27 @@ class Notices:
                     self._rendered[kind] = self.renderer.render_notice(kind, f"Welcome to {name}", "You are on the list.", {})
             return self._rendered[kind]
 
-    def _send(self, db: Database, kind: str, subscriber: Subscriber, email: Email) -> bool:
+    def _send(self, kind: str, subscriber: Subscriber, email: Email) -> tuple[Outcome, str | None]:
+        """What the provider said about this one email."""
         assert subscriber.public_id
         config = self.workspace.config
-        name = config.send.provider
         unsubscribe = config.unsubscribe_url_for(make_token(subscriber.public_id, Purpose.UNSUBSCRIBE, self.keys.current))
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         batch = Batch(Edition(f"notice-{kind}", email), f"{kind}-{stamp}-{subscriber.public_id}", [Letter(subscriber.email, None, unsubscribe)])
         result = BatchResult()
         try:
-            provider = open_provider(name, self.workspace)
+            provider = open_provider(config.send.provider, self.workspace)
             try:
                 provider.send(batch, result.report)
             finally:
                 provider.close()
+        except RetryLater as exc:
+            return Outcome.DEFERRED, str(exc)
+        except Ambiguous as exc:
+            return Outcome.UNKNOWN, str(exc)
         except ProviderError as exc:
-            db.notices.record(kind, subscriber.email, name, "failed", str(exc))
-            return False
+            return Outcome.REJECTED, str(exc)
         status = result.statuses.get(subscriber.email)
-        outcome = status.outcome if status else Outcome.DEFERRED
-        db.notices.record(kind, subscriber.email, name, str(outcome), status.detail if status else "not attempted")
-        return outcome == Outcome.ACCEPTED
+        if status is None:
+            return Outcome.DEFERRED, "not attempted"
+        return status.outcome, status.detail

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
 
 from flask import Flask, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
@@ -20,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import load_workspace
 from ..credentials import signing_keys
+from ..db import StoreError
 from .archive import archive
 from .extensions import csrf, limiter
 from .pages import pages
@@ -59,14 +61,27 @@ def create_app(workspace: str | Path | None = None) -> Flask:
     app.register_blueprint(archive)
     policy = content_security_policy(here.brand_style)
 
+    # Werkzeug would answer /confirm//x or /subscribe/ with a redirect built from the request's
+    # Host header, which a stranger chooses: no route redirects, so none is built.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    public = urlsplit(loaded.config.base_url)
+
     @app.before_request
     def cap_body() -> ResponseReturnValue | None:
-        if request.path != "/webhooks/sendgrid" and (request.content_length or 0) > MAX_FORM_BYTES:
-            return _error(413)
+        here.sender.ensure_running()  # also sends what other processes queued
+        if request.path != "/webhooks/sendgrid":
+            if (request.content_length or 0) > MAX_FORM_BYTES:
+                return _error(413)
+            # A chunked body has no Content-Length: cap what is read (Werkzeug answers 413 past it).
+            request.max_content_length = MAX_FORM_BYTES
         return None
 
     @app.after_request
     def headers(response):  # type: ignore[no-untyped-def]
+        location = response.headers.get("Location")
+        if location and not same_origin(location, public):
+            response.headers["Location"] = "/"  # never to a host other than base_url's
         # A view that set its own policy keeps it (the archive's pages: see archive.py).
         response.headers.update(security_headers(response.headers.get("Content-Security-Policy") or policy))
         return response
@@ -74,6 +89,12 @@ def create_app(workspace: str | Path | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         return _error(error.code or 500)
+
+    @app.errorhandler(StoreError)
+    def database_unavailable(error: StoreError) -> ResponseReturnValue:
+        # Busy, down or restarting: the reader is told to try again, never shown a 500.
+        app.logger.warning("%s %s: %s", request.method, redact(request.path), error)
+        return _error(503, retry_after=5)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
@@ -89,6 +110,14 @@ def create_app(workspace: str | Path | None = None) -> Flask:
     return app
 
 
+def same_origin(location: str, public: SplitResult) -> bool:
+    """A Location header that stays on this site: a path, or base_url's own origin."""
+    target = urlsplit(location)
+    if not target.scheme and not target.netloc:
+        return not location.startswith(("//", "\\", "/\\"))
+    return (target.scheme, target.netloc) == (public.scheme, public.netloc)
+
+
 class App(Flask):
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         return True  # every page template is HTML; Flask would skip our .html.j2 names
@@ -102,12 +131,14 @@ class SessionCookies(SecureCookieSessionInterface):
         return request.is_secure
 
 
-ERROR_WORDS = {404: "not_found", 429: "too_many", 413: "too_large", 403: "not_found"}
+ERROR_WORDS = {404: "not_found", 429: "too_many", 413: "too_large", 403: "not_found", 503: "unavailable"}
 
 
-def _error(code: int) -> ResponseReturnValue:
+def _error(code: int, retry_after: int | None = None) -> ResponseReturnValue:
     key = ERROR_WORDS.get(code, "error")
     words = site().words
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
     if request.is_json or request.path.startswith("/webhooks/"):
-        return jsonify(error=words[key]), code
-    return page("message.html.j2", words[f"{key}_title"], status=code, text=words[key])
+        return jsonify(error=words[key]), code, headers
+    html, status = page("message.html.j2", words[f"{key}_title"], status=code, text=words[key])
+    return html, status, headers

@@ -31,6 +31,8 @@ LABELS: dict[str, dict[str, str]] = {
         "unsubscribe_button": "Unsubscribe",
         "unsubscribed_title": "You are unsubscribed",
         "unsubscribed": "{email} will not receive {name} any more.",
+        "test_copy_title": "This was a test copy",
+        "test_copy": "This link came in a test copy of {name}, sent to check the issue. It is not a subscription, so there is nothing to unsubscribe.",
         "preferences_link": "Changed your mind? Manage your subscription",
         "preferences_title": "Your subscription",
         "preferences_intro": "{email} is {status}.",
@@ -52,6 +54,8 @@ LABELS: dict[str, dict[str, str]] = {
         "bad_form_title": "Please try again",
         "bad_form": "The form expired or came from another page. Please reload it and submit again.",
         "no_script": "Press the button to continue.",
+        "unavailable_title": "Please try again",
+        "unavailable": "We could not record that just now. Please try again in a minute.",
     },
 }
 

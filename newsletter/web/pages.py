@@ -12,40 +12,53 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from ..addresses import normalize
+from ..db import Confirmation, Database
 from ..links import TEST_COPY_ID, Purpose, make_token, verify_dated_token, verify_token
 from ..models import Status, Subscriber, name_problem
+from ..sending.notices import CONFIRMABLE
+from . import inbox_limit
 from .extensions import csrf, limiter
 from .security import AUTOSUBMIT_SCRIPT
 from .site import masked, page, site
 
 pages = Blueprint("pages", __name__)
 
-RESENDABLE = (Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
-
 
 def _form() -> dict[str, Any]:
-    """The posted fields, from a form or a JSON object."""
+    """The posted fields, from a form or a JSON object (anything else: no fields)."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # nested deeper than the parser goes, under the size cap
+            return {}
         return data if isinstance(data, dict) else {}
     return request.form.to_dict()
-
-
-def address_key() -> str:
-    """The rate-limit key of the address being subscribed (so one inbox cannot be flooded)."""
-    raw = str(_form().get("email", ""))[:320]
-    try:
-        return "address:" + normalize(raw)
-    except ValueError:
-        return "address:invalid"
 
 
 def _subscribe_rate() -> str:
     return site().config.web.subscribe_rate
 
 
-def _address_rate() -> str:
-    return site().config.web.address_rate
+def _too_many(seconds: int) -> ResponseReturnValue:
+    """429, with Retry-After, as Flask-Limiter answers its own limits."""
+    words = site().words
+    if request.is_json:
+        body: Any = jsonify(error=words["too_many"])
+        return body, 429, {"Retry-After": str(seconds)}
+    html, status = page("message.html.j2", words["too_many_title"], status=429, text=words["too_many"])
+    return html, status, {"Retry-After": str(seconds)}
+
+
+def _queue_confirmation(email: str) -> ResponseReturnValue | None:
+    """Queue a confirmation to `email` for the background sender, if its inbox may get one more;
+    else the 429 to answer."""
+    here = site()
+    wait = inbox_limit.take(email, here.config.web.address_rate)
+    if wait is not None:
+        return _too_many(wait)
+    here.run(lambda db: db.notice_queue.add("confirm", email))
+    here.sender.wake()
+    return None
 
 
 @pages.get("/subscribe")
@@ -55,8 +68,9 @@ def subscribe_form() -> ResponseReturnValue:
 
 @pages.post("/subscribe")
 @limiter.limit(_subscribe_rate)
-@limiter.limit(_address_rate, key_func=address_key)
 def subscribe() -> ResponseReturnValue:
+    """Every address takes the same steps here, new or known, so the answer's time tells nothing:
+    the confirmation is queued (and its sender decides whether one is due), never sent inline."""
     words = site().words
     if not request.is_json:
         csrf.protect()  # form posts carry the token; JSON needs a CORS preflight a forged form cannot make
@@ -64,6 +78,9 @@ def subscribe() -> ResponseReturnValue:
     raw_email, name = str(data.get("email", "")).strip(), " ".join(str(data.get("name", "")).split()) or None
     if data.get("website"):  # the honeypot: only bots fill a field nobody can see
         return _check_inbox(raw_email)
+    wait = inbox_limit.take(raw_email, site().config.web.address_rate)  # every request counts: known addresses too
+    if wait is not None:
+        return _too_many(wait)
     try:
         email = normalize(raw_email)
     except ValueError:
@@ -71,10 +88,13 @@ def subscribe() -> ResponseReturnValue:
     if name and name_problem(name):
         name = None  # a name is a courtesy; a hostile one is dropped, not stored
     here = site()
-    with here.database() as db:
-        subscriber = db.subscribers.sign_up(email, name)
-        if subscriber.status in RESENDABLE:
-            here.notices.send_confirmation(db, subscriber)
+
+    def sign_up(db: Database) -> None:
+        db.subscribers.sign_up(email, name)
+        db.notice_queue.add("confirm", email)
+
+    here.run(sign_up)
+    here.sender.wake()
     return _check_inbox(email)
 
 
@@ -102,8 +122,7 @@ def _confirmation(token: str) -> tuple[Subscriber, int]:
     if parsed is None:
         abort(404)
     public_id, issued = parsed
-    with site().database() as db:
-        subscriber = db.subscribers.by_public_id(public_id)
+    subscriber = site().run(lambda db: db.subscribers.by_public_id(public_id))
     if subscriber is None:
         abort(404)
     return subscriber, issued
@@ -121,7 +140,6 @@ def confirm_page(token: str) -> ResponseReturnValue:
 
 
 @pages.post("/confirm/<token>")
-@limiter.limit(_address_rate, key_func=lambda: "resend:" + request.path, exempt_when=lambda: not request.form.get("resend"))
 def confirm(token: str) -> ResponseReturnValue:
     subscriber, issued = _confirmation(token)
     here, words = site(), site().words
@@ -134,10 +152,17 @@ def confirm(token: str) -> ResponseReturnValue:
             "action.html.j2", words["expired_title"], text=text, action=request.path, button=words["resend_button"],
             fields={"resend": "1"}, csrf=False, autosubmit=False,
         )
-    with here.database() as db:
+    def confirm(db: Database) -> tuple[Confirmation, bool]:
         result = db.subscribers.confirm(subscriber.public_id or "", _iso(issued))
-        if result.result == "confirmed" and result.subscriber:
-            here.notices.send_welcome(db, result.subscriber)
+        welcome = result.result == "confirmed" and here.notices.has_welcome
+        if welcome:
+            db.notice_queue.add("welcome", subscriber.email)
+        return result, welcome
+
+    result, welcome = here.run(confirm)
+    if welcome:
+        inbox_limit.count(subscriber.email, here.config.web.address_rate)  # owed, but it counts
+        here.sender.wake()
     if result.result == "stale":
         link = {"href": url_for("pages.subscribe_form"), "text": words["subscribe_title"]}
         return page("message.html.j2", words["stale_title"], text=words["stale"].format(email=shown), link=link)
@@ -145,10 +170,11 @@ def confirm(token: str) -> ResponseReturnValue:
 
 
 def _resend(subscriber: Subscriber) -> ResponseReturnValue:
-    here, words = site(), site().words
-    if subscriber.status in RESENDABLE:
-        with here.database() as db:
-            here.notices.send_confirmation(db, subscriber)
+    words = site().words
+    if subscriber.status in CONFIRMABLE:
+        refused = _queue_confirmation(subscriber.email)
+        if refused is not None:
+            return refused
     return page("message.html.j2", words["resent_title"], text=words["resent"].format(email=masked(subscriber.email)))
 
 
@@ -165,18 +191,17 @@ def unsubscribe() -> ResponseReturnValue:
     cookie, session or CSRF token: the signed token is the authority. Never a redirect."""
     token = request.args.get("token", "")
     here, words = site(), site().words
-    if verify_token(token, Purpose.UNSUBSCRIBE, here.keys) == TEST_COPY_ID:  # a --test copy's link
-        return page("message.html.j2", words["unsubscribed_title"], text=words["unsubscribed"].format(email="this test copy", name=here.config.newsletter.name))
     public_id = verify_token(token, Purpose.UNSUBSCRIBE, here.keys)
     if public_id is None:
         abort(404)
-    with here.database() as db:
-        if request.method != "POST":  # GET and HEAD (link scanners) change nothing
-            subscriber = db.subscribers.by_public_id(public_id)
-        else:
-            one_click = request.form.get("List-Unsubscribe") == "One-Click"
-            subscriber = db.subscribers.leave(public_id, "one-click" if one_click else "unsubscribe page")
+    if request.method != "POST":  # GET and HEAD (link scanners) change nothing
+        subscriber = here.run(lambda db: db.subscribers.by_public_id(public_id))
+    else:
+        channel = "one-click" if request.form.get("List-Unsubscribe") == "One-Click" else "unsubscribe page"
+        subscriber = here.run(lambda db: db.subscribers.leave(public_id, channel))
     if subscriber is None:
+        if public_id == TEST_COPY_ID:  # a `send --test` copy's link: nobody to unsubscribe, and the page says so
+            return page("message.html.j2", words["test_copy_title"], text=words["test_copy"].format(name=here.config.newsletter.name))
         abort(404)
     shown, name = masked(subscriber.email), here.config.newsletter.name
     if request.method != "POST" and subscriber.status in (Status.ACTIVE, Status.PENDING):
@@ -198,18 +223,19 @@ def preferences() -> ResponseReturnValue:
     public_id = verify_token(token, Purpose.PREFERENCES, here.keys)
     if public_id is None:
         abort(404)
-    with here.database() as db:
-        subscriber = db.subscribers.by_public_id(public_id)
-        if subscriber is None:
-            abort(404)
-        if request.method == "POST":
-            csrf.protect()
-            action = request.form.get("action")
-            if action == "unsubscribe":
-                subscriber = db.subscribers.leave(public_id, "preferences") or subscriber
-            elif action == "resubscribe" and subscriber.status in RESENDABLE:
-                here.notices.send_confirmation(db, subscriber)
-                return page("message.html.j2", words["preferences_title"], text=words["resubscribe_sent"].format(email=masked(subscriber.email)))
+    subscriber = here.run(lambda db: db.subscribers.by_public_id(public_id))
+    if subscriber is None:
+        abort(404)
+    if request.method == "POST":
+        csrf.protect()
+        action = request.form.get("action")
+        if action == "unsubscribe":
+            subscriber = here.run(lambda db: db.subscribers.leave(public_id, "preferences")) or subscriber
+        elif action == "resubscribe" and subscriber.status in CONFIRMABLE:
+            refused = _queue_confirmation(subscriber.email)
+            if refused is not None:
+                return refused
+            return page("message.html.j2", words["preferences_title"], text=words["resubscribe_sent"].format(email=masked(subscriber.email)))
     status = words[f"status_{subscriber.status}"]
     text = words["preferences_intro"].format(email=masked(subscriber.email), status=status)
     leaving = subscriber.status in (Status.ACTIVE, Status.PENDING)
@@ -222,6 +248,5 @@ def preferences() -> ResponseReturnValue:
 
 @pages.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    with site().database() as db:
-        db.subscribers.counts_by_status()  # the database answers
+    site().run(lambda db: db.subscribers.counts_by_status())  # the database answers
     return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# The one script any page runs: it presses the confirm button for the reader (link scanners that
-# prefetch the GET run no scripts, so they never confirm anyone).
-AUTOSUBMIT_SCRIPT = 'document.getElementById("go").submit();'
+# The one script any page runs: it presses the confirm button for the reader at their first
+# gesture on the page (a pointer moved or pressed, a key, a touch, the wheel). Opening the link
+# alone confirms nothing: link scanners load the page, some run its scripts, none of them moves a
+# pointer. Without scripts, the reader presses the button.
+AUTOSUBMIT_SCRIPT = (
+    '(function(){var f=document.getElementById("go"),done=false;'
+    'function go(e){if(!done&&e.isTrusted){done=true;f.submit();}}'
+    '["pointermove","pointerdown","keydown","touchstart","wheel"].forEach(function(t){addEventListener(t,go,{passive:true});});})();'
+)
 
 TOKEN_IN_URL = re.compile(r"(token=|/confirm/)[^\s&\"' ]+")
 
@@ -52,16 +59,40 @@ def redact(text: str) -> str:
     return TOKEN_IN_URL.sub(r"\1[token]", text)
 
 
+def client_group(address: str | None) -> str:
+    """The rate-limit key of a client address: an IPv4 address as it is, an IPv6 address by its
+    /64 (one subscriber line usually gets a whole /64, so one client can use millions)."""
+    try:
+        ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class TrustedProxies:
-    """Believe X-Forwarded-For (and -Proto) only from the proxies named in [web] trusted_proxies,
-    so a client talking to the app directly cannot choose the address its rate limits count."""
+    """Believe X-Forwarded-For (and -Proto) only from the proxies named in [web] trusted_proxies
+    (addresses or CIDR ranges), so a client talking to the app directly cannot choose the address
+    its rate limits count."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], trusted: list[str], hops: int) -> None:
         self.app = app
-        self.trusted = set(trusted)
+        self.trusted = [ipaddress.ip_network(entry, strict=False) for entry in trusted]
         self.behind_proxy = ProxyFix(app, x_for=hops, x_proto=hops)
 
+    def is_trusted(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip.version == network.version and ip in network for network in self.trusted)
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("REMOTE_ADDR") in self.trusted:
+        if self.is_trusted(environ.get("REMOTE_ADDR")):
             return self.behind_proxy(environ, start_response)
         return self.app(environ, start_response)

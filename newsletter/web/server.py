@@ -24,6 +24,7 @@ class QuietHandler(WSGIRequestHandler):
 class Running:
     server: BaseWSGIServer
     thread: threading.Thread
+    app: Flask | None = None
 
     @property
     def url(self) -> str:
@@ -35,10 +36,13 @@ class Running:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+        here = self.app.extensions.get("newsletter") if self.app is not None else None
+        if here is not None:
+            here.sender.stop()  # the queued notices' sender goes with the server
 
 
 def start(app: Flask, host: str, port: int) -> Running:
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="newsletter-web")
     thread.start()
-    return Running(server, thread)
+    return Running(server, thread, app)

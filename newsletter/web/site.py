@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, render_template
 from markupsafe import Markup
 
 from ..config import Config, Workspace
 from ..credentials import SigningKeys
-from ..db import Database
+from ..db import Database, StoreError
 from ..db.location import Server
 from ..render import Renderer
 from ..sending.notices import Notices
 from ..theme import Palette, palettes
+from .background import NoticeSender
 from .labels import labels
 
+T = TypeVar("T")
 POOL_SIZE = 8  # PostgreSQL connections per web process: its request threads, with room to spare
 
 
@@ -28,6 +30,7 @@ class Site:
     workspace: Workspace
     keys: SigningKeys
     notices: Notices
+    sender: NoticeSender  # sends what requests queue (confirmations, welcomes), outside the request
     brand_style: str
     palettes: tuple[Palette, Palette]  # light and dark, computed once (contrast search is not free)
     words: dict[str, str] = field(default_factory=dict)
@@ -43,15 +46,18 @@ class Site:
     def database(self) -> Iterator[Database]:
         """A connection for one request. SQLite: this thread's own, opened once and kept (opening
         and closing it on every request, a WAL checkpoint each time, cost more than the request).
-        PostgreSQL: one from this process's pool, given back after the request."""
+        PostgreSQL: one from this process's pool, checked before it is handed out, given back
+        after the request. A lost connection raises ConnectionLost (see `run`)."""
         location = self.workspace.database
         if isinstance(location, Server):
-            with self._pool(location).connection() as raw:
-                pooled = Database(location, pooled=raw)
-                try:
-                    yield pooled
-                except pooled.connection.errors as exc:
-                    raise pooled.connection.explain(exc) from None
+            from ..db.postgres import ERRORS, explain, is_lost_connection
+
+            try:
+                with self._pool(location).connection() as raw:
+                    yield Database(location, pooled=raw)
+            except ERRORS as exc:
+                reason = explain(exc, str(location))
+                raise (ConnectionLost(str(reason)) if is_lost_connection(exc) else reason) from None
             return
         db = getattr(self._local, "db", None)
         if db is None:
@@ -62,6 +68,18 @@ class Site:
             self._local.db = None
             db.close()
             raise db.connection.explain(exc) from None
+
+    def run(self, work: Callable[[Database], T]) -> T:
+        """`work` done on a database connection, and done once more on a fresh one when the first
+        was lost (a PostgreSQL server that restarted leaves dead connections in the pool): a
+        transient fault of ours must not cost a reader their unsubscribe. `work` runs in one
+        transaction, so a lost first attempt changed nothing."""
+        try:
+            with self.database() as db, db.transaction():
+                return work(db)
+        except ConnectionLost:
+            with self.database() as db, db.transaction():
+                return work(db)
 
     def _pool(self, server: Server) -> Any:
         """Made on the first request, in the process that serves it (gunicorn forks workers
@@ -75,10 +93,16 @@ class Site:
             return self._pg_pool
 
 
+class ConnectionLost(StoreError):
+    """The database connection broke (a server restart, a network cut): worth one more try."""
+
+
 def make_site(workspace: Workspace, keys: SigningKeys) -> Site:
     light, dark = palettes(workspace.config.brand.accent_color)
     style = f":root{{--accent:{light.accent};--accent-dark:{dark.accent}}}"
-    return Site(workspace, keys, Notices(workspace, Renderer(workspace), keys), style, (light, dark), labels(workspace.config.newsletter.language))
+    notices = Notices(workspace, Renderer(workspace), keys)
+    sender = NoticeSender(notices, workspace.database)
+    return Site(workspace, keys, notices, sender, style, (light, dark), labels(workspace.config.newsletter.language))
 
 
 def site() -> Site:

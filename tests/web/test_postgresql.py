@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from webtools import Client, add_config, link_in, outbox
+from webtools import Client, add_config, link_in, notices_sent, outbox
 
 from newsletter.credentials import signing_keys
 from newsletter.db import Database, Server
@@ -63,7 +63,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_gunicorn_workers_share_one_postgresql_database(workspace: Path, pg_url: str) -> None:
+def test_gunicorn_workers_share_one_postgresql_database(workspace: Path, pg_url: str, monkeypatch) -> None:
     leavers = [f"leaver{n:02d}@example.com" for n in range(40)]
     with Database(Server(pg_url)) as db:
         db.subscribers.upsert(Subscriber(email, None, {}, Status.ACTIVE) for email in leavers)
@@ -90,6 +90,8 @@ def test_gunicorn_workers_share_one_postgresql_database(workspace: Path, pg_url:
         jobs += jobs[:10]  # repeated one-clicks: still one change each
         with ThreadPoolExecutor(16) as pool:
             statuses = list(pool.map(post, jobs))
+        monkeypatch.setenv("DATABASE_URL", pg_url)
+        notices_sent(workspace)  # the workers' background senders
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)

@@ -7,6 +7,7 @@ import email
 import email.policy
 import http.client
 import re
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -61,8 +62,28 @@ class Client:
         return self.post_form("/subscribe", {"csrf_token": token.group(1), "email": address, "name": name, **extra})
 
 
+def notices_sent(workspace: Path, timeout: float = 15.0) -> None:
+    """Wait until the web app's background sender has sent every confirmation and welcome that
+    requests queued (the app never sends them inside a request)."""
+    from newsletter.config import load_workspace
+    from newsletter.db import Database, NoDatabase
+
+    location = load_workspace(workspace).database  # DATABASE_URL when a test set it
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with Database(location, create=False) as db:
+                if db.notice_queue.waiting() == 0:
+                    return
+        except NoDatabase:
+            return
+        assert time.monotonic() < deadline, f"queued notices were not sent within {timeout} s"
+        time.sleep(0.02)
+
+
 def outbox(workspace: Path) -> list[EmailMessage]:
-    """Every message in the workspace's outbox, oldest first."""
+    """Every message in the workspace's outbox, oldest first, once the queued notices are sent."""
+    notices_sent(workspace)
     folder = workspace / "outbox" / "new"
     files = sorted(folder.iterdir(), key=lambda path: path.stat().st_mtime_ns) if folder.is_dir() else []
     return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in files]  # type: ignore[misc]

@@ -1,0 +1,80 @@
+"""The web process's sender of queued confirmation and welcome emails: a thread, woken when a
+request of this process queues one, and every few seconds for those other processes queued (the
+other gunicorn workers). Several senders may run at once: each row is claimed by one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from ..db import Database, Location, NoDatabase, StoreError
+from ..sending.notices import Notices
+
+POLL_SECONDS = 2.0
+log = logging.getLogger("newsletter.web")
+
+
+class NoticeSender:
+    def __init__(self, notices: Notices, location: Location) -> None:
+        self.notices = notices
+        self.location = location
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def wake(self) -> None:
+        """Send what is queued now (a request just queued something)."""
+        self.ensure_running()
+        self._wake.set()
+
+    def ensure_running(self) -> None:
+        """Start the thread in this process if it is not running (gunicorn forks workers after the
+        app is made, and a thread does not survive a fork)."""
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="newsletter-notices", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the notice being sent, if any (a clean shutdown loses nothing: what is not
+        claimed stays queued for the next start)."""
+        self._stopped.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+
+    def _run(self) -> None:
+        db: Database | None = None
+        while not self._stopped.is_set():
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+            try:
+                if db is None:
+                    db = Database(self.location, create=False)
+                self.notices.send_due(db)
+            except NoDatabase:
+                pass  # nothing was ever queued here
+            except Exception as exc:
+                if isinstance(exc, StoreError) or (db is not None and isinstance(exc, db.connection.errors)):
+                    # The database is down or busy: again at the next wake, on a fresh connection.
+                    log.warning("could not send the queued notices: %s", exc if isinstance(exc, StoreError) else type(exc).__name__)
+                else:  # a bug: logged, and the thread goes on
+                    log.exception("sending the queued notices failed")
+                _close(db)
+                db = None
+        _close(db)
+
+
+def _close(db: Database | None) -> None:
+    if db is not None:
+        try:
+            db.close()
+        except Exception:
+            pass

@@ -1,0 +1,53 @@
+"""At most [web] address_rate confirmation and welcome emails reach one inbox, whichever route asks
+for them (the signup form, a resend, the preferences page): one counter per inbox, kept where the
+app's other rate limits are (memory, or Redis shared by every worker).
+
+An inbox is the address without its `+tag`, case-folded: `Victim+1@…` and `victim+2@…` fill the
+same counter. Text that is not an address is counted per client instead, so one person's typos
+never hold back another's."""
+
+from __future__ import annotations
+
+import time
+
+from limits import RateLimitItem, parse_many
+
+from ..addresses import normalize
+from .extensions import client_key, limiter
+
+NAMESPACE = "inbox"
+
+
+def inbox_key(raw: str) -> str:
+    """The counter an email to `raw` counts against."""
+    try:
+        address = normalize(raw[:320])
+    except ValueError:
+        return f"invalid:{client_key()}"
+    local, _, domain = address.rpartition("@")
+    return f"address:{local.split('+', 1)[0].casefold()}@{domain.casefold()}"
+
+
+def take(raw: str, rate: str) -> int | None:
+    """Count one email to `raw`'s inbox if the limit allows it: None when it does, else the
+    seconds until it will (nothing counted)."""
+    key, items = inbox_key(raw), _items(rate)
+    strategy = limiter.limiter
+    for item in items:
+        if not strategy.test(item, NAMESPACE, key):
+            reset = strategy.get_window_stats(item, NAMESPACE, key).reset_time
+            return max(1, int(reset - time.time()) + 1)
+    for item in items:
+        strategy.hit(item, NAMESPACE, key)
+    return None
+
+
+def count(raw: str, rate: str) -> None:
+    """Count an email the reader is owed whatever the limit (the welcome after confirming)."""
+    key = inbox_key(raw)
+    for item in _items(rate):
+        limiter.limiter.hit(item, NAMESPACE, key)
+
+
+def _items(rate: str) -> list[RateLimitItem]:
+    return parse_many(rate)
