@@ -20,8 +20,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..config import load_workspace
-from ..credentials import signing_keys
+from ..credentials import MAKE_ONE, SECRET, signing_keys
 from ..db import StoreError
+from ..errors import ConfigError
 from .archive import archive
 from .extensions import csrf, limiter
 from .pages import pages
@@ -33,11 +34,19 @@ WORKSPACE_VARIABLE = "NEWSLETTER_WORKSPACE"
 MAX_FORM_BYTES = 64_000  # a signup form is a few hundred bytes
 
 
-def create_app(workspace: str | Path | None = None) -> Flask:
+def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     """The WSGI app for the workspace at `workspace` (default: $NEWSLETTER_WORKSPACE, else the
-    current folder). Raises NewsletterError for a workspace or secret that is not usable."""
+    current folder). Raises NewsletterError for a workspace or secret that is not usable.
+
+    It needs a real NEWSLETTER_SECRET: the development secret is public, so anyone could forge
+    the links it checks. `dev` allows it, for trying the app on this machine (`serve --dev`)."""
     loaded = load_workspace(Path(workspace or os.environ.get(WORKSPACE_VARIABLE) or Path.cwd()))
     keys = signing_keys(loaded.config.send.provider)
+    if keys.development and not dev:
+        raise ConfigError(
+            f"{SECRET} is not set, and the web app does not run on the public development secret (anyone could forge its links). "
+            f"Set {SECRET} to the value `newsletter send` uses (make one with: {MAKE_ONE}), or try the app on this machine with `newsletter serve --dev`."
+        )
     here = make_site(loaded, keys)
     app = App(__name__)
     app.config.update(
@@ -73,8 +82,11 @@ def create_app(workspace: str | Path | None = None) -> Flask:
         if request.path != "/webhooks/sendgrid":
             if (request.content_length or 0) > MAX_FORM_BYTES:
                 return _error(413)
-            # A chunked body has no Content-Length: cap what is read (Werkzeug answers 413 past it).
+            # A chunked body has no Content-Length to check: read it through the capped stream
+            # (kept for the form and JSON parsers), and refuse one that reaches the cap.
             request.max_content_length = MAX_FORM_BYTES
+            if request.content_length is None and "wsgi.input_terminated" in request.environ and len(request.get_data(cache=True)) >= MAX_FORM_BYTES:
+                return _error(413)
         return None
 
     @app.after_request
