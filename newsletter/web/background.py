@@ -58,7 +58,8 @@ class NoticeSender:
             try:
                 if db is None:
                     db = Database(self.location, create=False)
-                self.notices.send_due(db)
+                while not self._stopped.is_set() and self.notices.send_due(db, limit=1):
+                    pass  # one at a time, so that stopping waits for one email at most
             except NoDatabase:
                 pass  # nothing was ever queued here
             except Exception as exc:

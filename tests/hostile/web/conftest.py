@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "web"))  # webtools, the web tests' helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # probes, this section's own
 
 from webtools import Client, add_config
 
