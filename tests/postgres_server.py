@@ -45,6 +45,10 @@ class Server:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop", check=False)
 
+    def restart(self) -> None:
+        """Restart the server as an upgrade or a failover would: every open connection is cut."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "server.log"), "-m", "fast", "-w", "restart")
+
     def new_database(self) -> str:
         """A fresh, empty database on this server; its URL."""
         import psycopg

@@ -136,6 +136,19 @@ def _short(command: str) -> str:
     return command if len(command) <= 240 else command[:237] + "..."
 
 
+def _statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script, one at a time (execute() takes one; executescript()
+    would commit the transaction they must run in)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip():
+        yield pending
+
+
 def now() -> str:
     """Timestamps are stored as ISO 8601 in UTC, to the second."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -210,9 +223,15 @@ class Connection:
         if self.read_only and version < SCHEMA_VERSION:
             raise StoreError(f"{self.path}: needs upgrading to schema {SCHEMA_VERSION}, and this process may not write it; run the command once with write access")
         for number in range(version + 1, SCHEMA_VERSION + 1):
-            # executescript runs the whole step; BEGIN/COMMIT make it all or nothing.
+            # Each step all or nothing, under the write lock; the version is read again there,
+            # since another connection (a thread, a process) may have just run the step.
             try:
-                self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[number - 1]}; PRAGMA user_version = {number}; COMMIT;")
+                self.db.execute("BEGIN IMMEDIATE")
+                if self.version() < number:
+                    for statement in _statements(MIGRATIONS[number - 1]):
+                        self.db.execute(statement)
+                    self.db.execute(f"PRAGMA user_version = {number}")
+                self.db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")

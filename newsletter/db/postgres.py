@@ -48,10 +48,20 @@ def pool(server: Server, size: int) -> Any:
     is checked before it is handed out, so those a server restart killed are replaced, not used."""
     from psycopg_pool import ConnectionPool
 
-    return ConnectionPool(
-        server.url, min_size=1, max_size=size, open=True, timeout=CONNECT_SECONDS, check=ConnectionPool.check_connection,
+    def healthy(connection: psycopg.Connection[Any]) -> None:
+        try:
+            ConnectionPool.check_connection(connection)
+        except psycopg.Error:
+            # One dead means the server went away: drop every dead one now. Left to the pool, each
+            # would be found at its turn, a back-off pause apiece, and a request would time out.
+            made.check()
+            raise
+
+    made = ConnectionPool(
+        server.url, min_size=1, max_size=size, open=True, timeout=CONNECT_SECONDS, check=healthy,
         kwargs={"autocommit": True, "connect_timeout": CONNECT_SECONDS, "application_name": "newsletter web"},
     )
+    return made
 
 
 def is_lost_connection(exc: Exception) -> bool:

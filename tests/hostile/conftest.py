@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # attack.py, the suite's helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))  # webtools, the web tests' helpers
 
 from attack import API_KEY, NEWSLETTER_SECRET
 from sendgrid_server import SendGridServer
