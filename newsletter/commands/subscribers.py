@@ -201,21 +201,26 @@ def sync() -> None:
 
     workspace = load_workspace(Path.cwd())
     found = SendGridProvider(workspace.config).suppressions()  # before the database: a failure here changes nothing
-    found = {kind: _stored_forms(emails) for kind, emails in found.items()}
+    stored = {kind: _stored_forms(emails) for kind, emails in found.items()}
     with Database(workspace.database) as db, db.transaction():
-        report = [(kind, len(emails), db.subscribers.set_status(sorted(emails), SUPPRESSION_STATUS[kind], only_from=Status.ACTIVE)) for kind, emails in found.items()]
-    for kind, listed, changed in report:
-        click.echo(f"{kind.replace('_', ' '):>18}: {listed} at SendGrid, {changed} subscriber(s) marked")
+        report = [
+            (kind, len(found[kind]), skipped, db.subscribers.set_status(sorted(emails), SUPPRESSION_STATUS[kind], only_from=Status.ACTIVE))
+            for kind, (emails, skipped) in stored.items()
+        ]
+    for kind, listed, skipped, changed in report:
+        unusable = f", {skipped} skipped (not a usable email address)" if skipped else ""
+        click.echo(f"{kind.replace('_', ' '):>18}: {listed} at SendGrid, {changed} subscriber(s) marked{unusable}")
 
 
-def _stored_forms(addresses: set[str]) -> set[str]:
-    """Addresses as the list stores them (SendGrid gives IDNA domains as xn--...); unusable ones are skipped."""
+def _stored_forms(addresses: list[str]) -> tuple[set[str], int]:
+    """Addresses as the list stores them (SendGrid gives IDNA domains as xn--...), and how many
+    were skipped because they are not usable addresses."""
     from ..addresses import normalize
 
-    stored = set()
+    stored, skipped = set(), 0
     for address in addresses:
         try:
             stored.add(normalize(address))
         except ValueError:
-            continue
-    return stored
+            skipped += 1
+    return stored, skipped
