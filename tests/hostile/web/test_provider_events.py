@@ -109,3 +109,76 @@ def test_an_event_naming_no_usable_address_is_stored_counted_and_moves_nobody(po
     if isinstance(email, str):
         assert "1 event(s) name no usable email address" in caplog.text
     assert "Traceback" not in caplog.text
+
+
+# --- item 13: late events ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind, extra",
+    [("unsubscribe", {}), ("group_unsubscribe", {}), ("bounce", {"type": "bounce"}), ("dropped", {"reason": "Unsubscribed Address"})],
+)
+def test_a_late_event_does_not_undo_a_newer_confirmation(post, workspace: Path, kind: str, extra: dict[str, Any]) -> None:
+    confirmed = time.time() - 600  # unsubscribed, then confirmed again ten minutes ago
+    seed(workspace, "back@example.com", changed=confirmed)
+    assert post([event(kind, "back@example.com", confirmed - 300, **extra)]) == 204  # from before they came back
+    assert status_of(workspace, "back@example.com") == Status.ACTIVE
+    assert stored_events(workspace) == [(kind, "back@example.com")]  # still stored, still in the report
+
+
+def test_a_newer_event_applies(post, workspace: Path) -> None:
+    confirmed = time.time() - 600
+    seed(workspace, "gone@example.com", changed=confirmed)
+    assert post([event("unsubscribe", "gone@example.com", confirmed + 60)]) == 204
+    assert status_of(workspace, "gone@example.com") == Status.UNSUBSCRIBED
+
+
+def test_an_event_in_the_same_second_as_the_change_applies(post, workspace: Path) -> None:
+    confirmed = int(time.time()) - 600  # times are kept to the second: leaving wins a tie
+    seed(workspace, "tie@example.com", changed=confirmed)
+    assert post([event("unsubscribe", "tie@example.com", confirmed)]) == 204
+    assert status_of(workspace, "tie@example.com") == Status.UNSUBSCRIBED
+
+
+def test_a_late_complaint_always_wins(post, workspace: Path) -> None:
+    confirmed = time.time() - 600
+    seed(workspace, "angry@example.com", changed=confirmed)
+    assert post([event("spamreport", "angry@example.com", confirmed - 3600)]) == 204
+    assert status_of(workspace, "angry@example.com") == Status.COMPLAINED
+
+
+def test_out_of_order_events_in_one_batch_end_on_the_newest_state(post, workspace: Path) -> None:
+    """A late unsubscribe arriving after newer events: each is weighed against the last change,
+    not against the order of arrival."""
+    confirmed = time.time() - 600
+    seed(workspace, "order@example.com", changed=confirmed)
+    soft = [event("bounce", "order@example.com", confirmed + n, type="blocked") for n in (10, 20)]
+    assert post([*soft, event("unsubscribe", "order@example.com", confirmed - 60)]) == 204
+    assert status_of(workspace, "order@example.com") == Status.ACTIVE
+
+
+@pytest.mark.parametrize("timestamp", [None, "yesterday", -5, 1e12, True], ids=["missing", "words", "negative", "far future", "boolean"])
+def test_an_event_without_a_usable_time_does_not_undo_a_known_change(post, workspace: Path, timestamp: Any) -> None:
+    seed(workspace, "back@example.com", changed=time.time() - 600)
+    late = event("unsubscribe", "back@example.com", None)
+    if timestamp is not None:
+        late["timestamp"] = timestamp
+    assert post([late]) == 204
+    assert status_of(workspace, "back@example.com") == Status.ACTIVE
+    assert stored_events(workspace) == [("unsubscribe", "back@example.com")]
+
+
+def test_an_event_without_a_time_applies_when_the_last_change_is_unknown(post, workspace: Path) -> None:
+    seed(workspace, "old@example.com", changed=None)  # a row from before change times were kept
+    assert post([event("bounce", "old@example.com", None, type="bounce")]) == 204
+    assert status_of(workspace, "old@example.com") == Status.BOUNCED
+
+
+def test_a_late_bounce_leaves_the_change_time_and_history_alone(post, workspace: Path) -> None:
+    confirmed = time.time() - 600
+    seed(workspace, "back@example.com", changed=confirmed)
+    assert post([event("bounce", "back@example.com", confirmed - 60, type="bounce")]) == 204
+    with Database(workspace / "subscribers.db") as db:
+        assert db.subscribers.changes("back@example.com") == []
+        (when,) = db.subscribers.db.execute("SELECT status_changed_at FROM subscribers WHERE email = 'back@example.com'").fetchone()
+    assert when == dt.datetime.fromtimestamp(confirmed, dt.UTC).isoformat(timespec="seconds")
