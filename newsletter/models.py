@@ -226,6 +226,7 @@ class Subscriber(NamedTuple):
     status: Status = Status.ACTIVE
     public_id: str | None = None  # random, in every link made for them instead of their address
     created_at: str | None = None
+    status_changed_at: str | None = None  # when the status last changed; None: unknown
 
 
 class Recipient(NamedTuple):

@@ -5,14 +5,20 @@ status last changed."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
 from attack import run
 
 from newsletter.addresses import normalize
+from newsletter.credentials import signing_keys
 from newsletter.db import Database
+from newsletter.links import TEST_COPY_ID, Purpose, make_dated_token
 from newsletter.models import Status, Subscriber
+from newsletter.web import create_app
 
 HANA = "hana@例え.jp"
 
@@ -84,3 +90,90 @@ def test_sync_survives_entries_without_an_address(sendgrid, in_workspace: Path) 
     result = run("subscribers", "sync")
     assert result.exit_code == 0, result.output
     assert "bounces: 3 at SendGrid, 1 subscriber(s) marked, 2 skipped" in result.output
+
+
+# --- item 11: the test copies' id is nobody's --------------------------------------------------
+
+
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_an_imported_test_copy_id_is_refused_with_file_line_and_column(in_workspace: Path, skip_invalid: bool) -> None:
+    source = write(in_workspace / "list.csv", f"email,subscriber_id\nok@example.com,\nsneaky@example.com,{TEST_COPY_ID}\n")
+    result = run("subscribers", "import", str(source), *(["--skip-invalid"] if skip_invalid else []))
+    assert f"list.csv: line 3: 'sneaky@example.com': column 'subscriber_id': '{TEST_COPY_ID}' is reserved" in result.output
+    people = stored(in_workspace)
+    assert "sneaky@example.com" not in people
+    assert all(s.public_id != TEST_COPY_ID for s in people.values())
+    if skip_invalid:
+        assert result.exit_code == 0 and list(people) == ["ok@example.com"]
+    else:
+        assert result.exit_code == 1 and "nothing was imported" in result.output and people == {}
+
+
+# --- item 12: the change time travels with the list ---------------------------------------------
+
+
+def test_export_and_import_carry_when_each_status_last_changed(in_workspace: Path, tmp_path: Path, monkeypatch) -> None:
+    with Database(in_workspace / "subscribers.db") as db:
+        db.subscribers.upsert([Subscriber("left@example.com", "Left"), Subscriber("here@example.com", "Here")])
+        db.subscribers.set_status(["left@example.com"], Status.UNSUBSCRIBED)
+        db.subscribers.db.execute("UPDATE subscribers SET status_changed_at = '2026-03-04T05:06:07+00:00' WHERE email = 'left@example.com'")
+    exported = run("subscribers", "export").output
+    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(exported))}
+    assert rows["left@example.com"]["status_changed_at"] == "2026-03-04T05:06:07+00:00"
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "newsletter.toml").write_text((in_workspace / "newsletter.toml").read_text())
+    write(fresh / "list.csv", exported)
+    monkeypatch.chdir(fresh)
+    assert run("subscribers", "import", "list.csv").exit_code == 0
+    assert changed_at(fresh, "left@example.com") == "2026-03-04T05:06:07+00:00"
+    assert changed_at(fresh, "here@example.com") == changed_at(in_workspace, "here@example.com")
+
+
+def test_an_old_confirmation_link_cannot_bring_back_someone_moved_by_export_remove_import(in_workspace: Path) -> None:
+    """The README's move (export, remove, import back) must not forget that the reader left after
+    their confirmation email was sent."""
+    with Database(in_workspace / "subscribers.db") as db:
+        db.subscribers.upsert([Subscriber("left@example.com", "Left")])
+        public_id = db.subscribers.get("left@example.com").public_id
+    issued = int(dt.datetime.now(dt.UTC).timestamp()) - 3600  # the confirmation email, an hour ago
+    assert run("subscribers", "unsubscribe", "left@example.com").exit_code == 0
+    exported = write(in_workspace / "export.csv", run("subscribers", "export").output)
+    assert run("subscribers", "remove", "left@example.com").exit_code == 0
+    assert run("subscribers", "import", str(exported)).exit_code == 0
+
+    link = make_dated_token(public_id, Purpose.CONFIRM, signing_keys("outbox").current, issued)
+    answer = create_app(in_workspace).test_client().post(f"/confirm/{link}")
+    assert answer.status_code == 200
+    assert stored(in_workspace)["left@example.com"].status == Status.UNSUBSCRIBED
+
+
+def test_an_imported_departed_reader_without_a_change_time_left_at_the_import(in_workspace: Path) -> None:
+    source = write(in_workspace / "list.csv", "email,status\ngone@example.com,unsubscribed\nbounced@example.com,cleaned\nhere@example.com,active\n")
+    before = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    assert run("subscribers", "import", str(source)).exit_code == 0
+    after = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    for email in ("gone@example.com", "bounced@example.com"):
+        assert before <= (changed_at(in_workspace, email) or "") <= after
+    assert changed_at(in_workspace, "here@example.com") is None  # active, and the file does not say since when
+
+
+def test_mailchimps_unsubscribe_time_is_the_change_time_and_the_future_is_now(in_workspace: Path) -> None:
+    source = write(
+        in_workspace / "list.csv",
+        "Email Address,UNSUB_TIME\nold@example.com,2024-05-06 07:08:09\n",
+    )
+    assert run("subscribers", "import", str(source)).exit_code == 0
+    assert changed_at(in_workspace, "old@example.com") == "2024-05-06T07:08:09+00:00"
+    future = write(in_workspace / "ours.csv", "email,status,status_changed_at\nlater@example.com,unsubscribed,2999-01-01T00:00:00+00:00\n")
+    assert run("subscribers", "import", str(future)).exit_code == 0
+    assert (changed_at(in_workspace, "later@example.com") or "") <= dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def test_a_change_time_that_is_not_a_time_is_refused_by_line_and_column(in_workspace: Path) -> None:
+    source = write(in_workspace / "list.csv", "email,status,status_changed_at\ngone@example.com,unsubscribed,last tuesday\n")
+    result = run("subscribers", "import", str(source))
+    assert result.exit_code == 1
+    assert "list.csv: line 2: 'gone@example.com': column 'status_changed_at': 'last tuesday' is not a date and time" in result.output
+    assert stored(in_workspace) == {}
