@@ -18,7 +18,7 @@ from typing import IO
 from .addresses import has_ascii_local_part, normalize
 from .errors import NewsletterError
 from .links import PUBLIC_ID, RESERVED_IDS
-from .models import Status, Subscriber, name_problem
+from .models import CONTROL_CHARACTER, Status, Subscriber, attribute_problem, name_problem
 
 REJECTIONS_KEPT = 1000  # rejected rows listed in full; beyond that only counted
 
@@ -114,6 +114,10 @@ class SubscriberCsv:
         except (csv.Error, UnicodeDecodeError) as exc:
             self.handle.close()
             raise SubscriberFileError(f"{path}:1: cannot read the header: {exc}") from None
+        problem = _header_problem(self.header)
+        if problem:
+            self.handle.close()
+            raise SubscriberFileError(f"{path}:1: {problem}; nothing was imported")
         keys = [_key(column) for column in self.header]
         email = _first(keys, EMAIL_COLUMNS)
         if email is None:
@@ -180,7 +184,7 @@ class SubscriberCsv:
         name = cells[self.name_at] or " ".join(part for part in (cells[self.first_at], cells[self.last_at]) if part) or None
         problem = name_problem(name) if name else None
         if problem:
-            self._reject(line, raw, problem)
+            self._reject(line, raw, f"{self._name_columns(cells)}: {problem}")
             return None
         imported, status = self._status(line, raw, cells)
         if not imported:
@@ -202,7 +206,12 @@ class SubscriberCsv:
         if cells[self.created_at]:
             created = _timestamp(cells[self.created_at])
             if created is None:
-                attributes[self.header[self.created_at]] = cells[self.created_at]  # kept, as written
+                column = self.header[self.created_at]
+                problem = attribute_problem(column, cells[self.created_at])
+                if problem:
+                    self._reject(line, raw, f"column {column!r}: {problem}")
+                    return None
+                attributes[column] = cells[self.created_at]  # kept, as written
         fingerprint = hash(email)
         if fingerprint in self.seen:
             self.tally.merged += 1
@@ -213,6 +222,12 @@ class SubscriberCsv:
                 if len(self.tally.smtputf8_only) < 5:
                     self.tally.smtputf8_only.append(email)
         return Subscriber(email, name, attributes, status, public_id, created, changed)
+
+    def _name_columns(self, cells: list[str]) -> str:
+        """The column(s) the row's name came from, for a message."""
+        if cells[self.name_at]:
+            return f"column {self.header[self.name_at]!r}"
+        return "columns " + " and ".join(repr(self.header[i]) for i in (self.first_at, self.last_at) if cells[i])
 
     def _changed_at(self, line: int, raw: str, cells: list[str], status: Status) -> tuple[bool, str | None]:
         """Whether the row is usable, and when its status last changed: our export's column, else
@@ -254,6 +269,7 @@ class SubscriberCsv:
         return True, status
 
     def _attributes(self, line: int, raw: str, cells: list[str]) -> dict[str, str] | None:
+        """The row's attributes, or None (the row rejected) when one holds a control character."""
         attributes: dict[str, str] = {}
         packed = cells[self.json_at]
         if packed:
@@ -265,10 +281,29 @@ class SubscriberCsv:
                 self._reject(line, raw, f"the {self.header[self.json_at]} column holds no JSON object")
                 return None
             attributes.update((str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in data.items() if v not in ("", None))
+            for key, value in attributes.items():
+                problem = attribute_problem(key, value)
+                if problem:
+                    self._reject(line, raw, f"column {self.header[self.json_at]!r}, key {key!r}: {problem}")
+                    return None
         for i, column in self.extra:
             if cells[i]:
+                problem = attribute_problem(column, cells[i])
+                if problem:
+                    self._reject(line, raw, f"column {self.header[i]!r}: {problem}")
+                    return None
                 attributes[column] = cells[i]
         return attributes
+
+
+def _header_problem(header: list[str]) -> str | None:
+    """A column name with a control character (it would become an attribute's name, and break the
+    next export's header line), or None."""
+    for number, heading in enumerate(header, 1):
+        control = CONTROL_CHARACTER.search(heading)
+        if control:
+            return f"column {number} ({heading!r}) has the control character U+{ord(control.group(0)):04X} in its name"
+    return None
 
 
 def _first(keys: list[str], names: tuple[str, ...]) -> int | None:

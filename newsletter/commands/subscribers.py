@@ -96,7 +96,7 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
 @click.option("--resubscribe", is_flag=True, help="Re-activate someone who unsubscribed, bounced or complained (only if they asked).")
 def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: bool) -> None:
     """Add one subscriber (or update their name and attributes)."""
-    from ..models import Status, Subscriber, name_problem
+    from ..models import Status, Subscriber, attribute_problem, name_problem
 
     address = _address(email)
     problem = name_problem(name) if name else None
@@ -107,6 +107,9 @@ def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: 
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise click.ClickException(f"--attr {item!r}: expected KEY=VALUE, with a value")
+        problem = attribute_problem(key.strip(), value.strip())
+        if problem:
+            raise click.ClickException(f"--attr {item!r}: {problem}; nothing was changed")
         pairs[key.strip()] = value.strip()
     _, db = _open()
     with db:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,82 @@ def test_a_change_time_that_is_not_a_time_is_refused_by_line_and_column(in_works
     assert result.exit_code == 1
     assert "list.csv: line 2: 'gone@example.com': column 'status_changed_at': 'last tuesday' is not a date and time" in result.output
     assert stored(in_workspace) == {}
+
+
+# --- item 14: control characters in attributes and names --------------------------------------
+
+
+CONTROL_ROWS = {
+    "NUL in an attribute": ("email,plan\nnul@example.com,pa\x00id\n", "line 2: 'nul@example.com': column 'plan': the value contains the control character U+0000"),
+    "ESC in an attribute": ("email,plan\nesc@example.com,\x1b[31mred\n", "column 'plan': the value contains the control character U+001B"),
+    "NUL in a JSON value": (
+        'email,attributes\njs@example.com,"{""plan"": ""pa\\u0000id""}"\n',
+        "line 2: 'js@example.com': column 'attributes', key 'plan': the value contains the control character U+0000",
+    ),
+    "NUL in a JSON key": (
+        'email,metadata\njk@example.com,"{""pl\\u0000an"": ""paid""}"\n',
+        "column 'metadata', key 'pl\\x00an': the attribute name contains the control character U+0000",
+    ),
+    "NUL in the name": ("email,name\nnm@example.com,Ada\x00\n", "line 2: 'nm@example.com': column 'name': the name contains a line break or a control character"),
+    "NUL in a first name": (
+        "Email Address,First Name,Last Name\nfn@example.com,A\x00da,Lovelace\n",
+        "columns 'First Name' and 'Last Name': the name contains a line break or a control character",
+    ),
+    "NUL in an unreadable creation time": ("email,created_at\nct@example.com,soon\x00\n", "column 'created_at': the value contains the control character U+0000"),
+}
+
+
+@pytest.mark.parametrize("text, message", list(CONTROL_ROWS.values()), ids=list(CONTROL_ROWS))
+def test_a_control_character_in_a_row_is_refused_by_line_and_column(in_workspace: Path, text: str, message: str) -> None:
+    source = write(in_workspace / "list.csv", text)
+    result = run("subscribers", "import", str(source))
+    assert result.exit_code == 1, result.output
+    assert message in result.output, result.output
+    assert "nothing was imported" in result.output
+    assert stored(in_workspace) == {}
+    assert "\x00" not in run("subscribers", "export").output
+
+
+def test_a_control_character_in_a_column_name_refuses_the_file(in_workspace: Path) -> None:
+    source = write(in_workspace / "list.csv", "email,pl\x00an\nok@example.com,paid\n")
+    result = run("subscribers", "import", str(source))
+    assert result.exit_code == 1
+    assert "list.csv:1: column 2 ('pl\\x00an') has the control character U+0000 in its name; nothing was imported" in result.output
+    assert stored(in_workspace) == {}
+
+
+def test_tabs_and_line_breaks_in_a_value_are_text_and_travel_unchanged(in_workspace: Path, tmp_path: Path, monkeypatch) -> None:
+    note = "first line\nsecond\tline\r\nthird"
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerow(["email", "notes", "metadata"])
+    csv.writer(buffer).writerow(["tab@example.com", note, json.dumps({"bio": "a\tb\nc"})])
+    source = write(in_workspace / "list.csv", buffer.getvalue())
+    assert run("subscribers", "import", str(source)).exit_code == 0
+    assert stored(in_workspace)["tab@example.com"].attributes == {"notes": note, "bio": "a\tb\nc"}
+    exported = tmp_path / "export.csv"  # a file: the test runner's captured output turns \r\n into \n
+    assert run("subscribers", "export", "--out", str(exported)).exit_code == 0
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "newsletter.toml").write_text((in_workspace / "newsletter.toml").read_text())
+    monkeypatch.chdir(fresh)
+    assert run("subscribers", "import", str(exported)).exit_code == 0
+    assert stored(fresh)["tab@example.com"].attributes == {"notes": note, "bio": "a\tb\nc"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--attr", "plan=pa\x00id"], "--attr 'plan=pa\\x00id': the value contains the control character U+0000"),
+        (["--attr", "pl\x1ban=paid"], "--attr 'pl\\x1ban=paid': the attribute name contains the control character U+001B"),
+        (["--attr", "note=a\x07b"], "the value contains the control character U+0007"),
+        (["--name", "Ada\x00"], "--name: the name contains a line break or a control character"),
+    ],
+    ids=["NUL value", "ESC key", "BEL value", "NUL name"],
+)
+def test_subscribers_add_refuses_control_characters_naming_the_option(in_workspace: Path, args: list[str], message: str) -> None:
+    assert run("subscribers", "add", "ada@example.com", "--attr", "plan=free").exit_code == 0
+    before = stored(in_workspace)
+    result = run("subscribers", "add", "ada@example.com", *args)
+    assert result.exit_code == 1
+    assert message in result.output, result.output
+    assert stored(in_workspace) == before
