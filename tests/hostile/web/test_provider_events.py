@@ -182,3 +182,34 @@ def test_a_late_bounce_leaves_the_change_time_and_history_alone(post, workspace:
         assert db.subscribers.changes("back@example.com") == []
         (when,) = db.subscribers.db.execute("SELECT status_changed_at FROM subscribers WHERE email = 'back@example.com'").fetchone()
     assert when == dt.datetime.fromtimestamp(confirmed, dt.UTC).isoformat(timespec="seconds")
+
+
+# --- control characters in event fields, on PostgreSQL -----------------------------------------
+
+
+@pytest.fixture
+def on_postgresql(pg_url: str, monkeypatch) -> str:
+    """The app's database is a fresh PostgreSQL one (request it before `post`, which starts the app)."""
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    return pg_url
+
+
+def test_nul_in_an_event_field_loses_no_batch_on_postgresql(on_postgresql: str, post) -> None:
+    from newsletter.db import Server
+
+    with Database(Server(on_postgresql)) as db:
+        db.subscribers.upsert([Subscriber("a@example.com"), Subscriber("b@example.com")])
+    batch = [
+        event("bounce", "a@example.com", time.time(), type="bounce", reason="550 5.1.1\x00 no such user\r\n550 gone", sg_event_id="nul\x00id"),
+        event("click", "a@example.com", time.time(), url="https://example.com/\x00\x1b[2J", issue="7\x00"),
+        event("spamreport", "b@example.com", time.time()),  # the same batch: lost with it before
+    ]
+    assert post(batch) == 204
+    assert post(batch) == 204  # SendGrid's retry: stored once
+    with Database(Server(on_postgresql)) as db:
+        assert db.subscribers.get("a@example.com").status == Status.BOUNCED
+        assert db.subscribers.get("b@example.com").status == Status.COMPLAINED
+        rows = list(db.events.db.execute("SELECT event_id, detail, issue FROM events ORDER BY event"))
+    assert len(rows) == 3
+    assert not any("\x00" in (cell or "") or "\x1b" in (cell or "") for row in rows for cell in row)
+    assert "550 5.1.1\ufffd no such user  550 gone" in rows[0][1]
