@@ -22,6 +22,7 @@ from .credentials import SigningKeys
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 TEST_COPY_ID = "test-copy"  # `send --test` goes to someone who may not be a subscriber
+RESERVED_IDS = frozenset({TEST_COPY_ID})  # never a subscriber's: links made with them mean something else
 SIGNATURE_BYTES = 16
 PUBLIC_ID_BYTES = 12  # 16 characters of base64url, no padding
 

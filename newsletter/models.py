@@ -53,6 +53,22 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+def attribute_problem(key: str, value: str) -> str | None:
+    """Why an attribute cannot be stored, or None. PostgreSQL refuses NUL in text and JSON, and a
+    control character in a key would reach the export's header line. A value may hold tabs and
+    line breaks (a CSV cell quotes them), as multi-line text may (STRAY_CONTROL), and no other
+    control character."""
+    if not key.strip():
+        return "the attribute has no name"
+    found = CONTROL_CHARACTER.search(key)
+    if found:
+        return f"the attribute name contains the control character U+{ord(found.group(0)):04X}"
+    found = STRAY_CONTROL.search(value)
+    if found:
+        return f"the value contains the control character U+{ord(found.group(0)):04X} at character {found.start() + 1}"
+    return None
+
+
 def http_url(value: str) -> str:
     """Validator form of is_http_url, with a message that says what was expected."""
     if not is_http_url(value):
@@ -226,6 +242,7 @@ class Subscriber(NamedTuple):
     status: Status = Status.ACTIVE
     public_id: str | None = None  # random, in every link made for them instead of their address
     created_at: str | None = None
+    status_changed_at: str | None = None  # when the status last changed; None: unknown
 
 
 class Recipient(NamedTuple):

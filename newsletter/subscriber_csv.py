@@ -17,8 +17,8 @@ from typing import IO
 
 from .addresses import has_ascii_local_part, normalize
 from .errors import NewsletterError
-from .links import PUBLIC_ID
-from .models import Status, Subscriber, name_problem
+from .links import PUBLIC_ID, RESERVED_IDS
+from .models import CONTROL_CHARACTER, Status, Subscriber, attribute_problem, name_problem
 
 REJECTIONS_KEPT = 1000  # rejected rows listed in full; beyond that only counted
 
@@ -30,10 +30,11 @@ LAST_NAME_COLUMNS = ("last_name", "lastname", "lname")  # Mailchimp: Last Name
 STATUS_COLUMNS = ("status", "subscriber_type", "type")  # ours, listmonk; Buttondown
 CREATED_COLUMNS = ("created_at", "creation_date", "optin_time", "subscribed_at")  # ours, listmonk; Buttondown; Mailchimp
 ID_COLUMNS = ("subscriber_id",)  # ours: the random id in each subscriber's links
+CHANGED_COLUMNS = ("status_changed_at",)  # ours: when the status last changed (an old link must not undo it)
 JSON_COLUMNS = ("attributes", "metadata")  # listmonk; Buttondown: a JSON object of attributes
 UNSUBSCRIBED_AT = ("unsub_time",)  # Mailchimp's unsubscribed export
 CLEANED_AT = ("clean_time",)  # Mailchimp's cleaned (bounced) export
-RESERVED = {"email", "name", "status", "created_at", "subscriber_id", "attributes"}
+RESERVED = {"email", "name", "status", "created_at", "subscriber_id", "status_changed_at", "attributes"}
 ATTRIBUTE_PREFIX = "attribute:"  # our export's column for an attribute whose name is a reserved one
 
 # Status words of each tool -> our status; None: not imported (they never confirmed, or are spam).
@@ -113,6 +114,10 @@ class SubscriberCsv:
         except (csv.Error, UnicodeDecodeError) as exc:
             self.handle.close()
             raise SubscriberFileError(f"{path}:1: cannot read the header: {exc}") from None
+        problem = _header_problem(self.header)
+        if problem:
+            self.handle.close()
+            raise SubscriberFileError(f"{path}:1: {problem}; nothing was imported")
         keys = [_key(column) for column in self.header]
         email = _first(keys, EMAIL_COLUMNS)
         if email is None:
@@ -134,10 +139,11 @@ class SubscriberCsv:
         self.status_at = column(STATUS_COLUMNS)
         self.created_at = column(CREATED_COLUMNS)
         self.id_at = column(ID_COLUMNS)
+        self.changed_at = column(CHANGED_COLUMNS)
         self.json_at = column(JSON_COLUMNS)
         self.unsub_at = column(UNSUBSCRIBED_AT)
         self.clean_at = column(CLEANED_AT)
-        used = {self.email_at, self.name_at, self.first_at, self.last_at, self.status_at, self.created_at, self.id_at, self.json_at}
+        used = {self.email_at, self.name_at, self.first_at, self.last_at, self.status_at, self.created_at, self.id_at, self.changed_at, self.json_at}
         self.extra = [(i, column.removeprefix(ATTRIBUTE_PREFIX)) for i, column in enumerate(self.header) if i not in used and column]
         self.seen: set[int] = set()  # hashes of the addresses read so far (merged repeats)
 
@@ -178,7 +184,7 @@ class SubscriberCsv:
         name = cells[self.name_at] or " ".join(part for part in (cells[self.first_at], cells[self.last_at]) if part) or None
         problem = name_problem(name) if name else None
         if problem:
-            self._reject(line, raw, problem)
+            self._reject(line, raw, f"{self._name_columns(cells)}: {problem}")
             return None
         imported, status = self._status(line, raw, cells)
         if not imported:
@@ -187,6 +193,12 @@ class SubscriberCsv:
         if public_id and not PUBLIC_ID.fullmatch(public_id):
             self._reject(line, raw, f"subscriber_id {public_id!r} is not one this tool made (8 to 64 letters, digits, - or _)")
             return None
+        if public_id in RESERVED_IDS:  # `send --test` copies' links carry it: its owner could never unsubscribe
+            self._reject(line, raw, f"column {self.header[self.id_at]!r}: {public_id!r} is reserved for test copies' links, never a subscriber's")
+            return None
+        usable, changed = self._changed_at(line, raw, cells, status)
+        if not usable:
+            return None
         attributes = self._attributes(line, raw, cells)
         if attributes is None:
             return None
@@ -194,7 +206,12 @@ class SubscriberCsv:
         if cells[self.created_at]:
             created = _timestamp(cells[self.created_at])
             if created is None:
-                attributes[self.header[self.created_at]] = cells[self.created_at]  # kept, as written
+                column = self.header[self.created_at]
+                problem = attribute_problem(column, cells[self.created_at])
+                if problem:
+                    self._reject(line, raw, f"column {column!r}: {problem}")
+                    return None
+                attributes[column] = cells[self.created_at]  # kept, as written
         fingerprint = hash(email)
         if fingerprint in self.seen:
             self.tally.merged += 1
@@ -204,7 +221,32 @@ class SubscriberCsv:
                 self.tally.smtputf8_count += 1
                 if len(self.tally.smtputf8_only) < 5:
                     self.tally.smtputf8_only.append(email)
-        return Subscriber(email, name, attributes, status, public_id, created)
+        return Subscriber(email, name, attributes, status, public_id, created, changed)
+
+    def _name_columns(self, cells: list[str]) -> str:
+        """The column(s) the row's name came from, for a message."""
+        if cells[self.name_at]:
+            return f"column {self.header[self.name_at]!r}"
+        return "columns " + " and ".join(repr(self.header[i]) for i in (self.first_at, self.last_at) if cells[i])
+
+    def _changed_at(self, line: int, raw: str, cells: list[str], status: Status) -> tuple[bool, str | None]:
+        """Whether the row is usable, and when its status last changed: our export's column, else
+        Mailchimp's unsubscribe or clean time for those statuses; None when the file does not say.
+        A time after now is taken as now: a change time in the future would make every later
+        event and link look older than it, for years."""
+        if cells[self.changed_at]:
+            given = cells[self.changed_at]
+            when = _timestamp(given)
+            if when is None:
+                self._reject(line, raw, f"column {self.header[self.changed_at]!r}: {given!r} is not a date and time (ISO 8601, e.g. 2026-12-01T09:00:00+00:00)")
+                return False, None
+        elif status == Status.UNSUBSCRIBED and cells[self.unsub_at]:
+            when = _timestamp(cells[self.unsub_at])
+        elif status == Status.BOUNCED and cells[self.clean_at]:
+            when = _timestamp(cells[self.clean_at])
+        else:
+            return True, None
+        return True, None if when is None else min(when, _now())
 
     def _status(self, line: int, raw: str, cells: list[str]) -> tuple[bool, Status]:
         """Whether to import the row, and its status (active unless the file says otherwise)."""
@@ -227,6 +269,7 @@ class SubscriberCsv:
         return True, status
 
     def _attributes(self, line: int, raw: str, cells: list[str]) -> dict[str, str] | None:
+        """The row's attributes, or None (the row rejected) when one holds a control character."""
         attributes: dict[str, str] = {}
         packed = cells[self.json_at]
         if packed:
@@ -238,10 +281,29 @@ class SubscriberCsv:
                 self._reject(line, raw, f"the {self.header[self.json_at]} column holds no JSON object")
                 return None
             attributes.update((str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for k, v in data.items() if v not in ("", None))
+            for key, value in attributes.items():
+                problem = attribute_problem(key, value)
+                if problem:
+                    self._reject(line, raw, f"column {self.header[self.json_at]!r}, key {key!r}: {problem}")
+                    return None
         for i, column in self.extra:
             if cells[i]:
+                problem = attribute_problem(column, cells[i])
+                if problem:
+                    self._reject(line, raw, f"column {self.header[i]!r}: {problem}")
+                    return None
                 attributes[column] = cells[i]
         return attributes
+
+
+def _header_problem(header: list[str]) -> str | None:
+    """A column name with a control character (it would become an attribute's name, and break the
+    next export's header line), or None."""
+    for number, heading in enumerate(header, 1):
+        control = CONTROL_CHARACTER.search(heading)
+        if control:
+            return f"column {number} ({heading!r}) has the control character U+{ord(control.group(0)):04X} in its name"
+    return None
 
 
 def _first(keys: list[str], names: tuple[str, ...]) -> int | None:
@@ -249,6 +311,10 @@ def _first(keys: list[str], names: tuple[str, ...]) -> int | None:
         if name in keys:
             return keys.index(name)
     return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _timestamp(text: str) -> str | None:
@@ -279,16 +345,20 @@ def _unguarded(cell: str) -> str:
 
 
 def write_csv(subscribers: Iterable[Subscriber], attribute_names: list[str], out: IO[str]) -> int:
-    """Every subscriber as CSV: email, name, status, created_at, subscriber_id, then one column per
-    attribute (an attribute named like one of those gets the `attribute:` prefix). A cell that a
-    spreadsheet would run as a formula starts with ' (the importer takes it off). Returns the count."""
+    """Every subscriber as CSV: email, name, status, created_at, subscriber_id, status_changed_at,
+    then one column per attribute (an attribute named like one of those gets the `attribute:`
+    prefix). A cell that a spreadsheet would run as a formula starts with ' (the importer takes it
+    off). Returns the count."""
     columns = [f"{ATTRIBUTE_PREFIX}{key}" if key.lower() in RESERVED else key for key in attribute_names]
     writer = csv.writer(out)
-    writer.writerow([guarded(cell) for cell in ["email", "name", "status", "created_at", "subscriber_id", *columns]])
+    writer.writerow([guarded(cell) for cell in ["email", "name", "status", "created_at", "subscriber_id", "status_changed_at", *columns]])
     count = 0
     for person in subscribers:
         attributes = person.attributes or {}
-        cells = [person.email, person.name or "", person.status, person.created_at or "", person.public_id or "", *(attributes.get(k, "") for k in attribute_names)]
+        cells = [
+            person.email, person.name or "", person.status, person.created_at or "", person.public_id or "", person.status_changed_at or "",
+            *(attributes.get(k, "") for k in attribute_names),
+        ]
         writer.writerow([guarded(cell) for cell in cells])
         count += 1
     return count

@@ -96,7 +96,7 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
 @click.option("--resubscribe", is_flag=True, help="Re-activate someone who unsubscribed, bounced or complained (only if they asked).")
 def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: bool) -> None:
     """Add one subscriber (or update their name and attributes)."""
-    from ..models import Status, Subscriber, name_problem
+    from ..models import Status, Subscriber, attribute_problem, name_problem
 
     address = _address(email)
     problem = name_problem(name) if name else None
@@ -107,6 +107,9 @@ def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: 
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise click.ClickException(f"--attr {item!r}: expected KEY=VALUE, with a value")
+        problem = attribute_problem(key.strip(), value.strip())
+        if problem:
+            raise click.ClickException(f"--attr {item!r}: {problem}; nothing was changed")
         pairs[key.strip()] = value.strip()
     _, db = _open()
     with db:
@@ -201,21 +204,26 @@ def sync() -> None:
 
     workspace = load_workspace(Path.cwd())
     found = SendGridProvider(workspace.config).suppressions()  # before the database: a failure here changes nothing
-    found = {kind: _stored_forms(emails) for kind, emails in found.items()}
+    stored = {kind: _stored_forms(emails) for kind, emails in found.items()}
     with Database(workspace.database) as db, db.transaction():
-        report = [(kind, len(emails), db.subscribers.set_status(sorted(emails), SUPPRESSION_STATUS[kind], only_from=Status.ACTIVE)) for kind, emails in found.items()]
-    for kind, listed, changed in report:
-        click.echo(f"{kind.replace('_', ' '):>18}: {listed} at SendGrid, {changed} subscriber(s) marked")
+        report = [
+            (kind, len(found[kind]), skipped, db.subscribers.set_status(sorted(emails), SUPPRESSION_STATUS[kind], only_from=Status.ACTIVE))
+            for kind, (emails, skipped) in stored.items()
+        ]
+    for kind, listed, skipped, changed in report:
+        unusable = f", {skipped} skipped (not a usable email address)" if skipped else ""
+        click.echo(f"{kind.replace('_', ' '):>18}: {listed} at SendGrid, {changed} subscriber(s) marked{unusable}")
 
 
-def _stored_forms(addresses: set[str]) -> set[str]:
-    """Addresses as the list stores them (SendGrid gives IDNA domains as xn--...); unusable ones are skipped."""
+def _stored_forms(addresses: list[str]) -> tuple[set[str], int]:
+    """Addresses as the list stores them (SendGrid gives IDNA domains as xn--...), and how many
+    were skipped because they are not usable addresses."""
     from ..addresses import normalize
 
-    stored = set()
+    stored, skipped = set(), 0
     for address in addresses:
         try:
             stored.add(normalize(address))
         except ValueError:
-            continue
-    return stored
+            skipped += 1
+    return stored, skipped

@@ -62,15 +62,36 @@ class Events:
             return
         # Only someone on the list moves: a bounce never re-activates, and a complaint outranks all.
         leaving_from = ("active", "pending") if status != Status.COMPLAINED else ("active", "pending", "unsubscribed", "bounced")
+        newer, params = self._newer_than_last_change(event, status)
         cursor = self.db.execute(
-            f"UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND status IN ({', '.join('?' * len(leaving_from))})",
-            (status, stamp, stamp, event.email, *leaving_from),
+            f"UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ?"
+            f" WHERE email = ? AND status IN ({', '.join('?' * len(leaving_from))}){newer}",
+            (status, stamp, stamp, event.email, *leaving_from, *params),
         )
         if cursor.rowcount:
             self.db.execute(
                 "INSERT INTO status_changes (email, status, channel, detail, at) VALUES (?, ?, ?, ?, ?)",
                 (event.email, status, f"{provider} {event.event}", event.detail, stamp),
             )
+
+    @staticmethod
+    def _newer_than_last_change(event: Event, status: Status) -> tuple[str, tuple[str, ...]]:
+        """The condition that keeps a late event from undoing a newer state: SendGrid posts events
+        late and retries them for a day, so an unsubscribe stamped before a re-confirmation must
+        not take the reader off again. In the same statement as the change, so a confirmation
+        committed meanwhile is seen.
+
+        - A complaint always applies: a reader who marked us as spam is never mailed again.
+        - An event applies when it happened at or after the last change (times are to the
+          second: within the same second, leaving wins over staying) or when that time is unknown.
+        - An event without a time cannot show it is newer, so it changes only a subscriber whose
+          last change time is unknown. SendGrid stamps every event; `subscribers sync` still
+          marks whoever its suppression lists name."""
+        if status == Status.COMPLAINED:
+            return "", ()
+        if event.happened_at is None:
+            return " AND status_changed_at IS NULL", ()
+        return " AND (status_changed_at IS NULL OR status_changed_at <= ?)", (event.happened_at,)
 
     def counts(self, issue: str) -> dict[str, int]:
         """How many of each event an issue's messages got (distinct addresses per event)."""

@@ -19,7 +19,7 @@ from .connection import Store, StoreError, now
 
 CHUNK = 20_000  # rows per executemany: big enough to be fast, small enough to stream
 DIRECT_UP_TO = 120_000  # rows an import holds in memory and merges directly; beyond, it stages them
-UPSERT = "INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id)"
+UPSERT = "INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id, status_changed_at)"
 ON_CONFLICT = """ ON CONFLICT (email) DO UPDATE SET
     name = coalesce(excluded.name, name),
     attributes = json_patch(attributes, excluded.attributes),
@@ -82,7 +82,7 @@ class Subscribers:
             for part in _parts(sorted(distinct), 900)
         )
         try:
-            self.db.executemany(UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT, [_row(s, stamp, s.public_id or next(ids)) for s in subscribers])
+            self.db.executemany(UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT, [_row(s, stamp, s.public_id or next(ids)) for s in subscribers])
         except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
             raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
         leaving = [(s.status, stamp, stamp, s.email) for s in subscribers if s.status != Status.ACTIVE]
@@ -102,7 +102,7 @@ class Subscribers:
         while chunk := list(islice(rows, CHUNK)):
             stamp = now()
             ids = _public_ids(len(chunk))
-            db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?)", [_row(s, stamp, s.public_id or next(ids)) for s in chunk])
+            db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_row(s, stamp, s.public_id or next(ids)) for s in chunk])
             staged += len(chunk)
         added = int(db.execute("SELECT count(DISTINCT email) FROM staged WHERE email NOT IN (SELECT email FROM subscribers)").fetchone()[0])
         # Random link ids go into their index at random places: when the import outnumbers the
@@ -112,7 +112,7 @@ class Subscribers:
         if rebuild:
             db.execute("DROP INDEX subscribers_by_public_id")
         try:
-            db.execute(UPSERT + " SELECT email, name, attributes, status, created_at, updated_at, public_id FROM staged WHERE true ORDER BY email, rowid" + ON_CONFLICT)
+            db.execute(UPSERT + f" SELECT {COPIED} FROM staged WHERE true ORDER BY email, rowid" + ON_CONFLICT)
             if rebuild:
                 db.execute(PUBLIC_ID_INDEX)
         except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
@@ -137,7 +137,7 @@ class Subscribers:
         db.execute("LOCK TABLE subscribers IN SHARE ROW EXCLUSIVE MODE")
         db.execute(f"CREATE TEMP TABLE staged (n BIGINT, {STAGED}) ON COMMIT DROP")
         staged = 0
-        with db.raw.cursor().copy("COPY staged (n, email, name, attributes, status, created_at, updated_at, public_id) FROM STDIN") as copy:
+        with db.raw.cursor().copy(f"COPY staged (n, {COPIED}) FROM STDIN") as copy:
             while chunk := list(islice(subscribers, CHUNK)):
                 stamp = now()
                 ids = _public_ids(len(chunk))
@@ -293,7 +293,7 @@ class Subscribers:
     def all(self, status: Status | None = None) -> Iterator[Subscriber]:
         """Every subscriber (or those with `status`), in address order, read as they are used."""
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
-        query = f"SELECT {COLUMNS} FROM subscribers {where} ORDER BY email"
+        query = f"SELECT {COLUMNS}, status_changed_at FROM subscribers {where} ORDER BY email"
         if self.connection.dialect == "postgresql":
             return self._streamed(query, params)
         return (_subscriber(row) for row in self.db.execute(query, params))
@@ -318,13 +318,17 @@ class Subscribers:
 
 
 COLUMNS = "email, name, attributes, status, public_id, created_at"
-COPIED = "email, name, attributes, status, created_at, updated_at, public_id"
-STAGED = "email TEXT, name TEXT, attributes TEXT, status TEXT, created_at TEXT, updated_at TEXT, public_id TEXT"
+COPIED = "email, name, attributes, status, created_at, updated_at, public_id, status_changed_at"
+STAGED = "email TEXT, name TEXT, attributes TEXT, status TEXT, created_at TEXT, updated_at TEXT, public_id TEXT, status_changed_at TEXT"
 
 
-def _row(s: Subscriber, stamp: str, public_id: str) -> tuple[str, str | None, str, str, str, str, str]:
+def _row(s: Subscriber, stamp: str, public_id: str) -> tuple[str, str | None, str, str, str, str, str, str | None]:
+    """The columns COPIED of a subscriber arriving now (`stamp`). Someone who arrives already gone
+    left at the time the input gives, or else now: an unknown time would let a confirmation link
+    made before they left bring them back."""
     attributes = orjson.dumps(s.attributes, option=orjson.OPT_SORT_KEYS).decode() if s.attributes else "{}"
-    return (s.email, s.name, attributes, s.status, s.created_at or stamp, stamp, public_id)
+    changed = s.status_changed_at or (stamp if s.status != Status.ACTIVE else None)
+    return (s.email, s.name, attributes, s.status, s.created_at or stamp, stamp, public_id, changed)
 
 
 def _parts(items: list[str], size: int) -> Iterator[list[str]]:
@@ -340,6 +344,7 @@ def _public_ids(count: int) -> Iterator[str]:
         yield base64.urlsafe_b64encode(raw[start : start + PUBLIC_ID_BYTES]).decode()
 
 
-def _subscriber(row: tuple[str, str | None, str, str, str, str]) -> Subscriber:
-    email, name, attributes, status, public_id, created_at = row
-    return Subscriber(email, name, json.loads(attributes), Status(status), public_id, created_at)
+def _subscriber(row: tuple[Any, ...]) -> Subscriber:
+    """A Subscriber from the COLUMNS of a row, and its status_changed_at when selected after them."""
+    email, name, attributes, status, public_id, created_at, *changed = row
+    return Subscriber(email, name, json.loads(attributes), Status(status), public_id, created_at, changed[0] if changed else None)

@@ -181,24 +181,28 @@ class SendGridProvider:
         body = {"batch_id": schedule_id, "status": "cancel"}
         self._setup_call("cancel the scheduled send", lambda: self.api.client.user.scheduled_sends.post(request_body=body))
 
-    def suppressions(self) -> dict[str, set[str]]:
+    def suppressions(self) -> dict[str, list[str]]:
         """Addresses SendGrid will not mail, by list: unsubscribes, bounces, spam_reports, and
-        group_unsubscribes when [sendgrid] asm_group_id is set. Addresses are lower-cased."""
-        found: dict[str, set[str]] = {}
+        group_unsubscribes when [sendgrid] asm_group_id is set. As SendGrid writes them (an IDN
+        domain as xn--...): the caller normalizes them. An entry without an address is given as
+        "", so that the caller counts it as unusable rather than losing it silently."""
+        found: dict[str, list[str]] = {}
         for kind, path in SUPPRESSION_LISTS:
-            found[kind] = set()
+            found[kind] = []
             endpoint = self.api.client.suppression._(path)
             for offset in range(0, 10**9, PAGE):
                 response = self._setup_call(f"read its {kind} list", functools.partial(endpoint.get, query_params={"limit": PAGE, "offset": offset}))
                 page = json.loads(response.body or b"[]")
-                found[kind].update(entry["email"].lower() for entry in page)
+                page = page if isinstance(page, list) else []
+                found[kind].extend(_text(entry.get("email") if isinstance(entry, dict) else None) for entry in page)
                 if len(page) < PAGE:
                     break
         group = self.config.sendgrid.asm_group_id
         if group:
             endpoint = self.api.client.asm.groups._(str(group)).suppressions
             response = self._setup_call(f"read unsubscribe group {group}", lambda: endpoint.get())
-            found["group_unsubscribes"] = {address.lower() for address in json.loads(response.body or b"[]")}
+            listed = json.loads(response.body or b"[]")
+            found["group_unsubscribes"] = [_text(address) for address in (listed if isinstance(listed, list) else [])]
         return found
 
     def close(self) -> None:
@@ -321,3 +325,8 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _text(value: Any) -> str:
+    """A string SendGrid gave, or "" for anything else (counted as unusable by the caller)."""
+    return value if isinstance(value, str) else ""

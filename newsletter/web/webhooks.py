@@ -13,8 +13,9 @@ from typing import Any
 from flask import Blueprint, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
+from ..addresses import normalize
 from ..db import Event
-from ..models import Status
+from ..models import CONTROL_CHARACTER, Status
 from .site import site
 
 webhooks = Blueprint("webhooks", __name__)
@@ -25,6 +26,7 @@ TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 MAX_SKEW = 300  # seconds: an older (or future) timestamp is a replay
 STAMP = re.compile(r"[0-9]{1,12}")
 MAX_BODY = 5_000_000  # SendGrid posts batches of up to a few thousand events
+MAX_ADDRESS_CHARS = 1_000  # far above any address (254 at most), so the validator never reads a megabyte
 
 STATUS_OF = {"spamreport": Status.COMPLAINED, "unsubscribe": Status.UNSUBSCRIBED, "group_unsubscribe": Status.UNSUBSCRIBED}
 # dropped: SendGrid refused to send; these reasons mean the address itself is the problem.
@@ -60,7 +62,12 @@ def sendgrid_events() -> ResponseReturnValue:
         abort(400)
     if not isinstance(events, list):
         abort(400)
-    mapped = [event for event in (to_event(item) for item in events if isinstance(item, dict)) if event]
+    pairs = [(item, to_event(item)) for item in events if isinstance(item, dict)]
+    mapped = [event for _, event in pairs if event]
+    # Stored all the same (SendGrid would retry a refused batch for a day), but they move nobody.
+    unusable = sum(1 for item, event in pairs if event and event.email is None and _named(item))
+    if unusable:
+        current_app.logger.warning("SendGrid webhook: %d event(s) name no usable email address; stored, applied to nobody", unusable)
     site().run(lambda db: db.events.record(mapped, "sendgrid"))
     return "", 204
 
@@ -83,8 +90,7 @@ def to_event(item: dict[str, Any]) -> Event | None:
     event_id, kind = item.get("sg_event_id"), item.get("event")
     if not isinstance(event_id, str) or not isinstance(kind, str) or not event_id:
         return None
-    email = item.get("email")
-    email = email.strip().lower() if isinstance(email, str) and email.strip() else None
+    email = _address(item.get("email"))
     reason = str(item.get("reason") or item.get("response") or "")[:500] or None
     status, soft = STATUS_OF.get(kind), False
     if kind == "bounce":
@@ -99,13 +105,36 @@ def to_event(item: dict[str, Any]) -> Event | None:
     elif kind == "open":  # Apple Mail Privacy Protection fetches every image: not a reader
         reason = "machine" if item.get("sg_machine_open") is True or item.get("sg_machine_open") == "true" else None
     return Event(
-        event_id=event_id[:200], event=kind[:50], email=email, issue=_text(item.get("issue")), send_id=_text(item.get("send_id")),
-        happened_at=_when(item.get("timestamp")), detail=reason, status=status, soft_bounce=soft, delivered=kind == "delivered",
+        event_id=_clean(event_id[:200]), event=_clean(kind[:50]), email=email, issue=_text(item.get("issue")), send_id=_text(item.get("send_id")),
+        happened_at=_when(item.get("timestamp")), detail=_clean(reason) if reason else None, status=status, soft_bounce=soft, delivered=kind == "delivered",
     )
 
 
+def _named(item: dict[str, Any]) -> bool:
+    email = item.get("email")
+    return isinstance(email, str) and bool(email.strip())
+
+
+def _address(value: Any) -> str | None:
+    """The address as the list stores it: SendGrid writes an IDN domain in its ASCII form
+    (`hana@xn--r8jz45g.jp`), the list in Unicode (`hana@例え.jp`). None when absent or unusable."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ADDRESS_CHARS:
+        return None
+    try:
+        return normalize(value)
+    except ValueError:
+        return None
+
+
 def _text(value: Any) -> str | None:
-    return str(value)[:100] if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    return _clean(str(value)[:100]) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def _clean(text: str) -> str:
+    """The text with each control character replaced, line breaks and tabs by a space, the others
+    by U+FFFD: PostgreSQL refuses NUL in a text column (one such event lost its whole batch, with a
+    500 that SendGrid retried for a day), and none belongs in an id, a reason or a URL."""
+    return CONTROL_CHARACTER.sub(lambda found: " " if found.group(0) in "\t\n\r" else "\ufffd", text)
 
 
 def _when(value: Any) -> str | None:

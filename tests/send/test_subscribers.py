@@ -110,7 +110,7 @@ def test_export_writes_every_subscriber_as_csv_with_each_column_once(in_workspac
     result = run("subscribers", "export")
     rows = list(csv.DictReader(io.StringIO(result.output)))
     header = result.output.splitlines()[0].split(",")
-    assert header == ["email", "name", "status", "created_at", "subscriber_id", "plan", "attribute:status"]
+    assert header == ["email", "name", "status", "created_at", "subscriber_id", "status_changed_at", "plan", "attribute:status"]
     assert len(set(header)) == len(header)
     assert [(r["email"], r["name"], r["status"], r["plan"], r["attribute:status"]) for r in rows] == [
         ("a@example.com", "A", "active", "paid", "vip"),
@@ -123,7 +123,7 @@ def table(workspace: Path) -> list[tuple]:
     import sqlite3
 
     with sqlite3.connect(workspace / "subscribers.db") as db:
-        rows = db.execute("SELECT email, name, attributes, status, created_at, public_id FROM subscribers ORDER BY email").fetchall()
+        rows = db.execute("SELECT email, name, attributes, status, created_at, public_id, status_changed_at FROM subscribers ORDER BY email").fetchall()
     return [(email, name, json.loads(attributes), *rest) for email, name, attributes, *rest in rows]
 
 
