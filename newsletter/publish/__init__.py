@@ -17,8 +17,9 @@ __all__ = ["Outcome", "Site", "SiteWriter", "build_site", "default_folder", "pub
 
 
 def publish(workspace: Workspace, folder: Path | None = None) -> Outcome:
-    """Build the archive of `workspace` and write what changed into `folder` (default: site/)."""
+    """Build the archive of `workspace` and write what changed into `folder` (default: site/,
+    created as needed; a folder the user named may be new, but its parent must exist)."""
     site = build_site(workspace)
-    outcome = SiteWriter(folder or default_folder(workspace)).write(site.files)
+    outcome = SiteWriter(folder or default_folder(workspace), parents=folder is None).write(site.files)
     site.cache.save()  # only once the archive is written: a failed run leaves no half-filled cache
     return outcome

@@ -300,8 +300,9 @@ def trend_html(trend: Trend) -> str:
     return _page(title, body)
 
 
-def write_page(path: Path, page: str) -> None:
-    """Write the page (to a temporary name first, then moved into place)."""
-    from ..output import write_files
+def write_page(path: Path, page: str, follow_symlinks: bool = False) -> None:
+    """Write the page through the one writer (newsletter.output.write_output): a new or regular
+    file in a folder that exists, written whole; `-` is standard output."""
+    from ..output import write_output
 
-    write_files(path.parent, {path.name: page.encode("utf-8")})
+    write_output(path, page.encode("utf-8"), follow_symlinks)
