@@ -13,6 +13,7 @@ folder or a symbolic link is never replaced (a link is written through only when
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -22,6 +23,9 @@ from .errors import OutputError
 
 STDOUT = "-"
 FOLLOW_HINT = "name the file it points to, or pass --follow-symlinks to write there"
+# What write_files leaves behind when the process dies between writing and renaming: mkstemp's
+# ".<name>.<8 random characters>.tmp".
+TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 def _umask() -> int:
@@ -126,3 +130,18 @@ def write_files(folder: Path, files: dict[str, bytes], parents: bool = True, fol
         raise
     return [folder / name for name in files]
 
+
+def sweep_temporary_files(folder: Path) -> list[Path]:
+    """Delete the temporary files a write to `folder` left when its process died before renaming
+    them. Only for folders the tool owns (a user's folder may hold other programs' files)."""
+    swept = []
+    for path in folder.iterdir() if folder.is_dir() else []:
+        try:
+            if TEMPORARY.fullmatch(path.name) and stat.S_ISREG(path.lstat().st_mode):
+                path.unlink()
+                swept.append(path)
+        except FileNotFoundError:  # gone meanwhile
+            continue
+        except OSError as exc:
+            raise OutputError(f"{path}: a temporary file left by an earlier run cannot be deleted: {exc.strerror or exc}; nothing was written") from None
+    return swept

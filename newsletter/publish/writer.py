@@ -1,5 +1,9 @@
 """Writing the archive: compare each file with what is on disk, then write only the changed ones,
-all at once (newsletter.output.write_files stages every file, then renames them into place)."""
+all at once (newsletter.output.write_files stages every file, then renames them into place).
+
+The renames go pages first, then the files that link to them (index.html, feed.xml, sitemap.xml):
+a run that dies between two renames leaves a page nothing links to yet, never a link to a page
+that is not there. The temporary files such a run leaves are deleted at the start of the next."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import OutputError
-from ..output import output_folder, write_files
+from ..output import output_folder, sweep_temporary_files, write_files
 from ..reading import UnreadableFile, read_capped
 
 
@@ -44,12 +48,16 @@ class SiteWriter:
             raise OutputError(f"{self.folder}: is not a folder; nothing was written")
         if not self.parents:
             output_folder(self.folder)
+        sweep_temporary_files(self.folder)
         changed = {name: data for name, data in sorted(self.files.items()) if _on_disk(self.folder / name) != data}
-        written = write_files(self.folder, changed, parents=self.parents) if changed else []
+        # New pages, then the pages that now link to them, then the index, feed and sitemap.
+        order = sorted(changed, key=lambda name: (name in LINKING, (self.folder / name).exists(), name))
+        written = sorted(write_files(self.folder, {name: changed[name] for name in order}, parents=self.parents)) if changed else []
         leftover = sorted(path for path in self.folder.glob("issue-*.html") if path.name not in self.files) if self.folder.is_dir() else []
         return Outcome(self.folder, written, len(self.files) - len(changed), leftover)
 
 
+LINKING = ("index.html", "feed.xml", "sitemap.xml")  # the files that link to the issue pages, renamed last
 MAX_COMPARED_BYTES = 100_000_000  # an archive's pages are KB; a larger file there is replaced, not read
 
 
