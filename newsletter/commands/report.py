@@ -61,7 +61,7 @@ def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path 
         output_target(html_file, follow_symlinks)  # a device, a FIFO or a missing folder is refused before any work
     found = _figures(issue_file, opens)
     if as_json:
-        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(text.terminal_safe_json(json.dumps(found.to_dict(), indent=2, ensure_ascii=False)))
     elif not page_only:
         click.echo(text.issue_text(found) if isinstance(found, IssueReport) else text.trend_text(found), nl=False)
     if html_file is not None:
