@@ -22,7 +22,6 @@ from pathlib import Path
 from .errors import OutputError
 
 STDOUT = "-"
-FOLLOW_HINT = "name the file it points to, or pass --follow-symlinks to write there"
 # What write_files leaves behind when the process dies between writing and renaming: mkstemp's
 # ".<name>.<8 random characters>.tmp".
 TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
@@ -38,10 +37,11 @@ def _umask() -> int:
 DEFAULT_MODE = 0o666 & ~_umask()
 
 
-def output_target(path: Path, follow_symlinks: bool = False) -> Path:
+def output_target(path: Path, follow_symlinks: bool | None = None) -> Path:
     """Where writing `path` puts its bytes: `path` itself (an existing regular file, or a new name
     in a folder that exists), or with `follow_symlinks` the file a link at `path` points to.
-    Anything else raises OutputError naming the path; nothing is written or created."""
+    Anything else raises OutputError naming the path; nothing is written or created.
+    `follow_symlinks` False: the command has --follow-symlinks, and the refusal says so; None: it has not."""
     try:
         mode: int | None = path.lstat().st_mode
     except FileNotFoundError:
@@ -50,7 +50,8 @@ def output_target(path: Path, follow_symlinks: bool = False) -> Path:
         raise OutputError(f"{path}: cannot be written: {exc.strerror or exc}; nothing was written") from None
     if mode is not None and stat.S_ISLNK(mode):
         if not follow_symlinks:
-            raise OutputError(f"{path}: is a symbolic link; nothing was written ({FOLLOW_HINT})")
+            hint = "name the file it points to" + (", or pass --follow-symlinks to write there" if follow_symlinks is False else "")
+            raise OutputError(f"{path}: is a symbolic link; nothing was written ({hint})")
         target = Path(os.path.realpath(path))
         if target.is_symlink():  # realpath stops at a loop
             raise OutputError(f"{path}: is a symbolic link that leads to itself; nothing was written")
@@ -98,7 +99,7 @@ def write_output(path: Path, data: bytes, follow_symlinks: bool = False) -> Path
     return path
 
 
-def write_files(folder: Path, files: dict[str, bytes], parents: bool = True, follow_symlinks: bool = False) -> list[Path]:
+def write_files(folder: Path, files: dict[str, bytes], parents: bool = True, follow_symlinks: bool | None = None) -> list[Path]:
     """Write every file to a temporary name first, then move them all into place, in the order given.
 
     `folder` is created when missing, with its parents unless `parents` is false. Every name is

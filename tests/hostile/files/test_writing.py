@@ -9,6 +9,8 @@ import csv
 import io
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,25 @@ def test_a_build_never_replaces_a_fifo_in_its_folder(listed: Path, issue_path: P
     result = run("build", str(issue_path))
     refused(result, folder / "email.txt", "is not a regular file")
     assert sorted(p.name for p in folder.iterdir()) == ["email.txt"]  # not even the other three
+
+
+INIT = ["--name", "Harbour Notes", "--sender-name", "Ana", "--sender", "ana@example.org", "--postal-address", "2 Quay Road, Portsmouth", "--archive-url", "https://example.org/archive"]
+
+
+def test_init_neither_waits_on_nor_replaces_a_fifo_or_a_link(tmp_path: Path) -> None:
+    # A process with a deadline: reading the FIFO to keep its old bytes waited forever.
+    newsletter = str(Path(sys.executable).with_name("newsletter"))
+    for kind in ("fifo", "link"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        ignore = folder / ".gitignore"
+        if kind == "fifo":
+            os.mkfifo(ignore)
+        else:
+            (tmp_path / "dotfiles-gitignore").write_text("*.pyc\n")
+            ignore.symlink_to(tmp_path / "dotfiles-gitignore")
+        done = subprocess.run([newsletter, "init", str(folder), *INIT], capture_output=True, text=True, timeout=20)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert f"{ignore}: is {'not a regular file' if kind == 'fifo' else 'a symbolic link'}" in done.stderr, done.stderr
+        assert sorted(os.listdir(folder)) == [".gitignore"]  # the workspace was not made, nor half made
+        assert stat.S_ISFIFO(ignore.lstat().st_mode) if kind == "fifo" else ignore.is_symlink()
