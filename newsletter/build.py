@@ -10,7 +10,7 @@ from .config import Workspace, load_workspace
 from .issue_file import load_issue
 from .message import MessageTemplate
 from .models import Email, Letter
-from .output import output_folder, write_files
+from .output import output_folder, sweep_temporary_files, write_files
 from .render import Renderer
 
 # The .eml is addressed to the sender, as a proof copy, with a placeholder unsubscribe token.
@@ -45,6 +45,7 @@ def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
         "web.html": email.web_html.encode("utf-8"),
     }
     if out_dir is None:
+        sweep_temporary_files(default_out_dir(workspace, issue_path))  # left by a build that died while writing
         paths = write_files(default_out_dir(workspace, issue_path), files)
     else:
         paths = write_files(out_dir, files, parents=False)

@@ -91,5 +91,8 @@ def test_only_the_writers_own_temporary_files_are_swept(archive: Path) -> None:
     (archive / ".index.html.ab12cd_9.tmp").write_text("left by a dead run")
     (archive / "notes.tmp").write_text("the editor's")
     (archive / ".well-known").mkdir()
+    cache = archive.parent / ".cache" / "publish"
+    (cache / ".page-0a1b.x7y8z9_0.tmp").write_text("left by a run that died saving its cache")
     assert run("publish").exit_code == 0
     assert sorted(os.listdir(archive)) == sorted([".well-known", "feed.xml", "index.html", "issue-7.html", "issue-8.html", "notes.tmp", "robots.txt", "sitemap.xml"])
+    assert temporary_files(cache) == []

@@ -127,6 +127,14 @@ def test_a_build_never_replaces_a_fifo_in_its_folder(listed: Path, issue_path: P
     assert sorted(p.name for p in folder.iterdir()) == ["email.txt"]  # not even the other three
 
 
+def test_a_build_sweeps_what_a_dead_build_left(listed: Path, issue_path: Path) -> None:
+    folder = listed / "build" / "2026-12-01"
+    folder.mkdir(parents=True)
+    (folder / ".email.html.k3j9x0_a.tmp").write_text("half an email")
+    assert run("build", str(issue_path)).exit_code == 0
+    assert sorted(os.listdir(folder)) == ["email.eml", "email.html", "email.txt", "web.html"]
+
+
 INIT = ["--name", "Harbour Notes", "--sender-name", "Ana", "--sender", "ana@example.org", "--postal-address", "2 Quay Road, Portsmouth", "--archive-url", "https://example.org/archive"]
 
 
