@@ -10,7 +10,7 @@ from .config import Workspace, load_workspace
 from .issue_file import load_issue
 from .message import MessageTemplate
 from .models import Email, Letter
-from .output import write_files
+from .output import output_folder, sweep_temporary_files, write_files
 from .render import Renderer
 
 # The .eml is addressed to the sender, as a proof copy, with a placeholder unsubscribe token.
@@ -29,7 +29,10 @@ def default_out_dir(workspace: Workspace, issue_path: Path) -> Path:
 
 
 def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
-    """Validate and render everything in memory first; write only when all of it succeeded."""
+    """Validate and render everything in memory first; write only when all of it succeeded.
+    `out_dir`, a folder the user named, may be new but its parent must exist; build/ is created."""
+    if out_dir is not None:
+        output_folder(out_dir)  # before rendering: a mistyped --out is said at once
     workspace = load_workspace(issue_path.parent)
     issue = load_issue(issue_path)
     email = Renderer(workspace).render(issue)
@@ -41,5 +44,9 @@ def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
         "email.eml": MessageTemplate(email, config).render(proof, utf8=True),
         "web.html": email.web_html.encode("utf-8"),
     }
-    paths = write_files(out_dir or default_out_dir(workspace, issue_path), files)
+    if out_dir is None:
+        sweep_temporary_files(default_out_dir(workspace, issue_path))  # left by a build that died while writing
+        paths = write_files(default_out_dir(workspace, issue_path), files)
+    else:
+        paths = write_files(out_dir, files, parents=False)
     return BuildResult(email=email, paths=paths, findings=[f for f in [size_finding(email)] if f])

@@ -19,6 +19,7 @@ from .i18n import LABEL_KEYS, LABELS, check_placeholders
 from .models import Layout, Line, Strict, Url
 
 CONFIG_NAME = "newsletter.toml"
+MAX_CONFIG_BYTES = 1_000_000  # the settings of a workspace are a few KB
 
 
 def email_address(value: str) -> str:
@@ -295,18 +296,22 @@ def load_workspace(start: Path) -> Workspace:
 
 
 def load_config(path: Path) -> Config:
+    from .reading import UnreadableFile, read_capped
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM some editors add is fine
+        source = read_capped(path, MAX_CONFIG_BYTES, "settings file").decode("utf-8-sig")  # -sig: a BOM some editors add is fine
+        data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1} is not UTF-8); save it as UTF-8") from None
+    except UnreadableFile as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        source = path.read_text(encoding="utf-8-sig")
         errors: list[dict[str, Any]] = [{**err, "loc": _setting(err["loc"])} for err in exc.errors()]
         lines = [f"{path}:{_toml_line(source, err['loc'])}: {_dotted(err['loc'])}: {_config_message(err)}" for err in errors]
         raise ConfigError("\n".join(lines)) from None

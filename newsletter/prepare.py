@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .check import DRAFT_MARK, LEVELS, Finding, check, field_path
 from .config import Workspace, load_workspace
-from .issue_file import field_lines, issue_numbers, load_issue
+from .errors import IssueFileError
+from .issue_file import field_lines, issue_numbers, load_issue, read_source
 from .models import Email, Issue
 from .render import Renderer
 from .tagging import tagged
@@ -83,8 +84,8 @@ def locate(findings: list[Finding], issue_file: Path) -> list[Finding]:
 def leftovers(issue_file: Path) -> list[Finding]:
     """`# DRAFT` comments that `story add` puts above a story until the editor has checked it."""
     try:
-        text = issue_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_source(issue_file)
+    except IssueFileError:
         return []
     return [
         Finding("warning", "a story added by `story add` is still marked as a draft: check it, then delete the comment", where=f"{issue_file}:{number}")
@@ -131,8 +132,8 @@ def number_clashes(issue_file: Path, number: int, issues_dir: Path) -> list[Find
     if not others:
         return []
     try:
-        text = issue_file.read_text(encoding="utf-8")
-    except OSError:
+        text = read_source(issue_file)
+    except IssueFileError:
         text = ""
     match = NUMBER_LINE.search(text)
     where = f"{issue_file}:{text.count(chr(10), 0, match.start()) + 1}" if match else str(issue_file)

@@ -19,8 +19,10 @@ from .addresses import has_ascii_local_part, normalize
 from .errors import NewsletterError
 from .links import PUBLIC_ID, RESERVED_IDS
 from .models import CONTROL_CHARACTER, Status, Subscriber, attribute_problem, name_problem
+from .reading import CappedLines, UnreadableFile
 
 REJECTIONS_KEPT = 1000  # rejected rows listed in full; beyond that only counted
+MAX_LINE = 64 * 1024  # characters; a file without line breaks is refused rather than read whole
 
 # Header names (compared lower-cased, spaces and dashes as underscores) -> the field they fill.
 EMAIL_COLUMNS = ("email", "email_address", "e_mail", "e_mail_address")  # ours, listmonk; Mailchimp; Buttondown
@@ -101,17 +103,19 @@ class SubscriberCsv:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tally = Tally()
-        try:
-            self.handle = path.open(newline="", encoding="utf-8-sig")  # -sig: spreadsheets add a BOM
+        try:  # a regular file only (a FIFO or /dev/zero is refused), read line by line, lines capped
+            self.handle = CappedLines(path, MAX_LINE, "subscriber file", encoding="utf-8-sig")  # -sig: spreadsheets add a BOM
         except OSError as exc:
             raise SubscriberFileError(f"{path}: cannot read it: {exc.strerror}") from None
+        except UnreadableFile as exc:
+            raise SubscriberFileError(f"{path}: {exc}") from None
         self.reader = csv.reader(self.handle)
         try:
             self.header = [_unguarded(column.strip()) for column in next(self.reader)]
         except StopIteration:
             self.handle.close()
             raise SubscriberFileError(f"{path}: the file is empty; expected a header line with an 'email' column") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except (csv.Error, UnicodeDecodeError, UnreadableFile) as exc:
             self.handle.close()
             raise SubscriberFileError(f"{path}:1: cannot read the header: {exc}") from None
         problem = _header_problem(self.header)
@@ -160,8 +164,8 @@ class SubscriberCsv:
                     subscriber = self._subscriber(self.reader.line_num, cells)
                     if subscriber is not None:
                         yield subscriber
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise SubscriberFileError(f"{self.path}:{self.reader.line_num}: cannot read this line: {exc}") from None
+        except (csv.Error, UnicodeDecodeError, UnreadableFile) as exc:
+            raise SubscriberFileError(f"{self.path}:{self.handle.line}: cannot read this line: {exc}") from None
         finally:
             self.handle.close()
 

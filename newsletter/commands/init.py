@@ -126,11 +126,11 @@ class _Changes:
         self.created_dirs.extend(reversed(missing))  # outermost first
 
     def write(self, folder: Path, files: dict[str, bytes]) -> None:
-        from ..output import write_files
+        from ..output import output_target, write_files
 
         self.mkdir(folder)
         for name in files:
-            path = folder / name
+            path = output_target(folder / name)  # a FIFO there would block the read below; a link is not replaced
             if path.exists():
                 self.replaced[path] = path.read_bytes()
         for path in write_files(folder, files):

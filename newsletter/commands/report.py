@@ -41,21 +41,32 @@ def _figures(issue_file: Path | None, opens: bool) -> IssueReport | Trend:
 @click.argument("issue_file", type=IssuePath, required=False)
 @click.option("--opens", is_flag=True, help="Also count opens (inflated by Apple Mail Privacy Protection; machine opens apart).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False), help="Also write a self-contained HTML page with charts to FILE.")
-def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path | None) -> None:
+@click.option(
+    "--html", "html_file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Also write a self-contained HTML page with charts to FILE (a new file or a regular one, in a folder that exists; - prints the page instead of the text).",
+)  # fmt: skip
+@click.option("--follow-symlinks", is_flag=True, help="Let --html FILE be a symbolic link, and write to the file it points to.")
+def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path | None, follow_symlinks: bool) -> None:
     """Report on ISSUE_FILE after sending: deliveries, bounces, complaints, unsubscribes, clicks.
 
     Without ISSUE_FILE, the trend over every issue sent from this workspace."""
+    from ..output import STDOUT, output_target
     from ..report import text
     from ..report.figures import IssueReport
 
+    page_only = html_file is not None and str(html_file) == STDOUT
+    if page_only and as_json:
+        raise click.UsageError("--json and --html - both print to standard output; choose one")
+    if html_file is not None and not page_only:
+        output_target(html_file, follow_symlinks)  # a device, a FIFO or a missing folder is refused before any work
     found = _figures(issue_file, opens)
     if as_json:
-        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
-    else:
+        click.echo(text.terminal_safe_json(json.dumps(found.to_dict(), indent=2, ensure_ascii=False)))
+    elif not page_only:
         click.echo(text.issue_text(found) if isinstance(found, IssueReport) else text.trend_text(found), nl=False)
     if html_file is not None:
         from ..report import html
 
-        html.write_page(html_file, html.issue_html(found) if isinstance(found, IssueReport) else html.trend_html(found))
-        click.echo(f"wrote {display_path(html_file)}", err=True)
+        html.write_page(html_file, html.issue_html(found) if isinstance(found, IssueReport) else html.trend_html(found), follow_symlinks)
+        if not page_only:
+            click.echo(f"wrote {display_path(html_file)}", err=True)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from ..sending import SendReport
     from ..sending.core import TestCopies
 
+MAX_TEST_LIST_BYTES = 1_000_000  # some 20,000 addresses; test copies go to a handful
+
 
 @contextlib.contextmanager
 def _ctrl_c_finishes_the_batch(stop: threading.Event) -> Iterator[None]:
@@ -142,10 +144,13 @@ def send(
 def _read_test_list(path: Path) -> list[str]:
     """The addresses in a --test-list file, one a line; a line that is not one is refused by file:line."""
     from ..addresses import normalize
+    from ..reading import UnreadableFile, read_capped
 
     shown = display_path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+    try:  # a regular file of at most a megabyte: /dev/zero or a FIFO is refused before reading
+        lines = read_capped(path, MAX_TEST_LIST_BYTES, "test list").decode("utf-8").splitlines()
+    except UnreadableFile as exc:
+        raise click.UsageError(f"--test-list {shown}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise click.UsageError(f"--test-list {shown}: cannot read it: {exc}") from None
     addresses = []

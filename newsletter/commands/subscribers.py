@@ -172,14 +172,22 @@ def list_(status: str | None) -> None:
 
 
 @subscribers.command()
-@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file instead of standard output.")
-def export(out_file: Path | None) -> None:
+@click.option(
+    "--out", "out_file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Write to this file instead of standard output (a new file or a regular one, in a folder that exists; - is standard output).",
+)  # fmt: skip
+@click.option("--follow-symlinks", is_flag=True, help="Let --out FILE be a symbolic link, and write to the file it points to.")
+def export(out_file: Path | None, follow_symlinks: bool) -> None:
     """Write every subscriber as CSV: email, name, status, created_at, subscriber_id, then one column per attribute.
 
     `subscribers import` reads it back unchanged (status and link ids included)."""
-    from ..output import write_files
+    from ..output import STDOUT, output_target, write_output
     from ..subscriber_csv import write_csv
 
+    if out_file is not None and str(out_file) == STDOUT:
+        out_file = None
+    if out_file is not None:
+        output_target(out_file, follow_symlinks)  # a FIFO, a device, a link or a missing folder is refused before reading the list
     _, db = _open(read_only=True)
     with db:
         names = db.subscribers.attribute_names()
@@ -190,7 +198,7 @@ def export(out_file: Path | None) -> None:
 
         buffer = io.StringIO(newline="")
         count = write_csv(db.subscribers.all(), names, buffer)
-    write_files(out_file.parent if str(out_file.parent) else Path("."), {out_file.name: buffer.getvalue().encode("utf-8")})
+    write_output(out_file, buffer.getvalue().encode("utf-8"), follow_symlinks)
     click.echo(f"wrote {count} subscribers to {display_path(out_file)}", err=True)
 
 

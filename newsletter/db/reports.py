@@ -13,6 +13,8 @@ from .ledger import issue_number
 
 RECEIVED = "sent"  # the ledger state of a recipient the provider accepted the issue for
 HANDED_OVER_STATES = ("sent", "failed", "unknown", "sending")  # rows that went (or may have gone) out
+# An issue key the ledger knows: it has rows, or a record. `key` names the column to test.
+KNOWN = "(EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = {key}) OR EXISTS (SELECT 1 FROM issues i WHERE i.issue = {key}))"
 
 
 class Reports:
@@ -35,17 +37,28 @@ class Reports:
 
     def first_sends(self) -> dict[str, str]:
         """When each issue first went out: the earliest of its handed-over ledger rows' last update
-        and its earliest provider event. Issues nothing went out for are missing."""
+        and its earliest provider event. Issues nothing went out for are missing, and so are the
+        keys only events name (anyone can post an event: its issue may be no issue at all)."""
         marks = ", ".join("?" * len(HANDED_OVER_STATES))
         rows = self.db.execute(
             f"""SELECT issue, min(at) FROM (
                     SELECT issue, min(updated_at) AS at FROM deliveries WHERE state IN ({marks}) GROUP BY issue
                     UNION ALL
-                    SELECT issue, min(happened_at) FROM events WHERE issue IS NOT NULL AND happened_at IS NOT NULL GROUP BY issue
+                    SELECT issue, at FROM (
+                        SELECT issue, min(happened_at) AS at FROM events WHERE issue IS NOT NULL AND happened_at IS NOT NULL GROUP BY issue
+                    ) AS named WHERE {KNOWN.format(key="named.issue")}
                 ) AS firsts GROUP BY issue""",
             HANDED_OVER_STATES,
         )
         return {str(issue): str(at) for issue, at in rows if at is not None}
+
+    def events_of_no_known_issue(self) -> int:
+        """Events that name an issue the ledger does not know (neither rows nor a record)."""
+        row = self.db.execute(
+            f"""SELECT coalesce(sum(events), 0) FROM (SELECT issue, count(*) AS events FROM events WHERE issue IS NOT NULL GROUP BY issue) AS named
+                WHERE NOT ({KNOWN.format(key="named.issue")})"""
+        ).fetchone()
+        return int(row[0])
 
     def states(self, issue: str) -> dict[str, int]:
         """Ledger rows of the issue per state."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Workspace
+from ..output import output_folder
 from .site import Site, build_site, default_folder
 from .writer import Outcome, SiteWriter
 
@@ -17,8 +18,11 @@ __all__ = ["Outcome", "Site", "SiteWriter", "build_site", "default_folder", "pub
 
 
 def publish(workspace: Workspace, folder: Path | None = None) -> Outcome:
-    """Build the archive of `workspace` and write what changed into `folder` (default: site/)."""
+    """Build the archive of `workspace` and write what changed into `folder` (default: site/,
+    created as needed; a folder the user named may be new, but its parent must exist)."""
+    if folder is not None:
+        output_folder(folder)  # before reading and rendering: a mistyped --out is said at once
     site = build_site(workspace)
-    outcome = SiteWriter(folder or default_folder(workspace)).write(site.files)
+    outcome = SiteWriter(folder or default_folder(workspace), parents=folder is None).write(site.files)
     site.cache.save()  # only once the archive is written: a failed run leaves no half-filled cache
     return outcome

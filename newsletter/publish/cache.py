@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import Workspace
 from ..errors import OutputError
-from ..output import write_files
+from ..output import sweep_temporary_files, write_files
 from ..render import default_template_dir
 
 # The libraries whose output ends up in a page (a new version may render differently).
@@ -82,6 +82,7 @@ class Cache:
         if self.folder is None:
             return
         try:
+            sweep_temporary_files(self.folder)  # a run that died while saving left them
             if self.new:
                 write_files(self.folder, self.new)
             for path in self.folder.iterdir():

@@ -23,8 +23,9 @@ import jinja2
 from .. import placeholders
 from ..config import Workspace
 from ..errors import IssueFileError, OutputError
-from ..issue_file import load_issue
+from ..issue_file import MAX_FILE_BYTES, load_issue
 from ..models import Issue, State
+from ..reading import UnreadableFile, read_capped
 from ..render import Renderer, web_url
 from .cache import Cache, code_fingerprint, digest, render_fingerprint
 
@@ -108,9 +109,9 @@ def load_all(workspace: Workspace, cache: Cache, code: str) -> list[tuple[Path, 
     folder = workspace.issues_dir
     found = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        try:
-            key = digest(code, path.read_bytes())
-        except OSError:
+        try:  # a regular file under the cap only: a FIFO named *.yaml would block here
+            key = digest(code, read_capped(path, MAX_FILE_BYTES, "issue file"))
+        except (OSError, UnreadableFile):
             key = None  # load_issue says what is wrong with it
         known = cache.get("issue", key) if key else None
         issue = None

@@ -191,9 +191,10 @@ class TrendPoint:
 @dataclass(frozen=True)
 class Trend:
     points: list[TrendPoint]
+    unknown_issue_events: int = 0  # provider events naming an issue the ledger does not know: left out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report": "trend", "issues": [point.to_dict() for point in self.points]}
+        return {"report": "trend", "issues": [point.to_dict() for point in self.points], "unknown_issue_events": self.unknown_issue_events}
 
 
 def never_sent(issue: str, subject: str | None = None) -> IssueReport:
@@ -271,7 +272,8 @@ def standing(report: IssueReport) -> list[tuple[str, str]]:
 
 
 def trend(db: Database, opens: bool = False) -> Trend:
-    """One point per issue that went out (or is going out), in the order of their first sends."""
+    """One point per issue that went out (or is going out), in the order of their first sends.
+    Events naming an issue the ledger does not know make no point: they are only counted."""
     first_sends = db.reports.first_sends()
     points = []
     for issue, _ in sorted(first_sends.items(), key=lambda item: (item[1], item[0])):
@@ -296,4 +298,4 @@ def trend(db: Database, opens: bool = False) -> Trend:
                 opens=report.opens,
             )
         )
-    return Trend(points)
+    return Trend(points, db.reports.events_of_no_known_issue())

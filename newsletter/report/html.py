@@ -27,6 +27,10 @@ from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE
 from .text import percent
 
 SETTINGS: dict[Any, Any] = {
+    # Labels are text, never math: a clicked link holding `$...$` would be parsed as mathtext
+    # (and crash the page when it does not parse), and usetex would hand it to LaTeX.
+    "text.parse_math": False,
+    "text.usetex": False,
     "svg.hashsalt": "newsletter-report",  # clip-path ids from a fixed salt, not a random one
     "svg.fonttype": "path",  # text drawn as paths: no font needed to show it
     "font.family": "DejaVu Sans",  # bundled with matplotlib
@@ -262,6 +266,8 @@ def trend_html(trend: Trend) -> str:
     title = "Newsletter report: all issues"
     body = [f"<h1>{html.escape(title)}</h1>"]
     points = trend.points
+    if trend.unknown_issue_events:
+        body.append(f'<p class="note">{trend.unknown_issue_events:,} provider event(s) named no issue the ledger knows; they are left out of the trend.</p>')
     if not points:
         body.append("<p>No issue has been sent yet.</p>")
         return _page(title, body)
@@ -300,8 +306,9 @@ def trend_html(trend: Trend) -> str:
     return _page(title, body)
 
 
-def write_page(path: Path, page: str) -> None:
-    """Write the page (to a temporary name first, then moved into place)."""
-    from ..output import write_files
+def write_page(path: Path, page: str, follow_symlinks: bool = False) -> None:
+    """Write the page through the one writer (newsletter.output.write_output): a new or regular
+    file in a folder that exists, written whole; `-` is standard output."""
+    from ..output import write_output
 
-    write_files(path.parent, {path.name: page.encode("utf-8")})
+    write_output(path, page.encode("utf-8"), follow_symlinks)

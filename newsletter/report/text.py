@@ -1,11 +1,34 @@
-"""`newsletter report` as text: one issue's figures, or the trend over all issues."""
+"""`newsletter report` as text: one issue's figures, or the trend over all issues.
+
+Links, subjects and issue keys come from the database, and a provider's events are anyone's to
+write: every value is printed without control characters (an ESC would drive the terminal), and
+the lines are ours alone (a value holds no line break)."""
 
 from __future__ import annotations
+
+import re
 
 from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, standing
 
 BAR_CELLS = 20  # the complaint bar spans 0 to 0.4%, 0.02% a cell
 BAR_TOP = 0.004
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1 (U+009B is a CSI of its own)
+C1 = re.compile(r"[\x7f-\x9f]")
+
+
+def plain(value: str) -> str:
+    """A value from the database as it may be printed: no control character, line break or tab."""
+    return CONTROL.sub("", value)
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: control characters out, except the line breaks and tabs of its layout."""
+    return CONTROL.sub(lambda found: found.group(0) if found.group(0) in "\n\t" else "", text)
+
+
+def terminal_safe_json(text: str) -> str:
+    """JSON for a terminal: json.dumps escapes C0 already; C1 and DEL become \\u escapes (the same data)."""
+    return C1.sub(lambda found: f"\\u{ord(found.group(0)):04x}", text)
 
 
 def percent(rate: float | None) -> str:
@@ -27,10 +50,10 @@ def _row(label: str, value: int | str, note: str = "") -> str:
 
 
 def issue_text(report: IssueReport) -> str:
-    title = f"Issue {report.issue}" + (f": {report.subject}" if report.subject else "")
-    lines = [title] + [sentence for _, sentence in standing(report)]
+    title = f"Issue {plain(report.issue)}" + (f": {plain(report.subject)}" if report.subject else "")
+    lines = [title] + [plain(sentence) for _, sentence in standing(report)]
     if report.state == NEVER_SENT:
-        return "\n".join(lines) + "\n"
+        return terminal_safe("\n".join(lines) + "\n")
     lines += ["", "Ledger", _row("recipients", report.recipients)]
     for state in ("sent", "failed", "unknown", "skipped", "pending", "sending", "scheduled"):
         if report.ledger[state] or state in ("sent", "failed", "unknown"):
@@ -61,7 +84,7 @@ def issue_text(report: IssueReport) -> str:
     lines.append(f"    recipients of this issue who unsubscribed from its first send ({report.first_sent}) until {until}")
     if report.links:
         lines += ["", _row("clicks", report.clicks, f"by {report.clickers:,} address(es)"), "     clicks  people  link"]
-        lines += [f"  {link.clicks:>9,} {link.clickers:>7,}  {link.url}" for link in report.links]
+        lines += [f"  {link.clicks:>9,} {link.clickers:>7,}  {plain(link.url)}" for link in report.links]
     if report.opens is not None:
         opens = report.opens
         lines += [
@@ -71,12 +94,13 @@ def issue_text(report: IssueReport) -> str:
             _row("machine", opens.machine, "addresses with a machine open (Apple Mail fetched the images), counted apart"),
             _row("events", opens.events),
         ]
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")
 
 
 def trend_text(trend: Trend) -> str:
+    apart = [f"{trend.unknown_issue_events:,} provider event(s) named no issue the ledger knows; they are left out of the trend."] if trend.unknown_issue_events else []
     if not trend.points:
-        return "No issue has been sent yet.\n"
+        return "\n".join(["No issue has been sent yet.", *apart]) + "\n"
     opens = any(point.opens is not None for point in trend.points)
     header = f"{'issue':>6}  {'first sent':<10}  {'list':>7}  {'sent':>7}  {'delivered':>9}  {'complaint rate':>14}  {'':<10}  "
     header += f"{'unsubscribe rate':>16}  {'clicks':>7}  {'clickers':>8}"
@@ -85,7 +109,7 @@ def trend_text(trend: Trend) -> str:
     lines = [header]
     for p in trend.points:
         line = (
-            f"{p.issue:>6}  {p.first_sent[:10]:<10}  {p.list_size:>7,}  {p.sent:>7,}  {p.delivered:>9,}  {percent(p.complaint_rate):>14}  "
+            f"{plain(p.issue):>6}  {plain(p.first_sent[:10]):<10}  {p.list_size:>7,}  {p.sent:>7,}  {p.delivered:>9,}  {percent(p.complaint_rate):>14}  "
             f"{complaint_level(p.complaint_rate) or '':<10}  {percent(p.unsubscribe_rate):>16}  {p.clicks:>7,}  {p.clickers:>8,}"
         )
         if p.opens is not None:
@@ -100,4 +124,4 @@ def trend_text(trend: Trend) -> str:
     ]
     if opens:
         lines.append(f"Opens are {OPENS_NOTE}; machine opens are counted apart.")
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join([*lines, *apart]) + "\n")

@@ -313,6 +313,7 @@ def rich_issue(data) -> None:  # type: ignore[no-untyped-def]
 def test_html_is_one_self_contained_file_with_svg_charts(workspace, data, tmp_path):
     rich_issue(data)
     out_dir = tmp_path / "out"
+    out_dir.mkdir()  # the page's folder must exist (no folder is created for a path you name)
     page_file = out_dir / "report.html"
     report(workspace, "--opens", "--html", str(page_file))
     assert sorted(p.name for p in out_dir.iterdir()) == ["report.html"]

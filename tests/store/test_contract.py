@@ -197,10 +197,14 @@ def test_report_queries(location: Location) -> None:
                 Event("k1", "click", "b@example.com", ISSUE, None, "2026-12-01T08:05:00+00:00", detail="https://example.com/x"),
                 Event("k2", "click", "b@example.com", ISSUE, None, "2026-12-01T08:06:00+00:00", detail="https://example.com/x"),
                 Event("o1", "open", "b@example.com", ISSUE, None, None),
+                Event("x1", "click", "b@example.com", "not-an-issue", None, "2026-12-02T08:00:00+00:00", detail="https://example.com/y"),
+                Event("x2", "delivered", "b@example.com", "99", None, "2026-12-02T08:00:00+00:00"),
             ],
             "sendgrid",
         )
         reports = db.reports
+        assert set(reports.first_sends()) == {ISSUE}  # events naming an issue the ledger does not know make none
+        assert reports.events_of_no_known_issue() == 2
         assert reports.states(ISSUE) == {"sent": 2}
         assert reports.bounces(ISSUE) == {"hard": 1}
         assert reports.clicks(ISSUE) == [("https://example.com/x", 2, 1)]
