@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # attack.py, the suite's helpers
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))  # webtools, the web tests' helpers
+# webtools, the web tests' helpers; appended, so that `from conftest import` in other folders
+# never finds tests/web/conftest.py first
+sys.path.append(str(Path(__file__).resolve().parent.parent / "web"))
 
 from attack import API_KEY, NEWSLETTER_SECRET
 from sendgrid_server import SendGridServer

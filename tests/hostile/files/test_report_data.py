@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from attack import run
 
-from newsletter.db import Database
+from newsletter.db import Database, Event
 from newsletter.web.webhooks import to_event
 
 T1 = "2026-12-01T09:00:00+00:00"  # issue 7 goes out
@@ -52,9 +52,15 @@ def db(in_workspace: Path):
         yield database
 
 
+def raw_clicks(db: Database, urls: list[str]) -> None:
+    """Clicks stored as they came, controls and all: the webhook now replaces controls before
+    storing, but a database written by an earlier version (or copied in) still holds them."""
+    db.events.record([Event(f"raw-{next(ids)}", "click", "r1@example.com", "7", None, T1, detail=url) for url in urls], "sendgrid")
+
+
 def test_terminal_escapes_in_event_data_never_reach_the_terminal(db: Database, issue_path: Path) -> None:
     ledger(db, "7", 3, subject="Robots\x1b[5m fold laundry")
-    events(db, *[("click", "r1@example.com", {"url": url}) for url in ESCAPES])
+    raw_clicks(db, ESCAPES)
     for args in (["report", str(issue_path)], ["report"]):
         output = run(*args).output
         assert not CONTROL.search(output), CONTROL.search(output)

@@ -3,16 +3,11 @@ loopback (as tests/web does), with the settings a test asks for."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "web"))  # webtools, the web tests' helpers
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # probes, this section's own
-
-from webtools import Client, add_config
+from webtools import Client, add_config  # on the path through tests/hostile/conftest.py
 
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
