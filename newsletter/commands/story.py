@@ -116,15 +116,17 @@ def show(
 
 def _model_settings(folder: Path) -> tuple[str, StorySettings]:
     """(the newsletter's name, [story]) of the workspace at or above `folder`, checked before any fetching."""
-    import os
-
     from ..config import load_workspace
+    from ..credentials import llm_api_key
+    from ..errors import ConfigError
 
     config = load_workspace(folder).config
     if config.story.llm is None:
         raise click.UsageError('--llm needs a model: set [story] llm = "openai" (any OpenAI-compatible API) in newsletter.toml')
-    if not os.environ.get(config.story.llm_key_env, "").strip():
-        raise click.UsageError(f"--llm needs the API key in the environment variable {config.story.llm_key_env}")
+    try:
+        llm_api_key(config.story.llm_key_env)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     return config.newsletter.name, config.story
 
 

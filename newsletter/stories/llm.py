@@ -9,7 +9,6 @@ not give is reported, since a model can invent one.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ import urllib3
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..config import StorySettings
+from ..credentials import llm_api_key, mask_secrets
 from .errors import StoryError
 
 ARTICLE_CHARS = 24_000  # what the model reads of a long article: the lead and the body's first pages
@@ -28,8 +28,8 @@ NUMBER = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d{3})*(?:[.,]\d+)?")
 @dataclass
 class ModelSummary:
     text: str
-    prompt: list[dict[str, str]]  # the messages sent, for --verbose
-    answer: str  # the model's answer as it came, for --verbose
+    prompt: list[dict[str, str]]  # the messages sent, for --verbose (secrets masked)
+    answer: str  # the model's answer as it came, for --verbose (secrets masked)
     unsupported: list[str] = field(default_factory=list)  # figures in `text` the article does not give
 
 
@@ -38,18 +38,18 @@ class _Retryable(Exception):
 
 
 def write_summary(article: str, title: str, newsletter: str, settings: StorySettings) -> ModelSummary:
-    """Ask the configured model for a 2 to 3 sentence summary of `article`. Raises StoryError."""
-    key = os.environ.get(settings.llm_key_env, "").strip()
-    if not key:
-        raise StoryError(f"--llm needs an API key in the environment variable {settings.llm_key_env} ([story] llm_key_env in newsletter.toml)")
+    """Ask the configured model for a 2 to 3 sentence summary of `article`. Raises StoryError, or
+    ConfigError when the key is missing. No secret is in what it returns or raises."""
+    key = llm_api_key(settings.llm_key_env)
     prompt = messages(article, title, newsletter, settings.voice)
     body = {"model": settings.llm_model, "messages": prompt, "temperature": 0.2}
     try:
         answer = _ask(settings.llm_base_url.rstrip("/") + "/chat/completions", key, body)
-        text = _content(answer, settings)
+        text = mask_secrets(_content(answer, settings))  # it goes into the issue file
     except (_Retryable, StoryError) as exc:  # some providers echo part of a wrong key: never show it
-        raise StoryError(str(exc).replace(key, "***") + (" (tried 3 times)" if isinstance(exc, _Retryable) else "")) from None
-    return ModelSummary(text, prompt, answer, unsupported_figures(text, article))
+        raise StoryError(mask_secrets(str(exc)) + (" (tried 3 times)" if isinstance(exc, _Retryable) else "")) from None
+    shown = [{**message, "content": mask_secrets(message["content"])} for message in prompt]
+    return ModelSummary(text, shown, mask_secrets(answer), unsupported_figures(text, article))
 
 
 def messages(article: str, title: str, newsletter: str, voice: str) -> list[dict[str, str]]:
@@ -110,11 +110,12 @@ def _content(answer: str, settings: StorySettings) -> str:
 
 
 def _words(text: str) -> str:
-    """The provider's own message, if its error is JSON; else the start of what it sent."""
+    """The provider's own message, if its error is JSON; else the start of what it sent. Secrets are
+    masked before the cut, which could leave a piece of one that no longer matches it whole."""
     try:
         error = json.loads(text).get("error")
         if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:300]
+            return mask_secrets(str(error["message"]))[:300]
     except (ValueError, AttributeError):
         pass
-    return " ".join(text.split())[:300]
+    return mask_secrets(" ".join(text.split()))[:300]
