@@ -16,7 +16,7 @@ import urllib3
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..config import StorySettings
-from ..credentials import llm_api_key, mask_secrets
+from ..credentials import llm_api_key, mask_secrets, refuse_clear_text
 from .errors import StoryError
 
 ARTICLE_CHARS = 24_000  # what the model reads of a long article: the lead and the body's first pages
@@ -33,18 +33,39 @@ class ModelSummary:
     unsupported: list[str] = field(default_factory=list)  # figures in `text` the article does not give
 
 
+@dataclass(frozen=True)
+class Model:
+    """The model [story] names, with its key: made by `model_for`, which checks where the key may go."""
+
+    settings: StorySettings
+    key: str = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.settings.llm_base_url.rstrip("/") + "/chat/completions"
+
+
+def model_for(settings: StorySettings) -> Model:
+    """The model of `settings` with its key from the environment. The key goes with every request,
+    so [story] llm_base_url must be https, or plain http to this machine (a local model, with a
+    warning), as for SendGrid and SMTP. Raises ConfigError before anything is sent."""
+    key = llm_api_key(settings.llm_key_env)
+    refuse_clear_text(settings.llm_base_url, "[story] llm_base_url")
+    return Model(settings, key)
+
+
 class _Retryable(Exception):
     """A 429, a 5xx or a dropped connection: worth another try."""
 
 
-def write_summary(article: str, title: str, newsletter: str, settings: StorySettings) -> ModelSummary:
-    """Ask the configured model for a 2 to 3 sentence summary of `article`. Raises StoryError, or
-    ConfigError when the key is missing. No secret is in what it returns or raises."""
-    key = llm_api_key(settings.llm_key_env)
+def write_summary(article: str, title: str, newsletter: str, model: Model) -> ModelSummary:
+    """Ask `model` for a 2 to 3 sentence summary of `article`. Raises StoryError. No secret is in
+    what it returns or raises."""
+    settings = model.settings
     prompt = messages(article, title, newsletter, settings.voice)
     body = {"model": settings.llm_model, "messages": prompt, "temperature": 0.2}
     try:
-        answer = _ask(settings.llm_base_url.rstrip("/") + "/chat/completions", key, body)
+        answer = _ask(model.url, model.key, body)
         text = mask_secrets(_content(answer, settings))  # it goes into the issue file
     except (_Retryable, StoryError) as exc:  # some providers echo part of a wrong key: never show it
         raise StoryError(mask_secrets(str(exc)) + (" (tried 3 times)" if isinstance(exc, _Retryable) else "")) from None

@@ -1,10 +1,12 @@
-"""Item 7: no piece of any secret is shown when a provider's or a model's words are, wherever they are cut."""
+"""Items 6 and 7: `story --llm` sends its key only over TLS (or to this machine, with a warning), and
+no piece of any secret is shown when a provider's or a model's words are, wherever they are cut."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
+import socket
 import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +34,41 @@ def assert_no_piece_of_a_secret(output: str) -> None:
     for secret in SECRETS:
         shown = [piece for piece in pieces_of(secret) if piece in output]
         assert not shown, f"a piece of a secret reached the output: {shown[0]!r}"
+
+
+# --- item 6: the key only over TLS ------------------------------------------------------------------
+
+
+@pytest.fixture
+def resolves_to_loopback(monkeypatch, model: FakeModel) -> str:
+    """Make "model.example.net" resolve to the fake model on 127.0.0.1, so that a key sent there in
+    clear would arrive where the test sees it (and nowhere else). Returns its http:// base URL."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return real("127.0.0.1" if host == "model.example.net" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return model.url.replace("127.0.0.1", "model.example.net")
+
+
+def test_the_key_never_goes_to_a_plain_http_host(with_model: Path, model: FakeModel, resolves_to_loopback: str, article) -> None:
+    config = with_model / "newsletter.toml"
+    config.write_text(config.read_text().replace(f'llm_base_url = "{model.url}"', f'llm_base_url = "{resolves_to_loopback}"'))
+    result = run("story", "show", str(article(ARTICLE)), "--llm")
+    assert result.exit_code == 1
+    assert f"[story] llm_base_url = {resolves_to_loopback}: the API key would travel without TLS; use an https:// address" in result.output
+    assert model.requests == []  # nothing was sent, the key least of all
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_model_on_this_machine_may_use_http_with_a_warning(host: str, with_model: Path, model: FakeModel, article) -> None:
+    config = with_model / "newsletter.toml"
+    config.write_text(config.read_text().replace("http://127.0.0.1:", f"http://{host}:"))
+    result = run("story", "show", str(article(ARTICLE)), "--llm")
+    assert result.exit_code == 0, result.output
+    assert "warning: [story] llm_base_url = http://" in result.output and "without TLS" in result.output
+    assert len(model.requests) == 1
 
 
 # --- item 7: masked before cut ------------------------------------------------------------------------
