@@ -8,20 +8,21 @@ not give is reported, since a model can invent one.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 from dataclasses import dataclass, field
 
-import urllib3
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..config import StorySettings
 from ..credentials import llm_api_key, mask_secrets, refuse_clear_text
 from .errors import StoryError
+from .guarded_http import Guard, opener, read_body
 
 ARTICLE_CHARS = 24_000  # what the model reads of a long article: the lead and the body's first pages
 ANSWER_BYTES = 1_000_000
-TIMEOUT = 60.0
+TIMEOUT = 60.0  # seconds for a whole request, connect to the answer's last byte
 NUMBER = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d{3})*(?:[.,]\d+)?")
 
 
@@ -100,23 +101,31 @@ def _digits(number: str) -> str:
     reraise=True,
 )
 def _ask(url: str, key: str, body: dict[str, object]) -> str:
-    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=TIMEOUT))
+    """POST `body` to `url` within one deadline of TIMEOUT seconds for the whole request (connect,
+    headers and body: a server dripping a byte at a time meets it too), never followed elsewhere.
+    A deadline missed is not tried again: another try would only triple the wait."""
+    import urllib.error
+    import urllib.request
+
+    guard = Guard(url, TIMEOUT, allow_private=True, name=f"the model's API at {url}")  # a local model is fine
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    )
     try:
-        response = http.request(
-            "POST", url, body=json.dumps(body).encode(), headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-            preload_content=False,
-        )
-    except urllib3.exceptions.HTTPError as exc:
+        with opener(guard, follow_redirects=False).open(request, timeout=TIMEOUT) as response:
+            data = read_body(response, guard, ANSWER_BYTES)
+            status = response.status
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        if guard.expired.is_set():
+            raise guard.too_slow() from None
         raise _Retryable(f"cannot reach {url}: {exc.__class__.__name__}") from None
-    try:
-        data = response.read(ANSWER_BYTES + 1, decode_content=True)
     finally:
-        response.release_conn()
+        guard.close()
     text = data[:ANSWER_BYTES].decode("utf-8", "replace")
-    if response.status == 429 or response.status >= 500:
-        raise _Retryable(f"{url} answered {response.status}: {_words(text)}")
-    if response.status != 200:
-        raise StoryError(f"the model's API at {url} refused the request ({response.status}): {_words(text)}")
+    if status == 429 or status >= 500:
+        raise _Retryable(f"{url} answered {status}: {_words(text)}")
+    if status != 200:
+        raise StoryError(f"the model's API at {url} refused the request ({status}): {_words(text)}")
     return text
 
 
