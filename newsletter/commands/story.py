@@ -153,5 +153,13 @@ def _with_model_summary(draft: Draft, newsletter: str, model: Model, verbose: bo
     except ValidationError as exc:
         raise StoryError(f"the model's summary cannot be used: {exc.errors()[0]['msg']}") from None
     notes = [*draft.notes, f"the summary was written by {settings.llm_model}: check it against the article"]
-    notes += [f"the model's summary gives {figure!r}, which the article does not: check it" for figure in written.unsupported]
+    for found in written.unsupported:
+        if found.injected:
+            sentence = found.injected if len(found.injected) <= 160 else found.injected[:157] + "..."
+            notes.append(
+                f"the model's summary gives {found.figure!r}, which the article gives only in a sentence addressed to a model ({sentence!r}): "
+                "check it, the page may be steering the model"
+            )
+        else:
+            notes.append(f"the model's summary gives {found.figure!r}, which the article does not: check it")
     return Draft(story, draft.origin, notes, draft.article)

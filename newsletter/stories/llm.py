@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 from dataclasses import dataclass, field
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
@@ -18,12 +17,12 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 from ..config import StorySettings
 from ..credentials import llm_api_key, mask_secrets, refuse_clear_text
 from .errors import StoryError
+from .figures import Unsupported, unsupported_figures
 from .guarded_http import Guard, opener, read_body
 
 ARTICLE_CHARS = 24_000  # what the model reads of a long article: the lead and the body's first pages
 ANSWER_BYTES = 1_000_000
 TIMEOUT = 60.0  # seconds for a whole request, connect to the answer's last byte
-NUMBER = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d{3})*(?:[.,]\d+)?")
 
 
 @dataclass
@@ -31,7 +30,7 @@ class ModelSummary:
     text: str
     prompt: list[dict[str, str]]  # the messages sent, for --verbose (secrets masked)
     answer: str  # the model's answer as it came, for --verbose (secrets masked)
-    unsupported: list[str] = field(default_factory=list)  # figures in `text` the article does not give
+    unsupported: list[Unsupported] = field(default_factory=list)  # figures in `text` the article does not give
 
 
 @dataclass(frozen=True)
@@ -82,16 +81,6 @@ def messages(article: str, title: str, newsletter: str, voice: str) -> list[dict
         "Write in your own words, copy no sentence, and answer with the summary alone."
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": f"Title: {title}\n\n{article[:ARTICLE_CHARS]}"}]
-
-
-def unsupported_figures(summary: str, article: str) -> list[str]:
-    """The numbers in `summary` that `article` does not contain (digits compared, separators ignored)."""
-    given = {_digits(found) for found in NUMBER.findall(article)}
-    return [found.strip() for found in NUMBER.findall(summary) if _digits(found) not in given]
-
-
-def _digits(number: str) -> str:
-    return re.sub(r"[\s\u00a0\u202f,.]", "", number)
 
 
 @retry(
