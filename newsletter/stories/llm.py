@@ -2,8 +2,9 @@
 article the drafter extracted. Optional: it needs `[story] llm` in newsletter.toml and a key in the
 environment; without `--llm` nothing here runs and drafting stays offline and deterministic.
 
-The model's words are checked against the article: a figure in its summary that the article does
-not give is reported, since a model can invent one.
+The model's words are checked against the article (newsletter/stories/figures.py): a figure in its
+summary that the article does not give is reported, since a model can invent one, and so is one the
+article gives only in a sentence addressed to a model, since a page can steer one.
 """
 
 from __future__ import annotations
