@@ -12,8 +12,9 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from .errors import ConfigError, is_loopback, warn
 
 SECRET = "NEWSLETTER_SECRET"
 PREVIOUS_SECRET = "NEWSLETTER_PREVIOUS_SECRET"  # still accepted in links, while rotating
@@ -21,12 +22,18 @@ PREVIOUS_SECRET_UNTIL = "NEWSLETTER_PREVIOUS_SECRET_UNTIL"  # YYYY-MM-DD: last d
 SENDGRID_API_KEY = "SENDGRID_API_KEY"
 SENDGRID_API_HOST = "SENDGRID_API_HOST"  # not a secret: points the client at a local test server
 SMTP_PASSWORD = "SMTP_PASSWORD"
+SECRET_VARIABLES = (SECRET, PREVIOUS_SECRET, SENDGRID_API_KEY, SMTP_PASSWORD)  # and the LLM key's, once read
+MASK = "***"
+MIN_PIECE = 8  # characters: a piece of a secret this long or longer is masked wherever it appears
 
 DEVELOPMENT_SECRET = b"newsletter development secret: outbox only, never for real mail"
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_BITS = 128  # by a simple estimate: length times the entropy of its characters
 MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 API_KEY = re.compile(r"[A-Za-z0-9._-]{8,256}")  # SendGrid keys look like SG.xxxx.yyyy
+MODEL_KEY = re.compile(r"[\x21-\x7e]{1,1024}")  # model APIs differ; no space, line break or non-ASCII (it goes in a header)
+
+_read_variables: set[str] = set()  # the variables named in settings that a secret was read from
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,6 @@ def sendgrid_api_key() -> str:
 
 def sendgrid_host_override() -> str | None:
     """SENDGRID_API_HOST, which points the client at another server (a local test server)."""
-    from urllib.parse import urlsplit
-
     value = os.environ.get(SENDGRID_API_HOST, "").strip()
     if not value:
         return None
@@ -126,3 +131,49 @@ def smtp_password(username: str | None) -> str | None:
     if username and not password:
         raise ConfigError(f"[smtp] username is set but {SMTP_PASSWORD} is not: the password comes from the environment only")
     return password
+
+
+def llm_api_key(variable: str) -> str:
+    """The language model's API key, from the environment variable that [story] llm_key_env names.
+    From then on it is one of the secrets `mask_secrets` hides."""
+    key = os.environ.get(variable, "").strip()
+    if not key:
+        raise ConfigError(f"--llm needs the API key in the environment variable {variable} (named by [story] llm_key_env)")
+    _read_variables.add(variable)
+    if not MODEL_KEY.fullmatch(key):
+        raise ConfigError(f"{variable} does not look like an API key (no spaces, line breaks or non-ASCII characters); check how it was set")
+    return key
+
+
+def refuse_clear_text(url: str, setting: str) -> None:
+    """An API key goes with every request to `url`: over plain http only to this machine (a test
+    server, a local model), with a warning. `setting` names where the URL came from."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+        warn(f"{setting} = {url}: the API key travels without TLS (allowed because the server is on this machine)")
+        return
+    raise ConfigError(f"{setting} = {url}: the API key would travel without TLS; use an https:// address")
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every secret the tool knows (NEWSLETTER_SECRET, the previous secret, the SendGrid
+    key, the SMTP password, the model's key), and every piece of MIN_PIECE or more characters of one,
+    replaced by ***. Mask before cutting a text short: a cut can leave a piece of a secret that no
+    longer matches it whole."""
+    secrets = {value for name in (*SECRET_VARIABLES, *sorted(_read_variables)) if (value := os.environ.get(name, "").strip())}
+    hidden = bytearray(len(text))  # 1 where a character belongs to a secret
+    for secret in secrets:
+        # A short secret is hidden where it appears whole; a long one wherever a piece of it does.
+        length = min(len(secret), MIN_PIECE)
+        for piece in {secret[start : start + length] for start in range(len(secret) - length + 1)}:
+            found = text.find(piece)
+            while found != -1:
+                hidden[found : found + length] = b"\x01" * length
+                found = text.find(piece, found + 1)
+    parts, kept = [], 0
+    for run in re.finditer(b"\x01+", hidden):
+        parts += [text[kept : run.start()], MASK]
+        kept = run.end()
+    return "".join([*parts, text[kept:]])

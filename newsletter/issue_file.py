@@ -17,12 +17,15 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
 from .errors import IssueFileError, Problem
-from .models import Issue
+from .models import NONCHARACTER, Issue
 from .reading import UnreadableFile, read_capped
 
 MAX_FILE_BYTES = 2_000_000  # a 25-story issue is about 30 KB; megabytes are a mistake or an attack
 MAX_DEPTH = 12  # an issue nests 6 deep (sections, stories, quote); deeper is not an issue file
 MAX_DIGITS = 100  # Python refuses to read integers over 4,300 digits; no field needs 100
+# What YAML 1.2 refuses to read in a file (its "printable" set, inverted): C0 and C1 controls other
+# than tab, line breaks and NEL, and U+FFFE / U+FFFF. Escaped in double quotes ("\uffff"), the models refuse them.
+NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 # What each required field is for, so "missing" reads as advice rather than jargon.
 REQUIRED_HINTS = {
@@ -139,6 +142,9 @@ def screen_yaml(source: str, path: Path) -> None:
     recurses, and crashes at some depth) and integers too long for Python to read. libyaml's
     event stream is flat and lazy, so this stops at the first sign, in well under a millisecond
     for a normal issue."""
+    refused = not_printable(source, path)
+    if refused:
+        raise IssueFileError(f"{path}: cannot be read:", refused)
     depth = 0
     try:
         for event in _checking_yaml("safe").parse(source):
@@ -158,6 +164,40 @@ def screen_yaml(source: str, path: Path) -> None:
                 raise IssueFileError(f"{path}: cannot be read:", [Problem(path, line, None, problem)])
     except MarkedYAMLError:
         return  # a syntax error: the loader reports it with its line
+
+
+def not_printable(source: str, path: Path) -> list[Problem]:
+    """Each character the YAML reader would refuse, with its line and field (the reader itself
+    names neither: it stops with a position in the text)."""
+    found = list(NOT_PRINTABLE.finditer(source))
+    if not found:
+        return []
+    try:  # the same text with each refused character made readable, to find the fields around them
+        data = _checking_yaml("rt").load(NOT_PRINTABLE.sub("\ufffd", source))
+    except (YAMLError, ValueError, RecursionError):
+        data = None
+    problems = []
+    for match in found:
+        line = source.count("\n", 0, match.start())
+        column = match.start() - (source.rfind("\n", 0, match.start()) + 1) + 1
+        code = ord(match.group(0))
+        kind = "a Unicode noncharacter" if NONCHARACTER.match(match.group(0)) else "a control character"
+        problems.append(Problem(path, line + 1, _field_at(data, line), f"contains U+{code:04X}, {kind}, at column {column}; delete it"))
+    return problems
+
+
+def _field_at(data: Any, line: int) -> str | None:
+    """The path of the deepest field whose value runs over `line` (0-based) of the parsed YAML."""
+    loc: list[Any] = []
+    node = data
+    while isinstance(node, (dict, list)):
+        starts = [(_positions(node).key(k)[0], k) for k in node] if isinstance(node, dict) else [(_positions(node).item(i)[0], i) for i in range(len(node))]
+        before = [part for start, part in starts if start <= line]
+        if not before:
+            break
+        loc.append(before[-1])
+        node = node[before[-1]]
+    return field_path(tuple(loc)) if loc else None
 
 
 # A list item's plain text: not quoted, not a block (| or >), not a mapping (key: value).

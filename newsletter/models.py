@@ -39,6 +39,9 @@ CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # In multi-line text only tabs and line breaks are text; NUL, VT, FF and the rest break MJML's
 # parser or a mail client's.
 STRAY_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+# The 66 Unicode noncharacters (U+FDD0..U+FDEF and the last two code points of each of the 17
+# planes) are for a program's own use and never for interchange; U+FFFE and U+FFFF stop MJML's parser.
+NONCHARACTER = re.compile("[\ufdd0-\ufdef" + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)) + "]")
 
 
 MAX_NAME_CHARS = 200  # a subscriber's name: far above any real one, far below a header's 998
@@ -92,6 +95,13 @@ def no_placeholder(value: str) -> str:
     return value
 
 
+def no_noncharacter(value: str) -> str:
+    found = NONCHARACTER.search(value)
+    if found:
+        raise ValueError(f"contains U+{ord(found.group(0)):04X}, a Unicode noncharacter, at character {found.start() + 1}; delete it")
+    return value
+
+
 def no_stray_control(value: str) -> str:
     found = STRAY_CONTROL.search(value)
     if found:
@@ -116,7 +126,7 @@ def _capped(limit: int) -> AfterValidator:
     return AfterValidator(check)
 
 
-_Filled = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Filled = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(no_noncharacter)]
 _Text = Annotated[_Filled, AfterValidator(no_stray_control), AfterValidator(no_placeholder)]
 Text = Annotated[_Text, _capped(MAX_TEXT_CHARS)]
 Markdown = Text
@@ -124,7 +134,9 @@ LongMarkdown = Annotated[_Text, _capped(MAX_MARKDOWN_CHARS)]
 Line = Annotated[_Filled, AfterValidator(single_line), AfterValidator(no_placeholder), _capped(MAX_LINE_CHARS)]
 # The built-in layouts: standard (image, facts, quote) and digest (compact: title, source, two sentences).
 Layout = Literal["standard", "digest"]
-Url = Annotated[str, StringConstraints(strip_whitespace=True), _capped(MAX_URL_CHARS), AfterValidator(http_url), AfterValidator(no_placeholder)]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True), _capped(MAX_URL_CHARS), AfterValidator(no_noncharacter), AfterValidator(http_url), AfterValidator(no_placeholder)
+]
 
 
 class Strict(BaseModel):

@@ -11,8 +11,8 @@ from ..cli import IssuePath, display_path
 from ..stories.fetch import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from ..config import StorySettings
     from ..stories.draft import Draft
+    from ..stories.llm import Model
 
 
 def _draft_options(command):
@@ -80,10 +80,10 @@ def add(
     from ..stories.draft import draft_story
 
     load_issue(issue_file)  # a missing or invalid issue file stops us before any fetching
-    settings = _model_settings(issue_file.parent) if llm else None
+    chosen = _newsletter_and_model(issue_file.parent) if llm else None
     draft = draft_story(source, url=url, title=title, site=site, timeout=timeout, allow_private=allow_private)
-    if settings is not None:
-        draft = _with_model_summary(draft, *settings, verbose)
+    if chosen is not None:
+        draft = _with_model_summary(draft, *chosen, verbose)
     result = append_story(issue_file, draft, section)
     where = f"{display_path(issue_file)}:{result.line}"
     kind = "new section" if result.new_section else "section"
@@ -105,30 +105,34 @@ def show(
     from ..stories.block import story_yaml
     from ..stories.draft import draft_story
 
-    settings = _model_settings(Path.cwd()) if llm else None
+    chosen = _newsletter_and_model(Path.cwd()) if llm else None
     draft = draft_story(source, url=url, title=title, site=site, timeout=timeout, allow_private=allow_private)
-    if settings is not None:
-        draft = _with_model_summary(draft, *settings, verbose)
+    if chosen is not None:
+        draft = _with_model_summary(draft, *chosen, verbose)
         for note in draft.notes:
             click.secho(f"to do: {note}", fg="yellow", err=True)
     click.echo(story_yaml(draft), nl=False)
 
 
-def _model_settings(folder: Path) -> tuple[str, StorySettings]:
-    """(the newsletter's name, [story]) of the workspace at or above `folder`, checked before any fetching."""
-    import os
-
+def _newsletter_and_model(folder: Path) -> tuple[str, Model]:
+    """(the newsletter's name, the model [story] names) of the workspace at or above `folder`,
+    checked before any fetching: the key is set and may go where llm_base_url says."""
     from ..config import load_workspace
+    from ..credentials import llm_api_key
+    from ..errors import ConfigError
+    from ..stories.llm import model_for
 
     config = load_workspace(folder).config
     if config.story.llm is None:
         raise click.UsageError('--llm needs a model: set [story] llm = "openai" (any OpenAI-compatible API) in newsletter.toml')
-    if not os.environ.get(config.story.llm_key_env, "").strip():
-        raise click.UsageError(f"--llm needs the API key in the environment variable {config.story.llm_key_env}")
-    return config.newsletter.name, config.story
+    try:
+        llm_api_key(config.story.llm_key_env)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    return config.newsletter.name, model_for(config.story)
 
 
-def _with_model_summary(draft: Draft, newsletter: str, settings: StorySettings, verbose: bool) -> Draft:
+def _with_model_summary(draft: Draft, newsletter: str, model: Model, verbose: bool) -> Draft:
     """The draft with the model's summary in place of the extractive one, and a note for each
     figure in it that the article does not give."""
     from pydantic import ValidationError
@@ -138,7 +142,8 @@ def _with_model_summary(draft: Draft, newsletter: str, settings: StorySettings, 
     from ..stories.errors import StoryError
     from ..stories.llm import write_summary
 
-    written = write_summary(draft.article, draft.story.title, newsletter, settings)
+    written = write_summary(draft.article, draft.story.title, newsletter, model)
+    settings = model.settings
     if verbose:
         for message in written.prompt:
             click.echo(f"--- prompt ({message['role']}) ---\n{message['content']}", err=True)
@@ -148,5 +153,13 @@ def _with_model_summary(draft: Draft, newsletter: str, settings: StorySettings, 
     except ValidationError as exc:
         raise StoryError(f"the model's summary cannot be used: {exc.errors()[0]['msg']}") from None
     notes = [*draft.notes, f"the summary was written by {settings.llm_model}: check it against the article"]
-    notes += [f"the model's summary gives {figure!r}, which the article does not: check it" for figure in written.unsupported]
+    for found in written.unsupported:
+        if found.injected:
+            sentence = found.injected if len(found.injected) <= 160 else found.injected[:157] + "..."
+            notes.append(
+                f"the model's summary gives {found.figure!r}, which the article gives only in a sentence addressed to a model ({sentence!r}): "
+                "check it, the page may be steering the model"
+            )
+        else:
+            notes.append(f"the model's summary gives {found.figure!r}, which the article does not: check it")
     return Draft(story, draft.origin, notes, draft.article)

@@ -18,7 +18,6 @@ import time
 import urllib.error
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from python_http_client.exceptions import HTTPError
@@ -27,8 +26,7 @@ from sendgrid import SendGridAPIClient
 from .. import placeholders
 from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
-from ..credentials import SENDGRID_API_HOST, SENDGRID_API_KEY, sendgrid_api_key, sendgrid_host_override
-from ..errors import ConfigError, is_loopback, warn
+from ..credentials import SENDGRID_API_HOST, SENDGRID_API_KEY, mask_secrets, refuse_clear_text, sendgrid_api_key, sendgrid_host_override
 from ..message import list_id
 from ..models import Letter, Outcome, RecipientStatus, Status, escape_html
 from ..placeholders import personalize
@@ -135,7 +133,7 @@ class SendGridProvider:
         self.config = config
         override = sendgrid_host_override()
         self.host = (override or config.sendgrid.host).rstrip("/")
-        _refuse_clear_text(self.host, SENDGRID_API_HOST if override else "[sendgrid] host")
+        refuse_clear_text(self.host, SENDGRID_API_HOST if override else "[sendgrid] host")
         self.api = SendGridAPIClient(api_key=sendgrid_api_key(), host=self.host)
         self.api.client.timeout = config.sendgrid.timeout  # the library has no timeout of its own
 
@@ -252,17 +250,6 @@ class SendGridProvider:
         raise ProviderRefused(f"SendGrid rejected the request ({status}): {words}", NAME, status, words)
 
 
-def _refuse_clear_text(host: str, setting: str) -> None:
-    """The API key goes in every request: over plain http only to this machine (a test server)."""
-    parts = urlsplit(host)
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
-        warn(f"{setting} = {host}: the API key travels without TLS (allowed because the server is on this machine)")
-        return
-    raise ConfigError(f"{setting} = {host}: the API key would travel without TLS; use an https:// address")
-
-
 class _Body(str):
     """A request body that python_http_client cannot write into its debug log. The client formats
     every body into a debug message even when debug logging is off (4 ms per 1,000 recipients,
@@ -296,9 +283,15 @@ def _rejected_recipients(exc: HTTPError, batch: Batch, words: str) -> dict[str, 
     return {batch.letters[index].email: RecipientStatus(Outcome.REJECTED, f"SendGrid: {message}") for index, message in blamed.items()}
 
 
+def _body(exc: HTTPError) -> str:
+    """SendGrid's answer, every secret in it masked (some servers echo a key back)."""
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
+    return mask_secrets(body)
+
+
 def _errors(exc: HTTPError) -> list[dict[str, Any]]:
     try:
-        errors = json.loads(exc.body).get("errors") or []
+        errors = json.loads(_body(exc)).get("errors") or []
     except (ValueError, AttributeError, TypeError):
         return []
     return [error for error in errors if isinstance(error, dict)]
@@ -310,8 +303,7 @@ def _words(exc: HTTPError) -> str:
     ]
     if messages:
         return "; ".join(messages)
-    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else str(exc.body or "")
-    return body.strip()[:300] or str(exc.reason)
+    return _body(exc).strip()[:300] or mask_secrets(str(exc.reason))  # masked before the cut, which could split a key
 
 
 def _header(exc: HTTPError, name: str) -> str | None:

@@ -15,7 +15,7 @@ import ssl
 
 from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
-from ..credentials import smtp_password
+from ..credentials import mask_secrets, smtp_password
 from ..errors import ConfigError, is_loopback, warn
 from ..message import AddressError
 from ..models import Letter, Outcome, RecipientStatus
@@ -83,7 +83,7 @@ class SmtpProvider(OneByOne):
         except (smtplib.SMTPException, OSError) as exc:
             # The line dropped while the message was being handed over: it may have been taken.
             self._drop()
-            return RecipientStatus(Outcome.UNKNOWN, f"connection lost while sending ({exc}); it may or may not have been delivered")
+            return RecipientStatus(Outcome.UNKNOWN, f"connection lost while sending ({_text(str(exc))}); it may or may not have been delivered")
         return RecipientStatus(Outcome.ACCEPTED) if code == 250 else self._answer(code, words)
 
     def _envelope(self, connection: smtplib.SMTP, address: str | None, international: bool) -> RecipientStatus | None:
@@ -100,7 +100,7 @@ class SmtpProvider(OneByOne):
                 if code in (250, 251):
                     return None
         except (smtplib.SMTPException, OSError) as exc:
-            raise _Closed(str(exc)) from None
+            raise _Closed(_text(str(exc))) from None
         if code == CLOSING:
             raise _Closed(f"{code} {_text(words)}")
         self._reset(connection)
@@ -140,11 +140,11 @@ class SmtpProvider(OneByOne):
             words = _text(exc.smtp_error)
             raise ProviderRefused(f"SMTP server {s.host} refused the login of {s.username}: {exc.smtp_code} {words}", self.name, exc.smtp_code, words) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise ProviderRefused(f"SMTP server {s.host}:{s.port} does not support {s.security.upper()}: {exc}; check [smtp] security", self.name) from None
+            raise ProviderRefused(f"SMTP server {s.host}:{s.port} does not support {s.security.upper()}: {_text(str(exc))}; check [smtp] security", self.name) from None
         except ssl.SSLCertVerificationError as exc:
             raise ProviderRefused(f"SMTP server {s.host}:{s.port}: its TLS certificate is not trusted ({exc.verify_message})", self.name) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise RetryLater(f"cannot connect to SMTP server {s.host}:{s.port}: {exc}", self.name) from None
+            raise RetryLater(f"cannot connect to SMTP server {s.host}:{s.port}: {_text(str(exc))}", self.name) from None
         return connection
 
     def _drop(self) -> None:
@@ -156,4 +156,5 @@ class SmtpProvider(OneByOne):
 
 
 def _text(words: bytes | str) -> str:
-    return words.decode("utf-8", "replace") if isinstance(words, bytes) else str(words)
+    """The server's words, as text, every secret in them masked (a server may echo the password)."""
+    return mask_secrets(words.decode("utf-8", "replace") if isinstance(words, bytes) else str(words))

@@ -11,13 +11,12 @@ from urllib.parse import urlsplit
 from ..models import is_http_url
 from ..reading import UnreadableFile, read_capped
 from .errors import StoryError
-from .guarded_http import Guard
+from .guarded_http import Guard, read_body
 
 Kind = Literal["html", "markdown", "text"]
 
 DEFAULT_TIMEOUT = 15.0  # seconds for the whole answer, redirects included
 MAX_BYTES = 10_000_000  # an article page is far smaller; anything bigger is not an article
-CHUNK = 65_536  # bytes per read, so the deadline and MAX_BYTES are checked as the body arrives
 USER_AGENT = "newsletter-story-drafter/0.1 (+https://pypi.org/project/newsletter)"
 
 SUFFIX_KINDS: dict[str, Kind] = {
@@ -85,7 +84,7 @@ def _fetch_url(url: str, timeout: float, allow_private: bool) -> Fetched:
             length = response.headers.get("Content-Length", "")
             if length.strip().isdigit() and int(length) > MAX_BYTES:  # refuse before reading a byte of it
                 raise StoryError(f"cannot fetch {url}: the page is larger than {MAX_BYTES // 1_000_000} MB, which is not an article")
-            data = _read_body(response, guard)
+            data = read_body(response, guard, MAX_BYTES)
             final_url = response.geturl()
             content_type = response.headers.get_content_type()
             charset = response.headers.get_content_charset()
@@ -108,22 +107,6 @@ def _fetch_url(url: str, timeout: float, allow_private: bool) -> Fetched:
     suffix_kind = SUFFIX_KINDS.get(Path(urlsplit(final_url).path).suffix.lower())
     kind = CONTENT_TYPE_KINDS.get(content_type) or suffix_kind or _sniff(data)
     return Fetched(data=data, kind=kind, name=url, url=final_url, charset=charset)
-
-
-def _read_body(response: http.client.HTTPResponse, guard: Guard) -> bytes:
-    """At most MAX_BYTES + 1 bytes, read as they arrive (read1), so the caps apply while streaming."""
-    chunks: list[bytes] = []
-    size = 0
-    while size <= MAX_BYTES:
-        guard.check_time()
-        chunk = response.read1(CHUNK)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if guard.expired.is_set():  # the timer closed the socket: what arrived is cut short
-        raise guard.too_slow()
-    return b"".join(chunks)
 
 
 def _reason(reason: object, timeout: float) -> str:

@@ -21,20 +21,25 @@ from urllib.parse import urlsplit
 from .errors import StoryError
 
 PRIVATE_HINT = "give --allow-private to fetch it anyway"
+CHUNK = 65_536  # bytes per read, so the deadline and the size cap are checked as the body arrives
 
 
 class Guard:
-    """The rules for one fetch: its deadline and whether private addresses are allowed."""
+    """The rules for one fetch: its deadline and whether private addresses are allowed. `name` says
+    what is asked in messages ("the model's API at ..."); by default the URL is fetched."""
 
-    def __init__(self, url: str, timeout: float, allow_private: bool) -> None:
+    def __init__(self, url: str, timeout: float, allow_private: bool, name: str | None = None) -> None:
         self.url = url
         self.timeout = timeout
         self.allow_private = allow_private
+        self.name = name
         self.deadline = time.monotonic() + timeout
         self.expired = threading.Event()
         self._timers: list[threading.Timer] = []
 
     def too_slow(self) -> StoryError:
+        if self.name:
+            return StoryError(f"{self.name} gave no complete answer within {self.timeout:g} seconds")
         return StoryError(f"cannot fetch {self.url}: no complete answer within {self.timeout:g} seconds")
 
     def check_time(self) -> None:
@@ -126,8 +131,36 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def opener(guard: Guard) -> urllib.request.OpenerDirector:
-    """An opener whose connections and redirects all follow `guard`."""
+class _EveryAnswer(urllib.request.HTTPErrorProcessor):
+    """Hand back every answer as it is, a 3xx, 4xx or 5xx too: nothing is followed or raised."""
+
+    def http_response(self, request, response):  # type: ignore[no-untyped-def]
+        return response
+
+    https_response = http_response
+
+
+def read_body(response: http.client.HTTPResponse, guard: Guard, limit: int) -> bytes:
+    """At most `limit` + 1 bytes, read as they arrive (read1), so the deadline and the cap apply
+    while streaming. Raises the guard's StoryError when the deadline cut the answer short."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        guard.check_time()
+        chunk = response.read1(CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if guard.expired.is_set():  # the timer closed the socket: what arrived is cut short
+        raise guard.too_slow()
+    return b"".join(chunks)
+
+
+def opener(guard: Guard, follow_redirects: bool = True) -> urllib.request.OpenerDirector:
+    """An opener whose connections and redirects all follow `guard`. Without `follow_redirects`,
+    every answer comes back as it is (for a request that carries a key: a redirect would take the key
+    elsewhere), and no proxy from the environment is used (a plain http one would see the key)."""
 
     def connection(kind: type) -> Any:
         def make(*args: Any, **kwargs: Any) -> Any:
@@ -145,6 +178,8 @@ def opener(guard: Guard) -> urllib.request.OpenerDirector:
         def https_open(self, req):  # type: ignore[no-untyped-def]
             return self.do_open(connection(_HTTPS), req, context=self._context)  # type: ignore[attr-defined]
 
+    if not follow_redirects:
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}), HTTPHandler, HTTPSHandler, _EveryAnswer)
     redirects = _Redirects()
     redirects.guard = guard
     return urllib.request.build_opener(HTTPHandler, HTTPSHandler, redirects)

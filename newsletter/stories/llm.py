@@ -2,54 +2,76 @@
 article the drafter extracted. Optional: it needs `[story] llm` in newsletter.toml and a key in the
 environment; without `--llm` nothing here runs and drafting stays offline and deterministic.
 
-The model's words are checked against the article: a figure in its summary that the article does
-not give is reported, since a model can invent one.
+The model's words are checked against the article (newsletter/stories/figures.py): a figure in its
+summary that the article does not give is reported, since a model can invent one, and so is one the
+article gives only in a sentence addressed to a model, since a page can steer one.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-import os
-import re
 from dataclasses import dataclass, field
 
-import urllib3
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..config import StorySettings
+from ..credentials import llm_api_key, mask_secrets, refuse_clear_text
 from .errors import StoryError
+from .figures import Unsupported, unsupported_figures
+from .guarded_http import Guard, opener, read_body
 
 ARTICLE_CHARS = 24_000  # what the model reads of a long article: the lead and the body's first pages
 ANSWER_BYTES = 1_000_000
-TIMEOUT = 60.0
-NUMBER = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d{3})*(?:[.,]\d+)?")
+TIMEOUT = 60.0  # seconds for a whole request, connect to the answer's last byte
 
 
 @dataclass
 class ModelSummary:
     text: str
-    prompt: list[dict[str, str]]  # the messages sent, for --verbose
-    answer: str  # the model's answer as it came, for --verbose
-    unsupported: list[str] = field(default_factory=list)  # figures in `text` the article does not give
+    prompt: list[dict[str, str]]  # the messages sent, for --verbose (secrets masked)
+    answer: str  # the model's answer as it came, for --verbose (secrets masked)
+    unsupported: list[Unsupported] = field(default_factory=list)  # figures in `text` the article does not give
+
+
+@dataclass(frozen=True)
+class Model:
+    """The model [story] names, with its key: made by `model_for`, which checks where the key may go."""
+
+    settings: StorySettings
+    key: str = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.settings.llm_base_url.rstrip("/") + "/chat/completions"
+
+
+def model_for(settings: StorySettings) -> Model:
+    """The model of `settings` with its key from the environment. The key goes with every request,
+    so [story] llm_base_url must be https, or plain http to this machine (a local model, with a
+    warning), as for SendGrid and SMTP. Raises ConfigError before anything is sent."""
+    key = llm_api_key(settings.llm_key_env)
+    refuse_clear_text(settings.llm_base_url, "[story] llm_base_url")
+    return Model(settings, key)
 
 
 class _Retryable(Exception):
     """A 429, a 5xx or a dropped connection: worth another try."""
 
 
-def write_summary(article: str, title: str, newsletter: str, settings: StorySettings) -> ModelSummary:
-    """Ask the configured model for a 2 to 3 sentence summary of `article`. Raises StoryError."""
-    key = os.environ.get(settings.llm_key_env, "").strip()
-    if not key:
-        raise StoryError(f"--llm needs an API key in the environment variable {settings.llm_key_env} ([story] llm_key_env in newsletter.toml)")
+def write_summary(article: str, title: str, newsletter: str, model: Model) -> ModelSummary:
+    """Ask `model` for a 2 to 3 sentence summary of `article`. Raises StoryError. No secret is in
+    what it returns or raises."""
+    settings = model.settings
     prompt = messages(article, title, newsletter, settings.voice)
     body = {"model": settings.llm_model, "messages": prompt, "temperature": 0.2}
     try:
-        answer = _ask(settings.llm_base_url.rstrip("/") + "/chat/completions", key, body)
-        text = _content(answer, settings)
+        answer = _ask(model.url, model.key, body)
+        text = mask_secrets(_content(answer, settings))  # it goes into the issue file
     except (_Retryable, StoryError) as exc:  # some providers echo part of a wrong key: never show it
-        raise StoryError(str(exc).replace(key, "***") + (" (tried 3 times)" if isinstance(exc, _Retryable) else "")) from None
-    return ModelSummary(text, prompt, answer, unsupported_figures(text, article))
+        raise StoryError(mask_secrets(str(exc)) + (" (tried 3 times)" if isinstance(exc, _Retryable) else "")) from None
+    shown = [{**message, "content": mask_secrets(message["content"])} for message in prompt]
+    return ModelSummary(text, shown, mask_secrets(answer), unsupported_figures(text, article))
 
 
 def messages(article: str, title: str, newsletter: str, voice: str) -> list[dict[str, str]]:
@@ -62,16 +84,6 @@ def messages(article: str, title: str, newsletter: str, voice: str) -> list[dict
     return [{"role": "system", "content": system}, {"role": "user", "content": f"Title: {title}\n\n{article[:ARTICLE_CHARS]}"}]
 
 
-def unsupported_figures(summary: str, article: str) -> list[str]:
-    """The numbers in `summary` that `article` does not contain (digits compared, separators ignored)."""
-    given = {_digits(found) for found in NUMBER.findall(article)}
-    return [found.strip() for found in NUMBER.findall(summary) if _digits(found) not in given]
-
-
-def _digits(number: str) -> str:
-    return re.sub(r"[\s\u00a0\u202f,.]", "", number)
-
-
 @retry(
     retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
     stop=stop_after_attempt(3),
@@ -79,23 +91,31 @@ def _digits(number: str) -> str:
     reraise=True,
 )
 def _ask(url: str, key: str, body: dict[str, object]) -> str:
-    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=TIMEOUT))
+    """POST `body` to `url` within one deadline of TIMEOUT seconds for the whole request (connect,
+    headers and body: a server dripping a byte at a time meets it too), never followed elsewhere.
+    A deadline missed is not tried again: another try would only triple the wait."""
+    import urllib.error
+    import urllib.request
+
+    guard = Guard(url, TIMEOUT, allow_private=True, name=f"the model's API at {url}")  # a local model is fine
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    )
     try:
-        response = http.request(
-            "POST", url, body=json.dumps(body).encode(), headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-            preload_content=False,
-        )
-    except urllib3.exceptions.HTTPError as exc:
+        with opener(guard, follow_redirects=False).open(request, timeout=TIMEOUT) as response:
+            data = read_body(response, guard, ANSWER_BYTES)
+            status = response.status
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        if guard.expired.is_set():
+            raise guard.too_slow() from None
         raise _Retryable(f"cannot reach {url}: {exc.__class__.__name__}") from None
-    try:
-        data = response.read(ANSWER_BYTES + 1, decode_content=True)
     finally:
-        response.release_conn()
+        guard.close()
     text = data[:ANSWER_BYTES].decode("utf-8", "replace")
-    if response.status == 429 or response.status >= 500:
-        raise _Retryable(f"{url} answered {response.status}: {_words(text)}")
-    if response.status != 200:
-        raise StoryError(f"the model's API at {url} refused the request ({response.status}): {_words(text)}")
+    if status == 429 or status >= 500:
+        raise _Retryable(f"{url} answered {status}: {_words(text)}")
+    if status != 200:
+        raise StoryError(f"the model's API at {url} refused the request ({status}): {_words(text)}")
     return text
 
 
@@ -110,11 +130,12 @@ def _content(answer: str, settings: StorySettings) -> str:
 
 
 def _words(text: str) -> str:
-    """The provider's own message, if its error is JSON; else the start of what it sent."""
+    """The provider's own message, if its error is JSON; else the start of what it sent. Secrets are
+    masked before the cut, which could leave a piece of one that no longer matches it whole."""
     try:
         error = json.loads(text).get("error")
         if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:300]
+            return mask_secrets(str(error["message"]))[:300]
     except (ValueError, AttributeError):
         pass
-    return " ".join(text.split())[:300]
+    return mask_secrets(" ".join(text.split()))[:300]

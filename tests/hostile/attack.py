@@ -15,7 +15,8 @@ from newsletter.cli import cli
 
 NEWSLETTER_SECRET = "hostile-suite-secret-Tq8mZ2vL5xR9nB4wK7pJ3cY6"
 SMTP_PASSWORD = "hostile-smtp-password-Vh3Qz8Lm"
-SECRETS = (NEWSLETTER_SECRET, SMTP_PASSWORD, API_KEY)
+LLM_API_KEY = "sk-Rw4Nc7Tb2Xq9Lm5Zp8KdHs3Jy6Vg1"  # `story --llm`'s key (OPENAI_API_KEY)
+SECRETS = (NEWSLETTER_SECRET, SMTP_PASSWORD, API_KEY, LLM_API_KEY)
 
 
 def run(*args: str):

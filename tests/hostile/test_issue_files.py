@@ -136,3 +136,55 @@ def test_story_add_refuses_a_fifo_as_the_issue(in_workspace: Path, tmp_path: Pat
     result = run("story", "add", str(fifo), str(article), "--url", "https://news.example.com/ferry", "--site", "News")
     assert time.monotonic() - started < FAST
     assert result.exit_code == 1 and "is not a regular file" in result.output
+
+
+# Item 23: the Unicode noncharacters (U+FDD0..U+FDEF and the last two code points of every plane)
+# are for a program's internal use, never for interchange; U+FFFE and U+FFFF break MJML's parser.
+NONCHARACTERS = ["\ufffe", "\uffff", "\ufdd0", "\ufdef", "\U0001fffe", "\U0010ffff"]
+
+
+def _escaped(character: str) -> str:
+    """The character as a YAML double-quoted escape (the file itself stays plain text)."""
+    return f"\\u{ord(character):04x}" if ord(character) <= 0xFFFF else f"\\U{ord(character):08x}"
+
+
+@pytest.mark.parametrize("character", NONCHARACTERS)
+def test_a_noncharacter_in_the_subject_is_located(character: str, in_workspace: Path, issue_path: Path) -> None:
+    replace_line(issue_path, "subject:", f'subject: "Robots{_escaped(character)}fold laundry"')
+    result = build(issue_path, in_workspace)
+    assert f"2026-12-01.yaml:4: subject: contains U+{ord(character):04X}, a Unicode noncharacter" in result.output
+    assert "MJML" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("start", "key", "line", "field"),
+    [
+        ("preheader:", "preheader", 5, "preheader"),
+        ("  - title: Robotics", "  - title", 10, "sections[0].title"),
+        ("      - title: A home robot", "      - title", 12, "sections[0].stories[0].title"),
+        ("        source: Robot Report", "        source", 14, "sections[0].stories[0].source"),
+        ("        summary: Five vendors", "        summary", 33, "sections[0].stories[1].summary"),
+        ("          - Five vendors", "          -", 35, "sections[0].stories[1].key_facts[0]"),
+        ("          text: \"Cloth", "          text", 24, "sections[0].stories[0].quote.text"),
+        ("          alt: Two robot arms", "          alt", 28, "sections[0].stories[0].image.alt"),
+        ("        url: https://example.org/robots/towels", "        url", 13, "sections[0].stories[0].url"),
+        ("  name: Example Sponsor", "  name", 49, "sponsor.name"),
+        ("outro:", "outro", 52, "outro"),
+    ],
+)
+def test_a_noncharacter_in_any_text_field_is_located(start: str, key: str, line: int, field: str, in_workspace: Path, issue_path: Path) -> None:
+    value = "https://example.org/robots/towels" if key.strip() == "url" else "Words"
+    separator = " " if key.strip() == "-" else ": "
+    replace_line(issue_path, start, f'{key}{separator}"{value}{_escaped(chr(0xFFFE))}"')
+    result = build(issue_path, in_workspace)
+    assert f"2026-12-01.yaml:{line}: {field}: contains U+FFFE, a Unicode noncharacter" in result.output
+
+
+@pytest.mark.parametrize("character", ["\uffff", "\ufffe", "\x01", "\x1b"])
+def test_a_raw_character_yaml_refuses_is_located_not_a_bug(character: str, in_workspace: Path, issue_path: Path) -> None:
+    # Written into the file as it is, not escaped: the YAML reader itself refuses it.
+    replace_line(issue_path, "      - title: A home robot", f"      - title: A home robot{character} folds towels")
+    result = build(issue_path, in_workspace)
+    located = [line for line in result.output.splitlines() if "2026-12-01.yaml:12: sections[0].stories[0].title: contains" in line]
+    assert located and f"U+{ord(character):04X}" in located[0] and "column 28" in located[0]
+    assert "bug in newsletter" not in result.output
