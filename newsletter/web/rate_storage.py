@@ -51,7 +51,10 @@ def init_limiter(app: Flask, workspace: Workspace) -> None:
             raise ConfigError(f"{setting} needs the Redis client, which is not installed: pip install 'newsletter[redis]'") from None
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS}
     app.config["RATELIMIT_STORAGE_URI"] = url
-    app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True  # the declared limits, counted per process while the storage is away
+    # While a storage elsewhere is away, the declared limits are counted in each process. (memory://
+    # cannot be away; and Flask-Limiter takes any exception while checking limits for the storage
+    # being away, a client's stalled body included.)
+    app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = scheme != "memory"
     limiter._storage_dead = False  # Flask-Limiter keeps this across init_app; it was about the previous app's storage
     try:
         limiter.init_app(app)
@@ -66,31 +69,37 @@ def init_limiter(app: Flask, workspace: Workspace) -> None:
 
 class _Announcer(logging.Filter):
     """Turns Flask-Limiter's two log lines about its storage (which name neither the setting nor the
-    URL, and go nowhere by default) into sentences in the app's log; lets its other lines through
-    as they were."""
+    URL, and go nowhere by default) into sentences in the app's log, when they are true: Flask-Limiter
+    says "unreachable" after any exception while checking a request's limits. Lets its other lines
+    through as they were."""
+
+    passed_level = logging.WARNING  # what the logger let through before it was opened to INFO for "recovered"
 
     def __init__(self, app: Flask, url: str) -> None:
         super().__init__()
         self.logger = app.logger
         self.url = url
+        self.said_away = False
 
     def away(self, at_start: bool = False) -> None:
         when = "at start" if at_start else "any more"
         self.logger.warning(
             "[web] rate_limit_storage %s does not answer %s: each worker counts the rate limits alone until it does", self.url, when
         )
+        self.said_away = True
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
         if message.startswith("Rate limit storage unreachable"):
-            self.away()
+            if not self.said_away and not limiter.storage.check():
+                self.away()
             return False
         if message.startswith("Rate limit storage recovered"):  # logged as INFO
-            self.logger.warning("[web] rate_limit_storage %s answers again: the rate limits are shared again", self.url)
+            if self.said_away:
+                self.logger.warning("[web] rate_limit_storage %s answers again: the rate limits are shared again", self.url)
+                self.said_away = False
             return False
         return record.levelno >= self.passed_level
-
-    passed_level = logging.WARNING  # what the logger let through before it was opened to INFO for "recovered"
 
 
 def _announcer(app: Flask, url: str) -> _Announcer:

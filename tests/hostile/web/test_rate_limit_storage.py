@@ -21,7 +21,7 @@ from attack import SECRETS
 from webtools import Client, add_config
 
 from newsletter.web import create_app
-from newsletter.web.server import start
+from newsletter.web.server import QuietHandler, start
 
 PASSWORD = "redis-password-Zq4Lm8Wx"
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
@@ -145,3 +145,22 @@ def test_redis_going_away_while_serving_costs_no_request_and_is_said(workspace: 
     finally:
         running.stop()
         server.stop()
+
+
+def test_a_client_stalling_its_body_is_not_taken_for_redis_being_away(workspace: Path, redis_url: str, app_log, monkeypatch) -> None:
+    """Flask-Limiter takes any exception while it checks a request's limits for its storage being away;
+    reading a stalled body for the per-address key raises one. Redis answers: the log must not say otherwise."""
+    monkeypatch.setattr(QuietHandler, "timeout", 1)
+    add_config(workspace, f'[web]\nrate_limit_storage = "{redis_url}"')
+    running = start(create_app(workspace), "127.0.0.1", 0)
+    try:
+        with socket.create_connection(running.server.server_address[:2], timeout=5) as sock:
+            sock.sendall(b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400")
+        assert signup(Client(running.url), "after@example.com") == 202
+        assert "does not answer" not in app_log.text
+    finally:
+        running.stop()
