@@ -44,8 +44,14 @@ def wait_for_threads(at_most: int, seconds: float = 5) -> int:
     return threading.active_count()
 
 
+def test_connections_are_capped_and_time_out_by_default() -> None:
+    assert QuietHandler.timeout is not None and QuietHandler.timeout <= 60
+    assert 0 < web_server.MAX_CONNECTIONS <= 256
+
+
 @pytest.fixture
 def quick_timeout(monkeypatch) -> None:
+    """The tests below shorten the idle timeout to 1 s (30 s by default: see the test above)."""
     monkeypatch.setattr(QuietHandler, "timeout", 1)
 
 
