@@ -89,3 +89,25 @@ def postgres():
 def pg_url(postgres) -> str:
     """The URL of a fresh, empty database on the test server."""
     return postgres.new_database()
+
+
+@pytest.fixture(scope="session")
+def redis():
+    """A throw-away Redis server for the whole run (tests/redis_server.py), or a skip naming the
+    reason where Debian's `redis-server` package or the redis client is not installed."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import redis_server
+
+    if redis_server.binary() is None:
+        pytest.skip("Redis tests need the server (apt-get install redis-server)")
+    pytest.importorskip("redis", reason="Redis tests need the client: pip install -e '.[test]'")
+    server = redis_server.start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis) -> str:
+    """The URL of the test Redis server, every counter forgotten."""
+    redis.flush()
+    return redis.url

@@ -8,13 +8,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
 
+from ..capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
 from .session import PreviewSession
 
 KEEPALIVE_SECONDS = 15
@@ -25,22 +24,21 @@ STATIC = {
     "/preview.css": ("preview.css", "text/css; charset=utf-8"),
 }
 DYNAMIC = ("/email.html", "/state.json", "/events")
-MAX_CONNECTIONS = 64  # each connection holds a thread: cap them so idle sockets cannot exhaust the process
-QUIET_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, TimeoutError)  # clients going away
 
 
-class PreviewServer(ThreadingHTTPServer):
+class PreviewServer(CappedConnections, ThreadingHTTPServer):
+    """Each connection holds a thread: at most MAX_CONNECTIONS of them (newsletter/capped_server.py)."""
+
     daemon_threads = True  # open event streams must not keep the process alive
     request_queue_size = 128  # the default of 5 drops connections under a burst of page loads
+    label = "preview"
 
     def __init__(self, session: PreviewSession, host: str, port: int) -> None:
         self.session = session
         self.stopping = threading.Event()
         self.assets = {route: _asset(name) for route, (name, _) in STATIC.items()}
         self.address_family = _family(host)
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        self.open_connections: set[socket.socket] = set()  # closed by stop(), as the end of the process would
-        self.connections_lock = threading.Lock()
+        self.cap_connections(MAX_CONNECTIONS)
         self.watcher: threading.Thread | None = None  # set by start_preview; the page says when it has stopped
         super().__init__((host, port), PreviewHandler)
         self.bound = ipaddress.ip_address(self.socket.getsockname()[0])  # e.g. "localhost" resolved
@@ -65,32 +63,6 @@ class PreviewServer(ThreadingHTTPServer):
             return literal is not None or name in ("localhost", socket.gethostname().lower())
         return literal == bound or (bound.is_loopback and name == "localhost")
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)  # over the cap: close at once rather than start a thread
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.slots.release()  # no thread was started to release it
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.open_connections.add(request)
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self.connections_lock:
-                self.open_connections.discard(request)
-            self.slots.release()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that resets or times out is routine: stay quiet. Anything else: one line, no traceback."""
-        error = sys.exc_info()[1]
-        if not isinstance(error, QUIET_ERRORS):
-            print(f"preview: error serving {client_address[0]}: {error!r}", file=sys.stderr)
-
     def watching(self) -> bool:
         """Whether saves still reach the page: false once the watcher thread is gone."""
         return self.watcher is None or self.watcher.is_alive()
@@ -100,15 +72,9 @@ class PreviewServer(ThreadingHTTPServer):
         self.session.close()
         self.shutdown()
         self.server_close()
-        # Close the browser's kept-alive connections too: otherwise a preview started again on the
-        # same port in this process would see the page's next requests answered by this stopped one.
-        with self.connections_lock:
-            connections = list(self.open_connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the client
+        # The browser's kept-alive connections too: otherwise a preview started again on the same
+        # port in this process would see the page's next requests answered by this stopped one.
+        self.close_connections()
 
 
 class PreviewHandler(BaseHTTPRequestHandler):
@@ -116,7 +82,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Applied to the socket by StreamRequestHandler: an idle or stalled client frees its thread (and
     # connection slot) after this long. The event stream is unaffected: it writes every KEEPALIVE_SECONDS.
-    timeout = 30
+    timeout = IDLE_TIMEOUT_SECONDS
 
     def do_GET(self) -> None:
         self._answer(with_body=True)

@@ -24,8 +24,9 @@ from ..credentials import MAKE_ONE, SECRET, signing_keys
 from ..db import StoreError
 from ..errors import ConfigError
 from .archive import archive
-from .extensions import csrf, limiter
+from .extensions import csrf
 from .pages import pages
+from .rate_storage import init_limiter
 from .security import TrustedProxies, content_security_policy, redact, security_headers
 from .site import make_site, page, site
 from .webhooks import webhooks
@@ -64,7 +65,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     app.extensions["newsletter"] = here
     app.session_interface = SessionCookies()
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app, loaded)  # a sentence, not a traceback, when the storage cannot be used
     app.register_blueprint(pages)
     app.register_blueprint(webhooks)
     app.register_blueprint(archive)

@@ -1,12 +1,17 @@
 """gunicorn settings for the web app: `gunicorn -c python:newsletter.web.gunicorn_conf 'newsletter.web:create_app()'`.
 
-Its one job is the access log: gunicorn logs each request line, and a line here can hold a
-signed token (unsubscribe, confirm), which must never reach a log."""
+The access log never holds a token (a request line can carry a signed unsubscribe or confirm
+token); a setting the app cannot start with is one sentence, not a traceback; and the client
+timeouts gunicorn has are set. It has none for a request that has begun: see `keepalive` below, and
+the README for the nginx that goes in front."""
 
 from __future__ import annotations
 
+from gunicorn.errors import AppImportError
 from gunicorn.glogging import Logger
+from gunicorn.workers.gthread import ThreadWorker
 
+from newsletter.errors import NewsletterError
 from newsletter.web.security import redact
 
 
@@ -16,10 +21,27 @@ class RedactingLogger(Logger):
         return {key: redact(value) if isinstance(value, str) else value for key, value in found.items()}
 
 
+class Worker(ThreadWorker):
+    """gunicorn's gthread worker, whose app, when it cannot start for a reason of the user's (a
+    setting, the secret, a missing extra), says why in one line and stops gunicorn."""
+
+    def load_wsgi(self) -> None:
+        try:
+            super().load_wsgi()
+        except NewsletterError as exc:
+            # gunicorn prints an AppImportError as its message alone, then stops ("App failed to load").
+            raise AppImportError(f"newsletter: {exc}") from None
+
+
 logger_class = RedactingLogger
 accesslog = "-"
 workers = 2
-worker_class = "gthread"  # threads overlap a request waiting on the disk or the database with others
+worker_class = "newsletter.web.gunicorn_conf.Worker"  # gthread: threads overlap a request waiting on the disk or the database with others
 threads = 4
-timeout = 30
+# gthread waits for a new connection's first byte without a thread, and closes a connection that
+# sends nothing for `keepalive` seconds (a kept-alive one too). Once a request has begun, a thread
+# reads it to the end however slowly it comes: gunicorn has no timeout for a slow request line,
+# headers or body. Hence nginx in front (README), which passes on whole requests only.
+keepalive = 2
+timeout = 30  # the worker's heartbeat: a worker silent this long is restarted (not a client timeout)
 limit_request_line = 4094

@@ -1,5 +1,7 @@
 """A real HTTP server for the app on this machine (`newsletter serve`, tests): Werkzeug's threaded
-server in a thread, with request lines logged without their tokens."""
+server in a thread, with request lines logged without their tokens. A connection holds a thread,
+so at most MAX_CONNECTIONS are served at once and an idle one is closed after
+IDLE_TIMEOUT_SECONDS (newsletter/capped_server.py, shared with the preview)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,15 @@ import threading
 from dataclasses import dataclass
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from ..capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
 from .security import redact
 
 
 class QuietHandler(WSGIRequestHandler):
+    timeout = IDLE_TIMEOUT_SECONDS  # applied to the socket: an idle or stalled client frees its thread
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.log("info", '"%s" %s %s', redact(self.requestline), code, size)
 
@@ -20,9 +25,17 @@ class QuietHandler(WSGIRequestHandler):
         pass  # clients that hang up are routine
 
 
+class CappedWSGIServer(CappedConnections, ThreadedWSGIServer):
+    label = "serve"
+
+    def __init__(self, host: str, port: int, app: Flask) -> None:
+        self.cap_connections(MAX_CONNECTIONS)
+        super().__init__(host, port, app, handler=QuietHandler)
+
+
 @dataclass
 class Running:
-    server: BaseWSGIServer
+    server: CappedWSGIServer
     thread: threading.Thread
     app: Flask | None = None
 
@@ -35,6 +48,7 @@ class Running:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.server.close_connections()  # kept-alive and idle ones: their threads end now
         self.thread.join(timeout=5)
         here = self.app.extensions.get("newsletter") if self.app is not None else None
         if here is not None:
@@ -42,7 +56,7 @@ class Running:
 
 
 def start(app: Flask, host: str, port: int) -> Running:
-    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    server = CappedWSGIServer(host, port, app)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="newsletter-web")
     thread.start()
     return Running(server, thread, app)
