@@ -9,13 +9,17 @@ never hold back another's."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
-from limits import RateLimitItem, parse_many
+from limits import parse_many
+from limits.strategies import RateLimiter
 
 from ..addresses import normalize
 from .extensions import client_key, limiter
 
 NAMESPACE = "inbox"
+T = TypeVar("T")
 
 
 def inbox_key(raw: str) -> str:
@@ -31,23 +35,38 @@ def inbox_key(raw: str) -> str:
 def take(raw: str, rate: str) -> int | None:
     """Count one email to `raw`'s inbox if the limit allows it: None when it does, else the
     seconds until it will (nothing counted)."""
-    key, items = inbox_key(raw), _items(rate)
-    strategy = limiter.limiter
-    for item in items:
-        if not strategy.test(item, NAMESPACE, key):
-            reset = strategy.get_window_stats(item, NAMESPACE, key).reset_time
-            return max(1, int(reset - time.time()) + 1)
-    for item in items:
-        strategy.hit(item, NAMESPACE, key)
-    return None
+    key, items = inbox_key(raw), parse_many(rate)
+
+    def counted(strategy: RateLimiter) -> int | None:
+        for item in items:
+            if not strategy.test(item, NAMESPACE, key):
+                reset = strategy.get_window_stats(item, NAMESPACE, key).reset_time
+                return max(1, int(reset - time.time()) + 1)
+        for item in items:
+            strategy.hit(item, NAMESPACE, key)
+        return None
+
+    return _on_storage(counted)
 
 
 def count(raw: str, rate: str) -> None:
     """Count an email the reader is owed whatever the limit (the welcome after confirming)."""
     key = inbox_key(raw)
-    for item in _items(rate):
-        limiter.limiter.hit(item, NAMESPACE, key)
+
+    def counted(strategy: RateLimiter) -> None:
+        for item in parse_many(rate):
+            strategy.hit(item, NAMESPACE, key)
+
+    _on_storage(counted)
 
 
-def _items(rate: str) -> list[RateLimitItem]:
-    return parse_many(rate)
+def _on_storage(work: Callable[[RateLimiter], T]) -> T:
+    """`work` on the limiter's storage; when a shared storage (Redis) is away, on this process's
+    own counters, as Flask-Limiter counts its own limits meanwhile (rate_storage.py)."""
+    try:
+        return work(limiter.limiter)
+    except Exception:
+        fallback: RateLimiter | None = getattr(limiter, "_fallback_limiter", None)  # Flask-Limiter keeps it there; no public name
+        if fallback is None:
+            raise
+        return work(fallback)

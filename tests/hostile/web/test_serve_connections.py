@@ -83,6 +83,7 @@ def test_a_client_stalled_in_its_body_is_closed_without_a_traceback(serve, quick
 def test_idle_connections_past_the_cap_hold_no_thread_and_a_new_client_is_answered(serve, quick_timeout, monkeypatch) -> None:
     monkeypatch.setattr(web_server, "MAX_CONNECTIONS", 4)
     client = serve()
+    assert client.get("/healthz").status == 200  # the app's own threads (its notice sender) are running
     baseline = threading.active_count()
     idle = [socket.create_connection(address(client), timeout=5) for _ in range(4 + 30)]
     try:
