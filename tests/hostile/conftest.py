@@ -1,7 +1,9 @@
 """The hostile suite: every input the tool takes, attacked. Each test is one item of the review
 (issue "Hardening"); its inputs are generated here, never checked in.
 
-Every secret the suite uses is in attack.SECRETS, and no output may ever contain one of them.
+Every secret the suite uses is in attack.SECRETS, and no output may ever contain one of them:
+attack.run checks what the command line prints, and `logs_keep_no_secret` what every test's
+servers and threads log (the web app's requests, the notice sender, the rate limits' storage).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # attack.py, the suite
 # never finds tests/web/conftest.py first
 sys.path.append(str(Path(__file__).resolve().parent.parent / "web"))
 
-from attack import API_KEY, NEWSLETTER_SECRET
+from attack import API_KEY, NEWSLETTER_SECRET, SECRETS
 from sendgrid_server import SendGridServer
 
 
@@ -24,6 +26,17 @@ from sendgrid_server import SendGridServer
 def secrets(monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", NEWSLETTER_SECRET)
     monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
+
+
+@pytest.fixture(autouse=True)
+def logs_keep_no_secret(caplog):
+    """After each test: no secret and no traceback in anything logged while it ran, by any thread."""
+    caplog.set_level("INFO")
+    yield
+    logged = caplog.text
+    for secret in SECRETS:
+        assert secret not in logged, "a secret reached the log"
+    assert "Traceback" not in logged, logged[-3000:]
 
 
 @pytest.fixture
