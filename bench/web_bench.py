@@ -195,6 +195,17 @@ def read_outbox(folder: Path, issue_subject: str) -> tuple[Counter[str], Counter
     return issue, confirmations, other
 
 
+def notices_sent(location: Location, timeout: float = 60.0) -> None:
+    """Wait for the app's background senders to send the confirmations the signups queued (the
+    app never sends one inside a request)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Database(location) as db:
+            if db.notice_queue.waiting() == 0:
+                return
+        time.sleep(0.05)
+
+
 def check(workspace: Path, leavers: list[str], signups: list[str], issue_subject: str, send_stdout: str) -> tuple[int, int, list[str]]:
     """(lost writes, duplicated writes, problems found) after the run."""
     lost = duplicated = 0
@@ -298,6 +309,7 @@ def run(recipients: int, one_clicks: int, signups_count: int) -> bool:
             results = list(pool.map(client.post, jobs))
         load_end = time.perf_counter()
         waiter.join()
+        notices_sent(database(workspace))
         send_seconds = send_end[0] - send_start
         send_stdout = send_out.read_text(errors="replace")
         if sender.returncode:

@@ -52,6 +52,7 @@ class NoticeSender:
 
     def _run(self) -> None:
         db: Database | None = None
+        failing = False
         while not self._stopped.is_set():
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
@@ -60,12 +61,18 @@ class NoticeSender:
                     db = Database(self.location, create=False)
                 while not self._stopped.is_set() and self.notices.send_due(db, limit=1):
                     pass  # one at a time, so that stopping waits for one email at most
+                if failing:
+                    log.warning("the queued confirmation and welcome emails are being sent again")
+                    failing = False
             except NoDatabase:
                 pass  # nothing was ever queued here
             except Exception as exc:
                 if isinstance(exc, StoreError) or (db is not None and isinstance(exc, db.connection.errors)):
-                    # The database is down or busy: again at the next wake, on a fresh connection.
-                    log.warning("could not send the queued notices: %s", exc if isinstance(exc, StoreError) else type(exc).__name__)
+                    # The database is down or busy: again at the next wake, on a fresh connection;
+                    # said once, not every few seconds.
+                    if not failing:
+                        log.warning("cannot send the queued emails for now (tried again every few seconds): %s", exc if isinstance(exc, StoreError) else type(exc).__name__)
+                    failing = True
                 else:  # a bug: logged, and the thread goes on
                     log.exception("sending the queued notices failed")
                 _close(db)
