@@ -23,7 +23,6 @@ each measures its own baseline in the same run and prints the attacked figures a
 from __future__ import annotations
 
 import argparse
-import asyncio
 import http.client
 import secrets
 import shutil
@@ -43,7 +42,7 @@ sys.path.append(str(ROOT / "tests" / "hostile"))  # the signup-timing probes the
 import deployment  # noqa: E402
 from conftest import CONFIG, SMALL_ISSUE  # noqa: E402
 from deployment import SlowClients, health_checks  # noqa: E402
-from probes import Probe, classifier_accuracy, probe_signups  # noqa: E402
+from probes import Probe, classifier_accuracy, probe_signups, slow_smtp, smtp_settings  # noqa: E402
 
 from newsletter.db import Database, Server  # noqa: E402
 from newsletter.links import Purpose, make_token  # noqa: E402
@@ -115,14 +114,6 @@ def slow_clients(clients: int, probes: int) -> list[str]:
     ]
 
 
-class SlowMailbox:
-    """An SMTP server's handler that takes SMTP_SECONDS to accept each message."""
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        await asyncio.sleep(SMTP_SECONDS)
-        return "250 Message accepted"
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -140,30 +131,21 @@ def inline_send_ms(port: int) -> float:
 
 def signup_timing(probes: int) -> list[str]:
     """How well a signup's answer time tells a new address from a subscribed one."""
-    from aiosmtpd.controller import Controller
-
     pairs = probes // 2
-    smtp_port = free_port()
-    controller = Controller(SlowMailbox(), hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            smtp = f'[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
-            root = workspace(Path(folder), 'subscribe_rate = "100000/minute"', smtp)
-            known = [f"known{n:04d}@example.com" for n in range(pairs)]
-            with Database(root / "subscribers.db") as db:
-                db.subscribers.upsert(Subscriber(address, None, {}, Status.ACTIVE) for address in known)
-            running = deployment.start(root, {"NEWSLETTER_SECRET": secrets.token_urlsafe(32)}, with_nginx=False)
-            base = f"http://127.0.0.1:{running.gunicorn_port}"
-            try:
-                probe_signups(base, [f"warm{n}@example.com" for n in range(10)], [f"warm{n}b@example.com" for n in range(10)])  # warm both workers
-                attacked = probe_signups(base, [f"new{n:04d}@example.com" for n in range(pairs)], known)
-                chance = probe_signups(base, [f"a{n:04d}@example.com" for n in range(pairs)], [f"b{n:04d}@example.com" for n in range(pairs)])
-            finally:
-                running.stop()
-        inline = inline_send_ms(smtp_port)
-    finally:
-        controller.stop()
+    with slow_smtp(SMTP_SECONDS) as (port, _), tempfile.TemporaryDirectory() as folder:
+        root = workspace(Path(folder), 'subscribe_rate = "100000/minute"', smtp_settings(port))
+        known = [f"known{n:04d}@example.com" for n in range(pairs)]
+        with Database(root / "subscribers.db") as db:
+            db.subscribers.upsert(Subscriber(address, None, {}, Status.ACTIVE) for address in known)
+        running = deployment.start(root, {"NEWSLETTER_SECRET": secrets.token_urlsafe(32)}, with_nginx=False)
+        base = f"http://127.0.0.1:{running.gunicorn_port}"
+        try:
+            probe_signups(base, [f"warm{n}@example.com" for n in range(10)], [f"warm{n}b@example.com" for n in range(10)])  # warm both workers
+            attacked = probe_signups(base, [f"new{n:04d}@example.com" for n in range(pairs)], known)
+            chance = probe_signups(base, [f"a{n:04d}@example.com" for n in range(pairs)], [f"b{n:04d}@example.com" for n in range(pairs)])
+        finally:
+            running.stop()
+        inline = inline_send_ms(port)
 
     def medians(found: list[Probe]) -> str:
         new = statistics.median(p.seconds for p in found if not p.subscribed) * 1000

@@ -1,14 +1,57 @@
 """The signup-timing attack, as an attacker would run it (used by tests/hostile/web and by
 bench/web_abuse_bench.py): time signups of addresses known to be new and known to be subscribed,
-alternating, then see how well a threshold on the time tells them apart."""
+alternating, then see how well a threshold on the time tells them apart. And the slow mail server
+that made the difference."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import http.client
 import json
+import socket
+import threading
 import time
 import urllib.parse
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SlowMailbox:
+    """An SMTP server's handler that takes `seconds` to accept each message, and keeps the recipients."""
+
+    seconds: float
+    received: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(self.seconds)
+        with self.lock:
+            self.received.extend(envelope.rcpt_tos)
+        return "250 Message accepted"
+
+
+def smtp_settings(port: int) -> str:
+    """newsletter.toml's tables that send through a plain SMTP server on loopback `port`."""
+    return f'[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n'
+
+
+@contextlib.contextmanager
+def slow_smtp(seconds: float) -> Iterator[tuple[int, SlowMailbox]]:
+    """An aiosmtpd server on loopback taking `seconds` a message: (its port, its mailbox)."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = SlowMailbox(seconds)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, mailbox
+    finally:
+        controller.stop()
 
 
 @dataclass(frozen=True)

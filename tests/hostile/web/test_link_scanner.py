@@ -4,7 +4,10 @@ moved a pointer or pressed a key. A person's first gesture, or the button, confi
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from webtools import Client, link_in, outbox
 
@@ -20,45 +23,36 @@ def status_of(workspace: Path, address: str) -> str:
         return str(found.status)
 
 
-def confirm_path(client: Client, workspace: Path, address: str) -> str:
+@contextlib.contextmanager
+def confirm_page(browser, client: Client, workspace: Path, address: str) -> Iterator[Any]:
+    """`address` signs up; its confirmation link opened in a fresh browser, the page loaded."""
     assert client.subscribe(address).status == 200
-    return link_in(outbox(workspace)[-1], CONFIRM_LINK)
-
-
-def test_a_scanner_that_runs_the_page_script_confirms_nobody(browser, client: Client, workspace: Path) -> None:
-    path = confirm_path(client, workspace, "scanned@example.com")
+    path = link_in(outbox(workspace)[-1], CONFIRM_LINK)
     context = browser.new_context()
     try:
         page = context.new_page()
         page.goto(client.base + path, wait_until="networkidle")
-        page.wait_for_timeout(3000)  # longer than scanners wait, and long enough for any script
-        assert page.get_by_role("heading", name="Confirm your subscription").is_visible()
+        yield page
     finally:
         context.close()
+
+
+def test_a_scanner_that_runs_the_page_script_confirms_nobody(browser, client: Client, workspace: Path) -> None:
+    with confirm_page(browser, client, workspace, "scanned@example.com") as page:
+        page.wait_for_timeout(3000)  # longer than scanners wait, and long enough for any script
+        assert page.get_by_role("heading", name="Confirm your subscription").is_visible()
     assert status_of(workspace, "scanned@example.com") == "pending"
 
 
 def test_a_persons_first_gesture_confirms(browser, client: Client, workspace: Path) -> None:
-    path = confirm_path(client, workspace, "person@example.com")
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(client.base + path, wait_until="networkidle")
+    with confirm_page(browser, client, workspace, "person@example.com") as page:
         page.keyboard.press("Tab")
         page.get_by_role("heading", name="You are subscribed").wait_for(timeout=10_000)
-    finally:
-        context.close()
     assert status_of(workspace, "person@example.com") == "active"
 
 
 def test_a_script_that_fakes_a_gesture_confirms_nobody(browser, client: Client, workspace: Path) -> None:
-    path = confirm_path(client, workspace, "faked@example.com")
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(client.base + path, wait_until="networkidle")
+    with confirm_page(browser, client, workspace, "faked@example.com") as page:
         page.evaluate("for (const t of ['pointermove','pointerdown','keydown','touchstart','wheel']) window.dispatchEvent(new Event(t))")
         page.wait_for_timeout(1000)
-    finally:
-        context.close()
     assert status_of(workspace, "faked@example.com") == "pending"

@@ -4,21 +4,20 @@ senders never send one notice twice, and a clean stop leaves the rest queued for
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import time_machine
 from attack import NEWSLETTER_SECRET, run
+from probes import SlowMailbox, slow_smtp, smtp_settings
 from webtools import Client, add_config
 
 from newsletter.config import load_workspace
@@ -32,31 +31,11 @@ from newsletter.web.server import start
 PER_MESSAGE = 0.15
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.received: list[str] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        await asyncio.sleep(PER_MESSAGE)
-        with self.lock:
-            self.received.extend(envelope.rcpt_tos)
-        return "250 Message accepted"
-
-
 @pytest.fixture
-def smtp(workspace: Path):
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    add_config(workspace, f'[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n')
-    yield mailbox
-    controller.stop()
+def smtp(workspace: Path) -> Iterator[SlowMailbox]:
+    with slow_smtp(PER_MESSAGE) as (port, mailbox):
+        add_config(workspace, smtp_settings(port))
+        yield mailbox
 
 
 def queue_signups(workspace: Path, count: int) -> list[str]:
@@ -79,7 +58,7 @@ def sender(workspace: Path) -> Notices:
     return Notices(loaded, Renderer(loaded), signing_keys(loaded.config.send.provider))
 
 
-def test_a_sender_killed_mid_queue_neither_repeats_nor_loses_anyone(workspace: Path, smtp: Mailbox) -> None:
+def test_a_sender_killed_mid_queue_neither_repeats_nor_loses_anyone(workspace: Path, smtp: SlowMailbox) -> None:
     addresses = queue_signups(workspace, 20)
     env = dict(os.environ, NEWSLETTER_SECRET=NEWSLETTER_SECRET)
     command = [sys.executable, "-m", "newsletter", "notices", "send"]
@@ -111,7 +90,7 @@ def test_a_sender_killed_mid_queue_neither_repeats_nor_loses_anyone(workspace: P
     assert Counter(smtp.received) == received and set(received) <= set(addresses)
 
 
-def test_two_senders_at_once_send_each_notice_once(workspace: Path, smtp: Mailbox) -> None:
+def test_two_senders_at_once_send_each_notice_once(workspace: Path, smtp: SlowMailbox) -> None:
     queue_signups(workspace, 16)
     env = dict(os.environ, NEWSLETTER_SECRET=NEWSLETTER_SECRET)
     command = [sys.executable, "-m", "newsletter", "notices", "send"]
@@ -122,7 +101,7 @@ def test_two_senders_at_once_send_each_notice_once(workspace: Path, smtp: Mailbo
     assert states(workspace) == Counter({"sent": 16})
 
 
-def test_a_clean_stop_leaves_the_rest_queued_for_the_next_start(workspace: Path, smtp: Mailbox, monkeypatch) -> None:
+def test_a_clean_stop_leaves_the_rest_queued_for_the_next_start(workspace: Path, smtp: SlowMailbox, monkeypatch) -> None:
     add_config(workspace, '[web]\nsubscribe_rate = "100000/minute"')
     running = start(create_app(workspace), "127.0.0.1", 0)
     client = Client(running.url)
