@@ -12,15 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from webtools import Client, add_config, link_in, outbox
+from webtools import Apps, Client, link_in, outbox
 
 from newsletter.credentials import signing_keys
 from newsletter.db import Database
 from newsletter.links import Purpose, make_token
 from newsletter.models import Status, Subscriber
-from newsletter.web import create_app
-from newsletter.web.extensions import limiter
-from newsletter.web.server import Running, start
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Content-Type": "application/json"}
@@ -29,21 +26,10 @@ HOSTILE_NAMES = ['<script>alert(1)</script>', '<a href="https://evil.example">x<
 
 @pytest.fixture
 def serve(workspace: Path) -> Iterator[Callable[..., Client]]:
-    """serve(settings) starts the app for `workspace` after appending `settings` to its
-    newsletter.toml, with rate-limit counters at zero; a client for it."""
-    running: list[Running] = []
-
-    def serve_with(settings: str = "") -> Client:
-        if settings:
-            add_config(workspace, settings)
-        app = create_app(workspace)
-        limiter.reset()
-        running.append(start(app, "127.0.0.1", 0))
-        return Client(running[-1].url)
-
-    yield serve_with
-    for server in running:
-        server.stop()
+    """serve(settings) starts the app for `workspace` with `settings` added; a client for it."""
+    apps = Apps(workspace)
+    yield apps.serve
+    apps.stop()
 
 
 def stored(workspace: Path, address: str) -> Subscriber | None:

@@ -101,3 +101,28 @@ def link_in(message: EmailMessage, pattern: str) -> str:
     assert found, text_of(message)
     parts = urllib.parse.urlsplit(found.group(0))
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class Apps:
+    """The app for one workspace, served on loopback as many times as a test asks, each time after
+    appending settings to its newsletter.toml and with rate-limit counters at zero."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+        self.running: list = []
+
+    def serve(self, settings: str = "") -> Client:
+        from newsletter.web import create_app
+        from newsletter.web.extensions import limiter
+        from newsletter.web.server import start
+
+        if settings:
+            add_config(self.workspace, settings)
+        app = create_app(self.workspace)
+        limiter.reset()
+        self.running.append(start(app, "127.0.0.1", 0))
+        return Client(self.running[-1].url)
+
+    def stop(self) -> None:
+        for server in self.running:
+            server.stop()

@@ -7,30 +7,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from webtools import Client, add_config  # on the path through tests/hostile/conftest.py
-
-from newsletter.web import create_app
-from newsletter.web.extensions import limiter
-from newsletter.web.server import Running, start
+from webtools import Apps, Client  # on the path through tests/hostile/conftest.py
 
 
 @pytest.fixture
 def serve(workspace: Path) -> Iterator[Callable[..., Client]]:
-    """serve(settings) starts the app for `workspace` after appending `settings` to its
-    newsletter.toml, with rate-limit counters at zero; returns a client for it."""
-    running: list[Running] = []
-
-    def serve_with(settings: str = "") -> Client:
-        if settings:
-            add_config(workspace, settings)
-        app = create_app(workspace)
-        limiter.reset()
-        running.append(start(app, "127.0.0.1", 0))
-        return Client(running[-1].url)
-
-    yield serve_with
-    for server in running:
-        server.stop()
+    """serve(settings) starts the app for `workspace` with `settings` added; a client for it."""
+    apps = Apps(workspace)
+    yield apps.serve
+    apps.stop()
 
 
 @pytest.fixture
