@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random
+
 from ..errors import NewsletterError
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -193,13 +195,25 @@ class Connection:
         # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE takes the write lock).
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")  # readers (status) never block the sender
+            self._use_wal()
         except sqlite3.Error:
             self.db.close()
             raise
         self.db.execute("PRAGMA synchronous=NORMAL")  # durable at each commit in WAL mode, and fast
         self.db.execute("PRAGMA cache_size=-32000")  # 32 MB: a million-row ledger's hot pages stay in memory
         self.db.execute("PRAGMA wal_autocheckpoint=16384")  # checkpoint (and sync the file) every 64 MB of changes, not 4 MB
+
+    def _use_wal(self) -> None:
+        """WAL mode, so readers (status) never block the sender. Switching a new database to it
+        takes an exclusive lock without waiting for it (SQLite's busy timeout does not apply), so
+        two first connections at once (two web requests, two commands) try again for a while."""
+        retrying = Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)),
+            stop=stop_after_delay(BUSY_SECONDS), wait=wait_random(0.005, 0.05), reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self.db.execute("PRAGMA journal_mode=WAL")
 
     def _open_for_reading(self) -> None:
         """mode=ro reads a WAL database when its -shm file can be made; on a read-only disk it

@@ -17,7 +17,7 @@ import pytest
 from attack import NEWSLETTER_SECRET, add_config, run
 from namespaces import mount_namespace
 
-from newsletter.db import Database, connection
+from newsletter.db import Database, StoreError, connection
 from newsletter.db.migrations import SCHEMA_VERSION
 from newsletter.models import Subscriber
 
@@ -142,3 +142,29 @@ def test_the_reading_commands_work_on_a_read_only_disk(database: Path, in_worksp
     assert add[0] == 1 and "read-only" in add[1] and "Traceback" not in add[1]
     for _, output in (listed, exported, status, dry_run, add):
         assert NEWSLETTER_SECRET not in output
+
+
+def test_first_connections_at_once_to_a_new_database_all_open(tmp_path: Path) -> None:
+    """Four web requests (or commands) opening a database that does not exist yet: each one
+    creates, switches to WAL and migrates it, or waits for the one that does; none is refused."""
+    import threading
+
+    failures: list[str] = []
+    for attempt in range(40):
+        path = tmp_path / f"new-{attempt}.db"
+        barrier = threading.Barrier(4)
+
+        def open_and_sign_up(path: Path = path, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                with Database(path) as db, db.transaction():
+                    db.subscribers.sign_up("first@example.com", None)
+            except StoreError as exc:
+                failures.append(str(exc))
+
+        threads = [threading.Thread(target=open_and_sign_up) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
