@@ -17,12 +17,16 @@ PATHS = {"/": "index.html", "/index.html": "index.html", "/issue-7.html": "issue
 def app_for(monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", "publish-suite-secret-Qw8Zr3Tn6Lm2Vx9Kp4")
 
-    def make(workspace: Path):
-        app = create_app(workspace)
-        limiter.reset()
-        return app.test_client()
+    apps = []
 
-    return make
+    def make(workspace: Path):
+        apps.append(create_app(workspace))
+        limiter.reset()
+        return apps[-1].test_client()
+
+    yield make
+    for app in apps:
+        app.extensions["newsletter"].sender.stop()  # the background sender its first request started
 
 
 def test_without_a_published_archive_every_archive_path_is_not_found(app_for, workspace: Path) -> None:

@@ -145,7 +145,11 @@ def test_an_old_confirmation_link_cannot_bring_back_someone_moved_by_export_remo
     assert run("subscribers", "import", str(exported)).exit_code == 0
 
     link = make_dated_token(public_id, Purpose.CONFIRM, signing_keys("outbox").current, issued)
-    answer = create_app(in_workspace).test_client().post(f"/confirm/{link}")
+    app = create_app(in_workspace)
+    try:
+        answer = app.test_client().post(f"/confirm/{link}")
+    finally:
+        app.extensions["newsletter"].sender.stop()
     assert answer.status_code == 200
     assert stored(in_workspace)["left@example.com"].status == Status.UNSUBSCRIBED
 
