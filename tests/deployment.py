@@ -1,4 +1,4 @@
-"""The README's deployment of the web app, run as written: its gunicorn command (and so
+"""The README's deployment of the web app, run as written: its production command (gunicorn with
 newsletter/web/gunicorn_conf.py), its nginx configuration, its [web] settings for the proxy; and
 the slow clients and health checks that attack and measure it. Used by
 tests/hostile/web/test_deployment.py and bench/web_abuse_bench.py.
@@ -27,7 +27,7 @@ import nginx_server
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-GUNICORN_ADDRESS = "127.0.0.1:8080"  # where the README's gunicorn listens and its nginx forwards
+GUNICORN_ADDRESS = "127.0.0.1:8080"  # where the README's production command listens and its nginx forwards
 
 
 def readme_blocks(language: str) -> list[str]:
@@ -61,21 +61,21 @@ def proxy_settings() -> str:
     return _one([block for block in readme_blocks("toml") if "trusted_proxies = [" in block and "proxy_hops" in block and "[newsletter]" not in block], "[web] block for the proxy")
 
 
-def gunicorn_command(workspace: Path, port: int) -> tuple[dict[str, str], list[str]]:
-    """(environment variables, argv) of the README's gunicorn command, for `workspace` on `port`."""
-    line = _one([line for block in readme_blocks("sh") for line in block.splitlines() if " gunicorn -c " in line], "gunicorn command")
-    words = shlex.split(line)
-    env = {}
-    while "=" in words[0]:
-        name, _, _ = words.pop(0).partition("=")
-        env[name] = str(workspace)  # NEWSLETTER_WORKSPACE, the one variable the command sets
-    assert env == {"NEWSLETTER_WORKSPACE": str(workspace)}, line
-    assert words[0] == "gunicorn", line
-    words[0] = str(Path(sys.executable).with_name("gunicorn"))
-    bind = words.index("-b") + 1
-    assert words[bind] == GUNICORN_ADDRESS, f"README: gunicorn listens on {words[bind]}, its nginx forwards to {GUNICORN_ADDRESS}"
-    words[bind] = f"127.0.0.1:{port}"
-    return env, words
+def production_command(port: int) -> list[str]:
+    """argv of the README's production command (`newsletter serve --production`, run in the
+    workspace folder), listening on `port` instead of 8080."""
+    line = _one([line for block in readme_blocks("sh") for line in block.splitlines() if line.startswith("newsletter serve --production")], "production command")
+    words = shlex.split(line, comments=True)
+    assert words[:3] == ["newsletter", "serve", "--production"], line
+    assert "--host" not in words and "--port" not in words, f"README: the production command listens on {GUNICORN_ADDRESS}, where its nginx forwards: {line}"
+    return [str(Path(sys.executable).with_name("newsletter")), *words[1:], "--port", str(port)]
+
+
+def without_tool_folder(path: str) -> str:
+    """PATH without the folder of this Python's scripts: a pipx install links `newsletter` alone
+    onto the PATH, never `gunicorn`, so the production command must not need it there."""
+    scripts = str(Path(sys.executable).parent)
+    return os.pathsep.join(folder for folder in path.split(os.pathsep) if folder and folder != scripts)
 
 
 def free_port() -> int:
@@ -86,7 +86,7 @@ def free_port() -> int:
 
 @dataclass
 class Deployment:
-    """gunicorn (the README's command) and, when started, nginx (the README's configuration)."""
+    """gunicorn (the README's production command) and, when started, nginx (the README's configuration)."""
 
     workspace: Path
     gunicorn_port: int
@@ -120,10 +120,10 @@ def start(workspace: Path, env: dict[str, str], with_nginx: bool = True) -> Depl
     """Run the README's deployment for `workspace` (its newsletter.toml as the caller made it), with
     `env` (NEWSLETTER_SECRET ...). Raises RuntimeError when a server does not come up."""
     port = free_port()
-    variables, command = gunicorn_command(workspace, port)
+    command = production_command(port)
     log = workspace / "gunicorn.log"
     # XDG_RUNTIME_DIR: gunicorn's control socket goes there, not in the user's home.
-    run_env = {**os.environ, **env, **variables, "XDG_RUNTIME_DIR": str(workspace)}
+    run_env = {**os.environ, **env, "XDG_RUNTIME_DIR": str(workspace), "PATH": without_tool_folder(os.environ.get("PATH", ""))}
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=workspace, env=run_env, stdout=out, stderr=subprocess.STDOUT)
     deployment = Deployment(workspace, port, process, log)

@@ -5,11 +5,12 @@ IDLE_TIMEOUT_SECONDS (newsletter/capped_server.py, shared with the preview)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass
 
 from flask import Flask
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, select_address_family
 
 from ..capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
 from .security import redact
@@ -30,7 +31,15 @@ class CappedWSGIServer(CappedConnections, ThreadedWSGIServer):
 
     def __init__(self, host: str, port: int, app: Flask) -> None:
         self.cap_connections(MAX_CONNECTIONS)
-        super().__init__(host, port, app, handler=QuietHandler)
+        # Werkzeug binds its own socket and, when that fails, prints its own advice and exits the
+        # process; binding here first makes a taken port an OSError the command words itself.
+        with listening(host, port) as listener:
+            super().__init__(host, port, app, handler=QuietHandler, fd=listener.fileno())  # Werkzeug keeps a duplicate
+
+
+def listening(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port. Raises OSError (EADDRINUSE when the port is taken)."""
+    return socket.create_server((host, port), family=select_address_family(host, port))
 
 
 @dataclass
