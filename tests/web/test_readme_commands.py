@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: deployment.py
-from deployment import free_port, readme_blocks, without_tool_folder  # noqa: E402
+from deployment import free_port, readme_blocks, without_tool_folder
 
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
 
