@@ -14,7 +14,7 @@ from ..cli import display_path
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder to write the archive to.  [default: site/ in the workspace, which `newsletter serve` serves]",
+    help="Folder to write the site to: robots.txt at its top, the archive under archive_url's path.  [default: site/ in the workspace, which `newsletter serve` serves]",
 )
 def publish(out: Path | None) -> None:
     """Write the web archive: a page per issue at least one reader received (and per issue marked
