@@ -60,6 +60,21 @@ def known_language(value: str) -> str:
     return value
 
 
+ARCHIVE_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
+
+
+def archive_address(value: str) -> str:
+    """The archive's address: its path becomes folders of the published site and the prefix
+    `newsletter serve` answers under, so each part is a plain folder name."""
+    parts = urlsplit(value)
+    if parts.query or parts.fragment:
+        raise ValueError(f"expected the archive's address with no ?query or #fragment (pages are added after it), got {value!r}")
+    for segment in parts.path.strip("/").split("/") if parts.path.strip("/") else []:
+        if not ARCHIVE_SEGMENT.fullmatch(segment):
+            raise ValueError(f"{segment!r} in the path of {value!r}: each part of the path must be letters, digits, '-', '_', '.' or '~' (not starting with '.')")
+    return value
+
+
 def label_key(value: str) -> str:
     if value not in LABELS:
         close = difflib.get_close_matches(value, LABEL_KEYS, n=1)
@@ -89,7 +104,7 @@ Labels = Annotated[dict[LabelKey, Line], AfterValidator(label_placeholders)]
 class NewsletterSettings(Strict):
     name: Line
     postal_address: Line
-    archive_url: Url
+    archive_url: Annotated[Url, AfterValidator(archive_address)]
     language: Language = "en"  # the email's labels and dates; a region ("pt-BR") uses its base language's labels
     layout: Layout = "standard"  # the built-in layouts: standard, or digest (compact); an issue can choose its own
     # Templates here override the defaults of the same name. Left unset, "templates" is used if it exists.
@@ -99,6 +114,12 @@ class NewsletterSettings(Strict):
     allow_outside: bool = False
     # Filled per recipient at send time; the build uses a sample token.
     unsubscribe_url: Annotated[Url, AfterValidator(unsubscribe_template)] | None = None
+
+    @property
+    def archive_path(self) -> str:
+        """archive_url's path without its slashes ("archive", "news/archive"; "" at a host's root):
+        where the pages sit in the published site and under `newsletter serve`."""
+        return urlsplit(self.archive_url).path.strip("/")
 
 
 class SenderSettings(Strict):

@@ -349,13 +349,18 @@ def status(issue_file: Path) -> None:
 def cancel(issue_file: Path) -> None:
     """Cancel a delivery scheduled with `send --at`."""
     from ..models import State
+    from ..publish import page_nobody_received
     from ..sending import cancel_schedule
 
-    workspace, key = _key(issue_file)
+    workspace, issue = issue_and_workspace(issue_file)
+    key = str(issue.number)
     done = cancel_schedule(workspace, key)
     when = done.schedule.send_at.isoformat()
     if done.state == State.PENDING:
         click.echo(f"Cancelled the delivery of issue {key} scheduled for {when}; {done.changed} recipient(s) are pending again.")
+    page = page_nobody_received(workspace, issue)
+    if page is not None:
+        click.echo(f"{display_path(page)} is still in the web archive, though nobody has received issue {key}: `newsletter publish` removes it.")
     else:
         click.secho(
             f"Asked {SHOWN[done.schedule.provider]} to cancel the delivery of issue {key} scheduled for {when}, but that is less than "

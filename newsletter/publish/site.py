@@ -1,9 +1,14 @@
 """The archive in memory: which issues are published, and every file of the site as bytes.
 
-Everything is read and validated before anything is rendered, and everything is rendered before
-anything is written (see writer.py): a broken issue file stops the run with its located error and
-leaves the published site as it was. The output depends only on the issue files, the settings,
-the templates and the ledger, never on the clock, so publishing twice gives the same bytes.
+An issue is published once at least one copy has gone out (the ledger says so), or when its file
+is marked `publish: true`. Everything is read and validated before anything is rendered, and
+everything is rendered before anything is written (see writer.py): a broken issue file stops the
+run with its located error and leaves the published site as it was. The output depends only on
+the issue files, the settings, the templates and the ledger (and, for a delivery SendGrid holds,
+whether its time has come), so publishing twice gives the same bytes.
+
+The site folder is laid out as the archive's host serves it: robots.txt at its root, where crawlers
+look, and everything else under archive_url's path (site/archive/ for https://example.com/archive).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import jinja2
@@ -28,6 +34,9 @@ from ..models import Issue, State
 from ..reading import UnreadableFile, read_capped
 from ..render import Renderer, web_url
 from .cache import Cache, code_fingerprint, digest, render_fingerprint
+
+if TYPE_CHECKING:
+    from ..db.ledger import Schedule
 
 FEED_ENTRIES = 50
 MAX_WORKERS = 8
@@ -60,24 +69,48 @@ class Entry:
         return f"{self.archive_url}/{self.page}"
 
 
+@dataclass(frozen=True)
+class Withheld:
+    """An issue of the workspace that is not in the archive, and why."""
+
+    number: int
+    reason: str
+    known: bool  # the ledger knows the issue (a send was made or scheduled): worth saying on every run
+
+    @property
+    def page(self) -> str:
+        return f"issue-{self.number}.html"
+
+
+NOT_SENT = "not sent, and not marked `publish: true`"
+
+
 @dataclass
 class Site:
     entries: list[Entry]  # newest (highest number) first
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # by path in the site folder ("archive/index.html", "robots.txt")
     cache: Cache = field(default_factory=lambda: Cache(None))
+    archive: str = ""  # the folder of the archive's pages in the site folder: archive_url's path
+    withheld: list[Withheld] = field(default_factory=list)  # issues of the workspace left out, by number
 
 
-def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Cache | None = None) -> Site:
+def archive_file(archive: str, name: str) -> str:
+    """The path in the site folder of a file of the archive (a page, the index, the feed, the sitemap)."""
+    return f"{archive}/{name}" if archive else name
+
+
+def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Cache | None = None, now: dt.datetime | None = None) -> Site:
     """Read every issue file, pick the published ones and render every file of the archive."""
     code = code_fingerprint()
     cache = cache if cache is not None else Cache(workspace.root / CACHE_FOLDER)
     issues = load_all(workspace, cache, code)
-    sent = sent_numbers(workspace, {issue.number for _, issue in issues})
+    not_out = not_gone_out(workspace, {issue.number for _, issue in issues}, now or dt.datetime.now(dt.UTC))
     archive_url = workspace.config.newsletter.archive_url.rstrip("/")
-    chosen = [Entry(path, issue, archive_url) for path, issue in issues if issue.publish or issue.number in sent]
+    chosen = [Entry(path, issue, archive_url) for path, issue in issues if issue.publish or not_out.get(issue.number, NOT_SENT) is None]
     _refuse_duplicates(chosen)
     entries = sorted(chosen, key=lambda entry: entry.issue.number, reverse=True)
-    site = Site(entries, cache=cache)
+    archive = workspace.config.newsletter.archive_path
+    site = Site(entries, cache=cache, archive=archive, withheld=_withheld(issues, entries, not_out))
     fingerprint = render_fingerprint(workspace, code)
     pages: dict[str, bytes] = {}
     to_render: list[tuple[str, str, Issue, dict[str, object]]] = []
@@ -94,7 +127,7 @@ def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Ca
     for (name, key, _, _), page in zip(to_render, _render_pages(workspace, renderer, [(issue, links) for _, _, issue, links in to_render]), strict=True):
         cache.put("page", key, page)
         pages[name] = page
-    site.files.update(sorted(pages.items()))
+    site.files.update((archive_file(archive, name), page) for name, page in sorted(pages.items()))
     site.files.update(_site_files(workspace, entries, pages))
     for name, data in site.files.items():
         token = placeholders.FOUND.search(data.decode("utf-8"))
@@ -128,22 +161,48 @@ def load_all(workspace: Workspace, cache: Cache, code: str) -> list[tuple[Path, 
     return found
 
 
-def sent_numbers(workspace: Workspace, numbers: set[int]) -> set[int]:
-    """The issue numbers the ledger records as sent: some copy delivered, or a send that began
-    (its record kept) and handed some copies over. A send only scheduled is not sent yet."""
+def not_gone_out(workspace: Workspace, numbers: set[int], now: dt.datetime) -> dict[int, str | None]:
+    """For each of `numbers` the ledger knows: None when at least one copy has gone out, else why
+    not (a phrase such as "no copy has gone out yet (12 scheduled for 2026-12-07 08:00+00:00)").
+    Numbers the ledger has never seen are left out. Test copies are not in the ledger: they never count."""
     location = workspace.database
     if not numbers or (isinstance(location, Path) and not location.is_file()):
-        return set()
+        return {}
     from ..db import Database
 
-    sent = set()
+    found: dict[int, str | None] = {}
     with Database(workspace.database, create=False, read_only=True) as db:
         for number in numbers:
             counts = db.ledger.counts(str(number))
-            began = db.ledger.issue_record(str(number)) is not None and any(counts[state] for state in (State.SENDING, State.FAILED, State.UNKNOWN))
-            if counts[State.SENT] > 0 or began:
-                sent.add(number)
-    return sent
+            schedule = db.ledger.schedule(str(number))
+            if any(counts.values()) or schedule is not None:
+                found[number] = why_not_gone_out(counts, schedule, now)
+    return found
+
+
+def why_not_gone_out(counts: dict[State, int], schedule: Schedule | None, now: dt.datetime) -> str | None:
+    """None when the ledger shows a copy that went out: one the provider accepted (`sent`), one that
+    may have gone (`unknown`: its reader may follow the link, so the page must be there), or one
+    SendGrid holds for a time that has passed (it delivered them then; `send --due` records it)."""
+    if counts[State.SENT] or counts[State.UNKNOWN]:
+        return None
+    if schedule is not None and schedule.held_by == "provider" and schedule.send_at <= now and counts[State.SCHEDULED]:
+        return None
+    parts = [f"{counts[state]} {words}" for state, words in WAITING if counts[state]]
+    if counts[State.SCHEDULED]:
+        when = f" for {schedule.send_at.isoformat(sep=' ', timespec='minutes')}" if schedule else ""
+        parts.append(f"{counts[State.SCHEDULED]} scheduled{when}")
+    still = " yet" if counts[State.PENDING] or counts[State.SCHEDULED] or counts[State.SENDING] else ""
+    return f"no copy has gone out{still} ({', '.join(parts) or 'no recipient'})"
+
+
+WAITING = ((State.FAILED, "failed"), (State.SKIPPED, "skipped"), (State.SENDING, "being sent"), (State.PENDING, "pending"))
+
+
+def _withheld(issues: list[tuple[Path, Issue]], entries: list[Entry], not_out: dict[int, str | None]) -> list[Withheld]:
+    published = {entry.issue.number for entry in entries}
+    left = {issue.number for _, issue in issues} - published
+    return [Withheld(number, not_out.get(number) or NOT_SENT, number in not_out) for number in sorted(left)]
 
 
 def _refuse_duplicates(entries: list[Entry]) -> None:
@@ -219,10 +278,12 @@ def _site_files(workspace: Workspace, entries: list[Entry], pages: dict[str, byt
     from ..theme import palettes
 
     context["light"], context["dark"] = palettes(config.brand.accent_color)
+    archive = config.newsletter.archive_path
     return {
-        "index.html": _render("index.html.j2", context),
-        "feed.xml": _render("feed.xml.j2", dict(context, entries=feed)),
-        "sitemap.xml": _render("sitemap.xml.j2", context),
+        archive_file(archive, "index.html"): _render("index.html.j2", context),
+        archive_file(archive, "feed.xml"): _render("feed.xml.j2", dict(context, entries=feed)),
+        archive_file(archive, "sitemap.xml"): _render("sitemap.xml.j2", context),
+        # At the host's root, where crawlers look, whatever the archive's path; it names the sitemap's address.
         "robots.txt": _render("robots.txt.j2", context),
     }
 

@@ -23,7 +23,7 @@ from ..config import load_workspace
 from ..credentials import MAKE_ONE, SECRET, signing_keys
 from ..db import StoreError
 from ..errors import ConfigError
-from .archive import archive
+from .archive import register_archive
 from .extensions import csrf
 from .pages import pages
 from .rate_storage import init_limiter
@@ -68,7 +68,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     init_limiter(app, loaded)  # a sentence, not a traceback, when the storage cannot be used
     app.register_blueprint(pages)
     app.register_blueprint(webhooks)
-    app.register_blueprint(archive)
+    register_archive(app, loaded.config.newsletter.archive_path)
     policy = content_security_policy(here.brand_style)
 
     # Werkzeug would answer /confirm//x or /subscribe/ with a redirect built from the request's

@@ -9,6 +9,14 @@ from newsletter.config import load_workspace
 from newsletter.publish import Outcome, publish
 
 SMALL_ISSUE = Path(__file__).resolve().parent.parent / "fixtures" / "small-issue.yaml"
+# The fixture's archive_url is https://fixture.example.org/archive: its pages go to site/archive/,
+# robots.txt to site/ (the host's root).
+PAGES = Path("site") / "archive"
+
+
+def workspace_of(archive: Path) -> Path:
+    """The workspace of an archive folder (<workspace>/site/archive)."""
+    return archive.parents[1]
 
 
 def add_issue(workspace: Path, number: int, date: str, publish_flag: bool = True, subject: str | None = None) -> Path:
@@ -28,8 +36,10 @@ def run(workspace: Path, folder: Path | None = None) -> Outcome:
 
 
 def names(outcome: Outcome) -> set[str]:
-    return {path.name for path in outcome.written}
+    """The files written, by path in the site folder ("archive/index.html", "robots.txt")."""
+    return {path.relative_to(outcome.folder).as_posix() for path in outcome.written}
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())} if folder.is_dir() else {}
+    """Every file under `folder`, by its path there."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()} if folder.is_dir() else {}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import feedparser
 from lxml import etree
-from publishtools import add_issue, run
+from publishtools import PAGES, add_issue, run, workspace_of
 
 ARCHIVE = "https://fixture.example.org/archive"
 
@@ -44,9 +44,9 @@ def test_feed_holds_the_latest_50_issues(workspace: Path, monkeypatch) -> None:
     for number, day in [(1, "2026-01-05"), (2, "2026-01-12"), (3, "2026-01-19")]:
         add_issue(workspace, number, day)
     run(workspace)
-    feed = feedparser.parse((workspace / "site" / "feed.xml").read_bytes())
+    feed = feedparser.parse((workspace / PAGES / "feed.xml").read_bytes())
     assert [entry.link.rsplit("/", 1)[1] for entry in feed.entries] == ["issue-3.html", "issue-2.html"]
-    assert site.FEED_ENTRIES == 2 and (workspace / "site" / "issue-1.html").is_file()  # the archive keeps them all
+    assert site.FEED_ENTRIES == 2 and (workspace / PAGES / "issue-1.html").is_file()  # the archive keeps them all
 
 
 def test_sitemap_lists_the_index_and_every_issue_page(published: Path) -> None:
@@ -57,7 +57,8 @@ def test_sitemap_lists_the_index_and_every_issue_page(published: Path) -> None:
 
 
 def test_robots_keeps_crawlers_off_the_token_pages(published: Path) -> None:
-    lines = (published / "robots.txt").read_text().splitlines()
+    lines = (workspace_of(published) / "site" / "robots.txt").read_text().splitlines()  # the host's root, not the archive's folder
+    assert not (published / "robots.txt").exists()
     for path in ("/unsubscribe", "/confirm/", "/preferences"):
         assert f"Disallow: {path}" in lines
     assert f"Sitemap: {ARCHIVE}/sitemap.xml" in lines

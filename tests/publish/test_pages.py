@@ -7,9 +7,11 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from publishtools import add_issue, run, snapshot
+from click.testing import CliRunner
+from publishtools import PAGES, add_issue, run, snapshot, workspace_of
 
 from newsletter import placeholders
+from newsletter.cli import cli
 from newsletter.errors import OutputError
 from newsletter.render import Renderer
 
@@ -23,7 +25,7 @@ def parse(path: Path) -> lxml.html.HtmlElement:
 def test_only_sent_or_marked_issues_are_published(workspace: Path) -> None:
     add_issue(workspace, 8, "2026-12-08")  # marked; issue 7 (the fixture) is neither marked nor sent, and there is no database
     run(workspace)
-    assert sorted(path.name for path in (workspace / "site").glob("issue-*.html")) == ["issue-8.html"]
+    assert sorted(path.name for path in (workspace / PAGES).glob("issue-*.html")) == ["issue-8.html"]
 
 
 def test_issues_the_ledger_records_as_sent_are_published(workspace: Path) -> None:
@@ -33,7 +35,7 @@ def test_issues_the_ledger_records_as_sent_are_published(workspace: Path) -> Non
     with Database(load_workspace(workspace).database) as db, db.transaction() as sql:
         sql.execute("INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('7', 'ada@example.com', 'sent', '2026-12-01T08:00:00Z')")
     run(workspace)
-    assert (workspace / "site" / "issue-7.html").is_file()
+    assert (workspace / PAGES / "issue-7.html").is_file()
 
 
 def test_index_lists_the_issues_newest_first_with_subscribe_and_feed_links(published: Path) -> None:
@@ -67,8 +69,8 @@ def test_issue_page_is_the_renderers_web_page_at_the_address_emails_link_to(publ
     from newsletter.issue_file import load_issue
     from newsletter.render import web_url
 
-    workspace = load_workspace(published.parent)
-    issue = load_issue(published.parent / "issues" / "2026-12-01.yaml")
+    workspace = load_workspace(workspace_of(published))
+    issue = load_issue(workspace_of(published) / "issues" / "2026-12-01.yaml")
     assert web_url(workspace, issue) == f"{ARCHIVE}/issue-7.html"
     plain = lxml.html.fromstring(Renderer(workspace).render(issue).web_html)
     page = parse(published / "issue-7.html")
@@ -76,7 +78,7 @@ def test_issue_page_is_the_renderers_web_page_at_the_address_emails_link_to(publ
 
 
 def test_no_page_holds_a_per_recipient_placeholder(published: Path) -> None:
-    for path in published.iterdir():
+    for path in (path for path in published.parent.rglob("*") if path.is_file()):  # robots.txt too
         text = path.read_text(encoding="utf-8")
         assert "%%" not in text, path.name
         assert not placeholders.FOUND.search(text)
@@ -86,7 +88,50 @@ def test_a_placeholder_in_a_page_stops_the_publish(published: Path, monkeypatch)
     before = snapshot(published)
     original = Renderer.render_web
     monkeypatch.setattr(Renderer, "render_web", lambda self, issue, site=None: original(self, issue, site).replace("</body>", f"{placeholders.UNSUBSCRIBE_URL}</body>"))
-    add_issue(published.parent, 9, "2026-12-15")
+    add_issue(workspace_of(published), 9, "2026-12-15")
     with pytest.raises(OutputError, match="placeholder %%unsubscribe_url%%"):
-        run(published.parent)
+        run(workspace_of(published))
     assert snapshot(published) == before
+
+
+def test_an_issue_whose_copies_may_have_gone_out_is_published(workspace: Path) -> None:
+    """`unknown`: a send cut short after handing letters over. Their readers may follow the link."""
+    from newsletter.config import load_workspace
+    from newsletter.db import Database
+
+    with Database(load_workspace(workspace).database) as db, db.transaction() as sql:
+        sql.execute("INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('7', 'ada@example.com', 'unknown', '2026-12-01T08:00:00Z')")
+        sql.execute("INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('7', 'bob@example.com', 'pending', '2026-12-01T08:00:00Z')")
+    run(workspace)
+    assert (workspace / PAGES / "issue-7.html").is_file()
+
+
+def test_a_page_of_an_issue_the_ledger_does_not_know_is_kept_and_named(in_workspace: Path, issue_path: Path) -> None:
+    """Without proof from the ledger (no database here) nothing is deleted: on a machine without the
+    database every sent issue would look unsent."""
+    original = issue_path.read_bytes()
+    issue_path.write_bytes(original + b"publish: true\n")
+    assert CliRunner().invoke(cli, ["publish"]).exit_code == 0
+    issue_path.write_bytes(original)  # no longer marked, and no ledger says anything about it
+    result = CliRunner().invoke(cli, ["publish"])
+    assert result.exit_code == 0, result.output
+    assert "removed" not in result.output and f"{PAGES}/issue-7.html is no longer part of the archive; it was left in place" in result.output
+    assert (in_workspace / PAGES / "issue-7.html").is_file()
+    assert "issue-7" not in (in_workspace / PAGES / "index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "archive_url, expected",
+    [
+        ("https://fixture.example.org/archive?page=1", "no ?query or #fragment"),
+        ("https://fixture.example.org/news/../archive", "'..' in the path"),
+        ("https://fixture.example.org/old%20issues", "'old%20issues' in the path"),
+    ],
+)
+def test_an_archive_url_whose_path_cannot_be_a_folder_is_refused(in_workspace: Path, archive_url: str, expected: str) -> None:
+    config = in_workspace / "newsletter.toml"
+    config.write_text(config.read_text().replace("https://fixture.example.org/archive", archive_url))
+    result = CliRunner().invoke(cli, ["publish"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "newsletter.archive_url" in result.output and expected in result.output
+    assert not (in_workspace / "site").exists()

@@ -61,21 +61,23 @@ def temporary_files(site: Path) -> list[str]:
 
 @pytest.fixture
 def archive(in_workspace: Path) -> Path:
-    """Issue 7 published to site/, issue 8 written but not published yet."""
+    """Issue 7 published to site/, issue 8 written but not published yet; the archive's folder
+    (site/archive/: the fixture's archive_url is https://fixture.example.org/archive)."""
     issue = in_workspace / "issues" / "2026-12-01.yaml"
     issue.write_text(issue.read_text(encoding="utf-8") + "publish: true\n", encoding="utf-8")
     assert run("publish").exit_code == 0
     add_issue(in_workspace, 8, "2026-12-08")
-    return in_workspace / "site"
+    return in_workspace / "site" / "archive"
 
 
 def test_a_publish_cut_short_never_links_a_missing_page_and_the_next_run_cleans_up(archive: Path) -> None:
-    before = archive.parent / "site-before"
-    shutil.copytree(archive, before)
+    site, workspace = archive.parent, archive.parents[1]
+    before = workspace / "site-before"
+    shutil.copytree(site, before)
     for limit in (1, 2, 3):  # dies after the first, second and third of five renames
-        shutil.rmtree(archive)
-        shutil.copytree(before, archive)
-        done = subprocess.run([sys.executable, "-c", CRASHING_PUBLISH, str(limit)], cwd=archive.parent, capture_output=True, text=True, timeout=120)
+        shutil.rmtree(site)
+        shutil.copytree(before, site)
+        done = subprocess.run([sys.executable, "-c", CRASHING_PUBLISH, str(limit)], cwd=workspace, capture_output=True, text=True, timeout=120)
         assert done.returncode == 9, done.stdout + done.stderr
         assert "Traceback" not in done.stderr and not any(secret in done.stdout + done.stderr for secret in SECRETS)
         assert missing_pages(archive) == {}, f"after {limit} rename(s)"
@@ -88,11 +90,14 @@ def test_a_publish_cut_short_never_links_a_missing_page_and_the_next_run_cleans_
 
 
 def test_only_the_writers_own_temporary_files_are_swept(archive: Path) -> None:
-    (archive / ".index.html.ab12cd_9.tmp").write_text("left by a dead run")
-    (archive / "notes.tmp").write_text("the editor's")
+    site = archive.parent
+    for folder in (archive, site):
+        (folder / ".index.html.ab12cd_9.tmp").write_text("left by a dead run")
+        (folder / "notes.tmp").write_text("the editor's")
     (archive / ".well-known").mkdir()
-    cache = archive.parent / ".cache" / "publish"
+    cache = archive.parents[1] / ".cache" / "publish"
     (cache / ".page-0a1b.x7y8z9_0.tmp").write_text("left by a run that died saving its cache")
     assert run("publish").exit_code == 0
-    assert sorted(os.listdir(archive)) == sorted([".well-known", "feed.xml", "index.html", "issue-7.html", "issue-8.html", "notes.tmp", "robots.txt", "sitemap.xml"])
+    assert sorted(os.listdir(archive)) == sorted([".well-known", "feed.xml", "index.html", "issue-7.html", "issue-8.html", "notes.tmp", "sitemap.xml"])
+    assert sorted(os.listdir(site)) == ["archive", "notes.tmp", "robots.txt"]
     assert temporary_files(cache) == []
