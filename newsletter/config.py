@@ -250,8 +250,9 @@ class Config(Strict):
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
     story: StorySettings = StorySettings()
-    # The email's words, by key (see newsletter/i18n.py LABELS): they replace the translation for
-    # [newsletter] language, e.g. sponsor = "Partner of the week".
+    # Words a reader sees, by key (see newsletter/i18n.py LABELS: the email, the web pages, the
+    # confirmation and welcome emails): they replace the translation for [newsletter] language,
+    # e.g. sponsor = "Partner of the week".
     labels: Labels = {}
 
     @property

@@ -1,10 +1,11 @@
-"""The words and dates of the rendered email, in the newsletter's language ([newsletter] language).
+"""The words and dates the tool shows a reader, in the newsletter's language ([newsletter] language):
+the email, the web app's pages, and the confirmation and welcome emails.
 
 English is the source: LABELS below. Other languages are gettext catalogues,
 newsletter/locale/<language>/LC_MESSAGES/newsletter.po, whose msgid is the English text; they are
 read as they are (no compile step) with Babel. A region ("pt-BR", "de_AT") falls back to its base
 language for the labels; a language without a catalogue gets English. A workspace's [labels] table
-in newsletter.toml overrides any label on top.
+in newsletter.toml overrides any label on top, wherever it is shown.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ if TYPE_CHECKING:
 DOMAIN = "newsletter"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
-# Every label a template may use, with its English text. {placeholders} are filled by the template.
-LABELS: dict[str, str] = {
+# The one catalogue of every word the tool shows a reader, by key, with its English text (the
+# msgid of the .po catalogues). {placeholders} are filled where the text is used. A workspace's
+# [labels] table may replace any of them. Keys are unique across the three parts.
+
+# The issue's email and web page (templates/email.mjml.j2, email.txt.j2, story*.mjml.j2, sponsor.mjml.j2).
+EMAIL_LABELS: dict[str, str] = {
     "view_in_browser": "View this issue in your browser",
     "issue_number": "Issue {number}",
     "in_this_issue": "In this issue",
@@ -37,7 +42,9 @@ LABELS: dict[str, str] = {
     "forwarded": "Forwarded this email?",
     "subscribe": "Subscribe",
     "subscribe_prompt": "Subscribe at {url}",
-    "why_receiving": "You are receiving this because you subscribed to {name}.",
+    # The newsletter's name is quoted wherever it stands inside a sentence: a name may begin with an
+    # article ("Le Modèle", "Das Briefing") that no preposition or case of the sentence may touch.
+    "why_receiving": "You are receiving this because you subscribed to “{name}”.",
     "web_edition": "You are reading the web edition.",
     "subscribe_by_email": "Get each issue by email",
     "all_issues": "All issues",
@@ -46,6 +53,79 @@ LABELS: dict[str, str] = {
     "sponsored_by": "Sponsored by {name}",
     "sponsor_cta": "Learn more",
 }
+
+# The web app's pages (newsletter/web/templates, pages.py): titles, texts, buttons and errors.
+PAGE_LABELS: dict[str, str] = {
+    "subscribe_title": "Subscribe",
+    "subscribe_intro": "Get each issue of “{name}” by email.",
+    "email_field": "Email address",
+    "name_field": "Name (optional)",
+    "subscribe_button": "Subscribe",
+    "honeypot": "Leave this field empty",
+    "check_inbox_title": "Check your inbox",
+    "check_inbox": "If {email} can be subscribed, a confirmation email is on its way. Open it and confirm to start receiving “{name}”.",
+    "bad_address": "That does not look like an email address. Please check it and try again.",
+    "confirm_title": "Confirm your subscription",
+    "confirm_intro": "Confirm that {email} should receive “{name}”.",
+    "confirm_button": "Confirm my subscription",
+    "confirmed_title": "You are subscribed",
+    "confirmed": "Thank you: {email} will receive the next issue of “{name}”.",
+    "stale_title": "This link is out of date",
+    "stale": "The subscription of {email} changed after this link was sent, so it no longer confirms anything. Subscribe again to get a new link.",
+    "expired_title": "This link has expired",
+    "expired": "Confirmation links work for {days} days. We can send a new one to {email}.",
+    "resend_button": "Send a new confirmation email",
+    "resent_title": "A new link is on its way",
+    "resent": "Check the inbox of {email} for a new confirmation email.",
+    "unsubscribe_title": "Unsubscribe",
+    "unsubscribe_intro": "Stop sending “{name}” to {email}?",
+    "unsubscribe_button": "Unsubscribe",
+    "unsubscribed_title": "You are unsubscribed",
+    "unsubscribed": "{email} will not receive “{name}” any more.",
+    "test_copy_title": "This was a test copy",
+    "test_copy": "This link came in a test copy of “{name}”, sent to check the issue. It is not a subscription, so there is nothing to unsubscribe.",
+    "preferences_link": "Changed your mind? Manage your subscription",
+    "preferences_title": "Your subscription",
+    "preferences_intro": "{email} is {status}.",
+    "status_active": "subscribed",
+    "status_pending": "waiting for confirmation",
+    "status_unsubscribed": "unsubscribed",
+    "status_bounced": "not receiving mail (messages to it bounced)",
+    "status_complained": "unsubscribed (it reported a message as spam)",
+    "resubscribe_button": "Subscribe again",
+    "resubscribe_sent": "A confirmation email is on its way to {email}: confirm it to subscribe again.",
+    "not_found_title": "Link not recognised",
+    "not_found": "This link is not valid. It may have been copied incompletely; try the link in the email again.",
+    "too_many_title": "Too many requests",
+    "too_many": "Please wait a little and try again.",
+    "too_large_title": "Request too large",
+    "too_large": "That request was too large.",
+    "error_title": "Something went wrong",
+    "error": "Sorry, this did not work. Please try again in a few minutes.",
+    "bad_form_title": "Please try again",
+    "bad_form": "The form expired or came from another page. Please reload it and submit again.",
+    "no_script": "Press the button to continue.",
+    "unavailable_title": "Please try again",
+    "unavailable": "We could not record that just now. Please try again in a minute.",
+}
+
+# The confirmation and welcome emails of a signup (templates/confirm.*, welcome.*, and the
+# subjects and preheaders newsletter/sending/notices.py gives them). Their button is the
+# confirm page's confirm_button.
+NOTICE_LABELS: dict[str, str] = {
+    "confirm_subject": "Confirm your subscription to “{name}”",
+    "confirm_preheader": "One click and you are on the list.",
+    "confirm_request": "Please confirm that you want to receive “{name}” at this address.",
+    "confirm_by_button": "One click and you are on the list:",
+    "confirm_by_link": "Open this link to confirm:",
+    "confirm_expiry": "The link works for {days} days. If you did not ask for this, ignore this email: nothing happens unless you confirm.",
+    "welcome_subject": "Welcome to “{name}”",
+    "welcome_preheader": "You are on the list.",
+    "welcome_text": "You are on the list: the next issue comes to this address.",
+    "welcome_leave": "You can unsubscribe at any time with this link:",
+}
+
+LABELS: dict[str, str] = {**EMAIL_LABELS, **PAGE_LABELS, **NOTICE_LABELS}
 LABEL_KEYS: tuple[str, ...] = tuple(LABELS)
 
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import traceback
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 import mjml
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import i18n, markdown, placeholders, tagging
 from .blocks import story_blocks
@@ -76,6 +77,14 @@ def card_block(context: jinja2.runtime.Context, html: str) -> str:
     return Markup(BLOCK_MARK.format(len(blocks) - 1))
 
 
+def mjml_title(text: str) -> Markup:
+    """`text` for <mj-title>, escaped, its spaces other than " " and its invisible characters as
+    character references. MRML copies the title into the body's aria-label in Rust's debug
+    notation, where a no-break space (French « », "7 jours") turns into the characters
+    "\\u{a0}" that a screen reader reads out; a reference goes through unchanged."""
+    return Markup("".join(f"&#{ord(char)};" if char != " " and unicodedata.category(char)[0] in "ZCM" else char for char in str(escape(text))))
+
+
 def web_url(workspace: Workspace, issue: Issue) -> str:
     """Where the view-in-browser page (web.html) is published."""
     return f"{workspace.config.newsletter.archive_url.rstrip('/')}/issue-{issue.number}.html"
@@ -134,6 +143,7 @@ class Renderer:
             short_date=lambda day: i18n.short_date(day, language),
             image_width=lambda width: min(width or CONTENT_WIDTH, CONTENT_WIDTH),
             tagged=tagged_filter(workspace.config),
+            mjml_title=mjml_title,
         )
         light, dark = palettes(workspace.config.brand.accent_color)
         config = workspace.config

@@ -17,6 +17,7 @@ from collections import Counter
 from ..config import Workspace
 from ..credentials import SigningKeys
 from ..db import Database, QueuedNotice
+from ..i18n import labels
 from ..links import Purpose, make_dated_token, make_token
 from ..models import BatchResult, Email, Letter, Outcome, Status, Subscriber
 from ..providers import open_provider
@@ -102,12 +103,10 @@ class Notices:
         with self._lock:
             if kind not in self._rendered:
                 config = self.workspace.config
-                name = config.newsletter.name
-                if kind == "confirm":
-                    values = {"confirm_url": CONFIRM_URL, "confirm_days": config.web.confirm_days}
-                    self._rendered[kind] = self.renderer.render_notice(kind, f"Confirm your subscription to {name}", "One click and you are on the list.", values)
-                else:
-                    self._rendered[kind] = self.renderer.render_notice(kind, f"Welcome to {name}", "You are on the list.", {})
+                words = labels(config.newsletter.language, config.labels)
+                subject = words[f"{kind}_subject"].format(name=config.newsletter.name)
+                values = {"confirm_url": CONFIRM_URL, "confirm_days": config.web.confirm_days} if kind == "confirm" else {}
+                self._rendered[kind] = self.renderer.render_notice(kind, subject, words[f"{kind}_preheader"], values)
             return self._rendered[kind]
 
     def _send(self, kind: str, subscriber: Subscriber, email: Email) -> tuple[Outcome, str | None]:

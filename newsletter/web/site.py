@@ -15,11 +15,11 @@ from ..config import Config, Workspace
 from ..credentials import SigningKeys
 from ..db import Database, StoreError
 from ..db.location import Server
+from ..i18n import labels
 from ..render import Renderer
 from ..sending.notices import Notices
 from ..theme import Palette, palettes
 from .background import NoticeSender
-from .labels import labels
 
 T = TypeVar("T")
 POOL_SIZE = 8  # PostgreSQL connections per web process: its request threads, with room to spare
@@ -33,7 +33,7 @@ class Site:
     sender: NoticeSender  # sends what requests queue (confirmations, welcomes), outside the request
     brand_style: str
     palettes: tuple[Palette, Palette]  # light and dark, computed once (contrast search is not free)
-    words: dict[str, str] = field(default_factory=dict)
+    words: dict[str, str] = field(default_factory=dict)  # the catalogue in the newsletter's language, [labels] on top
     _local: threading.local = field(default_factory=threading.local)
     _pg_pool: Any = None
     _pool_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -102,7 +102,7 @@ def make_site(workspace: Workspace, keys: SigningKeys) -> Site:
     style = f":root{{--accent:{light.accent};--accent-dark:{dark.accent}}}"
     notices = Notices(workspace, Renderer(workspace), keys)
     sender = NoticeSender(notices, workspace.database)
-    return Site(workspace, keys, notices, sender, style, (light, dark), labels(workspace.config.newsletter.language))
+    return Site(workspace, keys, notices, sender, style, (light, dark), labels(workspace.config.newsletter.language, workspace.config.labels))
 
 
 def site() -> Site:

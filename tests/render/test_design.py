@@ -15,7 +15,7 @@ from newsletter.blocks import DIGEST_BLOCK
 from newsletter.cli import cli
 from newsletter.config import load_config, load_workspace
 from newsletter.errors import ConfigError, IssueFileError
-from newsletter.i18n import LABELS, labels, long_date
+from newsletter.i18n import EMAIL_LABELS, LABELS, labels, long_date
 from newsletter.issue_file import load_issue
 from newsletter.models import Email, Image, Issue, Section, Sponsor
 from newsletter.render import Renderer, web_url
@@ -172,7 +172,7 @@ def test_german_keeps_no_english_built_in_words(workspace: Path, issue: Issue) -
     german = labels("de")
     # The longest fixed part of each label that German words differently ("Read more at", "min read"...).
     # The sponsor's label is checked on its own below ("Sponsor" is also in the sponsor's name).
-    english = {key: max(text.replace("}", "{").split("{")[::2], key=len).strip() for key, text in LABELS.items() if german[key] != text and key != "sponsor"}
+    english = {key: max(text.replace("}", "{").split("{")[::2], key=len).strip() for key, text in EMAIL_LABELS.items() if german[key] != text and key != "sponsor"}
     assert {"Unsubscribe", "View this issue in your browser", "Read more at"} <= set(english.values())
     seen = body_text(email.html)
     assert {key: word for key, word in english.items() if word in seen or word in email.text} == {}

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import lxml.html
 import pytest
 from babel.messages.pofile import read_po
 
@@ -152,3 +153,75 @@ def test_a_language_babel_does_not_know_is_an_error_naming_the_field(workspace: 
         load_config(path)
     assert f"newsletter.toml:{line_of(path, 'language =')}: newsletter.language: expected a language code such as" in str(caught.value)
     assert f"got {language!r} (not a language Babel knows)" in str(caught.value)
+
+
+# --- one catalogue: the email, the web pages, the confirmation and welcome emails -----------------
+
+
+def test_the_catalogue_holds_the_email_the_pages_and_the_notices_under_distinct_keys() -> None:
+    parts = [i18n.EMAIL_LABELS, i18n.PAGE_LABELS, i18n.NOTICE_LABELS]
+    assert sum(len(part) for part in parts) == len(LABELS)  # no key in two parts
+    assert {"why_receiving", "subscribe_title", "not_found", "status_bounced", "confirm_subject", "welcome_subject"} <= set(LABEL_KEYS)
+
+
+@pytest.mark.parametrize("language", CATALOGUES)
+def test_no_catalogue_keeps_a_text_the_tool_no_longer_shows(language: str) -> None:
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "newsletter.po").open("rb") as file:
+        ids = {message.id for message in read_po(file, locale=language) if message.id}
+    assert ids - set(LABELS.values()) == set()
+
+
+# The newsletter's name inside a sentence, in each language's quotation marks (a name may begin
+# with an article that a preposition or a case would otherwise have to bend: "à Le Modèle").
+QUOTED_NAME = {"en": "“{name}”", "de": "„{name}“", "fr": "«\u00a0{name}\u00a0»", "es": "«{name}»", "pt": "“{name}”"}
+
+
+@pytest.mark.parametrize("language", list(QUOTED_NAME))
+def test_the_newsletters_name_is_quoted_wherever_a_sentence_holds_it(language: str) -> None:
+    found = labels(language, {})
+    # sponsored_by names the sponsor, not the newsletter
+    holding = {key: found[key] for key, english in LABELS.items() if "{name}" in english and key != "sponsored_by"}
+    assert {"why_receiving", "subscribe_intro", "confirm_intro", "unsubscribe_intro", "confirm_subject", "welcome_subject"} <= set(holding)
+    assert {key: text for key, text in holding.items() if QUOTED_NAME[language] not in text} == {}
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "sentence"),
+    [
+        ("fr", "Le Modèle", "Vous recevez cet e-mail car votre adresse est inscrite à la lettre d’information «\u00a0Le Modèle\u00a0»."),
+        ("de", "Das Briefing", "Sie erhalten diese E-Mail, weil Sie den Newsletter „Das Briefing“ abonniert haben."),
+        ("es", "El Boletín", "Recibes este correo porque te suscribiste al boletín «El Boletín»."),
+        ("pt", "O Farol", "Você recebe este e-mail porque se inscreveu na newsletter “O Farol”."),
+        ("en", "The Ledger", "You are receiving this because you subscribed to “The Ledger”."),
+    ],
+)
+def test_the_footer_sentence_reads_correctly_with_a_name_that_begins_with_an_article(workspace: Path, issue_path: Path, language: str, name: str, sentence: str) -> None:
+    from newsletter.config import load_workspace
+    from newsletter.issue_file import load_issue
+    from newsletter.render import Renderer
+
+    path = write_config(workspace, "", language=language)
+    path.write_text(path.read_text(encoding="utf-8").replace('name = "Fixture Weekly"', f'name = "{name}"', 1), encoding="utf-8")
+    email = Renderer(load_workspace(workspace)).render(load_issue(issue_path))
+    for shown in (email.text, lxml.html.document_fromstring(email.html).text_content()):
+        flowing = re.sub(r"[ \n]+", " ", shown)  # the text part wraps lines; a no-break space stays
+        assert sentence in flowing
+        assert not re.search(rf"\b(?:à|de|von|zu|bei|a|em|to|of) {re.escape(name)}", flowing)
+
+
+def test_a_labels_entry_may_replace_the_words_of_the_pages_and_notices(workspace: Path) -> None:
+    config = load_config(write_config(workspace, '\n[labels]\nsubscribe_title = "Join"\nconfirm_subject = "One more click for {name}"\n'))
+    found = labels(config.newsletter.language, config.labels)
+    assert (found["subscribe_title"], found["confirm_subject"]) == ("Join", "One more click for {name}")
+
+
+def test_a_mistyped_page_label_is_an_error_naming_the_right_one(workspace: Path) -> None:
+    path = write_config(workspace, '\n[labels]\nsubscribe_titel = "Join"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f"newsletter.toml:{line_of(path, 'subscribe_titel')}: labels.subscribe_titel: is not a known label (did you mean `subscribe_title`?)" in str(caught.value)
+
+
+def test_a_page_label_with_a_placeholder_the_page_does_not_fill_is_an_error(workspace: Path) -> None:
+    with pytest.raises(ConfigError, match=re.escape("labels: confirm_intro: uses {days}, which this label does not fill (it fills: {email}, {name})")):
+        load_config(write_config(workspace, '\n[labels]\nconfirm_intro = "{email} gets {name} for {days} days"\n'))

@@ -1,0 +1,241 @@
+"""Every page of the web app and the confirmation and welcome emails, in each built-in language: no
+English word left, the newsletter's name read correctly inside a sentence, and [labels] reaching
+them. The pages are driven through Flask's test client, as a reader's browser would."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import lxml.html
+import pytest
+from flask import Flask
+from webtools import add_config, link_in, outbox, text_of
+
+from newsletter.credentials import signing_keys
+from newsletter.db import Database
+from newsletter.i18n import LABELS, labels
+from newsletter.links import TEST_COPY_ID, Purpose, make_dated_token, make_token
+from newsletter.models import Status
+from newsletter.web import create_app
+from newsletter.web.extensions import limiter
+
+# Each language with a newsletter name that begins with its own article (the names a sentence
+# must not bend: "à Le Modèle", "von Das Briefing") and a postal address in the reader's words.
+NEWSLETTERS = {
+    "de": ("Das Briefing", "Das Briefing, Lindenweg 4, 04109 Leipzig"),
+    "fr": ("Le Modèle", "Le Modèle, 12 rue des Tanneurs, 69001 Lyon"),
+    "es": ("El Boletín", "El Boletín, Calle Mayor 8, 28013 Madrid"),
+    "pt": ("O Farol", "O Farol, Rua Augusta 21, 1100-048 Lisboa"),
+}
+ENGLISH = ("The Ledger", "The Ledger, 9 Mill Lane, Leeds LS1 4AB")
+READER = "reader@example.com"
+CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
+# A welcome email is the workspace's own (there is no default): this one is made of the catalogue's words.
+WELCOME = """<mjml lang="{{ newsletter.language }}"><mj-body><mj-section><mj-column><mj-text>
+<h1>{{ labels.welcome_subject.format(name=newsletter.name) }}</h1>
+<p>{{ labels.welcome_text }}</p>
+<p>{{ labels.welcome_leave }} <a href="{{ unsubscribe_url }}">{{ unsubscribe_url }}</a></p>
+<p>{{ newsletter.postal_address }}</p>
+</mj-text></mj-column></mj-section></mj-body></mjml>
+"""
+
+WORD = re.compile(r"[^\W\d_]+")  # a run of letters, in any script
+PLACEHOLDER = re.compile(r"\{\w+\}")
+NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+")  # addresses and links: not the catalogue's words
+
+
+def words(text: str) -> set[str]:
+    return {word.casefold() for word in WORD.findall(PLACEHOLDER.sub(" ", NOT_WORDS.sub(" ", text)))}
+
+
+def english_words(language: str) -> set[str]:
+    """Every word of the English catalogue that `language`'s own catalogue does not use too: a word
+    both share ("Name", "Feed", "spam", "Image") tells nothing, any other one is English left over."""
+    english = set().union(*(words(text) for text in LABELS.values()))
+    return english - set().union(*(words(text) for text in labels(language).values()))
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees or hears of a page or an email: its text (the title included, styles,
+    scripts and comments left out) and the words of its alt, title and aria-label attributes."""
+    document = lxml.html.document_fromstring(html)
+    for element in document.xpath("//style|//script"):
+        element.drop_tree()
+    return " ".join([document.text_content(), *document.xpath("//@alt|//@title|//@aria-label|//@placeholder")])
+
+
+def english_left(text: str, language: str, newsletter: tuple[str, str]) -> set[str]:
+    """The English words in `text`, the newsletter's own name and address aside."""
+    name, address = newsletter
+    return words(text.replace(address, " ").replace(name, " ")) & english_words(language)
+
+
+def unquoted_names(text: str, name: str) -> list[str]:
+    """Where the newsletter's name follows a word directly ("subscribed to Das Briefing"), the
+    place a preposition or a case of the sentence would bend a name beginning with an article."""
+    return re.findall(rf"[^\W\d_]+[ \u00a0]+{re.escape(name)}", text)
+
+
+@dataclass
+class Reader:
+    """A reader's browser on the app of one workspace, keeping what each page and email showed."""
+
+    workspace: Path
+    app: Flask
+    seen: dict[str, str] = field(default_factory=dict)  # what it was -> its visible text
+
+    def __post_init__(self) -> None:
+        self.client = self.app.test_client()
+        self.key = signing_keys("outbox").current
+
+    def page(self, what: str, method: str, path: str, status: int = 200, **options) -> str:
+        answer = self.client.open(path, method=method, **options)
+        assert answer.status_code == status, (what, answer.status_code, answer.get_data(as_text=True)[:500])
+        html = answer.get_data(as_text=True)
+        self.seen[what] = visible_text(html)
+        return html
+
+    def email(self, what: str, message: EmailMessage) -> None:
+        html = message.get_body(preferencelist=("html",))
+        assert html is not None
+        self.seen[f"{what} email"] = "\n".join([str(message["Subject"]), text_of(message), visible_text(html.get_content())])
+        # A screen reader announces the email by its subject, in the subject's own characters.
+        named = lxml.html.document_fromstring(html.get_content()).xpath("//*[@aria-roledescription='email']/@aria-label")
+        assert named in ([], [str(message["Subject"])]), (named, str(message["Subject"]))
+
+    def csrf(self, html: str) -> str:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert found, html
+        return found.group(1)
+
+    def public_id(self) -> str:
+        with Database(self.workspace / "subscribers.db") as db:
+            found = db.subscribers.get(READER)
+            assert found is not None and found.public_id
+            return found.public_id
+
+    def set_status(self, status: Status) -> None:
+        with Database(self.workspace / "subscribers.db") as db:
+            db.subscribers.set_status([READER], status)
+
+
+def mails_to(workspace: Path, address: str) -> list[EmailMessage]:
+    return [message for message in outbox(workspace) if message["To"] == address]
+
+
+def localized(workspace: Path, language: str, extra: str = "") -> Path:
+    name, address = NEWSLETTERS.get(language, ENGLISH)
+    config = workspace / "newsletter.toml"
+    source = config.read_text(encoding="utf-8")
+    source = source.replace('name = "Fixture Weekly"', f'name = "{name}"\nlanguage = "{language}"', 1)
+    source = source.replace('postal_address = "Fixture Weekly, 1 Test Street, Testville 12345"', f'postal_address = "{address}"', 1)
+    # The reader's inbox gets four notices here (a confirmation, a resent one, the welcome, one more).
+    config.write_text(source + '\n[web]\naddress_rate = "20/hour"\n' + extra, encoding="utf-8")
+    (workspace / "templates" / "welcome.mjml.j2").write_text(WELCOME, encoding="utf-8")
+    return workspace
+
+
+@pytest.fixture
+def app_for():
+    """The web app of a workspace; its background notice sender stopped at the end."""
+    apps = []
+
+    def make(workspace: Path):
+        apps.append(create_app(workspace))
+        limiter.reset()
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.extensions["newsletter"].sender.stop()
+
+
+def visit_every_page(reader: Reader) -> None:
+    """Each page and notice a reader can meet, in the order a reader meets them."""
+    form = reader.page("signup", "GET", "/subscribe")
+    token = reader.csrf(form)
+    reader.page("bad form", "POST", "/subscribe", 400, data={"email": READER})  # no CSRF token: an old form
+    reader.page("bad address", "POST", "/subscribe", 400, data={"csrf_token": token, "email": "not an address"})
+    reader.page("check inbox", "POST", "/subscribe", data={"csrf_token": token, "email": READER})
+    (confirmation,) = mails_to(reader.workspace, READER)
+    reader.email("confirmation", confirmation)
+    link = link_in(confirmation, CONFIRM_LINK)
+    reader.page("confirm", "GET", link)
+
+    old = make_dated_token(reader.public_id(), Purpose.CONFIRM, reader.key, int(time.time()) - 30 * 86_400)
+    reader.page("expired", "POST", f"/confirm/{old}")
+    reader.page("resent", "POST", f"/confirm/{old}", data={"resend": "1"})
+    assert len(mails_to(reader.workspace, READER)) == 2  # sent before the reader confirms, else it is skipped
+
+    reader.page("confirmed", "POST", link)
+    first, again, welcome = mails_to(reader.workspace, READER)
+    reader.email("welcome", welcome)
+
+    unsubscribe = make_token(reader.public_id(), Purpose.UNSUBSCRIBE, reader.key)
+    reader.page("unsubscribe", "GET", f"/unsubscribe?token={unsubscribe}")
+    time.sleep(1.1)  # status times are kept to the second: the unsubscribe must come after the link
+    reader.page("unsubscribed", "POST", f"/unsubscribe?token={unsubscribe}")
+    reader.page("stale", "POST", link)
+    test_copy = make_token(TEST_COPY_ID, Purpose.UNSUBSCRIBE, reader.key)
+    reader.page("test copy", "GET", f"/unsubscribe?token={test_copy}")
+
+    preferences = f"/preferences?token={make_token(reader.public_id(), Purpose.PREFERENCES, reader.key)}"
+    for status in (Status.ACTIVE, Status.PENDING, Status.BOUNCED, Status.COMPLAINED, Status.UNSUBSCRIBED):
+        reader.set_status(status)
+        html = reader.page(f"preferences, {status}", "GET", preferences)
+    reader.page("resubscribe sent", "POST", preferences, data={"csrf_token": reader.csrf(html), "action": "resubscribe"})
+
+    reader.page("not found", "GET", "/confirm/not-a-token", 404)
+    reader.page("error", "DELETE", "/subscribe", 405)
+    reader.page("too large", "POST", "/subscribe", 413, data={"email": "x" * 70_000})
+    for _ in range(12):  # the inbox's and the client's limits: one of them answers 429 by then
+        answer = reader.client.post("/subscribe", data={"csrf_token": token, "email": "busy@example.com"})
+        if answer.status_code == 429:
+            reader.seen["too many"] = visible_text(answer.get_data(as_text=True))
+            break
+    assert "too many" in reader.seen
+
+
+@pytest.mark.parametrize("language", list(NEWSLETTERS))
+def test_every_page_and_notice_is_in_the_newsletters_language(workspace: Path, app_for, language: str) -> None:
+    localized(workspace, language)
+    reader = Reader(workspace, app_for(workspace))
+    visit_every_page(reader)
+    seen = reader.seen
+    newsletter = NEWSLETTERS[language]
+    left = {what: sorted(english_left(text, language, newsletter)) for what, text in seen.items()}
+    assert {what: found for what, found in left.items() if found} == {}
+    bent = {what: unquoted_names(text.replace(newsletter[1], " "), newsletter[0]) for what, text in seen.items()}
+    assert {what: found for what, found in bent.items() if found} == {}
+    # The pages say so too, and show the language's own words.
+    words_of = labels(language)
+    assert words_of["confirmed_title"] in seen["confirmed"] and words_of[f"status_{Status.BOUNCED}"] in seen[f"preferences, {Status.BOUNCED}"]
+    assert words_of["confirm_subject"].format(name=newsletter[0]) in seen["confirmation email"]
+
+
+def test_the_check_finds_english_where_it_is(workspace: Path, app_for) -> None:
+    """The English pages and emails, checked as each other language's: English words are found on
+    every one of them, so the check is not blind (a workspace in another language got these before)."""
+    localized(workspace, "en")
+    reader = Reader(workspace, app_for(workspace))
+    visit_every_page(reader)
+    for language in NEWSLETTERS:
+        assert {what for what, text in reader.seen.items() if not english_left(text, language, ENGLISH)} == set(), language
+    assert {"name", "optional", "feed", "spam"}.isdisjoint(english_words("de"))  # German words too: not counted
+
+
+def test_a_labels_entry_reaches_the_pages_and_a_notice_subject(workspace: Path, app_for) -> None:
+    localized(workspace, "de")
+    add_config(workspace, '[labels]\nsubscribe_title = "Jetzt anmelden"\nconfirm_subject = "Nur noch ein Klick: {name}"\nnot_found = "Diesen Link kennen wir nicht."\n')
+    reader = Reader(workspace, app_for(workspace))
+    html = reader.page("signup", "GET", "/subscribe")
+    assert re.search(r"<h1>Jetzt anmelden</h1>", html) and "<title>Jetzt anmelden · Das Briefing</title>" in html
+    assert "Diesen Link kennen wir nicht." in reader.page("not found", "GET", "/confirm/not-a-token", 404)
+    reader.page("check inbox", "POST", "/subscribe", data={"csrf_token": reader.csrf(html), "email": READER})
+    (confirmation,) = mails_to(workspace, READER)
+    assert confirmation["Subject"] == "Nur noch ein Klick: Das Briefing"
+    assert labels("de")["confirm_request"].format(name="Das Briefing") in text_of(confirmation).replace("\n", " ")  # the rest stays German
