@@ -104,7 +104,7 @@ def smart_quotes(text: str, language: str = "en") -> str:
         children.append(Token("text", "", 0, content=line))
     inline = Token("inline", "", 0, content=text, children=children)
     state = StateCore(text, md, {}, [inline])
-    for name, rule in (("replacements", replace), ("smartquotes", smartquotes), ("french_spacing", french_spacing)):  # markdown-it's order
+    for name, rule in (("replacements", replace), ("smartquotes", smartquotes), ("french_spacing", french_spacing)):  # the parser's order
         if name in active:
             rule(state)
     return "\n".join(child.content for child in children if child.type == "text")
