@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import Finding, size_finding
+from .check import Finding, delivered_bytes, size_finding
 from .config import Workspace, load_workspace
 from .issue_file import load_issue
 from .message import MessageTemplate
@@ -22,6 +22,8 @@ class BuildResult:
     email: Email
     paths: list[Path]
     findings: list[Finding]
+    delivered_bytes: int  # the HTML's size as Gmail gets it (SendGrid's click tracking included)
+    click_tracking: bool
 
 
 def default_out_dir(workspace: Workspace, issue_path: Path) -> Path:
@@ -49,4 +51,6 @@ def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
         paths = write_files(default_out_dir(workspace, issue_path), files)
     else:
         paths = write_files(out_dir, files, parents=False)
-    return BuildResult(email=email, paths=paths, findings=[f for f in [size_finding(email)] if f])
+    tracking = config.sendgrid.click_tracking
+    findings = [f for f in [size_finding(email, tracking)] if f]
+    return BuildResult(email=email, paths=paths, findings=findings, delivered_bytes=delivered_bytes(email, tracking), click_tracking=tracking)

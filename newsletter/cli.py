@@ -106,8 +106,9 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
         raise click.ClickException(f"{exc}\nNothing was written.") from None
     for path in result.paths:
         click.echo(f"  wrote {display_path(path)}")
-    size = result.email.html_bytes
-    click.echo(f"HTML size: {size / KB:.1f} KB of Gmail's ~{GMAIL_CLIP_BYTES // KB} KB clipping limit")
+    size = result.delivered_bytes
+    tracked = " with SendGrid's click tracking" if result.click_tracking else ""
+    click.echo(f"HTML size: {size / KB:.1f} KB{tracked} of Gmail's ~{GMAIL_CLIP_BYTES // KB} KB clipping limit")
     for finding in result.findings:
         click.secho(str(finding), fg="yellow" if finding.level == "warning" else "red", err=True)
     if any(finding.level == "error" for finding in result.findings):

@@ -114,6 +114,9 @@ class NewsletterSettings(Strict):
     allow_outside: bool = False
     # Filled per recipient at send time; the build uses a sample token.
     unsubscribe_url: Annotated[Url, AfterValidator(unsubscribe_template)] | None = None
+    # A mailbox for unsubscribe requests by mail, offered as a second List-Unsubscribe URI after the
+    # one-click link. Off unless set: someone must read that mailbox and unsubscribe the senders.
+    unsubscribe_mailto: Address | None = None
 
     @property
     def archive_path(self) -> str:
@@ -169,6 +172,10 @@ class SendGridSettings(Strict):
     category: Line | None = None  # default: the newsletter's name
     asm_group_id: Annotated[int, Field(ge=1)] | None = None  # unsubscribe group
     sandbox: bool = False  # SendGrid validates but delivers nothing
+    # SendGrid's click tracking, sent with every request (so an account-level setting cannot turn it
+    # on unseen). On, every link goes through SendGrid's redirect (300 to 450 bytes more each, which
+    # `check` counts against Gmail's clip) and the report counts clicks per link.
+    click_tracking: bool = False
     timeout: Annotated[float, Field(gt=0)] = 30
 
 

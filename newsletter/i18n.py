@@ -236,3 +236,46 @@ def is_known_language(language: str) -> bool:
     except (ValueError, UnknownLocaleError):
         return False
     return True
+
+
+# Quotation marks per language: outer opening, outer closing, inner opening, inner closing, as
+# CLDR has them. French sets them off with a narrow no-break space (U+202F) inside, so a line
+# never breaks between the mark and the word. "pt" alone is Brazilian Portuguese, as in Babel's
+# dates and the catalogue's words ("Gerenciar"); Portugal and the other regions use «…».
+NARROW_NBSP = "\u202f"
+NBSP = "\u00a0"
+ENGLISH_QUOTES = ("“", "”", "‘", "’")
+QUOTES: dict[str, tuple[str, str, str, str]] = {
+    "de": ("„", "“", "‚", "‘"),
+    "de-ch": ("«", "»", "‹", "›"),  # Switzerland and Liechtenstein use guillemets, without spaces
+    "de-li": ("«", "»", "‹", "›"),
+    "fr": (f"«{NARROW_NBSP}", f"{NARROW_NBSP}»", "“", "”"),
+    "es": ("«", "»", "“", "”"),
+    "pt": ENGLISH_QUOTES,
+    "pt-br": ENGLISH_QUOTES,
+    "pt-*": ("«", "»", "“", "”"),  # pt-PT, pt-AO, pt-MZ...
+}
+
+
+def _region_key(language: str) -> str:
+    """ "pt-br" for "pt_BR", "pt-BR" or " PT-br "."""
+    return language.strip().replace("_", "-").lower()
+
+
+def quote_marks(language: str) -> tuple[str, str, str, str]:
+    """The quotation marks of `language`: (open, close, inner open, inner close); English's for a
+    language not listed in QUOTES."""
+    key, base = _region_key(language), base_language(language)
+    region = key.split("-")[1] if "-" in key else ""
+    return QUOTES.get(f"{base}-{region}") or (QUOTES.get(f"{base}-*") if region else None) or QUOTES.get(base) or ENGLISH_QUOTES
+
+
+def quoted(text: str, language: str) -> str:
+    """`text` between the outer quotation marks of `language`: “text”, „text“, « text »."""
+    opening, closing, _, _ = quote_marks(language)
+    return f"{opening}{text}{closing}"
+
+
+def spaces_before_punctuation(language: str) -> bool:
+    """Whether `language` puts a no-break space before : ; ! ? (French, in every region)."""
+    return base_language(language) == "fr"

@@ -3,6 +3,10 @@
 The HTML comes from markdown-it with raw HTML disabled and is then sanitized by nh3 (ammonia),
 so neither a <script> nor a javascript: link in an issue file can reach the email as markup.
 The plain text is rendered from the same tokens, so both parts say the same thing.
+
+Typography follows the newsletter's language ([newsletter] language): its quotation marks
+(i18n.quote_marks), and in French a no-break space before : ; ! ? and inside « ». Both are applied
+to the parsed text only, never to URLs, code or markup.
 """
 
 from __future__ import annotations
@@ -16,26 +20,73 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore, replace, smartquotes
 from markdown_it.token import Token
 
+from . import i18n
+
 ALLOWED_TAGS = {"p", "a", "em", "strong", "code", "ul", "ol", "li", "br", "blockquote"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
+@lru_cache(maxsize=16)
+def _parser(language: str = "en") -> MarkdownIt:
     # "typographer" turns "quotes" and -- into typographic ones, in both the HTML and the text.
-    return MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(["replacements", "smartquotes"])
+    options = {"html": False, "typographer": True, "quotes": list(i18n.quote_marks(language))}
+    md = MarkdownIt("commonmark", options).enable(["replacements", "smartquotes"])
+    if i18n.spaces_before_punctuation(language):
+        md.core.ruler.push("french_spacing", french_spacing)  # last: after text_join has merged escapes
+    return md
+
+
+# French: a no-break space before : ; ! ? when they end a word ("Attention : ", "Vraiment ?"),
+# replacing an ordinary space or added where there is none. Only before punctuation followed by a
+# space, a closing mark or the end, so 10:30, https://, ?q=1 and ::1 stay as they are.
+PUNCTUATION_AFTER_WORD = re.compile(r"(?:^|(?<=[^\s:;!?«]))[ \u00a0\u202f]?([:;!?]+)(?=[\s»)\]”’\"'.,…*_]|$)")
+GUILLEMET_OPEN = re.compile(r"«[ \u00a0\u202f]?")
+GUILLEMET_CLOSE = re.compile(r"[ \u00a0\u202f]?»")
+
+
+def french_spaced(text: str, after_word: bool = False) -> str:
+    """`text` with French no-break spaces: U+202F (narrow) before ; ! ? and inside « », U+00A0
+    before : (the Imprimerie nationale's rule). `after_word`: whether a word ends just before
+    `text` (the text after **bold**), so that punctuation at its very start is spaced too."""
+
+    def spaced(match: re.Match[str]) -> str:
+        if match.start() == 0 and not after_word:
+            return match.group(0)
+        marks = match.group(1)
+        return (i18n.NBSP if marks[0] == ":" else i18n.NARROW_NBSP) + marks
+
+    text = PUNCTUATION_AFTER_WORD.sub(spaced, text)
+    text = GUILLEMET_OPEN.sub("«" + i18n.NARROW_NBSP, text)
+    return GUILLEMET_CLOSE.sub(i18n.NARROW_NBSP + "»", text)
+
+
+def french_spacing(state: StateCore) -> None:
+    """markdown-it core rule: french_spaced() on the text of every paragraph, leaving the text of
+    autolinks (<https://...>, the URL itself) alone."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        in_autolink, previous = False, None
+        for token in block.children:
+            if token.type == "link_open":
+                in_autolink = token.markup in ("autolink", "linkify")
+            elif token.type == "link_close":
+                in_autolink = False
+            elif token.type == "text" and not in_autolink:
+                token.content = french_spaced(token.content, after_word=previous is not None and previous.type not in ("softbreak", "hardbreak"))
+            previous = token
 
 
 @lru_cache(maxsize=512)
-def to_html(source: str) -> str:
+def to_html(source: str, language: str = "en") -> str:
     """Render Markdown to sanitized HTML (cached: previews re-render the same fields often)."""
-    html = _parser().render(source)
+    html = _parser(language).render(source)
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None).strip()
 
 
 @lru_cache(maxsize=2048)
-def smart_quotes(text: str) -> str:
+def smart_quotes(text: str, language: str = "en") -> str:
     """The Markdown fields' typography for a plain field (title, key fact, quote, name): straight
     quotes and apostrophes to curly ones, -- to an en dash, ... to an ellipsis and so on.
 
@@ -44,7 +95,7 @@ def smart_quotes(text: str) -> str:
     result matches the Markdown fields while *, _, `, backslashes and &entities; stay as written.
     Returns plain text: escaping it for HTML is the template's job (autoescape).
     """
-    md = _parser()
+    md = _parser(language)
     active = md.get_active_rules()["core"]
     children: list[Token] = []
     for number, line in enumerate(text.split("\n")):
@@ -53,20 +104,20 @@ def smart_quotes(text: str) -> str:
         children.append(Token("text", "", 0, content=line))
     inline = Token("inline", "", 0, content=text, children=children)
     state = StateCore(text, md, {}, [inline])
-    for name, rule in (("replacements", replace), ("smartquotes", smartquotes)):  # markdown-it's order
+    for name, rule in (("replacements", replace), ("smartquotes", smartquotes), ("french_spacing", french_spacing)):  # the parser's order
         if name in active:
             rule(state)
     return "\n".join(child.content for child in children if child.type == "text")
 
 
 @lru_cache(maxsize=512)
-def to_text(source: str, width: int = 72, indent: str = "") -> str:
+def to_text(source: str, width: int = 72, indent: str = "", language: str = "en") -> str:
     """Render Markdown to wrapped plain text: links as 'words (url)', lists as '- item'."""
     blocks: list[tuple[str, int]] = []  # (text, number of the list it belongs to, or 0)
     lists_seen = 0
     prefix_stack: list[str] = []
     number_stack: list[int] = []
-    for token in _parser().parse(source):
+    for token in _parser(language).parse(source):
         if token.type in ("bullet_list_open", "ordered_list_open"):
             lists_seen += not number_stack
             number_stack.append(int(token.attrs.get("start", 1) or 1) if token.type == "ordered_list_open" else 0)
@@ -146,7 +197,7 @@ def first_sentences(source: str, count: int) -> str:
 
 
 @lru_cache(maxsize=512)
-def to_inline_html(source: str) -> str:
+def to_inline_html(source: str, language: str = "en") -> str:
     """One line of Markdown to sanitized HTML without a paragraph around it (inside a <p> of the template)."""
-    html = _parser().renderInline(" ".join(source.split()))
+    html = _parser(language).renderInline(" ".join(source.split()))
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None).strip()

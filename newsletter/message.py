@@ -12,9 +12,13 @@ from __future__ import annotations
 import binascii
 import re
 import secrets
+import unicodedata
 import uuid
+from collections.abc import Iterator
+from email.charset import Charset
 from email.header import Header
 from email.utils import formataddr, formatdate
+from itertools import groupby
 
 from . import placeholders
 from .addresses import ascii_form, domain_of
@@ -22,12 +26,96 @@ from .config import Config
 from .models import Email, Letter, is_one_line
 from .placeholders import personalize
 
+HEADER_LINE = 78  # RFC 5322: a header line SHOULD stay within 78 characters; folding keeps it there
+
+# Letters that Unicode does not decompose into a base letter and an accent.
+LETTERS_TO_ASCII = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "þ": "th", "ı": "i"})
+
+
+SLUG_CHARS = 63  # the List-Id's first label, as long as a DNS label may be (RFC 2919 list ids are domain-like)
+
+
+def slug(name: str) -> str:
+    """`name` as lower-case ASCII words joined by hyphens, accents dropped rather than the letters
+    that carry them: "Le modèle de la semaine" -> "le-modele-de-la-semaine", "Straße" -> "strasse".
+    At most 63 characters, cut after a whole word."""
+    plain = unicodedata.normalize("NFKD", name.translate(LETTERS_TO_ASCII))
+    plain = "".join(char for char in plain if not unicodedata.combining(char))
+    words = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
+    if len(words) > SLUG_CHARS:
+        cut = words[: SLUG_CHARS + 1]
+        words = cut.rsplit("-", 1)[0] if "-" in cut else cut[:SLUG_CHARS]
+    return words or "newsletter"
+
 
 def list_id(config: Config) -> str:
     """RFC 2919 List-Id, e.g. "The Weekly Model" <the-weekly-model.weeklymodel.example.com>."""
-    slug = re.sub(r"[^a-z0-9]+", "-", config.newsletter.name.lower()).strip("-") or "newsletter"
     domain = ascii_form(config.sender.address) or config.sender.address
-    return formataddr((config.newsletter.name, f"{slug}.{domain_of(domain)}"), charset="utf-8")
+    return _mailbox(config.newsletter.name, f"{slug(config.newsletter.name)}.{domain_of(domain)}", len("List-Id: "))
+
+
+def list_unsubscribe(config: Config, url: str) -> str:
+    """The List-Unsubscribe value: the one-click https link first (RFC 8058), then, when
+    [newsletter] unsubscribe_mailto is set, a mailto: for clients that only offer mail."""
+    mailbox = config.newsletter.unsubscribe_mailto
+    if not mailbox:
+        return f"<{url}>"
+    return f"<{url}>, <mailto:{ascii_form(mailbox) or mailbox}?subject=unsubscribe>"
+
+
+def folded(line: str, limit: int = HEADER_LINE) -> str:
+    """A header line ("Name: value") folded before spaces so that each line is at most `limit`
+    characters where a space allows it; a word longer than that (a long URL) stays whole. Never
+    right after the name: readers such as Python's would keep the fold's space in the value.
+    Unfolding (removing the line breaks) gives back `line` exactly."""
+    if len(line) <= limit or " " not in line:
+        return line
+    name, first, *words = line.split(" ")
+    lines: list[str] = []
+    current = f"{name} {first}"
+    for word in words:
+        if len(current) + 1 + len(word) > limit and current.strip():
+            lines.append(current)
+            current = ""
+        current += " " + word
+    return "\n".join([*lines, current])
+
+
+def _mailbox(name: str, address: str, before: int) -> str:
+    """ "name <address>" for a header, the name quoted or RFC 2047 encoded as it needs. A non-ASCII
+    name that would take the line (`before` characters already on it) past 78 characters is
+    written as words that can be folded between: its plain words as they are, the others encoded."""
+    mailbox = formataddr((name, address), charset="utf-8")
+    if before + len(mailbox) <= HEADER_LINE or name.isascii():
+        return mailbox
+    return f"{_foldable_phrase(name, HEADER_LINE - before)} <{address}>"
+
+
+ENCODED_WORD = 75  # RFC 2047: an encoded word is at most 75 characters
+PLAIN_WORD = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")  # an RFC 5322 atom: needs neither quotes nor encoding
+
+
+def _foldable_phrase(name: str, room: int) -> str:
+    """`name` as a phrase of plain words and encoded words, each at most `room` characters: the
+    runs of words that need encoding are encoded together (their spaces inside), so that a space
+    between two words is always outside or always inside an encoded word, and every reader keeps
+    it. (A run too long for one encoded word becomes several, as Python's own generator does.)"""
+    length = min(ENCODED_WORD, room)
+    out: list[str] = []
+    for plain, words in groupby(name.split(" "), key=_is_plain_word):
+        run = " ".join(words)
+        out += [run] if plain else [str(word) for word in Charset("utf-8").header_encode_lines(run, _lengths(length))]
+    return " ".join(out)
+
+
+def _is_plain_word(word: str) -> bool:
+    return PLAIN_WORD.fullmatch(word) is not None and "=?" not in word  # "=?" would read as an encoded word
+
+
+def _lengths(length: int) -> Iterator[int]:
+    """The endless line lengths header_encode_lines asks for."""
+    while True:
+        yield length
 
 
 class AddressError(ValueError):
@@ -44,11 +132,12 @@ class MessageTemplate:
         sender_address = ascii_form(sender.address) or sender.address
         self.id_domain = domain_of(sender_address)
         self.encoded_subject = None if "%%" in self.subject else _encode_subject(self.subject)
-        fixed = [f"From: {formataddr((sender.name, sender_address), charset='utf-8')}"]
+        self.config = config
+        fixed = [f"From: {_mailbox(sender.name, sender_address, len('From: '))}"]
         if sender.reply_to:
             fixed.append(f"Reply-To: {ascii_form(sender.reply_to) or sender.reply_to}")
         fixed.append(f"List-Id: {list_id(config)}")
-        self.fixed_headers = "\n".join(fixed)
+        self.fixed_headers = "\n".join(folded(line) for line in fixed)
         self.body_head = (
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
             "MIME-Version: 1.0\n"
@@ -73,10 +162,10 @@ class MessageTemplate:
             [
                 f"Subject: {subject}",
                 self.fixed_headers,
-                f"To: {self._to(letter, utf8)}",
+                folded(f"To: {self._to(letter, utf8)}"),
                 f"Date: {formatdate(usegmt=True)}",
                 f"Message-ID: <{uuid.uuid4().hex}@{self.id_domain}>",
-                f"List-Unsubscribe: <{letter.unsubscribe_url}>",
+                folded(f"List-Unsubscribe: {list_unsubscribe(self.config, letter.unsubscribe_url)}"),
                 "",
             ]
         )
@@ -101,7 +190,7 @@ class MessageTemplate:
         if not letter.name:
             return address
         if address.isascii():
-            return formataddr((letter.name, address), charset="utf-8")  # quotes specials, encodes a non-ASCII name
+            return _mailbox(letter.name, address, len("To: "))  # quotes specials, encodes a non-ASCII name
         return f"{_quoted(letter.name)} <{address}>"  # SMTPUTF8: UTF-8 headers as they are
 
 

@@ -62,7 +62,8 @@ def prepare_issue(issue_file: Path, renderer: Renderer | None = None) -> Prepare
     workspace = renderer.workspace if renderer else load_workspace(issue_file.parent)
     issue = load_issue(issue_file)
     email = (renderer or Renderer(workspace)).render(issue)
-    findings = locate(check(issue, email), issue_file) + leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
+    click_tracking = workspace.config.sendgrid.click_tracking  # SendGrid's longer links count for Gmail's clip
+    findings = locate(check(issue, email, click_tracking), issue_file) + leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
     findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue)
     return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)))
 

@@ -90,6 +90,19 @@ def web_url(workspace: Workspace, issue: Issue) -> str:
     return f"{workspace.config.newsletter.archive_url.rstrip('/')}/issue-{issue.number}.html"
 
 
+def typeset_labels(labels: dict[str, str], language: str) -> dict[str, str]:
+    """The labels with the language's spacing around punctuation (French: "Vous l'avez reçu ?"
+    with a no-break space), whether they come from a catalogue or from newsletter.toml."""
+    if not i18n.spaces_before_punctuation(language):
+        return labels
+    return {key: markdown.french_spaced(text) for key, text in labels.items()}
+
+
+def typeset_colon(language: str) -> str:
+    """The colon a template puts after a label, with a no-break space before it in French."""
+    return i18n.NBSP + ":" if i18n.spaces_before_punctuation(language) else ":"
+
+
 class Sandbox(SandboxedEnvironment):
     """Jinja's sandbox, remembering its verdicts: whether an attribute is safe depends only on the
     object's type and the attribute's name (jinja2.sandbox.is_internal_attribute), and asking again
@@ -133,11 +146,12 @@ class Renderer:
         self.env.filters["card_block"] = card_block
         self.inliner = Inliner()
         self.env.filters.update(
-            markdown=lambda source: Markup(markdown.to_html(source)),
-            markdown_text=markdown.to_text,
+            markdown=lambda source: Markup(markdown.to_html(source, language)),
+            markdown_text=lambda source, width=72, indent="": markdown.to_text(source, width, indent, language),
             wrap=markdown.wrap,
-            smart_quotes=markdown.smart_quotes,
-            markdown_inline=lambda source: Markup(markdown.to_inline_html(source)),
+            smart_quotes=lambda text: markdown.smart_quotes(text, language),
+            quoted=lambda text: i18n.quoted(text, language),  # between the language's quotation marks
+            markdown_inline=lambda source: Markup(markdown.to_inline_html(source, language)),
             first_sentences=markdown.first_sentences,
             long_date=lambda day: i18n.long_date(day, language),
             short_date=lambda day: i18n.short_date(day, language),
@@ -153,7 +167,8 @@ class Renderer:
             brand=config.brand,
             light=light,
             dark=dark,
-            labels=i18n.labels(language, config.labels),
+            labels=typeset_labels(i18n.labels(language, config.labels), language),
+            colon=typeset_colon(language),  # after a label in the text part: "Unsubscribe:", "Se désabonner :"
             subscribe_url=f"{config.base_url}/subscribe",
         )
 

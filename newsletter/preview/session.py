@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..check import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Finding
+from ..check import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Finding, delivered_bytes
 from ..config import CONFIG_NAME, Workspace, load_workspace
 from ..errors import NewsletterError
 from ..models import Email
@@ -29,6 +29,7 @@ class Snapshot:
     sender: str = ""
     findings: tuple[Finding, ...] = ()
     error: str | None = None
+    click_tracking: bool = False  # [sendgrid] click_tracking: the size gauge counts the rewritten links
 
     def as_json(self, issue_file: str) -> dict:
         email = self.email
@@ -40,7 +41,7 @@ class Snapshot:
             "subject": email.subject if email else "",
             "preheader": email.preheader if email else "",
             "text": email.text if email else "",
-            "size_bytes": email.html_bytes if email else 0,
+            "size_bytes": delivered_bytes(email, self.click_tracking) if email else 0,
             "clip_bytes": GMAIL_CLIP_BYTES,
             "warn_bytes": SIZE_WARNING_BYTES,
             "findings": [{"level": f.level, "message": f"{f.where}: {f.message}" if f.where else f.message} for f in self.findings],
@@ -95,7 +96,7 @@ class PreviewSession:
             email, findings = prepared.email, tuple(prepared.findings)
             config = renderer.workspace.config
             sender = f"{config.sender.name} <{config.sender.address}>"
-            new = Snapshot(previous.version + 1, previous.email_version + 1, email, sender, findings, None)
+            new = Snapshot(previous.version + 1, previous.email_version + 1, email, sender, findings, None, config.sendgrid.click_tracking)
         except NewsletterError as exc:
             new = self._failed(previous, str(exc))
         except Exception as exc:  # whatever went wrong, the page shows it and the preview goes on
@@ -109,7 +110,7 @@ class PreviewSession:
     @staticmethod
     def _failed(previous: Snapshot, error: str) -> Snapshot:
         """The last good render, with `error` recorded."""
-        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, previous.findings, error)
+        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, previous.findings, error, previous.click_tracking)
 
     def wait_for_change(self, seen_version: int, timeout: float) -> Snapshot:
         """Block until the snapshot is newer than `seen_version` (or `timeout` seconds pass)."""

@@ -114,7 +114,7 @@ def test_the_text_part_follows_the_digest_layout(workspace: Path, issue: Issue) 
     text = render(workspace, change_story(issue, 0, summary=LONG_SUMMARY, key_facts=LONG_FACTS)).text
 
     assert "The second says why it matters." in text and "The third is detail" not in text
-    assert "First fact · Second fact" in text and "Third fact" not in text
+    assert "matters.\n\n  - First fact\n  - Second fact\n" in text and "Third fact" not in text  # set off from the summary
     assert "Read more at" not in text and "Key facts:" not in text and "[Image:" not in text and "Cloth was" not in text
     assert "In this issue".upper() not in text
     for story in issue.stories:

@@ -20,6 +20,7 @@ from newsletter.config import load_workspace
 from newsletter.issue_file import load_issue
 from newsletter.markdown import smart_quotes
 from newsletter.models import Issue, Section
+from newsletter.prepare import prepare_issue
 from newsletter.render import Renderer
 from newsletter.theme import DARK, LIGHT, contrast, palettes
 
@@ -230,6 +231,30 @@ def test_build_warns_with_the_figure_above_90_kb(tmp_path: Path) -> None:
     size = (tmp_path / "build" / "big" / "email.html").stat().st_size
     assert size > 90 * KB
     assert f"{size / KB:.1f} KB" in done.stderr and "clipping" in done.stderr
+
+
+def test_check_counts_sendgrid_click_tracking_against_gmails_clip(tmp_path: Path) -> None:
+    """SendGrid's click tracking makes each link 300 to 450 bytes longer: a 25-story issue that fits
+    as rendered comes close to the clip as delivered. With [sendgrid] click_tracking on, `check`
+    and `build` count the longer links."""
+    big = with_stories(load_issue(SAMPLE), 25)
+    shutil.copy(ROOT / "newsletter.toml", tmp_path)
+    issue_file = tmp_path / "issues" / "big.yaml"
+    issue_file.parent.mkdir()
+    issue_file.write_text(_to_yaml(big), encoding="utf-8")
+    assert not [f for f in prepare_issue(issue_file).findings if "Gmail" in f.message]
+
+    with (tmp_path / "newsletter.toml").open("a", encoding="utf-8") as settings:
+        settings.write("\n[sendgrid]\nclick_tracking = true\n")
+    prepared = prepare_issue(issue_file)
+    (finding,) = [f for f in prepared.findings if "Gmail" in f.message]
+    links = len(re.findall(r'<a [^>]*href="(?!#)', prepared.email.html))
+    delivered = prepared.email.html_bytes + 450 * links
+    assert prepared.email.html_bytes < 90 * KB < delivered
+    assert finding.level == "warning"
+    assert f"the HTML is {delivered / KB:.1f} KB as delivered" in finding.message and "click tracking" in finding.message
+    done = subprocess.run([sys.executable, "-m", "newsletter", "build", str(issue_file)], capture_output=True, text=True)
+    assert f"HTML size: {delivered / KB:.1f} KB with SendGrid's click tracking" in done.stdout
 
 
 def _to_yaml(issue: Issue) -> str:

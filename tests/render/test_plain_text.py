@@ -97,7 +97,7 @@ def test_browser_link_is_on_its_own_line(sample_text: str) -> None:
     url = "https://weeklymodel.example.com/archive/issue-42.html"
     words = lines.index("View this issue in your browser:")
     assert lines[words + 1] == url
-    footer = lines[lines.index("--") :]
+    footer = lines[lines.index("-- ") :]
     assert footer[footer.index("Unsubscribe:") + 1] == "%%unsubscribe_url%%"
     assert footer[footer.index("View in browser:") + 1] == url
     assert not any(url in line and line != url for line in lines)
@@ -192,3 +192,25 @@ def test_smart_quotes_returns_the_text_itself_not_markdown_or_html() -> None:
     text = 'A *literal* star, a_b_c, `code`, \\backslash, &amp; and <b> in "quotes"'
     assert markdown.smart_quotes(text) == "A *literal* star, a_b_c, `code`, \\backslash, &amp; and <b> in “quotes”"
     assert markdown.smart_quotes("") == ""
+
+
+# --- the signature and the digest ------------------------------------------------------------------------
+
+
+def test_the_footer_follows_a_signature_separator_of_dash_dash_space(workspace: Path, issue_path: Path) -> None:
+    """Mail clients know the footer by "-- " on its own line (RFC 3676): they grey it or leave it out
+    of a reply. "--" without the space is not a separator."""
+    lines = render_text(workspace, issue_path).splitlines()
+    assert lines.count("-- ") == 1 and "--" not in lines
+    footer = lines[lines.index("-- ") + 1 :]
+    assert footer[0] == "Fixture Weekly · Issue 7"
+    assert footer[-1] == "Fixture Weekly, 1 Test Street, Testville 12345"
+
+
+def test_digest_facts_are_set_off_from_the_summary(workspace: Path) -> None:
+    facts = ["Forty hours of demonstrations", "Nine seconds a towel", "A third fact the digest leaves out"]
+    path = write_issue(workspace, issue(story(summary="The first sentence. The second one.", key_facts=facts), layout="digest"))
+    lines = render_text(workspace, path).splitlines()
+    summary = lines.index("The first sentence. The second one.")
+    assert lines[summary + 1 : summary + 4] == ["", "  - Forty hours of demonstrations", "  - Nine seconds a towel"]
+    assert "A third fact" not in "\n".join(lines)

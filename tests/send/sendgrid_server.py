@@ -158,9 +158,36 @@ def validate(body: object) -> list[dict]:
     for key, value in (body.get("headers") or {}).items():
         if not isinstance(value, str) or "\n" in value or "\r" in value:
             errors.append(_error("Header values must be strings without line breaks.", f"headers.{key}"))
+    errors += _tracking_errors(body.get("tracking_settings"))
     send_at = body.get("send_at")
     if send_at is not None and (not isinstance(send_at, int) or send_at > time.time() + MAX_SEND_AT_AHEAD):
         errors.append(_error("The send_at parameter must be a unix timestamp at most 72 hours in the future.", "send_at"))
+    return errors
+
+
+# tracking_settings as SendGrid's API describes it: each setting an object of these typed fields.
+TRACKING_FIELDS = {
+    "click_tracking": {"enable": bool, "enable_text": bool},
+    "open_tracking": {"enable": bool, "substitution_tag": str},
+    "subscription_tracking": {"enable": bool, "text": str, "html": str, "substitution_tag": str},
+    "ganalytics": {"enable": bool, "utm_source": str, "utm_medium": str, "utm_term": str, "utm_content": str, "utm_campaign": str},
+}
+
+
+def _tracking_errors(settings: object) -> list[dict]:
+    if settings is None:
+        return []
+    if not isinstance(settings, dict):
+        return [_error("The tracking_settings field must be an object.", "tracking_settings")]
+    errors = []
+    for name, value in settings.items():
+        fields = TRACKING_FIELDS.get(name)
+        if fields is None or not isinstance(value, dict):
+            errors.append(_error(f"Unknown or malformed tracking setting {name!r}.", f"tracking_settings.{name}"))
+            continue
+        for key, item in value.items():
+            if key not in fields or not isinstance(item, fields[key]):
+                errors.append(_error(f"The {key} field must be a {fields.get(key, object).__name__}.", f"tracking_settings.{name}.{key}"))
     return errors
 
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import json
 import re
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
 
-from newsletter.config import load_workspace
-from newsletter.message import AddressError, MessageTemplate
+from newsletter.config import Config, load_workspace
+from newsletter.errors import ConfigError
+from newsletter.message import AddressError, MessageTemplate, list_id, slug
 from newsletter.models import Email, Letter
 from newsletter.placeholders import personalize
 from newsletter.prepare import prepare_issue
@@ -179,3 +182,99 @@ def test_a_name_with_a_line_break_cannot_add_a_header(config, name: str, utf8: b
     for address in ("victim-to-be@example.com", "用户@例え.jp") if utf8 else ("victim-to-be@example.com",):
         with pytest.raises(AddressError, match="line break"):
             template.render(Letter(address, name, UNSUBSCRIBE), utf8=utf8)
+
+
+# --- List-Id, List-Unsubscribe and folding --------------------------------------------------------
+
+
+def configured(workspace: Path, **newsletter: str) -> Config:
+    """The fixture's settings with keys of [newsletter] replaced or added."""
+    path = workspace / "newsletter.toml"
+    text = path.read_text()
+    for key, value in newsletter.items():
+        text = re.sub(rf"^{key} = .*\n", "", text, count=1, flags=re.M).replace("[newsletter]\n", f"[newsletter]\n{key} = {json.dumps(value, ensure_ascii=False)}\n", 1)
+    path.write_text(text, encoding="utf-8")
+    return load_workspace(workspace).config
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Le modèle de la semaine", "le-modele-de-la-semaine"),
+        ("Straße & Søn: Ärger im Œuvre", "strasse-son-arger-im-oeuvre"),
+        ("Ñandú — ¿qué?", "nandu-que"),
+        ("花子", "newsletter"),  # nothing to transliterate: the generic name
+    ],
+)
+def test_the_list_id_slug_keeps_the_letters_of_accented_words(workspace: Path, name: str, slug: str) -> None:
+    config = configured(workspace, name=name)
+    assert list_id(config).endswith(f"<{slug}.fixture.example.org>")
+    message = parse(MessageTemplate(HAND_MADE, config).render(LETTERS["accented"]))
+    assert message["List-Id"] == f"{name} <{slug}.fixture.example.org>"
+
+
+LONG_NAMES = {
+    "ascii": "The Extraordinarily Long-Named Fixture Weekly Newsletter of Tests and Other Things",
+    "accented": "Le modèle de la semaine, la lettre très longue des essais et des autres choses",
+    "cjk": "花子の週刊ニュースレター、とても長い名前のテスト用のものです",
+}
+
+
+def decoded(message: email.message.EmailMessage, name: str) -> str:
+    """A header's value as RFC 2047 reads it: unfolded, the space between two encoded words
+    ignored. (Python's address parser keeps that space, a long-standing bug of its own.)"""
+    raw = next(value for key, value in message.raw_items() if key == name)
+    return str(make_header(decode_header(str(raw).replace("\n", ""))))
+
+
+def unfolded_lines(head: str) -> list[str]:
+    """The header lines over 78 characters that a fold could have shortened: all but a line of a
+    single word, alone after its fold or after the header's name (a fold right after the name would
+    put a space at the start of the value)."""
+    found = []
+    for line in head.split("\n"):
+        words = line.strip().split(" ")
+        named = line[:1] != " " and words[0].endswith(":")
+        if len(line) > 78 and len(words) > 1 + named:
+            found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("kind", list(LONG_NAMES))
+def test_header_lines_are_folded_at_78_characters(workspace: Path, kind: str) -> None:
+    long_name = LONG_NAMES[kind]
+    config = configured(workspace, name=long_name, unsubscribe_mailto="unsubscribe@fixture.example.org")
+    config = config.model_copy(update={"sender": config.sender.model_copy(update={"name": long_name})})
+    letter = Letter("reader@example.com", long_name, UNSUBSCRIBE)
+    raw = MessageTemplate(HAND_MADE, config, subject_prefix="[TEST] ").render(letter)
+    head = raw.split(b"\n\n", 1)[0].decode("ascii")
+    assert unfolded_lines(head) == []
+    message = parse(raw)
+    assert message.defects == []
+    assert decoded(message, "From") == f"{long_name} <editor@fixture.example.org>"
+    assert decoded(message, "To") == f"{long_name} <reader@example.com>"
+    if kind != "cjk":  # words between the encoded ones keep every space, even for Python's parser
+        assert message["To"].addresses[0].display_name == long_name
+    assert decoded(message, "List-Id") == f"{long_name} <{slug(long_name)}.fixture.example.org>"
+    assert message["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>, <mailto:unsubscribe@fixture.example.org?subject=unsubscribe>"
+
+
+def test_a_url_longer_than_a_line_stays_whole(workspace: Path) -> None:
+    config = configured(workspace, unsubscribe_mailto="unsubscribe@fixture.example.org")
+    raw = MessageTemplate(HAND_MADE, config).render(LETTERS["300-char-url"])
+    head = raw.split(b"\n\n", 1)[0].decode("ascii").split("\n")
+    assert f"List-Unsubscribe: <{LONG_UNSUBSCRIBE}>," in head  # the only line over 78: a URL cannot be folded
+    assert [line for line in head if len(line) > 78] == [f"List-Unsubscribe: <{LONG_UNSUBSCRIBE}>,"]
+    assert parse(raw)["List-Unsubscribe"] == f"<{LONG_UNSUBSCRIBE}>, <mailto:unsubscribe@fixture.example.org?subject=unsubscribe>"
+
+
+def test_the_mailto_unsubscribe_comes_second_and_only_when_set(workspace: Path) -> None:
+    assert parse(MessageTemplate(HAND_MADE, load_workspace(workspace).config).render(LETTERS["no-name"]))["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
+    config = configured(workspace, unsubscribe_mailto="Leave@Fixture.Example.org")
+    header = parse(MessageTemplate(HAND_MADE, config).render(LETTERS["no-name"]))["List-Unsubscribe"]
+    assert header == f"<{UNSUBSCRIBE}>, <mailto:leave@fixture.example.org?subject=unsubscribe>"  # https first: one-click (RFC 8058)
+
+
+def test_an_unsubscribe_mailto_that_is_no_address_is_a_settings_error(workspace: Path) -> None:
+    with pytest.raises(ConfigError, match=r"newsletter.toml:\d+: newsletter.unsubscribe_mailto: expected an email address"):
+        configured(workspace, unsubscribe_mailto="not an address")

@@ -53,6 +53,8 @@ def test_payload_is_one_body_with_a_personalization_per_recipient(workspace: Pat
         "headers": {"List-Id": "Fixture Weekly <fixture-weekly.fixture.example.org>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         "categories": ["Fixture Weekly"],
         "custom_args": {"issue": "7", "send_id": "send-1"},
+        # Explicit, so that click tracking switched on for the account cannot rewrite the links unseen.
+        "tracking_settings": {"click_tracking": {"enable": False, "enable_text": False}},
     }
     assert url_a.startswith("https://fixture.example.org/unsubscribe?token=")
     assert validate(payload) == []
@@ -303,3 +305,29 @@ def test_each_recipient_gets_their_own_preferences_link(workspace: Path) -> None
     assert all(link.startswith("https://fixture.example.org/preferences?token=") for link in links)
     assert [p["substitutions"]["%%preferences_url:html%%"] for p in payload["personalizations"]] == links
     assert "%%unsubscribe_url%%" not in payload["personalizations"][0]["substitutions"]  # only what the issue uses
+
+
+def test_click_tracking_is_sent_as_newsletter_toml_says(workspace: Path) -> None:
+    """SendGrid's account may have click tracking on; the request says what newsletter.toml says."""
+    email = Email(subject="s", preheader="p", html='<a href="https://example.org/">x</a>', text="t", web_html="")
+    config = load_workspace(workspace).config
+    batch = Batch(Edition("7", email), "x", letters_for([Recipient("a@example.com", None, "id-of-ada")], config, SECRET.encode()))
+    off = build_payload(config, batch)
+    assert off["tracking_settings"] == {"click_tracking": {"enable": False, "enable_text": False}}
+    set_config(workspace, "[sendgrid]\nclick_tracking = true\n")
+    on = build_payload(load_workspace(workspace).config, batch)
+    assert on["tracking_settings"] == {"click_tracking": {"enable": True, "enable_text": False}}  # the text part stays readable
+    assert validate(off) == [] and validate(on) == []
+    assert validate(on | {"tracking_settings": {"click_tracking": {"enable": "yes"}}}) != []  # the local server checks the shape
+
+
+def test_the_mailto_unsubscribe_goes_second_in_each_recipients_header(workspace: Path) -> None:
+    config_path = workspace / "newsletter.toml"
+    config_path.write_text(config_path.read_text().replace("[newsletter]\n", '[newsletter]\nunsubscribe_mailto = "leave@fixture.example.org"\n', 1))
+    config = load_workspace(workspace).config
+    email = Email(subject="s", preheader="p", html="h", text="t", web_html="")
+    (letter,) = letters_for([Recipient("a@example.com", None, "id-of-ada")], config, SECRET.encode())
+    payload = build_payload(config, Batch(Edition("7", email), "x", [letter]))
+    header = payload["personalizations"][0]["headers"]["List-Unsubscribe"]
+    assert header == f"<{letter.unsubscribe_url}>, <mailto:leave@fixture.example.org?subject=unsubscribe>"
+    assert validate(payload) == []
