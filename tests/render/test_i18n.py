@@ -173,7 +173,7 @@ def test_no_catalogue_keeps_a_text_the_tool_no_longer_shows(language: str) -> No
 
 # The newsletter's name inside a sentence, in each language's quotation marks (a name may begin
 # with an article that a preposition or a case would otherwise have to bend: "à Le Modèle").
-QUOTED_NAME = {"en": "“{name}”", "de": "„{name}“", "fr": "«\u00a0{name}\u00a0»", "es": "«{name}»", "pt": "“{name}”"}
+QUOTED_NAME = {"en": "“{name}”", "de": "„{name}“", "fr": "«\u202f{name}\u202f»", "es": "«{name}»", "pt": "“{name}”"}
 
 
 @pytest.mark.parametrize("language", list(QUOTED_NAME))
@@ -188,7 +188,7 @@ def test_the_newsletters_name_is_quoted_wherever_a_sentence_holds_it(language: s
 @pytest.mark.parametrize(
     ("language", "name", "sentence"),
     [
-        ("fr", "Le Modèle", "Vous recevez cet e-mail car votre adresse est inscrite à la lettre d’information «\u00a0Le Modèle\u00a0»."),
+        ("fr", "Le Modèle", "Vous recevez cet e-mail car votre adresse est inscrite à la lettre d’information «\u202fLe Modèle\u202f»."),
         ("de", "Das Briefing", "Sie erhalten diese E-Mail, weil Sie den Newsletter „Das Briefing“ abonniert haben."),
         ("es", "El Boletín", "Recibes este correo porque te suscribiste al boletín «El Boletín»."),
         ("pt", "O Farol", "Você recebe este e-mail porque se inscreveu na newsletter “O Farol”."),
