@@ -158,14 +158,16 @@ def _check_html(html: str) -> list[Finding]:
     for image in document.iter("img"):
         if image.get("alt") is None:
             found.append(Finding("error", f"image {image.get('src')!r} has no alt attribute", where=TEMPLATES))
-    ids = {element.get("id") for element in document.iter() if element.get("id")}
+    # An email's index jumps to an empty <a name> (Gmail and Outlook drop ids), the web page's to an id.
+    targets = {element.get("id") for element in document.iter() if element.get("id")} | {a.get("name") for a in document.iter("a") if a.get("name")}
     for link in document.iter("a"):
         href = (link.get("href") or "").strip()
         if href in placeholders.ALL or not href:  # an empty href is a dropped markdown link, reported above
             continue
         if href.startswith("#"):  # the index's jump to a story: it must land somewhere
-            if href[1:] not in ids:
-                found.append(Finding("error", f"link {' '.join(link.text_content().split())!r} jumps to {href!r}, which no element has as its id", where=TEMPLATES))
+            if href[1:] not in targets:
+                words = " ".join(link.text_content().split())
+                found.append(Finding("error", f"link {words!r} jumps to {href!r}, which no element has as its id (nor an <a> as its name)", where=TEMPLATES))
             continue
         if not (is_http_url(href) or (urlsplit(href).scheme == "mailto" and len(href) > len("mailto:"))):
             label = " ".join(link.text_content().split()) or "(no text)"

@@ -26,8 +26,23 @@ from .models import Email, Issue, Story
 from .theme import palettes
 
 CONTENT_WIDTH = 536  # 600 px card minus 32 px padding each side
-# Zero-width padding after the preheader stops clients from filling the preview with body text.
-PREHEADER_SPACER = Markup("&#847;&zwnj;&nbsp;" * 30)
+# The preview a client shows after the subject: up to three lines on a phone, one wide line on a
+# desktop, about 200 characters at most. The preheader is followed by enough spacer to fill it.
+PREVIEW_LENGTH = 200
+# One space wide, with zero-width characters that stop clients from collapsing a run of them.
+SPACER_UNIT = "&#847;&zwnj;&nbsp;"
+
+
+def preheader_spacer(preheader: str) -> Markup:
+    """What follows the hidden preheader, so that the preview ends there rather than going on with
+    the body's first words ("View this issue in your browser", the masthead)."""
+    return Markup(SPACER_UNIT * max(0, PREVIEW_LENGTH - len(preheader)))
+
+
+def unbroken(text: str) -> Markup:
+    """`text` escaped, with no-break spaces between its words: a short label ("3 min read", "View in
+    browser") never leaves its last word alone on a line."""
+    return Markup(str(Markup.escape(text)).replace(" ", "\u00a0"))
 
 
 def default_template_dir() -> Path:
@@ -153,6 +168,7 @@ class Renderer:
             quoted=lambda text: i18n.quoted(text, language),  # between the language's quotation marks
             markdown_inline=lambda source: Markup(markdown.to_inline_html(source, language)),
             first_sentences=markdown.first_sentences,
+            unbroken=unbroken,
             long_date=lambda day: i18n.long_date(day, language),
             short_date=lambda day: i18n.short_date(day, language),
             image_width=lambda width: min(width or CONTENT_WIDTH, CONTENT_WIDTH),
@@ -176,7 +192,7 @@ class Renderer:
         """Render the email (HTML with tokens, plain text) and the web page for `issue`."""
         context = dict(self.globals, issue=issue, view_url=web_url(self.workspace, issue))
         email_context = dict(
-            context, for_web=False, unsubscribe_url=placeholders.UNSUBSCRIBE_URL, preferences_url=placeholders.PREFERENCES_URL, preheader_spacer=PREHEADER_SPACER
+            context, for_web=False, unsubscribe_url=placeholders.UNSUBSCRIBE_URL, preferences_url=placeholders.PREFERENCES_URL, preheader_spacer=preheader_spacer(issue.preheader)
         )
         return Email(
             subject=issue.subject,
@@ -195,7 +211,7 @@ class Renderer:
     def render_notice(self, kind: str, subject: str, preheader: str, values: dict[str, object]) -> Email:
         """A message to one person (the confirmation or welcome email of a signup) from
         `<kind>.mjml.j2` and `<kind>.txt.j2`, through the same pipeline as an issue."""
-        context = dict(self.globals, subject=subject, preheader=preheader, preheader_spacer=PREHEADER_SPACER, unsubscribe_url=placeholders.UNSUBSCRIBE_URL, **values)
+        context = dict(self.globals, subject=subject, preheader=preheader, preheader_spacer=preheader_spacer(preheader), unsubscribe_url=placeholders.UNSUBSCRIBE_URL, **values)
         html = self._html(context, f"{kind}.mjml.j2")
         return Email(subject=subject, preheader=preheader, html=html, text=self._template(f"{kind}.txt.j2", context), web_html="")
 
@@ -215,7 +231,8 @@ class Renderer:
         except Exception as exc:  # MRML raises a bare exception type with its parser's message
             raise TemplateError(f"{name} produced MJML that cannot be compiled: {exc}") from None
         html = merge_outlook_conditionals(html)
-        return with_main_landmark(inline_css(html, css) if blocks is None else self.inliner.inline(html, css, blocks))
+        html = inline_css(html, css) if blocks is None else self.inliner.inline(html, css, blocks)
+        return with_main_landmark(html) if context.get("for_web") else html
 
     def _template(self, name: str, context: dict) -> str:
         try:
@@ -243,8 +260,9 @@ EMAIL_WRAPPER = re.compile(r'(<div [^>]*aria-roledescription="email"[^>]*>.*</di
 
 
 def with_main_landmark(html: str) -> str:
-    """MJML's wrapper goes inside a <main> landmark: screen readers jump to it on the web page, and in
-    an email it costs 13 bytes (a client that does not know <main> keeps its content)."""
+    """The web page's MJML wrapper goes inside a <main> landmark, which screen readers jump to. Never
+    in an email: Gmail (web, iOS, Android) turns <main> into <u>, underlining everything in it, and
+    the mail client's own page has its main landmark already (the wrapper is role="article")."""
     return EMAIL_WRAPPER.sub(r"<main>\1</main>\2", html, count=1)
 
 

@@ -23,6 +23,7 @@ from newsletter.render import Renderer, web_url
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"
 KB = 1000
+LIGHT_ACCENT = "#1d4ed8"  # the fixture's brand colour, readable as it is on white
 LANGUAGES = ["en", "de", "fr", "es", "pt"]
 
 
@@ -285,19 +286,67 @@ def test_a_wide_image_is_clamped_to_the_content_width_with_its_height_scaled(wor
 # --- 5. index ------------------------------------------------------------------------------------
 
 
-def test_the_index_links_every_title_to_its_story(workspace: Path, issue: Issue) -> None:
-    document = parse(render(workspace, issue).html)
+def index_entries(document) -> list[tuple[str, str]]:
+    return [(a.get("href"), a.text_content()) for a in document.xpath("//a[starts-with(@href, '#story-')]")]
+
+
+def test_the_index_links_every_title_to_its_story_on_the_web_page(workspace: Path, issue: Issue) -> None:
+    document = parse(render(workspace, issue).web_html)
     label = [p for p in document.xpath("//p") if p.text_content() == "In this issue"]
     assert len(label) == 1
-    entries = [(a.get("href"), a.text_content()) for a in document.xpath("//a[starts-with(@href, '#story-')]")]
     titles = [(h3.get("id"), h3.text_content()) for h3 in document.xpath("//h3")]
-    assert entries == [(f"#{story_id}", title) for story_id, title in titles]
+    assert index_entries(document) == [(f"#{story_id}", title) for story_id, title in titles]
     assert [story_id for story_id, _ in titles] == [f"story-{n}" for n in range(1, len(issue.stories) + 1)]
+    assert document.xpath("//a[@name]") == []  # obsolete in HTML: the page's headings carry ids
+
+
+def test_the_email_index_targets_named_anchors_gmail_and_outlook_follow(workspace: Path, issue: Issue) -> None:
+    """Gmail and Outlook drop id attributes but follow #name to an empty <a name>, which opens each
+    story's cell (above its image), as the index's links expect."""
+    document = parse(render(workspace, issue).html)
+    anchors = document.xpath("//a[@name]")
+    assert [a.get("name") for a in anchors] == [f"story-{n}" for n in range(1, len(issue.stories) + 1)]
+    for anchor, h3 in zip(anchors, document.xpath("//h3"), strict=True):
+        assert anchor.text_content() == "" and anchor.get("href") is None and anchor.get("style") is None
+        assert anchor.getparent() is story_cell(h3) and anchor.getparent().index(anchor) == 0
+    assert index_entries(document) == [(f"#{a.get('name')}", h3.text_content()) for a, h3 in zip(anchors, document.xpath("//h3"), strict=True)]
+
+
+def test_a_digest_or_a_single_story_has_no_anchors(workspace: Path, issue: Issue) -> None:
+    digest = parse(render(workspace, issue.model_copy(update={"layout": "digest"})).html)
+    single = parse(render(workspace, issue.model_copy(update={"sections": [Section(title="One", stories=issue.stories[:1])]})).html)
+    assert digest.xpath("//a[@name]") == [] and single.xpath("//a[@name]") == []
+
+
+def test_on_phones_the_index_shows_five_titles_and_counts_the_others(workspace: Path, issue: Issue) -> None:
+    email = render(workspace, with_stories(issue, 25))
+    document = parse(email.html)
+    entries = document.xpath("//ul[contains(@class, 'nl-index')]/li")
+    assert len(entries) == 25
+    assert [li.get("class") for li in entries] == [None] * 5 + ["nl-later"] * 20
+    count = document.xpath("//p[contains(@class, 'nl-phone')]")
+    assert [p.text_content() for p in count] == ["+20\u00a0↓"]
+    assert "display:none" in count[0].get("style").replace(" ", "")  # shown on phones only
+    phones = re.search(r"@media only screen and \(max-width:479px\)\{(.*?)\n\}", email.html, re.S).group(1)
+    assert ".nl-later{display:none!important}" in phones and ".nl-phone{display:block!important}" in phones
+
+
+def test_a_short_index_is_whole_on_phones(workspace: Path, issue: Issue) -> None:
+    document = parse(render(workspace, with_stories(issue, 5)).html)
+    assert len(document.xpath("//ul[contains(@class, 'nl-index')]/li")) == 5
+    assert document.xpath("//*[contains(@class, 'nl-later') or contains(@class, 'nl-phone')]") == []
 
 
 def test_check_passes_the_fixture(issue_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(issue_path)])
     assert result.exit_code == 0, result.output
+
+
+def test_digest_headlines_are_coloured_as_links(workspace: Path, issue: Issue) -> None:
+    """A digest's headlines are its only links: they take the accent colour, not the text's."""
+    document = parse(render(workspace, issue.model_copy(update={"layout": "digest"})).html)
+    links = document.xpath("//h3/a")
+    assert links and all(f"color:{LIGHT_ACCENT}" in a.get("style").replace(" ", "") for a in links)
 
 
 def test_the_digest_has_no_index(workspace: Path, issue: Issue) -> None:
@@ -318,9 +367,9 @@ def test_each_story_ends_with_read_more_and_its_reading_time(workspace: Path, is
         assert len(links) == 1 and links[0].get("href") == h3.xpath("a")[0].get("href") == story.url
         assert links[0].text_content().startswith(f"Read more at {story.source}")
         if story.reading_minutes:
-            assert "4 min read" in last.text_content()
+            assert "4\u00a0min\u00a0read" in last.text_content()  # never broken across lines
         else:
-            assert "min read" not in last.text_content()
+            assert "min\u00a0read" not in last.text_content()
 
 
 # --- 7. sponsor ----------------------------------------------------------------------------------
@@ -362,6 +411,31 @@ def test_the_sponsor_button_points_to_the_sponsor(workspace: Path, issue: Issue,
     assert [a.get("href") for a in buttons] == ["https://sponsor.example.org/offer"]
 
 
+def sponsor_button(email: Email):
+    return parse(email.html).xpath("//table[contains(@class, 'nl-button')]//a")[0]
+
+
+def test_the_sponsor_button_is_clickable_edge_to_edge_in_outlook(workspace: Path, issue: Issue) -> None:
+    """Outlook for Windows drops a link's padding (the box around the words stops being clickable)
+    but draws its border: the button's padding is mostly a border of its own colour, in the link."""
+    button = sponsor_button(render(workspace, issue))
+    style = dict(part.split(":", 1) for part in button.get("style").split(";") if part)
+    assert style["border"] == f"8px solid {LIGHT_ACCENT}"  # Word draws borders up to 8 px
+    assert style["mso-padding-alt"] == "0" and style["padding"] == "2px 10px"  # 10 x 18 px around the words elsewhere
+    assert style["background"] == LIGHT_ACCENT
+    cell = button.getparent()
+    assert cell.tag == "td" and cell.get("bgcolor") == LIGHT_ACCENT and "padding" not in (cell.get("style") or "")
+    assert button.xpath("count(preceding-sibling::* | following-sibling::*)") == 0  # the cell is all link
+
+
+def test_the_sponsor_text_and_button_share_the_bordered_cell(workspace: Path, issue: Issue) -> None:
+    """So that they line up at every width: no phone rule (.nl-pad) widens one's padding and not the other's."""
+    document = parse(render(workspace, issue).html)
+    box = document.xpath("//table[contains(@class, 'nl-button')]")[0].xpath("ancestor::td[1]")[0]
+    assert "border:1px solid" in box.get("style") and "padding:16px 16px 4px" in box.get("style")
+    assert "Example Sponsor" in box.text_content() and "nl-pad" not in box.get("class", "")
+
+
 # --- 8. footer -----------------------------------------------------------------------------------
 
 
@@ -397,6 +471,31 @@ def test_the_web_page_is_a_shareable_page(workspace: Path, issue: Issue) -> None
     assert meta("name", "twitter:card") == ["summary_large_image"]
     assert page.xpath("//a[@href='https://fixture.example.org/subscribe']")
     assert page.xpath("//a[@href='https://fixture.example.org/archive/']")  # the archive, published or not
+
+
+def test_only_the_web_page_has_a_main_element(workspace: Path, issue: Issue) -> None:
+    """Gmail (web, iOS, Android) replaces <main> with <u>, which would underline every story."""
+    email = render(workspace, issue)
+    digest = render(workspace, issue.model_copy(update={"layout": "digest"}))
+    for html in (email.html, digest.html):
+        assert parse(html).xpath("//main | //u") == [] and "<main" not in html
+    assert len(parse(email.web_html).xpath("//main/div[@role='article']")) == 1
+
+
+# --- no widows ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_reading_time_and_view_in_browser_never_break_across_lines(workspace: Path, issue: Issue, language: str) -> None:
+    """No-break spaces: "3 min read" and "View in browser" never leave their last word alone on a
+    line, and the "·" before the reading time never starts one."""
+    configure(workspace, f'language = "{language}"\n')
+    words = labels(language)
+    document = parse(render(workspace, change_story(issue, 0, reading_minutes=3)).html)
+    more = document.xpath("//p[contains(@class, 'nl-more')]")[0].text_content()
+    assert words["min_read"].format(minutes=3).replace(" ", "\u00a0") in more and "\u00a0· " in more, more
+    view = [a.text_content() for a in document.xpath(f"//a[@href='{web_url(load_workspace(workspace), issue)}']")]
+    assert words["view_online"].replace(" ", "\u00a0") in view, view
 
 
 # --- 10. sizes -----------------------------------------------------------------------------------

@@ -114,6 +114,17 @@ def test_phone_layout_and_outlook_fallbacks_are_present(fixture_email) -> None:
     assert 'name="viewport"' in fixture_email.html
 
 
+def test_a_blocked_image_shows_a_tinted_placeholder(document, fixture_email) -> None:
+    """Most clients block images at first: the alt text then sits on the quote's tint, in the muted
+    colour (4.5:1 on it in both schemes), rather than in a hole in the card."""
+    image = document.xpath("//img[contains(@src, 'towel-robot')]")[0]
+    style = image.get("style").replace(" ", "")
+    assert f"background:{LIGHT.quote}" in style and f"color:{LIGHT.muted}" in style
+    assert image.get("bgcolor") is None  # not an attribute of <img>
+    dark = re.search(r"@media \(prefers-color-scheme:dark\)\{(.*)\}", fixture_email.html, re.S).group(1)
+    assert f".nl-card .nl-img{{background:{DARK.quote}!important;color:{DARK.muted}!important}}" in dark
+
+
 def test_styles_are_inlined_by_premailer(document) -> None:
     title_link = document.xpath("//h3/a")[0]
     assert "text-decoration:none" in title_link.get("style").replace(" ", "")
@@ -133,6 +144,20 @@ def test_preheader_comes_first_and_is_hidden_without_white_text(document, fixtur
     assert body_text.startswith(fixture_email.preheader)
 
 
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u034f\u200c"))
+
+
+@pytest.mark.parametrize("preheader", ["A short one.", "A preheader of middling length that says what the issue holds, in about ninety characters."])
+def test_preheader_and_spacer_fill_a_three_line_preview(renderer: Renderer, issue_path: Path, preheader: str) -> None:
+    """Phones preview up to three lines (about 200 characters) after the subject: the preheader and
+    its spacer fill them, so no body text ("View this issue in your browser") shows after it."""
+    email = renderer.render(load_issue(issue_path).model_copy(update={"preheader": preheader}))
+    hidden = lxml.html.document_fromstring(email.html).xpath("//div[contains(@class, 'nl-preheader')]")[0].text_content()
+    shown = hidden.translate(ZERO_WIDTH)  # what takes room in a preview: the words and the no-break spaces
+    assert shown.startswith(preheader) and set(shown[len(preheader) :]) == {"\u00a0"}
+    assert 195 <= len(shown) <= 205, len(shown)
+
+
 def test_web_page_has_no_preheader_and_no_unsubscribe_token(fixture_email) -> None:
     assert "nl-preheader" not in fixture_email.web_html
     assert placeholders.UNSUBSCRIBE_URL not in fixture_email.web_html
@@ -141,7 +166,7 @@ def test_web_page_has_no_preheader_and_no_unsubscribe_token(fixture_email) -> No
 
 def test_footer_has_postal_address_browser_and_unsubscribe_links(document, fixture_email) -> None:
     assert "Fixture Weekly, 1 Test Street, Testville 12345" in document.text_content()
-    hrefs = {a.text_content(): a.get("href") for a in document.xpath("//a")}
+    hrefs = {a.text_content().replace("\u00a0", " "): a.get("href") for a in document.xpath("//a")}
     assert hrefs["Unsubscribe"] == placeholders.UNSUBSCRIBE_URL
     assert hrefs["View in browser"] == "https://fixture.example.org/archive/issue-7.html"
     assert placeholders.UNSUBSCRIBE_URL in fixture_email.text
@@ -301,6 +326,44 @@ def test_sample_issue_scores_zero_or_less_with_spamassassin(tmp_path: Path, layo
     assert score <= 0.0, report[report.find("Content analysis details") :]
 
 
+def outlook_fonts(html: str) -> dict[str, str]:
+    """The font Outlook for Windows picks first for the quote, its attribution, a heading and a
+    line of text, by the cascade: its own style's !important rules beat the inline styles, the most
+    specific (then the last) of them winning; else the element's inline font, else its parent's."""
+    import cssselect
+    from lxml.cssselect import CSSSelector
+
+    document = lxml.html.document_fromstring(html)
+    outlook_css = re.search(r"<!--\[if mso\]><style>(.*?)</style>", html).group(1)
+    rules = []  # (specificity, order, elements matched, font)
+    for order, (selectors, font) in enumerate(re.findall(r"([^{}]+)\{font-family:([^;}]+)!important\}", outlook_css)):
+        for selector in selectors.split(","):
+            specificity = cssselect.parse(selector)[0].specificity()
+            rules.append((specificity, order, set(CSSSelector(selector)(document)), font))
+
+    def font(element) -> str:
+        matched = [(specificity, order, font) for specificity, order, elements, font in rules if element in elements]
+        if matched:
+            chosen = max(matched)[2]
+        else:
+            inline = re.search(r"font-family:\s*([^;]+)", element.get("style") or "")
+            chosen = inline.group(1) if inline else font(element.getparent()) if element.getparent() is not None else ""
+        return chosen.split(",")[0].strip("'\" ")
+
+    return {
+        "quote": font(document.xpath("//blockquote/p[not(@class)]")[0]),
+        "attribution": font(document.xpath("//blockquote/p[@class='nl-cite']")[0]),
+        "heading": font(document.xpath("//h3")[0]),
+        "text": font(document.xpath("//p[@class='nl-meta']")[0]),
+        "issue number": font(document.xpath("//td[contains(@class, 'nl-issue')]/div")[0]),
+    }
+
+
+def test_outlook_keeps_the_quote_in_georgia_and_prefers_segoe_ui(fixture_email) -> None:
+    expected = {"quote": "Georgia", "attribution": "Segoe UI", "heading": "Segoe UI", "text": "Segoe UI", "issue number": "Segoe UI"}
+    assert outlook_fonts(fixture_email.html) == expected
+
+
 def test_outlook_only_blocks_are_merged_where_they_meet(fixture_email) -> None:
     """MRML closes one `<!--[if mso | IE]>` block and opens the next at every section boundary;
     joined, as node mjml joins them, they cost Outlook nothing and save about a kilobyte."""
@@ -311,7 +374,7 @@ def test_outlook_only_blocks_are_merged_where_they_meet(fixture_email) -> None:
 
 def test_outlook_and_ios_rules(fixture_email, document) -> None:
     """Headings name their own font in the head's style (once, not on every story: Outlook does not
-    pass one down) and Outlook gets a font rule of its own; lists are indented with margin (Outlook
+    pass one down) and Outlook gets a font rule of its own (Segoe UI first); lists are indented with margin (Outlook
     ignores list padding); iOS is told not to turn dates and addresses into links."""
     html = fixture_email.html
     assert document.xpath("//h1 | //h2 | //h3")
@@ -319,7 +382,7 @@ def test_outlook_and_ios_rules(fixture_email, document) -> None:
     for listing in document.xpath("//ul"):
         style = listing.get("style", "")
         assert re.search(r"margin:0 0 \d+px 20px", style) and "padding:0" in style, style
-    assert re.search(r"<!--\[if mso\]><style>[^<]*font-family:Arial", html)
+    assert re.search(r"<!--\[if mso\]><style>[^<]*font-family:'Segoe UI',Arial", html)
     assert '<meta name="format-detection" content="telephone=no,date=no,address=no,email=no,url=no">' in html
     assert '<meta name="x-apple-disable-message-reformatting">' in html
     assert "a[x-apple-data-detectors]" in html
