@@ -24,7 +24,7 @@ MAX_HEADING_CHARS = 90
 SENTENCE_END = tuple(".!?:;…\"”’')")
 WRAP_MIN_CHARS = 45  # a hard-wrapped line that is not the last of its paragraph is at least this long
 WRAP_MAX_CHARS = 100  # ...and no line of a hard-wrapped text is longer than this
-WRAP_SLACK = 10  # a wrapped line may stop this far short of the text's width (some tools balance lines)
+WRAP_SLACK = 2  # a wrapped line may stop this far short of the widest line (a space or a mark of difference)
 BYLINE = re.compile(
     r"^(?:by|written by|words by|story by|reporting by|compiled by|posted by|posted on .{1,40}? by|author:?|von|par)\s+"
     r"(?P<rest>\S.*)$",

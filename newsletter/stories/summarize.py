@@ -10,7 +10,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
-from .facts import ASIDE, HEDGE, NUMBER, PROPER_NOUN, clause_prefix, condensed, is_whole, keeps_meaning
+from .facts import HEDGE, NUMBER, PROPER_NOUN, clause_prefix, condensed, is_whole, keeps_meaning
 from .scoring import Vector, bag, centrality, cosine, vectors
 from .sentences import Sentence, has_verb, terms
 
@@ -68,6 +68,10 @@ PRAISE_WORD = re.compile(
     r"\b(?P<article>a|an|the|its|his|her|their|our)\s+(?:(?:highly|widely|well|much|most|truly|very)[-\s])?"
     rf"(?:{PRAISE}|respected|regarded|admired)\s+(?=(?P<next>[^\W\d_]))",
     re.IGNORECASE,
+)
+# The aside after a sentence's subject: "Maris Tern, one of the region's most celebrated architects, will …".
+PRAISE_ASIDE = re.compile(
+    r"^(?P<head>[^,;]+),\s+(?P<aside>(?:one of|a|an|the|who|which|widely|long)\s[^,;]{2,90}),\s+(?=[a-z])"
 )
 THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")  # "5,000", "1.200": a count, however small its first part
 SENTENCE_END = re.compile(r"[.!…][”’\"'»)]?$")
@@ -169,9 +173,9 @@ def _without_praise(s: Sentence) -> Sentence:
     """`s` without the praise that can go and leave the same statement: an aside of praise (", one of the
     field's most respected researchers,") and a word of praise before a noun ("the acclaimed series")."""
     text = s.text
-    aside = ASIDE.match(text)
-    if aside and PUFFERY.search(aside.group(0)[len(aside["head"]) :]):
-        text = ASIDE.sub(r"\g<head> ", text, count=1)
+    aside = PRAISE_ASIDE.match(text)
+    if aside and PUFFERY.search(aside["aside"]):
+        text = f"{aside['head']} {text[aside.end():]}"
     text = PRAISE_WORD.sub(_article_for_next_word, text)
     body = text.rstrip(".")
     if text == s.text or not is_whole(body) or not keeps_meaning(s.text, text):
