@@ -1,8 +1,8 @@
-"""The extractive summary: the article's lead plus its most central sentences, 2 or 3 of them and at most
+"""The extractive summary: the article's lead plus its most central sentences, up to 3 of them and at most
 about 60 words, in the article's order, keeping the figures the lead gives. Sentences that state facts win
 over those that praise; the praise a sentence can lose ("the acclaimed", ", one of the most respected …,")
-is left out, and no more than one sentence is copied word for word: the others lose who said so, an aside
-or a clause. Deterministic (no model); the editor rewrites it in review."""
+is left out, and no more than one sentence is copied word for word: the others lose a weekday, brackets or
+an aside from their middle, or stay out. Deterministic (no model); the editor rewrites it in review."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .sentences import Sentence, has_verb, terms
 
 MAX_WORDS = 60
 MAX_SENTENCES = 3
-MIN_SENTENCES = 2
+MIN_SENTENCES = 2  # wanted; one when no other sentence can be used without copying it
 MAX_SENTENCE_WORDS = 40  # a longer sentence leaves no room for a second one
 MIN_SENTENCE_WORDS = 5
 MAX_DECK_WORDS = 30  # a deck under a headline is a line or two; a lead paragraph runs longer
@@ -114,7 +114,7 @@ def _summary(sentences: Sequence[Sentence], subject: Sequence[str], lead: Senten
         chosen = _with_lead_figures(chosen, candidates, lead, scores)
     copies = _Copies({s.index: s.text for s in sentences})
     chosen = copies.at_most_one(chosen, lead, scores)
-    while len(chosen) < MIN_SENTENCES:  # a sentence lost to the rule above: another one, shortened if need be
+    while len(chosen) < MIN_SENTENCES:  # a sentence lost to the rule above: another one, condensed if need be
         picked = _next(candidates, chosen, scores, vecs, 0.99, copies.form_given(chosen))
         if picked is None:
             break
