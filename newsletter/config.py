@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from .db.location import Location, locate
 from .errors import ConfigError
@@ -235,15 +235,34 @@ class LinkSettings(Strict):
     utm_content: Line | None = None  # default: "story-{slot}"; {slot} is the story's 1-based position in the issue
 
 
+# The chat APIs `[story] llm` names, all spoken to the OpenAI way, and what each one's other settings
+# default to: (llm_base_url, llm_key_env, llm_model). A local Ollama asks for no key.
+LLM_PROVIDERS: dict[str, tuple[str, str | None, str]] = {
+    "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4o-mini"),
+    "mistral": ("https://api.mistral.ai/v1", "MISTRAL_API_KEY", "mistral-small-latest"),
+    "groq": ("https://api.groq.com/openai/v1", "GROQ_API_KEY", "llama-3.1-8b-instant"),
+    "ollama": ("http://localhost:11434/v1", None, "llama3.2"),
+}
+
+
 class StorySettings(Strict):
     """`story add --llm`: a model writes the summary in the newsletter's voice. Off unless `llm` is
     set; the default drafting stays offline and deterministic."""
 
-    llm: Literal["openai"] | None = None  # an OpenAI-compatible chat API (OpenAI, Mistral, Groq, a local Ollama...)
+    llm: Literal["openai", "mistral", "groq", "ollama"] | None = None  # any OpenAI-compatible chat API
     llm_model: Line = "gpt-4o-mini"
     llm_base_url: Url = "https://api.openai.com/v1"
-    llm_key_env: Line = "OPENAI_API_KEY"  # the environment variable that holds the key (never newsletter.toml)
+    llm_key_env: Line | None = "OPENAI_API_KEY"  # the variable that holds the key (never newsletter.toml); none for Ollama
     voice: Line = "clear, warm and plain; no hype, no exclamation marks"  # how the newsletter sounds
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_defaults(cls, data: Any) -> Any:
+        """The settings left out take the defaults of the API `llm` names (Mistral's URL and key variable...)."""
+        if isinstance(data, dict) and data.get("llm") in LLM_PROVIDERS:
+            base_url, key_env, model = LLM_PROVIDERS[data["llm"]]
+            return {"llm_base_url": base_url, "llm_key_env": key_env, "llm_model": model, **data}
+        return data
 
 
 class Config(Strict):

@@ -124,9 +124,12 @@ def _newsletter_and_model(folder: Path) -> tuple[str, Model]:
 
     config = load_workspace(folder).config
     if config.story.llm is None:
-        raise click.UsageError('--llm needs a model: set [story] llm = "openai" (any OpenAI-compatible API) in newsletter.toml')
+        raise click.UsageError(
+            '--llm needs a model: set [story] llm = "openai", "mistral", "groq" or "ollama" (any OpenAI-compatible API) in newsletter.toml'
+        )
     try:
-        llm_api_key(config.story.llm_key_env)
+        if config.story.llm_key_env is not None:
+            llm_api_key(config.story.llm_key_env)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     return config.newsletter.name, model_for(config.story)

@@ -24,6 +24,7 @@ MAX_HEADING_CHARS = 90
 SENTENCE_END = tuple(".!?:;…\"”’')")
 WRAP_MIN_CHARS = 45  # a hard-wrapped line that is not the last of its paragraph is at least this long
 WRAP_MAX_CHARS = 100  # ...and no line of a hard-wrapped text is longer than this
+WRAP_SLACK = 2  # a wrapped line may stop this far short of the widest line (a space or a mark of difference)
 BYLINE = re.compile(
     r"^(?:by|written by|words by|story by|reporting by|compiled by|posted by|posted on .{1,40}? by|author:?|von|par)\s+"
     r"(?P<rest>\S.*)$",
@@ -425,6 +426,8 @@ def _teaser_cards(stanza: list[int], texts: list[str]) -> dict[int, str]:
     for position, text in enumerate(texts):
         if not junk.is_link_label(text) or junk.opens_navigation(text):
             continue  # "Sur le même sujet" heads a list of them: clean() skips that list as navigation
+        if position >= 1 and junk.opens_navigation(texts[position - 1]):
+            continue  # "More from X" and "See more →" head a list of other stories, read as navigation
         card = [position]
         if position >= 2 and _is_teaser(texts[position - 1]) and _is_other_headline(texts[position - 2]):
             card += [position - 1, position - 2]
@@ -450,7 +453,9 @@ def _join_wrapped(raw: list[RawBlock]) -> list[RawBlock]:
     long_lines = [len(block.text) for block in raw if block.kind == "line" and len(block.text) >= WRAP_MIN_CHARS]
     if len(long_lines) < 2 or sum(length > WRAP_MAX_CHARS for length in long_lines) > len(long_lines) // 10:
         return raw
+    width = max(long_lines)
     joined: list[RawBlock] = []
+    wrapped = False  # whether joined[-1] is already two lines or more
     for block in raw:
         previous = joined[-1] if joined else None
         if (
@@ -461,6 +466,7 @@ def _join_wrapped(raw: list[RawBlock]) -> list[RawBlock]:
             and not previous.text.rstrip().endswith(SENTENCE_END)
             and not BULLET.match(block.text)
             and not _stands_alone(block.text)
+            and not (not wrapped and _headline_above(previous.text, block.text, width))
         ) or (
             block.kind == "line"
             and previous is not None
@@ -470,6 +476,17 @@ def _join_wrapped(raw: list[RawBlock]) -> list[RawBlock]:
             and not BULLET.match(block.text)
         ):
             joined[-1] = RawBlock("line", f"{previous.text.rstrip()} {block.text.strip()}")
+            wrapped = True
         else:
             joined.append(block)
+            wrapped = False
     return joined
+
+
+def _headline_above(line: str, following: str, width: int) -> bool:
+    """Whether `line` is a headline of its own rather than the first line of a wrapped paragraph: it reads
+    like one and stops well short of the text's width (the next line's first word would have fit), and the
+    next line opens a sentence. "Ferry app goes live" above "The model predicts delays." stays apart."""
+    line, first_word = line.rstrip(), following.split()[0]
+    short = len(line) + 1 + len(first_word) <= width - WRAP_SLACK
+    return short and looks_like_title(line) and first_word[:1].isupper()

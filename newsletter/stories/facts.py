@@ -5,17 +5,18 @@ after it is shortened."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from .clean import Block
 from .scoring import bag, cosine, vectors
-from .sentences import STOPWORDS, Sentence, has_verb, strip_dateline, terms
+from .sentences import AUXILIARIES, COMMON_VERBS, STOPWORDS, Sentence, has_verb, strip_dateline, terms
 
 MIN_FACTS = 3
 MAX_FACTS = 5
 PICKED_FACTS = 4  # when choosing sentences: enough to be useful, few enough to scan
 FACT_CHARS = 120  # drafted facts aim under this...
-MAX_FACT_CHARS = 140  # ...and never pass it: the issue check warns above it
+MAX_FACT_CHARS = 140  # ...and never pass it: check.KEY_FACT_MAX_CHARS, above which `newsletter check` warns
 REDUNDANT = 0.45
 REPEATED_SHARE = 0.7  # a fact with this share of its content words in one summary sentence repeats it...
 SAME_FIGURES_SHARE = 0.6  # ...and with this share, when it gives no figure the sentence does not
@@ -70,14 +71,20 @@ QUOTED_SPEECH = re.compile(r"[“\"„«][^“”\"„«»]*\s[^“”\"„«»]
 
 
 def listed_facts(blocks: Sequence[Block]) -> list[str]:
-    """The items of the article's own key-facts list, exactly as written (at most five)."""
+    """The items of the article's own key-facts list (at most five), as written; an item too long for a
+    key fact is cut by clause as a drafted fact is, or left out when it cannot be cut cleanly."""
     for heading in (b.text for b in blocks if b.kind == "heading"):
         if not is_key_list_heading(heading):
             continue
         items = [b.text.rstrip() for b in blocks if b.kind == "item" and b.section == heading]
         if items:
-            return items[:MAX_FACTS]
+            return [fact for item in items[:MAX_FACTS] if (fact := _listed_fact(item))]
     return []
+
+
+def _listed_fact(item: str) -> str | None:
+    """A list item as a key fact: as written when it fits (`newsletter check` warns above MAX_FACT_CHARS)."""
+    return item if len(item) <= MAX_FACT_CHARS else as_fact(item)
 
 
 def is_key_list_heading(text: str) -> bool:
@@ -235,6 +242,17 @@ PHRASE_BREAKS = re.compile(
     r",\s|\s(?=(?:after|while|when|because|although|despite|following|since|with|thanks to|before|until|"
     r"so that|in order to|to help)\s)"
 )
+# The day of the week a report gives ("announced Thursday that", "voted on Tuesday night", "a désigné mardi",
+# "am Donnerstagabend"): it says little once the newsletter goes out days later. Not a weekday a phrase
+# needs ("starting Thursday", "until Monday") nor one with its date ("lundi 18 août").
+DAYS = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+WEEKDAY = re.compile(
+    rf"\s+on\s+{DAYS}(?:\s+(?:morning|afternoon|evening|night))?\b(?!\s*,?\s*\d)"
+    rf"|(?<=[a-z](?:ed|id|ys))\s+{DAYS}(?:\s+(?:morning|afternoon|evening|night))?\b(?!\s*,?\s*\d)"
+    r"|\s+(?:this|last)\s+week\b|\s+(?:today|yesterday)\b(?!['’])"
+    r"|\s+am\s+(?:Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag)(?:morgen|mittag|abend|nachmittag)?\b(?!\s*,?\s*\d)"
+    r"|(?<=[a-zé])\s+(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b(?!\s*\d)(?=\s+[a-zà-ÿ])"
+)
 # A cut must not end on a word that needs more after it ("the most", "along", "sowie", "et"), nor on an
 # amount an article leads ("will build a $185 million" of "a $185 million, six-story tower"), nor inside
 # an aside that opened after "and" ("restoring rigging and, in a few cases").
@@ -249,9 +267,28 @@ DANGLING = re.compile(
     r"|\b(?:a|an|ein|eine|einen|un|une)\s+[$€£]?\d[\d.,]*(?:\s+(?:million|billion|trillion|thousand|percent|"
     r"Millionen|Milliarden|millions?|milliards?))?"
     r"|\b(?:and|or|but|und|oder|aber|et|ou|mais),\s[^,]*"
+    r"|,\s+[^\W\d_]+ing"  # "…that each provider must keep, starting" (of ", starting with the largest")
+    r"|\bat (?:a|the) time"  # "…at a time" (of "at a time when …")
     r"|[-–—(,:;/&])\s*$",
     re.IGNORECASE,
 )
+# Words whose loss changes what the rest of a sentence says: a limit ("up to", "at least"), a choice
+# ("whichever is higher"), a negation ("not") or a condition ("unless", "if"). A cut that would drop one
+# is no cut: the fact is left out instead ("fined 3% or €15 million" is not "…, whichever is higher").
+QUALIFIER = re.compile(
+    r"\b(?:whichever|whatever|unless|if|provided|only|except|not|never|no longer|nor|without|until|pending|"
+    r"subject to|as long as|up to|at least|at most|no more than|a maximum of|a minimum of|"
+    r"nicht|kein\w*|nie|niemals|nur|außer|sofern|falls|wenn|bis zu|mindestens|höchstens|ohne|"
+    r"ne|pas|jamais|seulement|sauf|si|jusqu['’]à|au moins|au plus|sans)\b|n['’]t\b",
+    re.IGNORECASE,
+)
+# A clause these words open needs its own verb: "Officials have yet to say whether the Act's code of
+# practice" is no sentence, whatever verb came before "whether".
+SUBORDINATE = re.compile(  # small letters only: "Kestrel Falls" is a name ("falls" is English too, so not German's)
+    r"\b(?:whether|if|because(?! of)|although|though|unless|whereas|ob|weil|sofern|obwohl|"
+    r"parce que|bien que|lorsque|puisque)\s+(?!to\b|so\b|not\b)(?P<clause>[^,;]*)"
+)
+VERB_FIRST = frozenset().union(*AUXILIARIES.values(), COMMON_VERBS)
 # A sentence that opens with its subject and an aside ("The atrium, designed by Corran & Webb, floods …"):
 # a cut that ends in the aside left the subject without its verb. The subject is a phrase an article
 # leads, or a name; the aside starts with a relative pronoun or an article, or follows right after it.
@@ -285,7 +322,7 @@ def as_fact(sentence: str) -> str | None:
     for limit in (FACT_CHARS, MAX_FACT_CHARS):
         fact = _fit(text, limit - 1)  # room for the full stop
         if fact:
-            return fact if fact.endswith(SENTENCE_END) else fact + "."
+            return _closed(fact)
     return None
 
 
@@ -304,14 +341,55 @@ def shorten(text: str, limit: int = FACT_CHARS) -> str:
 
 def clause_prefix(text: str, limit: int) -> str | None:
     """The longest start of `text`, at most `limit` characters, that ends at a clause boundary and is still
-    a whole sentence (no verbless stub, no dangling "the most"); None if there is none."""
+    a whole sentence (no verbless stub, no dangling "the most") that means what it meant; None if there is none."""
     for breaks in (CLAUSE_BREAKS, PHRASE_BREAKS):
         cuts = [m.start() for m in breaks.finditer(text) if m.start() <= limit and len(text[: m.start()].split()) >= 6]
         for cut in reversed(cuts):
             prefix = text[:cut].rstrip(" ,;:—–-")
-            if is_whole(prefix):
+            rest = text[cut:]
+            if is_whole(prefix) and _cut_keeps_meaning(rest) and not _verb_cut_off(rest) and not _list_cut(prefix, rest):
                 return prefix
     return None
+
+
+def keeps_meaning(full: str, shorter: str) -> bool:
+    """Whether `shorter`, a cut of `full`, still has every word of `full` that qualifies what it says
+    ("whichever", "up to", "at least", "not", "unless"...)."""
+    return _qualifiers(shorter) == _qualifiers(full)
+
+
+def _cut_keeps_meaning(rest: str) -> bool:
+    """Whether ending a sentence where `rest` starts leaves the meaning of what comes before as it was:
+    the phrase that `rest` opens with (up to its next comma) qualifies nothing ("…or €15 million, whichever
+    is higher", "…in May, unless the vote fails"). Later phrases, and a statement after a semicolon, are
+    their own ("; not before 2027" still qualifies; "; the trams will run until 2027" does not)."""
+    rest = rest.lstrip(" ,—–-")
+    if rest.startswith(";"):
+        return not QUALIFIER.match(rest.lstrip(" ;"))
+    return not QUALIFIER.search(re.split(r"[,;]|\s[—–]\s", rest, maxsplit=1)[0])
+
+
+def _qualifiers(text: str) -> Counter[str]:
+    return Counter(" ".join(found.lower().split()) for found in QUALIFIER.findall(text))
+
+
+def _list_cut(kept: str, rest: str) -> bool:
+    """Whether the cut falls inside a list: before its last item, when the kept text ends in an item with no
+    verb ("…how Claude handles reasoning, factual grounding" of "…, and performance on benchmarks"), or
+    before its next items ("…lives or works in Canton" of "…, Marris or Upton counties")."""
+    if re.match(r",\s+(?:[A-ZÀ-Þ\d]|[^\W\d_]+(?:\s[^\W\d_]+){0,2},?\s+(?:and|or|und|oder|et|ou)\s)", rest):
+        return True
+    if not re.match(r"[\s,]*(?:and|or|und|oder|et|ou)\s", rest):
+        return False
+    *before, last = kept.rsplit(", ", 1)
+    return bool(before) and not has_verb(last)
+
+
+def _verb_cut_off(rest: str) -> bool:
+    """Whether the text a cut drops opens with a verb: then the cut parted a subject from its verb
+    ("…whether the code of practice, signed by 26 companies last year" of "…, will count as proof")."""
+    first = re.match(r"[\W\d_]*([^\W\d_]+)", rest)
+    return bool(first and first[1] in VERB_FIRST)
 
 
 def is_whole(text: str) -> bool:
@@ -319,6 +397,7 @@ def is_whole(text: str) -> bool:
     kept its verb (the sentence's, and the last joined clause's), and every bracket and quotation closed."""
     return (
         has_verb(text) and not DANGLING.search(text) and not _subject_left(text) and not _joined_subject_left(text)
+        and not _clause_left_open(text)
         and text.count("(") == text.count(")") and text.count("“") == text.count("”")
         and text.count('"') % 2 == 0 and text.count("«") == text.count("»") and text.count("„") <= text.count("“")
     )
@@ -333,6 +412,13 @@ def _subject_left(text: str) -> bool:
         return False
     # Read each later part after the subject, so its verb stands where a verb stands: "Lake Ardell held".
     return not any(has_verb(f"{parts[0]} {part}") and not ASIDE_START.match(part) for part in parts[2:])
+
+
+def _clause_left_open(text: str) -> bool:
+    """Whether `text` ends in a clause opened by "whether", "if", "because"... that has no verb of its own
+    up to its first comma ("Officials have yet to say whether the Act's code of practice, signed last year")."""
+    opened = list(SUBORDINATE.finditer(text[:1].lower() + text[1:]))
+    return bool(opened and opened[-1]["clause"].strip() and not has_verb(opened[-1]["clause"]))
 
 
 def _joined_subject_left(text: str) -> bool:
@@ -352,17 +438,47 @@ def _subject(phrase: str) -> bool:
     return all(word[:1].isupper() for word in words) and words[0].lower() not in NOT_A_NAME_START
 
 
+def condensed(sentence: str) -> str | None:
+    """`sentence` without what it can lose from its middle and still say the same: the day of the week
+    (stale once the newsletter goes out), brackets and an aside; a whole sentence, ending as one. None
+    when it has none of them (the summary uses this so that it copies no more than one sentence)."""
+    text = _bare(sentence)
+    shorter = text
+    for cut in (_without_weekday, _without_brackets, _without_aside):
+        shorter = _drop(shorter, cut)
+    return _closed(shorter) if shorter != text else None
+
+
+def _closed(text: str) -> str:
+    return text if text.endswith(SENTENCE_END) else text + "."
+
+
+def _without_weekday(text: str) -> str:
+    return WEEKDAY.sub("", text)
+
+
+def _without_lead_in(text: str) -> str:
+    return _capitalized(LEAD_IN.sub("", text))
+
+
+def _without_brackets(text: str) -> str:
+    return PARENTHESES.sub("", text)
+
+
+def _without_aside(text: str) -> str:
+    return ASIDE.sub(r"\g<head> ", text)
+
+
+def _without_source(text: str) -> str:
+    return TRAILING_SOURCE.sub("", text)
+
+
 def _fit(text: str, limit: int) -> str | None:
     """`text` within `limit` characters, dropping what is least needed first (a lead-in, brackets, asides,
     who said so) and then the clauses at its end; None if that leaves no whole sentence."""
-    if len(text) > limit:
-        text = _drop(text, lambda t: _capitalized(LEAD_IN.sub("", t)))
-    if len(text) > limit:
-        text = _drop(text, lambda t: PARENTHESES.sub("", t))
-    if len(text) > limit:
-        text = _drop(text, lambda t: ASIDE.sub(r"\g<head> ", t))
-    if len(text) > limit:
-        text = _drop(text, lambda t: TRAILING_SOURCE.sub("", t))
+    for cut in (_without_lead_in, _without_brackets, _without_aside, _without_source):
+        if len(text) > limit:
+            text = _drop(text, cut)
     if len(text) > limit:
         return clause_prefix(text, limit)
     return text if is_whole(text) else None
@@ -371,7 +487,7 @@ def _fit(text: str, limit: int) -> str | None:
 def _drop(text: str, cut: Callable[[str], str]) -> str:
     """`cut(text)` if that is still a whole sentence, else `text`."""
     shorter = cut(text).strip()
-    return shorter if shorter != text and is_whole(shorter) else text
+    return shorter if shorter != text and is_whole(shorter) and keeps_meaning(text, shorter) else text
 
 
 def _bare(text: str) -> str:

@@ -39,7 +39,7 @@ class Model:
     """The model [story] names, with its key: made by `model_for`, which checks where the key may go."""
 
     settings: StorySettings
-    key: str = field(repr=False)
+    key: str | None = field(repr=False)  # None: the API asks for none (a local Ollama)
 
     @property
     def url(self) -> str:
@@ -47,9 +47,12 @@ class Model:
 
 
 def model_for(settings: StorySettings) -> Model:
-    """The model of `settings` with its key from the environment. The key goes with every request,
-    so [story] llm_base_url must be https, or plain http to this machine (a local model, with a
-    warning), as for SendGrid and SMTP. Raises ConfigError before anything is sent."""
+    """The model of `settings` with its key from the environment, if [story] llm_key_env names one
+    (Ollama's default names none). The key goes with every request, so [story] llm_base_url must
+    then be https, or plain http to this machine (a local model, with a warning), as for SendGrid and
+    SMTP. Raises ConfigError before anything is sent."""
+    if settings.llm_key_env is None:
+        return Model(settings, None)
     key = llm_api_key(settings.llm_key_env)
     refuse_clear_text(settings.llm_base_url, "[story] llm_base_url")
     return Model(settings, key)
@@ -90,7 +93,7 @@ def messages(article: str, title: str, newsletter: str, voice: str) -> list[dict
     wait=wait_exponential(multiplier=0.5, max=8),
     reraise=True,
 )
-def _ask(url: str, key: str, body: dict[str, object]) -> str:
+def _ask(url: str, key: str | None, body: dict[str, object]) -> str:
     """POST `body` to `url` within one deadline of TIMEOUT seconds for the whole request (connect,
     headers and body: a server dripping a byte at a time meets it too), never followed elsewhere.
     A deadline missed is not tried again: another try would only triple the wait."""
@@ -98,9 +101,8 @@ def _ask(url: str, key: str, body: dict[str, object]) -> str:
     import urllib.request
 
     guard = Guard(url, TIMEOUT, allow_private=True, name=f"the model's API at {url}")  # a local model is fine
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {key}"} if key else {})
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers)
     try:
         with opener(guard, follow_redirects=False).open(request, timeout=TIMEOUT) as response:
             data = read_body(response, guard, ANSWER_BYTES)

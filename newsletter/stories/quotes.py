@@ -62,6 +62,7 @@ RELATIVE_TAIL = re.compile(r",\s+(?:who|which|whose|der|die|das|dessen|deren|qui
 class PullQuote:
     text: str
     attribution: str
+    fragment: bool = False  # words quoted inside the writer's own sentence: "…" marks what is left out
 
 
 def normalized(text: str) -> str:
@@ -109,18 +110,22 @@ def inline_quote(text: str) -> PullQuote | None:
     text = HONORIFIC.sub(lambda m: m.group(0)[:-1] + ONE_DOT, text)  # so "Dr." does not end the speaker
     text = TIME_OF_DAY.sub(rf"\1{ONE_DOT}", text)
     quotations = list(QUOTATION.finditer(text))
+    fragment = None
     for at, quotation in enumerate(quotations):
         following = quotations[at + 1] if at + 1 < len(quotations) else None
         found = _split_quote(text, quotation, following) or _quote_with_speaker(text, quotation, quotations[at - 1] if at else None)
         if found and len(found.text.split()) >= MIN_QUOTE_WORDS:
-            return PullQuote(found.text.replace(ONE_DOT, "."), clean_attribution(found.attribution.replace(ONE_DOT, ".")))
-    return None
+            found = PullQuote(found.text.replace(ONE_DOT, "."), clean_attribution(found.attribution.replace(ONE_DOT, ".")), found.fragment)
+            if not found.fragment:
+                return found
+            fragment = fragment or found
+    return fragment  # words of the speaker's inside the writer's sentence, marked as such
 
 
 def _split_quote(text: str, first: re.Match[str], second: re.Match[str] | None) -> PullQuote | None:
     """One quote in two parts around its speaker: '“We built this,” said Maria Lopez, “and it shows.”'.
     The second part may also be the next sentence: '“It is slow,” said Ada Lee. “This is the moment.”'."""
-    if second is None:
+    if second is None or _inside_a_sentence(text[: first.start()]):
         return None
     between = text[first.end() : second.start()].strip()
     clause = between.strip(" ,.")
@@ -138,11 +143,29 @@ def _split_quote(text: str, first: re.Match[str], second: re.Match[str] | None) 
 
 def _quote_with_speaker(text: str, quotation: re.Match[str], previous: re.Match[str] | None) -> PullQuote | None:
     """One quote with its speaker after it ('“…,” Santos said.') or before it ('Rui Santos said: “…”')."""
+    opening = SENTENCE_BREAK.split(text[previous.end() if previous else 0 : quotation.start()])[-1]
     speaker = _speaker_after(text, quotation)
+    if speaker is not None:
+        whole = not _inside_a_sentence(opening)  # '“…,” Santos said.', not 'The tax is “…,” Santos said.'
+    else:
+        speaker = _speaker_in(opening)
+        whole = opening.rstrip().endswith((":", ","))  # 'Santos said: “…”', not 'Santos said the tax was “…”'
     if speaker is None:
-        head = text[previous.end() if previous else 0 : quotation.start()]
-        speaker = _speaker_in(SENTENCE_BREAK.split(head)[-1])
-    return PullQuote(_sentence_case_quote(_said(quotation)), speaker) if speaker else None
+        return None
+    said = _said(quotation)
+    return PullQuote(_sentence_case_quote(said), speaker) if whole else PullQuote(_marked_fragment(said), speaker, fragment=True)
+
+
+def _inside_a_sentence(before: str) -> bool:
+    """Whether words of the writer's come before a quotation in its sentence (`before` is the text up to it)."""
+    return bool(re.search(r"\w", SENTENCE_BREAK.split(before)[-1]))
+
+
+def _marked_fragment(said: str) -> str:
+    """'the price of a clean conscience,' -> '…the price of a clean conscience…': a quoted phrase is not a
+    sentence of the speaker's, so the quote shows that words come before it (and after, unless it ends one)."""
+    said = " ".join(said.split()).rstrip(",;: ")
+    return f"…{said}" if said.endswith((".", "!", "?", "…")) else f"…{said}…"
 
 
 def _speaker_after(text: str, quotation: re.Match[str]) -> str | None:
@@ -183,16 +206,20 @@ def _said(quotation: re.Match[str]) -> str:
 
 
 def best_quote(quote_blocks: Iterable[tuple[str, str | None]], paragraphs: Iterable[str]) -> PullQuote | None:
-    """The first pull quote that names its speaker, else the first quote inside a paragraph."""
+    """The first pull quote that names its speaker, else the first quote inside a paragraph that is a
+    whole sentence of the speaker's, else the first quoted phrase (marked "…" as a fragment)."""
     story = list(paragraphs)
     for text, attribution in quote_blocks:
         if attribution and len(text.split()) >= MIN_QUOTE_WORDS:
             return PullQuote(text, full_name(attribution, story))
+    fragment = None
     for paragraph in story:
         found = inline_quote(paragraph)
-        if found:
+        if found and not found.fragment:
             return PullQuote(found.text, full_name(found.attribution, story))
-    return None
+        fragment = fragment or found
+    # A whole sentence of the speaker's is better; a quoted phrase, marked as one, is still a quote.
+    return PullQuote(fragment.text, full_name(fragment.attribution, story), fragment=True) if fragment else None
 
 
 def full_name(attribution: str, story: list[str]) -> str:

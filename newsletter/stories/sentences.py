@@ -476,8 +476,8 @@ def _english_verb(word: str, before: str, after: str) -> bool:
         return False  # "rising costs", "two injured people"
     if len(word) >= 5 and word.endswith("ed"):
         return True
-    if word.endswith("s") and before.endswith("ly"):
-        return True  # "rarely fades"
+    if word.endswith("s") and (before.endswith("ly") or (after.endswith("ly") and len(after) > 4)):
+        return True  # "rarely fades", "focuses mainly"
     return after in OBJECT_START["en"] or (after[:1].isdigit() and word.endswith(("s", "ed")))
 
 

@@ -1,20 +1,22 @@
-"""The extractive summary: the article's lead plus its most central sentences, 2 or 3 of them and at most
-about 60 words, in the article's order, keeping the figures the lead gives. Deterministic (no model); the
-editor rewrites it in review."""
+"""The extractive summary: the article's lead plus its most central sentences, up to 3 of them and at most
+about 60 words, in the article's order, keeping the figures the lead gives. Sentences that state facts win
+over those that praise; the praise a sentence can lose ("the acclaimed", ", one of the most respected …,")
+is left out, and no more than one sentence is copied word for word: the others lose a weekday, brackets or
+an aside from their middle, or stay out. Deterministic (no model); the editor rewrites it in review."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from .facts import clause_prefix
+from .facts import HEDGE, NUMBER, PROPER_NOUN, clause_prefix, condensed, is_whole, keeps_meaning
 from .scoring import Vector, bag, centrality, cosine, vectors
 from .sentences import Sentence, has_verb, terms
 
 MAX_WORDS = 60
 MAX_SENTENCES = 3
-MIN_SENTENCES = 2
+MIN_SENTENCES = 2  # wanted; one when no other sentence can be used without copying it
 MAX_SENTENCE_WORDS = 40  # a longer sentence leaves no room for a second one
 MIN_SENTENCE_WORDS = 5
 MAX_DECK_WORDS = 30  # a deck under a headline is a line or two; a lead paragraph runs longer
@@ -45,6 +47,32 @@ AMOUNT = re.compile(
     r"(?P<unit>\s?(?:%|percent\b|per cent\b|prozent\b|pour cent\b))?",
     re.IGNORECASE,
 )
+# Praise the source gives its subject ("one of the field's most respected researchers", "the acclaimed",
+# "renommierte", "prestigieux"): a newsletter's summary states the facts and leaves the praise out.
+PRAISE = (
+    r"renowned|celebrated|acclaimed|prestigious|legendary|iconic|beloved|famed|storied|visionary|ground-?breaking|"
+    r"world-class|world-renowned|world-famous|esteemed|revered|revolutionary|game-changing|stunning|remarkable|"
+    r"impressive|trailblazing|pioneering"
+)
+PUFFERY = re.compile(
+    r"\bone of the (?:[\w'’-]+\s){0,2}?(?:most|best|biggest|greatest|top|leading|finest)\b"
+    r"|\b(?:highly|widely|well|much|most)[-\s](?:respected|regarded|acclaimed|celebrated|known|loved|admired)\b"
+    rf"|\b(?:{PRAISE}|cutting-edge|state-of-the-art|best-in-class|exciting|incredible|amazing|unparalleled|"
+    r"unrivall?ed|popular|renommiert\w*|legendär\w*|preisgekrönt\w*|bahnbrechend\w*|herausragend\w*|"
+    r"prestigieu\w+|renommée?s?|célèbres?|emblématiques?|incontournables?|exceptionnel\w*|remarquables?)\b",
+    re.IGNORECASE,
+)
+# A word of praise between an article and its noun, which can go without changing what is said:
+# "the popular tutorial series" keeps "popular" (it may be a fact), "the acclaimed series" loses "acclaimed".
+PRAISE_WORD = re.compile(
+    r"\b(?P<article>a|an|the|its|his|her|their|our)\s+(?:(?:highly|widely|well|much|most|truly|very)[-\s])?"
+    rf"(?:{PRAISE}|respected|regarded|admired)\s+(?=(?P<next>[^\W\d_]))",
+    re.IGNORECASE,
+)
+# The aside after a sentence's subject: "Maris Tern, one of the region's most celebrated architects, will …".
+PRAISE_ASIDE = re.compile(
+    r"^(?P<head>[^,;]+),\s+(?P<aside>(?:one of|a|an|the|who|which|widely|long)\s[^,;]{2,90}),\s+(?=[a-z])"
+)
 THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")  # "5,000", "1.200": a count, however small its first part
 SENTENCE_END = re.compile(r"[.!…][”’\"'»)]?$")
 
@@ -63,7 +91,9 @@ def _summary(sentences: Sequence[Sentence], subject: Sequence[str], lead: Senten
     """The summary sentences of the story that starts at `lead` (its first sentence if None)."""
     # The story starts at its lead: a headline or a deck before it is no summary sentence.
     story = [s for s in _with_lead_cut(sentences, lead) if lead is None or s.index >= lead.index]
-    candidates = [s for s in story if MIN_SENTENCE_WORDS <= s.words <= MAX_SENTENCE_WORDS and _statement(s)]
+    candidates = [
+        _without_praise(s) for s in story if MIN_SENTENCE_WORDS <= s.words <= MAX_SENTENCE_WORDS and _statement(s)
+    ]
     if not candidates:
         shortest = sorted(story, key=lambda s: (s.words, s.index))[:1]
         return [s for s in shortest if s.words <= MAX_WORDS]
@@ -82,7 +112,84 @@ def _summary(sentences: Sequence[Sentence], subject: Sequence[str], lead: Senten
         chosen.append(picked)
     if lead is not None:
         chosen = _with_lead_figures(chosen, candidates, lead, scores)
+    copies = _Copies({s.index: s.text for s in sentences})
+    chosen = copies.at_most_one(chosen, lead, scores)
+    while len(chosen) < MIN_SENTENCES:  # a sentence lost to the rule above: another one, condensed if need be
+        picked = _next(candidates, chosen, scores, vecs, 0.99, copies.form_given(chosen))
+        if picked is None:
+            break
+        chosen.append(picked)
     return sorted(chosen, key=lambda s: s.index)
+
+
+class _Copies:
+    """The summary copies at most one sentence word for word (a run of an article sentence's words, a cut
+    one too); the others lose something from their middle (a weekday, brackets, an aside: `condensed`) or,
+    when nothing can go, are left out of it."""
+
+    def __init__(self, as_written: dict[int, str]) -> None:
+        self.as_written = {index: words(text) for index, text in as_written.items()}
+        self.short: dict[int, Sentence | None] = {}
+
+    def copied(self, s: Sentence) -> bool:
+        return words(s.text) in self.as_written.get(s.index, "")
+
+    def shortened(self, s: Sentence) -> Sentence | None:
+        if s.index not in self.short:
+            text = condensed(s.text)
+            fits = text is not None and len(text.split()) >= MIN_SENTENCE_WORDS and not self.copied_text(s.index, text)
+            self.short[s.index] = dataclasses.replace(s, text=text, terms=terms(text)) if fits and text else None
+        return self.short[s.index]
+
+    def copied_text(self, index: int, text: str) -> bool:
+        return words(text) in self.as_written.get(index, "")
+
+    def at_most_one(self, chosen: list[Sentence], lead: Sentence | None, scores: dict[int, float]) -> list[Sentence]:
+        """`chosen` with one copied sentence at most: the one that cannot be condensed (the one giving the
+        lead's figures first, then the lead, then the best), else the lead or the first; the other copies
+        condensed, or left out."""
+        copies = [s for s in chosen if self.copied(s)]
+        if len(copies) <= 1:
+            return chosen
+        lead_figures = figures(lead.text) if lead else set()
+        kept = min(
+            copies,
+            key=lambda s: (
+                self.shortened(s) is not None, not figures(s.text) & lead_figures, not (lead and s.index == lead.index),
+                -scores.get(s.index, 0.0), s.index,
+            ),
+        )
+        shown = [s if s is kept or not self.copied(s) else self.shortened(s) for s in chosen]
+        return [s for s in shown if s is not None]
+
+    def form_given(self, chosen: Sequence[Sentence]) -> Callable[[Sentence], Sentence | None]:
+        """How a further sentence may join `chosen`: as written while none of them is a copy, else shortened."""
+        if not any(self.copied(c) for c in chosen):
+            return lambda s: s
+        return lambda s: self.shortened(s) if self.copied(s) else s
+
+
+def _without_praise(s: Sentence) -> Sentence:
+    """`s` without the praise that can go and leave the same statement: an aside of praise (", one of the
+    field's most respected researchers,") and a word of praise before a noun ("the acclaimed series")."""
+    text = s.text
+    aside = PRAISE_ASIDE.match(text)
+    if aside and PUFFERY.search(aside["aside"]):
+        text = f"{aside['head']} {text[aside.end():]}"
+    text = PRAISE_WORD.sub(_article_for_next_word, text)
+    body = text.rstrip(".")
+    if text == s.text or not is_whole(body) or not keeps_meaning(s.text, text):
+        return s
+    return dataclasses.replace(s, text=text, terms=terms(text))
+
+
+def _article_for_next_word(word: re.Match[str]) -> str:
+    """The article left when the word of praise after it goes: "an iconic hall" becomes "a hall"."""
+    article = word["article"]
+    if article.lower() not in ("a", "an"):
+        return article + " "
+    chosen = "an" if word["next"].lower() in "aeiou" else "a"
+    return (chosen.capitalize() if article[0].isupper() else chosen) + " "
 
 
 def figures(text: str) -> set[str]:
@@ -194,19 +301,28 @@ def _scores(
         # News puts the essentials in the first paragraph; later, a paragraph's opening sentence leads it.
         score += 0.8 if s.paragraph == lead_paragraph else 0.1 if s.position == 0 else 0.0
         score -= 0.6 if QUOTE_MARKS.search(s.text) else 0.0  # quotes belong in the quote field
+        score -= 1.0 * min(len(PUFFERY.findall(s.text)), 2)  # praise the summary could not leave out
+        score -= 0.5 * min(len(HEDGE.findall(s.text)), 2)  # a guess ("will likely be read as") is no fact
+        score += 0.1 * min(len(NUMBER.findall(s.text)) + len(PROPER_NOUN.findall(s.text)), 4)  # facts
         scores[s.index] = score
     return scores
 
 
 def _next(
-    candidates: Sequence[Sentence], chosen: list[Sentence], scores: dict[int, float], vecs: dict[int, Vector], redundant: float
+    candidates: Sequence[Sentence],
+    chosen: list[Sentence],
+    scores: dict[int, float],
+    vecs: dict[int, Vector],
+    redundant: float,
+    shown: Callable[[Sentence], Sentence | None] = lambda s: s,
 ) -> Sentence | None:
-    """The best-scoring sentence that still fits the word budget and does not repeat the chosen ones."""
+    """The best-scoring sentence that still fits the word budget and does not repeat the chosen ones, in
+    the form `shown` gives it (None: it may not stand in the summary)."""
     used = sum(s.words for s in chosen)
     chosen_indexes = {s.index for s in chosen}
-    best: tuple[float, int] | None = None
+    best: tuple[float, int, Sentence] | None = None
     for s in candidates:
-        if s.index in chosen_indexes or used + s.words > MAX_WORDS or s.words < MIN_ADDED_WORDS:
+        if s.index in chosen_indexes or s.words < MIN_ADDED_WORDS:
             continue
         if max(cosine(vecs[s.index], vecs[c.index]) for c in chosen) > redundant:
             continue
@@ -217,9 +333,17 @@ def _next(
             score -= 0.5
         if best is not None and (score, -s.index) <= (best[0], -best[1]):
             continue
-        if has_verb(s.text):  # a caption or a stub is no summary sentence (checked last: it is the slowest)
-            best = (score, s.index)
-    return next((s for s in candidates if best and s.index == best[1]), None)
+        form = shown(s)
+        if form is None or used + form.words > MAX_WORDS:
+            continue
+        if has_verb(form.text):  # a caption or a stub is no summary sentence (checked last: it is the slowest)
+            best = (score, s.index, form)
+    return best[2] if best else None
+
+
+def words(text: str) -> str:
+    """The words of `text`, lower-cased, one space apart: how a copy is recognised, whatever its punctuation."""
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
 def summary_text(chosen: Sequence[Sentence]) -> str:

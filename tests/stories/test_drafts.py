@@ -70,16 +70,23 @@ def test_metadata_found_in_the_article(drafts: dict[str, Draft], name: str) -> N
         assert story.url == PLACEHOLDER_URL  # a local file naming no URL gets the flagged placeholder
 
 
+def in_order(words: list[str], article: list[str]) -> bool:
+    """Whether `words` appear in `article` in this order (with other words between them, maybe)."""
+    remaining = iter(article)
+    return all(word in remaining for word in words)
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_summary_is_two_or_three_article_sentences_within_sixty_words(drafts: dict[str, Draft], name: str) -> None:
+def test_summary_is_article_sentences_within_sixty_words_copying_one_at_most(drafts: dict[str, Draft], name: str) -> None:
     summary = drafts[name].story.summary
     sentences = split(summary)
-    assert 2 <= len(sentences) <= 3, sentences
+    assert 1 <= len(sentences) <= 3, sentences
     assert len(summary.split()) <= MAX_WORDS
     text = (FIXTURES / name).read_text(encoding="utf-8")
     article = normalized(re.sub(r"\]\([^)]*\)", "", text))  # Markdown link targets are not text
     for sentence in sentences:
-        assert normalized(sentence) in article  # extractive: taken from the article, not invented
+        assert in_order(normalized(sentence).split(), article.split()), sentence  # the article's words, never invented
+    assert sum(normalized(sentence) in article for sentence in sentences) <= 1, sentences  # one copied sentence at most
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -140,3 +140,42 @@ def test_without_a_model_or_a_key_llm_is_refused_before_fetching(workspace: Path
 def test_without_llm_drafting_stays_offline(with_model: Path, model: FakeModel) -> None:
     result = run("story", "show", str(ARTICLE))
     assert result.exit_code == 0 and model.requests == []
+
+
+def test_a_local_ollama_needs_no_key_variable(workspace: Path, model: FakeModel, monkeypatch) -> None:
+    for variable in ("OPENAI_API_KEY", "MISTRAL_API_KEY", "GROQ_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    config = workspace / "newsletter.toml"
+    config.write_text(config.read_text() + f'\n[story]\nllm = "ollama"\nllm_model = "test-model"\nllm_base_url = "{model.url}"\n')
+    monkeypatch.chdir(workspace)
+    model.replies.append((200, completion("A pilot plant in the Arctic kept 92 percent of its capacity through the winter.")))
+    result = run("story", "show", str(ARTICLE), "--llm")
+    assert result.exit_code == 0, result.output
+    assert "92 percent of its capacity through the winter" in result.stdout
+    headers, _ = model.requests[0]
+    assert "Authorization" not in headers  # no key, and no made-up one
+    assert "without TLS" not in result.output  # no key travels
+
+
+@pytest.mark.parametrize(
+    ("name", "base_url", "variable"),
+    [("mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"), ("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY")],
+)
+def test_mistral_and_groq_are_named_and_bring_their_own_address_and_key_variable(
+    workspace: Path, model: FakeModel, monkeypatch, name: str, base_url: str, variable: str
+) -> None:
+    from newsletter.config import load_workspace
+
+    monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(workspace)
+    config = workspace / "newsletter.toml"
+    config.write_text(config.read_text() + f'\n[story]\nllm = "{name}"\n')
+    settings = load_workspace(workspace).config.story
+    assert (settings.llm_base_url, settings.llm_key_env) == (base_url, variable)
+    refused = run("story", "show", str(ARTICLE), "--llm")
+    assert refused.exit_code == 2 and variable in refused.output  # its own key variable, asked for before any request
+    config.write_text(config.read_text() + f'llm_base_url = "{model.url}"\n')  # the test's server stands in for it
+    monkeypatch.setenv(variable, KEY)
+    result = run("story", "show", str(ARTICLE), "--llm")
+    assert result.exit_code == 0, result.output
+    assert model.requests[0][0]["Authorization"] == f"Bearer {KEY}"
