@@ -63,7 +63,7 @@ def prepare_issue(issue_file: Path, renderer: Renderer | None = None) -> Prepare
     issue = load_issue(issue_file)
     email = (renderer or Renderer(workspace)).render(issue)
     findings = locate(check(issue, email), issue_file) + leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
-    findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue)
+    findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue) + template_pair_findings(workspace)
     return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)))
 
 
@@ -92,6 +92,38 @@ def leftovers(issue_file: Path) -> list[Finding]:
         for number, line in enumerate(text.splitlines(), start=1)
         if line.lstrip().startswith(DRAFT_MARK)
     ]
+
+
+# Each email is a pair of templates, HTML and plain text: (the email, its HTML and text templates).
+TEMPLATE_PAIRS = [
+    ("issue email", "email.mjml.j2", "email.txt.j2"),
+    ("confirmation email", "confirm.mjml.j2", "confirm.txt.j2"),
+    ("welcome email", "welcome.mjml.j2", "welcome.txt.j2"),
+]
+
+
+def template_pair_findings(workspace: Workspace) -> list[Finding]:
+    """One half of a pair customised and the other not: the email goes out with the editor's
+    words in one part and the defaults' in the other, which an editor rarely means."""
+    from .render import default_template_dir
+
+    folder = workspace.template_dir
+    if folder is None:
+        return []
+    shown = folder.relative_to(workspace.root).as_posix() if folder.is_relative_to(workspace.root) else str(folder)
+    found = []
+    for email, html, text in TEMPLATE_PAIRS:
+        present = [name for name in (html, text) if (folder / name).is_file()]
+        if len(present) != 1:
+            continue
+        missing = text if present == [html] else html
+        part = "plain-text" if missing == text else "HTML"
+        message = (
+            f"has no {missing} beside it, so the {email}'s {part} part comes from the default template, not yours; "
+            f"copy {default_template_dir() / missing} into {shown}/ and edit both"
+        )
+        found.append(Finding("warning", message, where=f"{shown}/{present[0]}"))
+    return found
 
 
 def brand_findings(workspace: Workspace) -> list[Finding]:

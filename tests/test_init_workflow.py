@@ -188,6 +188,17 @@ def test_init_with_templates_copies_the_defaults(tmp_path: Path, monkeypatch: py
         assert (tmp_path / "ws" / "templates" / name).read_bytes() == (default_template_dir() / name).read_bytes()
 
 
+def test_init_with_templates_copies_each_email_as_a_pair_that_check_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copied welcome.txt.j2 without its welcome.mjml.j2 looked like a welcome email nobody got."""
+    monkeypatch.chdir(tmp_path)
+    run("init", "ws", "--templates", *flags())
+    copied = {p.name for p in (tmp_path / "ws" / "templates").iterdir()}
+    for kind in ["email", "confirm", "welcome"]:
+        assert {f"{kind}.mjml.j2", f"{kind}.txt.j2"} <= copied, copied
+    issue = next((tmp_path / "ws" / "issues").glob("*.yaml"))
+    assert "has no" not in run("check", issue, ok=False).output
+
+
 def test_init_refuses_an_existing_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     run("init", "ws", *flags())

@@ -153,6 +153,20 @@ def test_check_fails_on_validation_errors_with_file_line_and_field(issue_path: P
     assert f"{issue_path}:28: sections[0].stories[0].image.alt" in result.output
 
 
+@pytest.mark.parametrize(("present", "missing"), [("welcome.txt.j2", "welcome.mjml.j2"), ("confirm.mjml.j2", "confirm.txt.j2")])
+def test_check_says_when_one_half_of_a_template_pair_is_missing(workspace: Path, issue_path: Path, present: str, missing: str) -> None:
+    from newsletter.render import default_template_dir
+
+    (workspace / "templates" / present).write_bytes((default_template_dir() / present).read_bytes())
+    result = run("check", str(issue_path))
+    assert result.exit_code == 0, result.output  # the default half is used: worth knowing, not an error
+    assert f"warning: templates/{present}: has no {missing} beside it" in result.output, result.output
+    assert "0 error(s), 1 warning(s)" in result.output
+
+    (workspace / "templates" / missing).write_bytes((default_template_dir() / missing).read_bytes())
+    assert "0 error(s), 0 warning(s)" in run("check", str(issue_path)).output
+
+
 def test_check_does_not_write_anything(workspace: Path, issue_path: Path) -> None:
     run("check", str(issue_path))
     assert not (workspace / "build").exists()
