@@ -202,6 +202,18 @@ def test_new_defaults_to_today_and_never_overwrites(workspace: Path, monkeypatch
     assert today.read_bytes() == before
 
 
+def test_new_suggests_the_next_free_date_when_todays_file_exists(workspace: Path, monkeypatch) -> None:
+    monkeypatch.chdir(workspace)
+    today = dt.date.today()
+    tomorrow, day_after = today + dt.timedelta(days=1), today + dt.timedelta(days=2)
+    assert run("new").exit_code == 0
+    assert run("new", tomorrow.isoformat()).exit_code == 0
+    again = run("new")
+    assert again.exit_code == 1
+    assert f"newsletter new {day_after.isoformat()}" in again.output  # tomorrow is taken too
+    assert run("new", day_after.isoformat()).exit_code == 0  # and the suggestion works
+
+
 def test_new_in_an_empty_workspace_starts_at_one(workspace: Path, monkeypatch) -> None:
     for path in (workspace / "issues").iterdir():
         path.unlink()
