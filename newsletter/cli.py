@@ -103,7 +103,7 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
     try:
         result = build_issue(issue_file, out_dir)
     except NewsletterError as exc:
-        raise click.ClickException(f"{exc}\nNothing was written.") from None
+        raise click.ClickException(f"{exc}{_rest_checked(issue_file, exc)}\nNothing was written.") from None
     for path in result.paths:
         click.echo(f"  wrote {display_path(path)}")
     size = result.delivered_bytes
@@ -115,13 +115,30 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
         raise click.ClickException("the files were written, but the issue is not ready to send: fix the errors above")
 
 
+def _rest_checked(issue_file: Path, exc: NewsletterError) -> str:
+    """For an issue file with fields that do not validate: what `check` finds in the rest of it,
+    so one run shows every problem."""
+    from .issue_file import InvalidIssue
+    from .prepare import prepare_rest, problem_finding
+
+    if not isinstance(exc, InvalidIssue) or exc.rest is None:
+        return ""
+    try:
+        findings = prepare_rest(issue_file, exc).findings
+    except NewsletterError:
+        return ""  # the rest cannot be rendered either; the problems above come first
+    reported = {str(problem_finding(problem)) for problem in exc.problems}
+    rest = [f"  {finding}" for finding in findings if str(finding) not in reported and finding.level != "note"]
+    return "\nAnd in the rest of the issue:\n" + "\n".join(rest) if rest else ""
+
+
 @cli.command()
 @click.argument("issue_file", type=IssuePath)
 def check(issue_file: Path) -> None:
     """Validate ISSUE_FILE and its rendered email; exit 1 if anything must be fixed."""
     from .prepare import prepare_issue
 
-    findings = prepare_issue(issue_file).findings
+    findings = prepare_issue(issue_file, partial=True).findings  # fields that do not validate, and what the rest shows
     colours = {"error": "red", "warning": "yellow", "note": None}
     for finding in findings:
         click.secho(str(finding), fg=colours[finding.level])

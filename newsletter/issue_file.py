@@ -6,7 +6,8 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
-from .errors import IssueFileError, Problem
+from .errors import MAX_PROBLEMS_SHOWN, IssueFileError, Problem
 from .models import NONCHARACTER, Issue
 from .reading import UnreadableFile, read_capped
 
@@ -133,7 +134,97 @@ def parse_issue(source: str, path: Path) -> Issue:
         located = _parse_yaml(_checking_yaml("rt"), source, path)
         problems = sorted((_problem(path, located, err) for err in exc.errors()), key=lambda p: p.line or 0)
         count = f"{len(problems):,} problem" + ("s" if len(problems) > 1 else "")
-        raise IssueFileError(f"{path}: {count}:", problems) from None
+        # Past what is shown, the file is broken through and through: checking the rest would only add to the list.
+        rest = rest_of(data, exc.errors()) if len(problems) <= MAX_PROBLEMS_SHOWN else None
+        raise InvalidIssue(f"{path}: {count}:", problems, rest) from None
+
+
+@dataclass(frozen=True)
+class RestOfIssue:
+    """An issue file's issue without the parts whose fields do not validate, so the checks can
+    still look at everything else. Its lists may be shorter than the file's: `kept` maps them back."""
+
+    issue: Issue
+    kept: dict[tuple, list[int]]  # for each list, by its path in the file: the file's indices of the items left
+
+    def in_file(self, loc: tuple) -> tuple:
+        """The path in the file of a field of `issue`."""
+        return _in_file(self.kept, loc)
+
+
+def _in_file(kept: dict[tuple, list[int]], loc: tuple) -> tuple:
+    """A path in the shortened lists as a path in the file: ('sections', 0, 'stories', 1) is the
+    file's stories[2] when its stories[0] was left out."""
+    found: list = []
+    for part in loc:
+        indices = kept.get(tuple(found)) if isinstance(part, int) else None
+        found.append(indices[part] if indices is not None and 0 <= part < len(indices) else part)
+    return tuple(found)
+
+
+class InvalidIssue(IssueFileError):
+    """An issue file that parses but has fields that do not validate. `rest` is the issue without
+    the parts holding them, or None when a field every issue needs (subject, number...) is broken."""
+
+    def __init__(self, message: str, problems: list[Problem], rest: RestOfIssue | None) -> None:
+        super().__init__(message, problems)
+        self.rest = rest
+
+
+# Leaving out a part can break the part around it (a section whose only story was left out has
+# none): each round leaves out one level more, and an issue nests 6 deep.
+MAX_ROUNDS = 8
+
+
+def rest_of(data: dict, errors: Sequence[Mapping[str, Any]]) -> RestOfIssue | None:
+    """The issue in `data` without the smallest parts around each error that it can do without (an
+    optional field, a list item, an unknown key), or None when an error is in a field it needs."""
+    cuts: set[tuple] = set()
+    kept: dict[tuple, list[int]] = {}
+    for _ in range(MAX_ROUNDS):
+        found = {_cut_for(_in_file(kept, tuple(err["loc"]))) for err in errors}
+        if None in found or found <= cuts:
+            return None
+        cuts |= {cut for cut in found if cut is not None}
+        pruned, kept = _without(data, cuts)
+        try:
+            return RestOfIssue(Issue.model_validate(pruned), kept)
+        except ValidationError as exc:
+            errors = exc.errors()
+    return None
+
+
+def _cut_for(loc: tuple) -> tuple | None:
+    """The innermost part around the field at `loc` that an issue can do without, or None."""
+    model: type[BaseModel] | None = Issue
+    cut = None
+    for depth, part in enumerate(loc):
+        here = loc[: depth + 1]
+        if isinstance(part, int):
+            cut = here  # a list item: the list goes on without it
+            continue
+        field = model.model_fields.get(str(part)) if model else None
+        if field is None:
+            return here if model else cut  # an unknown key goes; inside a plain value, its item
+        if not field.is_required():
+            cut = here
+        model = _model_in(field.annotation)
+    return cut
+
+
+def _without(data: Any, cuts: set[tuple]) -> tuple[Any, dict[tuple, list[int]]]:
+    """`data` less the parts at `cuts`, and for each list the indices of the items kept."""
+    kept: dict[tuple, list[int]] = {}
+
+    def walk(node: Any, path: tuple) -> Any:
+        if isinstance(node, dict):
+            return {key: walk(value, (*path, key)) for key, value in node.items() if (*path, key) not in cuts}
+        if isinstance(node, list):
+            kept[path] = [i for i in range(len(node)) if (*path, i) not in cuts]
+            return [walk(node[i], (*path, i)) for i in kept[path]]
+        return node
+
+    return walk(data, ()), kept
 
 
 def screen_yaml(source: str, path: Path) -> None:

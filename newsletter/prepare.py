@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import DRAFT_MARK, LEVELS, Finding, check, field_path
+from .check import DRAFT_MARK, LEVELS, Field, Finding, check, field_path
 from .config import Workspace, load_workspace
-from .errors import IssueFileError
-from .issue_file import field_lines, issue_numbers, load_issue, read_source
+from .errors import IssueFileError, Problem
+from .issue_file import InvalidIssue, field_lines, issue_numbers, load_issue, read_source
 from .models import Email, Issue
 from .render import Renderer
 from .tagging import tagged
@@ -29,6 +30,12 @@ class PreparedIssue:
     issue: Issue
     email: Email
     findings: list[Finding]
+    invalid: str | None = None  # what did not validate (the loader's report); `issue` is then the file's without it
+
+    @property
+    def complete(self) -> bool:
+        """Every field validated: `issue` is the whole file."""
+        return self.invalid is None
 
     @property
     def key(self) -> str:
@@ -56,27 +63,63 @@ class PreparedIssue:
         return digest.hexdigest()
 
 
-def prepare_issue(issue_file: Path, renderer: Renderer | None = None) -> PreparedIssue:
+def prepare_issue(issue_file: Path, renderer: Renderer | None = None, partial: bool = False) -> PreparedIssue:
     """Load and validate ISSUE_FILE, render it once, and run every check on it. Raises
-    NewsletterError (located) for a file that cannot be read or rendered."""
-    workspace = renderer.workspace if renderer else load_workspace(issue_file.parent)
-    issue = load_issue(issue_file)
-    email = (renderer or Renderer(workspace)).render(issue)
+    NewsletterError (located) for a file that cannot be read or rendered.
+
+    With `partial` (check, preview), fields that do not validate are findings too, and the rest
+    of the issue is still checked (see prepare_rest), so the editor sees every problem at once."""
+    renderer = renderer or Renderer(load_workspace(issue_file.parent))
+    try:
+        issue = load_issue(issue_file)
+    except InvalidIssue as exc:
+        if not partial or exc.rest is None:
+            raise
+        return prepare_rest(issue_file, exc, renderer)
+    return _prepared(issue_file, renderer, issue, None)
+
+
+def prepare_rest(issue_file: Path, invalid: InvalidIssue, renderer: Renderer | None = None) -> PreparedIssue:
+    """ISSUE_FILE without the parts that do not validate (`invalid.rest`), rendered and checked;
+    its findings start with the fields that do not validate. Never an issue to send: `complete`
+    is False."""
+    assert invalid.rest is not None
+    return _prepared(issue_file, renderer or Renderer(load_workspace(issue_file.parent)), invalid.rest.issue, invalid)
+
+
+def _prepared(issue_file: Path, renderer: Renderer, issue: Issue, invalid: InvalidIssue | None) -> PreparedIssue:
+    workspace = renderer.workspace
+    email = renderer.render(issue)
+    in_file = invalid.rest.in_file if invalid and invalid.rest else _same_path
+    findings = [problem_finding(problem) for problem in invalid.problems] if invalid else []
     click_tracking = workspace.config.sendgrid.click_tracking  # SendGrid's longer links count for Gmail's clip
-    findings = locate(check(issue, email, click_tracking), issue_file) + leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
-    findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue)
-    return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)))
+    findings += locate(check(issue, email, click_tracking), issue_file, in_file) + leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
+    findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue) + template_pair_findings(workspace)
+    return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)), str(invalid) if invalid else None)
 
 
-def locate(findings: list[Finding], issue_file: Path) -> list[Finding]:
-    """Give each finding its place: file:line: field for a field, the file for the issue as a whole."""
-    lines = field_lines(issue_file, [f.field for f in findings if f.field and not f.where])
+def _same_path(loc: Field) -> Field:
+    return loc
+
+
+def problem_finding(problem: Problem) -> Finding:
+    """A field of the issue file that does not validate, as an error among the findings."""
+    where = f"{problem.file}:{problem.line}" if problem.line else str(problem.file)
+    return Finding("error", problem.message, where=f"{where}: {problem.field}" if problem.field else where)
+
+
+def locate(findings: list[Finding], issue_file: Path, in_file: Callable[[Field], Field] = _same_path) -> list[Finding]:
+    """Give each finding its place: file:line: field for a field, the file for the issue as a whole.
+    `in_file` turns a field's path in the checked issue into its path in the file."""
+    fields = {f.field: in_file(f.field) for f in findings if f.field and not f.where}
+    lines = field_lines(issue_file, list(fields.values()))
     located = []
     for finding in findings:
         if finding.where:
             located.append(finding)
         elif finding.field:
-            located.append(finding.located(f"{issue_file}:{lines.get(finding.field, 1)}: {field_path(finding.field)}"))
+            field = fields[finding.field]
+            located.append(finding.located(f"{issue_file}:{lines.get(field, 1)}: {field_path(field)}"))
         else:
             located.append(finding.located(str(issue_file)))
     return located
@@ -93,6 +136,38 @@ def leftovers(issue_file: Path) -> list[Finding]:
         for number, line in enumerate(text.splitlines(), start=1)
         if line.lstrip().startswith(DRAFT_MARK)
     ]
+
+
+# Each email is a pair of templates, HTML and plain text: (the email, its HTML and text templates).
+TEMPLATE_PAIRS = [
+    ("issue email", "email.mjml.j2", "email.txt.j2"),
+    ("confirmation email", "confirm.mjml.j2", "confirm.txt.j2"),
+    ("welcome email", "welcome.mjml.j2", "welcome.txt.j2"),
+]
+
+
+def template_pair_findings(workspace: Workspace) -> list[Finding]:
+    """One half of a pair customised and the other not: the email goes out with the editor's
+    words in one part and the defaults' in the other, which an editor rarely means."""
+    from .render import default_template_dir
+
+    folder = workspace.template_dir
+    if folder is None:
+        return []
+    shown = folder.relative_to(workspace.root).as_posix() if folder.is_relative_to(workspace.root) else str(folder)
+    found = []
+    for email, html, text in TEMPLATE_PAIRS:
+        present = [name for name in (html, text) if (folder / name).is_file()]
+        if len(present) != 1:
+            continue
+        missing = text if present == [html] else html
+        part = "plain-text" if missing == text else "HTML"
+        message = (
+            f"has no {missing} beside it, so the {email}'s {part} part comes from the default template, not yours; "
+            f"copy {default_template_dir() / missing} into {shown}/ and edit both"
+        )
+        found.append(Finding("warning", message, where=f"{shown}/{present[0]}"))
+    return found
 
 
 def brand_findings(workspace: Workspace) -> list[Finding]:

@@ -74,12 +74,21 @@ def later_issues(workspace: Workspace, date: dt.date) -> list[Path]:
     return later
 
 
+def next_free_date(issues_dir: Path, after: dt.date) -> dt.date:
+    """The first day after `after` that has no issue file yet."""
+    day = after + dt.timedelta(days=1)
+    while (issues_dir / f"{day.isoformat()}.yaml").exists():
+        day += dt.timedelta(days=1)
+    return day
+
+
 def new_issue(workspace: Workspace, date: dt.date) -> tuple[Path, str]:
     """The path and the text of the next issue file. Refuses to replace an existing file."""
     issues_dir = workspace.issues_dir
     path = issues_dir / f"{date.isoformat()}.yaml"
     if path.exists():
-        raise IssueFileError(f"{path} already exists; pick another date (newsletter new YYYY-MM-DD)")
+        free = next_free_date(issues_dir, date)
+        raise IssueFileError(f"{path} already exists; pick another date, e.g. the next free one: newsletter new {free.isoformat()}")
     number = next_number(workspace)
     shown = Path(issues_dir.name) / path.name
     return path, TEMPLATE.format(number=number, date=date.isoformat(), name=workspace.config.newsletter.name, path=shown)

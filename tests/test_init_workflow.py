@@ -188,6 +188,17 @@ def test_init_with_templates_copies_the_defaults(tmp_path: Path, monkeypatch: py
         assert (tmp_path / "ws" / "templates" / name).read_bytes() == (default_template_dir() / name).read_bytes()
 
 
+def test_init_with_templates_copies_each_email_as_a_pair_that_check_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copied welcome.txt.j2 without its welcome.mjml.j2 looked like a welcome email nobody got."""
+    monkeypatch.chdir(tmp_path)
+    run("init", "ws", "--templates", *flags())
+    copied = {p.name for p in (tmp_path / "ws" / "templates").iterdir()}
+    for kind in ["email", "confirm", "welcome"]:
+        assert {f"{kind}.mjml.j2", f"{kind}.txt.j2"} <= copied, copied
+    issue = next((tmp_path / "ws" / "issues").glob("*.yaml"))
+    assert "has no" not in run("check", issue, ok=False).output
+
+
 def test_init_refuses_an_existing_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     run("init", "ws", *flags())
@@ -232,12 +243,47 @@ def test_init_asks_for_missing_settings_on_a_terminal(tmp_path: Path, monkeypatc
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(init_module, "_is_terminal", lambda: True)
-    answers = "\n".join([FLAGS["--postal-address"], FLAGS["--archive-url"], FLAGS["--sender-name"], FLAGS["--sender"]]) + "\n"
+    answers = "\n".join([FLAGS["--postal-address"], FLAGS["--archive-url"], FLAGS["--sender-name"], FLAGS["--sender"], ""]) + "\n"  # "": the default language
     result = CliRunner().invoke(cli, ["init", "ws", "--name", FLAGS["--name"]], input=answers, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     settings = tomllib.loads((tmp_path / "ws" / "newsletter.toml").read_text(encoding="utf-8"))
     assert settings["sender"]["address"] == FLAGS["--sender"]
     assert settings["newsletter"]["postal_address"] == FLAGS["--postal-address"]
+    assert settings["newsletter"]["language"] == "en"
+
+
+def test_init_checks_each_answer_as_it_is_typed_and_asks_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistyped address used to be found only after every question was answered, and then
+    nothing was written: all of it to be typed again."""
+    from newsletter.commands import init as init_module
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(init_module, "_is_terminal", lambda: True)
+    answers = [
+        FLAGS["--name"],
+        "",  # an empty postal address...
+        FLAGS["--postal-address"],
+        "harbournotes.example.org/archive",  # ...a URL without https://...
+        FLAGS["--archive-url"],
+        FLAGS["--sender-name"],
+        "ana@@harbournotes",  # ...an address with two @...
+        FLAGS["--sender"],
+        "klingon",  # ...and a language nobody knows: each asked again at once
+        "de",
+    ]
+    result = CliRunner().invoke(cli, ["init", "ws"], input="\n".join(answers) + "\n", catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    reasons = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(reasons) == 3, result.output  # the empty answer is simply asked again by click
+    assert reasons[0].startswith("Error: expected an http(s) URL") and reasons[0].endswith("; try again")
+    assert reasons[1].startswith("Error: expected an email address, got 'ana@@harbournotes'")
+    assert reasons[2].startswith("Error: expected a language code") and "'klingon'" in reasons[2]
+    assert result.output.count("Sender address (the From address):") == 2
+    assert result.output.index("ana@@harbournotes") < result.output.index("Language of the email")  # asked again before the next question
+    settings = tomllib.loads((tmp_path / "ws" / "newsletter.toml").read_text(encoding="utf-8"))
+    assert settings["newsletter"]["archive_url"] == FLAGS["--archive-url"]
+    assert settings["sender"]["address"] == FLAGS["--sender"]
+    assert settings["newsletter"]["language"] == "de"
 
 
 def test_init_keeps_an_existing_gitignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,8 +20,11 @@ FIELDS: list[tuple[str, str, str, str]] = [
     ("--archive-url", "Archive URL (where past issues are published, https://...)", "newsletter", "archive_url"),
     ("--sender-name", "Sender name (the From name)", "sender", "name"),
     ("--sender", "Sender address (the From address)", "sender", "address"),
+    ("--language", "Language of the email's words and dates (en, de, fr, es or pt)", "newsletter", "language"),
 ]
 FLAG_OF = {f"{section}.{key}": flag for flag, _, section, key in FIELDS}
+# Settings with a default: asked for (the default offered) only while init is asking for others.
+DEFAULTS = {"--language": "en"}
 
 # What the workspace makes that is not the editor's to keep in version control.
 GITIGNORE_LINES = ["build/", "outbox/", "site/", ".cache/", "subscribers.db*", ".env*"]
@@ -34,7 +37,7 @@ CONFIG_TEXT = """\
 name = {newsletter_name}
 postal_address = {postal_address}
 archive_url = {archive_url}
-language = "en"       # the email's words and dates: en, de, fr, es or pt
+language = {language}       # the email's words and dates: en, de, fr, es or pt
 # layout = "digest"   # compact: title, source and two sentences per story (default: standard)
 
 [sender]
@@ -75,7 +78,43 @@ def _settings_text(values: dict[str, str]) -> str:
         archive_url=toml_string(values["--archive-url"]),
         sender_name=toml_string(values["--sender-name"]),
         sender_address=toml_string(values["--sender"]),
+        language=toml_string(values["--language"]),
     )
+
+
+def _answer_problem(flag: str, value: str) -> str | None:
+    """Why the answer for `flag` would not make a valid setting, or None: the same rules as
+    newsletter.toml, applied to the one field."""
+    from typing import Annotated, Any
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from ..config import Config, _config_message
+
+    section, key = next((section, key) for f, _, section, key in FIELDS if f == flag)
+    model = Config.model_fields[section].annotation
+    assert isinstance(model, type) and hasattr(model, "model_fields")
+    field = model.model_fields[key]
+    annotation: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation  # the field's type with its rules
+    rules: TypeAdapter[Any] = TypeAdapter(annotation)
+    try:
+        rules.validate_python(value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        return "must not be empty" if err["type"] == "string_too_short" else _config_message(err)
+    return None
+
+
+def _ask(flag: str, prompt: str) -> str:
+    """Ask for one setting, and again (with the reason) until the answer is valid."""
+
+    def checked(value: str) -> str:
+        problem = _answer_problem(flag, value)
+        if problem:
+            raise click.BadParameter(f"{problem}; try again")  # click shows it under the question and asks again
+        return value
+
+    return str(click.prompt(prompt, default=DEFAULTS.get(flag), value_proc=checked))
 
 
 def _validate(text: str):  # type: ignore[no-untyped-def]
@@ -156,6 +195,7 @@ class _Changes:
 @click.option("--sender", "sender", metavar="ADDRESS", help="The From address, e.g. editor@example.com.")
 @click.option("--postal-address", help="The postal address printed in every footer.")
 @click.option("--archive-url", metavar="URL", help="Where past issues are published, e.g. https://example.com/archive.")
+@click.option("--language", metavar="CODE", help="The language of the email's words and dates: en (the default), de, fr, es or pt.")
 @click.option("--templates", "copy_templates", is_flag=True, help="Copy the default templates into DIR/templates/ to customise them.")
 def init(
     directory: Path,
@@ -164,6 +204,7 @@ def init(
     sender: str | None,
     postal_address: str | None,
     archive_url: str | None,
+    language: str | None,
     copy_templates: bool,
 ) -> None:
     """Create a workspace in DIR: newsletter.toml, issues/ with a first issue, and a .gitignore.
@@ -177,14 +218,16 @@ def init(
     if settings_path.exists():
         raise click.ClickException(f"{display_path(settings_path)} already exists: {display_path(directory)} is a workspace already; nothing was changed")
 
-    given = {"--name": name, "--postal-address": postal_address, "--archive-url": archive_url, "--sender-name": sender_name, "--sender": sender}
-    missing = [flag for flag, value in given.items() if value is None]
+    given = {"--name": name, "--postal-address": postal_address, "--archive-url": archive_url, "--sender-name": sender_name, "--sender": sender, "--language": language}
+    missing = [flag for flag, value in given.items() if value is None and flag not in DEFAULTS]
     if missing and not _is_terminal():
         raise click.UsageError(f"missing {', '.join(missing)} (give them as options, or run on a terminal to be asked); nothing was written")
     values: dict[str, str] = {}
     for flag, prompt, _, _ in FIELDS:
         value = given[flag]
-        values[flag] = value if value is not None else click.prompt(prompt, type=str)
+        if value is None:
+            value = _ask(flag, prompt) if missing else DEFAULTS[flag]
+        values[flag] = value
 
     text = _settings_text(values)
     config = _validate(text)

@@ -312,6 +312,9 @@ def status(issue_file: Path) -> None:
     workspace, key = _key(issue_file)
     found = issue_status(workspace, key)
     shown = display_path(issue_file)
+    if not any(found.counts.values()) and found.schedule is None and not found.events:  # seven rows of 0 say less than this
+        click.echo(f"Issue {key}: not sent yet. `newsletter send {shown}` sends it (`--dry-run` first shows to whom).")
+        return
     click.echo(f"Issue {key}:")
     for state, count in found.counts.items():
         click.echo(f"  {state:>9}  {count}")

@@ -81,7 +81,8 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
             err=True,
         )
     click.echo(
-        f"{shown}: {counts.added} added, {counts.updated - tally.merged} updated"
+        f"{shown}: {counts.added} added, {counts.updated} updated"
+        + (f", {counts.unchanged} unchanged" if counts.unchanged else "")
         + (f", {tally.merged} repeated rows merged" if tally.merged else "")
         + (f", {counts.deactivated} marked unsubscribed, bounced or complained" if counts.deactivated else "")
         + (f", {tally.rejected_count} rejected" if tally.rejected_count else "")

@@ -43,8 +43,18 @@ class Confirmation:
 @dataclass(frozen=True)
 class ImportCounts:
     added: int
-    updated: int  # rows that matched someone already on the list (repeats in the file included)
+    updated: int  # subscribers already on the list whose name, attributes or status the input changed
+    unchanged: int  # subscribers already on the list that the input holds exactly as they are
     deactivated: int  # active subscribers the input marked unsubscribed, bounced or complained
+
+
+# What an import can change of someone already on the list, kept before it merges to count who changed.
+SNAPSHOT_BEFORE = "SELECT email, name, attributes, status FROM subscribers WHERE email IN (SELECT email FROM staged)"
+# Attributes compare as JSON values: PostgreSQL writes merged ones with spaces, the import without.
+CHANGED_SINCE = {
+    "sqlite": "s.name IS NOT b.name OR json(s.attributes) != json(b.attributes) OR s.status != b.status",
+    "postgresql": "s.name IS DISTINCT FROM b.name OR s.attributes::jsonb != b.attributes::jsonb OR s.status != b.status",
+}
 
 
 
@@ -77,18 +87,33 @@ class Subscribers:
         stamp = now()
         ids = _public_ids(len(subscribers))
         distinct = {s.email for s in subscribers}
-        known = sum(
-            self.db.execute(f"SELECT count(*) FROM subscribers WHERE email IN ({','.join('?' * len(part))})", part).fetchone()[0]
-            for part in _parts(sorted(distinct), 900)
-        )
+        before = self._as_stored(sorted(distinct))
         try:
             self.db.executemany(UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT, [_row(s, stamp, s.public_id or next(ids)) for s in subscribers])
         except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
             raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
         leaving = [(s.status, stamp, stamp, s.email) for s in subscribers if s.status != Status.ACTIVE]
         deactivated = self.db.executemany(DEACTIVATE_ONE, leaving).rowcount if leaving else 0
-        added = len(distinct) - known
-        return ImportCounts(added, len(subscribers) - added, deactivated)
+        after = self._as_stored(sorted(before))
+        updated = sum(after[email] != stored for email, stored in before.items())
+        return ImportCounts(len(distinct) - len(before), updated, len(before) - updated, deactivated)
+
+    def _as_stored(self, emails: list[str]) -> dict[str, tuple[Any, ...]]:
+        """What an import can change (name, attributes, status) of those of `emails` on the list."""
+        found: dict[str, tuple[Any, ...]] = {}
+        for part in _parts(emails, 900):
+            rows = self.db.execute(f"SELECT email, name, attributes, status FROM subscribers WHERE email IN ({','.join('?' * len(part))})", part)
+            found.update((email, (name, json.loads(attributes), status)) for email, name, attributes, status in rows)
+        return found
+
+    def _changed_since_snapshot(self) -> tuple[int, int]:
+        """(updated, unchanged): the subscribers in the snapshot the import took (before_import)
+        whose stored values it changed, and those it left as they were."""
+        known = int(self.db.execute("SELECT count(*) FROM before_import").fetchone()[0])
+        changed = self.db.execute(
+            f"SELECT count(*) FROM before_import AS b JOIN subscribers AS s ON s.email = b.email WHERE {CHANGED_SINCE[self.connection.dialect]}"
+        ).fetchone()[0]
+        return int(changed), known - int(changed)
 
     def _merge_staged(self, subscribers: Iterable[Subscriber]) -> ImportCounts:
         """A big list: appended to a temporary table as it is read, then merged in address order
@@ -105,6 +130,8 @@ class Subscribers:
             db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_row(s, stamp, s.public_id or next(ids)) for s in chunk])
             staged += len(chunk)
         added = int(db.execute("SELECT count(DISTINCT email) FROM staged WHERE email NOT IN (SELECT email FROM subscribers)").fetchone()[0])
+        db.execute("DROP TABLE IF EXISTS before_import")
+        db.execute(f"CREATE TEMP TABLE before_import AS {SNAPSHOT_BEFORE}")
         # Random link ids go into their index at random places: when the import outnumbers the
         # list, building the index afresh (one sort) is cheaper than a million scattered inserts.
         known = db.execute("SELECT count(*) FROM (SELECT 1 FROM subscribers LIMIT ?)", (staged,)).fetchone()[0]
@@ -123,8 +150,10 @@ class Subscribers:
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
             (now(),),
         ).rowcount
+        updated, unchanged = self._changed_since_snapshot()
         db.execute("DELETE FROM staged")
-        return ImportCounts(added, staged - added, deactivated)
+        db.execute("DROP TABLE before_import")
+        return ImportCounts(added, updated, unchanged, deactivated)
 
     def _merge_copied(self, subscribers: Iterator[Subscriber]) -> ImportCounts:
         """PostgreSQL: the list is streamed into a temporary table with COPY, then merged set-wise:
@@ -146,6 +175,7 @@ class Subscribers:
                     copy.write_row((staged, *_row(s, stamp, s.public_id or next(ids))))
         db.execute("CREATE INDEX ON staged (email, n)")
         db.execute("ANALYZE staged")
+        db.execute(f"CREATE TEMP TABLE before_import ON COMMIT DROP AS {SNAPSHOT_BEFORE}")
         first_rows = f"(SELECT DISTINCT ON (email) {COPIED} FROM staged ORDER BY email, n) AS first"
         try:
             db.execute(
@@ -183,7 +213,7 @@ class Subscribers:
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
             (now(), now()),
         ).rowcount
-        return ImportCounts(added, staged - added, deactivated)
+        return ImportCounts(added, *self._changed_since_snapshot(), deactivated)
 
     def get(self, email: str) -> Subscriber | None:
         row = self.db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (email,)).fetchone()

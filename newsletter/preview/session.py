@@ -21,7 +21,8 @@ MAX_ERROR_CHARS = 500  # an unexpected error's message can be huge (a repr of a 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What the page shows. `email` is the last good render; `error` the latest failure, if any."""
+    """What the page shows. `email` is the last good render; `error` the latest failure, if any;
+    `findings` those of the latest save (none when it could not be checked at all)."""
 
     version: int = 0
     email_version: int = 0
@@ -92,11 +93,13 @@ class PreviewSession:
         previous = self.snapshot
         try:
             renderer = self._current_renderer()
-            prepared = prepare_issue(self.issue_path, renderer)
-            email, findings = prepared.email, tuple(prepared.findings)
+            prepared = prepare_issue(self.issue_path, renderer, partial=True)
             config = renderer.workspace.config
             sender = f"{config.sender.name} <{config.sender.address}>"
-            new = Snapshot(previous.version + 1, previous.email_version + 1, email, sender, findings, None, config.sendgrid.click_tracking)
+            if prepared.complete:
+                new = Snapshot(previous.version + 1, previous.email_version + 1, prepared.email, sender, tuple(prepared.findings), None, config.sendgrid.click_tracking)
+            else:  # fields that do not validate: the last good email, and every finding of this save
+                new = Snapshot(previous.version + 1, previous.email_version, previous.email, sender, tuple(prepared.findings), prepared.invalid, config.sendgrid.click_tracking)
         except NewsletterError as exc:
             new = self._failed(previous, str(exc))
         except Exception as exc:  # whatever went wrong, the page shows it and the preview goes on
@@ -109,8 +112,9 @@ class PreviewSession:
 
     @staticmethod
     def _failed(previous: Snapshot, error: str) -> Snapshot:
-        """The last good render, with `error` recorded."""
-        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, previous.findings, error, previous.click_tracking)
+        """The last good render, with `error` recorded. No findings: the last render's were about
+        a file that is no longer there, and this one could not be checked."""
+        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, (), error, previous.click_tracking)
 
     def wait_for_change(self, seen_version: int, timeout: float) -> Snapshot:
         """Block until the snapshot is newer than `seen_version` (or `timeout` seconds pass)."""

@@ -25,6 +25,8 @@ from ..providers.base import Ambiguous, Batch, Edition, ProviderError, RetryLate
 from ..render import Renderer
 
 WELCOME_TEMPLATE = "welcome.mjml.j2"
+# Either half in the workspace's templates asks for a welcome; the other half comes from the defaults.
+WELCOME_TEMPLATES = (WELCOME_TEMPLATE, "welcome.txt.j2")
 CONFIRM_URL = "https://confirm-url.invalid/"  # the marker; no real link can contain it
 # Who may be sent a confirmation: anyone not already on the list.
 CONFIRMABLE = (Status.PENDING, Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
@@ -41,7 +43,7 @@ def _unwanted(notice: QueuedNotice, subscriber: Subscriber | None, has_welcome: 
     if notice.kind == "welcome" and subscriber.status != Status.ACTIVE:
         return f"{subscriber.status} before it was sent"
     if notice.kind == "welcome" and not has_welcome:
-        return f"no {WELCOME_TEMPLATE} in the templates"
+        return f"no {' or '.join(WELCOME_TEMPLATES)} in the templates"
     return None
 
 
@@ -57,9 +59,10 @@ class Notices:
 
     @property
     def has_welcome(self) -> bool:
-        """The workspace has its own templates/welcome.mjml.j2 (there is no default welcome)."""
+        """The workspace has its own welcome template, either half of the pair (a workspace without
+        one sends no welcome: the defaults' pair only fills in a missing half)."""
         folder = self.workspace.template_dir
-        return folder is not None and (folder / WELCOME_TEMPLATE).is_file()
+        return folder is not None and any((folder / name).is_file() for name in WELCOME_TEMPLATES)
 
     def send_due(self, db: Database, limit: int | None = None) -> Counter[str]:
         """Send the queued notices that are due, oldest first, until none is left (or `limit`

@@ -180,3 +180,53 @@ def test_the_preview_page_itself_fits_a_375_px_phone(page, issue_path: Path) -> 
 
     page.click("#tab-text")
     assert overflow() <= 375
+
+
+def test_a_save_that_breaks_the_issue_never_says_no_errors(page, issue_path: Path) -> None:
+    """Under the red banner the check panel used to keep saying "No errors or warnings"."""
+    assert page.is_visible("text=No errors or warnings.")
+    good = issue_path.read_text()
+
+    issue_path.write_text(good.replace("  - title: Robotics", "  - title: [Robotics"))  # cannot be read at all
+    page.wait_for_selector("#problem", state="visible", timeout=UPDATE_TIMEOUT_MS)
+    assert page.is_hidden("text=No errors or warnings.")
+    assert page.text_content("#findings-empty") == "Not checked: the last save has a problem (above)."
+    assert page.is_visible("#findings-empty")
+
+    # Fields that do not validate are listed with what the rest of the issue still shows.
+    broken = good.replace("alt: Two robot arms holding a folded white towel above a table", "alt: ''")
+    broken = broken.replace("and a quieter data centre", "and a much quieter data centre in the north of Sweden")
+    issue_path.write_text(broken)
+    page.wait_for_function("document.querySelectorAll('#findings li').length >= 2", timeout=UPDATE_TIMEOUT_MS)
+    findings = page.locator("#findings li").all_text_contents()
+    assert any("sections[0].stories[0].image.alt: must not be empty" in item for item in findings), findings
+    assert any("subject: is" in item and "phones cut it" in item for item in findings), findings
+    assert page.is_visible("#problem") and page.is_hidden("#findings-empty")
+
+    issue_path.write_text(good)
+    page.wait_for_selector("#problem", state="hidden", timeout=UPDATE_TIMEOUT_MS)
+    assert page.is_visible("text=No errors or warnings.")
+
+
+def test_the_plain_text_keeps_its_own_line_breaks(page, issue_path: Path) -> None:
+    """The text part is wrapped already (a long link stays whole on its line); the tab shows each of
+    its lines as one line."""
+    long_intro = "  Hello again. " + "This week the lab notes run long, so here is a longer opening than usual. " * 4
+    long_url = "https://example.org/robots/towels/" + "the-long-road-to-a-folded-towel-" * 2 + "part-two"
+    edited = issue_path.read_text().replace("  Hello again. A short one this week:", long_intro.rstrip() + " A short one this week:")
+    issue_path.write_text(edited.replace("https://example.org/robots/towels", long_url))
+    page.click("#tab-text")
+    page.wait_for_function("document.getElementById('text').textContent.includes('lab notes run long')", timeout=UPDATE_TIMEOUT_MS)
+    text = page.text_content("#text")
+    lines = text.rstrip("\n").split("\n")
+    assert max(len(line) for line in lines) >= 78, lines
+
+    shown = page.evaluate(
+        """() => {
+            const pre = document.getElementById('text');
+            const style = getComputedStyle(pre);
+            const inside = pre.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+            return {rows: Math.round(inside / parseFloat(style.lineHeight)), sideways: pre.scrollWidth > pre.clientWidth};
+        }"""
+    )
+    assert shown == {"rows": len(lines), "sideways": False}

@@ -188,3 +188,66 @@ def test_failed_build_leaves_previous_outputs_untouched(workspace: Path, issue_p
 
     assert result.exit_code == 1
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+def test_check_reports_fields_that_do_not_validate_together_with_every_other_finding(workspace: Path, issue_path: Path) -> None:
+    """An empty alt (a field that does not validate) used to hide every other finding until it was
+    fixed. Now the broken parts are left out and the rest of the issue is checked in the same run;
+    findings after a left-out story still point at their own lines."""
+    text = issue_path.read_text()
+    edits = {
+        "alt: Two robot arms holding a folded white towel above a table": "alt: ''",  # does not validate
+        "  - title: Infrastructure\n    stories:\n": (  # a story that does not validate, left out; the one after it is still checked
+            "  - title: Infrastructure\n    stories:\n      - title: ''\n        url: https://example.org/infra/first\n"
+            "        source: Server Weekly\n        summary: A story whose title went missing.\n"
+        ),
+        "and a quieter data centre": "and a much quieter data centre in the north of Sweden",  # a long subject
+        "          - Noise fell from 85 dB to 70 dB": "          - Noise fell from 85 dB to 70 dB, " + "which the staff noticed at once " * 4,  # a long fact
+        "          - Cooling power down about 12%": "          - Cooling power down about 12% for most",  # cut short
+        "source: Data Centre News": "source: TODO the publication",  # a placeholder
+        "A sentence about the sponsor.": "A sentence about [the sponsor](/relative).",  # a link markdown drops
+    }
+    for old, new in edits.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    issue_path.write_text(text)
+    lines = text.splitlines()
+
+    def line_of(words: str) -> int:
+        return next(number for number, line in enumerate(lines, start=1) if words in line)
+
+    alt_line, title_line = line_of("alt: ''"), line_of("- title: ''")
+    result = CliRunner().invoke(cli, ["check", str(issue_path)])
+
+    assert result.exit_code == 1
+    expected = [
+        f"error: {issue_path}:{alt_line}: sections[0].stories[0].image.alt: must not be empty",
+        f"error: {issue_path}:{title_line}: sections[1].stories[0].title: must not be empty",
+        f"warning: {issue_path}:4: subject: is 83 characters; phones cut it",
+        f"warning: {issue_path}:{line_of('Noise fell')}: sections[1].stories[1].key_facts[0]: is ",
+        f"warning: {issue_path}:{line_of('for most')}: sections[1].stories[1].key_facts[1]: seems cut short",
+        f"error: {issue_path}:{line_of('TODO the publication')}: sections[1].stories[1].source: still holds the TODO placeholder",
+        f"error: {issue_path}:{line_of('[the sponsor]')}: sponsor.text: link [the sponsor] points to '/relative'",
+    ]
+    for finding in expected:
+        assert finding in result.output, f"{finding!r} missing from:\n{result.output}"
+    assert "5 error(s), 3 warning(s)" in result.output  # and the sponsor's link once more, as the rendered email has it
+    assert "Traceback" not in result.output
+
+    # build writes nothing, and lists the same findings
+    built = CliRunner().invoke(cli, ["build", str(issue_path)])
+    assert built.exit_code == 1
+    for finding in expected:
+        assert finding.removeprefix("error: ").removeprefix("warning: ").split(": must")[0] in built.output, built.output
+    assert built.output.rstrip().endswith("Nothing was written.")
+    assert not (workspace / "build").exists()
+
+
+def test_a_broken_field_every_issue_needs_is_reported_alone(issue_path: Path) -> None:
+    """Without a subject there is no issue left to check: the problems are said as before."""
+    text = issue_path.read_text().replace('subject: "Robots learn to fold laundry, and a quieter data centre"\n', "")
+    issue_path.write_text(text.replace("alt: Two robot arms", "alt: ''\n          #"))
+    result = CliRunner().invoke(cli, ["check", str(issue_path)])
+    assert result.exit_code == 1
+    assert "subject: is required" in result.output and "image.alt: must not be empty" in result.output
+    assert "Traceback" not in result.output

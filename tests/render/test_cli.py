@@ -153,6 +153,20 @@ def test_check_fails_on_validation_errors_with_file_line_and_field(issue_path: P
     assert f"{issue_path}:28: sections[0].stories[0].image.alt" in result.output
 
 
+@pytest.mark.parametrize(("present", "missing"), [("welcome.txt.j2", "welcome.mjml.j2"), ("confirm.mjml.j2", "confirm.txt.j2")])
+def test_check_says_when_one_half_of_a_template_pair_is_missing(workspace: Path, issue_path: Path, present: str, missing: str) -> None:
+    from newsletter.render import default_template_dir
+
+    (workspace / "templates" / present).write_bytes((default_template_dir() / present).read_bytes())
+    result = run("check", str(issue_path))
+    assert result.exit_code == 0, result.output  # the default half is used: worth knowing, not an error
+    assert f"warning: templates/{present}: has no {missing} beside it" in result.output, result.output
+    assert "0 error(s), 1 warning(s)" in result.output
+
+    (workspace / "templates" / missing).write_bytes((default_template_dir() / missing).read_bytes())
+    assert "0 error(s), 0 warning(s)" in run("check", str(issue_path)).output
+
+
 def test_check_does_not_write_anything(workspace: Path, issue_path: Path) -> None:
     run("check", str(issue_path))
     assert not (workspace / "build").exists()
@@ -186,6 +200,18 @@ def test_new_defaults_to_today_and_never_overwrites(workspace: Path, monkeypatch
     again = run("new")
     assert again.exit_code == 1 and "already exists" in again.output
     assert today.read_bytes() == before
+
+
+def test_new_suggests_the_next_free_date_when_todays_file_exists(workspace: Path, monkeypatch) -> None:
+    monkeypatch.chdir(workspace)
+    today = dt.date.today()
+    tomorrow, day_after = today + dt.timedelta(days=1), today + dt.timedelta(days=2)
+    assert run("new").exit_code == 0
+    assert run("new", tomorrow.isoformat()).exit_code == 0
+    again = run("new")
+    assert again.exit_code == 1
+    assert f"newsletter new {day_after.isoformat()}" in again.output  # tomorrow is taken too
+    assert run("new", day_after.isoformat()).exit_code == 0  # and the suggestion works
 
 
 def test_new_in_an_empty_workspace_starts_at_one(workspace: Path, monkeypatch) -> None:

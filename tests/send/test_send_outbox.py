@@ -127,6 +127,17 @@ def test_status_shows_counts_by_state(in_workspace: Path, issue_path: Path) -> N
     assert "Issue 7:" in status.output and "sent  4" in status.output and "pending  0" in status.output
 
 
+def test_status_of_an_issue_never_sent_says_so(in_workspace: Path, issue_path: Path) -> None:
+    """Seven rows of 0 left the editor to work out that nothing had happened yet."""
+    add_subscribers(in_workspace, 2)
+    status = run("status", str(issue_path))
+    assert status.exit_code == 0
+    assert status.output.startswith("Issue 7: not sent yet.")
+    assert "pending" not in status.output and " 0\n" not in status.output
+    run("send", str(issue_path))
+    assert "not sent yet" not in run("status", str(issue_path)).output
+
+
 def test_real_providers_need_a_real_secret(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
     add_subscribers(in_workspace, 1)
     monkeypatch.delenv("NEWSLETTER_SECRET")

@@ -37,6 +37,16 @@ def test_import_normalizes_merges_and_keeps_extra_columns(in_workspace: Path) ->
     }
 
 
+def test_importing_the_same_file_again_reports_it_unchanged(in_workspace: Path) -> None:
+    source = write_csv(in_workspace / "list.csv", "email,name,city\n" + "".join(f"reader{n}@example.com,Reader {n},Bergen\n" for n in range(20)))
+    assert "20 added, 0 updated" in run("subscribers", "import", str(source)).output
+    again = run("subscribers", "import", str(source))
+    assert again.exit_code == 0, again.output
+    assert "0 added, 0 updated, 20 unchanged" in again.output
+    source.write_text(source.read_text().replace("Reader 3,Bergen", "Reader Three,Bergen"), encoding="utf-8")
+    assert "0 added, 1 updated, 19 unchanged" in run("subscribers", "import", str(source)).output
+
+
 def test_rejected_rows_are_listed_with_line_numbers_and_nothing_is_imported(in_workspace: Path) -> None:
     source = write_csv(in_workspace / "list.csv", "email,name\ngood@example.com,G\nnot-an-address,X\n,Empty\nbad@@example.com,Y\n")
     result = run("subscribers", "import", str(source))

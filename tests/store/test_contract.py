@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_import_merges_repeats_keeps_the_first_id_and_never_reactivates(location
                 Subscriber("dee@example.com", "Dee", {}, Status.BOUNCED),
             ]
         )
-        assert (counts.added, counts.updated) == (2, 3)
+        assert (counts.added, counts.updated, counts.unchanged) == (2, 2, 0)  # ada gains an attribute, bob a name; cy's repeat is no one known
         ada, bob, cy, dee = (db.subscribers.get(e) for e in ("ada@example.com", "bob@example.com", "cy@example.com", "dee@example.com"))
         assert ada.public_id == first_id and ada.name == "Name 0" and ada.attributes == {"city": "C0", "plan": "paid"}
         assert bob.status == Status.UNSUBSCRIBED and bob.name == "Bob"
@@ -59,6 +60,32 @@ def test_import_merges_repeats_keeps_the_first_id_and_never_reactivates(location
         assert db.subscribers.attribute_names() == ["a", "b", "city", "plan"]
         assert [s.email for s in db.subscribers.all()] == sorted(["ada@example.com", "bob@example.com", "cy@example.com", "dee@example.com"])
         assert db.subscribers.counts_by_status()[Status.ACTIVE] == 2
+
+
+@pytest.mark.parametrize("path", ["direct", "staged"])
+def test_importing_what_is_already_there_counts_as_unchanged(location: Location, path: str, monkeypatch) -> None:
+    """Re-importing the same file used to report every row as updated."""
+    if path == "staged":
+        if not isinstance(location, Path):
+            pytest.skip("PostgreSQL merges every import the same way")
+        monkeypatch.setattr(subscribers_table, "DIRECT_UP_TO", 2)  # SQLite's path for a big list
+    same = [Subscriber("a@example.com", "Ann", {"city": "Oslo", "plan": "free"}), *people("b@example.com", "c@example.com", "d@example.com")]
+    with Database(location) as db:
+        db.subscribers.upsert(same)
+        before = {s.email: s for s in db.subscribers.all()}
+        counts = db.subscribers.upsert(same)
+        assert (counts.added, counts.updated, counts.unchanged, counts.deactivated) == (0, 0, 4, 0)
+        assert {s.email: s for s in db.subscribers.all()} == before
+
+        again = [
+            Subscriber("a@example.com", None, {"plan": "free"}),  # no name and a subset of the attributes: nothing to change
+            Subscriber("b@example.com", "Bea", {"city": "C0"}),  # a new name
+            *people("c@example.com", status=Status.UNSUBSCRIBED),  # left elsewhere
+            Subscriber("d@example.com", "Name 2", {"city": "C2", "plan": "paid"}),  # a new attribute
+            *people("e@example.com"),
+        ]
+        counts = db.subscribers.upsert(again)
+        assert (counts.added, counts.updated, counts.unchanged, counts.deactivated) == (1, 3, 1, 1)
 
 
 def test_an_import_that_marks_someone_unsubscribed_deactivates_them(location: Location, monkeypatch) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from webtools import add_config, link_in, outbox
+from webtools import add_config, link_in, outbox, text_of
 
 from newsletter.cli import cli
 from newsletter.credentials import signing_keys
@@ -118,3 +118,21 @@ def test_web_settings_are_checked(setting: str, message: str, workspace: Path, i
     monkeypatch.chdir(workspace)
     result = CliRunner().invoke(cli, ["check", str(issue_path)])
     assert result.exit_code != 0 and message in result.output
+
+
+@pytest.mark.parametrize("copied", [["welcome.mjml.j2", "welcome.txt.j2"], ["welcome.txt.j2"]], ids=["the pair", "only the text half"])
+def test_a_workspace_with_a_welcome_template_welcomes_each_confirmed_reader(client, workspace: Path, copied: list[str]) -> None:
+    """`init --templates` copies the welcome pair; workspaces it made before hold only welcome.txt.j2,
+    which promises a welcome too: the defaults' HTML half completes it."""
+    from newsletter.render import default_template_dir
+
+    for name in copied:
+        (workspace / "templates" / name).write_bytes((default_template_dir() / name).read_bytes())
+    client.subscribe("glad@example.com")
+    link = link_in(outbox(workspace)[-1], CONFIRM_LINK)
+    assert heading(client.request("POST", link).body) == "You are subscribed"
+    welcome = [m for m in outbox(workspace) if m["To"] == "glad@example.com" and m["Subject"].startswith("Welcome to")]
+    assert len(welcome) == 1, [m["Subject"] for m in outbox(workspace)]
+    html = welcome[0].get_body(preferencelist=("html",)).get_content()
+    assert "Welcome to Fixture Weekly" in html and "Unsubscribe" in html
+    assert "You are on the list" in text_of(welcome[0])

@@ -71,7 +71,11 @@ function show(state) {
     return item;
   }));
   // A note informs and asks for nothing: with only notes, there are still no errors or warnings.
-  $("findings-empty").hidden = state.findings.some((f) => f.level === "error" || f.level === "warning");
+  // A save that could not be checked at all has no findings, and that is not "no errors".
+  const empty = $("findings-empty");
+  empty.hidden = state.findings.some((f) => f.level === "error" || f.level === "warning");
+  empty.textContent = state.error ? "Not checked: the last save has a problem (above)." : "No errors or warnings.";
+  empty.className = state.error ? "unchecked" : "";
 
   if (state.email_version > 0 && state.email_version !== shownEmailVersion) {
     shownEmailVersion = state.email_version;
