@@ -118,3 +118,19 @@ def test_french_spacing_never_touches_code_or_link_targets() -> None:
     assert "<code>a ; b</code>" in html
     assert 'href="https://exemple.fr/?q=1;2!"' in html
     assert "</a>&nbsp;: fin" in html
+
+
+def test_the_web_pages_subscribe_line_spaces_its_colon_in_french(workspace: Path) -> None:
+    email = render(workspace, "fr")
+    footer = next(p for p in lxml.html.document_fromstring(email.web_html).iter("p") if "S’abonner" in p.text_content())
+    assert footer.text_content().startswith(f"S’abonner{NBSP}: ")
+
+
+def test_a_subject_with_no_break_spaces_is_read_out_as_written(workspace: Path) -> None:
+    # MRML copies <mj-title> into the email's aria-label; a raw no-break space came out as "\u{a0}"
+    render(workspace, "fr")  # writes the French workspace and its issue file
+    path = workspace / "issues" / "2026-12-08.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace('"subject": "S"', f'"subject": "Prêt{NBSP}? La semaine"'), encoding="utf-8")
+    email = Renderer(load_workspace(workspace)).render(load_issue(path))
+    named = lxml.html.document_fromstring(email.html).xpath("//*[@aria-roledescription='email']/@aria-label")
+    assert named == [f"Prêt{NBSP}? La semaine"]
