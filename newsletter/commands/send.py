@@ -227,6 +227,10 @@ def _print_report(report: SendReport, issue_file: Path) -> None:
     _print_counts(counts)
     if report.batches:
         click.echo(f"{report.batches} batch(es) handed to {report.provider}.")
+    if report.bounced:
+        click.echo("Marked bounced: their mail server refused these addresses for good, [send] bounce_after times in a row; they are not mailed again:")
+        for address, words in sorted(report.bounced.items()):
+            click.echo(f"  {address}: {words}")
     if counts[State.UNKNOWN] and report.batches:
         click.secho(
             f"{counts[State.UNKNOWN]} recipient(s) have an unknown outcome: they may or may not have it. "

@@ -201,6 +201,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notice_queue_by_state ON notice_queue (state, not_before);
     """,
+    # 5: permanent refusals in a row per address (SMTP 5xx naming the mailbox: `[send] bounce_after`
+    # of them make it bounced), with a small index of the addresses that have any; the issue a
+    # status change came from (the issue whose send bounced an address).
+    """
+    ALTER TABLE subscribers ADD COLUMN permanent_failures INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX subscribers_failing ON subscribers (email) WHERE permanent_failures > 0;
+    ALTER TABLE status_changes ADD COLUMN issue TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -351,6 +359,11 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         detail {T}
     );
     CREATE INDEX notice_queue_by_state ON notice_queue (state, not_before);
+    """,
+    f"""
+    ALTER TABLE subscribers ADD COLUMN permanent_failures INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX subscribers_failing ON subscribers (email) WHERE permanent_failures > 0;
+    ALTER TABLE status_changes ADD COLUMN issue {T};
     """,
 )
 

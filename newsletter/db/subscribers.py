@@ -200,11 +200,13 @@ class Subscribers:
         With `only_from`, only subscribers currently in that status change (sync: active ones)."""
         stamp = now()
         condition = "status = ?" if only_from else "status != ?"
+        # Someone made active again starts with a clean slate: earlier refusals do not count.
+        fresh = ", soft_bounces = 0, permanent_failures = 0" if status == Status.ACTIVE else ""
         changed = 0
         with self.connection.transaction():
             for email in emails:
                 cursor = self.db.execute(
-                    f"UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND {condition}",
+                    f"UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ?{fresh} WHERE email = ? AND {condition}",
                     (status, stamp, stamp, email, only_from or status),
                 )
                 if cursor.rowcount:
@@ -212,8 +214,18 @@ class Subscribers:
                     self._record_change(email, status, channel, detail, stamp)
         return changed
 
-    def _record_change(self, email: str, status: Status, channel: str, detail: str | None, stamp: str) -> None:
-        self.db.execute("INSERT INTO status_changes (email, status, channel, detail, at) VALUES (?, ?, ?, ?, ?)", (email, status, channel, detail, stamp))
+    def bounce(self, email: str, channel: str, detail: str, issue: str, stamp: str) -> bool:
+        """An active subscriber whose address the provider refused for good (see Ledger.settle)
+        becomes `bounced`, the refusal in their history. Whether they changed."""
+        changed = self.db.execute(DEACTIVATE_ONE, (Status.BOUNCED, stamp, stamp, email)).rowcount
+        if changed:
+            self._record_change(email, Status.BOUNCED, channel, detail, stamp, issue)
+        return bool(changed)
+
+    def _record_change(self, email: str, status: Status, channel: str, detail: str | None, stamp: str, issue: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, ?, ?, ?)", (email, status, channel, detail, stamp, issue)
+        )
 
     def sign_up(self, email: str, name: str | None) -> Subscriber:
         """Someone asked to subscribe on the web: a new address becomes `pending`; a known one is
@@ -245,7 +257,7 @@ class Subscribers:
         stamp = now()
         with self.connection.transaction():
             row = self.db.execute(
-                "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0"
+                "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0, permanent_failures = 0"
                 " WHERE public_id = ? AND status != 'active' AND status_changed_at IS NOT NULL AND status_changed_at <= ?"
                 f" RETURNING {COLUMNS}",
                 (stamp, stamp, public_id, issued_at),

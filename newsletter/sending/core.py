@@ -54,6 +54,7 @@ class SendReport:
     schedule: Schedule | None = None  # the delivery time, when this run scheduled rather than sent
     development_secret: bool = False
     notes: list[str] = field(default_factory=list)
+    bounced: dict[str, str] = field(default_factory=dict)  # addresses this run made bounced ([send] bounce_after), with the refusal
 
 
 def letters_for(recipients: list[Recipient], config: Config, secret: bytes) -> list[Letter]:
@@ -164,6 +165,7 @@ def _send_locked(
         sender.close()
     report.counts = ledger.counts(key)
     report.batches, report.stopped = result.batches, result.stopped
+    report.bounced = loop.bounced
     report.handed_over = pending - report.counts[State.PENDING]
     if plan.kind == "now" and not result.stopped:
         _drop_finished_schedule(ledger, key)
