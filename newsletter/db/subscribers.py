@@ -271,10 +271,11 @@ class Subscribers:
             return Confirmation(None, "unknown")
         return Confirmation(found, "already" if found.status == Status.ACTIVE else "stale")
 
-    def leave(self, public_id: str, channel: str) -> Subscriber | None:
+    def leave(self, public_id: str, channel: str, issue: str | None = None) -> Subscriber | None:
         """Unsubscribe the subscriber behind a link (one-click, the page, preferences). Idempotent:
-        someone already unsubscribed, bounced or complained stays as they are. The subscriber as
-        they now stand; None when no subscriber has this id."""
+        someone already unsubscribed, bounced or complained stays as they are. `issue` is the one
+        the link came in, when it says (the report credits it). The subscriber as they now stand;
+        None when no subscriber has this id."""
         stamp = now()
         with self.connection.transaction():
             row = self.db.execute(
@@ -285,7 +286,7 @@ class Subscribers:
             if row is None:
                 return self.by_public_id(public_id)
             subscriber = _subscriber(row)
-            self._record_change(subscriber.email, Status.UNSUBSCRIBED, channel, None, stamp)
+            self._record_change(subscriber.email, Status.UNSUBSCRIBED, channel, None, stamp, issue)
             return subscriber
 
     def changes(self, email: str) -> list[tuple[str, str, str | None, str]]:

@@ -10,9 +10,11 @@ Per issue (IssueReport):
   (the outbox and SMTP report nothing), against Gmail's bulk-sender lines: stay below 0.1%, never
   reach 0.3%;
 - unsubscribes by channel. The rule: an unsubscribe counts for an issue when the address received
-  it (ledger state `sent`) and its status changed to `unsubscribed` at or after the issue's first
-  send and before the next issue's first send (open-ended for the latest issue). An issue's first
-  send is the earliest of its handed-over ledger rows' last update and its earliest provider event;
+  it (ledger state `sent`) and either came through a link of that issue (the link names it), or,
+  naming no issue (a link sent before links named theirs, the command line, a sync), changed to
+  `unsubscribed` at or after the issue's first send and before the next issue's first send
+  (open-ended for the latest issue). An issue's first send is the earliest of its handed-over
+  ledger rows' last update and its earliest provider event;
 - clicks per link (click events carry the link), and, on request, opens: these are inflated by
   Apple Mail Privacy Protection, which fetches every image, so machine opens are counted apart.
 

@@ -236,7 +236,10 @@ def issue_html(report: IssueReport) -> str:
     body.append(_bars("unsubscribes", list(CHANNELS), [report.unsubscribes[channel] for channel in CHANNELS], AMBER))
     until = f"the next issue's first send ({report.next_sent})" if report.next_sent else "now (no later issue yet)"
     since = html.escape(report.first_sent or "")
-    body.append(f'<p class="note">Recipients of this issue whose status became unsubscribed from its first send ({since}) until {html.escape(until)}.</p>')
+    body.append(
+        f'<p class="note">Recipients of this issue who unsubscribed through its links, or otherwise (an older link, the command line) '
+        f"from its first send ({since}) until {html.escape(until)}.</p>"
+    )
 
     if report.links:
         body.append("<h2>Clicks per link</h2>")

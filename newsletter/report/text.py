@@ -81,7 +81,7 @@ def issue_text(report: IssueReport) -> str:
     ]
     lines += [_row(channel, report.unsubscribes[channel]) for channel in CHANNELS]
     until = f"the next issue's first send ({report.next_sent})" if report.next_sent else "now (no later issue yet)"
-    lines.append(f"    recipients of this issue who unsubscribed from its first send ({report.first_sent}) until {until}")
+    lines.append(f"    recipients of this issue who unsubscribed through its links, or otherwise from its first send ({report.first_sent}) until {until}")
     if report.links:
         lines += ["", _row("clicks", report.clicks, f"by {report.clickers:,} address(es)"), "     clicks  people  link"]
         lines += [f"  {link.clicks:>9,} {link.clickers:>7,}  {plain(link.url)}" for link in report.links]

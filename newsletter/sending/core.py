@@ -57,11 +57,13 @@ class SendReport:
     bounced: dict[str, str] = field(default_factory=dict)  # addresses this run made bounced ([send] bounce_after), with the refusal
 
 
-def letters_for(recipients: list[Recipient], config: Config, secret: bytes) -> list[Letter]:
-    """Each recipient's letter, with their own signed unsubscribe and preferences links (no address in them)."""
+def letters_for(recipients: list[Recipient], config: Config, secret: bytes, issue: str | None = None) -> list[Letter]:
+    """Each recipient's letter, with their own signed unsubscribe and preferences links (no address
+    in them). The unsubscribe link names `issue`, so that an unsubscribe is credited to the issue
+    it came from."""
     before, _, after = config.unsubscribe_url_for("{token}").partition("{token}")  # once per batch, not per letter
     preferences = config.preferences_url_for("")
-    sign, sign_preferences = signer(Purpose.UNSUBSCRIBE, secret), signer(Purpose.PREFERENCES, secret)
+    sign, sign_preferences = signer(Purpose.UNSUBSCRIBE, secret, issue), signer(Purpose.PREFERENCES, secret)
     return [Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id)) for r in recipients]
 
 
@@ -157,7 +159,7 @@ def _send_locked(
             ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
         progress.start(pending)
-        loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current), workspace.config.send, stop, progress)
+        loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current, key), workspace.config.send, stop, progress)
         if worker is not None:
             loop.new_send_id = worker.new_send_id
         result = loop.run()

@@ -266,3 +266,16 @@ def test_a_letter_taken_ends_a_run_of_refusals(location: Location) -> None:
             db.ledger.settle(claim, {"b@example.com": refusal} if refusing else {}, Settlement(State.SENT), rule)
         assert db.subscribers.get("b@example.com").status == Status.ACTIVE  # refused twice, not in a row
 
+
+def test_an_unsubscribe_is_credited_to_the_issue_its_link_names(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com", "c@example.com"))
+        for number in ("1", "2"):
+            db.ledger.prepare(number)
+            db.ledger.settle(db.ledger.claim(number, 10, f"send-{number}", 0), {}, Settlement(State.SENT))
+        ids = {s.email: s.public_id for s in db.subscribers.all()}
+        db.subscribers.leave(ids["a@example.com"], "one-click", "1")  # from issue 1's link, after issue 2 went out
+        db.subscribers.leave(ids["b@example.com"], "one-click")  # an old link, naming no issue: the latest window
+        first = "0000-01-01T00:00:00+00:00"
+        assert db.reports.unsubscribes("1", first, first) == {"one-click": 1}  # a's, though outside issue 1's window
+        assert db.reports.unsubscribes("2", first, None) == {"one-click": 1}  # b's only: a's link named issue 1
