@@ -302,20 +302,23 @@ class Ledger:
         ).fetchone()
         return IssueRecord(*row) if row else None
 
-    def record_issue(self, issue: str, file: str, subject: str, fingerprint: str) -> None:
-        """Remember which file and content go out under `issue`. Content that changes after some
-        recipients were handed the earlier version is noted (once, with how many had it)."""
+    def record_issue(self, issue: str, file: str, subject: str, fingerprint: str, provider: str | None = None) -> None:
+        """Remember which file and content go out under `issue`, and through which provider (the
+        report knows what that provider measures). Content that changes after some recipients
+        were handed the earlier version is noted (once, with how many had it)."""
         stamp = now()
         with self.connection.transaction():
             record = self.issue_record(issue)
             handed_over = self.handed_over(issue)
+            if provider is not None:
+                self.db.execute("UPDATE issues SET provider = ? WHERE issue = ?", (provider, issue))
             if record is None or handed_over == 0:
                 self.db.execute(
-                    """INSERT INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)
+                    """INSERT INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at, provider)
+                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)
                        ON CONFLICT (issue) DO UPDATE SET file = excluded.file, subject = excluded.subject, fingerprint = excluded.fingerprint,
                            first_fingerprint = excluded.first_fingerprint, handed_over_before_change = NULL, changed_at = NULL, updated_at = excluded.updated_at""",
-                    (issue, file, subject, fingerprint, fingerprint, stamp),
+                    (issue, file, subject, fingerprint, fingerprint, stamp, provider),
                 )
             elif fingerprint != record.fingerprint:
                 first_change = record.changed_at is None

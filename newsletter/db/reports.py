@@ -35,6 +35,11 @@ class Reports:
         row = self.db.execute("SELECT subject FROM issues WHERE issue = ?", (issue,)).fetchone()
         return str(row[0]) if row else None
 
+    def provider(self, issue: str) -> str | None:
+        """The provider the issue last went out through (None: unknown, sent before it was recorded)."""
+        row = self.db.execute("SELECT provider FROM issues WHERE issue = ?", (issue,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
     def first_sends(self) -> dict[str, str]:
         """When each issue first went out: the earliest of its handed-over ledger rows' last update
         and its earliest provider event. Issues nothing went out for are missing, and so are the

@@ -130,7 +130,7 @@ def _send_locked(
         ledger.prepare(key)
         schedule = Schedule(key, plan.send_at, name, "here", None, prepared.relative_path)
         ledger.hold(key, schedule)
-        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
+        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name)
         return SendReport(key, name, ledger.counts(key), schedule=schedule)
     # The provider is set up (and a scheduled batch id obtained) before the ledger changes, so a
     # wrong key or an unreachable provider leaves everything as it was.
@@ -154,7 +154,7 @@ def _send_locked(
         if pending == 0:
             _drop_finished_schedule(ledger, key)
             return report
-        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
+        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name)
         if new_schedule is not None:
             ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
