@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from ..sending import SendReport
     from ..sending.core import TestCopies
 
+# What a dry run checks of each provider (newsletter.providers.check_provider), as it tells the user
+DRY_RUN_CHECKS = {
+    "outbox": "its folder takes files",
+    "smtp": "connected, TLS as configured, logged in, then QUIT",
+    "sendgrid": "the API key is accepted and may send mail",
+}
 MAX_TEST_LIST_BYTES = 1_000_000  # some 20,000 addresses; test copies go to a handful
 
 
@@ -276,6 +282,9 @@ def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untype
     click.echo(f"  active subscribers: {counts[Status.ACTIVE]} (not mailed: {sum(counts.values()) - counts[Status.ACTIVE]} unsubscribed, bounced or complained)")
     click.echo(f"  already handled by earlier runs: {plan.already_handled}")
     click.echo(f"  would be sent now: {plan.would_send}")
+    if plan.provider_problem:
+        raise click.ClickException(f"{SHOWN[name]} would refuse the real send: {plan.provider_problem}. Nothing was sent.")
+    click.echo(f"  {SHOWN[name]}: checked as the real send checks it ({DRY_RUN_CHECKS[name]}); nothing was sent")
     batch = plan.first
     if batch is None:
         return

@@ -69,8 +69,14 @@ class SmtpProvider(OneByOne):
         self.connection: smtplib.SMTP | None = None
 
     def check(self) -> None:
-        """Connect (and log in) now: the connection is then reused for the first messages."""
-        self._connection()
+        """Connect (EHLO, STARTTLS or TLS, and log in) now: the connection is then reused for the
+        first messages (a dry run closes it with QUIT)."""
+        connection = self._connection()
+        try:
+            connection.ehlo_or_helo_if_needed()
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise RetryLater(f"SMTP server {self.settings.host}:{self.settings.port} did not answer EHLO: {_text(str(exc))}", self.name) from None
 
     def close(self) -> None:
         if self.connection is not None:

@@ -23,7 +23,7 @@ from ..errors import NewsletterError
 from ..links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..prepare import PreparedIssue, issue_numbers, prepare_issue
-from ..providers import open_provider, schedules_ahead
+from ..providers import check_provider, open_provider, schedules_ahead
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RetryLater, can_schedule
 from .loop import NoProgress, Progress, SendLoop
 from .schedules import CANCEL_MARGIN, ScheduleError, plan_delivery
@@ -391,10 +391,12 @@ class DryRun:
     already_handled: int
     would_send: int
     first: Batch | None  # the first batch a run would hand over
+    provider_problem: str | None = None  # why the provider would refuse the real send (its words); None: it would take it
 
 
 def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
-    """What a send would do now, changing nothing."""
+    """What a send would do now, changing nothing. The provider is checked as the real send checks
+    it (connect and log in, nothing sent), so a dry run that passes does not hide a send that fails."""
     workspace = prepared.workspace
     name = provider or workspace.config.send.provider
     keys = signing_keys(name)
@@ -402,8 +404,18 @@ def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
         counts = db.subscribers.counts_by_status()
         ledger = db.ledger.counts(prepared.key)
         due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000))
-    batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters_for(first, workspace.config, keys.current)) if first else None
-    return DryRun(counts, sum(ledger.values()) - ledger[State.PENDING], due, batch)
+    letters = letters_for(first, workspace.config, keys.current, prepared.key)
+    batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters) if first else None
+    return DryRun(counts, sum(ledger.values()) - ledger[State.PENDING], due, batch, _provider_problem(name, workspace))
+
+
+def _provider_problem(name: str, workspace: Workspace) -> str | None:
+    """Why the provider would refuse the real send, in its words; None when it would take it."""
+    try:
+        check_provider(name, workspace)
+    except ProviderError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True)
