@@ -156,6 +156,7 @@ class SendSettings(Strict):
     rate_per_second: Annotated[float, Field(gt=0)] | None = None  # messages per second; unset: no limit
     error_budget: Annotated[int, Field(ge=0)] = 100  # failed recipients that stop the run
     retries: Annotated[int, Field(ge=0, le=20)] = 6  # attempts after a 429, a 5xx or a refused connection
+    bounce_after: Annotated[int, Field(ge=0, le=100)] = 2  # permanent refusals of an address in a row that make it bounced (0: never)
     outbox: Line = "outbox"  # Maildir folder for the outbox provider, relative to the workspace
 
 

@@ -1,10 +1,12 @@
 """Signed per-subscriber links: opaque, scoped to one purpose, impossible to forge.
 
-A token is `<public id>.<signature>`. The public id is random and stored with the subscriber, so a
-link forwarded or written to a server log reveals no address. The signature is an HMAC-SHA256 of
-the purpose and the id: an unsubscribe token cannot be used to confirm a signup, and no token can
-be made without NEWSLETTER_SECRET. Checking accepts every key in SigningKeys.accepted, so links
-already sent keep working while the secret is rotated (see README, "Rotating NEWSLETTER_SECRET").
+A token is `<public id>.<signature>`, or `<public id>.<issue>.<signature>` for a link that goes out
+in an issue (the report credits an unsubscribe to the issue it came from). The public id is random
+and stored with the subscriber, so a link forwarded or written to a server log reveals no address.
+The signature is an HMAC-SHA256 of the purpose, the id and the issue: an unsubscribe token cannot
+be used to confirm a signup, and no token can be made without NEWSLETTER_SECRET. Checking accepts
+every key in SigningKeys.accepted, so links already sent keep working while the secret is rotated
+(see README, "Rotating NEWSLETTER_SECRET").
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from enum import StrEnum
 from .credentials import SigningKeys
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+ISSUE_KEY = re.compile(r"[A-Za-z0-9_-]{1,32}")  # an issue's key (its number) as a link may carry it
 TEST_COPY_ID = "test-copy"  # `send --test` goes to someone who may not be a subscriber
 RESERVED_IDS = frozenset({TEST_COPY_ID})  # never a subscriber's: links made with them mean something else
 SIGNATURE_BYTES = 16
@@ -42,28 +45,40 @@ def make_token(public_id: str, purpose: Purpose, secret: bytes) -> str:
     return f"{public_id}.{_b64(_signature(public_id, purpose, secret))}"
 
 
-def signer(purpose: Purpose, secret: bytes) -> Callable[[str], str]:
-    """make_token for many ids at once: the keyed hash and the message prefix are prepared once."""
+def signer(purpose: Purpose, secret: bytes, issue: str | None = None) -> Callable[[str], str]:
+    """make_token for many ids at once: the keyed hash and the message prefix are prepared once.
+    With `issue`, every token also names the issue its link goes out in, under the same signature:
+    `<public id>.<issue>.<signature>` (see verify_link)."""
     keyed = _keyed(secret)
     prefix = f"newsletter-link\0{purpose}\0".encode()
+    suffix = f".{issue}" if issue is not None and ISSUE_KEY.fullmatch(issue) else ""
 
     def sign(public_id: str) -> str:
+        body = public_id + suffix
         mac = keyed.copy()
-        mac.update(prefix + public_id.encode())
-        return f"{public_id}.{base64.urlsafe_b64encode(mac.digest()[:SIGNATURE_BYTES]).rstrip(b'=').decode()}"
+        mac.update(prefix + body.encode())
+        return f"{body}.{base64.urlsafe_b64encode(mac.digest()[:SIGNATURE_BYTES]).rstrip(b'=').decode()}"
 
     return sign
 
 
 def verify_token(token: str, purpose: Purpose, keys: SigningKeys) -> str | None:
-    """The public id a genuine token for `purpose` was made for; None for a forged, damaged or
-    wrong-purpose token. Compared in constant time."""
-    public_id, dot, signature = token.partition(".")
-    if not dot or not PUBLIC_ID.fullmatch(public_id) or not signature.isascii():
+    """The public id a genuine token for `purpose` was made for (whether it names an issue or not);
+    None for a forged, damaged or wrong-purpose token. Compared in constant time."""
+    verified = verify_link(token, purpose, keys)
+    return verified[0] if verified else None
+
+
+def verify_link(token: str, purpose: Purpose, keys: SigningKeys) -> tuple[str, str | None] | None:
+    """(public id, issue) of a genuine token for `purpose`, the issue being the one its link went out
+    in; None for a forged, damaged or wrong-purpose token. Tokens made before links named their
+    issue (`<public id>.<signature>`, in mail already sent) keep working, with no issue."""
+    body, dot, signature = token.rpartition(".")
+    public_id, dot2, issue = body.partition(".")
+    if not dot or not PUBLIC_ID.fullmatch(public_id) or (dot2 and not ISSUE_KEY.fullmatch(issue)) or not signature.isascii():
         return None
-    # Compared as text, so each signature has exactly one spelling (no padding or other variants).
-    matches = [hmac.compare_digest(signature, _b64(_signature(public_id, purpose, key))) for key in keys.accepted]
-    return public_id if any(matches) else None
+    matches = [hmac.compare_digest(signature, _b64(_signature(body, purpose, key))) for key in keys.accepted]
+    return (public_id, issue or None) if any(matches) else None
 
 
 def make_dated_token(public_id: str, purpose: Purpose, secret: bytes, issued: int) -> str:

@@ -315,6 +315,7 @@ class Outcome(StrEnum):
 
     ACCEPTED = "accepted"  # the provider took the message
     REJECTED = "rejected"  # definitely refused (detail says why); retrying would not help
+    BOUNCED = "bounced"  # refused for good because of the address itself (SMTP 5xx "no such user"): a hard bounce
     DEFERRED = "deferred"  # refused for now (e.g. SMTP 4xx): nothing was taken, try again later
     UNKNOWN = "unknown"  # the connection broke while handing it over: maybe delivered
 

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from ..sending import SendReport
     from ..sending.core import TestCopies
 
+# What a dry run checks of each provider (newsletter.providers.check_provider), as it tells the user
+DRY_RUN_CHECKS = {
+    "outbox": "its folder takes files",
+    "smtp": "connected, TLS as configured, logged in, then QUIT",
+    "sendgrid": "the API key is accepted and may send mail",
+}
 MAX_TEST_LIST_BYTES = 1_000_000  # some 20,000 addresses; test copies go to a handful
 
 
@@ -227,6 +233,10 @@ def _print_report(report: SendReport, issue_file: Path) -> None:
     _print_counts(counts)
     if report.batches:
         click.echo(f"{report.batches} batch(es) handed to {report.provider}.")
+    if report.bounced:
+        click.echo("Marked bounced: their mail server refused these addresses for good, [send] bounce_after times in a row; they are not mailed again:")
+        for address, words in sorted(report.bounced.items()):
+            click.echo(f"  {address}: {words}")
     if counts[State.UNKNOWN] and report.batches:
         click.secho(
             f"{counts[State.UNKNOWN]} recipient(s) have an unknown outcome: they may or may not have it. "
@@ -272,6 +282,9 @@ def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untype
     click.echo(f"  active subscribers: {counts[Status.ACTIVE]} (not mailed: {sum(counts.values()) - counts[Status.ACTIVE]} unsubscribed, bounced or complained)")
     click.echo(f"  already handled by earlier runs: {plan.already_handled}")
     click.echo(f"  would be sent now: {plan.would_send}")
+    if plan.provider_problem:
+        raise click.ClickException(f"{SHOWN[name]} would refuse the real send: {plan.provider_problem}. Nothing was sent.")
+    click.echo(f"  {SHOWN[name]}: checked as the real send checks it ({DRY_RUN_CHECKS[name]}); nothing was sent")
     batch = plan.first
     if batch is None:
         return

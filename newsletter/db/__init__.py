@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .connection import Busy, Connection, NoDatabase, StoreError
 from .events import Event, Events, Notices
-from .ledger import Claim, IssueRecord, Ledger, Schedule, Settlement
+from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
 from .location import Location, Server
 from .notice_queue import NoticeQueue, QueuedNotice
 from .reports import Reports
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .postgres import PostgresConnection
 
 __all__ = [
-    "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Location", "Notices",
+    "Bouncing", "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Location", "Notices",
     "NoticeQueue", "QueuedNotice", "Reports", "Schedule", "Server", "Settlement", "StoreError", "Subscribers",
 ]
 

@@ -70,8 +70,8 @@ class Events:
         )
         if cursor.rowcount:
             self.db.execute(
-                "INSERT INTO status_changes (email, status, channel, detail, at) VALUES (?, ?, ?, ?, ?)",
-                (event.email, status, f"{provider} {event.event}", event.detail, stamp),
+                "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, ?, ?, ?)",
+                (event.email, status, f"{provider} {event.event}", event.detail, stamp, event.issue),
             )
 
     @staticmethod

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ..models import HANDED_OVER, Delivery, Recipient, State
 from .connection import WORKER_SPACE, Store, StoreError, now
+from .subscribers import Subscribers
 
 if TYPE_CHECKING:
     from .workers import Worker
@@ -37,12 +38,24 @@ class Claim:
 
 
 class Settlement(NamedTuple):
-    """What happened to one claimed row. `not_before` (epoch seconds) delays a pending row."""
+    """What happened to one claimed row. `not_before` (epoch seconds) delays a pending row;
+    `bounced`: the server refused the address itself for good (counted, see Bouncing)."""
 
     state: State
     detail: str | None = None
     not_before: float | None = None
     message_id: str | None = None
+    bounced: bool = False
+
+
+@dataclass(frozen=True)
+class Bouncing:
+    """How a run counts permanent refusals of an address: `after` of them in a row (no letter
+    taken in between) make the subscriber `bounced`, with the refusal's words in their history
+    under `channel` (the provider). 0: counted, never bounced."""
+
+    after: int
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -179,13 +192,14 @@ class Ledger:
         with self.connection.transaction():
             self.db.execute("INSERT INTO handovers (issue, send_id) VALUES (?, ?)", (claim.issue, claim.send_id))
 
-    def settle(self, claim: Claim, outcomes: Mapping[str, Settlement], rest: Settlement) -> None:
+    def settle(self, claim: Claim, outcomes: Mapping[str, Settlement], rest: Settlement, bouncing: Bouncing | None = None) -> dict[str, str]:
         """Record the outcome of a claimed batch: `outcomes` address by address, and `rest` for
         every other row of the batch (pending: not attempted; unknown: maybe handed over; or the
         outcome most rows share, typically `sent`, written with one statement over the batch's
-        range rather than row by row). One transaction."""
+        range rather than row by row). With `bouncing`, permanent refusals are counted in the same
+        transaction; returns the addresses that became `bounced`, with the refusal's words."""
         if not claim.recipients:
-            return
+            return {}
         stamp = now()
         issue, first, last = claim.issue, claim.recipients[0].email, claim.recipients[-1].email
         with self.connection.transaction():
@@ -203,6 +217,37 @@ class Ledger:
                 (rest.state, rest.detail, rest.not_before, rest.message_id, stamp, issue, first, last, claim.send_id),
             )
             self.db.execute("DELETE FROM handovers WHERE issue = ? AND send_id = ?", (issue, claim.send_id))
+            return self._count_refusals(claim, outcomes, bouncing, stamp) if bouncing is not None else {}
+
+    def _count_refusals(self, claim: Claim, outcomes: Mapping[str, Settlement], bouncing: Bouncing, stamp: str) -> dict[str, str]:
+        """A letter taken ends an address's run of permanent refusals; a refusal adds one, and the
+        `bouncing.after`-th in a row makes the subscriber bounced. The addresses made bounced, with
+        the refusal's words."""
+        self._end_runs_of_refusals(claim)
+        bounced: dict[str, str] = {}
+        for email, settlement in outcomes.items():
+            if not settlement.bounced:
+                continue
+            row = self.db.execute("UPDATE subscribers SET permanent_failures = permanent_failures + 1 WHERE email = ? RETURNING permanent_failures", (email,)).fetchone()
+            refusals = int(row[0]) if row else 0  # no row: the subscriber was deleted meanwhile
+            words = settlement.detail or "refused"
+            if bouncing.after and refusals >= bouncing.after:
+                detail = f"{words} (issue {claim.issue}: {refusals} permanent refusals in a row)"
+                if Subscribers(self.connection).bounce(email, bouncing.channel, detail, claim.issue, stamp):
+                    bounced[email] = words
+        return bounced
+
+    def _end_runs_of_refusals(self, claim: Claim) -> None:
+        """Addresses of the batch whose letter was taken start counting refusals again. Only
+        addresses with a run are looked at (a small partial index), so a batch costs the same at
+        any list size."""
+        issue, first, last = claim.issue, claim.recipients[0].email, claim.recipients[-1].email
+        self.db.execute(
+            """UPDATE subscribers INDEXED BY subscribers_failing SET permanent_failures = 0
+               WHERE permanent_failures > 0 AND email BETWEEN ? AND ?
+                 AND EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = ? AND d.email = subscribers.email AND d.send_id = ? AND d.state IN ('sent', 'scheduled'))""",
+            (first, last, issue, claim.send_id),
+        )
 
     def retry_unknown(self, issue: str) -> int:
         """Put `unknown` rows back to pending, on the editor's say-so (they may receive a second copy)."""
@@ -257,20 +302,23 @@ class Ledger:
         ).fetchone()
         return IssueRecord(*row) if row else None
 
-    def record_issue(self, issue: str, file: str, subject: str, fingerprint: str) -> None:
-        """Remember which file and content go out under `issue`. Content that changes after some
-        recipients were handed the earlier version is noted (once, with how many had it)."""
+    def record_issue(self, issue: str, file: str, subject: str, fingerprint: str, provider: str | None = None) -> None:
+        """Remember which file and content go out under `issue`, and through which provider (the
+        report knows what that provider measures). Content that changes after some recipients
+        were handed the earlier version is noted (once, with how many had it)."""
         stamp = now()
         with self.connection.transaction():
             record = self.issue_record(issue)
             handed_over = self.handed_over(issue)
+            if provider is not None:
+                self.db.execute("UPDATE issues SET provider = ? WHERE issue = ?", (provider, issue))
             if record is None or handed_over == 0:
                 self.db.execute(
-                    """INSERT INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at)
-                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)
+                    """INSERT INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at, provider)
+                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)
                        ON CONFLICT (issue) DO UPDATE SET file = excluded.file, subject = excluded.subject, fingerprint = excluded.fingerprint,
                            first_fingerprint = excluded.first_fingerprint, handed_over_before_change = NULL, changed_at = NULL, updated_at = excluded.updated_at""",
-                    (issue, file, subject, fingerprint, fingerprint, stamp),
+                    (issue, file, subject, fingerprint, fingerprint, stamp, provider),
                 )
             elif fingerprint != record.fingerprint:
                 first_change = record.changed_at is None

@@ -201,6 +201,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notice_queue_by_state ON notice_queue (state, not_before);
     """,
+    # 5: permanent refusals in a row per address (SMTP 5xx naming the mailbox: `[send] bounce_after`
+    # of them make it bounced), with a small index of the addresses that have any; the issue an
+    # unsubscribe link came from (the report credits that issue); the provider each issue went
+    # out through (the report knows which figures that provider measures).
+    """
+    ALTER TABLE subscribers ADD COLUMN permanent_failures INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX subscribers_failing ON subscribers (email) WHERE permanent_failures > 0;
+    ALTER TABLE status_changes ADD COLUMN issue TEXT;
+    ALTER TABLE issues ADD COLUMN provider TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -351,6 +361,12 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         detail {T}
     );
     CREATE INDEX notice_queue_by_state ON notice_queue (state, not_before);
+    """,
+    f"""
+    ALTER TABLE subscribers ADD COLUMN permanent_failures INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX subscribers_failing ON subscribers (email) WHERE permanent_failures > 0;
+    ALTER TABLE status_changes ADD COLUMN issue {T};
+    ALTER TABLE issues ADD COLUMN provider {T};
     """,
 )
 

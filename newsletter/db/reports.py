@@ -35,6 +35,11 @@ class Reports:
         row = self.db.execute("SELECT subject FROM issues WHERE issue = ?", (issue,)).fetchone()
         return str(row[0]) if row else None
 
+    def provider(self, issue: str) -> str | None:
+        """The provider the issue last went out through (None: unknown, sent before it was recorded)."""
+        row = self.db.execute("SELECT provider FROM issues WHERE issue = ?", (issue,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
     def first_sends(self) -> dict[str, str]:
         """When each issue first went out: the earliest of its handed-over ledger rows' last update
         and its earliest provider event. Issues nothing went out for are missing, and so are the
@@ -103,13 +108,16 @@ class Reports:
         return int(row[0]), int(row[1]), int(row[2])
 
     def unsubscribes(self, issue: str, since: str, until: str | None) -> dict[str, int]:
-        """Addresses that received the issue (ledger state `sent`) and were unsubscribed at or after
-        `since` and before `until` (open-ended without it), per channel of their status change."""
+        """Addresses that received the issue (ledger state `sent`) and were unsubscribed from it, per
+        channel of their status change: through a link of this issue (the change names it), or,
+        for a change that names no issue (a link sent before links named theirs, the command
+        line), at or after `since` and before `until` (open-ended without it)."""
         rows = self.db.execute(
             """SELECT channel, count(DISTINCT email) FROM status_changes s
-               WHERE status = 'unsubscribed' AND at >= ? AND (CAST(? AS TEXT) IS NULL OR at < ?)
+               WHERE status = 'unsubscribed'
+                 AND (s.issue = ? OR (s.issue IS NULL AND at >= ? AND (CAST(? AS TEXT) IS NULL OR at < ?)))
                  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = ? AND d.email = s.email AND d.state = ?)
                GROUP BY channel""",
-            (since, until, until, issue, RECEIVED),
+            (issue, since, until, until, issue, RECEIVED),
         )
         return {str(channel): int(count) for channel, count in rows}

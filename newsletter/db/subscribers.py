@@ -230,11 +230,13 @@ class Subscribers:
         With `only_from`, only subscribers currently in that status change (sync: active ones)."""
         stamp = now()
         condition = "status = ?" if only_from else "status != ?"
+        # Someone made active again starts with a clean slate: earlier refusals do not count.
+        fresh = ", soft_bounces = 0, permanent_failures = 0" if status == Status.ACTIVE else ""
         changed = 0
         with self.connection.transaction():
             for email in emails:
                 cursor = self.db.execute(
-                    f"UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND {condition}",
+                    f"UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ?{fresh} WHERE email = ? AND {condition}",
                     (status, stamp, stamp, email, only_from or status),
                 )
                 if cursor.rowcount:
@@ -242,8 +244,18 @@ class Subscribers:
                     self._record_change(email, status, channel, detail, stamp)
         return changed
 
-    def _record_change(self, email: str, status: Status, channel: str, detail: str | None, stamp: str) -> None:
-        self.db.execute("INSERT INTO status_changes (email, status, channel, detail, at) VALUES (?, ?, ?, ?, ?)", (email, status, channel, detail, stamp))
+    def bounce(self, email: str, channel: str, detail: str, issue: str, stamp: str) -> bool:
+        """An active subscriber whose address the provider refused for good (see Ledger.settle)
+        becomes `bounced`, the refusal in their history. Whether they changed."""
+        changed = self.db.execute(DEACTIVATE_ONE, (Status.BOUNCED, stamp, stamp, email)).rowcount
+        if changed:
+            self._record_change(email, Status.BOUNCED, channel, detail, stamp, issue)
+        return bool(changed)
+
+    def _record_change(self, email: str, status: Status, channel: str, detail: str | None, stamp: str, issue: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, ?, ?, ?)", (email, status, channel, detail, stamp, issue)
+        )
 
     def sign_up(self, email: str, name: str | None) -> Subscriber:
         """Someone asked to subscribe on the web: a new address becomes `pending`; a known one is
@@ -275,7 +287,7 @@ class Subscribers:
         stamp = now()
         with self.connection.transaction():
             row = self.db.execute(
-                "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0"
+                "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0, permanent_failures = 0"
                 " WHERE public_id = ? AND status != 'active' AND status_changed_at IS NOT NULL AND status_changed_at <= ?"
                 f" RETURNING {COLUMNS}",
                 (stamp, stamp, public_id, issued_at),
@@ -289,10 +301,11 @@ class Subscribers:
             return Confirmation(None, "unknown")
         return Confirmation(found, "already" if found.status == Status.ACTIVE else "stale")
 
-    def leave(self, public_id: str, channel: str) -> Subscriber | None:
+    def leave(self, public_id: str, channel: str, issue: str | None = None) -> Subscriber | None:
         """Unsubscribe the subscriber behind a link (one-click, the page, preferences). Idempotent:
-        someone already unsubscribed, bounced or complained stays as they are. The subscriber as
-        they now stand; None when no subscriber has this id."""
+        someone already unsubscribed, bounced or complained stays as they are. `issue` is the one
+        the link came in, when it says (the report credits it). The subscriber as they now stand;
+        None when no subscriber has this id."""
         stamp = now()
         with self.connection.transaction():
             row = self.db.execute(
@@ -303,7 +316,7 @@ class Subscribers:
             if row is None:
                 return self.by_public_id(public_id)
             subscriber = _subscriber(row)
-            self._record_change(subscriber.email, Status.UNSUBSCRIBED, channel, None, stamp)
+            self._record_change(subscriber.email, Status.UNSUBSCRIBED, channel, None, stamp, issue)
             return subscriber
 
     def changes(self, email: str) -> list[tuple[str, str, str | None, str]]:

@@ -30,6 +30,22 @@ def open_provider(name: str, workspace: Workspace) -> Provider:
     return OutboxProvider(config, workspace.outbox)
 
 
+def check_provider(name: str, workspace: Workspace) -> None:
+    """Check the named provider as a real send would before it sends anything (SMTP: connect, TLS
+    and log in, then QUIT; SendGrid: an authenticated request that sends nothing; the outbox: its
+    folder takes files), changing nothing. Raises ProviderError with the provider's words."""
+    if name == "outbox":
+        from .outbox import check_folder
+
+        check_folder(workspace.outbox)  # without making it: a dry run writes nothing
+        return
+    provider = open_provider(name, workspace)
+    try:
+        provider.check()
+    finally:
+        provider.close()
+
+
 def schedules_ahead(name: str) -> dt.timedelta | None:
     """How far ahead the provider itself can hold a delivery (None: it cannot; we hold it here)."""
     return SCHEDULES_AHEAD.get(name)

@@ -42,6 +42,33 @@ def _not_a_maildir(folder: Path) -> str | None:
     return None
 
 
+def _refuse_unusable(folder: Path) -> None:
+    problem = _not_a_maildir(folder)
+    if problem:
+        raise ProviderRefused(f"cannot use {folder} as the outbox: {problem}; set [send] outbox in newsletter.toml to a new or empty folder", OutboxProvider.name)
+
+
+def _folders_written(folder: Path) -> set[Path]:
+    """The folders a send would write in: tmp/ and new/ where they exist, otherwise the nearest
+    existing folder above them, where the first send makes them."""
+    written = set()
+    for sub in ("tmp", "new"):
+        target = folder / sub
+        while not target.exists() and target != target.parent:
+            target = target.parent
+        written.add(target)
+    return written
+
+
+def check_folder(folder: Path) -> None:
+    """Whether `folder` can be the outbox and take files, checked without making it (a dry run
+    writes nothing). Raises ProviderRefused."""
+    _refuse_unusable(folder)
+    for target in sorted(_folders_written(folder)):
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise ProviderRefused(f"cannot write to the outbox {folder}: {target} is not writable for this user (or the disk is read-only)", OutboxProvider.name)
+
+
 class OutboxProvider(OneByOne):
     name = "outbox"
     max_batch = 500  # rows claimed at a time; a crash leaves at most this many `unknown`
@@ -49,9 +76,7 @@ class OutboxProvider(OneByOne):
     def __init__(self, config: Config, folder: Path) -> None:
         self.config = config
         self.folder = folder
-        problem = _not_a_maildir(folder)
-        if problem:
-            raise ProviderRefused(f"cannot use {folder} as the outbox: {problem}; set [send] outbox in newsletter.toml to a new or empty folder", self.name)
+        _refuse_unusable(folder)
         try:
             for sub in MAILDIR:
                 (folder / sub).mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,10 @@ server has taken nothing (reconnect and go on), during DATA it may have taken th
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
+from typing import Literal
 
 from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
@@ -21,7 +23,28 @@ from ..message import AddressError
 from ..models import Letter, Outcome, RecipientStatus
 from .base import Batch, OneByOne, ProviderRefused, RetryLater
 
+Phase = Literal["mail", "rcpt", "data"]  # the SMTP command a refusal answered
 CLOSING = 421  # "service not available, closing transmission channel"
+# RFC 3463 enhanced status codes that refuse the address itself, for good: bad mailbox (5.1.1),
+# bad or null-MX domain (5.1.2, 5.1.10), bad address syntax (5.1.3), moved (5.1.6), mailbox
+# disabled (5.2.1) or full (5.2.2). Others refuse us or this message (5.7.1 relaying denied,
+# 5.1.8 bad sender domain, 5.2.3 message too big): they never count against the address.
+ENHANCED = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+ADDRESS_REFUSED = {("1", "1"), ("1", "2"), ("1", "3"), ("1", "6"), ("1", "10"), ("2", "1"), ("2", "2")}
+PLAIN_ADDRESS_CODES = (550, 551, 553)  # without an enhanced code: "mailbox unavailable", "not local", "name not allowed"
+
+
+def refuses_the_address(code: int, words: str, phase: Phase) -> bool:
+    """Whether an SMTP refusal is a hard bounce of the address: permanent (5xx), in answer to RCPT
+    TO or DATA (a refused MAIL FROM is about us), and about the mailbox by its enhanced status
+    code; without one, a 550/551/553 answer to RCPT TO (unless it says relaying is denied, which
+    is about us)."""
+    if code < 500 or phase == "mail":
+        return False
+    enhanced = ENHANCED.match(words)
+    if enhanced:
+        return enhanced.group(1) == "5" and (enhanced.group(2), enhanced.group(3)) in ADDRESS_REFUSED
+    return phase == "rcpt" and code in PLAIN_ADDRESS_CODES and "relay" not in words.lower()
 
 
 class _Closed(Exception):
@@ -46,8 +69,14 @@ class SmtpProvider(OneByOne):
         self.connection: smtplib.SMTP | None = None
 
     def check(self) -> None:
-        """Connect (and log in) now: the connection is then reused for the first messages."""
-        self._connection()
+        """Connect (EHLO, STARTTLS or TLS, and log in) now: the connection is then reused for the
+        first messages (a dry run closes it with QUIT)."""
+        connection = self._connection()
+        try:
+            connection.ehlo_or_helo_if_needed()
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise RetryLater(f"SMTP server {self.settings.host}:{self.settings.port} did not answer EHLO: {_text(str(exc))}", self.name) from None
 
     def close(self) -> None:
         if self.connection is not None:
@@ -79,12 +108,12 @@ class SmtpProvider(OneByOne):
         try:
             code, words = connection.data(data)
         except smtplib.SMTPDataError as exc:  # DATA itself refused: nothing was taken
-            return self._answer(exc.smtp_code, exc.smtp_error)
+            return self._answer(exc.smtp_code, exc.smtp_error, "data")
         except (smtplib.SMTPException, OSError) as exc:
             # The line dropped while the message was being handed over: it may have been taken.
             self._drop()
             return RecipientStatus(Outcome.UNKNOWN, f"connection lost while sending ({_text(str(exc))}); it may or may not have been delivered")
-        return RecipientStatus(Outcome.ACCEPTED) if code == 250 else self._answer(code, words)
+        return RecipientStatus(Outcome.ACCEPTED) if code == 250 else self._answer(code, words, "data")
 
     def _envelope(self, connection: smtplib.SMTP, address: str | None, international: bool) -> RecipientStatus | None:
         """MAIL FROM and RCPT TO. None when both were accepted, else the refusal for this recipient."""
@@ -95,7 +124,9 @@ class SmtpProvider(OneByOne):
             if international and not connection.has_extn("smtputf8"):
                 return RecipientStatus(Outcome.REJECTED, f"{NEEDS_SMTPUTF8}; SMTP server {self.settings.host} does not offer it")
             code, words = connection.mail(sender or "", options)
+            phase: Phase = "mail"
             if code == 250:
+                phase = "rcpt"
                 code, words = connection.rcpt(address or "")
                 if code in (250, 251):
                     return None
@@ -104,7 +135,7 @@ class SmtpProvider(OneByOne):
         if code == CLOSING:
             raise _Closed(f"{code} {_text(words)}")
         self._reset(connection)
-        return self._answer(code, words)
+        return self._answer(code, words, phase)
 
     def _reset(self, connection: smtplib.SMTP) -> None:
         try:
@@ -112,12 +143,16 @@ class SmtpProvider(OneByOne):
         except (smtplib.SMTPException, OSError):
             self._drop()
 
-    def _answer(self, code: int, words: bytes | str) -> RecipientStatus:
-        """A 5xx is final (rejected, with the server's words); a 4xx means try again later."""
+    def _answer(self, code: int, words: bytes | str, phase: Phase) -> RecipientStatus:
+        """A 5xx is final (rejected, with the server's words; bounced when it refuses the address
+        itself); a 4xx means try again later."""
         if code == CLOSING:
             self._drop()
-        text = f"SMTP {code} {_text(words)}"
-        return RecipientStatus(Outcome.REJECTED if code >= 500 else Outcome.DEFERRED, text)
+        said = _text(words)
+        text = f"SMTP {code} {said}"
+        if code < 500:
+            return RecipientStatus(Outcome.DEFERRED, text)
+        return RecipientStatus(Outcome.BOUNCED if refuses_the_address(code, said, phase) else Outcome.REJECTED, text)
 
     def _connection(self) -> smtplib.SMTP:
         if self.connection is None:

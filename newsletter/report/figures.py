@@ -10,11 +10,17 @@ Per issue (IssueReport):
   (the outbox and SMTP report nothing), against Gmail's bulk-sender lines: stay below 0.1%, never
   reach 0.3%;
 - unsubscribes by channel. The rule: an unsubscribe counts for an issue when the address received
-  it (ledger state `sent`) and its status changed to `unsubscribed` at or after the issue's first
-  send and before the next issue's first send (open-ended for the latest issue). An issue's first
-  send is the earliest of its handed-over ledger rows' last update and its earliest provider event;
+  it (ledger state `sent`) and either came through a link of that issue (the link names it), or,
+  naming no issue (a link sent before links named theirs, the command line, a sync), changed to
+  `unsubscribed` at or after the issue's first send and before the next issue's first send
+  (open-ended for the latest issue). An issue's first send is the earliest of its handed-over
+  ledger rows' last update and its earliest provider event;
 - clicks per link (click events carry the link), and, on request, opens: these are inflated by
   Apple Mail Privacy Protection, which fetches every image, so machine opens are counted apart.
+
+The event figures (deliveries, bounces, complaints, clicks, opens) are measured only where the
+provider reports events: an issue sent through the outbox or SMTP, with no event stored for it,
+says "not measured with this provider" rather than zeros that read as measured.
 
 Without an issue, the Trend: one point per issue that went out, in the order they went out.
 """
@@ -32,6 +38,8 @@ GMAIL_LIMIT = 0.003  # ...and never let it reach 0.3%
 CHANNELS = ("one-click", "page", "preferences", "provider", "other")
 PROVIDERS = ("sendgrid", "smtp", "outbox")  # a provider's events record the channel "<provider> <event>"
 OPENS_NOTE = "inflated by Apple Mail Privacy Protection"
+
+EVENTLESS = {"outbox": "the outbox", "smtp": "SMTP"}  # providers that report no events, as a sentence names them
 
 NEVER_SENT, SCHEDULED, SENDING, SENT = "never sent", "scheduled", "sending", "sent"
 LEDGER_STATES = ("sent", "failed", "unknown", "skipped", "pending", "sending", "scheduled")
@@ -65,6 +73,17 @@ def _rate(count: int, base: int) -> float | None:
     return count / base if base else None
 
 
+def measures_events(provider: str | None, events: int) -> bool:
+    """Whether an issue's event figures are measured: some events were stored for it, or it went
+    out through a provider that reports them (or one not recorded, as before the provider was)."""
+    return events > 0 or provider not in EVENTLESS
+
+
+def not_measured(provider: str | None) -> str:
+    """The words for a figure the issue's provider does not measure."""
+    return f"not measured with {EVENTLESS.get(provider or '', 'this provider')}"
+
+
 @dataclass(frozen=True)
 class Link:
     url: str
@@ -96,6 +115,8 @@ class IssueReport:
     links: list[Link] = field(default_factory=list)
     clickers: int = 0  # distinct addresses that clicked any link
     opens: Opens | None = None
+    provider: str | None = None  # the provider it went out through (None: not recorded)
+    measured: bool = True  # the event figures are measured (see measures_events)
 
     @property
     def recipients(self) -> int:
@@ -121,7 +142,7 @@ class IssueReport:
 
     @property
     def complaint_rate(self) -> float | None:
-        return _rate(self.complaints, self.base)
+        return _rate(self.complaints, self.base) if self.measured else None
 
     @property
     def unsubscribed(self) -> int:
@@ -136,33 +157,41 @@ class IssueReport:
         return sum(link.clicks for link in self.links)
 
     def to_dict(self) -> dict[str, Any]:
-        """The figures for --json (schema: tests/report/test_report.py checks it)."""
+        """The figures for --json (schema: tests/report/test_report.py checks it). Event figures the
+        provider does not measure are null, never 0."""
+        measured = self.measured
         return {
             "report": "issue",
             "issue": self.issue,
             "subject": self.subject,
             "state": self.state,
             "first_sent": self.first_sent,
+            "provider": self.provider,
+            "events_measured": measured,
             "ledger": {"recipients": self.recipients, **self.ledger},
-            "delivered": self.delivered,
-            "deferred": self.deferred,
-            "dropped": self.dropped,
-            "bounced": {**self.bounces, "total": self.bounced},
+            "delivered": self.delivered if measured else None,
+            "deferred": self.deferred if measured else None,
+            "dropped": self.dropped if measured else None,
+            "bounced": {**self.bounces, "total": self.bounced} if measured else None,
             "rate_base": self.rate_base,
-            "complaints": {"count": self.complaints, "rate": self.complaint_rate, "level": complaint_level(self.complaint_rate)},
+            "complaints": {"count": self.complaints if measured else None, "rate": self.complaint_rate, "level": complaint_level(self.complaint_rate)},
             "unsubscribes": {
                 "by_channel": dict(self.unsubscribes),
                 "total": self.unsubscribed,
                 "rate": self.unsubscribe_rate,
                 "window": {"from": self.first_sent, "until": self.next_sent},
             },
-            "clicks": {
+            "clicks": None if not measured else {
                 "total": self.clicks,
                 "clickers": self.clickers,
                 "links": [{"url": link.url, "clicks": link.clicks, "clickers": link.clickers} for link in self.links],
             },
-            "opens": None if self.opens is None else {"readers": self.opens.readers, "machine": self.opens.machine, "events": self.opens.events, "note": OPENS_NOTE},
+            "opens": None if self.opens is None or not measured else _opens(self.opens),
         }
+
+
+def _opens(opens: Opens) -> dict[str, Any]:
+    return {"readers": opens.readers, "machine": opens.machine, "events": opens.events, "note": OPENS_NOTE}
 
 
 @dataclass(frozen=True)
@@ -173,18 +202,20 @@ class TrendPoint:
     first_sent: str
     list_size: int  # ledger rows: active subscribers when the issue was prepared
     sent: int
-    delivered: int
-    complaints: int
+    delivered: int | None  # None, as the other event figures: not measured with its provider
+    complaints: int | None
     complaint_rate: float | None
     unsubscribes: int
     unsubscribe_rate: float | None
-    clicks: int
-    clickers: int
+    clicks: int | None
+    clickers: int | None
     opens: Opens | None = None
+    provider: str | None = None
+    measured: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "opens"}
-        found["opens"] = None if self.opens is None else {"readers": self.opens.readers, "machine": self.opens.machine, "events": self.opens.events, "note": OPENS_NOTE}
+        found["opens"] = None if self.opens is None else _opens(self.opens)
         return found
 
 
@@ -236,7 +267,10 @@ def issue_report(db: Database, issue: str, opens: bool = False, first_sends: dic
     if first is not None:
         for channel, count in reports.unsubscribes(issue, first, until).items():
             unsubscribes[channel_group(channel)] += count
+    provider = reports.provider(issue)
     return IssueReport(
+        provider=provider,
+        measured=measures_events(provider, sum(events.values())),
         issue=issue,
         subject=subject,
         state=state,
@@ -280,6 +314,7 @@ def trend(db: Database, opens: bool = False) -> Trend:
         report = issue_report(db, issue, opens, first_sends)
         if report.first_sent is None:
             continue
+        measured = report.measured
         points.append(
             TrendPoint(
                 issue=issue,
@@ -288,14 +323,16 @@ def trend(db: Database, opens: bool = False) -> Trend:
                 first_sent=report.first_sent,
                 list_size=report.recipients,
                 sent=report.sent,
-                delivered=report.delivered,
-                complaints=report.complaints,
+                delivered=report.delivered if measured else None,
+                complaints=report.complaints if measured else None,
                 complaint_rate=report.complaint_rate,
                 unsubscribes=report.unsubscribed,
                 unsubscribe_rate=report.unsubscribe_rate,
-                clicks=report.clicks,
-                clickers=report.clickers,
-                opens=report.opens,
+                clicks=report.clicks if measured else None,
+                clickers=report.clickers if measured else None,
+                opens=report.opens if measured else None,
+                provider=report.provider,
+                measured=measured,
             )
         )
     return Trend(points, db.reports.events_of_no_known_issue())

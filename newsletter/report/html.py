@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, standing
-from .text import percent
+from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, not_measured, standing
+from .text import count_text, percent
 
 SETTINGS: dict[Any, Any] = {
     # Labels are text, never math: a clicked link holding `$...$` would be parsed as mathtext
@@ -152,15 +152,17 @@ def _trend_lines(name: str, labels: Sequence[str], series: Sequence[tuple[str, S
         return _svg(figure, name)
 
 
-def _trend_bars(name: str, labels: Sequence[str], values: Sequence[float], colour: str, rate: bool = False) -> str:
+def _trend_bars(name: str, labels: Sequence[str], values: Sequence[float | None], colour: str, rate: bool = False) -> str:
+    """One bar per issue; an issue whose provider does not measure the figure (None) gets no bar, labelled n/a."""
     from matplotlib.ticker import PercentFormatter
 
     with _rc():
         figure, axes = _figure(2.2)
         positions = list(range(len(labels)))
-        shown = [value * 100 if rate else value for value in values]
+        shown = [0.0 if value is None else value * 100 if rate else value for value in values]
         bars = axes.bar(positions, shown, color=colour, width=0.6)
-        axes.bar_label(bars, labels=[f"{value:.2f}%" if rate else f"{value:,.0f}" for value in shown], padding=2, fontsize=8)
+        texts = ["n/a" if value is None else f"{bar:.2f}%" if rate else f"{bar:,.0f}" for value, bar in zip(values, shown, strict=True)]
+        axes.bar_label(bars, labels=texts, padding=2, fontsize=8)
         axes.set_xticks(positions, labels)
         axes.set_ylim(0, max([*shown, 0.01 if rate else 1]) * 1.2)
         if rate:
@@ -212,32 +214,35 @@ def issue_html(report: IssueReport) -> str:
         return _page(title, body)
 
     body.append("<h2>Where the messages went</h2>")
-    labels = ["sent", "delivered", "deferred", "bounced (hard)", "bounced (soft)", "dropped", "failed", "unknown"]
-    values = [report.sent, report.delivered, report.deferred, report.bounces["hard"], report.bounces["soft"], report.dropped, report.ledger["failed"], report.ledger["unknown"]]
-    colours = [BLUE, GREEN, AMBER, RED, AMBER, RED, RED, GREY]
-    body.append(_bars("delivery", labels, values, colours))
-    ledger_rows = [[state, f"{count:,}"] for state, count in report.ledger.items() if count or state in ("sent", "failed", "unknown")]
-    body.append(_table(["ledger", "recipients"], [["all", f"{report.recipients:,}"], *ledger_rows]))
-    provider = [["delivered", f"{report.delivered:,}"], ["deferred", f"{report.deferred:,}"], ["bounced, hard", f"{report.bounces['hard']:,}"],
-                ["bounced, soft", f"{report.bounces['soft']:,}"], ["dropped", f"{report.dropped:,}"]]  # fmt: skip
-    if report.bounces["unclassified"]:
-        provider.append(["bounced, unclassified", f"{report.bounces['unclassified']:,}"])
-    body.append(_table(["reported by the provider", "addresses"], provider))
+    body += _deliveries(report)
 
     body.append("<h2>Complaints</h2>")
-    body.append(
-        f"<p>{report.complaints:,} complaint(s): {percent(report.complaint_rate)} of {report.rate_base}, {_level(report.complaint_rate)}. "
-        "Gmail wants bulk senders below 0.1%, and never at 0.3% or above.</p>"
-    )
-    body.append(_complaint_chart("complaints", report.complaint_rate))
+    if report.measured:
+        body.append(
+            f"<p>{report.complaints:,} complaint(s): {percent(report.complaint_rate)} of {report.rate_base}, {_level(report.complaint_rate)}. "
+            "Gmail wants bulk senders below 0.1%, and never at 0.3% or above.</p>"
+        )
+        body.append(_complaint_chart("complaints", report.complaint_rate))
+    else:
+        body.append(f'<p class="note">Complaints: {html.escape(not_measured(report.provider))}.</p>')
 
     body.append("<h2>Unsubscribes by channel</h2>")
     body.append(f"<p>{report.unsubscribed:,} unsubscribe(s): {percent(report.unsubscribe_rate)} of {report.rate_base}.</p>")
     body.append(_bars("unsubscribes", list(CHANNELS), [report.unsubscribes[channel] for channel in CHANNELS], AMBER))
     until = f"the next issue's first send ({report.next_sent})" if report.next_sent else "now (no later issue yet)"
     since = html.escape(report.first_sent or "")
-    body.append(f'<p class="note">Recipients of this issue whose status became unsubscribed from its first send ({since}) until {html.escape(until)}.</p>')
+    body.append(
+        f'<p class="note">Recipients of this issue who unsubscribed through its links, or otherwise (an older link, the command line) '
+        f"from its first send ({since}) until {html.escape(until)}.</p>"
+    )
 
+    if not report.measured:
+        unmeasured = html.escape(not_measured(report.provider))
+        body.append("<h2>Clicks</h2>")
+        body.append(f'<p class="note">Clicks: {unmeasured}.</p>')
+        if report.opens is not None:
+            body.append(f'<p class="note">Opens: {unmeasured}.</p>')
+        return _page(title, body)
     if report.links:
         body.append("<h2>Clicks per link</h2>")
         body.append(f"<p>{report.clicks:,} click(s) by {report.clickers:,} address(es).</p>")
@@ -257,6 +262,25 @@ def issue_html(report: IssueReport) -> str:
     return _page(title, body)
 
 
+def _deliveries(report: IssueReport) -> list[str]:
+    """The chart and tables of where the messages went: the ledger's states, and the provider's
+    events only where it reports them (otherwise a sentence, never bars of zero)."""
+    ledger_rows = [[state, f"{count:,}"] for state, count in report.ledger.items() if count or state in ("sent", "failed", "unknown")]
+    ledger = _table(["ledger", "recipients"], [["all", f"{report.recipients:,}"], *ledger_rows])
+    if not report.measured:
+        values = [report.sent, report.ledger["failed"], report.ledger["unknown"]]
+        sentence = f"Delivered, deferred, bounced and dropped: {not_measured(report.provider)} (it reports no delivery events)."
+        return [_bars("delivery", ["sent", "failed", "unknown"], values, [BLUE, RED, GREY]), ledger, f'<p class="note">{html.escape(sentence)}</p>']
+    labels = ["sent", "delivered", "deferred", "bounced (hard)", "bounced (soft)", "dropped", "failed", "unknown"]
+    values = [report.sent, report.delivered, report.deferred, report.bounces["hard"], report.bounces["soft"], report.dropped, report.ledger["failed"], report.ledger["unknown"]]
+    colours = [BLUE, GREEN, AMBER, RED, AMBER, RED, RED, GREY]
+    provider = [["delivered", f"{report.delivered:,}"], ["deferred", f"{report.deferred:,}"], ["bounced, hard", f"{report.bounces['hard']:,}"],
+                ["bounced, soft", f"{report.bounces['soft']:,}"], ["dropped", f"{report.dropped:,}"]]  # fmt: skip
+    if report.bounces["unclassified"]:
+        provider.append(["bounced, unclassified", f"{report.bounces['unclassified']:,}"])
+    return [_bars("delivery", labels, values, colours), ledger, _table(["reported by the provider", "addresses"], provider)]
+
+
 def _short(url: str, width: int = 60) -> str:
     url = re.sub(r"^https?://(www\.)?", "", url, flags=re.IGNORECASE)
     return url if len(url) <= width else url[: width - 1] + "…"
@@ -273,7 +297,9 @@ def trend_html(trend: Trend) -> str:
         return _page(title, body)
     labels = [f"#{point.issue}" for point in points]
     body.append("<h2>List size and deliveries</h2>")
-    sizes = [("list size", [p.list_size for p in points], BLUE), ("sent", [p.sent for p in points], GREY), ("delivered", [p.delivered for p in points], GREEN)]
+    sizes: list[tuple[str, Sequence[float | None], str]] = [
+        ("list size", [p.list_size for p in points], BLUE), ("sent", [p.sent for p in points], GREY), ("delivered", [p.delivered for p in points], GREEN),
+    ]  # fmt: skip
     body.append(_trend_lines("size", labels, sizes))
     body.append('<p class="note">List size: the addresses each issue was prepared for (the active subscribers when it was sent).</p>')
     body.append("<h2>Complaint rate</h2>")
@@ -283,6 +309,9 @@ def trend_html(trend: Trend) -> str:
     body.append(_trend_bars("unsubscribe-rate", labels, [p.unsubscribe_rate or 0 for p in points], AMBER, rate=True))
     body.append("<h2>Clicks per issue</h2>")
     body.append(_trend_bars("clicks", labels, [p.clicks for p in points], BLUE))
+    if not all(p.measured for p in points):
+        unmeasured = ", ".join(f"#{p.issue} ({not_measured(p.provider)})" for p in points if not p.measured)
+        body.append(f'<p class="note">Deliveries, complaints and clicks are not measured for {html.escape(unmeasured)}: no line point, no bar, n/a.</p>')
     opens = any(p.opens is not None for p in points)
     if opens:
         body.append(f"<h2>Opens ({html.escape(OPENS_NOTE)})</h2>")
@@ -295,11 +324,11 @@ def trend_html(trend: Trend) -> str:
     rows = []
     for p in points:
         row = [
-            p.issue + (" (sending)" if p.state == SENDING else ""), p.first_sent[:10], f"{p.list_size:,}", f"{p.sent:,}", f"{p.delivered:,}", f"{p.complaints:,}",
-            percent(p.complaint_rate), f"{p.unsubscribes:,}", percent(p.unsubscribe_rate), f"{p.clicks:,}", f"{p.clickers:,}",
+            p.issue + (" (sending)" if p.state == SENDING else ""), p.first_sent[:10], f"{p.list_size:,}", f"{p.sent:,}", count_text(p.delivered), count_text(p.complaints),
+            percent(p.complaint_rate) if p.measured else "n/a", f"{p.unsubscribes:,}", percent(p.unsubscribe_rate), count_text(p.clicks), count_text(p.clickers),
         ]  # fmt: skip
         if opens:
-            row += [f"{p.opens.readers:,}", f"{p.opens.machine:,}"] if p.opens else ["-", "-"]
+            row += [f"{p.opens.readers:,}", f"{p.opens.machine:,}"] if p.opens else ["n/a", "n/a"] if not p.measured else ["-", "-"]
         rows.append(row)
     body.append("<h2>Figures</h2>")
     body.append(_table(header, rows))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, standing
+from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, not_measured, standing
 
 BAR_CELLS = 20  # the complaint bar spans 0 to 0.4%, 0.02% a cell
 BAR_TOP = 0.004
@@ -58,30 +58,25 @@ def issue_text(report: IssueReport) -> str:
     for state in ("sent", "failed", "unknown", "skipped", "pending", "sending", "scheduled"):
         if report.ledger[state] or state in ("sent", "failed", "unknown"):
             lines.append(_row(state, report.ledger[state]))
-    bounces = report.bounces
-    split = f"hard {bounces['hard']:,}, soft {bounces['soft']:,}" + (f", unclassified {bounces['unclassified']:,}" if bounces["unclassified"] else "")
-    lines += [
-        "",
-        "Reported by the provider (addresses)",
-        _row("delivered", report.delivered),
-        _row("deferred", report.deferred),
-        _row("bounced", report.bounced, split),
-        _row("dropped", report.dropped),
-    ]
-    if not (report.delivered or report.deferred or report.bounced or report.dropped):
-        lines.append("  (no delivery events: the outbox and SMTP report none, and SendGrid's come through `newsletter serve`'s webhook)")
+    lines += ["", "Reported by the provider (addresses)", *_provider_lines(report), ""]
     base = report.rate_base
     level = complaint_level(report.complaint_rate)
-    lines += [
-        "",
-        _row("complaints", report.complaints, f"{percent(report.complaint_rate)} of {base}  {complaint_bar(report.complaint_rate)}  {level or 'no rate: nothing sent'}"),
-        "    Gmail wants bulk senders below 0.1%, and never at 0.3% or above (the two | in the bar).",
-        "",
-        _row("unsubscribes", report.unsubscribed, f"{percent(report.unsubscribe_rate)} of {base}"),
-    ]
+    if report.measured:
+        lines += [
+            _row("complaints", report.complaints, f"{percent(report.complaint_rate)} of {base}  {complaint_bar(report.complaint_rate)}  {level or 'no rate: nothing sent'}"),
+            "    Gmail wants bulk senders below 0.1%, and never at 0.3% or above (the two | in the bar).",
+        ]
+    else:
+        lines.append(_row("complaints", "n/a", not_measured(report.provider)))
+    lines += ["", _row("unsubscribes", report.unsubscribed, f"{percent(report.unsubscribe_rate)} of {base}")]
     lines += [_row(channel, report.unsubscribes[channel]) for channel in CHANNELS]
     until = f"the next issue's first send ({report.next_sent})" if report.next_sent else "now (no later issue yet)"
-    lines.append(f"    recipients of this issue who unsubscribed from its first send ({report.first_sent}) until {until}")
+    lines.append(f"    recipients of this issue who unsubscribed through its links, or otherwise from its first send ({report.first_sent}) until {until}")
+    if not report.measured:
+        lines += ["", _row("clicks", "n/a", not_measured(report.provider))]
+        if report.opens is not None:
+            lines.append(_row("opens", "n/a", not_measured(report.provider)))
+        return terminal_safe("\n".join(lines) + "\n")
     if report.links:
         lines += ["", _row("clicks", report.clicks, f"by {report.clickers:,} address(es)"), "     clicks  people  link"]
         lines += [f"  {link.clicks:>9,} {link.clickers:>7,}  {plain(link.url)}" for link in report.links]
@@ -97,6 +92,23 @@ def issue_text(report: IssueReport) -> str:
     return terminal_safe("\n".join(lines) + "\n")
 
 
+def _provider_lines(report: IssueReport) -> list[str]:
+    """Deliveries, deferrals, bounces and drops as the provider reported them, or that it does not."""
+    if not report.measured:
+        return [f"  {not_measured(report.provider)}: it reports no deliveries, bounces, complaints, clicks or opens"]
+    bounces = report.bounces
+    split = f"hard {bounces['hard']:,}, soft {bounces['soft']:,}" + (f", unclassified {bounces['unclassified']:,}" if bounces["unclassified"] else "")
+    lines = [_row("delivered", report.delivered), _row("deferred", report.deferred), _row("bounced", report.bounced, split), _row("dropped", report.dropped)]
+    if not (report.delivered or report.deferred or report.bounced or report.dropped):
+        lines.append("  (no delivery events yet: SendGrid's come through `newsletter serve`'s webhook)")
+    return lines
+
+
+def count_text(value: int | None) -> str:
+    """A trend figure, or n/a where the issue's provider does not measure it."""
+    return "n/a" if value is None else f"{value:,}"
+
+
 def trend_text(trend: Trend) -> str:
     apart = [f"{trend.unknown_issue_events:,} provider event(s) named no issue the ledger knows; they are left out of the trend."] if trend.unknown_issue_events else []
     if not trend.points:
@@ -108,12 +120,13 @@ def trend_text(trend: Trend) -> str:
         header += f"  {'readers':>7}  {'machine':>7}"
     lines = [header]
     for p in trend.points:
+        complaint_rate = percent(p.complaint_rate) if p.measured else "n/a"
         line = (
-            f"{plain(p.issue):>6}  {plain(p.first_sent[:10]):<10}  {p.list_size:>7,}  {p.sent:>7,}  {p.delivered:>9,}  {percent(p.complaint_rate):>14}  "
-            f"{complaint_level(p.complaint_rate) or '':<10}  {percent(p.unsubscribe_rate):>16}  {p.clicks:>7,}  {p.clickers:>8,}"
+            f"{plain(p.issue):>6}  {plain(p.first_sent[:10]):<10}  {p.list_size:>7,}  {p.sent:>7,}  {count_text(p.delivered):>9}  {complaint_rate:>14}  "
+            f"{complaint_level(p.complaint_rate) or '':<10}  {percent(p.unsubscribe_rate):>16}  {count_text(p.clicks):>7}  {count_text(p.clickers):>8}"
         )
-        if p.opens is not None:
-            line += f"  {p.opens.readers:>7,}  {p.opens.machine:>7,}"
+        if opens:
+            line += f"  {count_text(p.opens.readers if p.opens else None):>7}  {count_text(p.opens.machine if p.opens else None):>7}"
         if p.state == SENDING:
             line += "  (still sending)"
         lines.append(line)
@@ -124,4 +137,6 @@ def trend_text(trend: Trend) -> str:
     ]
     if opens:
         lines.append(f"Opens are {OPENS_NOTE}; machine opens are counted apart.")
+    if not all(p.measured for p in trend.points):
+        lines.append("n/a: not measured with the provider that issue went out through (the outbox and SMTP report no deliveries, complaints or clicks).")
     return terminal_safe("\n".join([*lines, *apart]) + "\n")

@@ -23,7 +23,7 @@ from ..errors import NewsletterError
 from ..links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..prepare import PreparedIssue, issue_numbers, prepare_issue
-from ..providers import open_provider, schedules_ahead
+from ..providers import check_provider, open_provider, schedules_ahead
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RetryLater, can_schedule
 from .loop import NoProgress, Progress, SendLoop
 from .schedules import CANCEL_MARGIN, ScheduleError, plan_delivery
@@ -54,13 +54,16 @@ class SendReport:
     schedule: Schedule | None = None  # the delivery time, when this run scheduled rather than sent
     development_secret: bool = False
     notes: list[str] = field(default_factory=list)
+    bounced: dict[str, str] = field(default_factory=dict)  # addresses this run made bounced ([send] bounce_after), with the refusal
 
 
-def letters_for(recipients: list[Recipient], config: Config, secret: bytes) -> list[Letter]:
-    """Each recipient's letter, with their own signed unsubscribe and preferences links (no address in them)."""
+def letters_for(recipients: list[Recipient], config: Config, secret: bytes, issue: str | None = None) -> list[Letter]:
+    """Each recipient's letter, with their own signed unsubscribe and preferences links (no address
+    in them). The unsubscribe link names `issue`, so that an unsubscribe is credited to the issue
+    it came from."""
     before, _, after = config.unsubscribe_url_for("{token}").partition("{token}")  # once per batch, not per letter
     preferences = config.preferences_url_for("")
-    sign, sign_preferences = signer(Purpose.UNSUBSCRIBE, secret), signer(Purpose.PREFERENCES, secret)
+    sign, sign_preferences = signer(Purpose.UNSUBSCRIBE, secret, issue), signer(Purpose.PREFERENCES, secret)
     return [Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id)) for r in recipients]
 
 
@@ -127,7 +130,7 @@ def _send_locked(
         ledger.prepare(key)
         schedule = Schedule(key, plan.send_at, name, "here", None, prepared.relative_path)
         ledger.hold(key, schedule)
-        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
+        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name)
         return SendReport(key, name, ledger.counts(key), schedule=schedule)
     # The provider is set up (and a scheduled batch id obtained) before the ledger changes, so a
     # wrong key or an unreachable provider leaves everything as it was.
@@ -151,12 +154,12 @@ def _send_locked(
         if pending == 0:
             _drop_finished_schedule(ledger, key)
             return report
-        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint)
+        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name)
         if new_schedule is not None:
             ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
         progress.start(pending)
-        loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current), workspace.config.send, stop, progress)
+        loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current, key), workspace.config.send, stop, progress)
         if worker is not None:
             loop.new_send_id = worker.new_send_id
         result = loop.run()
@@ -164,6 +167,7 @@ def _send_locked(
         sender.close()
     report.counts = ledger.counts(key)
     report.batches, report.stopped = result.batches, result.stopped
+    report.bounced = loop.bounced
     report.handed_over = pending - report.counts[State.PENDING]
     if plan.kind == "now" and not result.stopped:
         _drop_finished_schedule(ledger, key)
@@ -387,10 +391,12 @@ class DryRun:
     already_handled: int
     would_send: int
     first: Batch | None  # the first batch a run would hand over
+    provider_problem: str | None = None  # why the provider would refuse the real send (its words); None: it would take it
 
 
 def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
-    """What a send would do now, changing nothing."""
+    """What a send would do now, changing nothing. The provider is checked as the real send checks
+    it (connect and log in, nothing sent), so a dry run that passes does not hide a send that fails."""
     workspace = prepared.workspace
     name = provider or workspace.config.send.provider
     keys = signing_keys(name)
@@ -398,8 +404,18 @@ def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
         counts = db.subscribers.counts_by_status()
         ledger = db.ledger.counts(prepared.key)
         due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000))
-    batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters_for(first, workspace.config, keys.current)) if first else None
-    return DryRun(counts, sum(ledger.values()) - ledger[State.PENDING], due, batch)
+    letters = letters_for(first, workspace.config, keys.current, prepared.key)
+    batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters) if first else None
+    return DryRun(counts, sum(ledger.values()) - ledger[State.PENDING], due, batch, _provider_problem(name, workspace))
+
+
+def _provider_problem(name: str, workspace: Workspace) -> str | None:
+    """Why the provider would refuse the real send, in its words; None when it would take it."""
+    try:
+        check_provider(name, workspace)
+    except ProviderError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True)

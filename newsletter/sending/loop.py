@@ -27,14 +27,14 @@ from typing import Protocol
 from tenacity import wait_exponential, wait_random
 
 from ..config import SendSettings
-from ..db import Claim, Ledger, Settlement
+from ..db import Bouncing, Claim, Ledger, Settlement
 from ..models import BatchResult, Letter, Outcome, Recipient, RecipientStatus, State
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderRefused, RetryLater
 
 BACKOFF = wait_exponential(multiplier=0.5, max=60) + wait_random(0, 0.5)  # 0.5 s, 1 s, 2 s ... plus jitter
 LONGEST_WAIT = 300.0  # seconds; a server asking for more is asked again after this long
 DEFERRAL_PAUSE = 1.0  # seconds before a deferred recipient's first retry; doubles each time
-LEDGER_STATE = {Outcome.ACCEPTED: State.SENT, Outcome.REJECTED: State.FAILED, Outcome.UNKNOWN: State.UNKNOWN}
+LEDGER_STATE = {Outcome.ACCEPTED: State.SENT, Outcome.REJECTED: State.FAILED, Outcome.BOUNCED: State.FAILED, Outcome.UNKNOWN: State.UNKNOWN}
 
 
 class Progress(Protocol):
@@ -82,6 +82,8 @@ class SendLoop:
         self._started = time.monotonic()
         self._letters_sent = 0
         self._deferred: Counter[str] = Counter()  # addresses a provider asked us to try again
+        self.bounced: dict[str, str] = {}  # addresses this run made `bounced`, with the refusal that did it
+        self._bouncing = Bouncing(settings.bounce_after, provider.name)
         self.new_send_id: Callable[[], str] = lambda: uuid.uuid4().hex  # a send worker's ids name the worker
 
     def run(self) -> LoopResult:
@@ -189,7 +191,7 @@ class SendLoop:
         else:
             accepted = 0
         settlements = {address: self._settlement(address, status) for address, status in statuses.items()}
-        self.ledger.settle(claim, settlements, rest)
+        self.bounced.update(self.ledger.settle(claim, settlements, rest, self._bouncing))
         # Letters the provider itself reported failed or unknown count against the error budget
         # (a bug that fails every letter stops the run); a batch-wide timeout does not.
         self.errors += sum(1 for s in settlements.values() if s.state in (State.FAILED, State.UNKNOWN))
@@ -210,7 +212,7 @@ class SendLoop:
         if status.outcome == Outcome.ACCEPTED and self.edition.send_at is not None:
             when = self.edition.send_at.isoformat()
             return Settlement(State.SCHEDULED, f"{self.provider.name} delivers it at {when} (batch {self.edition.schedule_id})", None, status.message_id)
-        return Settlement(LEDGER_STATE[status.outcome], status.detail, None, status.message_id)
+        return Settlement(LEDGER_STATE[status.outcome], status.detail, None, status.message_id, bounced=status.outcome == Outcome.BOUNCED)
 
     def _wait_for_deferred(self) -> bool:
         """Nothing is due but deferred rows wait: pause until the first is due. False if none wait."""

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from ..addresses import normalize
 from ..db import Confirmation, Database
-from ..links import TEST_COPY_ID, Purpose, make_token, verify_dated_token, verify_token
+from ..links import TEST_COPY_ID, Purpose, make_token, verify_dated_token, verify_link, verify_token
 from ..models import Status, Subscriber, name_problem
 from ..sending.notices import CONFIRMABLE
 from . import inbox_limit
@@ -191,14 +191,15 @@ def unsubscribe() -> ResponseReturnValue:
     cookie, session or CSRF token: the signed token is the authority. Never a redirect."""
     token = request.args.get("token", "")
     here, words = site(), site().words
-    public_id = verify_token(token, Purpose.UNSUBSCRIBE, here.keys)
-    if public_id is None:
+    verified = verify_link(token, Purpose.UNSUBSCRIBE, here.keys)
+    if verified is None:
         abort(404)
+    public_id, issue = verified  # the issue the link came in (none in links sent before links named it)
     if request.method != "POST":  # GET and HEAD (link scanners) change nothing
         subscriber = here.run(lambda db: db.subscribers.by_public_id(public_id))
     else:
         channel = "one-click" if request.form.get("List-Unsubscribe") == "One-Click" else "unsubscribe page"
-        subscriber = here.run(lambda db: db.subscribers.leave(public_id, channel))
+        subscriber = here.run(lambda db: db.subscribers.leave(public_id, channel, issue))
     if subscriber is None:
         if public_id == TEST_COPY_ID:  # a `send --test` copy's link: nobody to unsubscribe, and the page says so
             return page("message.html.j2", words["test_copy_title"], text=words["test_copy"].format(name=here.config.newsletter.name))

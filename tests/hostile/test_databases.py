@@ -138,7 +138,8 @@ def test_the_reading_commands_work_on_a_read_only_disk(database: Path, in_worksp
     assert listed[0] == 0 and "ada@example.com" in listed[1] and "bob@example.com" in listed[1]
     assert exported[0] == 0 and exported[1].count("@example.com") == 2
     assert status[0] == 0 and "Issue 7" in status[1]
-    assert dry_run[0] == 0 and "2" in dry_run[1]
+    # the plan is shown; the outbox on this read-only disk would refuse the real send, and the dry run says so
+    assert dry_run[0] == 1 and "would be sent now: 2" in dry_run[1] and "cannot write to the outbox" in dry_run[1]
     assert add[0] == 1 and "read-only" in add[1] and "Traceback" not in add[1]
     for _, output in (listed, exported, status, dry_run, add):
         assert NEWSLETTER_SECRET not in output

@@ -26,7 +26,7 @@ class Data:
         self.sql = db.connection.db
         self.ids = itertools.count(1)
 
-    def ledger(self, issue: str, emails: list[str] | range, state: str = "sent", at: str = T1, subject: str | None = None) -> None:
+    def ledger(self, issue: str, emails: list[str] | range, state: str = "sent", at: str = T1, subject: str | None = None, provider: str | None = None) -> None:
         addresses = [f"r{i}@example.com" for i in emails] if isinstance(emails, range) else emails
         with self.db.transaction():
             self.sql.executemany(
@@ -37,6 +37,8 @@ class Data:
                     "INSERT OR REPLACE INTO issues (issue, file, subject, fingerprint, first_fingerprint, updated_at) VALUES (?, 'issues/x.yaml', ?, 'f', 'f', ?)",
                     (issue, subject, at),
                 )
+            if provider:
+                self.sql.execute("UPDATE issues SET provider = ? WHERE issue = ?", (provider, issue))
 
     def events(self, *items: tuple[Any, ...], issue: str = "7", at: str = T1) -> None:
         """(kind, email, extra SendGrid fields...) each, as SendGrid posts them."""

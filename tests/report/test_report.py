@@ -243,8 +243,9 @@ def test_json_schema_of_an_issue(workspace, data):
     data.ledger("7", range(4), subject="Robots")
     data.events(("delivered", "r0@example.com"), ("spamreport", "r0@example.com"), ("click", "r1@example.com", {"url": "https://example.org/a"}))
     found = json.loads(report(workspace, "--json"))
-    assert set(found) == {"report", "issue", "subject", "state", "first_sent", "ledger", "delivered", "deferred", "dropped", "bounced", "rate_base",
-                          "complaints", "unsubscribes", "clicks", "opens"}  # fmt: skip
+    assert set(found) == {"report", "issue", "subject", "state", "first_sent", "provider", "events_measured", "ledger", "delivered", "deferred", "dropped",
+                          "bounced", "rate_base", "complaints", "unsubscribes", "clicks", "opens"}  # fmt: skip
+    assert (found["provider"], found["events_measured"]) == (None, True)  # sent before the provider was recorded; its events count
     assert found["report"] == "issue" and found["issue"] == "7" and found["subject"] == "Robots" and found["state"] == "sent"
     assert found["ledger"] == {"recipients": 4, "sent": 4, "failed": 0, "unknown": 0, "skipped": 0, "pending": 0, "sending": 0, "scheduled": 0}
     assert found["bounced"] == {"hard": 0, "soft": 0, "unclassified": 0, "total": 0}
@@ -265,7 +266,7 @@ def test_json_schema_of_the_trend(workspace, data, monkeypatch):
     assert found["report"] == "trend"
     assert [point["issue"] for point in found["issues"]] == ["7", "8"]
     assert set(found["issues"][1]) == {"issue", "subject", "state", "first_sent", "list_size", "sent", "delivered", "complaints", "complaint_rate",
-                                       "unsubscribes", "unsubscribe_rate", "clicks", "clickers", "opens"}  # fmt: skip
+                                       "unsubscribes", "unsubscribe_rate", "clicks", "clickers", "opens", "provider", "measured"}  # fmt: skip
     assert (found["issues"][0]["list_size"], found["issues"][0]["delivered"], found["issues"][0]["complaint_rate"]) == (10, 0, 0.0)
     assert (found["issues"][1]["list_size"], found["issues"][1]["delivered"], found["issues"][1]["clicks"]) == (12, 5, 1)
 
@@ -365,3 +366,60 @@ def test_matplotlib_is_loaded_only_for_html(workspace, data):
         "assert r.exit_code == 0, r.output; assert 'matplotlib' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- what the provider does not measure ------------------------------------------------------------
+
+
+def test_an_issue_sent_through_the_outbox_says_its_events_are_not_measured(workspace, tmp_path, monkeypatch):
+    """A real send through the outbox: the report says "not measured" where it drew zeros."""
+    from newsletter.models import Subscriber
+
+    with Database(workspace / "subscribers.db") as db:
+        db.subscribers.upsert([Subscriber(f"r{i}@example.com", None, {}) for i in range(3)])
+    monkeypatch.chdir(workspace)
+    sent = CliRunner().invoke(cli, ["send", str(workspace / "issues" / "2026-12-01.yaml")], catch_exceptions=False)
+    assert sent.exit_code == 0, sent.output
+
+    out = report(workspace, "--opens")
+    assert "not measured with the outbox" in out
+    assert not re.search(r"^\s+(delivered|deferred|dropped|bounced)\s+0\b", out, re.MULTILINE)  # no zeros that read as measured
+    assert re.search(r"^\s+complaints\s+n/a\s+not measured with the outbox$", out, re.MULTILINE)
+    assert re.search(r"^\s+clicks\s+n/a\s+not measured with the outbox$", out, re.MULTILINE)
+    assert re.search(r"^\s+sent\s+3$", out, re.MULTILINE)  # the ledger is ours: measured
+    found = json.loads(report(workspace, "--json"))
+    assert (found["provider"], found["events_measured"]) == ("outbox", False)
+    assert (found["delivered"], found["bounced"], found["clicks"], found["complaints"]["count"], found["complaints"]["rate"]) == (None, None, None, None, None)
+
+    report(workspace, "--html", str(tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "not measured with the outbox" in page
+    assert "reported by the provider" not in page and "complaint(s):" not in page  # no table or sentence of zeros
+    assert page.count("<svg") == 2  # the ledger's bars and the unsubscribes: no delivery or complaint chart of zeros
+
+
+def test_an_smtp_issue_in_the_trend_is_not_measured_where_a_sendgrid_one_is(workspace, data, tmp_path, monkeypatch):
+    data.ledger("7", range(10), at=T1, subject="By SMTP", provider="smtp")
+    data.ledger("8", range(10), at=T2, subject="By SendGrid", provider="sendgrid")
+    data.events(("delivered", "r1@example.com"), ("click", "r1@example.com", {"url": "https://example.org/a"}), issue="8", at=T2)
+    assert figures_of(workspace, "7").measured is False and figures_of(workspace, "8").measured is True
+    assert "not measured with SMTP" in report(workspace)
+    monkeypatch.chdir(workspace)
+    out = report(workspace, issue=False)
+    assert re.search(r"^\s+7\s+2026-12-01\s+10\s+10\s+n/a\s+n/a\s+.*\s+n/a\s+n/a$", out, re.MULTILINE), out
+    assert re.search(r"^\s+8\s+2026-12-08\s+10\s+10\s+1\s+0\.00%", out, re.MULTILINE), out
+    assert "n/a: not measured with the provider that issue went out through" in out
+    points = json.loads(report(workspace, "--json", issue=False))["issues"]
+    assert [(p["issue"], p["measured"], p["delivered"], p["clicks"]) for p in points] == [("7", False, None, None), ("8", True, 1, 1)]
+    report(workspace, "--html", str(tmp_path / "trend.html"), issue=False)
+    page = (tmp_path / "trend.html").read_text(encoding="utf-8")
+    assert "#7 (not measured with SMTP)" in page
+    assert re.search(r"<tr><td>7</td><td>2026-12-01</td><td>10</td><td>10</td><td>n/a</td><td>n/a</td><td>n/a</td>", page)
+    assert_self_contained(page)
+
+
+def test_events_stored_for_an_issue_are_shown_whatever_its_provider(workspace, data):
+    data.ledger("7", range(4), provider="smtp")
+    data.events(("delivered", "r0@example.com"))
+    found = figures_of(workspace)
+    assert found.measured is True and found.delivered == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.db import Database, Event, Location, Schedule, Settlement, StoreError
+from newsletter.db import Bouncing, Database, Event, Location, Schedule, Settlement, StoreError
 from newsletter.db import subscribers as subscribers_table
 from newsletter.db.ledger import INTERRUPTED
 from newsletter.db.migrations import SCHEMA_VERSION, TABLES
@@ -264,3 +264,45 @@ def test_a_run_lock_is_exclusive_or_shared(location: Location) -> None:
         shared = one.connection.lock("issue-7", "taken", shared=True), two.connection.lock("issue-7", "taken", shared=True)
         with shared[0], shared[1], pytest.raises(Busy), three.connection.lock("issue-7", "taken"):
             pass
+
+
+def test_permanent_refusals_in_a_row_bounce_an_address_as_the_ledger_settles(location: Location) -> None:
+    rule = Bouncing(2, "smtp")
+    refused = "SMTP 550 5.1.1 No such user"
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com", "c@example.com"))
+        made = {}
+        for number, refusing in (("1", {"b@example.com"}), ("2", {"b@example.com", "c@example.com"}), ("3", {"c@example.com"})):
+            db.ledger.prepare(number)
+            claim = db.ledger.claim(number, 10, f"send-{number}", 0)
+            made[number] = db.ledger.settle(claim, {email: Settlement(State.FAILED, refused, bounced=True) for email in refusing}, Settlement(State.SENT), rule)
+        assert made == {"1": {}, "2": {"b@example.com": refused}, "3": {"c@example.com": refused}}
+        assert {s.email: s.status for s in db.subscribers.all()} == {"a@example.com": Status.ACTIVE, "b@example.com": Status.BOUNCED, "c@example.com": Status.BOUNCED}
+        assert db.subscribers.changes("b@example.com")[0][:3] == ("bounced", "smtp", f"{refused} (issue 2: 2 permanent refusals in a row)")
+        assert db.ledger.counts("3")[State.SENT] == 1  # b, bounced, was not claimed for issue 3
+
+
+def test_a_letter_taken_ends_a_run_of_refusals(location: Location) -> None:
+    rule = Bouncing(2, "smtp")
+    refusal = Settlement(State.FAILED, "SMTP 550 5.1.1 No such user", bounced=True)
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com"))
+        for number, refusing in (("1", True), ("2", False), ("3", True)):
+            db.ledger.prepare(number)
+            claim = db.ledger.claim(number, 10, f"send-{number}", 0)
+            db.ledger.settle(claim, {"b@example.com": refusal} if refusing else {}, Settlement(State.SENT), rule)
+        assert db.subscribers.get("b@example.com").status == Status.ACTIVE  # refused twice, not in a row
+
+
+def test_an_unsubscribe_is_credited_to_the_issue_its_link_names(location: Location) -> None:
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com", "c@example.com"))
+        for number in ("1", "2"):
+            db.ledger.prepare(number)
+            db.ledger.settle(db.ledger.claim(number, 10, f"send-{number}", 0), {}, Settlement(State.SENT))
+        ids = {s.email: s.public_id for s in db.subscribers.all()}
+        db.subscribers.leave(ids["a@example.com"], "one-click", "1")  # from issue 1's link, after issue 2 went out
+        db.subscribers.leave(ids["b@example.com"], "one-click")  # an old link, naming no issue: the latest window
+        first = "0000-01-01T00:00:00+00:00"
+        assert db.reports.unsubscribes("1", first, first) == {"one-click": 1}  # a's, though outside issue 1's window
+        assert db.reports.unsubscribes("2", first, None) == {"one-click": 1}  # b's only: a's link named issue 1

@@ -4,6 +4,8 @@ HEAD never changes anything; a token that is not genuine, or not for unsubscribi
 
 from __future__ import annotations
 
+import json
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -260,3 +262,72 @@ def test_the_manage_preferences_link_of_a_sent_message_opens_the_readers_own_pag
     assert page.status == 200, page.body
     assert MASKED in page.body and "subscribed" in page.body and ADDRESS not in page.body
     assert standing(workspace)[0] == Status.ACTIVE  # opening it changes nothing
+
+
+# --- which issue an unsubscribe came from ----------------------------------------------------------
+
+
+def unsubscribe_paths(workspace: Path) -> dict[str, str]:
+    """Each recipient's List-Unsubscribe link (path and query) in the outbox, by address."""
+    found = {}
+    for message in outbox(workspace):
+        parts = urllib.parse.urlsplit(str(message["List-Unsubscribe"]).strip().strip("<>"))
+        found[message["To"].addresses[0].addr_spec] = parts.path + "?" + parts.query
+    return found
+
+
+def report_json(issue: Path) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(cli, ["report", str(issue), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_an_unsubscribe_from_an_older_issue_is_credited_to_that_issue(in_workspace: Path, issue_path: Path, web) -> None:
+    workspace = in_workspace
+    readers = [ADDRESS, "grace.hopper@example.com", "alan.turing@example.com"]
+    with Database(workspace / "subscribers.db") as db:
+        db.subscribers.upsert([Subscriber(address, None, {}) for address in readers])
+    send(issue_path)
+    first_links = unsubscribe_paths(workspace)
+    (workspace / "outbox").rename(workspace / "outbox-7")
+    time.sleep(1.1)  # times are kept to the second: issue 8 goes out strictly after issue 7, as a week later would
+    next_issue = workspace / "issues" / "2026-12-08.yaml"
+    next_issue.write_text(issue_path.read_text(encoding="utf-8").replace("number: 7", "number: 8").replace("date: 2026-12-01", "date: 2026-12-08"), encoding="utf-8")
+    send(next_issue)
+    assert first_links[ADDRESS] != unsubscribe_paths(workspace)[ADDRESS]  # each issue's link says which issue it is
+
+    # Issue 8 is out; Ada and Grace unsubscribe with the links in issue 7 (one-click, and the page's button).
+    answer = fresh(web).request("POST", first_links[ADDRESS], ONE_CLICK.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+    assert_unsubscribed_page(answer)
+    answer = fresh(web).request("POST", first_links["grace.hopper@example.com"], b"", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status == 200 and "You are unsubscribed" in answer.body
+
+    seven, eight = report_json(issue_path), report_json(next_issue)
+    assert seven["unsubscribes"]["by_channel"] == {"one-click": 1, "page": 1, "preferences": 0, "provider": 0, "other": 0}
+    assert seven["unsubscribes"]["total"] == 2 and seven["unsubscribes"]["rate"] == 2 / 3
+    assert eight["unsubscribes"]["total"] == 0  # not the newest issue's
+
+
+def test_a_link_sent_before_links_named_their_issue_still_unsubscribes(in_workspace: Path, issue_path: Path, web) -> None:
+    workspace = in_workspace
+    public_id = add_subscriber(workspace)
+    send(issue_path)
+    old_link = path_for(token_for(public_id))  # `<public id>.<signature>`, as mail already sent carries it
+    assert fresh(web).get(old_link).status == 200
+    answer = fresh(web).request("POST", old_link, ONE_CLICK.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+    assert_unsubscribed_page(answer)
+    assert standing(workspace) == (Status.UNSUBSCRIBED, [(Status.UNSUBSCRIBED, "one-click")])
+    assert report_json(issue_path)["unsubscribes"]["by_channel"]["one-click"] == 1  # credited as before: by time
+
+
+def test_an_issue_link_with_its_issue_changed_is_refused(in_workspace: Path, issue_path: Path, web) -> None:
+    workspace = in_workspace
+    add_subscriber(workspace)
+    send(issue_path)
+    (link,) = unsubscribe_paths(workspace).values()
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["token"][0]
+    public_id, issue, signature = token.split(".")
+    assert issue == "7"
+    for forged in (f"{public_id}.6.{signature}", f"{public_id}..{signature}", f"{public_id}.{signature}"):
+        assert fresh(web).request("POST", path_for(forged), ONE_CLICK.encode(), {"Content-Type": "application/x-www-form-urlencoded"}).status == 404
+    assert standing(workspace) == (Status.ACTIVE, [])
