@@ -16,8 +16,12 @@ from ..errors import OutputError
 from ..output import sweep_temporary_files, write_files
 from ..render import default_template_dir
 
-# The libraries whose output ends up in a page (a new version may render differently).
-RENDERING_LIBRARIES = ("mjml-python", "premailer", "cssutils", "markdown-it-py", "nh3", "jinja2", "pydantic", "ruamel.yaml", "lxml")
+# The libraries whose output ends up in a page (a new version may render differently): the
+# template engine, MJML, the inliner and its CSS parser, Markdown and its sanitizer, the issue
+# file's parser and validator, and Babel's dates and plural rules.
+RENDERING_LIBRARIES = ("mjml-python", "premailer", "cssutils", "markdown-it-py", "nh3", "jinja2", "pydantic", "ruamel.yaml", "lxml", "babel")
+
+PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def digest(*parts: str | bytes) -> str:
@@ -29,12 +33,15 @@ def digest(*parts: str | bytes) -> str:
     return hashed.hexdigest()
 
 
-def code_fingerprint() -> str:
-    """The tool's own code (the modules that parse and render) and the rendering libraries' versions."""
-    package = Path(__file__).resolve().parent.parent
+def code_fingerprint(package: Path = PACKAGE) -> str:
+    """What a cached page or issue depends on in the tool itself: every module of the package, at
+    any depth (rendering reaches across several packages, and a module that moves must not drop
+    out of the hash), the label catalogues, and the rendering libraries' versions. Hashing more
+    than the renderer needs costs a few milliseconds and an unused cache after an upgrade."""
     parts: list[str | bytes] = [__version__]
-    for path in sorted([*package.glob("*.py"), *Path(__file__).resolve().parent.glob("*.py")]):
-        parts += [path.name, path.read_bytes()]
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.po")]):
+        if "__pycache__" not in path.parts:
+            parts += [path.relative_to(package).as_posix(), path.read_bytes()]
     for name in RENDERING_LIBRARIES:
         try:
             parts += [name, importlib.metadata.version(name)]
