@@ -6,13 +6,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := issues/2026-11-24.yaml
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean lock
 
-$(BIN)/.installed: pyproject.toml
+# constraints.txt pins every package to the versions the suite last passed with (see its header).
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
+
+# Re-pin to the newest releases pyproject.toml allows, in a scratch environment; then run make test.
+LOCK_VENV := build/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[test,redis]'
+	{ grep '^#' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 # The demo runs in a scratch workspace of its own, build/demo/, made from copies of the sample
 # files: whatever provider, outbox or database the repository's newsletter.toml names, the demo
