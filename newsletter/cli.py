@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from . import credentials
 from .errors import NewsletterError, NewsletterWarning
 
 if TYPE_CHECKING:
@@ -180,14 +181,14 @@ def display_path(path: Path | Server) -> str:
         return str(path)
 
 
-DEBUG_VARIABLE = "NEWSLETTER_DEBUG"
+DEBUG_VARIABLE = credentials.DEBUG
 
 
 def main() -> None:
     try:
         cli(prog_name="newsletter")
     except Exception as exc:  # a bug, not the user's doing: one sentence, the traceback on request
-        if os.environ.get(DEBUG_VARIABLE):
+        if credentials.debugging():
             raise
         click.echo(
             f"Error: newsletter stopped on an unexpected error ({type(exc).__name__}: {exc}). This is a bug in newsletter, "

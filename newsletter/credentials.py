@@ -1,6 +1,9 @@
 """Every secret the tool uses, read from the environment here and nowhere else.
 
 Secrets never come from newsletter.toml, never appear in output or logs, and never reach a file.
+The few other variables the tool reads (NEWSLETTER_DEBUG, NEWSLETTER_WORKSPACE, DATABASE_URL) are
+read here too, so that one module answers "what does the environment change?" (a lint rule,
+TID251 in pyproject.toml, refuses os.environ anywhere else).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ PREVIOUS_SECRET_UNTIL = "NEWSLETTER_PREVIOUS_SECRET_UNTIL"  # YYYY-MM-DD: last d
 SENDGRID_API_KEY = "SENDGRID_API_KEY"
 SENDGRID_API_HOST = "SENDGRID_API_HOST"  # not a secret: points the client at a local test server
 SMTP_PASSWORD = "SMTP_PASSWORD"
+SENDGRID_WEBHOOK_PUBLIC_KEY = "SENDGRID_WEBHOOK_PUBLIC_KEY"  # not a secret: checks SendGrid's signatures
+DATABASE_URL = "DATABASE_URL"  # may hold a password; shown only through db.location.redact
+DEBUG = "NEWSLETTER_DEBUG"  # set: a bug shows its traceback instead of one sentence
+WORKSPACE = "NEWSLETTER_WORKSPACE"  # the web app's workspace when create_app() is given none
 SECRET_VARIABLES = (SECRET, PREVIOUS_SECRET, SENDGRID_API_KEY, SMTP_PASSWORD)  # and the LLM key's, once read
 MASK = "***"
 MIN_PIECE = 8  # characters: a piece of a secret this long or longer is masked wherever it appears
@@ -177,3 +184,28 @@ def mask_secrets(text: str) -> str:
         parts += [text[kept : run.start()], MASK]
         kept = run.end()
     return "".join([*parts, text[kept:]])
+
+
+def sendgrid_webhook_public_key() -> str:
+    """SendGrid's event-webhook verification key, as SendGrid shows it ("" when not set)."""
+    return os.environ.get(SENDGRID_WEBHOOK_PUBLIC_KEY, "").strip()
+
+
+def database_url() -> str | None:
+    """DATABASE_URL, which wins over [subscribers] database (a password stays out of newsletter.toml)."""
+    return os.environ.get(DATABASE_URL) or None
+
+
+def debugging() -> bool:
+    """NEWSLETTER_DEBUG is set: an unexpected error shows its traceback."""
+    return bool(os.environ.get(DEBUG))
+
+
+def workspace_from_environment() -> str | None:
+    """NEWSLETTER_WORKSPACE: the workspace of a web app started by gunicorn (`newsletter serve --production`)."""
+    return os.environ.get(WORKSPACE) or None
+
+
+def environment_with(**variables: str) -> dict[str, str]:
+    """This process's environment plus `variables`, for a program the tool hands over to (gunicorn)."""
+    return {**os.environ, **variables}

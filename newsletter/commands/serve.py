@@ -58,6 +58,7 @@ def _run_here(host: str, port: int, dev: bool) -> None:
 def _run_gunicorn(host: str, port: int, workers: int | None) -> None:
     """Check what the app needs here (its sentences, not gunicorn's boot log), then become gunicorn."""
     from ..config import load_workspace
+    from ..credentials import environment_with
     from ..web import WORKSPACE_VARIABLE, create_app
     from ..web.server import listening
 
@@ -75,7 +76,7 @@ def _run_gunicorn(host: str, port: int, workers: int | None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     # exec, not a child: gunicorn's master gets the signals (Ctrl-C, a service manager's TERM) directly.
-    os.execve(sys.executable, [*argv, APP], {**os.environ, WORKSPACE_VARIABLE: str(root)})
+    os.execve(sys.executable, [*argv, APP], environment_with(**{WORKSPACE_VARIABLE: str(root)}))
 
 
 def _cannot_listen(host: str, port: int, exc: OSError) -> str:

@@ -4,12 +4,12 @@ DATABASE_URL in the environment overrides it (as hosting platforms set it)."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ..credentials import DATABASE_URL, database_url
 from ..errors import NewsletterError
 
 SCHEMES = ("postgresql", "postgres")
@@ -42,9 +42,9 @@ def locate(setting: str, root: Path, environ: dict[str, str] | None = None) -> L
 
     Anything with `://` or `=` in it is a connection string, never a file name: a mistyped one
     must not become a SQLite file named after its password."""
-    environ = dict(os.environ) if environ is None else environ
-    value = environ.get("DATABASE_URL") or setting
-    where = "DATABASE_URL" if environ.get("DATABASE_URL") else "[subscribers] database in newsletter.toml"
+    from_environment = database_url() if environ is None else environ.get(DATABASE_URL) or None
+    value = from_environment or setting
+    where = DATABASE_URL if from_environment else "[subscribers] database in newsletter.toml"
     if value.startswith("sqlite:///"):
         return root / unquote(value.removeprefix("sqlite:///"))
     if "://" in value:

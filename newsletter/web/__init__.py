@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
@@ -20,7 +19,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..config import load_workspace
-from ..credentials import MAKE_ONE, SECRET, signing_keys
+from ..credentials import MAKE_ONE, SECRET, WORKSPACE, signing_keys, workspace_from_environment
 from ..db import StoreError
 from ..errors import ConfigError
 from .archive import register_archive
@@ -31,7 +30,7 @@ from .security import TrustedProxies, content_security_policy, redact, security_
 from .site import make_site, page, site
 from .webhooks import webhooks
 
-WORKSPACE_VARIABLE = "NEWSLETTER_WORKSPACE"
+WORKSPACE_VARIABLE = WORKSPACE
 MAX_FORM_BYTES = 64_000  # a signup form is a few hundred bytes
 
 
@@ -41,7 +40,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
 
     It needs a real NEWSLETTER_SECRET: the development secret is public, so anyone could forge
     the links it checks. `dev` allows it, for trying the app on this machine (`serve --dev`)."""
-    loaded = load_workspace(Path(workspace or os.environ.get(WORKSPACE_VARIABLE) or Path.cwd()))
+    loaded = load_workspace(Path(workspace or workspace_from_environment() or Path.cwd()))
     keys = signing_keys(loaded.config.send.provider)
     if keys.development and not dev:
         raise ConfigError(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import time
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
+from .. import credentials
 from ..addresses import normalize
 from ..db import Event
 from ..models import CONTROL_CHARACTER, Status
@@ -20,7 +20,7 @@ from .site import site
 
 webhooks = Blueprint("webhooks", __name__)
 
-PUBLIC_KEY = "SENDGRID_WEBHOOK_PUBLIC_KEY"
+PUBLIC_KEY = credentials.SENDGRID_WEBHOOK_PUBLIC_KEY
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 MAX_SKEW = 300  # seconds: an older (or future) timestamp is a replay
@@ -39,7 +39,7 @@ def verifier() -> Any:
     if cached is None:
         from sendgrid.helpers.eventwebhook import EventWebhook
 
-        key = os.environ.get(PUBLIC_KEY, "").strip()
+        key = credentials.sendgrid_webhook_public_key()
         try:
             cached = EventWebhook(key) if key else False
         except (ValueError, TypeError):
