@@ -27,6 +27,7 @@ PREHEADER_MIN_CHARS = 30
 PREHEADER_MAX_CHARS = 140  # inboxes show about 90 to 140 characters of preview text
 KEY_FACT_MAX_CHARS = 140
 PLACEHOLDER = "TODO"
+TODO_LEFT = "todo-left"  # the code of a field that still holds PLACEHOLDER: a draft may be test-sent
 DRAFT_MARK = "# DRAFT"  # the comment `story add` puts above a story; `check` warns while it is there
 TEMPLATES = "the templates"  # where a finding about the rendered email's own markup points
 MARKDOWN_FIELDS = ("summary", "intro", "outro", "text")  # fields whose links markdown renders
@@ -47,6 +48,7 @@ class Finding:
     message: str
     field: Field | None = None  # the issue field it is about: ("sections", 0, "stories", 1, "url")
     where: str | None = None  # file:line: field, once located
+    code: str = ""  # what the finding is, for code that acts on it (never match the message's words)
 
     def __str__(self) -> str:
         return f"{self.level}: {self.where}: {self.message}" if self.where else f"{self.level}: {self.message}"
@@ -102,7 +104,7 @@ def _check_text(issue: Issue) -> list[Finding]:
         found.append(Finding("warning", f"is {len(preheader)} characters; inboxes cut it after about {PREHEADER_MAX_CHARS}", ("preheader",)))
     for loc, value in _strings(issue.model_dump(mode="json")):
         if PLACEHOLDER in value:
-            found.append(Finding("error", f"still holds the {PLACEHOLDER} placeholder; write the real {loc[-1] if isinstance(loc[-1], str) else 'value'}", loc))
+            found.append(Finding("error", f"still holds the {PLACEHOLDER} placeholder; write the real {loc[-1] if isinstance(loc[-1], str) else 'value'}", loc, code=TODO_LEFT))
     return found
 
 

@@ -7,6 +7,7 @@ import email.policy
 import mailbox
 from pathlib import Path
 
+import pytest
 from conftest import add_subscribers, run
 
 TODO_SUMMARY = "TODO: write the summary"
@@ -145,3 +146,20 @@ def test_a_copy_the_server_refuses_is_listed_with_its_words_and_the_exit_is_non_
     assert "gone@example.com:" in result.output and "550 5.1.1 No such mailbox here" in result.output
     assert "1 of 2 test copies were not sent" in result.output
     assert [tos for tos, _ in smtp_server.messages] == [["editor@example.org"]]
+
+
+def test_the_draft_gate_goes_by_what_a_finding_is_not_by_its_words(in_workspace: Path, issue_path: Path) -> None:
+    import dataclasses
+
+    from newsletter.check import TODO_LEFT, Finding
+    from newsletter.prepare import prepare_issue
+    from newsletter.sending.core import SendRefused, send_test_copy
+
+    make_draft(issue_path)
+    prepared = prepare_issue(issue_path)
+    assert [finding.code for finding in prepared.errors] == [TODO_LEFT]
+    # An error that only reads like a TODO (a message may quote the editor's words) refuses the copy.
+    lookalike = Finding("error", "link text “still holds the TODO placeholder” is not descriptive")
+    with pytest.raises(SendRefused, match="not ready even for a test copy"):
+        send_test_copy(dataclasses.replace(prepared, findings=[*prepared.findings, lookalike]), "outbox", ["editor@example.org"])
+    assert not (in_workspace / "outbox" / "test").exists()
