@@ -1,7 +1,7 @@
 """The send ledger: one row per (issue, address), the record of what each issue number sent, and
 scheduled deliveries.
 
-The ledger follows the contract in DESIGN.md: rows are created before sending; a batch is claimed
+The ledger follows the contract in docs/architecture.md: rows are created before sending; a batch is claimed
 (state `sending`, a fresh send id) and committed before any network call; `sending` rows left by a
 crash become `unknown` and are never retried automatically. Every query that runs once per batch
 is served by an index, named with INDEXED BY so that SQLite cannot prefer walking the primary key

@@ -1,6 +1,6 @@
 """The preview's state: the latest render of one issue, re-made on demand, with the last good one kept.
 
-Reads the workspace and renders; never writes anything (see DESIGN.md: the preview reads renders).
+Reads the workspace and renders; never writes anything (docs/architecture.md: the preview reads, never writes).
 """
 
 from __future__ import annotations

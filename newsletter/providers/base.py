@@ -1,5 +1,5 @@
 """What every provider does: take a batch of letters for one rendered issue and say, letter by
-letter, what happened. Providers know nothing about the ledger (DESIGN.md): they report an Outcome
+letter, what happened. Providers know nothing about the ledger (docs/architecture.md): they report an Outcome
 per address, and the send loop (newsletter.sending) turns outcomes into ledger states.
 
 The contract of `send(batch, report)`:

@@ -1,6 +1,6 @@
 """The send loop: claim a batch, commit, hand it to the provider, record what happened. Resumable.
 
-Ledger contract (DESIGN.md): rows are claimed and committed before any network call, and a batch
+Ledger contract (docs/architecture.md): rows are claimed and committed before any network call, and a batch
 is marked as handed over (committed) just before the provider gets it. Each letter's outcome is
 recorded as the provider reported it; the letters it did not report go back to pending when the
 provider proved nothing of them was taken (RetryLater, ProviderRefused, or simply not attempted),
