@@ -242,6 +242,8 @@ class Renderer:
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"template {exc.name} not found in {self.workspace.template_dir or 'the workspace'} or the defaults") from None
         except Exception as exc:
+            if _raised_by_code_the_template_called(exc):
+                raise  # a bug in a filter or function we give templates, not the editor's mistake
             raise TemplateError(f"{_template_position(exc) or name}: {type(exc).__name__}: {exc}") from None
 
 
@@ -264,6 +266,22 @@ def with_main_landmark(html: str) -> str:
     in an email: Gmail (web, iOS, Android) turns <main> into <u>, underlining everything in it, and
     the mail client's own page has its main landmark already (the wrapper is role="article")."""
     return EMAIL_WRAPPER.sub(r"<main>\1</main>\2", html, count=1)
+
+
+# This package: an exception raised in its code after the template's last line came from a filter
+# or function we give templates, which is a bug of ours however the template called it.
+OUR_CODE = str(Path(__file__).resolve().parent)
+
+
+def _raised_by_code_the_template_called(exc: Exception) -> bool:
+    """The exception passed through our own code (a filter, a method of a value we hand templates)
+    after the template's last line in the traceback. Raised in the template itself, in Jinja, or in
+    Python's library (str.format, arithmetic), it is the template's doing."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    last_template_line = max((index for index, frame in enumerate(frames) if frame.filename.endswith(".j2")), default=None)
+    if last_template_line is None:
+        return False
+    return any(frame.filename.startswith(OUR_CODE) for frame in frames[last_template_line + 1 :])
 
 
 def _template_position(exc: Exception) -> str | None:

@@ -65,6 +65,35 @@ def test_a_template_using_an_unknown_field_names_it(workspace: Path, issue_path:
     assert "email.txt.j2:2" in result.output and "editor_name" in result.output
 
 
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("{{ issue.number // 0 }}", "ZeroDivisionError"),  # Python's arithmetic
+        ("{{ issue.number | join(',') }}", "TypeError"),  # a built-in filter given the wrong thing
+        ("{{ '{x}'.format(y=1) }}", "KeyError"),  # a method the sandbox calls
+    ],
+)
+def test_a_template_mistake_at_render_time_names_the_template_and_line(workspace: Path, issue_path: Path, line: str, error: str) -> None:
+    (workspace / "templates" / "email.txt.j2").write_text(f"One\n{line}\n")
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1
+    assert f"email.txt.j2:2: {error}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_bug_in_a_filter_of_ours_is_not_reported_as_the_templates_mistake(workspace: Path, issue_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsletter import markdown
+    from newsletter.config import load_workspace
+    from newsletter.render import Renderer
+
+    def broken(text: str, language: str = "en") -> str:
+        raise RuntimeError("a bug in the typography")
+
+    monkeypatch.setattr(markdown, "smart_quotes", broken)  # what the smart_quotes filter calls
+    with pytest.raises(RuntimeError, match="a bug in the typography"):  # main() says "a bug in newsletter"
+        Renderer(load_workspace(workspace)).render(load_issue(issue_path))
+
+
 def test_build_of_a_missing_file_says_so(workspace: Path) -> None:
     result = run("build", str(workspace / "issues" / "nope.yaml"))
     assert result.exit_code == 1
