@@ -70,21 +70,24 @@ class Subscribers:
         A status other than `active` in the input is honoured: new subscribers get it, and an
         active subscriber takes it (someone who left elsewhere is not mailed here). The other way
         round never happens: nobody is re-activated by an import. A repeated address keeps its
-        first row's id and creation time; its later non-empty values win."""
+        first row's id and creation time; its later non-empty values win.
+
+        The clock is read once: every row the import writes, and every change it makes, carries
+        the same time (two reads could straddle a second and date one change twice)."""
         rows = iter(subscribers)
+        stamp = now()
         if self.connection.dialect == "postgresql":
             with self.connection.transaction():
-                return self._merge_copied(rows)
+                return self._merge_copied(rows, stamp)
         first = list(islice(rows, DIRECT_UP_TO + 1))
         with self.connection.transaction():
             if len(first) <= DIRECT_UP_TO:
-                return self._merge_directly(first)
-            return self._merge_staged(itertools.chain(first, rows))
+                return self._merge_directly(first, stamp)
+            return self._merge_staged(itertools.chain(first, rows), stamp)
 
-    def _merge_directly(self, subscribers: list[Subscriber]) -> ImportCounts:
+    def _merge_directly(self, subscribers: list[Subscriber], stamp: str) -> ImportCounts:
         """A list that fits in memory: sorted by address and merged with one statement per chunk."""
         subscribers.sort(key=lambda s: s.email)  # stable: a repeat's later values still win
-        stamp = now()
         ids = _public_ids(len(subscribers))
         distinct = {s.email for s in subscribers}
         before = self._as_stored(sorted(distinct))
@@ -115,7 +118,7 @@ class Subscribers:
         ).fetchone()[0]
         return int(changed), known - int(changed)
 
-    def _merge_staged(self, subscribers: Iterable[Subscriber]) -> ImportCounts:
+    def _merge_staged(self, subscribers: Iterable[Subscriber], stamp: str) -> ImportCounts:
         """A big list: appended to a temporary table as it is read, then merged in address order
         with one statement, so the list's B-tree is written in order rather than at random places
         (a million-row import stays fast once the list outgrows the page cache)."""
@@ -125,7 +128,6 @@ class Subscribers:
         staged = 0
         rows = iter(subscribers)
         while chunk := list(islice(rows, CHUNK)):
-            stamp = now()
             ids = _public_ids(len(chunk))
             db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_row(s, stamp, s.public_id or next(ids)) for s in chunk])
             staged += len(chunk)
@@ -148,14 +150,14 @@ class Subscribers:
             """UPDATE subscribers SET status = gone.status, updated_at = ?1, status_changed_at = ?1
                FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
-            (now(),),
+            (stamp,),
         ).rowcount
         updated, unchanged = self._changed_since_snapshot()
         db.execute("DELETE FROM staged")
         db.execute("DROP TABLE before_import")
         return ImportCounts(added, updated, unchanged, deactivated)
 
-    def _merge_copied(self, subscribers: Iterator[Subscriber]) -> ImportCounts:
+    def _merge_copied(self, subscribers: Iterator[Subscriber], stamp: str) -> ImportCounts:
         """PostgreSQL: the list is streamed into a temporary table with COPY, then merged set-wise:
         known addresses updated from their first row, new ones inserted, then the (rare) repeats
         in file order (PostgreSQL's upsert may not touch one row twice in a statement).
@@ -168,7 +170,6 @@ class Subscribers:
         staged = 0
         with db.raw.cursor().copy(f"COPY staged (n, {COPIED}) FROM STDIN") as copy:
             while chunk := list(islice(subscribers, CHUNK)):
-                stamp = now()
                 ids = _public_ids(len(chunk))
                 for s in chunk:
                     staged += 1
@@ -211,7 +212,7 @@ class Subscribers:
             """UPDATE subscribers SET status = gone.status, updated_at = ?, status_changed_at = ?
                FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
-            (now(), now()),
+            (stamp, stamp),
         ).rowcount
         return ImportCounts(added, *self._changed_since_snapshot(), deactivated)
 

@@ -97,6 +97,28 @@ def test_an_import_that_marks_someone_unsubscribed_deactivates_them(location: Lo
         assert db.subscribers.get("b@example.com").status == Status.UNSUBSCRIBED
 
 
+def ticking_clock(start: dt.datetime = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)):
+    """A clock one second later at every read: two reads for one change would show."""
+    reads = iter(range(1_000_000))
+    return lambda: (start + dt.timedelta(seconds=next(reads))).isoformat(timespec="seconds")
+
+
+@pytest.mark.parametrize("path", ["direct", "staged"])
+def test_an_import_stamps_a_deactivation_with_one_time(location: Location, path: str, monkeypatch) -> None:
+    """An import used to read the clock twice for one deactivation on PostgreSQL, so its
+    updated_at and status_changed_at could name two different seconds."""
+    if path == "staged":
+        if not isinstance(location, Path):
+            pytest.skip("PostgreSQL merges every import the same way")
+        monkeypatch.setattr(subscribers_table, "DIRECT_UP_TO", 1)
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com"))
+        monkeypatch.setattr(subscribers_table, "now", ticking_clock())
+        db.subscribers.upsert([*people("a@example.com", status=Status.UNSUBSCRIBED), *people("c@example.com")])
+        updated, changed = db.connection.db.execute("SELECT updated_at, status_changed_at FROM subscribers WHERE email = ?", ("a@example.com",)).fetchone()
+        assert updated == changed
+
+
 def test_an_imported_id_that_someone_else_has_imports_nothing(location: Location) -> None:
     with Database(location) as db:
         db.subscribers.upsert(people("ada@example.com"))
