@@ -25,6 +25,7 @@ ON_CONFLICT = """ ON CONFLICT (email) DO UPDATE SET
     attributes = json_patch(attributes, excluded.attributes),
     updated_at = excluded.updated_at"""
 DEACTIVATE_ONE = "UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND status = 'active'"
+IMPORT_CHANNEL = "import"  # how a status change an import makes is recorded (the report counts it under "other")
 PUBLIC_ID_INDEX = "CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id)"  # as in migration 2
 
 
@@ -50,6 +51,9 @@ class ImportCounts:
 
 # What an import can change of someone already on the list, kept before it merges to count who changed.
 SNAPSHOT_BEFORE = "SELECT email, name, attributes, status FROM subscribers WHERE email IN (SELECT email FROM staged)"
+# The active subscribers of the snapshot an import took whom it took off the list, with their new status.
+DEACTIVATED_SINCE_SNAPSHOT = """SELECT s.email, s.status FROM before_import AS b JOIN subscribers AS s ON s.email = b.email
+    WHERE b.status = 'active' AND s.status != 'active'"""
 # Attributes compare as JSON values: PostgreSQL writes merged ones with spaces, the import without.
 CHANGED_SINCE = {
     "sqlite": "s.name IS NOT b.name OR json(s.attributes) != json(b.attributes) OR s.status != b.status",
@@ -99,6 +103,8 @@ class Subscribers:
         deactivated = self.db.executemany(DEACTIVATE_ONE, leaving).rowcount if leaving else 0
         after = self._as_stored(sorted(before))
         updated = sum(after[email] != stored for email, stored in before.items())
+        gone = [(email, after[email][2]) for email, stored in before.items() if stored[2] == Status.ACTIVE and after[email][2] != Status.ACTIVE]
+        self._record_import_changes(gone, stamp)
         return ImportCounts(len(distinct) - len(before), updated, len(before) - updated, deactivated)
 
     def _as_stored(self, emails: list[str]) -> dict[str, tuple[Any, ...]]:
@@ -152,6 +158,7 @@ class Subscribers:
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
             (stamp,),
         ).rowcount
+        self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
         updated, unchanged = self._changed_since_snapshot()
         db.execute("DELETE FROM staged")
         db.execute("DROP TABLE before_import")
@@ -214,7 +221,17 @@ class Subscribers:
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
             (stamp, stamp),
         ).rowcount
+        self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
         return ImportCounts(added, *self._changed_since_snapshot(), deactivated)
+
+    def _record_import_changes(self, gone: list[tuple[str, str]], stamp: str) -> None:
+        """The history rows of the (email, new status) an import took off the list, in its
+        transaction: the report's unsubscribes and the subscriber's history see them."""
+        if gone:
+            self.db.executemany(
+                "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, NULL, ?, NULL)",
+                [(email, status, IMPORT_CHANNEL, stamp) for email, status in gone],
+            )
 
     def get(self, email: str) -> Subscriber | None:
         row = self.db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (email,)).fetchone()

@@ -119,6 +119,37 @@ def test_an_import_stamps_a_deactivation_with_one_time(location: Location, path:
         assert updated == changed
 
 
+@pytest.mark.parametrize("path", ["direct", "staged"])
+def test_an_import_that_deactivates_someone_records_it_in_their_history(location: Location, path: str, monkeypatch) -> None:
+    """An import took people off the list without a word in their history, so the report's
+    unsubscribes by channel and the subscriber's history missed it."""
+    if path == "staged":
+        if not isinstance(location, Path):
+            pytest.skip("PostgreSQL merges every import the same way")
+        monkeypatch.setattr(subscribers_table, "DIRECT_UP_TO", 1)
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com", "c@example.com"))
+        db.ledger.prepare(ISSUE)
+        db.ledger.settle(db.ledger.claim(ISSUE, 10, "send-7", 0), {}, Settlement(State.SENT))
+        db.subscribers.set_status(["c@example.com"], Status.UNSUBSCRIBED)
+        counts = db.subscribers.upsert(
+            [
+                *people("a@example.com", status=Status.UNSUBSCRIBED),
+                *people("a@example.com", status=Status.UNSUBSCRIBED),  # a repeat: still one change
+                *people("b@example.com"),  # stays
+                *people("c@example.com", status=Status.BOUNCED),  # already off the list: no change
+                *people("d@example.com", status=Status.BOUNCED),  # new, arrives gone: was never on the list
+            ]
+        )
+        assert counts.deactivated == 1
+        changed_at = db.connection.db.execute("SELECT status_changed_at FROM subscribers WHERE email = ?", ("a@example.com",)).fetchone()[0]
+        assert db.subscribers.changes("a@example.com") == [("unsubscribed", "import", None, changed_at)]
+        assert db.subscribers.changes("b@example.com") == []
+        assert [change[:2] for change in db.subscribers.changes("c@example.com")] == [("unsubscribed", "command line")]
+        assert db.subscribers.changes("d@example.com") == []
+        assert db.reports.unsubscribes(ISSUE, "0000-01-01T00:00:00+00:00", None) == {"command line": 1, "import": 1}
+
+
 def test_an_imported_id_that_someone_else_has_imports_nothing(location: Location) -> None:
     with Database(location) as db:
         db.subscribers.upsert(people("ada@example.com"))
