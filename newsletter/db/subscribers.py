@@ -295,20 +295,37 @@ class Subscribers:
             self._record_change(email, Status.PENDING, "web", "signed up", stamp)
             return Subscriber(email, name, {}, Status.PENDING, added[0], stamp)
 
-    def confirm(self, public_id: str, issued_at: str) -> Confirmation:
+    def last_change(self, email: str) -> int:
+        """The number of `email`'s latest recorded status change (0: none), for a confirmation
+        link to carry: changes are numbered in the order they commit (see confirm)."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM status_changes WHERE email = ?", (email,)).fetchone()[0])
+
+    def confirm(self, public_id: str, issued_at: str, after_change: int | None = None) -> Confirmation:
         """A confirmation link was followed: the subscriber becomes active, unless their status
         changed after the link was made (an old link must not undo a later unsubscribe) or when it
         changed is not known (an imported row: treated as after every link).
 
+        Times are kept to the second, so time alone cannot order a link and a change in one
+        second: a link from before an unsubscribe in its second would re-activate, and treating
+        the second as "after" would refuse a signup made just after leaving. A link made now also
+        carries `after_change`, the number of the last status change it saw (last_change), and any
+        recorded change numbered above it came after it, whatever the second. Numbers only grow (the
+        history is never deleted from) and follow commit order for one address: every change first
+        writes the subscriber's row, whose lock holds the next change until this one commits. The
+        time rule stays as well, for changes no number records (a status time an import gave) and
+        for links in mail sent before they carried one.
+
         One statement decides, so two confirmations at once (a double click, the page's script and
         its button) activate once: the second finds the subscriber already active."""
         stamp = now()
+        later_change = " AND NOT EXISTS (SELECT 1 FROM status_changes c WHERE c.email = subscribers.email AND c.id > ?)"
+        condition, params = (later_change, (after_change,)) if after_change is not None else ("", ())
         with self.connection.transaction():
             row = self.db.execute(
                 "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0, permanent_failures = 0"
-                " WHERE public_id = ? AND status != 'active' AND status_changed_at IS NOT NULL AND status_changed_at <= ?"
+                f" WHERE public_id = ? AND status != 'active' AND status_changed_at IS NOT NULL AND status_changed_at <= ?{condition}"
                 f" RETURNING {COLUMNS}",
-                (stamp, stamp, public_id, issued_at),
+                (stamp, stamp, public_id, issued_at, *params),
             ).fetchone()
             if row is not None:
                 subscriber = _subscriber(row)

@@ -174,6 +174,23 @@ def test_sign_up_confirm_and_leave_are_recorded_with_their_channel(location: Loc
         ]
 
 
+def test_a_confirmation_is_ordered_against_changes_in_its_own_second(location: Location) -> None:
+    """Times are kept to the second: a link made before an unsubscribe in the same second used
+    to re-activate the address. The change number a link carries orders the two."""
+    with Database(location) as db:
+        pending = db.subscribers.sign_up("quick@example.com", None)
+        before_leaving = db.subscribers.last_change("quick@example.com")  # the link in the confirmation email
+        db.subscribers.leave(pending.public_id, "one-click")
+        second = db.connection.db.execute("SELECT status_changed_at FROM subscribers WHERE email = ?", ("quick@example.com",)).fetchone()[0]
+        assert db.subscribers.confirm(pending.public_id, second, before_leaving).result == "stale"
+        assert db.subscribers.get("quick@example.com").status == Status.UNSUBSCRIBED
+        after_leaving = db.subscribers.last_change("quick@example.com")  # they asked to come back, in that second
+        assert after_leaving > before_leaving
+        assert db.subscribers.confirm(pending.public_id, second, after_leaving).result == "confirmed"
+        assert db.subscribers.get("quick@example.com").status == Status.ACTIVE
+        assert db.subscribers.last_change("nobody@example.com") == 0
+
+
 def test_provider_events_count_once_and_three_soft_bounces_bounce(location: Location) -> None:
     with Database(location) as db:
         db.subscribers.upsert(people("ada@example.com", "bob@example.com"))
