@@ -19,10 +19,13 @@ import re
 import secrets
 from collections.abc import Callable
 from enum import StrEnum
+from typing import NamedTuple
 
 from .credentials import SigningKeys
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# A dated token's body: public id, when issued (hex seconds), and in newer tokens the change number (hex).
+DATED_BODY = re.compile(r"([A-Za-z0-9_-]{8,64})\.([0-9a-f]{1,12})(?:\.([0-9a-f]{1,16}))?")
 ISSUE_KEY = re.compile(r"[A-Za-z0-9_-]{1,32}")  # an issue's key (its number) as a link may carry it
 TEST_COPY_ID = "test-copy"  # `send --test` goes to someone who may not be a subscriber
 RESERVED_IDS = frozenset({TEST_COPY_ID})  # never a subscriber's: links made with them mean something else
@@ -81,21 +84,32 @@ def verify_link(token: str, purpose: Purpose, keys: SigningKeys) -> tuple[str, s
     return (public_id, issue or None) if any(matches) else None
 
 
-def make_dated_token(public_id: str, purpose: Purpose, secret: bytes, issued: int) -> str:
+class DatedToken(NamedTuple):
+    public_id: str
+    issued: int  # Unix seconds
+    after_change: int | None  # the subscriber's last status change (its number) when it was made; None in older tokens
+
+
+def make_dated_token(public_id: str, purpose: Purpose, secret: bytes, issued: int, after_change: int | None = None) -> str:
     """A token that also carries when it was made (Unix seconds), for links that expire: `<public
-    id>.<issued, hex>.<signature of both>`."""
-    return make_token(f"{public_id}.{issued:x}", purpose, secret)
+    id>.<issued, hex>.<signature of both>`. With `after_change` (the number of the subscriber's
+    last status change as it was made), `<public id>.<issued, hex>.<after_change, hex>.<signature>`:
+    the link then knows which changes came after it, even within its second (see
+    Subscribers.confirm)."""
+    counter = f".{after_change:x}" if after_change is not None else ""
+    return make_token(f"{public_id}.{issued:x}{counter}", purpose, secret)
 
 
-def verify_dated_token(token: str, purpose: Purpose, keys: SigningKeys) -> tuple[str, int] | None:
-    """(public id, when issued) of a genuine dated token for `purpose`; None otherwise. The caller
-    decides how old is too old."""
+def verify_dated_token(token: str, purpose: Purpose, keys: SigningKeys) -> DatedToken | None:
+    """What a genuine dated token for `purpose` carries; None otherwise. The caller decides how old
+    is too old. Tokens without a change number (in mail sent before they had one) keep working."""
     body, dot, signature = token.rpartition(".")
-    public_id, dot2, issued = body.partition(".")
-    if not (dot and dot2) or not PUBLIC_ID.fullmatch(public_id) or not re.fullmatch(r"[0-9a-f]{1,12}", issued) or not signature.isascii():
+    parts = DATED_BODY.fullmatch(body)
+    if not dot or parts is None or not signature.isascii():
         return None
     matches = [hmac.compare_digest(signature, _b64(_signature(body, purpose, key))) for key in keys.accepted]
-    return (public_id, int(issued, 16)) if any(matches) else None
+    public_id, issued, counter = parts.groups()
+    return DatedToken(public_id, int(issued, 16), int(counter, 16) if counter else None) if any(matches) else None
 
 
 def _signature(public_id: str, purpose: Purpose, secret: bytes) -> bytes:

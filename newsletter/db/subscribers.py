@@ -25,6 +25,7 @@ ON_CONFLICT = """ ON CONFLICT (email) DO UPDATE SET
     attributes = json_patch(attributes, excluded.attributes),
     updated_at = excluded.updated_at"""
 DEACTIVATE_ONE = "UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND status = 'active'"
+IMPORT_CHANNEL = "import"  # how a status change an import makes is recorded (the report counts it under "other")
 PUBLIC_ID_INDEX = "CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id)"  # as in migration 2
 
 
@@ -50,6 +51,9 @@ class ImportCounts:
 
 # What an import can change of someone already on the list, kept before it merges to count who changed.
 SNAPSHOT_BEFORE = "SELECT email, name, attributes, status FROM subscribers WHERE email IN (SELECT email FROM staged)"
+# The active subscribers of the snapshot an import took whom it took off the list, with their new status.
+DEACTIVATED_SINCE_SNAPSHOT = """SELECT s.email, s.status FROM before_import AS b JOIN subscribers AS s ON s.email = b.email
+    WHERE b.status = 'active' AND s.status != 'active'"""
 # Attributes compare as JSON values: PostgreSQL writes merged ones with spaces, the import without.
 CHANGED_SINCE = {
     "sqlite": "s.name IS NOT b.name OR json(s.attributes) != json(b.attributes) OR s.status != b.status",
@@ -70,21 +74,24 @@ class Subscribers:
         A status other than `active` in the input is honoured: new subscribers get it, and an
         active subscriber takes it (someone who left elsewhere is not mailed here). The other way
         round never happens: nobody is re-activated by an import. A repeated address keeps its
-        first row's id and creation time; its later non-empty values win."""
+        first row's id and creation time; its later non-empty values win.
+
+        The clock is read once: every row the import writes, and every change it makes, carries
+        the same time (two reads could straddle a second and date one change twice)."""
         rows = iter(subscribers)
+        stamp = now()
         if self.connection.dialect == "postgresql":
             with self.connection.transaction():
-                return self._merge_copied(rows)
+                return self._merge_copied(rows, stamp)
         first = list(islice(rows, DIRECT_UP_TO + 1))
         with self.connection.transaction():
             if len(first) <= DIRECT_UP_TO:
-                return self._merge_directly(first)
-            return self._merge_staged(itertools.chain(first, rows))
+                return self._merge_directly(first, stamp)
+            return self._merge_staged(itertools.chain(first, rows), stamp)
 
-    def _merge_directly(self, subscribers: list[Subscriber]) -> ImportCounts:
+    def _merge_directly(self, subscribers: list[Subscriber], stamp: str) -> ImportCounts:
         """A list that fits in memory: sorted by address and merged with one statement per chunk."""
         subscribers.sort(key=lambda s: s.email)  # stable: a repeat's later values still win
-        stamp = now()
         ids = _public_ids(len(subscribers))
         distinct = {s.email for s in subscribers}
         before = self._as_stored(sorted(distinct))
@@ -96,6 +103,8 @@ class Subscribers:
         deactivated = self.db.executemany(DEACTIVATE_ONE, leaving).rowcount if leaving else 0
         after = self._as_stored(sorted(before))
         updated = sum(after[email] != stored for email, stored in before.items())
+        gone = [(email, after[email][2]) for email, stored in before.items() if stored[2] == Status.ACTIVE and after[email][2] != Status.ACTIVE]
+        self._record_import_changes(gone, stamp)
         return ImportCounts(len(distinct) - len(before), updated, len(before) - updated, deactivated)
 
     def _as_stored(self, emails: list[str]) -> dict[str, tuple[Any, ...]]:
@@ -115,7 +124,7 @@ class Subscribers:
         ).fetchone()[0]
         return int(changed), known - int(changed)
 
-    def _merge_staged(self, subscribers: Iterable[Subscriber]) -> ImportCounts:
+    def _merge_staged(self, subscribers: Iterable[Subscriber], stamp: str) -> ImportCounts:
         """A big list: appended to a temporary table as it is read, then merged in address order
         with one statement, so the list's B-tree is written in order rather than at random places
         (a million-row import stays fast once the list outgrows the page cache)."""
@@ -125,7 +134,6 @@ class Subscribers:
         staged = 0
         rows = iter(subscribers)
         while chunk := list(islice(rows, CHUNK)):
-            stamp = now()
             ids = _public_ids(len(chunk))
             db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_row(s, stamp, s.public_id or next(ids)) for s in chunk])
             staged += len(chunk)
@@ -148,14 +156,15 @@ class Subscribers:
             """UPDATE subscribers SET status = gone.status, updated_at = ?1, status_changed_at = ?1
                FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
-            (now(),),
+            (stamp,),
         ).rowcount
+        self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
         updated, unchanged = self._changed_since_snapshot()
         db.execute("DELETE FROM staged")
         db.execute("DROP TABLE before_import")
         return ImportCounts(added, updated, unchanged, deactivated)
 
-    def _merge_copied(self, subscribers: Iterator[Subscriber]) -> ImportCounts:
+    def _merge_copied(self, subscribers: Iterator[Subscriber], stamp: str) -> ImportCounts:
         """PostgreSQL: the list is streamed into a temporary table with COPY, then merged set-wise:
         known addresses updated from their first row, new ones inserted, then the (rare) repeats
         in file order (PostgreSQL's upsert may not touch one row twice in a statement).
@@ -168,7 +177,6 @@ class Subscribers:
         staged = 0
         with db.raw.cursor().copy(f"COPY staged (n, {COPIED}) FROM STDIN") as copy:
             while chunk := list(islice(subscribers, CHUNK)):
-                stamp = now()
                 ids = _public_ids(len(chunk))
                 for s in chunk:
                     staged += 1
@@ -211,9 +219,19 @@ class Subscribers:
             """UPDATE subscribers SET status = gone.status, updated_at = ?, status_changed_at = ?
                FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
                WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
-            (now(), now()),
+            (stamp, stamp),
         ).rowcount
+        self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
         return ImportCounts(added, *self._changed_since_snapshot(), deactivated)
+
+    def _record_import_changes(self, gone: list[tuple[str, str]], stamp: str) -> None:
+        """The history rows of the (email, new status) an import took off the list, in its
+        transaction: the report's unsubscribes and the subscriber's history see them."""
+        if gone:
+            self.db.executemany(
+                "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, NULL, ?, NULL)",
+                [(email, status, IMPORT_CHANNEL, stamp) for email, status in gone],
+            )
 
     def get(self, email: str) -> Subscriber | None:
         row = self.db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (email,)).fetchone()
@@ -277,20 +295,37 @@ class Subscribers:
             self._record_change(email, Status.PENDING, "web", "signed up", stamp)
             return Subscriber(email, name, {}, Status.PENDING, added[0], stamp)
 
-    def confirm(self, public_id: str, issued_at: str) -> Confirmation:
+    def last_change(self, email: str) -> int:
+        """The number of `email`'s latest recorded status change (0: none), for a confirmation
+        link to carry: changes are numbered in the order they commit (see confirm)."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM status_changes WHERE email = ?", (email,)).fetchone()[0])
+
+    def confirm(self, public_id: str, issued_at: str, after_change: int | None = None) -> Confirmation:
         """A confirmation link was followed: the subscriber becomes active, unless their status
         changed after the link was made (an old link must not undo a later unsubscribe) or when it
         changed is not known (an imported row: treated as after every link).
 
+        Times are kept to the second, so time alone cannot order a link and a change in one
+        second: a link from before an unsubscribe in its second would re-activate, and treating
+        the second as "after" would refuse a signup made just after leaving. A link made now also
+        carries `after_change`, the number of the last status change it saw (last_change), and any
+        recorded change numbered above it came after it, whatever the second. Numbers only grow (the
+        history is never deleted from) and follow commit order for one address: every change first
+        writes the subscriber's row, whose lock holds the next change until this one commits. The
+        time rule stays as well, for changes no number records (a status time an import gave) and
+        for links in mail sent before they carried one.
+
         One statement decides, so two confirmations at once (a double click, the page's script and
         its button) activate once: the second finds the subscriber already active."""
         stamp = now()
+        later_change = " AND NOT EXISTS (SELECT 1 FROM status_changes c WHERE c.email = subscribers.email AND c.id > ?)"
+        condition, params = (later_change, (after_change,)) if after_change is not None else ("", ())
         with self.connection.transaction():
             row = self.db.execute(
                 "UPDATE subscribers SET status = 'active', updated_at = ?, status_changed_at = ?, soft_bounces = 0, permanent_failures = 0"
-                " WHERE public_id = ? AND status != 'active' AND status_changed_at IS NOT NULL AND status_changed_at <= ?"
+                f" WHERE public_id = ? AND status != 'active' AND status_changed_at IS NOT NULL AND status_changed_at <= ?{condition}"
                 f" RETURNING {COLUMNS}",
-                (stamp, stamp, public_id, issued_at),
+                (stamp, stamp, public_id, issued_at, *params),
             ).fetchone()
             if row is not None:
                 subscriber = _subscriber(row)

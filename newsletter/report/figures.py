@@ -55,7 +55,7 @@ def channel_group(channel: str) -> str:
         return "preferences"
     if channel.split(" ", 1)[0] in PROVIDERS:  # "sendgrid unsubscribe", "sendgrid group_unsubscribe", "sendgrid dropped"
         return "provider"
-    return "other"  # "command line", "sync", ...
+    return "other"  # "command line", "import", "sync", ...
 
 
 def complaint_level(rate: float | None) -> str | None:

@@ -85,7 +85,7 @@ class Notices:
         if skipped or subscriber is None:
             db.notice_queue.settle(notice, "skipped", skipped)
             return "skipped"
-        email = self._confirmation_for(subscriber) if notice.kind == "confirm" else self._email("welcome")
+        email = self._confirmation_for(subscriber, db.subscribers.last_change(subscriber.email)) if notice.kind == "confirm" else self._email("welcome")
         outcome, detail = self._send(notice.kind, subscriber, email)
         db.notices.record(notice.kind, subscriber.email, self.workspace.config.send.provider, str(outcome), detail)
         if outcome == Outcome.DEFERRED and notice.attempts < MAX_ATTEMPTS:
@@ -95,9 +95,11 @@ class Notices:
         db.notice_queue.settle(notice, state, detail)
         return state
 
-    def _confirmation_for(self, subscriber: Subscriber) -> Email:
+    def _confirmation_for(self, subscriber: Subscriber, last_change: int) -> Email:
+        """The confirmation email with its link: dated, and naming the last status change it
+        follows, so that any later change (an unsubscribe in the same second) outranks it."""
         assert subscriber.public_id
-        token = make_dated_token(subscriber.public_id, Purpose.CONFIRM, self.keys.current, int(time.time()))
+        token = make_dated_token(subscriber.public_id, Purpose.CONFIRM, self.keys.current, int(time.time()), last_change)
         url = self.workspace.config.confirm_url_for(token)
         template = self._email("confirm")
         return template.model_copy(update={"html": template.html.replace(CONFIRM_URL, url), "text": template.text.replace(CONFIRM_URL, url)})

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from ..addresses import normalize
 from ..db import Confirmation, Database
-from ..links import TEST_COPY_ID, Purpose, make_token, verify_dated_token, verify_link, verify_token
+from ..links import TEST_COPY_ID, DatedToken, Purpose, make_token, verify_dated_token, verify_link, verify_token
 from ..models import Status, Subscriber, name_problem
 from ..sending.notices import CONFIRMABLE
 from . import inbox_limit
@@ -116,16 +116,15 @@ def _refused(problem: str, email: str, name: str | None) -> ResponseReturnValue:
 # --- confirm ------------------------------------------------------------------------------------
 
 
-def _confirmation(token: str) -> tuple[Subscriber, int]:
-    """The subscriber and issue time of a genuine confirmation token, or a 404."""
+def _confirmation(token: str) -> tuple[Subscriber, DatedToken]:
+    """The subscriber and the contents of a genuine confirmation token, or a 404."""
     parsed = verify_dated_token(token, Purpose.CONFIRM, site().keys)
     if parsed is None:
         abort(404)
-    public_id, issued = parsed
-    subscriber = site().run(lambda db: db.subscribers.by_public_id(public_id))
+    subscriber = site().run(lambda db: db.subscribers.by_public_id(parsed.public_id))
     if subscriber is None:
         abort(404)
-    return subscriber, issued
+    return subscriber, parsed
 
 
 @pages.get("/confirm/<token>")
@@ -141,19 +140,19 @@ def confirm_page(token: str) -> ResponseReturnValue:
 
 @pages.post("/confirm/<token>")
 def confirm(token: str) -> ResponseReturnValue:
-    subscriber, issued = _confirmation(token)
+    subscriber, dated = _confirmation(token)
     here, words = site(), site().words
     shown = masked(subscriber.email)
     if request.form.get("resend"):
         return _resend(subscriber)
-    if time.time() - issued > here.config.web.confirm_days * 86_400:
+    if time.time() - dated.issued > here.config.web.confirm_days * 86_400:
         text = words["expired"].format(days=here.config.web.confirm_days, email=shown)
         return page(
             "action.html.j2", words["expired_title"], text=text, action=request.path, button=words["resend_button"],
             fields={"resend": "1"}, csrf=False, autosubmit=False,
         )
     def confirm(db: Database) -> tuple[Confirmation, bool]:
-        result = db.subscribers.confirm(subscriber.public_id or "", _iso(issued))
+        result = db.subscribers.confirm(subscriber.public_id or "", _iso(dated.issued), dated.after_change)
         welcome = result.result == "confirmed" and here.notices.has_welcome
         if welcome:
             db.notice_queue.add("welcome", subscriber.email)

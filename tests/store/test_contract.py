@@ -97,6 +97,59 @@ def test_an_import_that_marks_someone_unsubscribed_deactivates_them(location: Lo
         assert db.subscribers.get("b@example.com").status == Status.UNSUBSCRIBED
 
 
+def ticking_clock(start: dt.datetime = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)):
+    """A clock one second later at every read: two reads for one change would show."""
+    reads = iter(range(1_000_000))
+    return lambda: (start + dt.timedelta(seconds=next(reads))).isoformat(timespec="seconds")
+
+
+@pytest.mark.parametrize("path", ["direct", "staged"])
+def test_an_import_stamps_a_deactivation_with_one_time(location: Location, path: str, monkeypatch) -> None:
+    """An import used to read the clock twice for one deactivation on PostgreSQL, so its
+    updated_at and status_changed_at could name two different seconds."""
+    if path == "staged":
+        if not isinstance(location, Path):
+            pytest.skip("PostgreSQL merges every import the same way")
+        monkeypatch.setattr(subscribers_table, "DIRECT_UP_TO", 1)
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com"))
+        monkeypatch.setattr(subscribers_table, "now", ticking_clock())
+        db.subscribers.upsert([*people("a@example.com", status=Status.UNSUBSCRIBED), *people("c@example.com")])
+        updated, changed = db.connection.db.execute("SELECT updated_at, status_changed_at FROM subscribers WHERE email = ?", ("a@example.com",)).fetchone()
+        assert updated == changed
+
+
+@pytest.mark.parametrize("path", ["direct", "staged"])
+def test_an_import_that_deactivates_someone_records_it_in_their_history(location: Location, path: str, monkeypatch) -> None:
+    """An import took people off the list without a word in their history, so the report's
+    unsubscribes by channel and the subscriber's history missed it."""
+    if path == "staged":
+        if not isinstance(location, Path):
+            pytest.skip("PostgreSQL merges every import the same way")
+        monkeypatch.setattr(subscribers_table, "DIRECT_UP_TO", 1)
+    with Database(location) as db:
+        db.subscribers.upsert(people("a@example.com", "b@example.com", "c@example.com"))
+        db.ledger.prepare(ISSUE)
+        db.ledger.settle(db.ledger.claim(ISSUE, 10, "send-7", 0), {}, Settlement(State.SENT))
+        db.subscribers.set_status(["c@example.com"], Status.UNSUBSCRIBED)
+        counts = db.subscribers.upsert(
+            [
+                *people("a@example.com", status=Status.UNSUBSCRIBED),
+                *people("a@example.com", status=Status.UNSUBSCRIBED),  # a repeat: still one change
+                *people("b@example.com"),  # stays
+                *people("c@example.com", status=Status.BOUNCED),  # already off the list: no change
+                *people("d@example.com", status=Status.BOUNCED),  # new, arrives gone: was never on the list
+            ]
+        )
+        assert counts.deactivated == 1
+        changed_at = db.connection.db.execute("SELECT status_changed_at FROM subscribers WHERE email = ?", ("a@example.com",)).fetchone()[0]
+        assert db.subscribers.changes("a@example.com") == [("unsubscribed", "import", None, changed_at)]
+        assert db.subscribers.changes("b@example.com") == []
+        assert [change[:2] for change in db.subscribers.changes("c@example.com")] == [("unsubscribed", "command line")]
+        assert db.subscribers.changes("d@example.com") == []
+        assert db.reports.unsubscribes(ISSUE, "0000-01-01T00:00:00+00:00", None) == {"command line": 1, "import": 1}
+
+
 def test_an_imported_id_that_someone_else_has_imports_nothing(location: Location) -> None:
     with Database(location) as db:
         db.subscribers.upsert(people("ada@example.com"))
@@ -119,6 +172,23 @@ def test_sign_up_confirm_and_leave_are_recorded_with_their_channel(location: Loc
         assert [(status, channel) for status, channel, _, _ in db.subscribers.changes("new@example.com")] == [
             ("pending", "web"), ("active", "web"), ("unsubscribed", "one-click"),
         ]
+
+
+def test_a_confirmation_is_ordered_against_changes_in_its_own_second(location: Location) -> None:
+    """Times are kept to the second: a link made before an unsubscribe in the same second used
+    to re-activate the address. The change number a link carries orders the two."""
+    with Database(location) as db:
+        pending = db.subscribers.sign_up("quick@example.com", None)
+        before_leaving = db.subscribers.last_change("quick@example.com")  # the link in the confirmation email
+        db.subscribers.leave(pending.public_id, "one-click")
+        second = db.connection.db.execute("SELECT status_changed_at FROM subscribers WHERE email = ?", ("quick@example.com",)).fetchone()[0]
+        assert db.subscribers.confirm(pending.public_id, second, before_leaving).result == "stale"
+        assert db.subscribers.get("quick@example.com").status == Status.UNSUBSCRIBED
+        after_leaving = db.subscribers.last_change("quick@example.com")  # they asked to come back, in that second
+        assert after_leaving > before_leaving
+        assert db.subscribers.confirm(pending.public_id, second, after_leaving).result == "confirmed"
+        assert db.subscribers.get("quick@example.com").status == Status.ACTIVE
+        assert db.subscribers.last_change("nobody@example.com") == 0
 
 
 def test_provider_events_count_once_and_three_soft_bounces_bounce(location: Location) -> None:
