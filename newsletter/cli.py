@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import credentials
+from . import __version__, credentials
 from .errors import NewsletterError, NewsletterWarning
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def _show_warning(python_way, message, category, filename, lineno, file=None, li
 
 
 @click.group(cls=Cli)
-@click.version_option(package_name="newsletter")
+@click.version_option(version=__version__)  # not from metadata: the distribution is "newsletter-desk", and a checkout may have none
 def cli() -> None:
     """Render, preview and send a curated email newsletter."""
 

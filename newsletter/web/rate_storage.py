@@ -1,7 +1,7 @@
 """Where the rate-limit counters live ([web] rate_limit_storage): `memory://`, each process counting
 alone, or Redis, shared by every gunicorn worker on every machine.
 
-Redis's client is an extra (`pip install 'newsletter[redis]'`). A Redis that does not answer, at
+Redis's client is an extra (`pip install 'newsletter-desk[redis]'`). A Redis that does not answer, at
 start or later, never turns a request into an error: Flask-Limiter's in-memory fallback counts the
 limits in each process meanwhile, tries Redis again now and then, and goes back to it once it
 answers. The log says so in a sentence naming the setting and the URL, without its password."""
@@ -48,7 +48,7 @@ def init_limiter(app: Flask, workspace: Workspace) -> None:
         try:
             import redis  # noqa: F401
         except ImportError:
-            raise ConfigError(f"{setting} needs the Redis client, which is not installed: pip install 'newsletter[redis]'") from None
+            raise ConfigError(f"{setting} needs the Redis client, which is not installed: pip install 'newsletter-desk[redis]'") from None
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS}
     app.config["RATELIMIT_STORAGE_URI"] = url
     # While a storage elsewhere is away, the declared limits are counted in each process. (memory://

@@ -87,11 +87,12 @@ def test_without_the_redis_client_the_app_says_which_extra_to_install(workspace:
     blocked.mkdir()
     (blocked / "redis.py").write_text('raise ImportError("No module named \'redis\'")\n')  # as if never installed
     add_config(workspace, f'[web]\nrate_limit_storage = "redis://:{PASSWORD}@127.0.0.1:6379/0"')
-    env = dict(os.environ, PYTHONPATH=str(blocked), XDG_RUNTIME_DIR=str(tmp_path))
+    # blocked first, then whatever PYTHONPATH the suite runs with (a worktree's checkout)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(blocked), os.environ.get("PYTHONPATH")])), XDG_RUNTIME_DIR=str(tmp_path))
 
     serve = subprocess.run([NEWSLETTER, "serve", "--port", "0"], cwd=workspace, env=env, capture_output=True, text=True, timeout=60)
     assert serve.returncode != 0
-    assert "[web] rate_limit_storage" in serve.stderr and "pip install 'newsletter[redis]'" in serve.stderr
+    assert "[web] rate_limit_storage" in serve.stderr and "pip install 'newsletter-desk[redis]'" in serve.stderr
     assert "redis://127.0.0.1:6379/0" in serve.stderr
     assert_clean(serve.stdout + serve.stderr)
 
@@ -99,7 +100,7 @@ def test_without_the_redis_client_the_app_says_which_extra_to_install(workspace:
     command = [GUNICORN, "-c", "python:newsletter.web.gunicorn_conf", "-w", "2", "-b", "127.0.0.1:0", "newsletter.web:create_app()"]
     gunicorn = subprocess.run(command, cwd=workspace, env=dict(env, NEWSLETTER_WORKSPACE=str(workspace)), capture_output=True, text=True, timeout=60)
     assert gunicorn.returncode != 0
-    assert "pip install 'newsletter[redis]'" in gunicorn.stderr
+    assert "pip install 'newsletter-desk[redis]'" in gunicorn.stderr
     assert_clean(gunicorn.stdout + gunicorn.stderr)
 
 
