@@ -1,6 +1,7 @@
 """The start-up and speed tricks, in one place: each leans on how a library (or the interpreter)
 behaves today rather than on its documented interface, so each says what it saves and what it
-assumes, and tests/test_speedups.py has a test that fails when a release breaks that assumption.
+assumes, and tests/test_speedups.py has a test that fails when a release breaks that assumption
+(QuietBody's is in tests/send/test_send_sendgrid.py, beside the local SendGrid server).
 
     disable_pydantic_plugins()   no scan of every package's entry points for pydantic plugins
     import_premailer()           premailer without `requests`
