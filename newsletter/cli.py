@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gc
 import importlib
 import os
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, credentials
+from . import __version__, credentials, speedups
 from .errors import NewsletterError, NewsletterWarning
 
 if TYPE_CHECKING:
@@ -185,6 +184,7 @@ DEBUG_VARIABLE = credentials.DEBUG
 
 
 def main() -> None:
+    speedups.disable_pydantic_plugins()  # before a command's module defines the first model
     try:
         cli(prog_name="newsletter")
     except Exception as exc:  # a bug, not the user's doing: one sentence, the traceback on request
@@ -197,6 +197,4 @@ def main() -> None:
         )
         raise SystemExit(2) from None
     finally:
-        # Objects are still freed and finalized at exit, but the interpreter's last garbage
-        # collections skip frozen ones: after pydantic, lxml and cssutils that saves ~50 ms a run.
-        gc.freeze()
+        speedups.freeze_objects_before_exit()

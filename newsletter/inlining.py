@@ -10,13 +10,12 @@ no rule of email.css.j2 looks outside a block.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-import sys
 import threading
-import types
 from collections import OrderedDict
+
+from . import speedups
 
 # Where a block stood in the document while the rest was inlined (card_block in render.py puts it there).
 BLOCK_MARK = "<!--nl-block:{}-->"
@@ -86,14 +85,14 @@ def inline_css(html: str, css: str) -> str:
 
 
 def _premailed(html: str, css: str) -> str:
-    Premailer = _caching_premailer()
-    _quiet_cssutils()
+    Premailer = speedups.caching_premailer()
+    speedups.quiet_cssutils()
     # MJML leaves its reset CSS in <style>; inlining it would add ~70 bytes to every table cell.
     html = html.replace("<style", '<style data-premailer="ignore"')
     inlined = Premailer(
         html,
         css_text=css,
-        allow_network=False,  # never fetch a stylesheet
+        allow_network=False,  # never fetch a stylesheet (speedups.import_premailer counts on it)
         disable_validation=True,
         align_floating_images=False,  # we never float images; it re-parses every img style, slowly
         # Keep our pixel width/height attributes (Outlook sizes images by them) rather than
@@ -103,64 +102,3 @@ def _premailed(html: str, css: str) -> str:
     ).transform(pretty_print=False)
     inlined = inlined.replace(' data-premailer="ignore"', "")
     return INLINE_STYLE.sub(lambda found: found.group(0).replace("; ", ";"), inlined)
-
-
-@functools.cache
-def _caching_premailer() -> type:
-    """premailer's Premailer, remembering what it makes of a stylesheet it has seen: turning the
-    parsed rules back into text took 70% of every render, for the same stylesheet each time."""
-    base = _import_premailer().Premailer
-    rules: dict[tuple[str, int, bool], tuple[list, list]] = {}
-    texts: dict[int, tuple[list, str]] = {}
-
-    class CachingPremailer(base):  # type: ignore[misc, valid-type]
-        def _parse_style_rules(self, css_body, ruleset_index):  # type: ignore[no-untyped-def]
-            key = (css_body, ruleset_index, self.strip_important)
-            if key not in rules:
-                if len(rules) > 64:  # stylesheets differ by workspace and palette: a few at most
-                    rules.clear()
-                    texts.clear()
-                rules[key] = super()._parse_style_rules(css_body, ruleset_index)
-            found, leftover = rules[key]
-            return list(found), leftover
-
-        def _css_rules_to_string(self, leftover):  # type: ignore[no-untyped-def]
-            known = texts.get(id(leftover))
-            if known is None or known[0] is not leftover:
-                known = texts[id(leftover)] = (leftover, super()._css_rules_to_string(leftover))
-            return known[1]
-
-    return CachingPremailer
-
-
-def _import_premailer() -> types.ModuleType:
-    """Import premailer without loading `requests`, which it imports only to fetch remote stylesheets.
-
-    We never let premailer fetch (allow_network=False), and importing requests (with ssl, urllib3
-    and two charset detectors) costs ~35 ms of every cold `newsletter build`. premailer gets an
-    empty stand-in for that one import; the real requests stays importable for everyone else.
-    """
-    if "premailer" not in sys.modules and "requests" not in sys.modules:
-        sys.modules["requests"] = types.ModuleType("requests")
-        try:
-            import premailer
-        finally:
-            del sys.modules["requests"]
-    import premailer
-
-    return premailer
-
-
-@functools.cache
-def _quiet_cssutils() -> None:
-    """cssutils warns about every email-only property (mso-*), which we use on purpose.
-
-    Minified serialization also keeps the inlined style attributes short.
-    """
-    import cssutils
-
-    cssutils.log.setLevel(logging.CRITICAL)
-    logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
-    cssutils.ser.prefs.useMinified()
-
-

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import OutputError
+from .speedups import file_mode_for_new_files
 
 STDOUT = "-"
 # What write_files leaves behind when the process dies between writing and renaming: mkstemp's
@@ -27,14 +28,8 @@ STDOUT = "-"
 TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Read once at import, while no threads run (setting the umask is process-wide).
-DEFAULT_MODE = 0o666 & ~_umask()
+# Read once at import, while no threads run (reading the umask sets it, process-wide).
+DEFAULT_MODE = file_mode_for_new_files()
 
 
 def output_target(path: Path, follow_symlinks: bool | None = None) -> Path:

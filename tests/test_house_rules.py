@@ -8,8 +8,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "newsletter"
 ENVIRONMENT = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 # Where the environment may be touched: the module that reads every secret and setting from it, and
-# the package's start-up, which sets PYDANTIC_DISABLE_PLUGINS before pydantic is first imported.
-MAY_READ_THE_ENVIRONMENT = {"credentials.py", "__init__.py"}
+# speedups, whose disable_pydantic_plugins() sets PYDANTIC_DISABLE_PLUGINS, a library's start-up
+# setting, for the entry points to call before pydantic defines its first model.
+MAY_READ_THE_ENVIRONMENT = {"credentials.py", "speedups.py"}
 
 
 def environment_uses(source: str) -> list[int]:

@@ -18,6 +18,11 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .. import speedups
+
+# gunicorn starts here, not in cli.main(): before ..config defines the first pydantic model.
+speedups.disable_pydantic_plugins()
+
 from ..config import load_workspace
 from ..credentials import MAKE_ONE, SECRET, WORKSPACE, signing_keys, workspace_from_environment
 from ..db import StoreError

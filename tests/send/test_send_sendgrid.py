@@ -6,8 +6,11 @@ import datetime as dt
 import email as email_lib
 import email.policy
 import json
+import logging
+import re
 from pathlib import Path
 
+import orjson
 from conftest import SECRET, add_subscribers, run, set_config
 from sendgrid_server import render, validate
 
@@ -102,6 +105,22 @@ def test_2500_recipients_go_in_3_requests_once_each(sendgrid, in_workspace: Path
     assert ledger(in_workspace) == {State.SENT: 2500}
     custom = {body["custom_args"]["issue"] for body in sendgrid.bodies}
     assert custom == {"7"} and len({body["custom_args"]["send_id"] for body in sendgrid.bodies}) == 3
+
+
+def test_the_clients_debug_log_gets_the_bodys_size_and_sendgrid_gets_all_of_it(sendgrid, in_workspace: Path, issue_path: Path, caplog) -> None:
+    """speedups.QuietBody: python_http_client formats every request body into a debug message
+    (costly, and it holds each reader's unsubscribe link); ours formats as its size alone."""
+    emails = add_subscribers(in_workspace, 3)
+    with caplog.at_level(logging.DEBUG, logger="python_http_client.client"):
+        result = run("send", str(issue_path))
+    assert result.exit_code == 0, result.output
+    logged = [record.getMessage() for record in caplog.records if record.name == "python_http_client.client"]
+    payloads = [message for message in logged if message.startswith("PAYLOAD: ")]
+    assert len(payloads) == 1, logged  # the client still logs its payload: else the trick saves nothing
+    assert re.fullmatch(r"PAYLOAD: <[\d,]+ bytes>", payloads[0])
+    assert not any(address in message or "token=" in message for message in logged for address in emails)
+    assert sorted(sendgrid.delivered) == emails
+    assert payloads[0] == f"PAYLOAD: <{len(orjson.dumps(sendgrid.bodies[0])):,} bytes>"  # the whole JSON went out
 
 
 def test_a_rejected_address_fails_with_sendgrids_words_and_the_rest_is_sent(sendgrid, in_workspace: Path, issue_path: Path) -> None:
