@@ -28,6 +28,8 @@ from newsletter.prepare import PreparedIssue, prepare_issue
 from newsletter.providers.base import Batch, OneByOne, ProviderRefused, RetryLater
 from newsletter.sending import send_issue
 
+pytestmark = pytest.mark.slow  # 220 schedules of faults, each in forked processes
+
 SCHEDULES = 220
 SUBSCRIBERS = 20
 FAULTS = ("raise_before", "raise_after", "reject", "defer", "retry_later", "refused", "kill_before", "kill_after", "interrupt_after")
