@@ -1,12 +1,13 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   builds the sample issue and sends it to a local outbox, all under build/demo/ (creates .venv on first use)
 #   make test   lints (ruff), type-checks (mypy) and runs the whole test suite (creates .venv on first use)
+# and, while working, make test-fast runs the tests marked neither slow, browser nor postgres (under a minute).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := issues/2026-11-24.yaml
 
-.PHONY: demo test bench clean lock
+.PHONY: demo test test-fast bench clean lock
 
 # constraints.txt pins every package to the versions the suite last passed with (see its header).
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -86,6 +87,11 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The quick subset while working: no lint, no type-check, none of the tests marked slow, browser or
+# postgres (see [tool.pytest.ini_options] markers). `make test` is still the one that counts.
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not postgres"
 
 bench: $(BIN)/.installed
 	for script in bench/*_bench.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -1,4 +1,6 @@
-"""Shared fixtures: a throw-away workspace with settings, default templates and a small issue; the one browser."""
+"""Shared fixtures: a throw-away workspace with settings, default templates and a small issue; the one
+browser; the test servers. Tests that need the browser or PostgreSQL are marked so from the fixtures
+they use (pytest_collection_modifyitems), so that `make test-fast` can leave them out."""
 
 from __future__ import annotations
 
@@ -51,6 +53,19 @@ def in_workspace(workspace: Path, monkeypatch) -> Path:
 @pytest.fixture
 def issue_path(workspace: Path) -> Path:
     return workspace / "issues" / "2026-12-01.yaml"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `browser` every test that uses the browser fixture, and `postgres` every test that uses the
+    PostgreSQL server: directly (pg_url and the fixtures built on it) or through the "postgresql"
+    parameter of a fixture that runs a test on both databases and asks for pg_url only then."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        if "postgres" in fixtures or (callspec is not None and "postgresql" in callspec.params.values()):
+            item.add_marker(pytest.mark.postgres)
 
 
 CHROMIUM = "/usr/bin/chromium"

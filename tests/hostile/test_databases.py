@@ -73,6 +73,7 @@ def test_a_database_from_a_newer_version_is_not_touched(database: Path) -> None:
     assert database.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_locked_database_says_who_holds_it(database: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(connection, "BUSY_SECONDS", 1.0)
     holder = textwrap.dedent(
@@ -119,6 +120,7 @@ READ_ONLY = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_the_reading_commands_work_on_a_read_only_disk(database: Path, in_workspace: Path) -> None:
     namespace = mount_namespace()
     if namespace is None:
@@ -145,6 +147,7 @@ def test_the_reading_commands_work_on_a_read_only_disk(database: Path, in_worksp
         assert NEWSLETTER_SECRET not in output
 
 
+@pytest.mark.slow
 def test_first_connections_at_once_to_a_new_database_all_open(tmp_path: Path) -> None:
     """Four web requests (or commands) opening a database that does not exist yet: each one
     creates, switches to WAL and migrates it, or waits for the one that does; none is refused."""

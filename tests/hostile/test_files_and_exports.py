@@ -50,6 +50,7 @@ def test_a_file_name_with_a_line_break_cannot_write_yaml(in_workspace: Path, iss
     assert "Injected" not in run("check", str(issue_path)).output
 
 
+@pytest.mark.slow
 def test_build_exits_non_zero_when_the_html_would_be_clipped(in_workspace: Path, issue_path: Path) -> None:
     yaml = new_yaml()
     issue = yaml.load(issue_path.read_text())
@@ -62,6 +63,7 @@ def test_build_exits_non_zero_when_the_html_would_be_clipped(in_workspace: Path,
     assert "error: the HTML is" in result.output and "the files were written, but the issue is not ready to send" in result.output
 
 
+@pytest.mark.slow
 def test_an_smtp_server_without_smtputf8_fails_that_recipient_with_a_reason(in_workspace: Path, issue_path: Path) -> None:
     from aiosmtpd.controller import Controller
 

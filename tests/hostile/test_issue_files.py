@@ -42,6 +42,7 @@ def test_an_alias_bomb_is_refused_at_its_first_anchor(in_workspace: Path, issue_
     assert len(result.output) < 1_000
 
 
+@pytest.mark.slow
 def test_thousands_of_problems_print_the_first_fifty(in_workspace: Path, issue_path: Path) -> None:
     stories = "".join(f"      - title: Story {n}\n        url: https://example.org/{n}\n" for n in range(3_000))  # no source, no summary
     issue_path.write_text(issue_path.read_text().replace("sponsor:", "  - title: Many\n    stories:\n" + stories + "sponsor:"))

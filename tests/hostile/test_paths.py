@@ -77,6 +77,7 @@ FULL_DISK = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_build_is_reported_and_the_last_build_stays(in_workspace: Path, issue_path: Path) -> None:
     namespace = mount_namespace()
     if namespace is None:

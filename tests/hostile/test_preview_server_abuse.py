@@ -17,6 +17,8 @@ from newsletter.preview import server as preview_server
 from newsletter.preview.app import Preview, start_preview
 from newsletter.preview.server import PreviewHandler, PreviewServer
 
+pytestmark = pytest.mark.slow  # each attack runs against a real preview server, which takes half a second to stop
+
 
 @pytest.fixture
 def serve(issue_path: Path):

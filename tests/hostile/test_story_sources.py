@@ -137,6 +137,7 @@ def test_a_file_over_the_size_cap_is_refused_unread(tmp_path: Path) -> None:
 # --- a server that drips or floods ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_server_dripping_a_byte_at_a_time_meets_the_total_deadline(server: Server) -> None:
     def drip(request: http.server.BaseHTTPRequestHandler) -> None:
         headers(request)
@@ -154,6 +155,7 @@ def test_a_server_dripping_a_byte_at_a_time_meets_the_total_deadline(server: Ser
     assert time.monotonic() - started < 4
 
 
+@pytest.mark.slow
 def test_a_server_dripping_its_headers_meets_the_total_deadline(server: Server) -> None:
     def drip(request: http.server.BaseHTTPRequestHandler) -> None:
         for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"a" * 100:
@@ -265,6 +267,7 @@ def test_a_public_address_passes_without_dns() -> None:
     check_public("http://93.184.215.14/article")  # an IP literal: judged as written, nothing resolved
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_a_loopback_url_in_one_line_and_allows_it_on_request(server: Server, in_workspace: Path) -> None:
     server.routes["/article"] = article
     result = run("story", "show", server.url("/article"))

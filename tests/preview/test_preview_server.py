@@ -17,6 +17,8 @@ from newsletter.build import build_issue
 from newsletter.cli import cli
 from newsletter.preview.app import start_preview
 
+pytestmark = pytest.mark.slow  # each test starts a real preview server, which takes half a second to stop
+
 
 def get(url: str, path: str, host: str | None = None, method: str = "GET") -> tuple[int, bytes, dict]:
     parts = urlsplit(url)

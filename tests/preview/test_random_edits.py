@@ -343,6 +343,7 @@ def test_a_deleted_or_broken_newsletter_toml_is_shown_and_recovers(workspace: Pa
     assert mended.error is None and mended.sender.startswith("Mended Editor <")
 
 
+@pytest.mark.slow
 def test_the_watcher_outlives_a_failing_callback_and_says_so_once(tmp_path: Path, capfd) -> None:
     calls: list[set[Path]] = []
     stop = threading.Event()
@@ -367,6 +368,7 @@ def test_the_watcher_outlives_a_failing_callback_and_says_so_once(tmp_path: Path
     assert lines == ["preview: could not re-render after a change: ValueError: boom second line"]
 
 
+@pytest.mark.slow
 def test_the_watcher_keeps_going_when_a_watched_folder_goes_away(tmp_path: Path) -> None:
     folder = tmp_path / "templates"
     folder.mkdir()
@@ -387,6 +389,7 @@ def test_the_watcher_keeps_going_when_a_watched_folder_goes_away(tmp_path: Path)
     assert not watcher.is_alive()
 
 
+@pytest.mark.slow
 def test_the_watcher_restarts_after_watching_itself_fails(tmp_path: Path, monkeypatch, capfd) -> None:
     import watchfiles
 

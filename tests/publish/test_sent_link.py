@@ -25,6 +25,8 @@ from newsletter.models import Subscriber
 from newsletter.web import create_app
 from newsletter.web.server import start
 
+pytestmark = pytest.mark.slow  # send, publish and serve, end to end
+
 SUBJECT = "Robots learn to fold laundry, and a quieter data centre"  # the fixture issue's
 VIEW_LINKS = {LABELS["view_online"], LABELS["view_in_browser"]}
 

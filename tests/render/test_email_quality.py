@@ -213,6 +213,7 @@ def test_rendering_makes_no_network_request(workspace: Path, issue_path: Path, m
     assert len(result.paths) == 4
 
 
+@pytest.mark.slow
 def test_build_prints_only_its_own_messages(tmp_path: Path) -> None:
     """premailer's CSS parser warns about every mso-* property; none of that reaches the terminal."""
     command = [sys.executable, "-m", "newsletter", "build", str(SAMPLE), "--out", str(tmp_path)]
@@ -242,6 +243,7 @@ def test_base_and_per_story_cost_keep_25_stories_under_gmails_clip() -> None:
     assert many < 102 * KB
 
 
+@pytest.mark.slow
 def test_build_warns_with_the_figure_above_90_kb(tmp_path: Path) -> None:
     big = with_stories(load_issue(SAMPLE), 37)
     issue_file = tmp_path / "issues" / "big.yaml"
@@ -258,6 +260,7 @@ def test_build_warns_with_the_figure_above_90_kb(tmp_path: Path) -> None:
     assert f"{size / KB:.1f} KB" in done.stderr and "clipping" in done.stderr
 
 
+@pytest.mark.slow
 def test_check_counts_sendgrid_click_tracking_against_gmails_clip(tmp_path: Path) -> None:
     """SendGrid's click tracking makes each link 300 to 450 bytes longer: a 25-story issue that fits
     as rendered comes close to the clip as delivered. With [sendgrid] click_tracking on, `check`
@@ -314,6 +317,7 @@ def test_eml_is_a_complete_multipart_alternative_message(issue_path: Path, works
 
 @pytest.mark.skipif(shutil.which("spamassassin") is None, reason="spamassassin is not installed (CI installs it)")
 @pytest.mark.parametrize("layout", ["standard", "digest"])
+@pytest.mark.slow
 def test_sample_issue_scores_zero_or_less_with_spamassassin(tmp_path: Path, layout: str) -> None:
     shutil.copy(ROOT / "newsletter.toml", tmp_path)
     issue_file = tmp_path / "issues" / SAMPLE.name

@@ -41,6 +41,7 @@ def renderers() -> tuple[Renderer, Renderer]:
 
 
 @pytest.mark.parametrize("name", list(variants()))
+@pytest.mark.slow
 def test_the_same_bytes_as_inlining_the_whole_document(renderers, name: str) -> None:
     remembering, whole = renderers
     issue = variants()[name]

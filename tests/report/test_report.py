@@ -311,6 +311,7 @@ def rich_issue(data) -> None:  # type: ignore[no-untyped-def]
     data.status_change("r5@example.com", "one-click", "2026-12-02T10:00:00+00:00")
 
 
+@pytest.mark.slow
 def test_html_is_one_self_contained_file_with_svg_charts(workspace, data, tmp_path):
     rich_issue(data)
     out_dir = tmp_path / "out"
@@ -330,6 +331,7 @@ def test_html_is_one_self_contained_file_with_svg_charts(workspace, data, tmp_pa
     assert len(ids) == len(set(ids))  # several charts, never one id twice
 
 
+@pytest.mark.slow
 def test_html_trend_is_self_contained_too(workspace, data, tmp_path, monkeypatch):
     rich_issue(data)
     data.ledger("8", range(50), at=T2)
@@ -341,6 +343,7 @@ def test_html_trend_is_self_contained_too(workspace, data, tmp_path, monkeypatch
     assert_self_contained(page)
 
 
+@pytest.mark.slow
 def test_html_is_the_same_bytes_on_two_runs(workspace, data, tmp_path, monkeypatch):
     rich_issue(data)
     report(workspace, "--opens", "--html", str(tmp_path / "one.html"))
@@ -358,6 +361,7 @@ def test_html_of_an_issue_never_sent(workspace, tmp_path):
     assert "was never sent" in page and "<svg" not in page
 
 
+@pytest.mark.slow
 def test_matplotlib_is_loaded_only_for_html(workspace, data):
     data.ledger("7", range(3))
     code = (
@@ -371,6 +375,7 @@ def test_matplotlib_is_loaded_only_for_html(workspace, data):
 # --- what the provider does not measure ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_issue_sent_through_the_outbox_says_its_events_are_not_measured(workspace, tmp_path, monkeypatch):
     """A real send through the outbox: the report says "not measured" where it drew zeros."""
     from newsletter.models import Subscriber
@@ -398,6 +403,7 @@ def test_an_issue_sent_through_the_outbox_says_its_events_are_not_measured(works
     assert page.count("<svg") == 2  # the ledger's bars and the unsubscribes: no delivery or complaint chart of zeros
 
 
+@pytest.mark.slow
 def test_an_smtp_issue_in_the_trend_is_not_measured_where_a_sendgrid_one_is(workspace, data, tmp_path, monkeypatch):
     data.ledger("7", range(10), at=T1, subject="By SMTP", provider="smtp")
     data.ledger("8", range(10), at=T2, subject="By SendGrid", provider="sendgrid")

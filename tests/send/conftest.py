@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tenacity import wait_none
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test servers live beside the tests
 
 from sendgrid_server import API_KEY, Behaviour, SendGridServer
 
+import newsletter.sending.loop as loop
 from newsletter.cli import cli
 from newsletter.db import Database
 from newsletter.models import Status, Subscriber
@@ -41,6 +43,14 @@ def set_config(workspace: Path, text: str) -> None:
 def secrets(monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """Retries and deferrals without the real waits (0.5 s, 1 s, 2 s ... up to a minute): the same
+    tries in the same order, in milliseconds."""
+    monkeypatch.setattr(loop, "BACKOFF", wait_none())
+    monkeypatch.setattr(loop, "DEFERRAL_PAUSE", 0.001)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 import time_machine
 from conftest import add_subscribers, run
 
@@ -56,6 +57,7 @@ def test_once_sendgrid_has_delivered_at_the_scheduled_time_the_issue_is_publishe
     assert "issue-7.html" in (in_workspace / LINKING[0]).read_text()
 
 
+@pytest.mark.slow
 def test_cancelling_the_send_takes_the_page_out_of_the_archive_and_sending_puts_it_back(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     with time_machine.travel(MONDAY_7, tick=False):
         schedule_with_one_failure(sendgrid, in_workspace, issue_path)

@@ -14,6 +14,8 @@ from newsletter.db import Database
 from newsletter.models import Status
 from newsletter.providers.smtp import refuses_the_address
 
+pytestmark = pytest.mark.slow  # several sends in a row through a real SMTP server
+
 GONE = "reader00001@example.com"
 
 

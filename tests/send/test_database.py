@@ -129,6 +129,7 @@ def test_each_per_batch_query_uses_an_index(tmp_path: Path) -> None:
                 assert "USING INDEX deliveries_sending (issue=? AND email>? AND email<?)" in plan, (sql, plan)
 
 
+@pytest.mark.slow
 def test_the_ledger_loop_costs_the_same_per_batch_at_any_size(tmp_path: Path) -> None:
     """Claim and settle 20 batches from a ledger of 20,000 rows, most already sent: no claim reads
     more rows than its batch (counted by SQLite's virtual machine steps)."""

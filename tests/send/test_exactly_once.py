@@ -10,11 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import SECRET, add_subscribers
 from sendgrid_server import API_KEY
 
 from newsletter.db import Database
 from newsletter.models import State
+
+pytestmark = pytest.mark.slow  # 5,000 recipients, the sender killed at random and resumed
 
 RECIPIENTS = 5000
 BATCH = 50

@@ -19,16 +19,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from tenacity import wait_none
 
 import newsletter.sending.core as core
-import newsletter.sending.loop as loop
 from newsletter.config import Config, Workspace
 from newsletter.db import Database
 from newsletter.models import Letter, Outcome, RecipientStatus, State, Subscriber
 from newsletter.prepare import PreparedIssue, prepare_issue
 from newsletter.providers.base import Batch, OneByOne, ProviderRefused, RetryLater
 from newsletter.sending import send_issue
+
+pytestmark = pytest.mark.slow  # 220 schedules of faults, each in forked processes
 
 SCHEDULES = 220
 SUBSCRIBERS = 20
@@ -95,12 +95,6 @@ def run_forked(prepared: PreparedIssue, truth: Path, fault: tuple[int, str] | No
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     return status
-
-
-@pytest.fixture
-def fast_retries(monkeypatch):
-    monkeypatch.setattr(loop, "BACKOFF", wait_none())
-    monkeypatch.setattr(loop, "DEFERRAL_PAUSE", 0.001)
 
 
 def test_no_sequence_of_faults_sends_twice_or_loses_anyone(issue_path: Path, tmp_path: Path, fast_retries, monkeypatch) -> None:

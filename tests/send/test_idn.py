@@ -103,6 +103,7 @@ def test_smtp_with_smtputf8_delivers_to_all(idn_subscribers, smtputf8_server, in
     assert ledger(in_workspace) == {State.SENT: 3}
 
 
+@pytest.mark.slow
 def test_smtp_without_smtputf8_fails_only_the_non_ascii_local_part(idn_subscribers, ascii_only_server, in_workspace: Path, issue_path: Path) -> None:
     result = run("send", str(issue_path))
     assert result.exit_code == 0, result.output

@@ -99,6 +99,7 @@ domains = st.one_of(
 
 @settings(max_examples=3000, deadline=None)
 @given(local_parts, domains)
+@pytest.mark.slow
 def test_the_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
     """normalize() remembers each domain's verdict; it must say exactly what email-validator says."""
     address = f"{local}@{domain}"

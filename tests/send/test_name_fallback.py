@@ -63,6 +63,7 @@ def test_the_web_page_says_the_fallback(workspace: Path, issue_path: Path, monke
     assert "%%name|there%%" in (workspace / "build" / "2026-12-01" / "email.html").read_text()
 
 
+@pytest.mark.slow
 def test_sendgrid_fills_the_fallback_for_each_reader(workspace: Path, issue_path: Path, readers, sendgrid, monkeypatch) -> None:
     greeting(workspace)
     run(workspace, "send", str(issue_path), monkeypatch=monkeypatch)

@@ -23,6 +23,8 @@ from newsletter.message import MessageTemplate
 from newsletter.models import Letter, State
 from newsletter.prepare import prepare_issue
 
+pytestmark = pytest.mark.slow  # a real full disk, then a rerun
+
 SUBSCRIBERS = 40
 FITS = 15  # messages the small disk holds
 

@@ -105,6 +105,7 @@ def test_status_needs_no_provider_and_creates_nothing(broken_sendgrid, in_worksp
 
 
 @pytest.mark.parametrize("problem", ["unreachable", "refusing login"])
+@pytest.mark.slow
 def test_smtp_send(problem: str, in_workspace: Path, issue_path: Path, smtp_server, monkeypatch) -> None:
     add_subscribers(in_workspace, 2)
     if problem == "unreachable":

@@ -6,6 +6,7 @@ import email.policy
 import mailbox
 from pathlib import Path
 
+import pytest
 from conftest import SECRET, add_subscribers, run
 
 from newsletter.credentials import SigningKeys
@@ -23,6 +24,7 @@ def recipients(messages) -> list[str]:
     return sorted(message["To"].addresses[0].addr_spec for message in messages)
 
 
+@pytest.mark.slow
 def test_each_active_subscriber_gets_one_complete_message(in_workspace: Path, issue_path: Path) -> None:
     active = add_subscribers(in_workspace, 30)
     add_subscribers(in_workspace, 2, Status.UNSUBSCRIBED, prefix="left")
@@ -61,6 +63,7 @@ def test_each_active_subscriber_gets_one_complete_message(in_workspace: Path, is
     assert verify_token(preferences_token, Purpose.UNSUBSCRIBE, keys) is None
 
 
+@pytest.mark.slow
 def test_running_again_sends_nothing_except_to_new_subscribers(in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 5)
     assert run("send", str(issue_path)).exit_code == 0
@@ -138,6 +141,7 @@ def test_status_of_an_issue_never_sent_says_so(in_workspace: Path, issue_path: P
     assert "not sent yet" not in run("status", str(issue_path)).output
 
 
+@pytest.mark.slow
 def test_real_providers_need_a_real_secret(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
     add_subscribers(in_workspace, 1)
     monkeypatch.delenv("NEWSLETTER_SECRET")

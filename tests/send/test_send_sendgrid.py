@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import orjson
+import pytest
 from conftest import SECRET, add_subscribers, run, set_config
 from sendgrid_server import render, validate
 
@@ -95,6 +96,7 @@ def test_options_reach_the_payload(workspace: Path) -> None:
     assert (payload["send_at"], payload["batch_id"]) == (1_900_000_000, "b1")
 
 
+@pytest.mark.slow
 def test_2500_recipients_go_in_3_requests_once_each(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     emails = add_subscribers(in_workspace, 2500)
     add_subscribers(in_workspace, 3, Status.UNSUBSCRIBED, prefix="gone")
@@ -107,6 +109,7 @@ def test_2500_recipients_go_in_3_requests_once_each(sendgrid, in_workspace: Path
     assert custom == {"7"} and len({body["custom_args"]["send_id"] for body in sendgrid.bodies}) == 3
 
 
+@pytest.mark.slow
 def test_the_clients_debug_log_gets_the_bodys_size_and_sendgrid_gets_all_of_it(sendgrid, in_workspace: Path, issue_path: Path, caplog) -> None:
     """speedups.QuietBody: python_http_client formats every request body into a debug message
     (costly, and it holds each reader's unsubscribe link); ours formats as its size alone."""
@@ -123,6 +126,7 @@ def test_the_clients_debug_log_gets_the_bodys_size_and_sendgrid_gets_all_of_it(s
     assert payloads[0] == f"PAYLOAD: <{len(orjson.dumps(sendgrid.bodies[0])):,} bytes>"  # the whole JSON went out
 
 
+@pytest.mark.slow
 def test_a_rejected_address_fails_with_sendgrids_words_and_the_rest_is_sent(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 10)
     sendgrid.behaviour.reject = {"reader00004@example.com"}
@@ -134,6 +138,7 @@ def test_a_rejected_address_fails_with_sendgrids_words_and_the_rest_is_sent(send
     assert result.exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_wrong_api_key_stops_the_run_and_changes_nothing(sendgrid, in_workspace: Path, issue_path: Path, monkeypatch) -> None:
     add_subscribers(in_workspace, 3)
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.not-the-right-key")
@@ -145,6 +150,7 @@ def test_a_wrong_api_key_stops_the_run_and_changes_nothing(sendgrid, in_workspac
     assert ledger(in_workspace) == {} and sendgrid.requests == 0
 
 
+@pytest.mark.slow
 def test_a_missing_api_key_is_a_clear_error(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
     add_subscribers(in_workspace, 1)
     monkeypatch.delenv("SENDGRID_API_KEY")
@@ -152,6 +158,7 @@ def test_a_missing_api_key_is_a_clear_error(in_workspace: Path, issue_path: Path
     assert result.exit_code == 1 and "SENDGRID_API_KEY is not set" in result.output
 
 
+@pytest.mark.slow
 def test_429_and_5xx_are_retried_after_the_servers_reset_time(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 1500)
     sendgrid.behaviour.forced = ["429", "503", "429"]
@@ -162,6 +169,7 @@ def test_429_and_5xx_are_retried_after_the_servers_reset_time(sendgrid, in_works
     assert sendgrid.requests == 5
 
 
+@pytest.mark.slow
 def test_a_429_storm_stops_the_run_with_everyone_still_pending(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     set_config(in_workspace, "")
     config = in_workspace / "newsletter.toml"
@@ -176,6 +184,7 @@ def test_a_429_storm_stops_the_run_with_everyone_still_pending(sendgrid, in_work
     assert sendgrid.delivered == {}
 
 
+@pytest.mark.slow
 def test_no_answer_in_time_leaves_the_batch_unknown_and_it_is_not_resent(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 30)
     sendgrid.behaviour.forced = ["slow_after"]  # accepted, but answered after the client gave up
@@ -196,6 +205,7 @@ def test_no_answer_in_time_leaves_the_batch_unknown_and_it_is_not_resent(sendgri
     assert set(sendgrid.delivered.values()) == {2}  # the editor chose to risk a second copy
 
 
+@pytest.mark.slow
 def test_the_error_budget_stops_the_run(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     config = in_workspace / "newsletter.toml"
     config.write_text(config.read_text().replace('provider = "sendgrid"', 'provider = "sendgrid"\nerror_budget = 1\nbatch_size = 2'))
@@ -208,6 +218,7 @@ def test_the_error_budget_stops_the_run(sendgrid, in_workspace: Path, issue_path
     assert counts[State.FAILED] == 2 and counts[State.PENDING] > 0
 
 
+@pytest.mark.slow
 def test_under_a_10_percent_fault_rate_nobody_gets_two_copies_and_nobody_is_lost(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     config = in_workspace / "newsletter.toml"
     config.write_text(config.read_text().replace('provider = "sendgrid"', 'provider = "sendgrid"\nbatch_size = 50\nretries = 10'))
@@ -235,6 +246,7 @@ def test_under_a_10_percent_fault_rate_nobody_gets_two_copies_and_nobody_is_lost
     assert sendgrid.requests > 3000 // 50  # faults really happened
 
 
+@pytest.mark.slow
 def test_scheduled_send_and_cancel(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 5)
     when = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)).replace(microsecond=0)
@@ -252,6 +264,7 @@ def test_scheduled_send_and_cancel(sendgrid, in_workspace: Path, issue_path: Pat
     assert ledger(in_workspace) == {State.PENDING: 5}
 
 
+@pytest.mark.slow
 def test_beyond_sendgrids_72_hours_the_send_is_held_here(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 1)
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=80)).replace(microsecond=0)
@@ -285,6 +298,7 @@ def test_dry_run_prints_the_first_request_and_sends_nothing(sendgrid, in_workspa
     assert sendgrid.requests == 0 and ledger(in_workspace) == {}
 
 
+@pytest.mark.slow
 def test_someone_who_leaves_during_a_slow_send_is_skipped(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     import threading
     import time

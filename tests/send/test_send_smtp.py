@@ -6,12 +6,14 @@ import email
 import email.policy
 from pathlib import Path
 
+import pytest
 from conftest import add_subscribers, run
 
 from newsletter.db import Database
 from newsletter.models import State
 
 
+@pytest.mark.slow
 def test_every_subscriber_gets_one_message_over_one_connection(smtp_server, in_workspace: Path, issue_path: Path) -> None:
     emails = add_subscribers(in_workspace, 120)
     result = run("send", str(issue_path))
@@ -24,6 +26,7 @@ def test_every_subscriber_gets_one_message_over_one_connection(smtp_server, in_w
     assert message.get_content_type() == "multipart/alternative"
 
 
+@pytest.mark.slow
 def test_a_refused_recipient_fails_with_the_servers_words(smtp_server, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 5)
     smtp_server.refuse["reader00002@example.com"] = "550 5.1.1 No such mailbox here"
@@ -36,7 +39,7 @@ def test_a_refused_recipient_fails_with_the_servers_words(smtp_server, in_worksp
     assert "failed: reader00002@example.com: SMTP 550 5.1.1 No such mailbox here" in status.output
 
 
-def test_a_recipient_deferred_again_and_again_is_given_up(smtp_server, in_workspace: Path, issue_path: Path) -> None:
+def test_a_recipient_deferred_again_and_again_is_given_up(smtp_server, fast_retries, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 3)
     smtp_server.refuse["reader00001@example.com"] = "451 4.7.1 Greylisted, try later"
     result = run("send", str(issue_path))

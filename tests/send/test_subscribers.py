@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run
 
 from newsletter.db import Database
@@ -137,6 +138,7 @@ def table(workspace: Path) -> list[tuple]:
     return [(email, name, json.loads(attributes), *rest) for email, name, attributes, *rest in rows]
 
 
+@pytest.mark.slow
 def test_export_then_import_into_a_fresh_workspace_gives_the_same_table(in_workspace: Path, tmp_path: Path, monkeypatch) -> None:
     source = write_csv(
         in_workspace / "list.csv",

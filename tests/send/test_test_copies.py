@@ -92,6 +92,7 @@ def test_a_bad_test_address_sends_nothing(in_workspace: Path, issue_path: Path) 
     assert not (in_workspace / "outbox").exists()
 
 
+@pytest.mark.slow
 def test_a_draft_with_a_todo_goes_out_as_a_draft_but_the_real_send_refuses_it(in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 2)
     make_draft(issue_path)
@@ -110,6 +111,7 @@ def test_a_draft_with_a_todo_goes_out_as_a_draft_but_the_real_send_refuses_it(in
     assert_ledger_untouched(issue_path)
 
 
+@pytest.mark.slow
 def test_other_errors_still_refuse_a_test_copy_with_the_findings(in_workspace: Path, issue_path: Path) -> None:
     make_draft(issue_path)
     filler = " ".join(["Lorem ipsum dolor sit amet, consectetur adipiscing elit."] * 80)  # about 4,600 characters
@@ -125,6 +127,7 @@ def test_other_errors_still_refuse_a_test_copy_with_the_findings(in_workspace: P
     assert not (in_workspace / "outbox").exists()
 
 
+@pytest.mark.slow
 def test_two_test_addresses_arrive_over_smtp(smtp_server, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 3)
     result = run("send", str(issue_path), "--test", "editor@example.org", "--test", "copy@example.com")

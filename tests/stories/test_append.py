@@ -67,6 +67,7 @@ def quirky(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_add_to_a_named_section_changes_nothing_else(sample: Path) -> None:
     before = sample.read_text(encoding="utf-8")
     result = run("story", "add", str(sample), FERRY, "--section", "Research")
@@ -83,6 +84,7 @@ def test_add_to_a_named_section_changes_nothing_else(sample: Path) -> None:
     assert after.splitlines()[line - 1].strip().startswith("- title: Harbour city moves")
 
 
+@pytest.mark.slow
 def test_the_default_section_is_the_last_and_titles_match_case_insensitively(sample: Path) -> None:
     assert run("story", "add", str(sample), FERRY).exit_code == 0
     assert run("story", "add", str(sample), SOLAR, "--section", "people AND labs").exit_code == 0
@@ -108,6 +110,7 @@ def test_a_missing_section_is_created_at_the_end_of_the_sections(sample: Path) -
     assert issue.sponsor is not None and issue.outro is not None
 
 
+@pytest.mark.slow
 def test_an_unusually_styled_file_keeps_its_comments_and_style(quirky: Path) -> None:
     before = quirky.read_text(encoding="utf-8")
     assert run("story", "add", str(quirky), FERRY, "--section", "City").exit_code == 0
@@ -159,6 +162,7 @@ def test_a_file_without_a_final_line_break(quirky: Path) -> None:
     assert load_issue(quirky).sections[-1].stories[-1].title.startswith("Harbour city")
 
 
+@pytest.mark.slow
 def test_file_permissions_are_kept(sample: Path) -> None:
     sample.chmod(0o644)
     assert run("story", "add", str(sample), FERRY).exit_code == 0
@@ -176,6 +180,7 @@ def test_an_invalid_issue_file_is_reported_and_left_alone(sample: Path) -> None:
     assert [p.name for p in sample.parent.iterdir()] == [sample.name]  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_an_article_that_cannot_be_read_changes_nothing(sample: Path, tmp_path: Path) -> None:
     before = sample.read_bytes()
     result = run("story", "add", str(sample), str(tmp_path / "missing.txt"))

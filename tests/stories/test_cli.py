@@ -6,6 +6,7 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
@@ -53,6 +54,7 @@ def test_show_reads_an_html_page_from_a_url(article_server: ArticleServer) -> No
     assert story["key_facts"][1] == "About 2,900 panels cover the old grain store"
 
 
+@pytest.mark.slow
 def test_a_page_without_canonical_url_keeps_the_address_it_was_fetched_from(article_server: ArticleServer) -> None:
     page = (FIXTURES / "solar-coop.html").read_text(encoding="utf-8")
     page = "\n".join(line for line in page.splitlines() if "canonical" not in line and "og:url" not in line and "og:site_name" not in line)
@@ -81,6 +83,7 @@ def test_a_url_answering_404_is_a_clear_error(article_server: ArticleServer, iss
     assert issue_path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_slow_url_times_out(article_server: ArticleServer) -> None:
     article_server.pages["/slow"] = Page(body=b"<p>late</p>", delay=1.0)
     started = time.monotonic()
@@ -100,6 +103,7 @@ def test_a_url_nobody_answers_is_a_clear_error() -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_a_page_with_no_text_is_a_clear_error(article_server: ArticleServer) -> None:
     article_server.pages["/empty"] = Page(body=b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
     result = run("story", "show", article_server.url("/empty"), "--allow-private")

@@ -47,6 +47,7 @@ def test_the_corpus_has_every_article_as_html_and_as_text() -> None:
 
 
 @pytest.mark.parametrize(("path", "expected"), PAGES, ids=[path.name for path, _ in PAGES])
+@pytest.mark.slow
 def test_the_chrome_is_on_the_page_and_nowhere_in_the_draft(path: Path, expected: Any) -> None:
     page = " ".join(bench.page_blocks(fetch(str(path))))
     assert bench.contains_chrome(page, expected.must_not) == list(expected.must_not)  # else this test proves nothing
@@ -59,6 +60,7 @@ def test_the_title_is_the_headline_the_page_shows(path: Path, expected: Any) -> 
     assert draft_story(str(path)).story.title == expected.title
 
 
+@pytest.mark.slow
 def test_the_junk_filter_finds_the_chrome_and_spares_the_article() -> None:
     figures = bench.figures(bench.measure_corpus())
     assert figures.pages == len(PAGES)

@@ -34,6 +34,7 @@ def plain(text: str) -> str:
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if expected(p)["lead_figure"]], ids=lambda p: p.name)
+@pytest.mark.slow
 def test_the_summary_keeps_the_leads_figure(page: Path) -> None:
     summary = plain(drafted(page).story.summary)
     assert plain(expected(page)["lead_figure"]) in summary, summary

@@ -51,7 +51,7 @@ def model() -> Iterator[FakeModel]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)  # a quick shutdown
     thread.start()
     fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     yield fake
@@ -107,6 +107,7 @@ def test_verbose_shows_the_prompt_and_the_answer_but_never_the_key(with_model: P
     assert KEY not in result.output
 
 
+@pytest.mark.slow
 def test_server_errors_are_retried_then_reported_and_nothing_is_written(with_model: Path, model: FakeModel, issue_path: Path) -> None:
     before = issue_path.read_bytes()
     model.replies.extend([(500, {"error": {"message": "overloaded"}})] * 3)

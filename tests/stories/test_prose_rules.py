@@ -97,6 +97,7 @@ def test_abbreviations_decimals_and_german_ordinals_do_not_end_a_sentence(paragr
     assert split(paragraph) == sentences
 
 
+@pytest.mark.slow
 def test_a_twenty_thousand_word_page_drafts_a_normal_story() -> None:
     story = drafted(*generated_article(20_000))
     assert 1 <= len(summary_sentences(story)) <= 3

@@ -105,6 +105,7 @@ def test_one_inbox_gets_at_most_three_confirmations_an_hour(workspace: Path, cli
 # --- the form reveals nothing about who is on the list -------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_same_answer_for_new_pending_active_and_unsubscribed_addresses(workspace: Path, client: Client) -> None:
     with Database(workspace / "subscribers.db") as db:
         db.subscribers.upsert([Subscriber("active@example.com", "Act", {}), Subscriber("gone@example.com", "Gone", {}, Status.UNSUBSCRIBED)])
@@ -200,6 +201,7 @@ def assert_no_markup(html: str) -> None:
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
+@pytest.mark.slow
 def test_hostile_names_never_appear_unescaped(workspace: Path, client: Client, name: str) -> None:
     answer = client.subscribe("eve@example.com", name)
     assert answer.status == 200

@@ -59,6 +59,7 @@ def test_an_expired_link_offers_a_new_one_that_works(client, workspace: Path) ->
     assert status_of(workspace, "late@example.com") == Status.ACTIVE
 
 
+@pytest.mark.slow
 def test_an_old_link_cannot_undo_a_later_unsubscribe(client, workspace: Path) -> None:
     client.subscribe("changed@example.com")
     link = link_in(outbox(workspace)[-1], CONFIRM_LINK)

@@ -23,6 +23,8 @@ from newsletter.models import Status
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
 
+pytestmark = pytest.mark.slow  # every page and email, in each built-in language
+
 # Each language with a newsletter name that begins with its own article (the names a sentence
 # must not bend: "à Le Modèle", "von Das Briefing") and a postal address in the reader's words.
 NEWSLETTERS = {

@@ -133,6 +133,7 @@ def test_a_link_scanner_get_before_the_click_changes_nothing(workspace: Path, we
     assert standing(workspace) == (Status.UNSUBSCRIBED, [(Status.UNSUBSCRIBED, "one-click")])
 
 
+@pytest.mark.slow
 def test_a_link_scanner_head_before_the_click_changes_nothing(workspace: Path, web) -> None:
     public_id = add_subscriber(workspace)
     path = path_for(token_for(public_id))
@@ -148,6 +149,7 @@ def test_a_link_scanner_head_before_the_click_changes_nothing(workspace: Path, w
 # --- idempotent -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_replay_answers_200_and_records_no_second_change(workspace: Path, web) -> None:
     public_id = add_subscriber(workspace)
     path = path_for(token_for(public_id))
@@ -195,6 +197,7 @@ def bad_tokens(public_id: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.slow
 def test_tokens_that_are_not_genuine_are_404_and_change_nothing(workspace: Path, web, method: str) -> None:
     public_id = add_subscriber(workspace)
     client = fresh(web)
@@ -217,6 +220,7 @@ def send(issue: Path):  # type: ignore[no-untyped-def]
     return result
 
 
+@pytest.mark.slow
 def test_the_list_unsubscribe_url_of_a_sent_message_works(in_workspace: Path, issue_path: Path, web) -> None:
     workspace = in_workspace
     with Database(workspace / "subscribers.db") as db:
@@ -247,6 +251,7 @@ def test_the_list_unsubscribe_url_of_a_sent_message_works(in_workspace: Path, is
     assert [message["To"].addresses[0].addr_spec for message in outbox(workspace)] == ["grace.hopper@example.com"]
 
 
+@pytest.mark.slow
 def test_the_manage_preferences_link_of_a_sent_message_opens_the_readers_own_page(in_workspace: Path, issue_path: Path, web) -> None:
     workspace = in_workspace
     add_subscriber(workspace)
@@ -282,6 +287,7 @@ def report_json(issue: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(result.output)
 
 
+@pytest.mark.slow
 def test_an_unsubscribe_from_an_older_issue_is_credited_to_that_issue(in_workspace: Path, issue_path: Path, web) -> None:
     workspace = in_workspace
     readers = [ADDRESS, "grace.hopper@example.com", "alan.turing@example.com"]
@@ -308,6 +314,7 @@ def test_an_unsubscribe_from_an_older_issue_is_credited_to_that_issue(in_workspa
     assert eight["unsubscribes"]["total"] == 0  # not the newest issue's
 
 
+@pytest.mark.slow
 def test_a_link_sent_before_links_named_their_issue_still_unsubscribes(in_workspace: Path, issue_path: Path, web) -> None:
     workspace = in_workspace
     public_id = add_subscriber(workspace)
@@ -320,6 +327,7 @@ def test_a_link_sent_before_links_named_their_issue_still_unsubscribes(in_worksp
     assert report_json(issue_path)["unsubscribes"]["by_channel"]["one-click"] == 1  # credited as before: by time
 
 
+@pytest.mark.slow
 def test_an_issue_link_with_its_issue_changed_is_refused(in_workspace: Path, issue_path: Path, web) -> None:
     workspace = in_workspace
     add_subscriber(workspace)

@@ -19,6 +19,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: deployment.py
 from deployment import free_port, readme_blocks, without_tool_folder
 
+pytestmark = pytest.mark.slow  # each README command starts a real server
+
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
 
 

@@ -245,6 +245,7 @@ def test_a_timestamp_just_inside_the_window_is_accepted(hook, workspace):
     [b'[{"event": "delivered",', b"not json at all", b"", json.dumps(event("bounce", A, type="bounce")).encode(), b'"a string"', b"42", b"null"],
     ids=["truncated", "not-json", "empty", "object", "string", "number", "null"],
 )
+@pytest.mark.slow
 def test_a_signed_body_that_is_not_a_json_array_is_a_400(hook, workspace, body):
     seed(workspace, Subscriber(A, "A", {}))
     answer = hook.post(body)
@@ -323,6 +324,7 @@ def test_a_repeated_soft_bounce_is_counted_once(hook, workspace):
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
+@pytest.mark.slow
 def test_each_event_moves_the_right_subscriber_to_the_right_status(hook, workspace, kind, extra, expected):
     seed(workspace, Subscriber(A, "A", {}), Subscriber(B, "B", {}))
     hook.accepted([event(kind, A, **extra)])
@@ -343,6 +345,7 @@ def test_the_address_in_an_event_is_matched_whatever_its_case(hook, workspace):
     assert status_of(workspace, A) == Status.COMPLAINED
 
 
+@pytest.mark.slow
 def test_events_for_unknown_addresses_are_stored_without_error(hook, workspace):
     seed(workspace, Subscriber(A, "A", {}))
     nobody = "nobody@example.com"
@@ -377,12 +380,14 @@ def test_events_for_unknown_addresses_are_stored_without_error(hook, workspace):
         (Status.BOUNCED, "spamreport", {}, Status.COMPLAINED),
     ],
 )
+@pytest.mark.slow
 def test_no_event_reactivates_and_a_complaint_outranks_all(hook, workspace, before, kind, extra, after):
     seed(workspace, Subscriber(A, "A", {}, before))
     hook.accepted([event(kind, A, **extra)])
     assert status_of(workspace, A) == after
 
 
+@pytest.mark.slow
 def test_a_group_resubscribe_after_an_unsubscribe_keeps_them_unsubscribed(hook, workspace):
     seed(workspace, Subscriber(A, "A", {}))
     hook.accepted([event("group_unsubscribe", A, asm_group_id=1)])
@@ -391,6 +396,7 @@ def test_a_group_resubscribe_after_an_unsubscribe_keeps_them_unsubscribed(hook, 
     assert counts(workspace) == {"group_resubscribe": 1, "group_unsubscribe": 1}
 
 
+@pytest.mark.slow
 def test_a_complaint_on_an_unsubscribed_subscriber_makes_them_complained(hook, workspace):
     seed(workspace, Subscriber(A, "A", {}))
     hook.accepted([event("unsubscribe", A)])
@@ -410,6 +416,7 @@ def blocked() -> dict[str, Any]:
     return event("bounce", A, type="blocked", reason="421 4.7.0 temporarily rate limited")
 
 
+@pytest.mark.slow
 def test_three_soft_bounces_in_a_row_bounce_the_address(hook, workspace):
     seed(workspace, Subscriber(A, "A", {}))
     hook.accepted([blocked()])
@@ -426,6 +433,7 @@ def test_three_soft_bounces_in_one_batch_bounce_the_address(hook, workspace):
     assert status_of(workspace, A) == Status.BOUNCED
 
 
+@pytest.mark.slow
 def test_a_delivery_ends_a_run_of_soft_bounces(hook, workspace):
     seed(workspace, Subscriber(A, "A", {}), Subscriber(B, "B", {}))
     hook.accepted([blocked(), blocked()])
@@ -436,6 +444,7 @@ def test_a_delivery_ends_a_run_of_soft_bounces(hook, workspace):
     assert status_of(workspace, A) == Status.BOUNCED
 
 
+@pytest.mark.slow
 def test_a_delivery_to_someone_else_does_not_reset_the_count(hook, workspace):
     seed(workspace, Subscriber(A, "A", {}), Subscriber(B, "B", {}))
     hook.accepted([blocked(), blocked(), event("delivered", B), blocked()])
@@ -446,6 +455,7 @@ def test_a_delivery_to_someone_else_does_not_reset_the_count(hook, workspace):
 # --- newsletter status -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_status_shows_the_event_counts_of_the_issue(hook, in_workspace, issue_path):
     seed(in_workspace, Subscriber(A, "A", {}), Subscriber(B, "B", {}), Subscriber("c@example.com", "C", {}))
     hook.accepted(

@@ -70,6 +70,7 @@ def archive(in_workspace: Path) -> Path:
     return in_workspace / "site" / "archive"
 
 
+@pytest.mark.slow
 def test_a_publish_cut_short_never_links_a_missing_page_and_the_next_run_cleans_up(archive: Path) -> None:
     site, workspace = archive.parent, archive.parents[1]
     before = workspace / "site-before"

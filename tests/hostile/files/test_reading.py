@@ -55,6 +55,7 @@ def fifo(tmp_path: Path) -> Path:
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 @pytest.mark.parametrize("source", ["/dev/zero", "fifo"])
+@pytest.mark.slow
 def test_a_test_list_that_never_ends_is_refused_before_reading(source: str, in_workspace: Path, issue_path: Path, fifo: Path) -> None:
     path = str(fifo) if source == "fifo" else source
     code, output = command(in_workspace, "send", str(issue_path), "--test-list", path)
@@ -71,6 +72,7 @@ def test_a_test_list_over_a_megabyte_is_refused(in_workspace: Path, issue_path: 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 @pytest.mark.parametrize("source", ["/dev/zero", "fifo"])
+@pytest.mark.slow
 def test_an_import_that_never_ends_is_refused_before_reading(source: str, in_workspace: Path, fifo: Path) -> None:
     path = str(fifo) if source == "fifo" else source
     code, output = command(in_workspace, "subscribers", "import", path)
@@ -106,6 +108,7 @@ def test_a_long_quoted_field_under_the_cap_still_imports(in_workspace: Path) -> 
     assert ada.attributes == {"note": note}
 
 
+@pytest.mark.slow
 def test_publish_does_not_wait_on_a_fifo_among_the_issue_files(in_workspace: Path) -> None:
     os.mkfifo(in_workspace / "issues" / "2026-12-08.yaml")
     code, output = command(in_workspace, "publish")

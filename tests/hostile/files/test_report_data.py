@@ -74,6 +74,7 @@ def test_terminal_escapes_in_event_data_never_reach_the_terminal(db: Database, i
     assert sorted(link["url"] for link in json.loads(shown)["clicks"]["links"]) == sorted(ESCAPES)  # JSON keeps the data, escaped
 
 
+@pytest.mark.slow
 def test_a_dollar_in_a_clicked_link_is_text_not_math(db: Database, issue_path: Path, tmp_path: Path) -> None:
     ledger(db, "7", 3)
     events(db, *[("click", "r1@example.com", {"url": url}) for url in MATH])
@@ -85,6 +86,7 @@ def test_a_dollar_in_a_clicked_link_is_text_not_math(db: Database, issue_path: P
     assert page.count("<svg") >= 3
 
 
+@pytest.mark.slow
 def test_an_event_naming_no_known_issue_makes_no_phantom_issue(db: Database, in_workspace: Path, issue_path: Path, tmp_path: Path) -> None:
     ledger(db, "7", 10)
     events(db, ("delivered", "r1@example.com", {}), ("delivered", "r2@example.com", {}))

@@ -138,6 +138,7 @@ def test_a_build_sweeps_what_a_dead_build_left(listed: Path, issue_path: Path) -
 INIT = ["--name", "Harbour Notes", "--sender-name", "Ana", "--sender", "ana@example.org", "--postal-address", "2 Quay Road, Portsmouth", "--archive-url", "https://example.org/archive"]
 
 
+@pytest.mark.slow
 def test_init_neither_waits_on_nor_replaces_a_fifo_or_a_link(tmp_path: Path) -> None:
     # A process with a deadline: reading the FIFO to keep its old bytes waited forever.
     newsletter = str(Path(sys.executable).with_name("newsletter"))

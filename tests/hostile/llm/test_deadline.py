@@ -14,6 +14,8 @@ from fake_model import FakeModel
 
 import newsletter.stories.llm as llm
 
+pytestmark = pytest.mark.slow  # each case waits out a model that drips its answer
+
 DEADLINE = 1.5  # seconds, in place of the minute a real model gets
 ARTICLE = "The harbour battery opened on 3 March 2026. It stores 40 megawatt-hours and cost 12 million euros.\n"
 

@@ -73,6 +73,7 @@ def at_once(jobs: list[tuple[str, bytes, dict[str, str]]], base: str) -> list[in
         return list(pool.map(go, jobs))
 
 
+@pytest.mark.slow
 def test_two_confirmations_at_once_confirm_once_and_welcome_once(app: Running, workspace: Path, database: str | None) -> None:
     people = [f"double{n:02d}@example.com" for n in range(20)]
     with opened(workspace, database) as db:
@@ -90,6 +91,7 @@ def test_two_confirmations_at_once_confirm_once_and_welcome_once(app: Running, w
             assert [kind for kind, _ in db.notice_queue.states(address)].count("welcome") == 1
 
 
+@pytest.mark.slow
 def test_one_new_address_signed_up_twice_at_once_is_one_row_and_no_500(app: Running, workspace: Path, database: str | None) -> None:
     for n in range(10):
         body = json.dumps({"email": f"twice{n}@example.com"}).encode()

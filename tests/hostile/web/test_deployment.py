@@ -21,6 +21,8 @@ from attack import NEWSLETTER_SECRET, SECRETS
 from deployment import SlowClients, health_check, health_checks
 from webtools import add_config
 
+pytestmark = pytest.mark.slow  # nginx in front of gunicorn, with 100 slow clients
+
 
 @pytest.fixture
 def deployed(workspace: Path, redis_url: str) -> Iterator[deployment.Deployment]:

@@ -9,6 +9,7 @@ import re
 import urllib.parse
 from pathlib import Path
 
+import pytest
 import time_machine
 from attack import NEWSLETTER_SECRET
 from webtools import Client, outbox
@@ -39,6 +40,7 @@ def csrf_of(body: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_the_preferences_page_cannot_mail_bomb_its_reader(client: Client, workspace: Path) -> None:
     """Anyone holding a reader's link (a forwarded issue) presses "Subscribe again" 30 times."""
     public_id = add(workspace, "reader@example.com", Status.UNSUBSCRIBED)
@@ -67,6 +69,7 @@ def test_every_route_counts_against_one_limit_per_inbox(client: Client, workspac
     assert confirmations_to(workspace) == ["reader@example.com"] * 3
 
 
+@pytest.mark.slow
 def test_sub_addresses_of_one_inbox_share_its_limit(client: Client, workspace: Path) -> None:
     answers = [Client(client.base).subscribe(f"Victim+{n}@Example.com").status for n in range(1, 7)]
     assert answers == [200, 200, 200, 429, 429, 429]
@@ -80,6 +83,7 @@ def signups_from(client: Client, forwarded: str, address: str) -> int:
     return client.request("POST", "/subscribe", body, {**FORM, "X-Forwarded-For": forwarded}).status
 
 
+@pytest.mark.slow
 def test_ipv6_clients_are_limited_by_their_64(serve, workspace: Path) -> None:
     client = serve('[web]\nsubscribe_rate = "10/minute"\ntrusted_proxies = ["127.0.0.1"]')
     one_64 = [signups_from(client, f"2001:db8:1:2::{n:x}", f"reader{n}@example.com") for n in range(1, 41)]
@@ -88,6 +92,7 @@ def test_ipv6_clients_are_limited_by_their_64(serve, workspace: Path) -> None:
     assert signups_from(client, "::ffff:203.0.113.9", "mapped@example.com") == 200
 
 
+@pytest.mark.slow
 def test_a_trusted_proxy_may_be_named_by_its_range(serve) -> None:
     client = serve('[web]\nsubscribe_rate = "2/minute"\ntrusted_proxies = ["127.0.0.0/8"]')
     statuses = [signups_from(client, f"203.0.113.{n}", f"reader{n}@example.com") for n in range(1, 5)]

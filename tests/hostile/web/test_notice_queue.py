@@ -28,6 +28,8 @@ from newsletter.sending.notices import Notices
 from newsletter.web import create_app
 from newsletter.web.server import start
 
+pytestmark = pytest.mark.slow  # senders started, killed and raced as processes
+
 PER_MESSAGE = 0.15
 
 

@@ -88,6 +88,7 @@ def stored_events(workspace: Path) -> list[tuple[str, str | None]]:
         ("dropped", {"reason": "Bounced Address"}, Status.BOUNCED),
     ],
 )
+@pytest.mark.slow
 def test_an_event_for_the_ascii_form_of_an_idn_address_moves_the_subscriber(post, workspace: Path, kind: str, extra: dict[str, Any], status: Status) -> None:
     seed(workspace, HANA, changed=time.time() - 3600)
     assert post([event(kind, "HANA@XN--R8JZ45G.JP", time.time() - 10, **extra)]) == 204

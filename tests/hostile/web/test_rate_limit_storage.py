@@ -23,6 +23,8 @@ from webtools import Client, add_config
 from newsletter.web import create_app
 from newsletter.web.server import QuietHandler, start
 
+pytestmark = pytest.mark.slow  # app processes and a Redis server that goes away
+
 PASSWORD = "redis-password-Zq4Lm8Wx"
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))

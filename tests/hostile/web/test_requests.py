@@ -137,6 +137,7 @@ def test_the_web_app_refuses_to_start_on_the_development_secret(workspace: Path,
     assert refused.exit_code != 0 and "serve --dev" in refused.output
 
 
+@pytest.mark.slow
 def test_serve_dev_says_it_uses_the_development_secret_on_every_start(workspace: Path, monkeypatch) -> None:
     monkeypatch.delenv("NEWSLETTER_SECRET")
     app = create_app(workspace, dev=True)

@@ -17,6 +17,8 @@ from webtools import Client
 from newsletter.web import server as web_server
 from newsletter.web.server import QuietHandler
 
+pytestmark = pytest.mark.slow  # idle and stalled connections wait out the server's timeouts
+
 
 def address(client: Client) -> tuple[str, int]:
     parts = urllib.parse.urlsplit(client.base)

@@ -15,6 +15,8 @@ from webtools import add_config, outbox
 from newsletter.db import Database
 from newsletter.models import Status, Subscriber
 
+pytestmark = pytest.mark.slow  # timings and sends of many signups through a real server
+
 SMTP_SECONDS = 0.3  # what the slow mail server takes per message (the report measured 297 ms)
 
 
