@@ -20,7 +20,7 @@ from pathlib import Path
 from newsletter.config import load_workspace
 from newsletter.issue_file import load_issue
 from newsletter.models import Issue, Section
-from newsletter.render import Renderer
+from newsletter.render.pipeline import Renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

@@ -90,7 +90,7 @@ def prebuilt_rate(workspace: Path, port: int) -> float:
     """Messages per second into the sink for one message built once (what the sink alone allows)."""
     import smtplib
 
-    from newsletter.message import MessageTemplate
+    from newsletter.mail.message import MessageTemplate
     from newsletter.models import Letter
     from newsletter.prepare import prepare_issue
 

@@ -45,7 +45,7 @@ from deployment import SlowClients, health_checks  # noqa: E402
 from probes import Probe, classifier_accuracy, probe_signups, slow_smtp, smtp_settings  # noqa: E402
 
 from newsletter.db import Database, Server  # noqa: E402
-from newsletter.links import Purpose, make_token  # noqa: E402
+from newsletter.mail.links import Purpose, make_token  # noqa: E402
 from newsletter.models import Status, Subscriber  # noqa: E402
 
 DRIP_SECONDS = 5.0  # a byte every 5 s: within nginx's 10 s timeouts, so nginx has to keep every slow client

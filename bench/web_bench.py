@@ -40,7 +40,7 @@ from conftest import CONFIG, SMALL_ISSUE  # noqa: E402
 
 from newsletter.credentials import signing_keys  # noqa: E402
 from newsletter.db import Database, Location, Server  # noqa: E402
-from newsletter.links import Purpose, make_token  # noqa: E402
+from newsletter.mail.links import Purpose, make_token  # noqa: E402
 from newsletter.models import State, Status, Subscriber  # noqa: E402
 
 WEB = '\n[web]\nsubscribe_rate = "100000/minute"\naddress_rate = "100000/minute"\n'  # the load is not rate-limited

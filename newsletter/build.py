@@ -8,10 +8,10 @@ from pathlib import Path
 from .check import Finding, delivered_bytes, size_finding
 from .config import Workspace, load_workspace
 from .issue_file import load_issue
-from .message import MessageTemplate
+from .mail.message import MessageTemplate
 from .models import Email, Letter
 from .output import output_folder, sweep_temporary_files, write_files
-from .render import Renderer
+from .render.pipeline import Renderer
 
 # The .eml is addressed to the sender, as a proof copy, with a placeholder unsubscribe token.
 PROOF_TOKEN = "proof-copy"

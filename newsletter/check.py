@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
-from . import placeholders
 from .issue_file import field_path
+from .mail import placeholders
 from .models import Email, Issue, is_http_url
 
 KB = 1000

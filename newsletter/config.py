@@ -15,7 +15,7 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from .db.location import Location, locate
 from .errors import ConfigError
-from .i18n import LABEL_KEYS, LABELS, check_placeholders
+from .i18n.catalogue import LABEL_KEYS, LABELS, check_placeholders
 from .models import Layout, Line, Strict, Url
 
 CONFIG_NAME = "newsletter.toml"
@@ -25,7 +25,7 @@ MAX_CONFIG_BYTES = 1_000_000  # the settings of a workspace are a few KB
 def email_address(value: str) -> str:
     """Syntax check only (no DNS), normalized the way the subscriber list stores addresses. The
     part before the @ must be ASCII: mail from anything else needs SMTPUTF8 on every path."""
-    from .addresses import has_ascii_local_part, normalize
+    from .mail.addresses import has_ascii_local_part, normalize
 
     try:
         address = normalize(value)
@@ -53,7 +53,7 @@ def unsubscribe_template(value: str) -> str:
 
 def known_language(value: str) -> str:
     """A language Babel knows ("en", "de", "pt-BR", "de_AT"): the email's labels and dates follow it."""
-    from .i18n import is_known_language
+    from .i18n.catalogue import is_known_language
 
     if not is_known_language(value):
         raise ValueError(f'expected a language code such as "en", "de" or "pt-BR", got {value!r} (not a language Babel knows)')
@@ -277,7 +277,7 @@ class Config(Strict):
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
     story: StorySettings = StorySettings()
-    # Words a reader sees, by key (see newsletter/i18n.py LABELS: the email, the web pages, the
+    # Words a reader sees, by key (see newsletter/i18n/catalogue.py LABELS: the email, the web pages, the
     # confirmation and welcome emails): they replace the translation for [newsletter] language,
     # e.g. sponsor = "Partner of the week".
     labels: Labels = {}

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from . import placeholders
+from .mail import placeholders
 
 
 def is_http_url(value: str) -> bool:

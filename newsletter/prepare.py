@@ -16,9 +16,9 @@ from .config import Workspace, load_workspace
 from .errors import IssueFileError, Problem
 from .issue_file import InvalidIssue, field_lines, issue_numbers, load_issue, read_source
 from .models import Email, Issue
-from .render import Renderer
-from .tagging import tagged
-from .theme import palettes
+from .render.pipeline import Renderer
+from .render.tagging import tagged
+from .render.theme import palettes
 
 NUMBER_LINE = re.compile(r"^number\s*:", re.MULTILINE)
 
@@ -149,7 +149,7 @@ TEMPLATE_PAIRS = [
 def template_pair_findings(workspace: Workspace) -> list[Finding]:
     """One half of a pair customised and the other not: the email goes out with the editor's
     words in one part and the defaults' in the other, which an editor rarely means."""
-    from .render import default_template_dir
+    from .render.pipeline import default_template_dir
 
     folder = workspace.template_dir
     if folder is None:

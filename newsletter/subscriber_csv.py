@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .addresses import has_ascii_local_part, normalize
 from .errors import NewsletterError
-from .links import PUBLIC_ID, RESERVED_IDS
+from .mail.addresses import has_ascii_local_part, normalize
+from .mail.links import PUBLIC_ID, RESERVED_IDS
 from .models import CONTROL_CHARACTER, Status, Subscriber, attribute_problem, name_problem
 from .reading import CappedLines, UnreadableFile
 

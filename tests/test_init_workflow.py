@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
-from newsletter.render import default_template_dir
+from newsletter.render.pipeline import default_template_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 

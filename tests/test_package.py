@@ -69,7 +69,7 @@ def test_the_wheel_ships_the_licence_and_the_type_marker(wheel: Path) -> None:
 def test_the_wheel_ships_the_default_templates_and_every_label_catalogue(wheel: Path) -> None:
     names = files_in(wheel)
     templates = sorted(f"newsletter/templates/{path.relative_to(ROOT / 'templates').as_posix()}" for path in (ROOT / "templates").rglob("*") if path.is_file())
-    catalogues = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "newsletter" / "locale").rglob("*.po"))
+    catalogues = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "newsletter" / "i18n" / "locale").rglob("*.po"))
     assert "newsletter/templates/email.mjml.j2" in templates and catalogues
     assert [name for name in templates if name not in names] == []
     assert [name for name in catalogues if name not in names] == []

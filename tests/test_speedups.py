@@ -17,7 +17,7 @@ import newsletter
 from newsletter import speedups
 from newsletter.config import load_workspace
 from newsletter.issue_file import load_issue
-from newsletter.render import Renderer
+from newsletter.render.pipeline import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"
@@ -92,7 +92,7 @@ def test_importing_newsletter_changes_no_environment() -> None:
 
 INLINE_WITH_A_REMOTE_STYLESHEET = """\
 import sys
-from newsletter.inlining import inline_css
+from newsletter.render.inlining import inline_css
 html = '<html><head><link rel="stylesheet" href="https://example.invalid/remote.css"></head><body><p class="a">x</p></body></html>'
 print(inline_css(html, ".a{color:red}"))
 print("requests" in sys.modules)
@@ -149,7 +149,7 @@ def test_the_remembering_premailer_gives_plain_premailers_bytes(monkeypatch) -> 
 # --- cssutils' process-wide settings -----------------------------------------------------------
 
 EMAIL_ONLY_CSS = """\
-from newsletter.inlining import inline_css
+from newsletter.render.inlining import inline_css
 print(inline_css('<html><head></head><body><p class="a">x</p></body></html>',
                  '.a{mso-line-height-rule:exactly;color:red;not-a-property:1} @media (max-width: 480px) { .a { color: blue } }'))
 """

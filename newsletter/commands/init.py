@@ -211,7 +211,7 @@ def init(
 
     Settings not given as options are asked for on a terminal."""
     from ..config import CONFIG_NAME, Workspace
-    from ..render import default_template_dir
+    from ..render.pipeline import default_template_dir
     from ..scaffold import new_issue
 
     settings_path = directory / CONFIG_NAME

@@ -20,7 +20,7 @@ def send_notices() -> None:
     from ..config import load_workspace
     from ..credentials import signing_keys
     from ..db import Database
-    from ..render import Renderer
+    from ..render.pipeline import Renderer
     from ..sending.notices import Notices
 
     workspace = load_workspace(Path.cwd())

@@ -149,7 +149,7 @@ def send(
 
 def _read_test_list(path: Path) -> list[str]:
     """The addresses in a --test-list file, one a line; a line that is not one is refused by file:line."""
-    from ..addresses import normalize
+    from ..mail.addresses import normalize
     from ..reading import UnreadableFile, read_capped
 
     shown = display_path(path)
@@ -300,7 +300,7 @@ def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untype
     from email import message_from_bytes
     from email.policy import default
 
-    from ..message import MessageTemplate
+    from ..mail.message import MessageTemplate
 
     letter = batch.letters[0]
     message = message_from_bytes(MessageTemplate(prepared.email, prepared.workspace.config).render(letter, utf8=True), policy=default)

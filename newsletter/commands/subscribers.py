@@ -24,7 +24,7 @@ def _open(read_only: bool = False) -> tuple[Workspace, Database]:
 
 
 def _address(value: str) -> str:
-    from ..addresses import normalize
+    from ..mail.addresses import normalize
 
     try:
         return normalize(value)
@@ -227,7 +227,7 @@ def sync() -> None:
 def _stored_forms(addresses: list[str]) -> tuple[set[str], int]:
     """Addresses as the list stores them (SendGrid gives IDNA domains as xn--...), and how many
     were skipped because they are not usable addresses."""
-    from ..addresses import normalize
+    from ..mail.addresses import normalize
 
     stored, skipped = set(), 0
     for address in addresses:

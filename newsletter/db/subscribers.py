@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from ..links import PUBLIC_ID_BYTES
+from ..mail.links import PUBLIC_ID_BYTES
 from ..models import Status, Subscriber
 from .connection import Store, StoreError, now
 

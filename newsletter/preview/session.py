@@ -14,7 +14,7 @@ from ..config import CONFIG_NAME, Workspace, load_workspace
 from ..errors import NewsletterError
 from ..models import Email
 from ..prepare import prepare_issue
-from ..render import Renderer
+from ..render.pipeline import Renderer
 
 MAX_ERROR_CHARS = 500  # an unexpected error's message can be huge (a repr of a whole document)
 
@@ -63,7 +63,7 @@ class PreviewSession:
 
     def watched_paths(self) -> list[Path]:
         """Folders whose changes matter: the issue's folder, the workspace root, the templates."""
-        from ..render import default_template_dir
+        from ..render.pipeline import default_template_dir
 
         try:
             root = self._workspace_root()

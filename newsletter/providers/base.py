@@ -21,7 +21,7 @@ from typing import Protocol
 
 from ..config import Config
 from ..errors import NewsletterError
-from ..message import MessageTemplate
+from ..mail.message import MessageTemplate
 from ..models import Email, Letter, Outcome, RecipientStatus
 
 TEST_MARK = "[TEST] "

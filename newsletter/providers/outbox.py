@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Config
-from ..message import AddressError
+from ..mail.message import AddressError
 from ..models import Outcome, RecipientStatus
 from .base import Batch, OneByOne, ProviderRefused, Report
 

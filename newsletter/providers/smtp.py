@@ -15,11 +15,11 @@ import smtplib
 import ssl
 from typing import Literal
 
-from ..addresses import NEEDS_SMTPUTF8, ascii_form
 from ..config import Config
 from ..credentials import mask_secrets, smtp_password
 from ..errors import ConfigError, is_loopback, warn
-from ..message import AddressError
+from ..mail.addresses import NEEDS_SMTPUTF8, ascii_form
+from ..mail.message import AddressError
 from ..models import Letter, Outcome, RecipientStatus
 from .base import Batch, OneByOne, ProviderRefused, RetryLater
 

@@ -14,7 +14,7 @@ from .. import __version__
 from ..config import Workspace
 from ..errors import OutputError
 from ..output import sweep_temporary_files, write_files
-from ..render import default_template_dir
+from ..render.pipeline import default_template_dir
 
 # The libraries whose output ends up in a page (a new version may render differently): the
 # template engine, MJML, the inliner and its CSS parser, Markdown and its sanitizer, the issue

@@ -26,13 +26,13 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from .. import placeholders
 from ..config import Workspace
 from ..errors import IssueFileError, OutputError
 from ..issue_file import MAX_FILE_BYTES, load_issue
+from ..mail import placeholders
 from ..models import Issue, State
 from ..reading import UnreadableFile, read_capped
-from ..render import Renderer, web_url
+from ..render.pipeline import Renderer, web_url
 from .cache import Cache, code_fingerprint, digest, render_fingerprint
 
 if TYPE_CHECKING:
@@ -275,7 +275,7 @@ def _site_files(workspace: Workspace, entries: list[Entry], pages: dict[str, byt
         # The newest issue's date: the feed changes when an issue is added, not when it is rebuilt.
         updated=_timestamp(max((entry.issue.date for entry in entries[:FEED_ENTRIES]), default=dt.date(1970, 1, 1))),
     )
-    from ..theme import palettes
+    from ..render.theme import palettes
 
     context["light"], context["dark"] = palettes(config.brand.accent_color)
     archive = config.newsletter.archive_path

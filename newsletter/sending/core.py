@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..addresses import normalize
 from ..check import TODO_LEFT, Finding
 from ..config import Config, Workspace
 from ..credentials import SigningKeys, signing_keys
 from ..db import Database, IssueRecord, Ledger, Schedule
 from ..errors import NewsletterError
-from ..links import TEST_COPY_ID, Purpose, make_token, signer
+from ..mail.addresses import normalize
+from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..prepare import PreparedIssue, issue_numbers, prepare_issue
 from ..providers import check_provider, open_provider, schedules_ahead

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from .. import placeholders
+from ..mail import placeholders
 from ..models import Quote, Story, is_http_url
 from . import facts, quotes, sentences, summarize
 from .clean import Cleaned, clean

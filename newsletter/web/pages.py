@@ -11,9 +11,9 @@ from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from ..addresses import normalize
 from ..db import Confirmation, Database
-from ..links import TEST_COPY_ID, DatedToken, Purpose, make_token, verify_dated_token, verify_link, verify_token
+from ..mail.addresses import normalize
+from ..mail.links import TEST_COPY_ID, DatedToken, Purpose, make_token, verify_dated_token, verify_link, verify_token
 from ..models import Status, Subscriber, name_problem
 from ..sending.notices import CONFIRMABLE
 from . import inbox_limit

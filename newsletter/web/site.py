@@ -15,10 +15,10 @@ from ..config import Config, Workspace
 from ..credentials import SigningKeys
 from ..db import Database, StoreError
 from ..db.location import Server
-from ..i18n import labels
-from ..render import Renderer
+from ..i18n.catalogue import labels
+from ..render.pipeline import Renderer
+from ..render.theme import Palette, palettes
 from ..sending.notices import Notices
-from ..theme import Palette, palettes
 from .background import NoticeSender
 
 T = TypeVar("T")

@@ -13,8 +13,8 @@ from flask import Blueprint, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
 from .. import credentials
-from ..addresses import normalize
 from ..db import Event
+from ..mail.addresses import normalize
 from ..models import CONTROL_CHARACTER, Status
 from .site import site
 

@@ -28,7 +28,7 @@ def test_the_copy_of_the_package_fingerprints_as_the_package(package: Path) -> N
     assert code_fingerprint(package) == code_fingerprint()
 
 
-@pytest.mark.parametrize("module", ["render.py", "markdown.py", "publish/site.py", "db/ledger.py"])
+@pytest.mark.parametrize("module", ["models.py", "render/markdown.py", "publish/site.py", "db/ledger.py"])
 def test_a_change_to_any_module_at_any_depth_changes_the_fingerprint(package: Path, module: str) -> None:
     before = code_fingerprint(package)
     edit(package / module)
@@ -37,14 +37,13 @@ def test_a_change_to_any_module_at_any_depth_changes_the_fingerprint(package: Pa
 
 def test_a_module_moved_into_a_package_changes_the_fingerprint(package: Path) -> None:
     before = code_fingerprint(package)
-    (package / "render").mkdir()
-    shutil.move(package / "theme.py", package / "render" / "theme.py")
+    shutil.move(package / "render" / "theme.py", package / "mail" / "theme.py")
     assert code_fingerprint(package) != before
 
 
 def test_a_change_to_a_label_catalogue_changes_the_fingerprint(package: Path) -> None:
     before = code_fingerprint(package)
-    catalogue = package / "locale" / "fr" / "LC_MESSAGES" / "newsletter.po"
+    catalogue = package / "i18n" / "locale" / "fr" / "LC_MESSAGES" / "newsletter.po"
     catalogue.write_text(catalogue.read_text(encoding="utf-8").replace("Se désabonner", "Se désinscrire"), encoding="utf-8")
     assert code_fingerprint(package) != before
 

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from publishtools import PAGES, add_issue, run, snapshot, workspace_of
 
-from newsletter import placeholders
 from newsletter.cli import cli
 from newsletter.errors import OutputError
-from newsletter.render import Renderer
+from newsletter.mail import placeholders
+from newsletter.render.pipeline import Renderer
 
 ARCHIVE = "https://fixture.example.org/archive"
 
@@ -67,7 +67,7 @@ def test_issue_page_has_open_graph_tags_neighbour_links_subscribe_and_feed(publi
 def test_issue_page_is_the_renderers_web_page_at_the_address_emails_link_to(published: Path) -> None:
     from newsletter.config import load_workspace
     from newsletter.issue_file import load_issue
-    from newsletter.render import web_url
+    from newsletter.render.pipeline import web_url
 
     workspace = load_workspace(workspace_of(published))
     issue = load_issue(workspace_of(published) / "issues" / "2026-12-01.yaml")

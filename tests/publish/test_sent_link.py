@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.config import load_workspace
 from newsletter.db import Database
-from newsletter.i18n import LABELS
+from newsletter.i18n.catalogue import LABELS
 from newsletter.models import Subscriber
 from newsletter.web import create_app
 from newsletter.web.server import start

@@ -82,9 +82,9 @@ def test_a_template_mistake_at_render_time_names_the_template_and_line(workspace
 
 
 def test_a_bug_in_a_filter_of_ours_is_not_reported_as_the_templates_mistake(workspace: Path, issue_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsletter import markdown
     from newsletter.config import load_workspace
-    from newsletter.render import Renderer
+    from newsletter.render import markdown
+    from newsletter.render.pipeline import Renderer
 
     def broken(text: str, language: str = "en") -> str:
         raise RuntimeError("a bug in the typography")
@@ -184,7 +184,7 @@ def test_check_fails_on_validation_errors_with_file_line_and_field(issue_path: P
 
 @pytest.mark.parametrize(("present", "missing"), [("welcome.txt.j2", "welcome.mjml.j2"), ("confirm.mjml.j2", "confirm.txt.j2")])
 def test_check_says_when_one_half_of_a_template_pair_is_missing(workspace: Path, issue_path: Path, present: str, missing: str) -> None:
-    from newsletter.render import default_template_dir
+    from newsletter.render.pipeline import default_template_dir
 
     (workspace / "templates" / present).write_bytes((default_template_dir() / present).read_bytes())
     result = run("check", str(issue_path))

@@ -12,8 +12,8 @@ import pytest
 from newsletter.config import load_workspace
 from newsletter.issue_file import load_issue
 from newsletter.models import Issue, Section
-from newsletter.render import Renderer
-from newsletter.theme import palettes
+from newsletter.render.pipeline import Renderer
+from newsletter.render.theme import palettes
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

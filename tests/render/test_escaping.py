@@ -11,7 +11,7 @@ from newsletter.config import load_workspace
 from newsletter.errors import IssueFileError
 from newsletter.issue_file import parse_issue
 from newsletter.models import Issue
-from newsletter.render import Renderer
+from newsletter.render.pipeline import Renderer
 
 SCRIPT = "<script>alert('x')</script>"
 HOSTILE_MARKDOWN = f'Click [here](javascript:alert(1)) or <img src=x onerror=alert(2)> {SCRIPT} [data](data:text/html;base64,PHNjcmlwdD4=) <a href="javascript:alert(3)">raw</a>'

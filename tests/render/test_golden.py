@@ -16,7 +16,7 @@ import pytest
 
 from newsletter.config import load_workspace
 from newsletter.issue_file import load_issue
-from newsletter.render import Renderer
+from newsletter.render.pipeline import Renderer
 
 GOLDEN = Path(__file__).parent / "golden"
 

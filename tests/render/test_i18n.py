@@ -1,4 +1,4 @@
-"""The email's labels and dates per language (newsletter/i18n.py) and the [labels] table of newsletter.toml."""
+"""The email's labels and dates per language (newsletter/i18n/catalogue.py) and the [labels] table of newsletter.toml."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import lxml.html
 import pytest
 from babel.messages.pofile import read_po
 
-from newsletter import i18n
 from newsletter.config import load_config
 from newsletter.errors import ConfigError
-from newsletter.i18n import LABEL_KEYS, LABELS, LOCALE_DIR, labels, long_date, short_date
+from newsletter.i18n import catalogue as i18n
+from newsletter.i18n.catalogue import LABEL_KEYS, LABELS, LOCALE_DIR, labels, long_date, short_date
 
 DAY = dt.date(2026, 12, 1)
 CATALOGUES = ["de", "fr", "es", "pt"]
@@ -198,7 +198,7 @@ def test_the_newsletters_name_is_quoted_wherever_a_sentence_holds_it(language: s
 def test_the_footer_sentence_reads_correctly_with_a_name_that_begins_with_an_article(workspace: Path, issue_path: Path, language: str, name: str, sentence: str) -> None:
     from newsletter.config import load_workspace
     from newsletter.issue_file import load_issue
-    from newsletter.render import Renderer
+    from newsletter.render.pipeline import Renderer
 
     path = write_config(workspace, "", language=language)
     path.write_text(path.read_text(encoding="utf-8").replace('name = "Fixture Weekly"', f'name = "{name}"', 1), encoding="utf-8")

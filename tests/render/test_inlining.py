@@ -1,4 +1,4 @@
-"""The remembering inliner (newsletter/inlining.py) gives exactly what premailer gives on the whole
+"""The remembering inliner (newsletter/render/inlining.py) gives exactly what premailer gives on the whole
 document: for both layouts, the web page, other languages, a sponsor in the middle, many stories,
 and after edits, when most blocks come from memory and one does not."""
 
@@ -11,7 +11,7 @@ import pytest
 from newsletter.config import load_workspace
 from newsletter.issue_file import load_issue
 from newsletter.models import Issue, Section
-from newsletter.render import Renderer
+from newsletter.render.pipeline import Renderer
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.config import load_workspace
 from newsletter.issue_file import load_issue
-from newsletter.render import Renderer
-from newsletter.tagging import default_source, tag_url, utm_params
+from newsletter.render.pipeline import Renderer
+from newsletter.render.tagging import default_source, tag_url, utm_params
 
 PARAMS = {"utm_source": "fixture-weekly", "utm_medium": "email", "utm_campaign": "issue-7", "utm_content": "story-1"}
 TAGS = "utm_source=fixture-weekly&utm_medium=email&utm_campaign=issue-7&utm_content=story-1"

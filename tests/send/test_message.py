@@ -16,9 +16,9 @@ import pytest
 
 from newsletter.config import Config, load_workspace
 from newsletter.errors import ConfigError
-from newsletter.message import AddressError, MessageTemplate, list_id, slug
+from newsletter.mail.message import AddressError, MessageTemplate, list_id, slug
+from newsletter.mail.placeholders import personalize
 from newsletter.models import Email, Letter
-from newsletter.placeholders import personalize
 from newsletter.prepare import prepare_issue
 
 UNSUBSCRIBE = "https://fixture.example.org/unsubscribe?token=tok-123&list=weekly"

@@ -14,8 +14,8 @@ from sendgrid_server import render
 
 from newsletter.cli import cli
 from newsletter.db import Database
+from newsletter.mail.placeholders import name_token
 from newsletter.models import Subscriber
-from newsletter.placeholders import name_token
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

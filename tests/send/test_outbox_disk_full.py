@@ -19,7 +19,7 @@ from conftest import SECRET, add_subscribers
 from namespaces import mount_namespace
 
 from newsletter.db import Database
-from newsletter.message import MessageTemplate
+from newsletter.mail.message import MessageTemplate
 from newsletter.models import Letter, State
 from newsletter.prepare import prepare_issue
 

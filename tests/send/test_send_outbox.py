@@ -11,7 +11,7 @@ from conftest import SECRET, add_subscribers, run
 
 from newsletter.credentials import SigningKeys
 from newsletter.db import Database
-from newsletter.links import Purpose, verify_token
+from newsletter.mail.links import Purpose, verify_token
 from newsletter.models import State, Status
 
 

@@ -17,7 +17,7 @@ from sendgrid_server import render, validate
 
 from newsletter.config import load_workspace
 from newsletter.db import Database
-from newsletter.message import MessageTemplate
+from newsletter.mail.message import MessageTemplate
 from newsletter.models import Email, Recipient, State, Status
 from newsletter.providers.base import Batch, Edition
 from newsletter.providers.sendgrid import build_payload

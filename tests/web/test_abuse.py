@@ -16,7 +16,7 @@ from webtools import Apps, Client, link_in, outbox
 
 from newsletter.credentials import signing_keys
 from newsletter.db import Database
-from newsletter.links import Purpose, make_token
+from newsletter.mail.links import Purpose, make_token
 from newsletter.models import Status, Subscriber
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -14,7 +14,7 @@ from webtools import add_config, link_in, outbox, text_of
 from newsletter.cli import cli
 from newsletter.credentials import signing_keys
 from newsletter.db import Database
-from newsletter.links import Purpose, make_dated_token, make_token
+from newsletter.mail.links import Purpose, make_dated_token, make_token
 from newsletter.models import Status
 
 CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
@@ -180,7 +180,7 @@ def test_web_settings_are_checked(setting: str, message: str, workspace: Path, i
 def test_a_workspace_with_a_welcome_template_welcomes_each_confirmed_reader(client, workspace: Path, copied: list[str]) -> None:
     """`init --templates` copies the welcome pair; workspaces it made before hold only welcome.txt.j2,
     which promises a welcome too: the defaults' HTML half completes it."""
-    from newsletter.render import default_template_dir
+    from newsletter.render.pipeline import default_template_dir
 
     for name in copied:
         (workspace / "templates" / name).write_bytes((default_template_dir() / name).read_bytes())

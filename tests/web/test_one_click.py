@@ -16,7 +16,7 @@ from webtools import Client, outbox
 from newsletter.cli import cli
 from newsletter.credentials import signing_keys
 from newsletter.db import Database
-from newsletter.links import Purpose, make_dated_token, make_token
+from newsletter.mail.links import Purpose, make_dated_token, make_token
 from newsletter.models import Status, Subscriber
 
 ADDRESS = "ada.lovelace@example.com"

@@ -18,7 +18,7 @@ from webtools import Client, add_config, link_in, notices_sent, outbox
 
 from newsletter.credentials import signing_keys
 from newsletter.db import Database, Server
-from newsletter.links import Purpose, make_token
+from newsletter.mail.links import Purpose, make_token
 from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from attack import run
 
-from newsletter.addresses import normalize
 from newsletter.credentials import signing_keys
 from newsletter.db import Database
-from newsletter.links import TEST_COPY_ID, Purpose, make_dated_token
+from newsletter.mail.addresses import normalize
+from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token
 from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
 

@@ -17,7 +17,7 @@ from attack import NEWSLETTER_SECRET
 from webtools import Client, add_config
 
 from newsletter.db import Database, Server
-from newsletter.links import Purpose, make_dated_token, make_token
+from newsletter.mail.links import Purpose, make_dated_token, make_token
 from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter

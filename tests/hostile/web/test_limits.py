@@ -15,7 +15,7 @@ from attack import NEWSLETTER_SECRET
 from webtools import Client, outbox
 
 from newsletter.db import Database
-from newsletter.links import Purpose, make_token
+from newsletter.mail.links import Purpose, make_token
 from newsletter.models import Status, Subscriber
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -23,7 +23,7 @@ from webtools import Client, add_config
 from newsletter.config import load_workspace
 from newsletter.credentials import signing_keys
 from newsletter.db import Database
-from newsletter.render import Renderer
+from newsletter.render.pipeline import Renderer
 from newsletter.sending.notices import Notices
 from newsletter.web import create_app
 from newsletter.web.server import start

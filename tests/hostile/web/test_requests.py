@@ -24,7 +24,7 @@ from webtools import Client
 
 from newsletter.db import Database
 from newsletter.errors import ConfigError
-from newsletter.links import TEST_COPY_ID, Purpose, make_dated_token, make_token
+from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token, make_token
 from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
-from .credentials import SigningKeys
+from ..credentials import SigningKeys
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # A dated token's body: public id, when issued (hex seconds), and in newer tokens the change number (hex).

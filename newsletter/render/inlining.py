@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 
-from . import speedups
+from .. import speedups
 
 # Where a block stood in the document while the rest was inlined (card_block in render.py puts it there).
 BLOCK_MARK = "<!--nl-block:{}-->"

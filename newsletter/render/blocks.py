@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import Issue, Section, Story
+from ..models import Issue, Section, Story
 
 DIGEST_BLOCK = 5  # digest stories are ~200 px tall: five stay well under Outlook's ~1,800 px
 

@@ -20,10 +20,10 @@ from email.header import Header
 from email.utils import formataddr, formatdate
 from itertools import groupby
 
+from ..config import Config
+from ..models import Email, Letter, is_one_line
 from . import placeholders
 from .addresses import ascii_form, domain_of
-from .config import Config
-from .models import Email, Letter, is_one_line
 from .placeholders import personalize
 
 HEADER_LINE = 78  # RFC 5322: a header line SHOULD stay within 78 characters; folding keeps it there

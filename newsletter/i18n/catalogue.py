@@ -2,7 +2,7 @@
 the email, the web app's pages, and the confirmation and welcome emails.
 
 English is the source: LABELS below. Other languages are gettext catalogues,
-newsletter/locale/<language>/LC_MESSAGES/newsletter.po, whose msgid is the English text; they are
+newsletter/i18n/locale/<language>/LC_MESSAGES/newsletter.po, whose msgid is the English text; they are
 read as they are (no compile step) with Babel. A region ("pt-BR", "de_AT") falls back to its base
 language for the labels; a language without a catalogue gets English. A workspace's [labels] table
 in newsletter.toml overrides any label on top, wherever it is shown.

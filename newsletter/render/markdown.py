@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore, replace, smartquotes
 from markdown_it.token import Token
 
-from . import i18n
+from ..i18n import catalogue as i18n
 
 ALLOWED_TAGS = {"p", "a", "em", "strong", "code", "ul", "ol", "li", "br", "blockquote"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}

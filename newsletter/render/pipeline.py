@@ -17,12 +17,14 @@ import mjml
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from . import i18n, markdown, placeholders, tagging
+from ..config import Config, Workspace
+from ..errors import TemplateError
+from ..i18n import catalogue as i18n
+from ..mail import placeholders
+from ..models import Email, Issue, Story
+from . import markdown, tagging
 from .blocks import story_blocks
-from .config import Config, Workspace
-from .errors import TemplateError
 from .inlining import BLOCK_MARK, Inliner, inline_css
-from .models import Email, Issue, Story
 from .theme import palettes
 
 CONTENT_WIDTH = 536  # 600 px card minus 32 px padding each side
@@ -47,8 +49,9 @@ def unbroken(text: str) -> Markup:
 
 def default_template_dir() -> Path:
     """The templates shipped with the tool (inside the wheel, or at the top of a source checkout)."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "templates"
+    return packaged if packaged.is_dir() else package.parent / "templates"
 
 
 @jinja2.pass_context
@@ -270,7 +273,7 @@ def with_main_landmark(html: str) -> str:
 
 # This package: an exception raised in its code after the template's last line came from a filter
 # or function we give templates, which is a bug of ours however the template called it.
-OUR_CODE = str(Path(__file__).resolve().parent)
+OUR_CODE = str(Path(__file__).resolve().parent.parent)
 
 
 def _raised_by_code_the_template_called(exc: Exception) -> bool:
