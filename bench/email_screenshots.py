@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsletter.config import load_workspace  # noqa: E402
-from newsletter.issue_file import load_issue  # noqa: E402
+from newsletter.issue.loading import load_issue  # noqa: E402
 from newsletter.models import Issue  # noqa: E402
 from newsletter.render.pipeline import Renderer  # noqa: E402
+from newsletter.workspace.config import load_workspace  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from newsletter.config import load_workspace
 from newsletter.publish import publish
+from newsletter.workspace.config import load_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_ISSUE = ROOT / "tests" / "fixtures" / "small-issue.yaml"

@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from newsletter.config import load_workspace
-from newsletter.issue_file import load_issue
+from newsletter.issue.loading import load_issue
 from newsletter.models import Issue, Section
 from newsletter.render.pipeline import Renderer
+from newsletter.workspace.config import load_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from click.testing import CliRunner  # noqa: E402
 
-from newsletter.cli import cli  # noqa: E402
+from newsletter.cli.main import cli  # noqa: E402
 from newsletter.db import Database, Event  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

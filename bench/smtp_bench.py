@@ -90,9 +90,9 @@ def prebuilt_rate(workspace: Path, port: int) -> float:
     """Messages per second into the sink for one message built once (what the sink alone allows)."""
     import smtplib
 
+    from newsletter.issue.prepare import prepare_issue
     from newsletter.mail.message import MessageTemplate
     from newsletter.models import Letter
-    from newsletter.prepare import prepare_issue
 
     prepared = prepare_issue(workspace / "issues" / "2026-11-24.yaml")
     letter = Letter("reader0000000@example.com", "Reader 0", "https://weeklymodel.example.com/unsubscribe?token=x")

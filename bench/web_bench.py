@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fixture settings and issue the te
 
 from conftest import CONFIG, SMALL_ISSUE  # noqa: E402
 
-from newsletter.credentials import signing_keys  # noqa: E402
 from newsletter.db import Database, Location, Server  # noqa: E402
 from newsletter.mail.links import Purpose, make_token  # noqa: E402
 from newsletter.models import State, Status, Subscriber  # noqa: E402
+from newsletter.workspace.credentials import signing_keys  # noqa: E402
 
 WEB = '\n[web]\nsubscribe_rate = "100000/minute"\naddress_rate = "100000/minute"\n'  # the load is not rate-limited
 ISSUE = "7"  # the fixture issue's number, its key in the ledger

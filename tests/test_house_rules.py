@@ -10,7 +10,7 @@ ENVIRONMENT = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 # Where the environment may be touched: the module that reads every secret and setting from it, and
 # speedups, whose disable_pydantic_plugins() sets PYDANTIC_DISABLE_PLUGINS, a library's start-up
 # setting, for the entry points to call before pydantic defines its first model.
-MAY_READ_THE_ENVIRONMENT = {"credentials.py", "speedups.py"}
+MAY_READ_THE_ENVIRONMENT = {"workspace/credentials.py", "speedups.py"}
 
 
 def environment_uses(source: str) -> list[int]:
@@ -42,3 +42,81 @@ def test_the_environment_is_read_in_credentials_only() -> None:
 def test_the_rule_sees_every_way_of_reaching_the_environment() -> None:
     source = "import os\nimport os as system\nfrom os import environ\nos.environ.get('A')\nsystem.getenv('B')\nx = os.path.join('a')\n"
     assert environment_uses(source) == [3, 4, 5]
+
+
+# --- the layout -------------------------------------------------------------------------------------
+
+# The modules at the package's root: the errors every layer raises, the start-up speed tricks
+# (newsletter/speedups.py says why they live together), and Python's own. The shared vocabulary is
+# the models/ package (with the placeholders and addresses every part speaks of).
+# Everything else lives in a package named after its part of the data flow (docs/architecture.md).
+ROOT_MODULES = {"__init__.py", "__main__.py", "errors.py", "speedups.py"}
+
+
+def test_the_package_root_holds_only_the_shared_modules() -> None:
+    assert {path.name for path in PACKAGE.glob("*.py")} - ROOT_MODULES == set()
+
+
+def imported_packages(source: str, package: list[str]) -> set[str]:
+    """The packages of ours (newsletter.X, by X) that a module of `package` (["newsletter", "mail"])
+    imports, lazily or not; imports for the type checker only (under `if TYPE_CHECKING:`) do not count."""
+    tree = ast.parse(source)
+    checking_only = {
+        id(node)
+        for branch in ast.walk(tree)
+        if isinstance(branch, ast.If) and ast.unparse(branch.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for statement in branch.body
+        for node in ast.walk(statement)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in checking_only:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            names = [[*target, alias.name] for alias in node.names] if target == ["newsletter"] else [target]
+        elif isinstance(node, ast.Import):
+            names = [alias.name.split(".") for alias in node.names]
+        else:
+            continue
+        found |= {name[1] for name in names if len(name) > 1 and name[0] == "newsletter"}
+    return found
+
+
+def package_imports() -> dict[str, set[str]]:
+    """For each package of ours (and each root module, by its name), the other ones it imports."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).parts
+        unit = parts[0].removesuffix(".py")
+        relative = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        package = list(relative[:-1])  # a package's __init__ is in the package it starts
+        graph.setdefault(unit, set()).update(imported_packages(path.read_text(encoding="utf-8"), package) - {unit, "__init__"})
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> set[tuple[str, ...]]:
+    """Every cycle of `graph`, each once, starting at its smallest name."""
+    found = set()
+
+    def walk(start: str, node: str, path: list[str]) -> None:
+        for nxt in graph.get(node, ()):
+            if nxt == start:
+                found.add(tuple(path))
+            elif nxt > start and nxt not in path:
+                walk(start, nxt, [*path, nxt])
+
+    for start in graph:
+        walk(start, start, [start])
+    return found
+
+
+def test_no_two_packages_import_each_other() -> None:
+    assert cycles(package_imports()) == set()
+
+
+def test_the_cycle_rule_sees_lazy_imports_and_leaves_type_checking_alone() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == {("a", "b", "c")}
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..workspace.config import Config\ndef f():\n    from ..db import Database\n    from .. import models\n"
+    assert imported_packages(source, ["newsletter", "mail"]) == {"db", "models"}

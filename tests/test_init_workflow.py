@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.render.pipeline import default_template_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,7 +239,7 @@ def test_init_without_flags_off_a_terminal_lists_them(tmp_path: Path, monkeypatc
 
 
 def test_init_asks_for_missing_settings_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsletter.commands import init as init_module
+    from newsletter.cli.commands import init as init_module
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(init_module, "_is_terminal", lambda: True)
@@ -255,7 +255,7 @@ def test_init_asks_for_missing_settings_on_a_terminal(tmp_path: Path, monkeypatc
 def test_init_checks_each_answer_as_it_is_typed_and_asks_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A mistyped address used to be found only after every question was answered, and then
     nothing was written: all of it to be typed again."""
-    from newsletter.commands import init as init_module
+    from newsletter.cli.commands import init as init_module
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(init_module, "_is_terminal", lambda: True)
@@ -306,10 +306,10 @@ def test_settings_with_quotes_and_backslashes_survive(tmp_path: Path, monkeypatc
 
 
 def test_a_failed_write_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import newsletter.output
+    import newsletter.files.writing
     from newsletter.errors import OutputError
 
-    real = newsletter.output.write_files
+    real = newsletter.files.writing.write_files
 
     def failing(folder: Path, files: dict[str, bytes]) -> list[Path]:
         if "newsletter.toml" in files:
@@ -317,7 +317,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytes
         return real(folder, files)
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(newsletter.output, "write_files", failing)
+    monkeypatch.setattr(newsletter.files.writing, "write_files", failing)
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / ".gitignore").write_text("*.pyc\n", encoding="utf-8")
     for folder in ["new-one", "kept"]:

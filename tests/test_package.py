@@ -57,7 +57,7 @@ def test_the_wheel_is_named_for_the_distribution_and_carries_the_packages_versio
 
 def test_the_wheel_installs_the_newsletter_command(wheel: Path) -> None:
     entry_points = read_from(wheel, f"{dist_info(wheel)}/entry_points.txt")
-    assert "newsletter = newsletter.cli:main" in entry_points
+    assert "newsletter = newsletter.cli.main:main" in entry_points
 
 
 def test_the_wheel_ships_the_licence_and_the_type_marker(wheel: Path) -> None:
@@ -86,7 +86,7 @@ def test_the_installed_command_reports_its_own_version_beside_another_newsletter
     (libraries / "newsletter-0.1.22rc0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: newsletter\nVersion: 0.1.22rc0\n")
     (libraries / "click").symlink_to(Path(click.__file__).parent, target_is_directory=True)
     env = {"PYTHONPATH": os.pathsep.join([str(unpacked), str(libraries)]), "PATH": os.defpath}
-    run = [sys.executable, "-S", "-c", "import newsletter.cli, sys; print(newsletter.cli.__file__, file=sys.stderr); newsletter.cli.main()", "--version"]
+    run = [sys.executable, "-S", "-c", "import newsletter.cli.main, sys; print(newsletter.cli.main.__file__, file=sys.stderr); newsletter.cli.main.main()", "--version"]
     shown = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)  # cwd: not the checkout
     assert shown.stderr.startswith(str(unpacked)), shown.stderr
     assert (shown.returncode, shown.stdout.strip()) == (0, f"newsletter, version {newsletter.__version__}")

@@ -15,9 +15,9 @@ import pytest
 
 import newsletter
 from newsletter import speedups
-from newsletter.config import load_workspace
-from newsletter.issue_file import load_issue
+from newsletter.issue.loading import load_issue
 from newsletter.render.pipeline import Renderer
+from newsletter.workspace.config import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"
@@ -77,14 +77,14 @@ def test_pydantic_looks_for_plugins_at_the_first_model_unless_the_variable_says_
 
 def test_the_commands_and_the_web_app_define_their_models_without_looking_for_plugins(pydantic_plugin: Path, tmp_path: Path) -> None:
     build = ["newsletter", "build", str(SAMPLE), "--out", str(tmp_path / "out")]
-    ok(python(f"import sys\nfrom newsletter.cli import main\nsys.argv = {build!r}\nmain()", extra_path=pydantic_plugin, cwd=ROOT))
+    ok(python(f"import sys\nfrom newsletter.cli.main import main\nsys.argv = {build!r}\nmain()", extra_path=pydantic_plugin, cwd=ROOT))
     assert (tmp_path / "out" / "email.html").exists()
     ok(python("import newsletter.web", extra_path=pydantic_plugin))
     assert not (pydantic_plugin / "loaded").exists()
 
 
 def test_importing_newsletter_changes_no_environment() -> None:
-    code = "import os\nbefore = dict(os.environ)\nimport newsletter, newsletter.cli\nprint(dict(os.environ) == before)"
+    code = "import os\nbefore = dict(os.environ)\nimport newsletter, newsletter.cli.main\nprint(dict(os.environ) == before)"
     assert ok(python(code)).strip() == "True"
 
 
@@ -166,7 +166,7 @@ def test_cssutils_says_nothing_about_email_only_css_and_writes_what_is_left_mini
 WRITE_UNDER_A_UMASK = """\
 import os, sys
 from pathlib import Path
-from newsletter.output import write_files
+from newsletter.files.writing import write_files
 folder = Path(sys.argv[1])
 write_files(folder, {"ours.txt": b"x"})
 open(folder / "plain.txt", "w").close()
@@ -187,7 +187,7 @@ def test_the_one_writer_gives_new_files_the_mode_open_gives_them_and_leaves_the_
 
 EXIT_AFTER_A_COMMAND = """\
 import atexit, sys, weakref
-from newsletter.cli import main
+from newsletter.cli.main import main
 
 class Node:
     pass

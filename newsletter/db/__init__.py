@@ -10,10 +10,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..workspace.database import Location, Server
 from .connection import Busy, Connection, NoDatabase, StoreError
 from .events import Event, Events, Notices
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
-from .location import Location, Server
 from .notice_queue import NoticeQueue, QueuedNotice
 from .reports import Reports
 from .subscribers import Confirmation, ImportCounts, Subscribers

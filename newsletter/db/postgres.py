@@ -19,8 +19,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
+from ..workspace.database import Server, redact
 from .connection import LOCK_SPACE, Busy, StoreError
-from .location import Server, redact
 from .migrations import POSTGRES_MIGRATIONS, SCHEMA_VERSION
 
 CONNECT_SECONDS = 10

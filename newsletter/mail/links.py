@@ -19,9 +19,10 @@ import re
 import secrets
 from collections.abc import Callable
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..credentials import SigningKeys
+if TYPE_CHECKING:  # the keys come from the caller: mail never reads the workspace
+    from ..workspace.credentials import SigningKeys
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # A dated token's body: public id, when issued (hex seconds), and in newer tokens the change number (hex).

@@ -19,12 +19,14 @@ from email.charset import Charset
 from email.header import Header
 from email.utils import formataddr, formatdate
 from itertools import groupby
+from typing import TYPE_CHECKING
 
-from ..config import Config
-from ..models import Email, Letter, is_one_line
-from . import placeholders
-from .addresses import ascii_form, domain_of
-from .placeholders import personalize
+from ..models import Email, Letter, is_one_line, placeholders
+from ..models.addresses import ascii_form, domain_of
+from ..models.placeholders import personalize
+
+if TYPE_CHECKING:  # the settings come from the caller: mail never reads the workspace
+    from ..workspace.config import Config
 
 HEADER_LINE = 78  # RFC 5322: a header line SHOULD stay within 78 characters; folding keeps it there
 

@@ -9,12 +9,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..check import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Finding, delivered_bytes
-from ..config import CONFIG_NAME, Workspace, load_workspace
 from ..errors import NewsletterError
+from ..issue.checks import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, Finding, delivered_bytes
+from ..issue.prepare import prepare_issue
 from ..models import Email
-from ..prepare import prepare_issue
 from ..render.pipeline import Renderer
+from ..workspace.config import CONFIG_NAME, Workspace, load_workspace
 
 MAX_ERROR_CHARS = 500  # an unexpected error's message can be huge (a repr of a whole document)
 
@@ -131,7 +131,7 @@ class PreviewSession:
     def _workspace_root(self) -> Path:
         if self._renderer:
             return self._renderer.workspace.root
-        from ..config import find_root
+        from ..workspace.config import find_root
 
         return find_root(self.issue_path.parent)
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..config import Workspace
+    from ..workspace.config import Workspace
     from .base import Provider
 
 NAMES = ("outbox", "smtp", "sendgrid")

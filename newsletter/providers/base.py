@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 
-from ..config import Config
 from ..errors import NewsletterError
 from ..mail.message import MessageTemplate
 from ..models import Email, Letter, Outcome, RecipientStatus
+from ..workspace.config import Config
 
 TEST_MARK = "[TEST] "
 DRAFT_MARK = "[DRAFT] "  # a test copy of an issue that still holds TODO placeholders

@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import Config
 from ..mail.message import AddressError
 from ..models import Outcome, RecipientStatus
+from ..workspace.config import Config
 from .base import Batch, OneByOne, ProviderRefused, Report
 
 MAILDIR = ("tmp", "new", "cur")

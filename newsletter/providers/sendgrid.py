@@ -23,14 +23,13 @@ import orjson
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from ..config import Config
-from ..credentials import SENDGRID_API_HOST, SENDGRID_API_KEY, mask_secrets, refuse_clear_text, sendgrid_api_key, sendgrid_host_override
-from ..mail import placeholders
-from ..mail.addresses import NEEDS_SMTPUTF8, ascii_form
 from ..mail.message import list_id, list_unsubscribe
-from ..mail.placeholders import personalize
-from ..models import Letter, Outcome, RecipientStatus, Status, escape_html
+from ..models import Letter, Outcome, RecipientStatus, Status, escape_html, placeholders
+from ..models.addresses import NEEDS_SMTPUTF8, ascii_form
+from ..models.placeholders import personalize
 from ..speedups import QuietBody
+from ..workspace.config import Config
+from ..workspace.credentials import SENDGRID_API_HOST, SENDGRID_API_KEY, mask_secrets, refuse_clear_text, sendgrid_api_key, sendgrid_host_override
 from . import SCHEDULES_AHEAD
 from .base import Ambiguous, Batch, ProviderRefused, Report, RetryLater
 

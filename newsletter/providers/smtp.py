@@ -1,6 +1,6 @@
 """SMTP: one connection (STARTTLS, TLS or plain), reused for every message of the run.
 
-The password comes from SMTP_PASSWORD in the environment (newsletter.credentials), never from
+The password comes from SMTP_PASSWORD in the environment (newsletter.workspace.credentials), never from
 newsletter.toml.
 
 Each message goes through the SMTP phases one by one (MAIL, RCPT, then DATA) rather than through
@@ -15,12 +15,12 @@ import smtplib
 import ssl
 from typing import Literal
 
-from ..config import Config
-from ..credentials import mask_secrets, smtp_password
 from ..errors import ConfigError, is_loopback, warn
-from ..mail.addresses import NEEDS_SMTPUTF8, ascii_form
 from ..mail.message import AddressError
 from ..models import Letter, Outcome, RecipientStatus
+from ..models.addresses import NEEDS_SMTPUTF8, ascii_form
+from ..workspace.config import Config
+from ..workspace.credentials import mask_secrets, smtp_password
 from .base import Batch, OneByOne, ProviderRefused, RetryLater
 
 Phase = Literal["mail", "rcpt", "data"]  # the SMTP command a refusal answered

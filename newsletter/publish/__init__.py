@@ -11,9 +11,9 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from ..config import Workspace
+from ..files.writing import output_folder
 from ..models import Issue
-from ..output import output_folder
+from ..workspace.config import Workspace
 from .site import Site, archive_file, build_site, default_folder, not_gone_out
 from .writer import Outcome, SiteWriter
 

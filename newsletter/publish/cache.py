@@ -11,10 +11,10 @@ import importlib.metadata
 from pathlib import Path
 
 from .. import __version__
-from ..config import Workspace
 from ..errors import OutputError
-from ..output import sweep_temporary_files, write_files
+from ..files.writing import sweep_temporary_files, write_files
 from ..render.pipeline import default_template_dir
+from ..workspace.config import Workspace
 
 # The libraries whose output ends up in a page (a new version may render differently): the
 # template engine, MJML, the inliner and its CSS parser, Markdown and its sanitizer, the issue

@@ -26,13 +26,12 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from ..config import Workspace
 from ..errors import IssueFileError, OutputError
-from ..issue_file import MAX_FILE_BYTES, load_issue
-from ..mail import placeholders
-from ..models import Issue, State
-from ..reading import UnreadableFile, read_capped
+from ..files.reading import UnreadableFile, read_capped
+from ..issue.loading import MAX_FILE_BYTES, load_issue
+from ..models import Issue, State, placeholders
 from ..render.pipeline import Renderer, web_url
+from ..workspace.config import Workspace
 from .cache import Cache, code_fingerprint, digest, render_fingerprint
 
 if TYPE_CHECKING:

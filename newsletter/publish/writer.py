@@ -1,5 +1,5 @@
 """Writing the archive: compare each file with what is on disk, then write only the changed ones,
-all at once (newsletter.output.write_files stages every file, then renames them into place).
+all at once (newsletter.files.writing.write_files stages every file, then renames them into place).
 
 The renames go pages first, then the files that link to them (index.html, feed.xml, sitemap.xml):
 a run that dies between two renames leaves a page nothing links to yet, never a link to a page
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import OutputError
-from ..output import output_folder, sweep_temporary_files, write_files
-from ..reading import UnreadableFile, read_capped
+from ..files.reading import UnreadableFile, read_capped
+from ..files.writing import output_folder, sweep_temporary_files, write_files
 
 
 @dataclass(frozen=True)

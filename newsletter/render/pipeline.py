@@ -17,11 +17,10 @@ import mjml
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from ..config import Config, Workspace
 from ..errors import TemplateError
 from ..i18n import catalogue as i18n
-from ..mail import placeholders
-from ..models import Email, Issue, Story
+from ..models import Email, Issue, Story, placeholders
+from ..workspace.config import Config, Workspace
 from . import markdown, tagging
 from .blocks import story_blocks
 from .inlining import BLOCK_MARK, Inliner, inline_css

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote_plus, urlsplit
 
 if TYPE_CHECKING:
-    from ..config import Config
     from ..models import Issue, Story
+    from ..workspace.config import Config
 
 SAFE = "-_.~"  # unreserved characters; everything else in an added value is percent-encoded
 SPONSOR_SLOT = "sponsor"  # the utm_content of the sponsor's link

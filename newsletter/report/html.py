@@ -336,8 +336,8 @@ def trend_html(trend: Trend) -> str:
 
 
 def write_page(path: Path, page: str, follow_symlinks: bool = False) -> None:
-    """Write the page through the one writer (newsletter.output.write_output): a new or regular
+    """Write the page through the one writer (newsletter.files.writing.write_output): a new or regular
     file in a folder that exists, written whole; `-` is standard output."""
-    from ..output import write_output
+    from ..files.writing import write_output
 
     write_output(path, page.encode("utf-8"), follow_symlinks)

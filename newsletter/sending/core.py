@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..check import TODO_LEFT, Finding
-from ..config import Config, Workspace
-from ..credentials import SigningKeys, signing_keys
 from ..db import Database, IssueRecord, Ledger, Schedule
 from ..errors import NewsletterError
-from ..mail.addresses import normalize
+from ..issue.checks import TODO_LEFT, Finding
+from ..issue.prepare import PreparedIssue, issue_numbers, prepare_issue
 from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
-from ..prepare import PreparedIssue, issue_numbers, prepare_issue
+from ..models.addresses import normalize
 from ..providers import check_provider, open_provider, schedules_ahead
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RetryLater, can_schedule
+from ..workspace.config import Config, Workspace
+from ..workspace.credentials import SigningKeys, signing_keys
 from .loop import NoProgress, Progress, SendLoop
 from .schedules import CANCEL_MARGIN, ScheduleError, plan_delivery
 

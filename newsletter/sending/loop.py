@@ -26,10 +26,10 @@ from typing import Protocol
 
 from tenacity import wait_exponential, wait_random
 
-from ..config import SendSettings
 from ..db import Bouncing, Claim, Ledger, Settlement
 from ..models import BatchResult, Letter, Outcome, Recipient, RecipientStatus, State
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderRefused, RetryLater
+from ..workspace.config import SendSettings
 
 BACKOFF = wait_exponential(multiplier=0.5, max=60) + wait_random(0, 0.5)  # 0.5 s, 1 s, 2 s ... plus jitter
 LONGEST_WAIT = 300.0  # seconds; a server asking for more is asked again after this long

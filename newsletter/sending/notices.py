@@ -14,8 +14,6 @@ import threading
 import time
 from collections import Counter
 
-from ..config import Workspace
-from ..credentials import SigningKeys
 from ..db import Database, QueuedNotice
 from ..i18n.catalogue import labels
 from ..mail.links import Purpose, make_dated_token, make_token
@@ -23,6 +21,8 @@ from ..models import BatchResult, Email, Letter, Outcome, Status, Subscriber
 from ..providers import open_provider
 from ..providers.base import Ambiguous, Batch, Edition, ProviderError, RetryLater
 from ..render.pipeline import Renderer
+from ..workspace.config import Workspace
+from ..workspace.credentials import SigningKeys
 
 WELCOME_TEMPLATE = "welcome.mjml.j2"
 # Either half in the workspace's templates asks for a welcome; the other half comes from the defaults.

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IssueFileError
-from ..issue_file import MAX_FILE_BYTES, new_yaml, parse_issue
+from ..files.reading import UnreadableFile, read_capped
+from ..files.writing import write_files
+from ..issue.loading import MAX_FILE_BYTES, new_yaml, parse_issue
 from ..models import Story
-from ..output import write_files
-from ..reading import UnreadableFile, read_capped
 from .block import story_yaml
 from .draft import Draft
 from .errors import StoryError

@@ -6,7 +6,7 @@ import io
 import re
 import textwrap
 
-from ..check import DRAFT_MARK
+from ..issue.checks import DRAFT_MARK
 from .draft import Draft
 
 SUMMARY_WIDTH = 88  # like the hand-written summaries in the sample issue

@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from ..mail import placeholders
-from ..models import Quote, Story, is_http_url
+from ..models import Quote, Story, is_http_url, placeholders
 from . import facts, quotes, sentences, summarize
 from .clean import Cleaned, clean
 from .errors import StoryError

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ..files.reading import UnreadableFile, read_capped
 from ..models import is_http_url
-from ..reading import UnreadableFile, read_capped
 from .errors import StoryError
 from .guarded_http import Guard, read_body
 

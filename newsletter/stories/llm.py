@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from ..config import StorySettings
-from ..credentials import llm_api_key, mask_secrets, refuse_clear_text
+from ..workspace.config import StorySettings
+from ..workspace.credentials import llm_api_key, mask_secrets, refuse_clear_text
 from .errors import StoryError
 from .figures import Unsupported, unsupported_figures
 from .guarded_http import Guard, opener, read_body

@@ -23,10 +23,10 @@ from .. import speedups
 # gunicorn starts here, not in cli.main(): before ..config defines the first pydantic model.
 speedups.disable_pydantic_plugins()
 
-from ..config import load_workspace
-from ..credentials import MAKE_ONE, SECRET, WORKSPACE, signing_keys, workspace_from_environment
 from ..db import StoreError
 from ..errors import ConfigError
+from ..workspace.config import load_workspace
+from ..workspace.credentials import MAKE_ONE, SECRET, WORKSPACE, signing_keys, workspace_from_environment
 from .archive import register_archive
 from .extensions import csrf
 from .pages import pages

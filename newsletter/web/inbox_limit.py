@@ -15,7 +15,7 @@ from typing import TypeVar
 from limits import parse_many
 from limits.strategies import RateLimiter
 
-from ..mail.addresses import normalize
+from ..models.addresses import normalize
 from .extensions import client_key, limiter
 
 NAMESPACE = "inbox"

@@ -12,9 +12,9 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from ..db import Confirmation, Database
-from ..mail.addresses import normalize
 from ..mail.links import TEST_COPY_ID, DatedToken, Purpose, make_token, verify_dated_token, verify_link, verify_token
 from ..models import Status, Subscriber, name_problem
+from ..models.addresses import normalize
 from ..sending.notices import CONFIRMABLE
 from . import inbox_limit
 from .extensions import csrf, limiter

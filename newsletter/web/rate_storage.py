@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from flask import Flask
 from limits.errors import ConfigurationError
 
-from ..config import CONFIG_NAME, Workspace
 from ..errors import ConfigError
+from ..workspace.config import CONFIG_NAME, Workspace
 from .extensions import limiter
 
 REDIS_SCHEMES = ("redis", "rediss", "redis+unix")

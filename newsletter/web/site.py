@@ -11,14 +11,14 @@ from typing import Any, TypeVar
 from flask import current_app, render_template
 from markupsafe import Markup
 
-from ..config import Config, Workspace
-from ..credentials import SigningKeys
 from ..db import Database, StoreError
-from ..db.location import Server
 from ..i18n.catalogue import labels
 from ..render.pipeline import Renderer
 from ..render.theme import Palette, palettes
 from ..sending.notices import Notices
+from ..workspace.config import Config, Workspace
+from ..workspace.credentials import SigningKeys
+from ..workspace.database import Server
 from .background import NoticeSender
 
 T = TypeVar("T")

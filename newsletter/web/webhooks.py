@@ -12,10 +12,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
-from .. import credentials
 from ..db import Event
-from ..mail.addresses import normalize
 from ..models import CONTROL_CHARACTER, Status
+from ..models.addresses import normalize
+from ..workspace import credentials
 from .site import site
 
 webhooks = Blueprint("webhooks", __name__)

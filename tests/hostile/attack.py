@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "send"))  # the 
 
 from sendgrid_server import API_KEY
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 
 NEWSLETTER_SECRET = "hostile-suite-secret-Tq8mZ2vL5xR9nB4wK7pJ3cY6"
 SMTP_PASSWORD = "hostile-smtp-password-Vh3Qz8Lm"

@@ -12,7 +12,7 @@ import pytest
 from attack import add_config, run
 
 from newsletter.db import Database
-from newsletter.issue_file import new_yaml
+from newsletter.issue.loading import new_yaml
 from newsletter.models import State, Subscriber
 
 FORMULAS = ["=HYPERLINK(\"https://evil.example\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "=1+1"]

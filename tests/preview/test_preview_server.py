@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from newsletter.build import build_issue
-from newsletter.cli import cli
+from newsletter.cli.main import cli
+from newsletter.issue.build import build_issue
 from newsletter.preview.app import start_preview
 
 pytestmark = pytest.mark.slow  # each test starts a real preview server, which takes half a second to stop

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from newsletter.config import load_workspace
 from newsletter.publish import Outcome, publish
+from newsletter.workspace.config import load_workspace
 
 SMALL_ISSUE = Path(__file__).resolve().parent.parent / "fixtures" / "small-issue.yaml"
 # The fixture's archive_url is https://fixture.example.org/archive: its pages go to site/archive/,

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from publishtools import add_issue, names, run, snapshot, workspace_of
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.errors import IssueFileError, OutputError
 from newsletter.publish import SiteWriter
 

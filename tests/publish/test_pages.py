@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from publishtools import PAGES, add_issue, run, snapshot, workspace_of
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.errors import OutputError
-from newsletter.mail import placeholders
+from newsletter.models import placeholders
 from newsletter.render.pipeline import Renderer
 
 ARCHIVE = "https://fixture.example.org/archive"
@@ -29,8 +29,8 @@ def test_only_sent_or_marked_issues_are_published(workspace: Path) -> None:
 
 
 def test_issues_the_ledger_records_as_sent_are_published(workspace: Path) -> None:
-    from newsletter.config import load_workspace
     from newsletter.db import Database
+    from newsletter.workspace.config import load_workspace
 
     with Database(load_workspace(workspace).database) as db, db.transaction() as sql:
         sql.execute("INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('7', 'ada@example.com', 'sent', '2026-12-01T08:00:00Z')")
@@ -65,9 +65,9 @@ def test_issue_page_has_open_graph_tags_neighbour_links_subscribe_and_feed(publi
 
 
 def test_issue_page_is_the_renderers_web_page_at_the_address_emails_link_to(published: Path) -> None:
-    from newsletter.config import load_workspace
-    from newsletter.issue_file import load_issue
+    from newsletter.issue.loading import load_issue
     from newsletter.render.pipeline import web_url
+    from newsletter.workspace.config import load_workspace
 
     workspace = load_workspace(workspace_of(published))
     issue = load_issue(workspace_of(published) / "issues" / "2026-12-01.yaml")
@@ -96,8 +96,8 @@ def test_a_placeholder_in_a_page_stops_the_publish(published: Path, monkeypatch)
 
 def test_an_issue_whose_copies_may_have_gone_out_is_published(workspace: Path) -> None:
     """`unknown`: a send cut short after handing letters over. Their readers may follow the link."""
-    from newsletter.config import load_workspace
     from newsletter.db import Database
+    from newsletter.workspace.config import load_workspace
 
     with Database(load_workspace(workspace).database) as db, db.transaction() as sql:
         sql.execute("INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('7', 'ada@example.com', 'unknown', '2026-12-01T08:00:00Z')")

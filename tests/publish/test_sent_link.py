@@ -17,13 +17,13 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
-from newsletter.config import load_workspace
+from newsletter.cli.main import cli
 from newsletter.db import Database
 from newsletter.i18n.catalogue import LABELS
 from newsletter.models import Subscriber
 from newsletter.web import create_app
 from newsletter.web.server import start
+from newsletter.workspace.config import load_workspace
 
 pytestmark = pytest.mark.slow  # send, publish and serve, end to end
 

@@ -10,8 +10,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
-from newsletter.issue_file import load_issue
+from newsletter.cli.main import cli
+from newsletter.issue.loading import load_issue
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUTS = ["email.html", "email.txt", "email.eml", "web.html"]
@@ -82,9 +82,9 @@ def test_a_template_mistake_at_render_time_names_the_template_and_line(workspace
 
 
 def test_a_bug_in_a_filter_of_ours_is_not_reported_as_the_templates_mistake(workspace: Path, issue_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsletter.config import load_workspace
     from newsletter.render import markdown
     from newsletter.render.pipeline import Renderer
+    from newsletter.workspace.config import load_workspace
 
     def broken(text: str, language: str = "en") -> str:
         raise RuntimeError("a bug in the typography")
@@ -312,13 +312,13 @@ def test_a_workspace_without_templates_uses_the_defaults(workspace: Path, issue_
 
 
 def test_a_bug_is_one_sentence_not_a_traceback(issue_path: Path, monkeypatch, capsys) -> None:
-    import newsletter.build
-    from newsletter.cli import main
+    import newsletter.issue.build
+    from newsletter.cli.main import main
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the build")
 
-    monkeypatch.setattr(newsletter.build, "build_issue", broken)
+    monkeypatch.setattr(newsletter.issue.build, "build_issue", broken)
     monkeypatch.setattr("sys.argv", ["newsletter", "build", str(issue_path)])
     monkeypatch.delenv("NEWSLETTER_DEBUG", raising=False)
     with pytest.raises(SystemExit) as stopped:

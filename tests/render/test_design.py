@@ -10,15 +10,14 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
-from newsletter.config import load_config, load_workspace
+from newsletter.cli.main import cli
 from newsletter.errors import ConfigError, IssueFileError
 from newsletter.i18n.catalogue import EMAIL_LABELS, LABELS, labels, long_date
-from newsletter.issue_file import load_issue
-from newsletter.mail import placeholders
-from newsletter.models import Email, Image, Issue, Section, Sponsor
+from newsletter.issue.loading import load_issue
+from newsletter.models import Email, Image, Issue, Section, Sponsor, placeholders
 from newsletter.render.blocks import DIGEST_BLOCK
 from newsletter.render.pipeline import Renderer, web_url
+from newsletter.workspace.config import load_config, load_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import load_workspace
-from newsletter.issue_file import load_issue
+from newsletter.issue.loading import load_issue
 from newsletter.models import Issue, Section
 from newsletter.render.pipeline import Renderer
 from newsletter.render.theme import palettes
+from newsletter.workspace.config import load_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

@@ -14,15 +14,14 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from newsletter.build import build_issue
-from newsletter.config import load_workspace
-from newsletter.issue_file import load_issue
-from newsletter.mail import placeholders
-from newsletter.models import Issue, Section
-from newsletter.prepare import prepare_issue
+from newsletter.issue.build import build_issue
+from newsletter.issue.loading import load_issue
+from newsletter.issue.prepare import prepare_issue
+from newsletter.models import Issue, Section, placeholders
 from newsletter.render.markdown import smart_quotes
 from newsletter.render.pipeline import Renderer
 from newsletter.render.theme import DARK, LIGHT, contrast, palettes
+from newsletter.workspace.config import load_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

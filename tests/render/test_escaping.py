@@ -7,11 +7,11 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from newsletter.config import load_workspace
 from newsletter.errors import IssueFileError
-from newsletter.issue_file import parse_issue
+from newsletter.issue.loading import parse_issue
 from newsletter.models import Issue
 from newsletter.render.pipeline import Renderer
+from newsletter.workspace.config import load_workspace
 
 SCRIPT = "<script>alert('x')</script>"
 HOSTILE_MARKDOWN = f'Click [here](javascript:alert(1)) or <img src=x onerror=alert(2)> {SCRIPT} [data](data:text/html;base64,PHNjcmlwdD4=) <a href="javascript:alert(3)">raw</a>'

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import load_workspace
-from newsletter.issue_file import load_issue
+from newsletter.issue.loading import load_issue
 from newsletter.render.pipeline import Renderer
+from newsletter.workspace.config import load_workspace
 
 GOLDEN = Path(__file__).parent / "golden"
 

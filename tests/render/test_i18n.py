@@ -10,10 +10,10 @@ import lxml.html
 import pytest
 from babel.messages.pofile import read_po
 
-from newsletter.config import load_config
 from newsletter.errors import ConfigError
 from newsletter.i18n import catalogue as i18n
 from newsletter.i18n.catalogue import LABEL_KEYS, LABELS, LOCALE_DIR, labels, long_date, short_date
+from newsletter.workspace.config import load_config
 
 DAY = dt.date(2026, 12, 1)
 CATALOGUES = ["de", "fr", "es", "pt"]
@@ -196,9 +196,9 @@ def test_the_newsletters_name_is_quoted_wherever_a_sentence_holds_it(language: s
     ],
 )
 def test_the_footer_sentence_reads_correctly_with_a_name_that_begins_with_an_article(workspace: Path, issue_path: Path, language: str, name: str, sentence: str) -> None:
-    from newsletter.config import load_workspace
-    from newsletter.issue_file import load_issue
+    from newsletter.issue.loading import load_issue
     from newsletter.render.pipeline import Renderer
+    from newsletter.workspace.config import load_workspace
 
     path = write_config(workspace, "", language=language)
     path.write_text(path.read_text(encoding="utf-8").replace('name = "Fixture Weekly"', f'name = "{name}"', 1), encoding="utf-8")

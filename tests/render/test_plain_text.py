@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import load_workspace
-from newsletter.issue_file import load_issue
+from newsletter.issue.loading import load_issue
 from newsletter.render import markdown
 from newsletter.render.pipeline import Renderer
+from newsletter.workspace.config import load_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"

@@ -10,11 +10,11 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from newsletter.config import load_workspace
-from newsletter.issue_file import load_issue
+from newsletter.issue.loading import load_issue
 from newsletter.models import Email
 from newsletter.render import markdown
 from newsletter.render.pipeline import Renderer
+from newsletter.workspace.config import load_workspace
 
 NNBSP, NBSP = "\u202f", "\u00a0"  # narrow no-break space, no-break space
 

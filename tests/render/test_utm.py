@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
-from newsletter.config import load_workspace
-from newsletter.issue_file import load_issue
+from newsletter.cli.main import cli
+from newsletter.issue.loading import load_issue
 from newsletter.render.pipeline import Renderer
 from newsletter.render.tagging import default_source, tag_url, utm_params
+from newsletter.workspace.config import load_workspace
 
 PARAMS = {"utm_source": "fixture-weekly", "utm_medium": "email", "utm_campaign": "issue-7", "utm_content": "story-1"}
 TAGS = "utm_source=fixture-weekly&utm_medium=email&utm_campaign=issue-7&utm_content=story-1"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.db import Database
 from newsletter.report import figures
 from newsletter.report.figures import complaint_level
@@ -365,7 +365,7 @@ def test_html_of_an_issue_never_sent(workspace, tmp_path):
 def test_matplotlib_is_loaded_only_for_html(workspace, data):
     data.ledger("7", range(3))
     code = (
-        "import sys; from click.testing import CliRunner; from newsletter.cli import cli; "
+        "import sys; from click.testing import CliRunner; from newsletter.cli.main import cli; "
         f"r = CliRunner().invoke(cli, ['report', {str(workspace / 'issues' / '2026-12-01.yaml')!r}, '--json', '--opens']); "
         "assert r.exit_code == 0, r.output; assert 'matplotlib' not in sys.modules"
     )

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # the test servers live beside t
 from sendgrid_server import API_KEY, Behaviour, SendGridServer
 
 import newsletter.sending.loop as loop
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.db import Database
 from newsletter.models import Status, Subscriber
 

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 
 import newsletter.sending.core as core
-from newsletter.config import Config, Workspace
 from newsletter.db import Database
+from newsletter.issue.prepare import PreparedIssue, prepare_issue
 from newsletter.models import Letter, Outcome, RecipientStatus, State, Subscriber
-from newsletter.prepare import PreparedIssue, prepare_issue
 from newsletter.providers.base import Batch, OneByOne, ProviderRefused, RetryLater
 from newsletter.sending import send_issue
+from newsletter.workspace.config import Config, Workspace
 
 pytestmark = pytest.mark.slow  # 220 schedules of faults, each in forked processes
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsletter.credentials import SigningKeys, signing_keys
 from newsletter.errors import ConfigError
-from newsletter.mail.addresses import _full_check, ascii_form, normalize
 from newsletter.mail.links import Purpose, make_token, new_public_id, verify_token
+from newsletter.models.addresses import _full_check, ascii_form, normalize
+from newsletter.workspace.credentials import SigningKeys, signing_keys
 
 OLD = "the-old-secret-Kq3vN8xTz1bR7mW2pL9sYc4d"
 NEW = "the-new-secret-Zp5Gw2Lc8Vr1Nt7Qy4Hb6Jd0M"

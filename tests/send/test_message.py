@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import Config, load_workspace
 from newsletter.errors import ConfigError
+from newsletter.issue.prepare import prepare_issue
 from newsletter.mail.message import AddressError, MessageTemplate, list_id, slug
-from newsletter.mail.placeholders import personalize
 from newsletter.models import Email, Letter
-from newsletter.prepare import prepare_issue
+from newsletter.models.placeholders import personalize
+from newsletter.workspace.config import Config, load_workspace
 
 UNSUBSCRIBE = "https://fixture.example.org/unsubscribe?token=tok-123&list=weekly"
 LONG_UNSUBSCRIBE = "https://fixture.example.org/unsubscribe?token="

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from sendgrid_server import render
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.db import Database
-from newsletter.mail.placeholders import name_token
 from newsletter.models import Subscriber
+from newsletter.models.placeholders import name_token
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

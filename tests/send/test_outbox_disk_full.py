@@ -19,9 +19,9 @@ from conftest import SECRET, add_subscribers
 from namespaces import mount_namespace
 
 from newsletter.db import Database
+from newsletter.issue.prepare import prepare_issue
 from newsletter.mail.message import MessageTemplate
 from newsletter.models import Letter, State
-from newsletter.prepare import prepare_issue
 
 pytestmark = pytest.mark.slow  # a real full disk, then a rerun
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import SECRET, add_subscribers, run
 
-from newsletter.credentials import SigningKeys
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, verify_token
 from newsletter.models import State, Status
+from newsletter.workspace.credentials import SigningKeys
 
 
 def outbox(workspace: Path, folder: str = "") -> list[email.message.EmailMessage]:

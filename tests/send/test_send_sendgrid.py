@@ -15,13 +15,13 @@ import pytest
 from conftest import SECRET, add_subscribers, run, set_config
 from sendgrid_server import render, validate
 
-from newsletter.config import load_workspace
 from newsletter.db import Database
 from newsletter.mail.message import MessageTemplate
 from newsletter.models import Email, Recipient, State, Status
 from newsletter.providers.base import Batch, Edition
 from newsletter.providers.sendgrid import build_payload
 from newsletter.sending import letters_for
+from newsletter.workspace.config import load_workspace
 
 
 def ledger(workspace: Path) -> dict[State, int]:

@@ -154,8 +154,8 @@ def test_a_copy_the_server_refuses_is_listed_with_its_words_and_the_exit_is_non_
 def test_the_draft_gate_goes_by_what_a_finding_is_not_by_its_words(in_workspace: Path, issue_path: Path) -> None:
     import dataclasses
 
-    from newsletter.check import TODO_LEFT, Finding
-    from newsletter.prepare import prepare_issue
+    from newsletter.issue.checks import TODO_LEFT, Finding
+    from newsletter.issue.prepare import prepare_issue
     from newsletter.sending.core import SendRefused, send_test_copy
 
     make_draft(issue_path)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from click.testing import CliRunner
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.db import Database, Server
 from newsletter.models import Status, Subscriber
 

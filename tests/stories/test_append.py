@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
-from newsletter.issue_file import load_issue
+from newsletter.cli.main import cli
+from newsletter.issue.loading import load_issue
 
 from .conftest import FIXTURES, REPO_ROOT
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from newsletter.cli import cli
-from newsletter.issue_file import load_issue
+from newsletter.cli.main import cli
+from newsletter.issue.loading import load_issue
 
 from .conftest import FIXTURES, ArticleServer, Page
 

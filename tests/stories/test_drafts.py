@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from newsletter.check import CUT_SHORT
+from newsletter.issue.checks import CUT_SHORT
 from newsletter.stories.block import story_yaml
 from newsletter.stories.draft import PLACEHOLDER_URL, Draft, draft_story
 from newsletter.stories.quotes import normalized

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 
 from .conftest import FIXTURES
 
@@ -165,7 +165,7 @@ def test_a_local_ollama_needs_no_key_variable(workspace: Path, model: FakeModel,
 def test_mistral_and_groq_are_named_and_bring_their_own_address_and_key_variable(
     workspace: Path, model: FakeModel, monkeypatch, name: str, base_url: str, variable: str
 ) -> None:
-    from newsletter.config import load_workspace
+    from newsletter.workspace.config import load_workspace
 
     monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(workspace)

@@ -10,7 +10,7 @@ import re
 import pysbd
 import pytest
 
-from newsletter.check import CUT_SHORT, KEY_FACT_MAX_CHARS
+from newsletter.issue.checks import CUT_SHORT, KEY_FACT_MAX_CHARS
 from newsletter.models import Story
 from newsletter.stories.clean import Block
 from newsletter.stories.draft import draft_from

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsletter.check import KEY_FACT_MAX_CHARS
+from newsletter.issue.checks import KEY_FACT_MAX_CHARS
 from newsletter.stories.draft import draft_story
 from newsletter.stories.summarize import MAX_WORDS
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.check import KEY_FACT_MAX_CHARS
-from newsletter.cli import cli
-from newsletter.issue_file import load_issue
+from newsletter.cli.main import cli
+from newsletter.issue.checks import KEY_FACT_MAX_CHARS
+from newsletter.issue.loading import load_issue
 from newsletter.stories.draft import draft_story
 from newsletter.stories.facts import MAX_FACT_CHARS, as_fact
 from newsletter.stories.quotes import normalized

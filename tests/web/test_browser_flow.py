@@ -13,7 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from webtools import link_in, outbox
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.db import Database
 
 READER = "reader@example.com"

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 from webtools import add_config, link_in, outbox, text_of
 
-from newsletter.cli import cli
-from newsletter.credentials import signing_keys
+from newsletter.cli.main import cli
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, make_dated_token, make_token
 from newsletter.models import Status
+from newsletter.workspace.credentials import signing_keys
 
 CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
 

@@ -15,13 +15,13 @@ import pytest
 from flask import Flask
 from webtools import add_config, link_in, outbox, text_of
 
-from newsletter.credentials import signing_keys
 from newsletter.db import Database
 from newsletter.i18n.catalogue import LABELS, labels
 from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token, make_token
 from newsletter.models import Status
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
+from newsletter.workspace.credentials import signing_keys
 
 pytestmark = pytest.mark.slow  # every page and email, in each built-in language
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from webtools import Client, add_config, link_in, notices_sent, outbox
 
-from newsletter.credentials import signing_keys
 from newsletter.db import Database, Server
 from newsletter.mail.links import Purpose, make_token
 from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
 from newsletter.web.server import start
+from newsletter.workspace.credentials import signing_keys
 
 CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
 

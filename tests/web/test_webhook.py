@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from newsletter.cli import cli
+from newsletter.cli.main import cli
 from newsletter.db import Database
 from newsletter.models import Status, Subscriber
 

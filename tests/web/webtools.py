@@ -65,8 +65,8 @@ class Client:
 def notices_sent(workspace: Path, timeout: float = 15.0) -> None:
     """Wait until the web app's background sender has sent every confirmation and welcome that
     requests queued (the app never sends them inside a request)."""
-    from newsletter.config import load_workspace
     from newsletter.db import Database, NoDatabase
+    from newsletter.workspace.config import load_workspace
 
     location = load_workspace(workspace).database  # DATABASE_URL when a test set it
     deadline = time.monotonic() + timeout

@@ -30,7 +30,7 @@ CRASHING_PUBLISH = textwrap.dedent(
 
     os.replace = replace
     sys.argv = ["newsletter", "publish"]
-    from newsletter.cli import main
+    from newsletter.cli.main import main
     main()
     """
 )

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from attack import run
 
-from newsletter.credentials import signing_keys
 from newsletter.db import Database
-from newsletter.mail.addresses import normalize
 from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token
 from newsletter.models import Status, Subscriber
+from newsletter.models.addresses import normalize
 from newsletter.web import create_app
+from newsletter.workspace.credentials import signing_keys
 
 HANA = "hana@例え.jp"
 

@@ -107,7 +107,7 @@ def test_verbose_and_the_summary_never_show_a_secret_the_model_echoes(with_model
 def test_every_secret_and_every_piece_of_one_is_masked(secret: str, monkeypatch) -> None:
     monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
     monkeypatch.setenv("OPENAI_API_KEY", LLM_API_KEY)
-    from newsletter.credentials import llm_api_key, mask_secrets
+    from newsletter.workspace.credentials import llm_api_key, mask_secrets
 
     llm_api_key("OPENAI_API_KEY")  # the LLM key is a secret the tool knows once it has read it
     text = f"whole: {secret}; head: {secret[:9]}; middle: {secret[5:14]}; tail: {secret[-8:]}; short: {secret[:7]}."

@@ -20,13 +20,13 @@ from attack import NEWSLETTER_SECRET, run
 from probes import SlowMailbox, slow_smtp, smtp_settings
 from webtools import Client, add_config
 
-from newsletter.config import load_workspace
-from newsletter.credentials import signing_keys
 from newsletter.db import Database
 from newsletter.render.pipeline import Renderer
 from newsletter.sending.notices import Notices
 from newsletter.web import create_app
 from newsletter.web.server import start
+from newsletter.workspace.config import load_workspace
+from newsletter.workspace.credentials import signing_keys
 
 pytestmark = pytest.mark.slow  # senders started, killed and raced as processes
 

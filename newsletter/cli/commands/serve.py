@@ -35,8 +35,8 @@ def serve(host: str, port: int, dev: bool, production: bool, workers: int | None
 
 
 def _run_here(host: str, port: int, dev: bool) -> None:
-    from ..web import create_app
-    from ..web.server import start
+    from ...web import create_app
+    from ...web.server import start
 
     app = create_app(Path.cwd(), dev=dev)
     if app.extensions["newsletter"].keys.development:
@@ -57,10 +57,10 @@ def _run_here(host: str, port: int, dev: bool) -> None:
 
 def _run_gunicorn(host: str, port: int, workers: int | None) -> None:
     """Check what the app needs here (its sentences, not gunicorn's boot log), then become gunicorn."""
-    from ..config import load_workspace
-    from ..credentials import environment_with
-    from ..web import WORKSPACE_VARIABLE, create_app
-    from ..web.server import listening
+    from ...web import WORKSPACE_VARIABLE, create_app
+    from ...web.server import listening
+    from ...workspace.config import load_workspace
+    from ...workspace.credentials import environment_with
 
     root = load_workspace(Path.cwd()).root
     create_app(root)  # the workspace, the secret and the rate-limit storage; starts nothing

@@ -8,23 +8,23 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..cli import display_path
+from ..main import display_path
 
 if TYPE_CHECKING:
-    from ..config import Workspace
-    from ..db import Database
+    from ...db import Database
+    from ...workspace.config import Workspace
 
 
 def _open(read_only: bool = False) -> tuple[Workspace, Database]:
-    from ..config import load_workspace
-    from ..db import Database
+    from ...db import Database
+    from ...workspace.config import load_workspace
 
     workspace = load_workspace(Path.cwd())
     return workspace, Database(workspace.database, read_only=read_only)
 
 
 def _address(value: str) -> str:
-    from ..mail.addresses import normalize
+    from ...models.addresses import normalize
 
     try:
         return normalize(value)
@@ -50,7 +50,7 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
     Addresses are checked and normalized, repeated rows merged. A `status` column is honoured, and
     nobody is ever re-activated by an import. Exports from Mailchimp, Buttondown and listmonk are
     read as they are. If any row is rejected, nothing is imported unless --skip-invalid is given."""
-    from ..subscriber_csv import SubscriberCsv
+    from ...subscribers.csv_formats import SubscriberCsv
 
     workspace, db = _open()  # a settings mistake stops us before reading 100,000 rows
     shown = display_path(csv_file)
@@ -97,7 +97,7 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
 @click.option("--resubscribe", is_flag=True, help="Re-activate someone who unsubscribed, bounced or complained (only if they asked).")
 def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: bool) -> None:
     """Add one subscriber (or update their name and attributes)."""
-    from ..models import Status, Subscriber, attribute_problem, name_problem
+    from ...models import Status, Subscriber, attribute_problem, name_problem
 
     address = _address(email)
     problem = name_problem(name) if name else None
@@ -142,7 +142,7 @@ def remove(email: str) -> None:
 @click.argument("email")
 def unsubscribe(email: str) -> None:
     """Mark a subscriber as unsubscribed: they are never mailed again."""
-    from ..models import Status
+    from ...models import Status
 
     address = _address(email)
     _, db = _open()
@@ -158,7 +158,7 @@ def unsubscribe(email: str) -> None:
 @click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]), help="Also print the addresses with this status.")
 def list_(status: str | None) -> None:
     """Show how many subscribers there are in each status."""
-    from ..models import Status
+    from ...models import Status
 
     _, db = _open(read_only=True)
     with db:
@@ -182,8 +182,8 @@ def export(out_file: Path | None, follow_symlinks: bool) -> None:
     """Write every subscriber as CSV: email, name, status, created_at, subscriber_id, then one column per attribute.
 
     `subscribers import` reads it back unchanged (status and link ids included)."""
-    from ..output import STDOUT, output_target, write_output
-    from ..subscriber_csv import write_csv
+    from ...files.writing import STDOUT, output_target, write_output
+    from ...subscribers.csv_formats import write_csv
 
     if out_file is not None and str(out_file) == STDOUT:
         out_file = None
@@ -206,10 +206,10 @@ def export(out_file: Path | None, follow_symlinks: bool) -> None:
 @subscribers.command()
 def sync() -> None:
     """Mark SendGrid's unsubscribes, bounces and spam reports here, so those people are never mailed again."""
-    from ..config import load_workspace
-    from ..db import Database
-    from ..models import Status
-    from ..providers.sendgrid import SUPPRESSION_STATUS, SendGridProvider
+    from ...db import Database
+    from ...models import Status
+    from ...providers.sendgrid import SUPPRESSION_STATUS, SendGridProvider
+    from ...workspace.config import load_workspace
 
     workspace = load_workspace(Path.cwd())
     found = SendGridProvider(workspace.config).suppressions()  # before the database: a failure here changes nothing
@@ -227,7 +227,7 @@ def sync() -> None:
 def _stored_forms(addresses: list[str]) -> tuple[set[str], int]:
     """Addresses as the list stores them (SendGrid gives IDNA domains as xn--...), and how many
     were skipped because they are not usable addresses."""
-    from ..mail.addresses import normalize
+    from ...models.addresses import normalize
 
     stored, skipped = set(), 0
     for address in addresses:

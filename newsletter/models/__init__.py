@@ -1,5 +1,6 @@
 """The data the tool works on: an issue, the rendered email, subscribers and the send ledger's
-states. Pure data: no I/O here.
+states. Pure data: no I/O here, and nothing of ours imported but this package's own modules
+(placeholders, addresses): every other part imports models, so models imports none of them.
 
 Validation rules live on the fields so that every way of building an Issue (the
 YAML loader, the story drafter, tests) gets the same checks and the same messages.
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from .mail import placeholders
+from . import placeholders
 
 
 def is_http_url(value: str) -> bool:

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..cli import IssuePath, display_path
-from ..stories.fetch import DEFAULT_TIMEOUT
+from ...stories.fetch import DEFAULT_TIMEOUT
+from ..main import IssuePath, display_path
 
 if TYPE_CHECKING:
-    from ..stories.draft import Draft
-    from ..stories.llm import Model
+    from ...stories.draft import Draft
+    from ...stories.llm import Model
 
 
 def _draft_options(command):
@@ -75,9 +75,9 @@ def add(
     """Append a drafted story from SOURCE to ISSUE_FILE, marked as a draft to review.
 
     SOURCE is a .txt, .md or .html file, or an http(s) URL. The rest of the issue file is kept byte for byte."""
-    from ..issue_file import load_issue
-    from ..stories.append import append_story
-    from ..stories.draft import draft_story
+    from ...issue.loading import load_issue
+    from ...stories.append import append_story
+    from ...stories.draft import draft_story
 
     load_issue(issue_file)  # a missing or invalid issue file stops us before any fetching
     chosen = _newsletter_and_model(issue_file.parent) if llm else None
@@ -102,8 +102,8 @@ def show(
     """Print the story drafted from SOURCE as the YAML block `story add` would append. Writes nothing.
 
     SOURCE is a .txt, .md or .html file, or an http(s) URL."""
-    from ..stories.block import story_yaml
-    from ..stories.draft import draft_story
+    from ...stories.block import story_yaml
+    from ...stories.draft import draft_story
 
     chosen = _newsletter_and_model(Path.cwd()) if llm else None
     draft = draft_story(source, url=url, title=title, site=site, timeout=timeout, allow_private=allow_private)
@@ -117,10 +117,10 @@ def show(
 def _newsletter_and_model(folder: Path) -> tuple[str, Model]:
     """(the newsletter's name, the model [story] names) of the workspace at or above `folder`,
     checked before any fetching: the key is set and may go where llm_base_url says."""
-    from ..config import load_workspace
-    from ..credentials import llm_api_key
-    from ..errors import ConfigError
-    from ..stories.llm import model_for
+    from ...errors import ConfigError
+    from ...stories.llm import model_for
+    from ...workspace.config import load_workspace
+    from ...workspace.credentials import llm_api_key
 
     config = load_workspace(folder).config
     if config.story.llm is None:
@@ -140,10 +140,10 @@ def _with_model_summary(draft: Draft, newsletter: str, model: Model, verbose: bo
     figure in it that the article does not give."""
     from pydantic import ValidationError
 
-    from ..models import Story
-    from ..stories.draft import Draft
-    from ..stories.errors import StoryError
-    from ..stories.llm import write_summary
+    from ...models import Story
+    from ...stories.draft import Draft
+    from ...stories.errors import StoryError
+    from ...stories.llm import write_summary
 
     written = write_summary(draft.article, draft.story.title, newsletter, model)
     settings = model.settings

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import IssuePath, display_path
+from ..main import IssuePath, display_path
 
 DEFAULT_PORT = 8025
 STOP_SECONDS = 5
@@ -20,7 +20,7 @@ STOP_SECONDS = 5
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in your web browser.")
 def preview(issue_file: Path, port: int, host: str, open_browser: bool) -> None:
     """Serve a live preview of ISSUE_FILE that updates itself on every save."""
-    from ..preview.app import start_preview
+    from ...preview.app import start_preview
 
     if not issue_file.is_file():
         raise click.ClickException(f"{issue_file}: no such issue file")

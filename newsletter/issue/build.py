@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import Finding, delivered_bytes, size_finding
-from .config import Workspace, load_workspace
-from .issue_file import load_issue
-from .mail.message import MessageTemplate
-from .models import Email, Letter
-from .output import output_folder, sweep_temporary_files, write_files
-from .render.pipeline import Renderer
+from ..files.writing import output_folder, sweep_temporary_files, write_files
+from ..mail.message import MessageTemplate
+from ..models import Email, Letter
+from ..render.pipeline import Renderer
+from ..workspace.config import Workspace, load_workspace
+from .checks import Finding, delivered_bytes, size_finding
+from .loading import load_issue
 
 # The .eml is addressed to the sender, as a proof copy, with a placeholder unsubscribe token.
 PROOF_TOKEN = "proof-copy"

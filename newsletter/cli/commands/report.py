@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..cli import IssuePath, display_path
+from ..main import IssuePath, display_path
 from . import issue_and_workspace
 
 if TYPE_CHECKING:
-    from ..report.figures import IssueReport, Trend
+    from ...report.figures import IssueReport, Trend
 
 
 def _figures(issue_file: Path | None, opens: bool) -> IssueReport | Trend:
-    from ..config import load_workspace
-    from ..db import Database
-    from ..report import figures
+    from ...db import Database
+    from ...report import figures
+    from ...workspace.config import load_workspace
 
     if issue_file is None:
         workspace, key, subject = load_workspace(Path.cwd()), None, None
@@ -50,9 +50,9 @@ def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path 
     """Report on ISSUE_FILE after sending: deliveries, bounces, complaints, unsubscribes, clicks.
 
     Without ISSUE_FILE, the trend over every issue sent from this workspace."""
-    from ..output import STDOUT, output_target
-    from ..report import text
-    from ..report.figures import IssueReport
+    from ...files.writing import STDOUT, output_target
+    from ...report import text
+    from ...report.figures import IssueReport
 
     page_only = html_file is not None and str(html_file) == STDOUT
     if page_only and as_json:
@@ -65,7 +65,7 @@ def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path 
     elif not page_only:
         click.echo(text.issue_text(found) if isinstance(found, IssueReport) else text.trend_text(found), nl=False)
     if html_file is not None:
-        from ..report import html
+        from ...report import html
 
         html.write_page(html_file, html.issue_html(found) if isinstance(found, IssueReport) else html.trend_html(found), follow_symlinks)
         if not page_only:

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, credentials, speedups
-from .errors import NewsletterError, NewsletterWarning
+from .. import __version__, speedups
+from ..errors import NewsletterError, NewsletterWarning
+from ..workspace import credentials
 
 if TYPE_CHECKING:
-    from .db.location import Server
+    from ..workspace.database import Server
 
 IssuePath = click.Path(path_type=Path, dir_okay=False)
 
@@ -36,18 +37,18 @@ class IsoDate(click.ParamType):
 
 # Commands that live in their own modules, imported only when used so `newsletter build` starts fast.
 LAZY_COMMANDS: dict[str, str] = {
-    "init": "newsletter.commands.init:init",
-    "preview": "newsletter.commands.preview:preview",
-    "send": "newsletter.commands.send:send",
-    "status": "newsletter.commands.send:status",
-    "cancel": "newsletter.commands.send:cancel",
-    "subscribers": "newsletter.commands.subscribers:subscribers",
-    "story": "newsletter.commands.story:story",
-    "serve": "newsletter.commands.serve:serve",
-    "notices": "newsletter.commands.notices:notices",
-    "report": "newsletter.commands.report:report",
-    "publish": "newsletter.commands.publish:publish",
-    "db": "newsletter.commands.db:db",
+    "init": "newsletter.cli.commands.init:init",
+    "preview": "newsletter.cli.commands.preview:preview",
+    "send": "newsletter.cli.commands.send:send",
+    "status": "newsletter.cli.commands.send:status",
+    "cancel": "newsletter.cli.commands.send:cancel",
+    "subscribers": "newsletter.cli.commands.subscribers:subscribers",
+    "story": "newsletter.cli.commands.story:story",
+    "serve": "newsletter.cli.commands.serve:serve",
+    "notices": "newsletter.cli.commands.notices:notices",
+    "report": "newsletter.cli.commands.report:report",
+    "publish": "newsletter.cli.commands.publish:publish",
+    "db": "newsletter.cli.commands.db:db",
 }
 
 
@@ -97,8 +98,8 @@ def cli() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder (default: build/<issue file name>/).")
 def build(issue_file: Path, out_dir: Path | None) -> None:
     """Render ISSUE_FILE into email.html, email.txt, email.eml and web.html."""
-    from .build import build_issue
-    from .check import GMAIL_CLIP_BYTES, KB
+    from ..issue.build import build_issue
+    from ..issue.checks import GMAIL_CLIP_BYTES, KB
 
     try:
         result = build_issue(issue_file, out_dir)
@@ -118,8 +119,8 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
 def _rest_checked(issue_file: Path, exc: NewsletterError) -> str:
     """For an issue file with fields that do not validate: what `check` finds in the rest of it,
     so one run shows every problem."""
-    from .issue_file import InvalidIssue
-    from .prepare import prepare_rest, problem_finding
+    from ..issue.loading import InvalidIssue
+    from ..issue.prepare import prepare_rest, problem_finding
 
     if not isinstance(exc, InvalidIssue) or exc.rest is None:
         return ""
@@ -136,7 +137,7 @@ def _rest_checked(issue_file: Path, exc: NewsletterError) -> str:
 @click.argument("issue_file", type=IssuePath)
 def check(issue_file: Path) -> None:
     """Validate ISSUE_FILE and its rendered email; exit 1 if anything must be fixed."""
-    from .prepare import prepare_issue
+    from ..issue.prepare import prepare_issue
 
     findings = prepare_issue(issue_file, partial=True).findings  # fields that do not validate, and what the rest shows
     colours = {"error": "red", "warning": "yellow", "note": None}
@@ -154,9 +155,9 @@ def check(issue_file: Path) -> None:
 @click.argument("date", required=False, type=IsoDate())
 def new(date: dt.date | None) -> None:
     """Start the next issue file (issues/DATE.yaml, numbered after the latest issue)."""
-    from .config import load_workspace
-    from .output import write_files
-    from .scaffold import later_issues, new_issue
+    from ..files.writing import write_files
+    from ..issue.scaffold import later_issues, new_issue
+    from ..workspace.config import load_workspace
 
     workspace = load_workspace(Path.cwd())
     day = date or dt.date.today()

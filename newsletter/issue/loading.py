@@ -17,9 +17,9 @@ from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
-from .errors import MAX_PROBLEMS_SHOWN, IssueFileError, Problem
-from .models import NONCHARACTER, Issue
-from .reading import UnreadableFile, read_capped
+from ..errors import MAX_PROBLEMS_SHOWN, IssueFileError, Problem
+from ..files.reading import UnreadableFile, read_capped
+from ..models import NONCHARACTER, Issue
 
 MAX_FILE_BYTES = 2_000_000  # a 25-story issue is about 30 KB; megabytes are a mistake or an attack
 MAX_DEPTH = 12  # an issue nests 6 deep (sections, stories, quote); deeper is not an issue file

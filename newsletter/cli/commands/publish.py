@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import display_path
+from ..main import display_path
 
 
 @click.command()
@@ -20,8 +20,8 @@ def publish(out: Path | None) -> None:
     """Write the web archive: a page per issue at least one reader received (and per issue marked
     `publish: true`), index.html, feed.xml (Atom), sitemap.xml and robots.txt. Only changed files
     are written; the page of an issue nobody received (its send failed or was cancelled) is removed."""
-    from ..config import load_workspace
-    from ..publish import publish as publish_site
+    from ...publish import publish as publish_site
+    from ...workspace.config import load_workspace
 
     workspace = load_workspace(Path.cwd())
     outcome = publish_site(workspace, out)

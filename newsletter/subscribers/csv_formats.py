@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .errors import NewsletterError
-from .mail.addresses import has_ascii_local_part, normalize
-from .mail.links import PUBLIC_ID, RESERVED_IDS
-from .models import CONTROL_CHARACTER, Status, Subscriber, attribute_problem, name_problem
-from .reading import CappedLines, UnreadableFile
+from ..errors import NewsletterError
+from ..files.reading import CappedLines, UnreadableFile
+from ..mail.links import PUBLIC_ID, RESERVED_IDS
+from ..models import CONTROL_CHARACTER, Status, Subscriber, attribute_problem, name_problem
+from ..models.addresses import has_ascii_local_part, normalize
 
 REJECTIONS_KEPT = 1000  # rejected rows listed in full; beyond that only counted
 MAX_LINE = 64 * 1024  # characters; a file without line breaks is refused rather than read whole

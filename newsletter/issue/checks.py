@@ -9,9 +9,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
-from .issue_file import field_path
-from .mail import placeholders
-from .models import Email, Issue, is_http_url
+from ..models import Email, Issue, is_http_url, placeholders
+from .loading import field_path
 
 KB = 1000
 GMAIL_CLIP_BYTES = 102 * KB  # Gmail hides the rest of a message behind "[Message clipped]"

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..cli import IssuePath, display_path
-from ..providers import NAMES, SHOWN
+from ...providers import NAMES, SHOWN
+from ..main import IssuePath, display_path
 from . import issue_and_workspace
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from ..config import Workspace
-    from ..models import State
-    from ..sending import SendReport
-    from ..sending.core import TestCopies
+    from ...models import State
+    from ...sending import SendReport
+    from ...sending.core import TestCopies
+    from ...workspace.config import Workspace
 
 # What a dry run checks of each provider (newsletter.providers.check_provider), as it tells the user
 DRY_RUN_CHECKS = {
@@ -123,9 +123,9 @@ def send(
         raise click.UsageError("give the issue file to send (or --due to deliver scheduled sends)")
     if worker and (test_addresses or test_list or dry_run or send_at):
         raise click.UsageError("--worker sends the issue now: it takes no --test, --test-list, --dry-run or --at")
-    from ..prepare import prepare_issue
-    from ..sending import dry_run as plan_dry_run
-    from ..sending import parse_time, send_issue, send_test_copy
+    from ...issue.prepare import prepare_issue
+    from ...sending import dry_run as plan_dry_run
+    from ...sending import parse_time, send_issue, send_test_copy
 
     addresses = list(test_addresses) + (_read_test_list(test_list) if test_list else [])
     if test_list and not addresses:
@@ -149,8 +149,8 @@ def send(
 
 def _read_test_list(path: Path) -> list[str]:
     """The addresses in a --test-list file, one a line; a line that is not one is refused by file:line."""
-    from ..mail.addresses import normalize
-    from ..reading import UnreadableFile, read_capped
+    from ...files.reading import UnreadableFile, read_capped
+    from ...models.addresses import normalize
 
     shown = display_path(path)
     try:  # a regular file of at most a megabyte: /dev/zero or a FIFO is refused before reading
@@ -185,9 +185,9 @@ def _print_test_copies(copies: TestCopies, key: str, name: str) -> None:
 
 
 def _send_due() -> None:
-    from ..config import load_workspace
-    from ..db import Busy
-    from ..sending import send_due
+    from ...db import Busy
+    from ...sending import send_due
+    from ...workspace.config import load_workspace
 
     workspace = load_workspace(Path.cwd())
     try:
@@ -212,7 +212,7 @@ def _send_due() -> None:
 
 
 def _print_report(report: SendReport, issue_file: Path) -> None:
-    from ..models import State
+    from ...models import State
 
     shown = display_path(issue_file)
     if report.development_secret:
@@ -250,7 +250,7 @@ def _print_report(report: SendReport, issue_file: Path) -> None:
 
 def _nothing_to_send(issue: str, counts: dict[State, int], shown: str) -> str:
     """An honest "nothing to send": who has it, and who may not."""
-    from ..models import State
+    from ...models import State
 
     if counts[State.UNKNOWN] == 0 and counts[State.FAILED] == 0:
         if counts[State.SENT] == 0 and counts[State.SCHEDULED] == 0:
@@ -275,7 +275,7 @@ def _print_counts(counts: dict[State, int]) -> None:
 def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from ..models import Status
+    from ...models import Status
 
     counts = plan.subscribers
     click.echo(f"Dry run for issue {prepared.key} via {name}: nothing will be sent.")
@@ -289,7 +289,7 @@ def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untype
     if batch is None:
         return
     if name == "sendgrid":
-        from ..providers.sendgrid import build_payload
+        from ...providers.sendgrid import build_payload
 
         body = build_payload(prepared.workspace.config, batch)
         click.echo("First request body (POST /v3/mail/send), content shortened:")
@@ -300,7 +300,7 @@ def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untype
     from email import message_from_bytes
     from email.policy import default
 
-    from ..mail.message import MessageTemplate
+    from ...mail.message import MessageTemplate
 
     letter = batch.letters[0]
     message = message_from_bytes(MessageTemplate(prepared.email, prepared.workspace.config).render(letter, utf8=True), policy=default)
@@ -319,8 +319,8 @@ def _key(issue_file: Path) -> tuple[Workspace, str]:
 @click.argument("issue_file", type=IssuePath)
 def status(issue_file: Path) -> None:
     """Show how far sending ISSUE_FILE has got, and who failed or is unknown."""
-    from ..models import State
-    from ..sending import issue_status
+    from ...models import State
+    from ...sending import issue_status
 
     workspace, key = _key(issue_file)
     found = issue_status(workspace, key)
@@ -364,9 +364,9 @@ def status(issue_file: Path) -> None:
 @click.argument("issue_file", type=IssuePath)
 def cancel(issue_file: Path) -> None:
     """Cancel a delivery scheduled with `send --at`."""
-    from ..models import State
-    from ..publish import page_nobody_received
-    from ..sending import cancel_schedule
+    from ...models import State
+    from ...publish import page_nobody_received
+    from ...sending import cancel_schedule
 
     workspace, issue = issue_and_workspace(issue_file)
     key = str(issue.number)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..db import Database, Location
+    from ...db import Database, Location
 
 
 @click.group()
@@ -17,22 +17,22 @@ def db() -> None:
 
 
 def _workspace_database() -> Location:
-    from ..config import load_workspace
+    from ...workspace.config import load_workspace
 
     return load_workspace(Path.cwd()).database
 
 
 def _shown(location: Location) -> str:
-    from ..cli import display_path
-    from ..db.location import Server
+    from ...workspace.database import Server
+    from ..main import display_path
 
     return f"PostgreSQL {location}" if isinstance(location, Server) else display_path(location)
 
 
 def _location(value: str) -> Location:
     """A database named on the command line: a path (relative to here), sqlite:///path or a postgresql:// URL."""
-    from ..db.location import locate
-    from ..errors import NewsletterError
+    from ...errors import NewsletterError
+    from ...workspace.database import locate
 
     try:
         return locate(value, Path.cwd(), environ={})
@@ -43,8 +43,8 @@ def _location(value: str) -> Location:
 @db.command()
 def migrate() -> None:
     """Create the database, or bring it up to this version's schema (each step all or nothing)."""
-    from ..db import Database
-    from ..db.migrations import SCHEMA_VERSION
+    from ...db import Database
+    from ...db.migrations import SCHEMA_VERSION
 
     location = _workspace_database()
     with Database(location) as opened:
@@ -60,8 +60,8 @@ def migrate() -> None:
 @db.command()
 def status() -> None:
     """Which database the workspace uses, its schema, and how many subscribers and ledger rows it holds."""
-    from ..db import Database
-    from ..db.location import Server
+    from ...db import Database
+    from ...workspace.database import Server
 
     location = _workspace_database()
     if not isinstance(location, Server) and not location.exists():
@@ -72,7 +72,7 @@ def status() -> None:
 
 
 def _summary(name: str, opened: Database) -> str:
-    from ..db.migrations import SCHEMA_VERSION
+    from ...db.migrations import SCHEMA_VERSION
 
     connection = opened.connection
     counts = opened.subscribers.counts_by_status()
@@ -99,9 +99,9 @@ def copy(source: str, destination: str) -> None:
     Each is a SQLite path, sqlite:///path or postgresql://user@host/dbname (the password from
     PGPASSWORD or ~/.pgpass). Nothing is committed unless every table compares equal; SOURCE is
     only read (and upgraded first if an older version wrote it)."""
-    from ..db import Database, NoDatabase
-    from ..db.copying import copy_database
-    from ..db.location import Server
+    from ...db import Database, NoDatabase
+    from ...db.copying import copy_database
+    from ...workspace.database import Server
 
     src, dst = _location(source), _location(destination)
     if str(src) == str(dst):

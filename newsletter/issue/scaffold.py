@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .config import Workspace
-from .db import Database
-from .errors import IssueFileError
-from .issue_file import issue_numbers
+from ..db import Database
+from ..errors import IssueFileError
+from ..workspace.config import Workspace
+from .loading import issue_numbers
 
 TEMPLATE = """\
 # Issue {number} of {name}. Fill in every TODO; `newsletter check {path}` lists what is left.

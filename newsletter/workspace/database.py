@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..credentials import DATABASE_URL, database_url
 from ..errors import NewsletterError
+from .credentials import DATABASE_URL, database_url
 
 SCHEMES = ("postgresql", "postgres")
 

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from .db.location import Location, locate
-from .errors import ConfigError
-from .i18n.catalogue import LABEL_KEYS, LABELS, check_placeholders
-from .models import Layout, Line, Strict, Url
+from ..errors import ConfigError
+from ..i18n.catalogue import LABEL_KEYS, LABELS, check_placeholders
+from ..models import Layout, Line, Strict, Url
+from .database import Location, locate
 
 CONFIG_NAME = "newsletter.toml"
 MAX_CONFIG_BYTES = 1_000_000  # the settings of a workspace are a few KB
@@ -25,7 +25,7 @@ MAX_CONFIG_BYTES = 1_000_000  # the settings of a workspace are a few KB
 def email_address(value: str) -> str:
     """Syntax check only (no DNS), normalized the way the subscriber list stores addresses. The
     part before the @ must be ASCII: mail from anything else needs SMTPUTF8 on every path."""
-    from .mail.addresses import has_ascii_local_part, normalize
+    from ..models.addresses import has_ascii_local_part, normalize
 
     try:
         address = normalize(value)
@@ -53,7 +53,7 @@ def unsubscribe_template(value: str) -> str:
 
 def known_language(value: str) -> str:
     """A language Babel knows ("en", "de", "pt-BR", "de_AT"): the email's labels and dates follow it."""
-    from .i18n.catalogue import is_known_language
+    from ..i18n.catalogue import is_known_language
 
     if not is_known_language(value):
         raise ValueError(f'expected a language code such as "en", "de" or "pt-BR", got {value!r} (not a language Babel knows)')
@@ -345,7 +345,7 @@ def load_workspace(start: Path) -> Workspace:
 
 
 def load_config(path: Path) -> Config:
-    from .reading import UnreadableFile, read_capped
+    from ..files.reading import UnreadableFile, read_capped
 
     try:
         source = read_capped(path, MAX_CONFIG_BYTES, "settings file").decode("utf-8-sig")  # -sig: a BOM some editors add is fine

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, is_loopback, warn
+from ..errors import ConfigError, is_loopback, warn
 
 SECRET = "NEWSLETTER_SECRET"
 PREVIOUS_SECRET = "NEWSLETTER_PREVIOUS_SECRET"  # still accepted in links, while rotating

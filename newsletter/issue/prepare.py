@@ -11,14 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .check import DRAFT_MARK, LEVELS, Field, Finding, check, field_path
-from .config import Workspace, load_workspace
-from .errors import IssueFileError, Problem
-from .issue_file import InvalidIssue, field_lines, issue_numbers, load_issue, read_source
-from .models import Email, Issue
-from .render.pipeline import Renderer
-from .render.tagging import tagged
-from .render.theme import palettes
+from ..errors import IssueFileError, Problem
+from ..models import Email, Issue
+from ..render.pipeline import Renderer
+from ..render.tagging import tagged
+from ..render.theme import palettes
+from ..workspace.config import Workspace, load_workspace
+from .checks import DRAFT_MARK, LEVELS, Field, Finding, check, field_path
+from .loading import InvalidIssue, field_lines, issue_numbers, load_issue, read_source
 
 NUMBER_LINE = re.compile(r"^number\s*:", re.MULTILINE)
 
@@ -149,7 +149,7 @@ TEMPLATE_PAIRS = [
 def template_pair_findings(workspace: Workspace) -> list[Finding]:
     """One half of a pair customised and the other not: the email goes out with the editor's
     words in one part and the defaults' in the other, which an editor rarely means."""
-    from .render.pipeline import default_template_dir
+    from ..render.pipeline import default_template_dir
 
     folder = workspace.template_dir
     if folder is None:

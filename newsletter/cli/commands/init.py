@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import display_path
+from ..main import display_path
 
 # The settings init asks for: (flag, what it is, the section and key in newsletter.toml).
 FIELDS: list[tuple[str, str, str, str]] = [
@@ -89,7 +89,7 @@ def _answer_problem(flag: str, value: str) -> str | None:
 
     from pydantic import TypeAdapter, ValidationError
 
-    from ..config import Config, _config_message
+    from ...workspace.config import Config, _config_message
 
     section, key = next((section, key) for f, _, section, key in FIELDS if f == flag)
     model = Config.model_fields[section].annotation
@@ -121,7 +121,7 @@ def _validate(text: str):  # type: ignore[no-untyped-def]
     """The Config the settings file will load as, or a ClickException naming the flags to fix."""
     from pydantic import ValidationError
 
-    from ..config import Config, _config_message, _dotted
+    from ...workspace.config import Config, _config_message, _dotted
 
     try:
         return Config.model_validate(tomllib.loads(text))
@@ -165,7 +165,7 @@ class _Changes:
         self.created_dirs.extend(reversed(missing))  # outermost first
 
     def write(self, folder: Path, files: dict[str, bytes]) -> None:
-        from ..output import output_target, write_files
+        from ...files.writing import output_target, write_files
 
         self.mkdir(folder)
         for name in files:
@@ -210,9 +210,9 @@ def init(
     """Create a workspace in DIR: newsletter.toml, issues/ with a first issue, and a .gitignore.
 
     Settings not given as options are asked for on a terminal."""
-    from ..config import CONFIG_NAME, Workspace
-    from ..render.pipeline import default_template_dir
-    from ..scaffold import new_issue
+    from ...issue.scaffold import new_issue
+    from ...render.pipeline import default_template_dir
+    from ...workspace.config import CONFIG_NAME, Workspace
 
     settings_path = directory / CONFIG_NAME
     if settings_path.exists():

@@ -17,11 +17,11 @@ def send_notices() -> None:
     """Send the queued confirmation and welcome emails that are due, then stop. The web app does
     this itself; use it when the web app is stopped, or from cron as a safety net. Safe to run
     beside the web app and on several machines: each email is claimed by one sender."""
-    from ..config import load_workspace
-    from ..credentials import signing_keys
-    from ..db import Database
-    from ..render.pipeline import Renderer
-    from ..sending.notices import Notices
+    from ...db import Database
+    from ...render.pipeline import Renderer
+    from ...sending.notices import Notices
+    from ...workspace.config import load_workspace
+    from ...workspace.credentials import signing_keys
 
     workspace = load_workspace(Path.cwd())
     keys = signing_keys(workspace.config.send.provider)

@@ -19,8 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import OutputError
-from .speedups import file_mode_for_new_files
+from ..errors import OutputError
+from ..speedups import file_mode_for_new_files
 
 STDOUT = "-"
 # What write_files leaves behind when the process dies between writing and renaming: mkstemp's
