@@ -53,7 +53,6 @@ class SendReport:
     retried_unknown: int = 0
     schedule: Schedule | None = None  # the delivery time, when this run scheduled rather than sent
     development_secret: bool = False
-    notes: list[str] = field(default_factory=list)
     bounced: dict[str, str] = field(default_factory=dict)  # addresses this run made bounced ([send] bounce_after), with the refusal
 
 

@@ -74,15 +74,6 @@ def _conninfo(value: str, where: str) -> str:
     return value
 
 
-def password_in(url: str) -> bool:
-    if "://" not in url:
-        return KEYWORD_PASSWORD.search(url) is not None
-    try:
-        return urlsplit(url).password is not None
-    except ValueError:
-        return "@" in url
-
-
 # password=secret, password = 'a secret', in libpq's key=value form (and in a URL's query)
 KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/\s]*@")  # up to the last @ of the address
