@@ -1,17 +1,40 @@
-"""Ways to deliver a rendered issue: the local outbox (default), SMTP, and SendGrid's API."""
+"""Ways to deliver a rendered issue: the local outbox (default), SMTP, and SendGrid's API.
+
+REGISTRY is the one list of them: a provider's name, how a sentence names it, what a dry run checks
+and how far ahead it can hold a delivery. Its code is imported only when it is used, so a command
+that sends through the outbox never loads SendGrid's library. Adding a provider: its module here,
+its entry in REGISTRY, its settings table in workspace/config.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     from ..workspace.config import Workspace
-    from .base import Provider
+    from .base import Provider, Scheduling
 
-NAMES = ("outbox", "smtp", "sendgrid")
-SHOWN = {"outbox": "the outbox", "smtp": "SMTP", "sendgrid": "SendGrid"}  # as a sentence names them
-SCHEDULES_AHEAD = {"sendgrid": dt.timedelta(hours=72)}  # SendGrid's send_at reaches at most 72 hours ahead
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    name: str  # as newsletter.toml and --provider name it
+    label: str  # as a sentence names it
+    dry_run_checks: str  # what `send --dry-run` checks, as its output says
+    schedules_ahead: dt.timedelta | None = None  # how far ahead it can hold a delivery itself (None: we hold it here)
+
+
+REGISTRY = {
+    info.name: info
+    for info in (
+        ProviderInfo("outbox", "the outbox", "its folder takes files"),
+        ProviderInfo("smtp", "SMTP", "connected, TLS as configured, logged in, then QUIT"),
+        # SendGrid's send_at reaches at most 72 hours ahead
+        ProviderInfo("sendgrid", "SendGrid", "the API key is accepted and may send mail", dt.timedelta(hours=72)),
+    )
+}
+NAMES = tuple(REGISTRY)
+SHOWN = {name: info.label for name, info in REGISTRY.items()}
 
 
 def open_provider(name: str, workspace: Workspace) -> Provider:
@@ -48,4 +71,9 @@ def check_provider(name: str, workspace: Workspace) -> None:
 
 def schedules_ahead(name: str) -> dt.timedelta | None:
     """How far ahead the provider itself can hold a delivery (None: it cannot; we hold it here)."""
-    return SCHEDULES_AHEAD.get(name)
+    return REGISTRY[name].schedules_ahead
+
+
+def can_schedule(provider: Provider) -> TypeGuard[Scheduling]:
+    """The provider holds deliveries until a set time itself (its entry says how far ahead)."""
+    return REGISTRY[provider.name].schedules_ahead is not None

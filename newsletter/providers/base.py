@@ -99,18 +99,13 @@ class Provider(Protocol):
     def close(self) -> None: ...
 
 
-class Scheduling(Protocol):
-    """A provider that can hold a delivery until a set time itself (SendGrid)."""
-
-    max_ahead: dt.timedelta
+class Scheduling(Provider, Protocol):
+    """A provider that can hold a delivery until a set time itself (SendGrid). Which providers can,
+    and how far ahead, is their entry in providers.REGISTRY (providers.can_schedule)."""
 
     def new_schedule_id(self) -> str: ...
 
     def cancel(self, schedule_id: str) -> None: ...
-
-
-def can_schedule(provider: object) -> bool:
-    return all(hasattr(provider, name) for name in ("max_ahead", "new_schedule_id", "cancel"))
 
 
 class OneByOne:

@@ -30,12 +30,10 @@ from ..models.placeholders import personalize
 from ..speedups import QuietBody
 from ..workspace.config import Config
 from ..workspace.credentials import SENDGRID_API_HOST, SENDGRID_API_KEY, mask_secrets, refuse_clear_text, sendgrid_api_key, sendgrid_host_override
-from . import SCHEDULES_AHEAD
 from .base import Ambiguous, Batch, ProviderRefused, Report, RetryLater
 
 NAME = "sendgrid"
 MAX_RECIPIENTS = 1000
-MAX_AHEAD = SCHEDULES_AHEAD[NAME]
 RECIPIENT_FIELD = re.compile(r"^personalizations\.(\d+)\b")
 # Suppression lists `subscribers sync` reads: (kind, path). A page holds at most 500 entries.
 SUPPRESSION_LISTS = (("unsubscribes", "unsubscribes"), ("bounces", "bounces"), ("spam_reports", "spam_reports"))
@@ -135,7 +133,6 @@ def deliverable(letter: Letter) -> bool:
 class SendGridProvider:
     name = NAME
     max_batch = MAX_RECIPIENTS
-    max_ahead = MAX_AHEAD
 
     def __init__(self, config: Config) -> None:
         self.config = config

@@ -21,8 +21,8 @@ from ..issue.prepare import PreparedIssue, issue_numbers, prepare_issue
 from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..models.addresses import normalize
-from ..providers import check_provider, open_provider, schedules_ahead
-from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RetryLater, can_schedule
+from ..providers import can_schedule, check_provider, open_provider, schedules_ahead
+from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RetryLater
 from ..workspace.config import Config, Workspace
 from ..workspace.credentials import SigningKeys, signing_keys
 from .loop import NoProgress, Progress, SendLoop
@@ -140,7 +140,7 @@ def _send_locked(
         new_schedule = None
         if plan.kind == "provider":
             assert plan.send_at is not None and can_schedule(sender)
-            schedule_id = plan.schedule_id or sender.new_schedule_id()  # type: ignore[attr-defined]
+            schedule_id = plan.schedule_id or sender.new_schedule_id()
             edition = Edition(key, prepared.email, send_at=plan.send_at, schedule_id=schedule_id)
             if plan.schedule_id is None:
                 new_schedule = Schedule(key, plan.send_at, name, "provider", schedule_id, prepared.relative_path)
@@ -252,7 +252,7 @@ def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> C
         provider = open_provider(saved.provider, workspace)
         try:
             assert saved.batch_id is not None and can_schedule(provider)
-            provider.cancel(saved.batch_id)  # type: ignore[attr-defined]
+            provider.cancel(saved.batch_id)
         finally:
             provider.close()
         if saved.send_at - clock() < CANCEL_MARGIN:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ...providers import NAMES, SHOWN
+from ...providers import NAMES, REGISTRY, SHOWN
 from ..main import IssuePath, display_path
 from . import issue_and_workspace
 
@@ -27,11 +27,6 @@ if TYPE_CHECKING:
     from ...workspace.config import Workspace
 
 # What a dry run checks of each provider (newsletter.providers.check_provider), as it tells the user
-DRY_RUN_CHECKS = {
-    "outbox": "its folder takes files",
-    "smtp": "connected, TLS as configured, logged in, then QUIT",
-    "sendgrid": "the API key is accepted and may send mail",
-}
 MAX_TEST_LIST_BYTES = 1_000_000  # some 20,000 addresses; test copies go to a handful
 
 
@@ -284,7 +279,7 @@ def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untype
     click.echo(f"  would be sent now: {plan.would_send}")
     if plan.provider_problem:
         raise click.ClickException(f"{SHOWN[name]} would refuse the real send: {plan.provider_problem}. Nothing was sent.")
-    click.echo(f"  {SHOWN[name]}: checked as the real send checks it ({DRY_RUN_CHECKS[name]}); nothing was sent")
+    click.echo(f"  {SHOWN[name]}: checked as the real send checks it ({REGISTRY[name].dry_run_checks}); nothing was sent")
     batch = plan.first
     if batch is None:
         return
