@@ -25,12 +25,12 @@ speedups.disable_pydantic_plugins()
 
 from ..db import StoreError
 from ..errors import ConfigError
-from ..workspace.config import load_workspace
-from ..workspace.credentials import MAKE_ONE, SECRET, WORKSPACE, signing_keys, workspace_from_environment
+from ..workspace.config import Workspace, load_workspace
+from ..workspace.credentials import MAKE_ONE, SECRET, WORKSPACE, SigningKeys, signing_keys, workspace_from_environment
 from .archive import register_archive
 from .extensions import csrf
 from .pages import pages
-from .rate_storage import init_limiter
+from .rate_storage import check_storage_client, init_limiter
 from .security import TrustedProxies, content_security_policy, redact, security_headers
 from .site import make_site, page, site
 from .webhooks import webhooks
@@ -39,9 +39,10 @@ WORKSPACE_VARIABLE = WORKSPACE
 MAX_FORM_BYTES = 64_000  # a signup form is a few hundred bytes
 
 
-def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
-    """The WSGI app for the workspace at `workspace` (default: $NEWSLETTER_WORKSPACE, else the
-    current folder). Raises NewsletterError for a workspace or secret that is not usable.
+def preflight(workspace: str | Path | None = None, dev: bool = False) -> tuple[Workspace, SigningKeys]:
+    """The workspace and signing keys the app would start with, checked without starting anything
+    (no database, no storage connection): what gunicorn's master checks before it forks workers.
+    Raises NewsletterError for a workspace, secret or rate-limit storage that is not usable.
 
     It needs a real NEWSLETTER_SECRET: the development secret is public, so anyone could forge
     the links it checks. `dev` allows it, for trying the app on this machine (`serve --dev`)."""
@@ -52,6 +53,14 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
             f"{SECRET} is not set, and the web app does not run on the public development secret (anyone could forge its links). "
             f"Set {SECRET} to the value `newsletter send` uses (make one with: {MAKE_ONE}), or try the app on this machine with `newsletter serve --dev`."
         )
+    check_storage_client(loaded)
+    return loaded, keys
+
+
+def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
+    """The WSGI app for the workspace at `workspace` (default: $NEWSLETTER_WORKSPACE, else the
+    current folder). Raises NewsletterError for a workspace or secret that is not usable (preflight)."""
+    loaded, keys = preflight(workspace, dev)
     here = make_site(loaded, keys)
     app = App(__name__)
     app.config.update(

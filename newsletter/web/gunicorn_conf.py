@@ -7,6 +7,9 @@ the README for the nginx that goes in front."""
 
 from __future__ import annotations
 
+import sys
+
+from gunicorn.arbiter import Arbiter
 from gunicorn.errors import AppImportError
 from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
@@ -31,6 +34,19 @@ class Worker(ThreadWorker):
         except NewsletterError as exc:
             # gunicorn prints an AppImportError as its message alone, then stops ("App failed to load").
             raise AppImportError(f"newsletter: {exc}") from None
+
+
+def on_starting(server: Arbiter) -> None:
+    """Check the settings, the secret and the storage's client in the master, before any worker
+    starts: a mistake is then said once and gunicorn stops with status 1. Left to the workers, each
+    says it, and when two fail at once gunicorn 27 halts twice and prints its own traceback."""
+    from newsletter.web import preflight
+
+    try:
+        preflight()
+    except NewsletterError as exc:
+        print(f"newsletter: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
 
 
 logger_class = RedactingLogger

@@ -38,17 +38,27 @@ def shown(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
+def _setting(workspace: Workspace) -> str:
+    return f'{workspace.root / CONFIG_NAME}: [web] rate_limit_storage = "{shown(workspace.config.web.rate_limit_storage)}"'
+
+
+def check_storage_client(workspace: Workspace) -> None:
+    """Raise ConfigError, a sentence, when the storage needs a client library that is not installed."""
+    if urlsplit(workspace.config.web.rate_limit_storage).scheme in REDIS_SCHEMES:
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise ConfigError(f"{_setting(workspace)} needs the Redis client, which is not installed: pip install 'newsletter-desk[redis]'") from None
+
+
 def init_limiter(app: Flask, workspace: Workspace) -> None:
     """Bind the rate limiter to `app` with the workspace's storage. Raises ConfigError, a sentence,
     when the storage cannot be used at all (an unknown scheme, a missing client library)."""
     url = workspace.config.web.rate_limit_storage
-    setting = f'{workspace.root / CONFIG_NAME}: [web] rate_limit_storage = "{shown(url)}"'
+    setting = _setting(workspace)
     scheme = urlsplit(url).scheme
+    check_storage_client(workspace)
     if scheme in REDIS_SCHEMES:
-        try:
-            import redis  # noqa: F401
-        except ImportError:
-            raise ConfigError(f"{setting} needs the Redis client, which is not installed: pip install 'newsletter-desk[redis]'") from None
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS}
     app.config["RATELIMIT_STORAGE_URI"] = url
     # While a storage elsewhere is away, the declared limits are counted in each process. (memory://
