@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
 from .connection import Busy, Connection, NoDatabase, StoreError
-from .events import Event, Events, Notices
+from .events import Event, Events, NoticeLog
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
 from .notice_queue import NoticeQueue, QueuedNotice
 from .reports import Reports
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .postgres import PostgresConnection
 
 __all__ = [
-    "Bouncing", "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Location", "Notices",
+    "Bouncing", "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Location", "NoticeLog",
     "NoticeQueue", "QueuedNotice", "Reports", "Schedule", "Server", "Settlement", "StoreError", "Subscribers",
 ]
 
@@ -47,7 +47,7 @@ class Database:
         self.subscribers = Subscribers(self.connection)
         self.ledger = Ledger(self.connection)
         self.events = Events(self.connection)
-        self.notices = Notices(self.connection)
+        self.notices = NoticeLog(self.connection)
         self.notice_queue = NoticeQueue(self.connection)
         self.reports = Reports(self.connection)
 

@@ -99,7 +99,7 @@ class Events:
         return {event: count for event, count in rows}
 
 
-class Notices:
+class NoticeLog:
     """Confirmation and welcome messages: one row each, with what the provider said."""
 
     def __init__(self, connection: Store) -> None:

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-from ..workspace.database import Server, redact
+from ..workspace.database import Server, redact_password
 from .connection import LOCK_SPACE, Busy, StoreError
 from .migrations import POSTGRES_MIGRATIONS, SCHEMA_VERSION
 
@@ -186,7 +186,7 @@ class PostgresConnection:
 
 def explain(exc: Exception, path: str) -> StoreError:
     """A sentence for what PostgreSQL reported, naming the database (never its password)."""
-    words = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    words = redact_password(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
     if isinstance(exc, pg_errors.LockNotAvailable | pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
         return Busy(f"{path}: another program holds the rows this command needs ({words}); run it again")
     if isinstance(exc, pg_errors.InsufficientPrivilege | pg_errors.ReadOnlySqlTransaction):

@@ -12,7 +12,7 @@ from .connection import Store
 from .ledger import issue_number
 
 RECEIVED = "sent"  # the ledger state of a recipient the provider accepted the issue for
-HANDED_OVER_STATES = ("sent", "failed", "unknown", "sending")  # rows that went (or may have gone) out
+MAY_HAVE_GONE_OUT = ("sent", "failed", "unknown", "sending")  # rows that went (or may have gone) out
 # An issue key the ledger knows: it has rows, or a record. `key` names the column to test.
 KNOWN = "(EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = {key}) OR EXISTS (SELECT 1 FROM issues i WHERE i.issue = {key}))"
 
@@ -44,7 +44,7 @@ class Reports:
         """When each issue first went out: the earliest of its handed-over ledger rows' last update
         and its earliest provider event. Issues nothing went out for are missing, and so are the
         keys only events name (anyone can post an event: its issue may be no issue at all)."""
-        marks = ", ".join("?" * len(HANDED_OVER_STATES))
+        marks = ", ".join("?" * len(MAY_HAVE_GONE_OUT))
         rows = self.db.execute(
             f"""SELECT issue, min(at) FROM (
                     SELECT issue, min(updated_at) AS at FROM deliveries WHERE state IN ({marks}) GROUP BY issue
@@ -53,7 +53,7 @@ class Reports:
                         SELECT issue, min(happened_at) AS at FROM events WHERE issue IS NOT NULL AND happened_at IS NOT NULL GROUP BY issue
                     ) AS named WHERE {KNOWN.format(key="named.issue")}
                 ) AS firsts GROUP BY issue""",
-            HANDED_OVER_STATES,
+            MAY_HAVE_GONE_OUT,
         )
         return {str(issue): str(at) for issue, at in rows if at is not None}
 

@@ -25,9 +25,9 @@ SUBJECT_MAX_CHARS = 150
 PREHEADER_MIN_CHARS = 30
 PREHEADER_MAX_CHARS = 140  # inboxes show about 90 to 140 characters of preview text
 KEY_FACT_MAX_CHARS = 140
-PLACEHOLDER = "TODO"
-TODO_LEFT = "todo-left"  # the code of a field that still holds PLACEHOLDER: a draft may be test-sent
-DRAFT_MARK = "# DRAFT"  # the comment `story add` puts above a story; `check` warns while it is there
+TODO_WORD = "TODO"
+TODO_LEFT = "todo-left"  # the code of a field that still holds TODO_WORD: a draft may be test-sent
+DRAFT_COMMENT = "# DRAFT"  # the comment `story add` puts above a story; `check` warns while it is there
 TEMPLATES = "the templates"  # where a finding about the rendered email's own markup points
 MARKDOWN_FIELDS = ("summary", "intro", "outro", "text")  # fields whose links markdown renders
 # A markdown link or image: [label](target). markdown-it drops a target that is not http(s) or
@@ -102,8 +102,8 @@ def _check_text(issue: Issue) -> list[Finding]:
     elif len(preheader) > PREHEADER_MAX_CHARS:
         found.append(Finding("warning", f"is {len(preheader)} characters; inboxes cut it after about {PREHEADER_MAX_CHARS}", ("preheader",)))
     for loc, value in _strings(issue.model_dump(mode="json")):
-        if PLACEHOLDER in value:
-            found.append(Finding("error", f"still holds the {PLACEHOLDER} placeholder; write the real {loc[-1] if isinstance(loc[-1], str) else 'value'}", loc, code=TODO_LEFT))
+        if TODO_WORD in value:
+            found.append(Finding("error", f"still holds the {TODO_WORD} placeholder; write the real {loc[-1] if isinstance(loc[-1], str) else 'value'}", loc, code=TODO_LEFT))
     return found
 
 

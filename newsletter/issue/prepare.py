@@ -17,7 +17,7 @@ from ..render.pipeline import Renderer
 from ..render.tagging import tagged
 from ..render.theme import palettes
 from ..workspace.config import Workspace, load_workspace
-from .checks import DRAFT_MARK, LEVELS, Field, Finding, check, field_path
+from .checks import DRAFT_COMMENT, LEVELS, Field, Finding, check, field_path
 from .loading import InvalidIssue, field_lines, issue_numbers, load_issue, read_source
 
 NUMBER_LINE = re.compile(r"^number\s*:", re.MULTILINE)
@@ -134,7 +134,7 @@ def leftovers(issue_file: Path) -> list[Finding]:
     return [
         Finding("warning", "a story added by `story add` is still marked as a draft: check it, then delete the comment", where=f"{issue_file}:{number}")
         for number, line in enumerate(text.splitlines(), start=1)
-        if line.lstrip().startswith(DRAFT_MARK)
+        if line.lstrip().startswith(DRAFT_COMMENT)
     ]
 
 

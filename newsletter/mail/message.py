@@ -213,7 +213,7 @@ class _EncodedBody:
     in the middle of an escape and none grows past QP's 76 characters by much."""
 
     def __init__(self, text: str) -> None:
-        pieces = PLACEHOLDER.split(text.replace("\r\n", "\n").replace("\r", "\n"))
+        pieces = SPLIT_AT_PLACEHOLDERS.split(text.replace("\r\n", "\n").replace("\r", "\n"))
         if not pieces[-1].endswith("\n"):
             pieces[-1] += "\n"
         self.static = [_qp(piece) for piece in pieces[0::2]]
@@ -228,7 +228,7 @@ class _EncodedBody:
         return b"".join(out)
 
 
-PLACEHOLDER = re.compile("(" + placeholders.TOKEN.pattern + ")")
+SPLIT_AT_PLACEHOLDERS = re.compile("(" + placeholders.TOKEN.pattern + ")")
 SOFT_BREAK = b"=\n"
 
 

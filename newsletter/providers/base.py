@@ -24,8 +24,8 @@ from ..mail.message import MessageTemplate
 from ..models import Email, Letter, Outcome, RecipientStatus
 from ..workspace.config import Config
 
-TEST_MARK = "[TEST] "
-DRAFT_MARK = "[DRAFT] "  # a test copy of an issue that still holds TODO placeholders
+TEST_SUBJECT_PREFIX = "[TEST] "
+DRAFT_SUBJECT_PREFIX = "[DRAFT] "  # a test copy of an issue that still holds TODO placeholders
 
 Report = Callable[[str, RecipientStatus], None]
 
@@ -44,7 +44,7 @@ class Edition:
     @property
     def mark(self) -> str:
         """What the subject starts with: [DRAFT] or [TEST] on a test copy, nothing on the real send."""
-        return DRAFT_MARK if self.draft else TEST_MARK if self.test else ""
+        return DRAFT_SUBJECT_PREFIX if self.draft else TEST_SUBJECT_PREFIX if self.test else ""
 
     @cached_property
     def subject(self) -> str:

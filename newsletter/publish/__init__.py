@@ -14,10 +14,10 @@ from pathlib import Path
 from ..files.writing import output_folder
 from ..models import Issue
 from ..workspace.config import Workspace
-from .site import Site, archive_file, build_site, default_folder, not_gone_out
+from .site import Archive, archive_file, build_site, default_folder, not_gone_out
 from .writer import Outcome, SiteWriter
 
-__all__ = ["Outcome", "Site", "SiteWriter", "build_site", "default_folder", "page_nobody_received", "publish"]
+__all__ = ["Outcome", "Archive", "SiteWriter", "build_site", "default_folder", "page_nobody_received", "publish"]
 
 
 def publish(workspace: Workspace, folder: Path | None = None, now: dt.datetime | None = None) -> Outcome:

@@ -85,7 +85,7 @@ NOT_SENT = "not sent, and not marked `publish: true`"
 
 
 @dataclass
-class Site:
+class Archive:
     entries: list[Entry]  # newest (highest number) first
     files: dict[str, bytes] = field(default_factory=dict)  # by path in the site folder ("archive/index.html", "robots.txt")
     cache: Cache = field(default_factory=lambda: Cache(None))
@@ -98,7 +98,7 @@ def archive_file(archive: str, name: str) -> str:
     return f"{archive}/{name}" if archive else name
 
 
-def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Cache | None = None, now: dt.datetime | None = None) -> Site:
+def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Cache | None = None, now: dt.datetime | None = None) -> Archive:
     """Read every issue file, pick the published ones and render every file of the archive."""
     code = code_fingerprint()
     cache = cache if cache is not None else Cache(workspace.root / CACHE_FOLDER)
@@ -109,7 +109,7 @@ def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Ca
     _refuse_duplicates(chosen)
     entries = sorted(chosen, key=lambda entry: entry.issue.number, reverse=True)
     archive = workspace.config.newsletter.archive_path
-    site = Site(entries, cache=cache, archive=archive, withheld=_withheld(issues, entries, not_out))
+    site = Archive(entries, cache=cache, archive=archive, withheld=_withheld(issues, entries, not_out))
     fingerprint = render_fingerprint(workspace, code)
     pages: dict[str, bytes] = {}
     to_render: list[tuple[str, str, Issue, dict[str, object]]] = []

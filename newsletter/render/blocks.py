@@ -16,24 +16,24 @@ DIGEST_BLOCK = 5  # digest stories are ~200 px tall: five stay well under Outloo
 
 
 @dataclass(frozen=True)
-class Block:
+class CardBlock:
     section: Section
     stories: list[tuple[int, Story]]  # (place in the issue, from 1: the index links to #story-N), story
     opens_section: bool  # the section's name and accent band go above it
     sponsor_after: bool
 
 
-def story_blocks(issue: Issue, layout: str) -> list[Block]:
+def story_blocks(issue: Issue, layout: str) -> list[CardBlock]:
     size = DIGEST_BLOCK if layout == "digest" else 1
     sponsor_after_first = issue.sponsor is not None and issue.sponsor.position == "after_first"
-    blocks: list[Block] = []
+    blocks: list[CardBlock] = []
     number = 0
     for section in issue.sections:
         start = 0
         while start < len(section.stories):
             lead = sponsor_after_first and number == 0
             group = section.stories[start : start + (1 if lead else size)]
-            blocks.append(Block(section, [(number + k + 1, story) for k, story in enumerate(group)], start == 0, lead))
+            blocks.append(CardBlock(section, [(number + k + 1, story) for k, story in enumerate(group)], start == 0, lead))
             number += len(group)
             start += len(group)
     return blocks

@@ -6,7 +6,7 @@ import io
 import re
 import textwrap
 
-from ..issue.checks import DRAFT_MARK
+from ..issue.checks import DRAFT_COMMENT
 from .draft import Draft
 
 SUMMARY_WIDTH = 88  # like the hand-written summaries in the sample issue
@@ -49,7 +49,7 @@ def story_yaml(draft: Draft, indent: int = 0) -> str:
     # The origin is a file name or URL the user gave: a line break in it would end the comment and
     # write YAML, so every control character is shown as "?".
     origin = CONTROL.sub("?", draft.origin)
-    comments = [f"{DRAFT_MARK} from {origin} (newsletter story add): check it against the article and rewrite"]
+    comments = [f"{DRAFT_COMMENT} from {origin} (newsletter story add): check it against the article and rewrite"]
     comments.append("# the summary in your own words, then delete these comment lines.")
     comments += [f"# To do: {note}." for note in draft.notes]
     pad = " " * indent

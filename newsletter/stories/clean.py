@@ -47,7 +47,7 @@ MIN_BOX_LINES = 3  # fewer short lines in a row may be a kicker, a headline and 
 
 
 @dataclass(frozen=True)
-class Block:
+class TextBlock:
     """One piece of the story's own text. `section` is the heading it sits under, if any."""
 
     kind: Kind
@@ -68,7 +68,7 @@ class Dropped:
 class Cleaned:
     """The story's blocks plus what the text itself says about the article (bylines, datelines...)."""
 
-    blocks: list[Block] = field(default_factory=list)
+    blocks: list[TextBlock] = field(default_factory=list)
     title: str | None = None
     author: str | None = None
     published: dt.date | None = None
@@ -76,7 +76,7 @@ class Cleaned:
     site: str | None = None
     dropped: list[Dropped] = field(default_factory=list)
 
-    def of_kind(self, kind: Kind) -> list[Block]:
+    def of_kind(self, kind: Kind) -> list[TextBlock]:
         return [block for block in self.blocks if block.kind == kind]
 
 
@@ -104,14 +104,14 @@ def clean(raw: list[RawBlock], known_title: str | None = None) -> Cleaned:
         elif state.in_others:
             _drop(result, text, "comments or press contacts")
         elif block.kind == "quote":
-            _add(result, state, Block("quote", quotes.strip_quote_marks(text), attribution=block.attribution))
+            _add(result, state, TextBlock("quote", quotes.strip_quote_marks(text), attribution=block.attribution))
         elif block.kind == "heading":
             _heading(result, state, text, block.level)
         elif block.kind == "item":
             if state.navigation or junk.is_junk(text):
                 _drop(result, text, "navigation" if state.navigation else "junk")
             else:
-                _add(result, state, Block("item", _strip_bullet(text)))
+                _add(result, state, TextBlock("item", _strip_bullet(text)))
         else:
             _line(result, state, text)
     if not result.title:
@@ -150,8 +150,8 @@ class _State:
             self.cleared_title, self.title = self.title, None
 
 
-def _add(result: Cleaned, state: _State, block: Block) -> None:
-    result.blocks.append(Block(block.kind, block.text, state.section, block.attribution))
+def _add(result: Cleaned, state: _State, block: TextBlock) -> None:
+    result.blocks.append(TextBlock(block.kind, block.text, state.section, block.attribution))
 
 
 def _drop(result: Cleaned, text: str, reason: str) -> None:
@@ -184,7 +184,7 @@ def _heading(result: Cleaned, state: _State, text: str, level: int) -> None:
         return
     state.fix_title()
     state.section = text.rstrip(":").strip()
-    result.blocks.append(Block("heading", state.section, None))
+    result.blocks.append(TextBlock("heading", state.section, None))
 
 
 def _headline(result: Cleaned, state: _State, text: str) -> bool:
@@ -226,20 +226,20 @@ def _line(result: Cleaned, state: _State, text: str) -> None:
     text = junk.strip_label(text)
     glued = quotes.split_glued_quote(text)
     if glued:
-        _add(result, state, Block("quote", glued[0], attribution=glued[1]))
+        _add(result, state, TextBlock("quote", glued[0], attribution=glued[1]))
         return
     last = result.blocks[-1] if result.blocks else None
     under_quote = last is not None and last.kind == "quote" and not last.attribution
     if last is not None and under_quote and text[0] in quotes.DASHES and quotes.looks_like_attribution(text):
         result.blocks.pop()  # "— Name, role" under a quote line
-        result.blocks.append(Block("quote", last.text, last.section, quotes.clean_attribution(text)))
+        result.blocks.append(TextBlock("quote", last.text, last.section, quotes.clean_attribution(text)))
         return
     if BULLET.match(text):
-        _add(result, state, Block("item", _strip_bullet(text)))
+        _add(result, state, TextBlock("item", _strip_bullet(text)))
         return
     if _is_quote_line(text):
         text_, attribution = quotes.split_quote_lines([text])
-        _add(result, state, Block("quote", text_, attribution=attribution))
+        _add(result, state, TextBlock("quote", text_, attribution=attribution))
         return
     if looks_like_heading(text) or (not state.body_started and looks_like_title(text)):
         _heading(result, state, text, level=2)
@@ -250,7 +250,7 @@ def _line(result: Cleaned, state: _State, text: str) -> None:
     state.navigation = None
     state.body_started = True
     state.fix_title()
-    _add(result, state, Block("paragraph", text))
+    _add(result, state, TextBlock("paragraph", text))
 
 
 def _in_list(state: _State, text: str) -> bool:

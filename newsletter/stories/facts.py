@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from .clean import Block
+from .clean import TextBlock
 from .scoring import bag, cosine, vectors
 from .sentences import AUXILIARIES, COMMON_VERBS, STOPWORDS, Sentence, has_verb, strip_dateline, terms
 
@@ -70,7 +70,7 @@ QUOTE_MARKS = re.compile(r"[“”\"„«»]")
 QUOTED_SPEECH = re.compile(r"[“\"„«][^“”\"„«»]*\s[^“”\"„«»]*\s[^“”\"„«»]*\s[^“”\"„«»]*[”\"“»]")
 
 
-def listed_facts(blocks: Sequence[Block]) -> list[str]:
+def listed_facts(blocks: Sequence[TextBlock]) -> list[str]:
     """The items of the article's own key-facts list (at most five), as written; an item too long for a
     key fact is cut by clause as a drafted fact is, or left out when it cannot be cut cleanly."""
     for heading in (b.text for b in blocks if b.kind == "heading"):
@@ -92,7 +92,7 @@ def is_key_list_heading(text: str) -> bool:
 
 
 def key_facts(
-    blocks: Sequence[Block], sentences: Sequence[Sentence], subject: Sequence[str], summary: Sequence[Sentence]
+    blocks: Sequence[TextBlock], sentences: Sequence[Sentence], subject: Sequence[str], summary: Sequence[Sentence]
 ) -> list[str]:
     """Up to five key facts: the article's list if it has one (topped up from its sentences to three if
     shorter), else its most informative sentences. Fewer when the article has fewer good sentences, none

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from . import junk
-from .clean import Block
+from .clean import TextBlock
 from .dates import MONTH
 
 STOPWORDS = frozenset(
@@ -243,7 +243,7 @@ def terms(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def story_sentences(blocks: list[Block]) -> list[Sentence]:
+def story_sentences(blocks: list[TextBlock]) -> list[Sentence]:
     """Every sentence of the story's paragraphs, junk sentences and datelines left out."""
     found: list[Sentence] = []
     paragraph = 0

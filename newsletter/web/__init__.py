@@ -31,7 +31,7 @@ from .archive import register_archive
 from .extensions import csrf
 from .pages import pages
 from .rate_storage import check_storage_client, init_limiter
-from .security import TrustedProxies, content_security_policy, redact, security_headers
+from .security import TrustedProxies, content_security_policy, redact_tokens, security_headers
 from .site import make_site, page, site
 from .webhooks import webhooks
 
@@ -119,7 +119,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     @app.errorhandler(StoreError)
     def database_unavailable(error: StoreError) -> ResponseReturnValue:
         # Busy, down or restarting: the reader is told to try again, never shown a 500.
-        app.logger.warning("%s %s: %s", request.method, redact(request.path), error)
+        app.logger.warning("%s %s: %s", request.method, redact_tokens(request.path), error)
         return _error(503, retry_after=5)
 
     @app.errorhandler(CSRFError)
@@ -129,7 +129,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
 
     def log_exception(exc_info) -> None:  # type: ignore[no-untyped-def]
         # Flask's own line names the URL, and a URL here can hold a token.
-        app.logger.error("Exception on %s [%s]", redact(request.path), request.method, exc_info=exc_info)
+        app.logger.error("Exception on %s [%s]", redact_tokens(request.path), request.method, exc_info=exc_info)
 
     app.log_exception = log_exception  # type: ignore[method-assign]
     app.wsgi_app = TrustedProxies(app.wsgi_app, loaded.config.web.trusted_proxies, loaded.config.web.proxy_hops)  # type: ignore[method-assign]

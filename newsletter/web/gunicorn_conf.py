@@ -15,13 +15,13 @@ from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from newsletter.errors import NewsletterError
-from newsletter.web.security import redact
+from newsletter.web.security import redact_tokens
 
 
 class RedactingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
         found = super().atoms(resp, req, environ, request_time)
-        return {key: redact(value) if isinstance(value, str) else value for key, value in found.items()}
+        return {key: redact_tokens(value) if isinstance(value, str) else value for key, value in found.items()}
 
 
 class Worker(ThreadWorker):

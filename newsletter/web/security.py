@@ -54,7 +54,7 @@ def security_headers(policy: str) -> dict[str, str]:
     }
 
 
-def redact(text: str) -> str:
+def redact_tokens(text: str) -> str:
     """A URL or log line with every token replaced by [token]."""
     return TOKEN_IN_URL.sub(r"\1[token]", text)
 

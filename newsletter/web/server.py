@@ -13,14 +13,14 @@ from flask import Flask
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, select_address_family
 
 from .capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
-from .security import redact
+from .security import redact_tokens
 
 
 class QuietHandler(WSGIRequestHandler):
     timeout = IDLE_TIMEOUT_SECONDS  # applied to the socket: an idle or stalled client frees its thread
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        self.log("info", '"%s" %s %s', redact(self.requestline), code, size)
+        self.log("info", '"%s" %s %s', redact_tokens(self.requestline), code, size)
 
     def log_error(self, format: str, *args: object) -> None:
         pass  # clients that hang up are routine

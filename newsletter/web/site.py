@@ -26,7 +26,7 @@ POOL_SIZE = 8  # PostgreSQL connections per web process: its request threads, wi
 
 
 @dataclass
-class Site:
+class WebSite:
     workspace: Workspace
     keys: SigningKeys
     notices: Notices
@@ -97,16 +97,16 @@ class ConnectionLost(StoreError):
     """The database connection broke (a server restart, a network cut): worth one more try."""
 
 
-def make_site(workspace: Workspace, keys: SigningKeys) -> Site:
+def make_site(workspace: Workspace, keys: SigningKeys) -> WebSite:
     light, dark = palettes(workspace.config.brand.accent_color)
     style = f":root{{--accent:{light.accent};--accent-dark:{dark.accent}}}"
     notices = Notices(workspace, Renderer(workspace), keys)
     sender = NoticeSender(notices, workspace.database)
-    return Site(workspace, keys, notices, sender, style, (light, dark), labels(workspace.config.newsletter.language, workspace.config.labels))
+    return WebSite(workspace, keys, notices, sender, style, (light, dark), labels(workspace.config.newsletter.language, workspace.config.labels))
 
 
-def site() -> Site:
-    found: Site = current_app.extensions["newsletter"]
+def site() -> WebSite:
+    found: WebSite = current_app.extensions["newsletter"]
     return found
 
 

@@ -23,10 +23,10 @@ class Server:
     url: str
 
     def __str__(self) -> str:
-        return redact(self.url)
+        return redact_password(self.url)
 
     def __repr__(self) -> str:
-        return f"Server({redact(self.url)!r})"
+        return f"Server({redact_password(self.url)!r})"
 
     def exists(self) -> bool:
         """A server database is there to be read (whether it has tables is the connection's business)."""
@@ -52,10 +52,10 @@ def locate(setting: str, root: Path, environ: dict[str, str] | None = None) -> L
             parts = urlsplit(value)
             parts.port  # noqa: B018 - parsing the port is what checks it
         except ValueError as exc:
-            raise NewsletterError(f"{where}: {redact(value)!r} is not a valid URL ({exc}); e.g. postgresql://user@[::1]:5432/dbname") from None
+            raise NewsletterError(f"{where}: {redact_password(value)!r} is not a valid URL ({exc}); e.g. postgresql://user@[::1]:5432/dbname") from None
         if parts.scheme in SCHEMES:
             return Server(value)
-        raise NewsletterError(f"{where}: {redact(value)!r} is neither a file path, sqlite:///path nor postgresql://user@host/dbname")
+        raise NewsletterError(f"{where}: {redact_password(value)!r} is neither a file path, sqlite:///path nor postgresql://user@host/dbname")
     if "=" in value:
         return Server(_conninfo(value, where))
     return root / value
@@ -69,8 +69,8 @@ def _conninfo(value: str, where: str) -> str:
     try:
         conninfo_to_dict(value)
     except ProgrammingError as exc:
-        words = redact(str(exc).strip().splitlines()[0]) if str(exc).strip() else "not understood"
-        raise NewsletterError(f"{where}: {redact(value)!r} is not a PostgreSQL connection string ({words}); e.g. host=db.example.com dbname=news user=news") from None
+        words = redact_password(str(exc).strip().splitlines()[0]) if str(exc).strip() else "not understood"
+        raise NewsletterError(f"{where}: {redact_password(value)!r} is not a PostgreSQL connection string ({words}); e.g. host=db.example.com dbname=news user=news") from None
     return value
 
 
@@ -79,7 +79,7 @@ KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", r
 URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/\s]*@")  # up to the last @ of the address
 
 
-def redact(url: str) -> str:
+def redact_password(url: str) -> str:
     """The connection string with any password (in the address, as `password=` in the query, or
     as libpq's password keyword) left out."""
     return KEYWORD_PASSWORD.sub(r"\1***", URL_PASSWORD.sub(r"\1***@", url))

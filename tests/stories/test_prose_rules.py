@@ -12,7 +12,7 @@ import pytest
 
 from newsletter.issue.checks import CUT_SHORT, KEY_FACT_MAX_CHARS
 from newsletter.models import Story
-from newsletter.stories.clean import Block
+from newsletter.stories.clean import TextBlock
 from newsletter.stories.draft import draft_from
 from newsletter.stories.facts import WEEKDAY, as_fact, repeats, sentence_facts
 from newsletter.stories.fetch import Fetched
@@ -59,7 +59,7 @@ def generated_article(words: int, seed: int = 3) -> list[str]:
 
 
 def test_centrality_is_the_mean_similarity_to_every_other_sentence() -> None:
-    found = story_sentences([Block("paragraph", p) for p in generated_article(3000)])
+    found = story_sentences([TextBlock("paragraph", p) for p in generated_article(3000)])
     vecs = vectors(found)
     pairwise = {
         s.index: sum(cosine(vecs[s.index], vecs[o.index]) for o in found if o is not s) / (len(found) - 1) for s in found
@@ -70,7 +70,7 @@ def test_centrality_is_the_mean_similarity_to_every_other_sentence() -> None:
 
 
 def test_a_sentence_with_no_words_of_weight_is_central_to_nothing() -> None:
-    found = story_sentences([Block("paragraph", "The ferry sailed at dawn. It was. The ferry docked at noon.")])
+    found = story_sentences([TextBlock("paragraph", "The ferry sailed at dawn. It was. The ferry docked at noon.")])
     vecs = vectors(found)
     assert centrality(found, vecs)[1] == 0.0
 
@@ -358,11 +358,11 @@ def test_a_fact_whose_figures_were_cut_off_is_no_figure_fact() -> None:
     # The figures are in the clause a cut drops ("…, which lets riders travel for 1 euro …"): what is left is a
     # plain statement, which must not take a place a fact with a figure can fill.
     found = story_sentences([
-        Block("paragraph", "Employers pay part of each trip, which lets riders travel for 1 euro and drivers earn 4 "
+        TextBlock("paragraph", "Employers pay part of each trip, which lets riders travel for 1 euro and drivers earn 4 "
               "euros a trip on average, a scheme the firm has sold to 400 companies since it was founded in a garage."),
-        Block("paragraph", "The company employs 85 people in Montreuil and Lyon."),
-        Block("paragraph", "It does not expect to make a profit before 2027."),
-        Block("paragraph", "Its app has been downloaded 1.2 million times since 2021."),
+        TextBlock("paragraph", "The company employs 85 people in Montreuil and Lyon."),
+        TextBlock("paragraph", "It does not expect to make a profit before 2027."),
+        TextBlock("paragraph", "Its app has been downloaded 1.2 million times since 2021."),
     ])
     facts = sentence_facts(found, subject=(), summary=[], count=3)
     assert facts == [

@@ -46,12 +46,12 @@ WELCOME = """<mjml lang="{{ newsletter.language }}"><mj-body><mj-section><mj-col
 """
 
 WORD = re.compile(r"[^\W\d_]+")  # a run of letters, in any script
-PLACEHOLDER = re.compile(r"\{\w+\}")
+FORMAT_FIELD = re.compile(r"\{\w+\}")
 NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+")  # addresses and links: not the catalogue's words
 
 
 def words(text: str) -> set[str]:
-    return {word.casefold() for word in WORD.findall(PLACEHOLDER.sub(" ", NOT_WORDS.sub(" ", text)))}
+    return {word.casefold() for word in WORD.findall(FORMAT_FIELD.sub(" ", NOT_WORDS.sub(" ", text)))}
 
 
 def english_words(language: str) -> set[str]:
