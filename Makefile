@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   builds the sample issue and sends it to a local outbox, all under build/demo/ (creates .venv on first use)
 #   make test   lints (ruff), type-checks (mypy) and runs the whole test suite (creates .venv on first use)
-# and, while working, make test-fast runs the tests marked neither slow, browser nor postgres (under a minute).
+# and, while working, make test-fast runs the tests marked neither slow, browser nor postgres (about a minute).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

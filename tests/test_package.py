@@ -16,6 +16,8 @@ import pytest
 
 import newsletter
 
+pytestmark = pytest.mark.slow  # builds and unpacks the wheel
+
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "newsletter-desk"  # "newsletter" is someone else's on PyPI
 

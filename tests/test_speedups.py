@@ -19,6 +19,8 @@ from newsletter.issue.loading import load_issue
 from newsletter.render.pipeline import Renderer
 from newsletter.workspace.config import load_workspace
 
+pytestmark = pytest.mark.slow  # subprocesses that import the tool afresh
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"
 
