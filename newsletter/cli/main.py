@@ -181,9 +181,6 @@ def display_path(path: Path | Server) -> str:
         return str(path)
 
 
-DEBUG_VARIABLE = credentials.DEBUG
-
-
 def main() -> None:
     speedups.disable_pydantic_plugins()  # before a command's module defines the first model
     try:
@@ -193,7 +190,7 @@ def main() -> None:
             raise
         click.echo(
             f"Error: newsletter stopped on an unexpected error ({type(exc).__name__}: {exc}). This is a bug in newsletter, "
-            f"not something you did; run again with {DEBUG_VARIABLE}=1 to see where it happened, and report it.",
+            f"not something you did; run again with {credentials.DEBUG}=1 to see where it happened, and report it.",
             err=True,
         )
         raise SystemExit(2) from None

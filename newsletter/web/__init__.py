@@ -26,7 +26,7 @@ speedups.disable_pydantic_plugins()
 from ..db import StoreError
 from ..errors import ConfigError
 from ..workspace.config import Workspace, load_workspace
-from ..workspace.credentials import MAKE_ONE, SECRET, WORKSPACE, SigningKeys, signing_keys, workspace_from_environment
+from ..workspace.credentials import MAKE_ONE, SECRET, SigningKeys, signing_keys, workspace_from_environment
 from .archive import register_archive
 from .extensions import csrf
 from .pages import pages
@@ -35,7 +35,6 @@ from .security import TrustedProxies, content_security_policy, redact_tokens, se
 from .site import make_site, page, site
 from .webhooks import webhooks
 
-WORKSPACE_VARIABLE = WORKSPACE
 MAX_FORM_BYTES = 64_000  # a signup form is a few hundred bytes
 
 

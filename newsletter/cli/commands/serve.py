@@ -57,10 +57,10 @@ def _run_here(host: str, port: int, dev: bool) -> None:
 
 def _run_gunicorn(host: str, port: int, workers: int | None) -> None:
     """Check what the app needs here (its sentences, not gunicorn's boot log), then become gunicorn."""
-    from ...web import WORKSPACE_VARIABLE, create_app
+    from ...web import create_app
     from ...web.server import listening
     from ...workspace.config import load_workspace
-    from ...workspace.credentials import environment_with
+    from ...workspace.credentials import WORKSPACE, environment_with
 
     root = load_workspace(Path.cwd()).root
     create_app(root)  # the workspace, the secret and the rate-limit storage; starts nothing
@@ -76,7 +76,7 @@ def _run_gunicorn(host: str, port: int, workers: int | None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     # exec, not a child: gunicorn's master gets the signals (Ctrl-C, a service manager's TERM) directly.
-    os.execve(sys.executable, [*argv, APP], environment_with(**{WORKSPACE_VARIABLE: str(root)}))
+    os.execve(sys.executable, [*argv, APP], environment_with(**{WORKSPACE: str(root)}))
 
 
 def _cannot_listen(host: str, port: int, exc: OSError) -> str:
