@@ -16,6 +16,7 @@ from ..errors import NewsletterError, NewsletterWarning
 from ..workspace import credentials
 
 if TYPE_CHECKING:
+    from ..issue.checks import Finding
     from ..workspace.database import Server
 
 IssuePath = click.Path(path_type=Path, dir_okay=False)
@@ -110,10 +111,16 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
     size = result.delivered_bytes
     tracked = " with SendGrid's click tracking" if result.click_tracking else ""
     click.echo(f"HTML size: {size / KB:.1f} KB{tracked} of Gmail's ~{GMAIL_CLIP_BYTES // KB} KB clipping limit")
-    for finding in result.findings:
-        click.secho(str(finding), fg="yellow" if finding.level == "warning" else "red", err=True)
+    show_findings(result.findings, err=True)  # stdout lists the files written
     if any(finding.level == "error" for finding in result.findings):
         raise click.ClickException("the files were written, but the issue is not ready to send: fix the errors above")
+
+
+def show_findings(findings: list[Finding], err: bool = False) -> None:
+    """Findings as `check`, `build` and `send` print them: errors red, warnings yellow."""
+    colours = {"error": "red", "warning": "yellow", "note": None}
+    for finding in findings:
+        click.secho(str(finding), fg=colours[finding.level], err=err)
 
 
 def _rest_checked(issue_file: Path, exc: NewsletterError) -> str:
@@ -140,9 +147,7 @@ def check(issue_file: Path) -> None:
     from ..issue.prepare import prepare_issue
 
     findings = prepare_issue(issue_file, partial=True).findings  # fields that do not validate, and what the rest shows
-    colours = {"error": "red", "warning": "yellow", "note": None}
-    for finding in findings:
-        click.secho(str(finding), fg=colours[finding.level])
+    show_findings(findings)
     errors = sum(f.level == "error" for f in findings)
     warnings = sum(f.level == "warning" for f in findings)
     summary = f"{display_path(issue_file)}: {errors} error(s), {warnings} warning(s)"

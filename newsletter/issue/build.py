@@ -8,10 +8,9 @@ from pathlib import Path
 from ..files.writing import output_folder, sweep_temporary_files, write_files
 from ..mail.message import MessageTemplate
 from ..models import Email, Letter
-from ..render.pipeline import Renderer
-from ..workspace.config import Workspace, load_workspace
-from .checks import Finding, delivered_bytes, size_finding
-from .loading import load_issue
+from ..workspace.config import Workspace
+from .checks import Finding, delivered_bytes
+from .prepare import prepare_issue
 
 # The .eml is addressed to the sender, as a proof copy, with a placeholder unsubscribe token.
 PROOF_TOKEN = "proof-copy"
@@ -21,7 +20,7 @@ PROOF_TOKEN = "proof-copy"
 class BuildResult:
     email: Email
     paths: list[Path]
-    findings: list[Finding]
+    findings: list[Finding]  # what `check` finds, in the same order
     delivered_bytes: int  # the HTML's size as Gmail gets it (SendGrid's click tracking included)
     click_tracking: bool
 
@@ -31,13 +30,14 @@ def default_out_dir(workspace: Workspace, issue_path: Path) -> Path:
 
 
 def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
-    """Validate and render everything in memory first; write only when all of it succeeded.
-    `out_dir`, a folder the user named, may be new but its parent must exist; build/ is created."""
+    """Validate, render and check everything in memory first (prepare_issue, as `check`, `send`
+    and the preview do); write only when all of it succeeded. The files are written even when
+    the checks find errors: the editor looks at them to fix those. `out_dir`, a folder the user
+    named, may be new but its parent must exist; build/ is created."""
     if out_dir is not None:
         output_folder(out_dir)  # before rendering: a mistyped --out is said at once
-    workspace = load_workspace(issue_path.parent)
-    issue = load_issue(issue_path)
-    email = Renderer(workspace).render(issue)
+    prepared = prepare_issue(issue_path)
+    workspace, email = prepared.workspace, prepared.email
     config = workspace.config
     proof = Letter(config.sender.address, None, config.unsubscribe_url_for(PROOF_TOKEN))
     files = {
@@ -52,5 +52,4 @@ def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
     else:
         paths = write_files(out_dir, files, parents=False)
     tracking = config.sendgrid.click_tracking
-    findings = [f for f in [size_finding(email, tracking)] if f]
-    return BuildResult(email=email, paths=paths, findings=findings, delivered_bytes=delivered_bytes(email, tracking), click_tracking=tracking)
+    return BuildResult(email=email, paths=paths, findings=prepared.findings, delivered_bytes=delivered_bytes(email, tracking), click_tracking=tracking)

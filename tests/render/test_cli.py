@@ -42,6 +42,23 @@ def test_build_out_option_chooses_the_folder(tmp_path: Path, issue_path: Path) -
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
 
 
+def test_build_prints_what_check_finds(workspace: Path, issue_path: Path) -> None:
+    """build goes through the same preparation as check: an issue still holding a TODO is built so
+    the editor can look at it, and the same findings are printed, with a non-zero exit."""
+    text = issue_path.read_text()
+    issue_path.write_text(re.sub(r"(?m)^subject: .*$", "subject: TODO", text, count=1))
+    checked = run("check", str(issue_path))
+    built = run("build", str(issue_path))
+
+    assert checked.exit_code == 1 and built.exit_code == 1
+    findings = [line for line in checked.output.splitlines() if line.startswith(("error:", "warning:", "note:"))]
+    assert any("TODO" in line for line in findings)
+    for line in findings:
+        assert line in built.output
+    assert "the files were written, but the issue is not ready to send" in built.output
+    assert sorted(p.name for p in (workspace / "build" / "2026-12-01").iterdir()) == sorted(OUTPUTS)
+
+
 def test_a_workspace_template_overrides_the_default(workspace: Path, issue_path: Path) -> None:
     (workspace / "templates" / "email.txt.j2").write_text("Issue {{ issue.number }}: {{ issue.subject }}\n")
     assert run("build", str(issue_path)).exit_code == 0
