@@ -60,28 +60,7 @@ def test_the_package_root_holds_only_the_shared_modules() -> None:
 def imported_packages(source: str, package: list[str]) -> set[str]:
     """The packages of ours (newsletter.X, by X) that a module of `package` (["newsletter", "mail"])
     imports, lazily or not; imports for the type checker only (under `if TYPE_CHECKING:`) do not count."""
-    tree = ast.parse(source)
-    checking_only = {
-        id(node)
-        for branch in ast.walk(tree)
-        if isinstance(branch, ast.If) and ast.unparse(branch.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
-        for statement in branch.body
-        for node in ast.walk(statement)
-    }
-    found = set()
-    for node in ast.walk(tree):
-        if id(node) in checking_only:
-            continue
-        if isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            target = [*base, *(node.module.split(".") if node.module else [])]
-            names = [[*target, alias.name] for alias in node.names] if target == ["newsletter"] else [target]
-        elif isinstance(node, ast.Import):
-            names = [alias.name.split(".") for alias in node.names]
-        else:
-            continue
-        found |= {name[1] for name in names if len(name) > 1 and name[0] == "newsletter"}
-    return found
+    return {name[1] for name in imported_modules(source, package) if len(name) > 1 and name[0] == "newsletter"}
 
 
 def package_imports() -> dict[str, set[str]]:
@@ -120,3 +99,64 @@ def test_the_cycle_rule_sees_lazy_imports_and_leaves_type_checking_alone() -> No
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == {("a", "b", "c")}
     source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..workspace.config import Config\ndef f():\n    from ..db import Database\n    from .. import models\n"
     assert imported_packages(source, ["newsletter", "mail"]) == {"db", "models"}
+
+
+def module_imports() -> dict[str, set[str]]:
+    """For each module of ours (a package by its __init__), the modules of ours it imports, lazily or not."""
+    graph: dict[str, set[str]] = {}
+    root = PACKAGE.parent
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        imported = set()
+        for target in imported_modules(path.read_text(encoding="utf-8"), list(parts[:-1])):
+            dotted = ".".join(target)
+            # `from . import ledger` names a module; `from .ledger import Ledger` a name in one
+            is_module = (root / Path(*target)).with_suffix(".py").is_file() or (root / Path(*target)).is_dir()
+            imported.add(dotted if is_module else ".".join(target[:-1]))
+        graph[name] = {module for module in imported if module.startswith("newsletter")} - {name}
+    return graph
+
+
+def imported_modules(source: str, package: list[str]) -> list[list[str]]:
+    """Every name a module of `package` imports, as a dotted path (a module, or a name in one);
+    imports for the type checker only do not count."""
+    tree = ast.parse(source)
+    checking_only = {
+        id(node)
+        for branch in ast.walk(tree)
+        if isinstance(branch, ast.If) and ast.unparse(branch.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for statement in branch.body
+        for node in ast.walk(statement)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in checking_only:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            found += [[*target, alias.name] for alias in node.names]
+        elif isinstance(node, ast.Import):
+            found += [alias.name.split(".") for alias in node.names]
+    return found
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Inside a package too: a cycle between two modules works only as long as nobody reorders an import."""
+    graph = module_imports()
+    assert graph["newsletter.db.ledger"] >= {"newsletter.db.connection", "newsletter.models"}  # the rule sees the imports
+    assert cycles(graph) == set()
+
+
+def test_the_settings_do_not_pull_in_the_database_or_the_renderer() -> None:
+    """Reading newsletter.toml (every command does it first) loads the vocabulary and the settings,
+    not the SQL, the providers or the rendering libraries."""
+    import subprocess
+    import sys
+
+    code = "import sys, newsletter.workspace.config; print(' '.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent).stdout.split())
+    assert "newsletter.workspace.config" in loaded
+    assert {name for name in loaded if name.split(".")[:2] in (["newsletter", "db"], ["newsletter", "providers"], ["newsletter", "render"])} == set()
+    assert not loaded & {"sqlite3", "psycopg", "jinja2", "premailer", "mjml"}
