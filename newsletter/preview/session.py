@@ -102,7 +102,7 @@ class PreviewSession:
                 new = Snapshot(previous.version + 1, previous.email_version, previous.email, sender, tuple(prepared.findings), prepared.invalid, config.sendgrid.click_tracking)
         except NewsletterError as exc:
             new = self._failed(previous, str(exc))
-        except Exception as exc:  # whatever went wrong, the page shows it and the preview goes on
+        except Exception as exc:  # noqa: BLE001  # whatever went wrong, the page shows it and the preview goes on
             self._renderer = None  # it may be what broke: build a fresh one on the next save
             new = self._failed(previous, unexpected_error(exc))
         with self._changed:

@@ -230,7 +230,7 @@ class Renderer:
         css = self._template("email.css.j2", context)
         try:
             html = mjml.mjml2html(source, fonts={})  # fonts={}: no remote font stylesheet
-        except Exception as exc:  # MRML raises a bare exception type with its parser's message
+        except ValueError as exc:  # mjml-python turns every MRML parse or render error into a ValueError with MRML's message
             raise TemplateError(f"{name} produced MJML that cannot be compiled: {exc}") from None
         html = merge_outlook_conditionals(html)
         html = inline_css(html, css) if blocks is None else self.inliner.inline(html, css, blocks)

@@ -122,7 +122,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
         return _error(503, retry_after=5)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:  # noqa: ARG001  # Flask passes the error; the page is the same whatever it says
         words = site().words
         return page("message.html.j2", words["bad_form_title"], status=400, text=words["bad_form"])
 
@@ -144,7 +144,7 @@ def same_origin(location: str, public: SplitResult) -> bool:
 
 
 class App(Flask):
-    def select_jinja_autoescape(self, filename: str | None) -> bool:
+    def select_jinja_autoescape(self, filename: str | None) -> bool:  # noqa: ARG002  # Flask's signature
         return True  # every page template is HTML; Flask would skip our .html.j2 names
 
 
@@ -152,7 +152,7 @@ class SessionCookies(SecureCookieSessionInterface):
     """The session cookie (it only holds the CSRF token) is Secure whenever the request came over
     https, directly or through a trusted proxy, and still works on http://127.0.0.1 for `serve`."""
 
-    def get_cookie_secure(self, app: Flask) -> bool:
+    def get_cookie_secure(self, app: Flask) -> bool:  # noqa: ARG002  # Flask's signature: the request, not the app, says
         return request.is_secure
 
 

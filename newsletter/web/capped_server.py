@@ -49,7 +49,7 @@ class CappedConnections:
                 self.open_connections.discard(request)
             self.slots.release()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ARG002  # socketserver's signature
         """A client that resets or times out is routine: stay quiet. Anything else: one line, no traceback."""
         error = sys.exc_info()[1]
         if not isinstance(error, QUIET_ERRORS):

@@ -36,7 +36,7 @@ class Worker(ThreadWorker):
             raise AppImportError(f"newsletter: {exc}") from None
 
 
-def on_starting(server: Arbiter) -> None:
+def on_starting(server: Arbiter) -> None:  # noqa: ARG001  # gunicorn's hook signature
     """Check the settings, the secret and the storage's client in the master, before any worker
     starts: a mistake is then said once and gunicorn stops with status 1. Left to the workers, each
     says it, and when two fail at once gunicorn 27 halts twice and prints its own traceback."""
