@@ -32,7 +32,7 @@ class Snapshot:
     error: str | None = None
     click_tracking: bool = False  # [sendgrid] click_tracking: the size gauge counts the rewritten links
 
-    def as_json(self, issue_file: str) -> dict:
+    def as_json(self, issue_file: str) -> dict[str, object]:
         email = self.email
         return {
             "version": self.version,
@@ -58,7 +58,7 @@ class PreviewSession:
     snapshot: Snapshot = field(default_factory=Snapshot)
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _renderer: Renderer | None = None
-    _config_stamp: tuple | None = None
+    _config_stamp: tuple[int, int] | None = None  # newsletter.toml's mtime (ns) and size when the renderer was made
     _closed: bool = False
 
     def watched_paths(self) -> list[Path]:

@@ -8,6 +8,8 @@ the README for the nginx that goes in front."""
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.arbiter import Arbiter
 from gunicorn.errors import AppImportError
@@ -17,9 +19,13 @@ from gunicorn.workers.gthread import ThreadWorker
 from newsletter.errors import NewsletterError
 from newsletter.web.security import redact_tokens
 
+if TYPE_CHECKING:
+    from gunicorn.http.message import Request
+    from gunicorn.http.wsgi import Response
+
 
 class RedactingLogger(Logger):
-    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+    def atoms(self, resp: Response, req: Request, environ: dict[str, Any], request_time: timedelta) -> dict[str, Any]:
         found = super().atoms(resp, req, environ, request_time)
         return {key: redact_tokens(value) if isinstance(value, str) else value for key, value in found.items()}
 
