@@ -62,7 +62,8 @@ def import_premailer() -> types.ModuleType:
             del sys.modules["requests"]
     import premailer
 
-    return premailer
+    module: types.ModuleType = premailer  # untyped, so Any to mypy
+    return module
 
 
 # --- premailer remembering a stylesheet ---------------------------------------------------------
@@ -87,8 +88,8 @@ def caching_premailer() -> type:
     rules: dict[tuple[str, int, bool], tuple[list[Any], list[Any]]] = {}
     texts: dict[int, tuple[list[Any], str]] = {}
 
-    class CachingPremailer(base):  # type: ignore[misc, valid-type]
-        def _parse_style_rules(self, css_body, ruleset_index):  # type: ignore[no-untyped-def]
+    class CachingPremailer(base):  # type: ignore[misc, valid-type]  # a class found at run time (premailer is imported late, and untyped)
+        def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
             key = (css_body, ruleset_index, self.strip_important)
             if key not in rules:
                 if len(rules) > 64:  # stylesheets differ by workspace and palette: a few at most
@@ -98,7 +99,7 @@ def caching_premailer() -> type:
             found, leftover = rules[key]
             return list(found), leftover
 
-        def _css_rules_to_string(self, leftover):  # type: ignore[no-untyped-def]
+        def _css_rules_to_string(self, leftover: list[Any]) -> str:
             known = texts.get(id(leftover))
             if known is None or known[0] is not leftover:
                 known = texts[id(leftover)] = (leftover, super()._css_rules_to_string(leftover))

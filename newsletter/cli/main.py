@@ -6,8 +6,9 @@ import datetime as dt
 import functools
 import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -21,8 +22,15 @@ if TYPE_CHECKING:
 
 IssuePath = click.Path(path_type=Path, dir_okay=False)
 
+# click 8.4 made ParamType generic (ParamType[dt.date]: what convert() returns); the tool still runs
+# on click 8.1.7 (pyproject.toml), where subscripting it fails at import.
+if TYPE_CHECKING:
+    DateParamType = click.ParamType[dt.date]
+else:
+    DateParamType = click.ParamType
 
-class IsoDate(click.ParamType):
+
+class IsoDate(DateParamType):
     """A calendar date written YYYY-MM-DD, shown as DATE in help and errors."""
 
     name = "DATE"
@@ -61,14 +69,15 @@ class Cli(click.Group):
         if name in LAZY_COMMANDS:
             module, _, attribute = LAZY_COMMANDS[name].partition(":")
             try:
-                return getattr(importlib.import_module(module), attribute)
+                command: click.Command = getattr(importlib.import_module(module), attribute)
+                return command
             except ModuleNotFoundError as exc:
                 if exc.name != module:
                     raise
                 return None  # not part of this build of the tool
         return super().get_command(ctx, name)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:  # what the command returns (click's own signature)
         import warnings
 
         with warnings.catch_warnings():
@@ -80,7 +89,12 @@ class Cli(click.Group):
                 raise click.ClickException(str(exc)) from None
 
 
-def _show_warning(python_way, message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+ShowWarning = Callable[[Warning | str, type[Warning], str, int, TextIO | None, str | None], None]  # warnings.showwarning
+
+
+def _show_warning(
+    python_way: ShowWarning, message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None, line: str | None = None
+) -> None:
     """NewsletterWarning as one yellow line; anything else as Python shows it."""
     if issubclass(category, NewsletterWarning):
         click.secho(f"warning: {message}", fg="yellow", err=True)

@@ -41,7 +41,7 @@ def _open_regular(path: Path) -> io.BufferedReader:
     except BaseException:
         handle.close()
         raise
-    return handle  # type: ignore[return-value]  # fdopen(..., "rb") is a BufferedReader
+    return handle
 
 
 def read_capped(path: Path, limit: int, what: str = "file") -> bytes:

@@ -10,7 +10,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from ..models import Email, Issue, is_http_url, placeholders
-from .loading import field_path
+from .loading import Field, field_path
 
 KB = 1000
 GMAIL_CLIP_BYTES = 102 * KB  # Gmail hides the rest of a message behind "[Message clipped]"
@@ -37,7 +37,6 @@ MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\"
 # word that cannot end an English sentence.
 CUT_SHORT = re.compile(r"(…|\.\.\.|[-–—(,:;]|\b(?:the|a|an|of|to|and|or|with|for|from|by|in|on|at|most|more|than|that|which|its|their)\b)\s*$", re.IGNORECASE)
 
-Field = tuple[str | int, ...]
 LEVELS = ("error", "warning", "note")
 
 

@@ -6,10 +6,10 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -20,6 +20,11 @@ from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEv
 from ..errors import MAX_PROBLEMS_SHOWN, IssueFileError, Problem
 from ..files.reading import UnreadableFile, read_capped
 from ..models import NONCHARACTER, Issue
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
+Field = tuple[str | int, ...]  # a field's path in an issue, as pydantic gives it: ("sections", 0, "title")
 
 MAX_FILE_BYTES = 2_000_000  # a 25-story issue is about 30 KB; megabytes are a mistake or an attack
 MAX_DEPTH = 12  # an issue nests 6 deep (sections, stories, quote); deeper is not an issue file
@@ -145,20 +150,20 @@ class RestOfIssue:
     still look at everything else. Its lists may be shorter than the file's: `kept` maps them back."""
 
     issue: Issue
-    kept: dict[tuple, list[int]]  # for each list, by its path in the file: the file's indices of the items left
+    kept: dict[Field, list[int]]  # for each list, by its path in the file: the file's indices of the items left
 
-    def in_file(self, loc: tuple) -> tuple:
+    def in_file(self, loc: Field) -> Field:
         """The path in the file of a field of `issue`."""
         return _in_file(self.kept, loc)
 
 
-def _in_file(kept: dict[tuple, list[int]], loc: tuple) -> tuple:
+def _in_file(kept: dict[Field, list[int]], loc: Field) -> Field:
     """A path in the shortened lists as a path in the file: ('sections', 0, 'stories', 1) is the
     file's stories[2] when its stories[0] was left out."""
-    found: list = []
+    found: list[str | int] = []
     for part in loc:
         indices = kept.get(tuple(found)) if isinstance(part, int) else None
-        found.append(indices[part] if indices is not None and 0 <= part < len(indices) else part)
+        found.append(indices[part] if isinstance(part, int) and indices is not None and 0 <= part < len(indices) else part)
     return tuple(found)
 
 
@@ -176,11 +181,11 @@ class InvalidIssue(IssueFileError):
 MAX_ROUNDS = 8
 
 
-def rest_of(data: dict, errors: Sequence[Mapping[str, Any]]) -> RestOfIssue | None:
+def rest_of(data: dict[str, Any], errors: Sequence[ErrorDetails]) -> RestOfIssue | None:
     """The issue in `data` without the smallest parts around each error that it can do without (an
     optional field, a list item, an unknown key), or None when an error is in a field it needs."""
-    cuts: set[tuple] = set()
-    kept: dict[tuple, list[int]] = {}
+    cuts: set[Field] = set()
+    kept: dict[Field, list[int]] = {}
     for _ in range(MAX_ROUNDS):
         found = {_cut_for(_in_file(kept, tuple(err["loc"]))) for err in errors}
         if None in found or found <= cuts:
@@ -194,7 +199,7 @@ def rest_of(data: dict, errors: Sequence[Mapping[str, Any]]) -> RestOfIssue | No
     return None
 
 
-def _cut_for(loc: tuple) -> tuple | None:
+def _cut_for(loc: Field) -> Field | None:
     """The innermost part around the field at `loc` that an issue can do without, or None."""
     model: type[BaseModel] | None = Issue
     cut = None
@@ -212,11 +217,11 @@ def _cut_for(loc: tuple) -> tuple | None:
     return cut
 
 
-def _without(data: Any, cuts: set[tuple]) -> tuple[Any, dict[tuple, list[int]]]:
+def _without(data: Any, cuts: set[Field]) -> tuple[Any, dict[Field, list[int]]]:
     """`data` less the parts at `cuts`, and for each list the indices of the items kept."""
-    kept: dict[tuple, list[int]] = {}
+    kept: dict[Field, list[int]] = {}
 
-    def walk(node: Any, path: tuple) -> Any:
+    def walk(node: Any, path: Field) -> Any:
         if isinstance(node, dict):
             return {key: walk(value, (*path, key)) for key, value in node.items() if (*path, key) not in cuts}
         if isinstance(node, list):
@@ -370,7 +375,7 @@ def _unclosed_quote(source: str, upto: int) -> int | None:
     return None
 
 
-def field_path(loc: tuple) -> str:
+def field_path(loc: Field) -> str:
     """('sections', 1, 'stories', 2, 'url') -> 'sections[1].stories[2].url'."""
     text = ""
     for part in loc:
@@ -378,7 +383,7 @@ def field_path(loc: tuple) -> str:
     return text
 
 
-def field_lines(path: Path, fields: list[Any]) -> dict[Any, int]:
+def field_lines(path: Path, fields: list[Field]) -> dict[Field, int]:
     """The line of each field path (a tuple like ("sections", 0, "title")) in the issue file at
     `path`, for findings about a valid issue. Empty when the file cannot be read again."""
     if not fields:
@@ -390,7 +395,7 @@ def field_lines(path: Path, fields: list[Any]) -> dict[Any, int]:
     return {loc: _line_of(data, tuple(loc)) for loc in fields}
 
 
-def _problem(path: Path, data: Any, err: Mapping[str, Any]) -> Problem:
+def _problem(path: Path, data: Any, err: ErrorDetails) -> Problem:
     loc = tuple(err["loc"])
     return Problem(path, _line_of(data, loc), field_path(loc), _message(loc, err))
 
@@ -400,10 +405,10 @@ def _positions(node: Any) -> Any:
     return node.lc
 
 
-def _line_of(data: Any, loc: tuple) -> int:
+def _line_of(data: Any, loc: Field) -> int:
     """The 1-based line of the deepest part of `loc` that exists in the parsed YAML."""
     node: Any = data
-    line = data.lc.line
+    line: int = data.lc.line
     for part in loc:
         if isinstance(node, dict) and part in node:
             line = _positions(node).key(part)[0]
@@ -415,7 +420,7 @@ def _line_of(data: Any, loc: tuple) -> int:
     return line + 1
 
 
-def _message(loc: tuple, err: Mapping[str, Any]) -> str:
+def _message(loc: Field, err: ErrorDetails) -> str:
     kind, name = err["type"], loc[-1] if loc else ""
     if kind == "missing":
         hint = REQUIRED_HINTS.get(str(name))
@@ -440,7 +445,7 @@ def _shown(value: Any) -> str:
     return text if len(text) < 60 else text[:57] + "..."
 
 
-def _known_keys(loc: tuple) -> list[str]:
+def _known_keys(loc: Field) -> list[str]:
     """The keys allowed at `loc`, found by walking the model classes alongside the path."""
     model: type[BaseModel] = Issue
     for part in loc:

@@ -12,6 +12,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from typing import Any
 
 from ..web.capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
 from .session import PreviewSession
@@ -141,7 +142,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the page was closed
 
-    def log_message(self, format: str, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the terminal shows the tool's own messages only
 
 

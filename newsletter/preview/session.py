@@ -32,7 +32,7 @@ class Snapshot:
     error: str | None = None
     click_tracking: bool = False  # [sendgrid] click_tracking: the size gauge counts the rewritten links
 
-    def as_json(self, issue_file: str) -> dict:
+    def as_json(self, issue_file: str) -> dict[str, object]:
         email = self.email
         return {
             "version": self.version,
@@ -58,7 +58,7 @@ class PreviewSession:
     snapshot: Snapshot = field(default_factory=Snapshot)
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _renderer: Renderer | None = None
-    _config_stamp: tuple | None = None
+    _config_stamp: tuple[int, int] | None = None  # newsletter.toml's mtime (ns) and size when the renderer was made
     _closed: bool = False
 
     def watched_paths(self) -> list[Path]:
@@ -102,7 +102,7 @@ class PreviewSession:
                 new = Snapshot(previous.version + 1, previous.email_version, previous.email, sender, tuple(prepared.findings), prepared.invalid, config.sendgrid.click_tracking)
         except NewsletterError as exc:
             new = self._failed(previous, str(exc))
-        except Exception as exc:  # whatever went wrong, the page shows it and the preview goes on
+        except Exception as exc:  # noqa: BLE001  # whatever went wrong, the page shows it and the preview goes on
             self._renderer = None  # it may be what broke: build a fresh one on the next save
             new = self._failed(previous, unexpected_error(exc))
         with self._changed:

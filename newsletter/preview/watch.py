@@ -38,7 +38,7 @@ def watch_in_background(
     def relevant(_change: object, path: str) -> bool:
         try:
             return is_relevant(Path(path))
-        except Exception:  # a path that cannot even be resolved is not one of ours
+        except (OSError, RuntimeError):  # a path that cannot even be resolved (gone, unreadable, a symlink loop) is not one of ours
             return False
 
     def run() -> None:
@@ -60,11 +60,11 @@ def watch_in_background(
                     try:
                         on_change({Path(path) for _change, path in batch})
                         last_report.clear()  # working again: a later failure is worth a line
-                    except Exception as exc:
+                    except Exception as exc:  # noqa: BLE001  # the thread outlives any failure of the callback: said in one line, then on watching
                         report(f"could not re-render after a change: {type(exc).__name__}: {exc}")
                 if not stop.is_set():  # watch() should end only when `stop` is set
                     raise RuntimeError("the file watcher ended by itself")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  # ...and of the watcher itself: said in one line, then started again
                 report(f"watching files failed ({type(exc).__name__}: {exc}); retrying every {RESTART_SECONDS:g} s")
                 stop.wait(RESTART_SECONDS)
 

@@ -11,6 +11,7 @@ import traceback
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import mjml
@@ -126,7 +127,7 @@ class Sandbox(SandboxedEnvironment):
     for every `story.title` of every story was a quarter of a render."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self._verdicts: dict[tuple[type, str], bool] = {}
 
     def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
@@ -224,19 +225,19 @@ class Renderer:
             return False
         return True
 
-    def _html(self, context: dict, name: str = "email.mjml.j2") -> str:
+    def _html(self, context: dict[str, Any], name: str = "email.mjml.j2") -> str:
         blocks: list[str] | None = [] if self.remember else None  # the card's blocks, set aside by card_block
         source = self._template(name, dict(context, card_blocks=blocks))
         css = self._template("email.css.j2", context)
         try:
             html = mjml.mjml2html(source, fonts={})  # fonts={}: no remote font stylesheet
-        except Exception as exc:  # MRML raises a bare exception type with its parser's message
+        except ValueError as exc:  # mjml-python turns every MRML parse or render error into a ValueError with MRML's message
             raise TemplateError(f"{name} produced MJML that cannot be compiled: {exc}") from None
         html = merge_outlook_conditionals(html)
         html = inline_css(html, css) if blocks is None else self.inliner.inline(html, css, blocks)
         return with_main_landmark(html) if context.get("for_web") else html
 
-    def _template(self, name: str, context: dict) -> str:
+    def _template(self, name: str, context: dict[str, Any]) -> str:
         try:
             return self.env.get_template(name).render(context)
         except jinja2.TemplateSyntaxError as exc:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from pathlib import Path
+from types import TracebackType
 from urllib.parse import SplitResult, urlsplit
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
@@ -103,7 +104,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
         return None
 
     @app.after_request
-    def headers(response):  # type: ignore[no-untyped-def]
+    def headers(response: Response) -> Response:
         location = response.headers.get("Location")
         if location and not same_origin(location, public):
             response.headers["Location"] = "/"  # never to a host other than base_url's
@@ -122,15 +123,11 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
         return _error(503, retry_after=5)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:  # noqa: ARG001  # Flask passes the error; the page is the same whatever it says
         words = site().words
         return page("message.html.j2", words["bad_form_title"], status=400, text=words["bad_form"])
 
-    def log_exception(exc_info) -> None:  # type: ignore[no-untyped-def]
-        # Flask's own line names the URL, and a URL here can hold a token.
-        app.logger.error("Exception on %s [%s]", redact_tokens(request.path), request.method, exc_info=exc_info)
-
-    app.log_exception = log_exception  # type: ignore[method-assign]
+    # Flask's way to add a WSGI middleware; mypy sees a method replaced.
     app.wsgi_app = TrustedProxies(app.wsgi_app, loaded.config.web.trusted_proxies, loaded.config.web.proxy_hops)  # type: ignore[method-assign]
     return app
 
@@ -144,15 +141,19 @@ def same_origin(location: str, public: SplitResult) -> bool:
 
 
 class App(Flask):
-    def select_jinja_autoescape(self, filename: str | None) -> bool:
+    def select_jinja_autoescape(self, filename: str | None) -> bool:  # noqa: ARG002  # Flask's signature
         return True  # every page template is HTML; Flask would skip our .html.j2 names
+
+    def log_exception(self, exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None]) -> None:
+        # Flask's own line names the URL, and a URL here can hold a token.
+        self.logger.error("Exception on %s [%s]", redact_tokens(request.path), request.method, exc_info=exc_info)
 
 
 class SessionCookies(SecureCookieSessionInterface):
     """The session cookie (it only holds the CSRF token) is Secure whenever the request came over
     https, directly or through a trusted proxy, and still works on http://127.0.0.1 for `serve`."""
 
-    def get_cookie_secure(self, app: Flask) -> bool:
+    def get_cookie_secure(self, app: Flask) -> bool:  # noqa: ARG002  # Flask's signature: the request, not the app, says
         return request.is_secure
 
 

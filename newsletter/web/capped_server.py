@@ -31,10 +31,10 @@ class CappedConnections:
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)  # type: ignore[attr-defined]  # over the cap: close at once rather than start a thread
+            self.shutdown_request(request)  # type: ignore[attr-defined]  # BaseServer's, a base of the server; over the cap: close at once, no thread
             return
         try:
-            super().process_request(request, client_address)  # type: ignore[misc]
+            super().process_request(request, client_address)  # type: ignore[misc]  # ThreadingMixIn's, after this mixin in the server's bases
         except BaseException:
             self.slots.release()  # no thread was started to release it
             raise
@@ -43,13 +43,13 @@ class CappedConnections:
         with self.connections_lock:
             self.open_connections.add(request)
         try:
-            super().process_request_thread(request, client_address)  # type: ignore[misc]
+            super().process_request_thread(request, client_address)  # type: ignore[misc]  # ThreadingMixIn's, as above
         finally:
             with self.connections_lock:
                 self.open_connections.discard(request)
             self.slots.release()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ARG002  # socketserver's signature
         """A client that resets or times out is routine: stay quiet. Anything else: one line, no traceback."""
         error = sys.exc_info()[1]
         if not isinstance(error, QUIET_ERRORS):

@@ -8,6 +8,8 @@ the README for the nginx that goes in front."""
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.arbiter import Arbiter
 from gunicorn.errors import AppImportError
@@ -17,9 +19,13 @@ from gunicorn.workers.gthread import ThreadWorker
 from newsletter.errors import NewsletterError
 from newsletter.web.security import redact_tokens
 
+if TYPE_CHECKING:
+    from gunicorn.http.message import Request
+    from gunicorn.http.wsgi import Response
+
 
 class RedactingLogger(Logger):
-    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+    def atoms(self, resp: Response, req: Request, environ: dict[str, Any], request_time: timedelta) -> dict[str, Any]:
         found = super().atoms(resp, req, environ, request_time)
         return {key: redact_tokens(value) if isinstance(value, str) else value for key, value in found.items()}
 
@@ -36,7 +42,7 @@ class Worker(ThreadWorker):
             raise AppImportError(f"newsletter: {exc}") from None
 
 
-def on_starting(server: Arbiter) -> None:
+def on_starting(server: Arbiter) -> None:  # noqa: ARG001  # gunicorn's hook signature
     """Check the settings, the secret and the storage's client in the master, before any worker
     starts: a mistake is then said once and gunicorn stops with status 1. Left to the workers, each
     says it, and when two fail at once gunicorn 27 halts twice and prints its own traceback."""

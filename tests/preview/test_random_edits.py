@@ -390,6 +390,27 @@ def test_the_watcher_keeps_going_when_a_watched_folder_goes_away(tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_the_watcher_passes_over_a_symlink_loop_quietly(tmp_path: Path, capfd) -> None:
+    # PreviewSession.is_relevant resolves each changed path; a symlink loop raises RuntimeError
+    # there (Python 3.11), which must count as "not ours", not as the watcher failing.
+    calls: list[set[Path]] = []
+    stop = threading.Event()
+    watcher = watch_in_background([tmp_path], lambda path: path.resolve().suffix == ".yaml", calls.append, stop)
+    try:
+        time.sleep(0.3)
+        loop = tmp_path / "loop.yaml"
+        loop.symlink_to(loop)
+        (tmp_path / "issue.yaml").write_text("number: 8\n")
+        wait_until(lambda: any(path.name == "issue.yaml" for batch in calls for path in batch), lambda: f"calls: {calls}")
+        assert watcher.is_alive()
+    finally:
+        stop.set()
+        watcher.join(timeout=TIMEOUT_S)
+    assert not any(path.name == "loop.yaml" for batch in calls for path in batch)
+    assert [line for line in capfd.readouterr().err.splitlines() if line.startswith("preview:")] == []
+
+
+@pytest.mark.slow
 def test_the_watcher_restarts_after_watching_itself_fails(tmp_path: Path, monkeypatch, capfd) -> None:
     import watchfiles
 

@@ -98,6 +98,15 @@ def test_a_template_mistake_at_render_time_names_the_template_and_line(workspace
     assert "Traceback" not in result.output
 
 
+def test_a_template_whose_mjml_cannot_be_compiled_says_so_in_a_sentence(workspace: Path, issue_path: Path) -> None:
+    (workspace / "templates" / "email.mjml.j2").write_text("<mjml><mj-body><mj-section>{{ issue.number }}\n")  # never closed
+    result = run("build", str(issue_path))
+    assert result.exit_code == 1
+    assert "email.mjml.j2 produced MJML that cannot be compiled: " in result.output
+    assert "Traceback" not in result.output
+    assert not (workspace / "build").exists()
+
+
 def test_a_bug_in_a_filter_of_ours_is_not_reported_as_the_templates_mistake(workspace: Path, issue_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from newsletter.render import markdown
     from newsletter.render.pipeline import Renderer

@@ -325,3 +325,19 @@ def test_tokens_never_appear_in_log_lines(workspace: Path, client: Client, capfd
     assert "token=[token]" in logged
     for secret in (confirm_token, unsubscribe_token, subscriber.public_id):
         assert secret not in logged
+
+
+def test_the_line_logged_for_a_crash_names_the_path_without_its_token(workspace: Path, caplog) -> None:
+    from newsletter.web import create_app
+
+    app = create_app(workspace)
+
+    def crash(token: str) -> str:
+        raise RuntimeError("a bug in a view")
+
+    app.add_url_rule("/confirm/<token>/crash", view_func=crash)  # a view that fails, under a token-bearing path
+    response = app.test_client().get("/confirm/Secret-Token-Q7/crash")
+    assert response.status_code == 500
+    [record] = [record for record in caplog.records if record.exc_info]
+    assert record.getMessage() == "Exception on /confirm/[token] [GET]"
+    assert all("Secret-Token-Q7" not in record.getMessage() for record in caplog.records)
