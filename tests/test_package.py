@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email.parser
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -58,6 +59,40 @@ def test_the_wheel_is_named_for_the_distribution_and_carries_the_packages_versio
     assert metadata["Version"] == newsletter.__version__
     assert wheel.name.startswith(f"newsletter_desk-{newsletter.__version__}-")
     assert metadata["License-Expression"] == "MIT"
+
+
+# What each optional part installs, by distribution name, as a user reads the extras.
+PARTS = {
+    "web": {"flask", "flask-wtf", "flask-limiter", "gunicorn"},
+    "postgres": {"psycopg", "psycopg-pool"},
+    "stories": {"trafilatura", "lxml-html-clean", "pysbd", "text2num"},
+    "report": {"matplotlib"},
+    "redis": {"redis"},
+}
+
+
+def requirements_by_extra(wheel: Path) -> dict[str | None, set[str]]:
+    """The distributions the wheel's metadata requires, per extra (None: the core install)."""
+    metadata = email.parser.Parser().parsestr(read_from(wheel, f"{dist_info(wheel)}/METADATA"))
+    found: dict[str | None, set[str]] = {extra: set() for extra in [None, *metadata.get_all("Provides-Extra", [])]}
+    for requirement in metadata.get_all("Requires-Dist", []):
+        name = re.match(r"[A-Za-z0-9._-]+", requirement).group().lower()  # type: ignore[union-attr]
+        extra = re.search(r"extra == ['\"]([a-z0-9-]+)['\"]", requirement)
+        found[extra.group(1) if extra else None].add(name)
+    return found
+
+
+def test_the_wheel_offers_each_optional_part_as_an_extra_and_all_of_them_as_all(wheel: Path) -> None:
+    required = requirements_by_extra(wheel)
+    assert sorted(name for name in required if name) == ["all", "postgres", "redis", "report", "stories", "test", "web"]
+    assert {part: required[part] for part in PARTS} == PARTS
+    assert required["all"] == set().union(*PARTS.values())
+
+
+def test_the_core_install_requires_none_of_the_optional_parts(wheel: Path) -> None:
+    core = requirements_by_extra(wheel)[None]
+    assert {"jinja2", "mjml-python", "premailer", "click", "watchfiles", "sendgrid"} <= core
+    assert core & set().union(*PARTS.values()) == set()
 
 
 def test_the_wheel_installs_the_newsletter_command(wheel: Path) -> None:
