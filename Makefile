@@ -9,11 +9,12 @@ SAMPLE := issues/2026-11-24.yaml
 
 .PHONY: demo test test-fast bench clean lock
 
-# constraints.txt pins every package to the versions the suite last passed with (see its header).
+# constraints.txt pins every package to the versions the suite last passed with (see its header);
+# [all] brings every optional part, which the suite tests.
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[all,test]'
 	touch $@
 
 # Re-pin to the newest releases pyproject.toml allows, in a scratch environment; then run make test.
@@ -22,7 +23,7 @@ lock:
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[test,redis]'
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[all,test]'
 	{ grep '^#' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(LOCK_VENV)
