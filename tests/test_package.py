@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "newsletter-desk"  # "newsletter" is someone else's on PyPI
 SAMPLE_ISSUE = "issues/2026-11-24.yaml"
 
-pytest.importorskip("hatchling", reason="building the wheel offline needs the build backend: pip install -e '.[test]'")
+pytest.importorskip("hatchling", reason="building the wheel offline needs the build backend: pip install -e '.[all,test]'")
 
 
 @pytest.fixture(scope="module")
