@@ -66,9 +66,10 @@ EXTRAS: dict[str, tuple[str, frozenset[str]]] = {
 def missing_part(exc: ModuleNotFoundError, command: str | None) -> str | None:
     """What to install when `exc` is a module of an optional part; None for any other module (a bug)."""
     top = (exc.name or "").partition(".")[0]
+    command_line = f"newsletter {command}" if command else "newsletter"
     for part, (purpose, modules) in EXTRAS.items():
         if top in modules:
-            return f"newsletter {command or ''}".rstrip() + f" needs the {part} part {purpose}, which is not installed: pip install 'newsletter-desk[{part}]'"
+            return f"{command_line} needs the {part} part {purpose}, which is not installed: pip install 'newsletter-desk[{part}]'"
     return None
 
 
