@@ -9,11 +9,12 @@ SAMPLE := issues/2026-11-24.yaml
 
 .PHONY: demo test test-fast bench clean lock
 
-# constraints.txt pins every package to the versions the suite last passed with (see its header).
+# constraints.txt pins every package to the versions the suite last passed with (see its header);
+# [all] brings every optional part, which the suite tests.
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[all,test]'
 	touch $@
 
 # Re-pin to the newest releases pyproject.toml allows, in a scratch environment; then run make test.
@@ -22,7 +23,7 @@ lock:
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[test,redis]'
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[all,test]'
 	{ grep '^#' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(LOCK_VENV)
@@ -33,46 +34,12 @@ lock:
 DEMO := build/demo
 NEWSLETTER := $(abspath $(BIN))/newsletter
 
-# Copy newsletter.toml into the demo workspace with [send] provider = "outbox", outbox = "outbox" and
-# [subscribers] database = "subscribers.db" forced, checking the result reads back that way.
-define DEMO_CONFIG_PY
-import re, shutil, sys, tomllib
-from pathlib import Path
-forced = {"send": {"provider": '"outbox"', "outbox": '"outbox"'}, "subscribers": {"database": '"subscribers.db"'}}
-source, target = Path("newsletter.toml"), Path(sys.argv[1])
-lines, table, seen = [], None, set()
-for line in source.read_text(encoding="utf-8-sig").splitlines():
-    header = re.match(r"\s*\[([A-Za-z0-9_.-]+)\]\s*(#.*)?$$", line)
-    if header:
-        table = header.group(1).strip()
-        lines.append(line)
-        if table in forced:
-            seen.add(table)
-            lines += [f"{key} = {value}   # forced by make demo" for key, value in forced[table].items()]
-        continue
-    key = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", line)
-    if table in forced and key and key.group(1) in forced[table]:
-        continue
-    lines.append(line)
-for table in forced:
-    if table not in seen:
-        lines += ["", f"[{table}]"] + [f"{key} = {value}   # forced by make demo" for key, value in forced[table].items()]
-text = "\n".join(lines) + "\n"
-data = tomllib.loads(text)
-for table, keys in forced.items():
-    for key, value in keys.items():
-        if data.get(table, {}).get(key) != value.strip('"'):
-            sys.exit(f"make demo: cannot force [{table}] {key} = {value} in a copy of newsletter.toml; the demo did not run")
-template_dir = data.get("newsletter", {}).get("template_dir") or "templates"
-if Path(template_dir).is_dir() and not Path(template_dir).is_absolute():
-    shutil.copytree(template_dir, target.parent / template_dir, dirs_exist_ok=True)
-target.write_text(text, encoding="utf-8")
-endef
-export DEMO_CONFIG_PY
+# scripts/demo_workspace.py copies newsletter.toml into the demo workspace with [send] provider = "outbox",
+# outbox = "outbox" and [subscribers] database = "subscribers.db" forced, checking the copy reads back that way.
 
 demo: $(BIN)/.installed
 	mkdir -p $(DEMO)/issues
-	$(BIN)/python -c "$$DEMO_CONFIG_PY" $(DEMO)/newsletter.toml
+	$(BIN)/python scripts/demo_workspace.py newsletter.toml $(DEMO)/newsletter.toml
 	cp $(SAMPLE) $(DEMO)/issues/
 	cp sample-subscribers.csv $(DEMO)/
 	cd $(DEMO) && $(NEWSLETTER) build $(SAMPLE)

@@ -115,7 +115,7 @@ def redis():
 
     if redis_server.binary() is None:
         pytest.skip("Redis tests need the server (apt-get install redis-server)")
-    pytest.importorskip("redis", reason="Redis tests need the client: pip install -e '.[test]'")
+    pytest.importorskip("redis", reason="Redis tests need the client: pip install -e '.[all,test]'")
     server = redis_server.start_server()
     yield server
     server.stop()

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import email.parser
 import os
+import re
+import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -20,8 +23,9 @@ pytestmark = pytest.mark.slow  # builds and unpacks the wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "newsletter-desk"  # "newsletter" is someone else's on PyPI
+SAMPLE_ISSUE = "issues/2026-11-24.yaml"
 
-pytest.importorskip("hatchling", reason="building the wheel offline needs the build backend: pip install -e '.[test]'")
+pytest.importorskip("hatchling", reason="building the wheel offline needs the build backend: pip install -e '.[all,test]'")
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,40 @@ def test_the_wheel_is_named_for_the_distribution_and_carries_the_packages_versio
     assert metadata["License-Expression"] == "MIT"
 
 
+# What each optional part installs, by distribution name, as a user reads the extras.
+PARTS = {
+    "web": {"flask", "flask-wtf", "flask-limiter", "gunicorn"},
+    "postgres": {"psycopg", "psycopg-pool"},
+    "stories": {"trafilatura", "lxml-html-clean", "pysbd", "text2num"},
+    "report": {"matplotlib"},
+    "redis": {"redis"},
+}
+
+
+def requirements_by_extra(wheel: Path) -> dict[str | None, set[str]]:
+    """The distributions the wheel's metadata requires, per extra (None: the core install)."""
+    metadata = email.parser.Parser().parsestr(read_from(wheel, f"{dist_info(wheel)}/METADATA"))
+    found: dict[str | None, set[str]] = {extra: set() for extra in [None, *metadata.get_all("Provides-Extra", [])]}
+    for requirement in metadata.get_all("Requires-Dist", []):
+        name = re.match(r"[A-Za-z0-9._-]+", requirement).group().lower()  # type: ignore[union-attr]
+        extra = re.search(r"extra == ['\"]([a-z0-9-]+)['\"]", requirement)
+        found[extra.group(1) if extra else None].add(name)
+    return found
+
+
+def test_the_wheel_offers_each_optional_part_as_an_extra_and_all_of_them_as_all(wheel: Path) -> None:
+    required = requirements_by_extra(wheel)
+    assert sorted(name for name in required if name) == ["all", "postgres", "redis", "report", "stories", "test", "web"]
+    assert {part: required[part] for part in PARTS} == PARTS
+    assert required["all"] == set().union(*PARTS.values())
+
+
+def test_the_core_install_requires_none_of_the_optional_parts(wheel: Path) -> None:
+    core = requirements_by_extra(wheel)[None]
+    assert {"jinja2", "mjml-python", "premailer", "click", "watchfiles", "sendgrid"} <= core
+    assert core & set().union(*PARTS.values()) == set()
+
+
 def test_the_wheel_installs_the_newsletter_command(wheel: Path) -> None:
     entry_points = read_from(wheel, f"{dist_info(wheel)}/entry_points.txt")
     assert "newsletter = newsletter.cli.main:main" in entry_points
@@ -75,6 +113,46 @@ def test_the_wheel_ships_the_default_templates_and_every_label_catalogue(wheel: 
     assert "newsletter/templates/email.mjml.j2" in templates and catalogues
     assert [name for name in templates if name not in names] == []
     assert [name for name in catalogues if name not in names] == []
+
+
+def test_the_wheels_templates_are_copies_of_the_top_level_ones_not_a_link(wheel: Path) -> None:
+    """newsletter/templates is a link in the checkout; the wheel must hold the files themselves."""
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = {info.filename.removeprefix("newsletter/templates/"): info for info in archive.infolist() if info.filename.startswith("newsletter/templates/")}
+        assert sorted(packaged) == sorted(path.name for path in (ROOT / "templates").iterdir())
+        for name, info in packaged.items():
+            assert stat.S_ISREG(info.external_attr >> 16), name
+            assert archive.read(info) == (ROOT / "templates" / name).read_bytes(), name
+
+
+def test_a_checkout_finds_the_default_templates_where_the_wheel_has_them() -> None:
+    """One way to find them, no fallback: the package's templates/, which in a checkout is the top-level templates/."""
+    from newsletter.render.pipeline import default_template_dir
+
+    assert (ROOT / "newsletter" / "templates").resolve() == (ROOT / "templates").resolve() == default_template_dir()
+    assert os.readlink(ROOT / "newsletter" / "templates") == "../templates"  # relative: it holds in any clone
+
+
+def test_the_installed_wheel_builds_the_sample_issue_with_its_own_templates(wheel: Path, tmp_path: Path) -> None:
+    """Unpacked as pip installs it, away from the checkout, the tool builds the sample issue in a workspace
+    with no templates of its own: from the templates in the wheel, to the same bytes as the checkout's build."""
+    unpacked = tmp_path / "installed"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    built = {}
+    for name, code in {"installed": unpacked, "checkout": ROOT}.items():
+        workspace = tmp_path / name / "letter"
+        (workspace / "issues").mkdir(parents=True)
+        shutil.copy(ROOT / "newsletter.toml", workspace)
+        shutil.copy(ROOT / SAMPLE_ISSUE, workspace / "issues")
+        show_where = "import newsletter.render.pipeline as p, sys; print(p.default_template_dir(), file=sys.stderr); import newsletter.cli.main as m; m.main()"
+        env = {**os.environ, "PYTHONPATH": str(code)}
+        run = subprocess.run([sys.executable, "-c", show_where, "build", SAMPLE_ISSUE], cwd=workspace, env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert run.stderr.splitlines()[0] == str((code / "newsletter" / "templates").resolve())
+        built[name] = (workspace / "build" / "2026-11-24" / "email.html").read_bytes()
+    assert not (unpacked / "newsletter" / "templates").is_symlink()
+    assert built["installed"] == built["checkout"]
 
 
 def test_the_installed_command_reports_its_own_version_beside_another_newsletter_distribution(wheel: Path, tmp_path: Path) -> None:

@@ -61,6 +61,27 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 
+# The optional parts (pyproject.toml's extras): what each is for, and the top-level modules it brings.
+# A command that reaches a missing one says which part to install, instead of stopping on a bug.
+EXTRAS: dict[str, tuple[str, frozenset[str]]] = {
+    "web": ("for the web app", frozenset({"flask", "flask_wtf", "flask_limiter", "gunicorn", "werkzeug"})),
+    "postgres": ("for a PostgreSQL database", frozenset({"psycopg", "psycopg_pool"})),
+    "stories": ("to draft stories from articles", frozenset({"trafilatura", "justext", "lxml_html_clean", "pysbd", "text_to_num"})),
+    "report": ("for the charts of report --html", frozenset({"matplotlib"})),
+    "redis": ("to keep the rate limits in Redis", frozenset({"redis"})),
+}
+
+
+def missing_part(exc: ModuleNotFoundError, command: str | None) -> str | None:
+    """What to install when `exc` is a module of an optional part; None for any other module (a bug)."""
+    top = (exc.name or "").partition(".")[0]
+    command_line = f"newsletter {command}" if command else "newsletter"
+    for part, (purpose, modules) in EXTRAS.items():
+        if top in modules:
+            return f"{command_line} needs the {part} part {purpose}, which is not installed: pip install 'newsletter-desk[{part}]'"
+    return None
+
+
 class Cli(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
@@ -87,6 +108,11 @@ class Cli(click.Group):
                 return super().invoke(ctx)
             except NewsletterError as exc:
                 raise click.ClickException(str(exc)) from None
+            except ModuleNotFoundError as exc:
+                message = missing_part(exc, ctx.invoked_subcommand)
+                if message is None:
+                    raise
+                raise click.ClickException(message) from None
 
 
 ShowWarning = Callable[[Warning | str, type[Warning], str, int, TextIO | None, str | None], None]  # warnings.showwarning

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
-from ..web.capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
+from .capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
 from .session import PreviewSession
 
 KEEPALIVE_SECONDS = 15
@@ -28,7 +28,7 @@ DYNAMIC = ("/email.html", "/state.json", "/events")
 
 
 class PreviewServer(CappedConnections, ThreadingHTTPServer):
-    """Each connection holds a thread: at most MAX_CONNECTIONS of them (newsletter/web/capped_server.py)."""
+    """Each connection holds a thread: at most MAX_CONNECTIONS of them (capped_server.py)."""
 
     daemon_threads = True  # open event streams must not keep the process alive
     request_queue_size = 128  # the default of 5 drops connections under a burst of page loads

@@ -48,10 +48,10 @@ def unbroken(text: str) -> Markup:
 
 
 def default_template_dir() -> Path:
-    """The templates shipped with the tool (inside the wheel, or at the top of a source checkout)."""
-    package = Path(__file__).resolve().parent.parent
-    packaged = package / "templates"
-    return packaged if packaged.is_dir() else package.parent / "templates"
+    """The templates shipped with the tool: newsletter/templates, the same way in a checkout and an
+    installed wheel. In a checkout it is a link to the repository's top-level templates/ (resolved,
+    so messages and the preview's watcher name the real folder); the wheel holds copies of them."""
+    return (Path(__file__).resolve().parent.parent / "templates").resolve()
 
 
 @jinja2.pass_context

@@ -1,7 +1,7 @@
 """A real HTTP server for the app on this machine (`newsletter serve`, tests): Werkzeug's threaded
 server in a thread, with request lines logged without their tokens. A connection holds a thread,
 so at most MAX_CONNECTIONS are served at once and an idle one is closed after
-IDLE_TIMEOUT_SECONDS (newsletter/web/capped_server.py, shared with the preview)."""
+IDLE_TIMEOUT_SECONDS (newsletter/preview/capped_server.py, the preview's, which the app shares)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import Flask
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, select_address_family
 
-from .capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
+from ..preview.capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
 from .security import redact_tokens
 
 

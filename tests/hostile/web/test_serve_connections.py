@@ -1,6 +1,6 @@
 """`newsletter serve` (newsletter/web/server.py) under idle and stalled connections: each holds a
 thread, so their number is capped and idle ones are closed, as the preview's are
-(newsletter/web/capped_server.py; tests/hostile/test_preview_server_abuse.py)."""
+(newsletter/preview/capped_server.py; tests/hostile/test_preview_server_abuse.py)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,10 @@ a connection a thread of its own, so idle or flooding clients could hold threads
 They cap the connections that hold a thread (one more is closed at once, without a thread), and
 their request handlers time idle sockets out (`IDLE_TIMEOUT_SECONDS`, applied by socketserver's
 StreamRequestHandler), so a slot comes back by itself. Stopping a server closes the connections it
-still holds, as the end of the process would."""
+still holds, as the end of the process would.
+
+It lives with the preview, part of every install, and the web app (the [web] extra) imports it from
+here: imported from newsletter.web, it would make the preview load Flask."""
 
 from __future__ import annotations
 
