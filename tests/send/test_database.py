@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 from pathlib import Path
@@ -85,10 +86,10 @@ def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) ->
 
 
 def test_a_failed_upgrade_changes_nothing(old_database: Path, monkeypatch) -> None:
-    import newsletter.db.connection as connection
+    from newsletter.db.connection import Connection
 
-    broken = (*connection.MIGRATIONS[:1], connection.MIGRATIONS[1] + "\nTHIS IS NOT SQL;")
-    monkeypatch.setattr(connection, "MIGRATIONS", broken)
+    broken = (*Connection.dialect.migrations[:1], Connection.dialect.migrations[1] + "\nTHIS IS NOT SQL;")
+    monkeypatch.setattr(Connection, "dialect", dataclasses.replace(Connection.dialect, migrations=broken))
     before = rows(old_database, "SELECT * FROM subscribers ORDER BY email")
     with pytest.raises(StoreError, match="nothing was changed"):
         Database(old_database)

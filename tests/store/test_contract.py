@@ -315,10 +315,7 @@ def test_report_queries(location: Location) -> None:
 
 def test_a_database_from_a_newer_version_is_refused(location: Location) -> None:
     with Database(location) as db:
-        if db.connection.dialect == "postgresql":
-            db.connection.db.execute("UPDATE newsletter_schema SET version = 99")
-        else:
-            db.connection.db.execute("PRAGMA user_version = 99")
+        db.connection.dialect.record_version(db.connection.db, 99)
     with pytest.raises(StoreError, match="newer version of newsletter"):
         Database(location)
 

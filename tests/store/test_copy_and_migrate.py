@@ -3,6 +3,7 @@ release's schema, and `db copy` there and back with every table compared."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 import time
@@ -75,13 +76,12 @@ def _normalized(row: tuple) -> tuple:
 
 
 def test_a_failed_postgresql_upgrade_changes_nothing(pg_url: str, monkeypatch) -> None:
-    import newsletter.db.postgres as postgres
+    from newsletter.db.postgres import PostgresConnection
 
     with Database(Server(pg_url)) as db:
         db.subscribers.upsert([Subscriber("ada@example.com", "Ada", {}, Status.ACTIVE)])
-    broken = (*postgres.POSTGRES_MIGRATIONS, "ALTER TABLE subscribers ADD COLUMN shoe_size INTEGER; THIS IS NOT SQL;")
-    monkeypatch.setattr(postgres, "POSTGRES_MIGRATIONS", broken)
-    monkeypatch.setattr(postgres, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    broken = (*POSTGRES_MIGRATIONS, "ALTER TABLE subscribers ADD COLUMN shoe_size INTEGER; THIS IS NOT SQL;")
+    monkeypatch.setattr(PostgresConnection, "dialect", dataclasses.replace(PostgresConnection.dialect, migrations=broken))
     with pytest.raises(StoreError, match="nothing was changed"):
         Database(Server(pg_url))
     monkeypatch.undo()
