@@ -1,9 +1,9 @@
-"""Moving between the databases: migrations on PostgreSQL from nothing and from the first
-release's schema, and `db copy` there and back with every table compared."""
+"""Moving between the databases: PostgreSQL's migration of the first release's schema, and
+`db copy` there and back with every table compared. (Creating, refusing and failing upgrades are
+in the contract, test_contract.py, on both databases.)"""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sqlite3
 import time
@@ -34,11 +34,6 @@ def filled(location) -> None:
         db.ledger.record_issue("1", "issues/one.yaml", "One", "fp")
         db.events.record([Event("e1", "click", "r002@example.com", "1", "s-1", "2026-12-01T08:00:00+00:00", "https://example.com/ü")], "sendgrid")
         db.notices.record("confirm", "new@example.com", "outbox", "sent", None)
-
-
-def test_postgresql_migrates_from_an_empty_database(pg_url: str) -> None:
-    with Database(Server(pg_url)) as db:
-        assert (db.connection.migrated_from, db.connection.version()) == (0, SCHEMA_VERSION)
 
 
 def test_postgresql_migrates_the_first_releases_schema_as_sqlite_does(pg_url: str, tmp_path: Path) -> None:
@@ -73,21 +68,6 @@ def _normalized(row: tuple) -> tuple:
     import json
 
     return tuple(json.loads(value) if isinstance(value, str) and value.startswith("{") else value for value in row)
-
-
-def test_a_failed_postgresql_upgrade_changes_nothing(pg_url: str, monkeypatch) -> None:
-    from newsletter.db.postgres import PostgresConnection
-
-    with Database(Server(pg_url)) as db:
-        db.subscribers.upsert([Subscriber("ada@example.com", "Ada", {}, Status.ACTIVE)])
-    broken = (*POSTGRES_MIGRATIONS, "ALTER TABLE subscribers ADD COLUMN shoe_size INTEGER; THIS IS NOT SQL;")
-    monkeypatch.setattr(PostgresConnection, "dialect", dataclasses.replace(PostgresConnection.dialect, migrations=broken))
-    with pytest.raises(StoreError, match="nothing was changed"):
-        Database(Server(pg_url))
-    monkeypatch.undo()
-    with Database(Server(pg_url)) as db:
-        assert db.connection.version() == SCHEMA_VERSION
-        assert "shoe_size" not in [c[0] for c in db.connection.db.execute("SELECT * FROM subscribers LIMIT 0").description]
 
 
 def test_copy_from_sqlite_to_postgresql_and_back_loses_nothing(pg_url: str, tmp_path: Path) -> None:
