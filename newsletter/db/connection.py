@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random
 
 from ..errors import NewsletterError
-from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .dialect import SQLITE, Dialect
 
 
 class StoreError(NewsletterError):
@@ -28,9 +28,6 @@ class Busy(StoreError):
     """Another run holds the lock this one needs."""
 
 
-# PostgreSQL advisory lock keys: (LOCK_SPACE, hash of a name) for runs, (WORKER_SPACE, key) for send workers.
-LOCK_SPACE = 0x4E4C
-WORKER_SPACE = 0x4E57
 BUSY_SECONDS = 15.0  # how long a write waits for another writer (a big import) to finish
 
 
@@ -59,7 +56,7 @@ class Executes(Protocol):
 class Store(Protocol):
     """What the tables need from a connection, SQLite's (below) or PostgreSQL's (postgres.py)."""
 
-    dialect: str  # "sqlite" or "postgresql", for the few statements written differently
+    dialect: Dialect  # what SQLite and PostgreSQL write differently (dialect.py)
     path: Any  # what messages name: the file, or the server's URL without its password
     read_only: bool
     migrated_from: int  # the schema found on opening (0: a new database)
@@ -138,17 +135,30 @@ def _short(command: str) -> str:
     return command if len(command) <= 240 else command[:237] + "..."
 
 
-def _statements(script: str) -> Iterator[str]:
-    """The statements of an SQL script, one at a time (execute() takes one; executescript()
-    would commit the transaction they must run in)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending
-            pending = ""
-    if pending.strip():
-        yield pending
+def migrate(store: Store) -> None:
+    """Bring the database up to this version's schema, each step all or nothing; or refuse one
+    that a newer version of newsletter wrote, or that this process may not write. Sets
+    `store.migrated_from`."""
+    dialect, db = store.dialect, store.db
+    known = dialect.schema_version
+    found = store.migrated_from = store.version()
+    if found == known:
+        return
+    found = dialect.prepare_versioning(db)
+    if found > known:
+        raise StoreError(f"{store.path} was written by a newer version of newsletter (schema {found}, this one knows {known}); upgrade newsletter")
+    if store.read_only:
+        raise StoreError(f"{store.path}: needs upgrading to schema {known}, and this process may not write it; run the command once with write access")
+    for number in range(found + 1, known + 1):
+        try:
+            with dialect.migration_step(db):
+                # The version is read again under the lock: another connection (a thread, a
+                # process) may have just run the step.
+                if store.version() < number:
+                    dialect.run_step(db, dialect.migrations[number - 1])
+                    dialect.record_version(db, number)
+        except store.errors as exc:
+            raise StoreError(f"{store.path}: upgrading the database to schema {number} failed, nothing was changed: {exc}") from None
 
 
 def now() -> str:
@@ -162,9 +172,10 @@ class Connection:
     Every method that changes something commits before it returns; `transaction()` groups changes.
     """
 
-    dialect: str = "sqlite"
+    dialect: Dialect = SQLITE
     errors: tuple[type[Exception], ...] = (sqlite3.Error,)
     integrity_error: type[Exception] = sqlite3.IntegrityError
+    migrated_from: int  # set by migrate()
 
     def __init__(self, path: Path, create: bool = True, read_only: bool = False) -> None:
         """Open the database at `path`. With `read_only`, a database this process may not write
@@ -184,7 +195,7 @@ class Connection:
                 if not (read_only and _cannot_write(exc, path)):
                     raise
                 self._open_for_reading()
-            self._migrate()
+            migrate(self)
         except sqlite3.Error as exc:
             raise explain(exc, path) from None
         except OSError as exc:
@@ -230,29 +241,8 @@ class Connection:
                     raise
         self.read_only = True
 
-    def _migrate(self) -> None:
-        version = self.migrated_from = self.version()
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer version of newsletter (schema {version}, this one knows {SCHEMA_VERSION}); upgrade newsletter")
-        if self.read_only and version < SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: needs upgrading to schema {SCHEMA_VERSION}, and this process may not write it; run the command once with write access")
-        for number in range(version + 1, SCHEMA_VERSION + 1):
-            # Each step all or nothing, under the write lock; the version is read again there,
-            # since another connection (a thread, a process) may have just run the step.
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-                if self.version() < number:
-                    for statement in _statements(MIGRATIONS[number - 1]):
-                        self.db.execute(statement)
-                    self.db.execute(f"PRAGMA user_version = {number}")
-                self.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: upgrading the database to schema {number} failed, nothing was changed: {exc}") from None
-
     def version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return self.dialect.read_version(self.db)
 
     def explain(self, exc: Exception) -> StoreError:
         return explain(exc, self.path) if isinstance(exc, sqlite3.Error) else StoreError(f"{self.path}: {exc}")

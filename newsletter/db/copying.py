@@ -4,16 +4,12 @@ copy that does not compare equal is rolled back: the destination is left as it w
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 from .connection import StoreError
 from .migrations import TABLES
-
-CHUNK = 10_000
 
 
 @dataclass
@@ -35,10 +31,9 @@ def copy_database(source: Any, destination: Any) -> CopyReport:
         for table in tables:
             columns = _columns(src, table)
             report.rows[table] = _fill(dst, table, columns, _rows(src, table, columns))
-        if dst.dialect == "postgresql":  # ids were copied as they are: new rows must number on after them
-            for table in ("status_changes", "notices"):
-                if table in tables:
-                    dst.db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}")
+        for table in ("status_changes", "notices"):  # ids were copied as they are: new rows must number on after them
+            if table in tables:
+                dst.dialect.continue_numbering(dst.db, table, "id")
         for table in tables:
             _compare(src, dst, table, _columns(src, table))
     return report
@@ -51,9 +46,7 @@ def compare_databases(source: Any, destination: Any) -> dict[str, int]:
 
 
 def _exists(connection: Any, table: str) -> bool:
-    if connection.dialect == "postgresql":
-        return bool(connection.db.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()[0])
-    return connection.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is not None
+    return bool(connection.dialect.table_exists(connection.db, table))
 
 
 def _columns(connection: Any, table: str) -> list[str]:
@@ -63,28 +56,12 @@ def _columns(connection: Any, table: str) -> list[str]:
 
 def _rows(connection: Any, table: str, columns: list[str]) -> Iterator[tuple[Any, ...]]:
     """The table's rows in key order, read in chunks (a million-row ledger never sits in memory)."""
-    if connection.dialect == "postgresql":
-        with connection.transaction(), connection.db.raw.cursor(name=f"copy_{uuid.uuid4().hex}") as cursor:  # server-side: streams
-            cursor.itersize = CHUNK
-            cursor.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {TABLES[table]}")
-            yield from (tuple(row) for row in cursor)
-        return
-    yield from connection.db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {TABLES[table]}")
+    query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {TABLES[table]}"
+    yield from connection.dialect.stream(connection, query)
 
 
 def _fill(connection: Any, table: str, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
-    count = 0
-    if connection.dialect == "postgresql":
-        with connection.db.raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        return count
-    marks = ", ".join("?" * len(columns))
-    while chunk := list(islice(rows, CHUNK)):
-        connection.db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", chunk)
-        count += len(chunk)
-    return count
+    return int(connection.dialect.load_rows(connection.db, table, ", ".join(columns), rows))
 
 
 def _compare(src: Any, dst: Any, table: str, columns: list[str]) -> int:

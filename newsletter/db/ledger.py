@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ..models import HANDED_OVER, Delivery, Recipient, State
-from .connection import WORKER_SPACE, Store, StoreError, now
+from .connection import Store, StoreError, now
 from .subscribers import Subscribers
 
 if TYPE_CHECKING:
@@ -99,18 +99,15 @@ class Ledger:
         runs that are gone: the others are still being handed over."""
         stamp = now()
         with self.connection.transaction():
-            if self.connection.dialect == "postgresql":  # workers starting together add the rows once, in turn
-                self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", (WORKER_SPACE, 0))
+            self.connection.dialect.one_worker_at_a_time(self.db)  # workers starting together add the rows once, in turn
             added = self.db.execute(
                 """INSERT INTO deliveries (issue, email, state, updated_at)
                    SELECT ?, email, 'pending', ? FROM subscribers WHERE status = 'active'
                    ON CONFLICT DO NOTHING""",
                 (issue, stamp),
             ).rowcount
-            if added > 10_000 and self.connection.dialect == "postgresql":
-                # Fresh statistics before the first claim: planned on an empty table's, each batch's
-                # update would filter every pending row instead of walking one range of the index.
-                self.db.execute("ANALYZE deliveries")
+            if added > 10_000:  # fresh statistics before the first claim
+                self.connection.dialect.refresh_statistics(self.db, "deliveries")
             if worker is not None:
                 worker.recover(self, issue, stamp)
                 return
@@ -154,7 +151,7 @@ class Ledger:
                     f"""SELECT d.email, s.name, s.status, s.public_id
                        FROM deliveries d INDEXED BY deliveries_pending LEFT JOIN subscribers s ON s.email = d.email
                        WHERE d.issue = ? AND d.state = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)
-                       ORDER BY d.email LIMIT ?{self._skip_locked}""",
+                       ORDER BY d.email LIMIT ?{self.connection.dialect.skip_locked(of="d")}""",
                     (issue, clock, limit),
                 ).fetchall()
                 if not rows:
@@ -167,13 +164,8 @@ class Ledger:
                 raise StoreError(f"{self.connection.path}: claimed {marked} rows for a batch of {len(claimed)}; the ledger changed under this run")
         return Claim(issue, send_id, claimed)
 
-    @property
-    def _skip_locked(self) -> str:
-        """On PostgreSQL, several workers claim at once: each skips the rows another is claiming."""
-        return " FOR UPDATE OF d SKIP LOCKED" if self.connection.dialect == "postgresql" else ""
-
     def _mark_sending(self, issue: str, send_id: str, stamp: str, claimed: list[Recipient], clock: float) -> int:
-        if self.connection.dialect == "postgresql":
+        if self.connection.dialect.has_send_workers:
             # By address, not by range alone: rows inside the range may be another worker's claim.
             # The range still bounds the index scan (the list alone would be a filter over every pending row).
             return int(self.db.execute(
@@ -332,7 +324,7 @@ class Ledger:
 
     def highest_issue(self) -> int:
         """The highest issue number the ledger knows (0 for none)."""
-        number = issue_number(self.connection.dialect, "issue")
+        number = self.connection.dialect.issue_number("issue")
         found = [
             self.db.execute(f"SELECT max({number}) FROM issues").fetchone()[0],
             self.db.execute(f"SELECT max({number}) FROM (SELECT DISTINCT issue FROM deliveries) AS known").fetchone()[0],
@@ -383,14 +375,6 @@ class Ledger:
     def drop_schedule(self, issue: str) -> None:
         with self.connection.transaction():
             self.db.execute("DELETE FROM schedules WHERE issue = ?", (issue,))
-
-
-def issue_number(dialect: str, column: str) -> str:
-    """SQL for an issue key as a number, NULL when it is not all digits (PostgreSQL refuses to
-    cast other text; SQLite would make it 0)."""
-    if dialect == "postgresql":
-        return f"CASE WHEN {column} ~ '^[0-9]{{1,18}}$' THEN CAST({column} AS BIGINT) END"
-    return f"CASE WHEN {column} != '' AND {column} NOT GLOB '*[^0-9]*' AND length({column}) <= 18 THEN CAST({column} AS INTEGER) END"
 
 
 def _schedule(row: tuple[str, str, str, Literal["provider", "here"], str | None, str | None]) -> Schedule:

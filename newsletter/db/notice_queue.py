@@ -40,12 +40,11 @@ class NoticeQueue:
         """The oldest notice due, marked `sending` and committed; None when none is due. Several
         senders (threads, workers, machines) never claim the same row."""
         stamp = now()
-        skip_locked = " FOR UPDATE SKIP LOCKED" if self.connection.dialect == "postgresql" else ""
         with self.connection.transaction():
             row = self.db.execute(
                 "UPDATE notice_queue SET state = 'sending', claimed_at = ?, attempts = attempts + 1"
                 " WHERE state = 'queued' AND id = (SELECT id FROM notice_queue WHERE state = 'queued' AND not_before <= ?"
-                f" ORDER BY id LIMIT 1{skip_locked}) RETURNING id, kind, email, attempts",
+                f" ORDER BY id LIMIT 1{self.connection.dialect.skip_locked()}) RETURNING id, kind, email, attempts",
                 (stamp, stamp),
             ).fetchone()
         return QueuedNotice(int(row[0]), row[1], row[2], int(row[3])) if row else None

@@ -1,16 +1,10 @@
-"""One open PostgreSQL database (psycopg 3): the connection, migrations, transactions and locks,
-offering the same interface as the SQLite Connection so the tables' code runs on both.
-
-The tables' SQL is written once, in the dialect both understand; `translate` makes the two
-remaining differences: `?` placeholders become `%s`, and SQLite's INDEXED BY hints (which
-PostgreSQL's planner does not need) are dropped. The few statements that differ further are
-chosen by `dialect` where they are written (claiming a batch, merging JSON attributes)."""
+"""One open PostgreSQL database (psycopg 3): the connection, transactions and locks, offering the
+same interface as the SQLite Connection so the tables' code runs on both. What the two write
+differently is in dialect.py (POSTGRES)."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import re
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,18 +14,11 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
 from ..workspace.database import Server, redact_password
-from .connection import LOCK_SPACE, Busy, StoreError
-from .migrations import POSTGRES_MIGRATIONS, SCHEMA_VERSION
+from .connection import Busy, StoreError, migrate
+from .dialect import LOCK_SPACE, POSTGRES, Dialect, translate
 
 CONNECT_SECONDS = 10
-MIGRATION_LOCK = 1  # under LOCK_SPACE: one process migrates at a time (several workers may start at once)
-INDEXED_BY = re.compile(r"\s+INDEXED BY \w+")
 ERRORS = (psycopg.Error,)
-
-
-@functools.lru_cache(maxsize=512)
-def translate(sql: str) -> str:
-    return INDEXED_BY.sub("", sql).replace("%", "%%").replace("?", "%s")
 
 
 def lock_key(name: str) -> int:
@@ -93,7 +80,7 @@ class PostgresConnection:
     """A PostgreSQL database, migrated to the current schema on opening (every step in its own
     transaction, one migrating process at a time). `raw` reuses a connection from a pool."""
 
-    dialect: str = "postgresql"
+    dialect: Dialect = POSTGRES
     errors: tuple[type[Exception], ...] = ERRORS
     integrity_error: type[Exception] = psycopg.IntegrityError
 
@@ -104,7 +91,7 @@ class PostgresConnection:
         self.path = str(server)  # what messages name: the URL without any password
         self.read_only = False
         self.pooled = pooled is not None
-        self.migrated_from = SCHEMA_VERSION
+        self.migrated_from = self.dialect.schema_version  # a pooled connection: migrated by the pool's maker
         try:
             raw = pooled or connect(server)
         except psycopg.Error as exc:
@@ -113,44 +100,13 @@ class PostgresConnection:
         if self.pooled:
             return
         try:
-            self._migrate()
+            migrate(self)
         except psycopg.Error as exc:
             raw.close()
             raise self.explain(exc) from None
 
     def version(self) -> int:
-        if self.db.execute("SELECT to_regclass('newsletter_schema')").fetchone()[0] is None:
-            return 0
-        row = self.db.execute("SELECT version FROM newsletter_schema").fetchone()
-        return int(row[0]) if row else 0
-
-    def _migrate(self) -> None:
-        self.migrated_from = self.version()
-        if self.migrated_from == SCHEMA_VERSION:
-            return
-        with self.db.raw.transaction():
-            self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", (LOCK_SPACE, MIGRATION_LOCK))
-            version = self.version()  # again, under the lock: another process may have just migrated
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path} was written by a newer version of newsletter (schema {version}, this one knows {SCHEMA_VERSION}); upgrade newsletter")
-            if version == 0:
-                self.db.execute("CREATE TABLE IF NOT EXISTS newsletter_schema (version INTEGER NOT NULL)")
-                self.db.execute("DELETE FROM newsletter_schema")
-                self.db.execute("INSERT INTO newsletter_schema (version) VALUES (0)")
-        for number in range(self.version() + 1, SCHEMA_VERSION + 1):
-            self.migrate_to(number)
-
-    def migrate_to(self, number: int) -> None:
-        """Run schema step `number` (all or nothing)."""
-        try:
-            with self.db.raw.transaction():
-                self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", (LOCK_SPACE, MIGRATION_LOCK))
-                if self.version() >= number:
-                    return
-                self.db.raw.execute(POSTGRES_MIGRATIONS[number - 1])
-                self.db.execute("UPDATE newsletter_schema SET version = ?", (number,))
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.path}: upgrading the database to schema {number} failed, nothing was changed: {exc}") from None
+        return self.dialect.read_version(self.db)
 
     def close(self) -> None:
         if not self.pooled:

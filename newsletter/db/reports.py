@@ -9,7 +9,6 @@ so string order is time order.
 from __future__ import annotations
 
 from .connection import Store
-from .ledger import issue_number
 
 RECEIVED = "sent"  # the ledger state of a recipient the provider accepted the issue for
 MAY_HAVE_GONE_OUT = ("sent", "failed", "unknown", "sending")  # rows that went (or may have gone) out
@@ -27,7 +26,7 @@ class Reports:
         rows = self.db.execute(
             f"""SELECT key, (SELECT subject FROM issues i WHERE i.issue = key) FROM (
                    SELECT DISTINCT issue AS key FROM deliveries UNION SELECT issue FROM issues
-               ) AS known ORDER BY {issue_number(self.connection.dialect, "key")} NULLS LAST, key"""
+               ) AS known ORDER BY {self.connection.dialect.issue_number("key")} NULLS LAST, key"""
         )
         return [(str(key), subject) for key, subject in rows]
 

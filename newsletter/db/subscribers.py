@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -16,23 +17,29 @@ import orjson
 from ..mail.links import PUBLIC_ID_BYTES
 from ..models import Status, Subscriber
 from .connection import Store, StoreError, now
+from .dialect import Dialect
 
-CHUNK = 20_000  # rows per executemany: big enough to be fast, small enough to stream
+CHUNK = 20_000  # link ids made per read of the random source; rows per fetch of an export
 DIRECT_UP_TO = 120_000  # rows an import holds in memory and merges directly; beyond, it stages them
 UPSERT = "INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id, status_changed_at)"
-ON_CONFLICT = """ ON CONFLICT (email) DO UPDATE SET
-    name = coalesce(excluded.name, name),
-    attributes = json_patch(attributes, excluded.attributes),
-    updated_at = excluded.updated_at"""
 DEACTIVATE_ONE = "UPDATE subscribers SET status = ?, updated_at = ?, status_changed_at = ? WHERE email = ? AND status = 'active'"
 IMPORT_CHANNEL = "import"  # how a status change an import makes is recorded (the report counts it under "other")
 PUBLIC_ID_INDEX = "CREATE UNIQUE INDEX subscribers_by_public_id ON subscribers (public_id)"  # as in migration 2
 
 
-def merged_from(row: str) -> str:
-    """PostgreSQL's SET clause that merges `row` into a known subscriber, as ON_CONFLICT does in SQLite."""
+def on_conflict(dialect: Dialect) -> str:
+    """The end of an INSERT that merges each row into a known subscriber: a name only when the
+    row has one, its attributes added to theirs."""
+    return f""" ON CONFLICT (email) DO UPDATE SET
+    name = coalesce(excluded.name, name),
+    attributes = {dialect.merge_json("attributes", "excluded.attributes")},
+    updated_at = excluded.updated_at"""
+
+
+def merged_from(dialect: Dialect, row: str) -> str:
+    """The SET clause that merges `row` into a known subscriber, as on_conflict does."""
     return f"""name = coalesce({row}.name, subscribers.name),
-        attributes = (subscribers.attributes::jsonb || {row}.attributes::jsonb)::text, updated_at = {row}.updated_at"""
+        attributes = {dialect.merge_json("subscribers.attributes", f"{row}.attributes")}, updated_at = {row}.updated_at"""
 
 
 @dataclass(frozen=True)
@@ -54,11 +61,16 @@ SNAPSHOT_BEFORE = "SELECT email, name, attributes, status FROM subscribers WHERE
 # The active subscribers of the snapshot an import took whom it took off the list, with their new status.
 DEACTIVATED_SINCE_SNAPSHOT = """SELECT s.email, s.status FROM before_import AS b JOIN subscribers AS s ON s.email = b.email
     WHERE b.status = 'active' AND s.status != 'active'"""
-# Attributes compare as JSON values: PostgreSQL writes merged ones with spaces, the import without.
-CHANGED_SINCE = {
-    "sqlite": "s.name IS NOT b.name OR json(s.attributes) != json(b.attributes) OR s.status != b.status",
-    "postgresql": "s.name IS DISTINCT FROM b.name OR s.attributes::jsonb != b.attributes::jsonb OR s.status != b.status",
-}
+# The active subscribers the staged import took off the list, with one time for both columns.
+DEACTIVATE_STAGED = """UPDATE subscribers SET status = gone.status, updated_at = ?, status_changed_at = ?
+    FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
+    WHERE subscribers.email = gone.email AND subscribers.status = 'active'"""
+
+
+def changed_since_snapshot(dialect: Dialect) -> str:
+    """Whether a subscriber `s` differs from their snapshot `b`. Attributes compare as JSON values:
+    PostgreSQL writes merged ones with spaces, the import without."""
+    return f"{dialect.differs('s.name', 'b.name')} OR {dialect.json_value('s.attributes')} != {dialect.json_value('b.attributes')} OR s.status != b.status"
 
 
 
@@ -80,9 +92,9 @@ class Subscribers:
         the same time (two reads could straddle a second and date one change twice)."""
         rows = iter(subscribers)
         stamp = now()
-        if self.connection.dialect == "postgresql":
+        if self.connection.dialect.copies_in_bulk:  # staging costs little at any size
             with self.connection.transaction():
-                return self._merge_copied(rows, stamp)
+                return self._merge_staged(rows, stamp)
         first = list(islice(rows, DIRECT_UP_TO + 1))
         with self.connection.transaction():
             if len(first) <= DIRECT_UP_TO:
@@ -96,9 +108,12 @@ class Subscribers:
         distinct = {s.email for s in subscribers}
         before = self._as_stored(sorted(distinct))
         try:
-            self.db.executemany(UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + ON_CONFLICT, [_row(s, stamp, s.public_id or next(ids)) for s in subscribers])
+            self.db.executemany(
+                UPSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + on_conflict(self.connection.dialect),
+                [_row(s, stamp, s.public_id or next(ids)) for s in subscribers],
+            )
         except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
-            raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
+            raise self._cannot_import(exc) from None
         leaving = [(s.status, stamp, stamp, s.email) for s in subscribers if s.status != Status.ACTIVE]
         deactivated = self.db.executemany(DEACTIVATE_ONE, leaving).rowcount if leaving else 0
         after = self._as_stored(sorted(before))
@@ -106,6 +121,9 @@ class Subscribers:
         gone = [(email, after[email][2]) for email, stored in before.items() if stored[2] == Status.ACTIVE and after[email][2] != Status.ACTIVE]
         self._record_import_changes(gone, stamp)
         return ImportCounts(len(distinct) - len(before), updated, len(before) - updated, deactivated)
+
+    def _cannot_import(self, exc: Exception) -> StoreError:
+        return StoreError(f"{self.connection.path}: cannot import: {str(exc).splitlines()[0]}; nothing was imported")
 
     def _as_stored(self, emails: list[str]) -> dict[str, tuple[Any, ...]]:
         """What an import can change (name, attributes, status) of those of `emails` on the list."""
@@ -120,109 +138,93 @@ class Subscribers:
         whose stored values it changed, and those it left as they were."""
         known = int(self.db.execute("SELECT count(*) FROM before_import").fetchone()[0])
         changed = self.db.execute(
-            f"SELECT count(*) FROM before_import AS b JOIN subscribers AS s ON s.email = b.email WHERE {CHANGED_SINCE[self.connection.dialect]}"
+            f"SELECT count(*) FROM before_import AS b JOIN subscribers AS s ON s.email = b.email WHERE {changed_since_snapshot(self.connection.dialect)}"
         ).fetchone()[0]
         return int(changed), known - int(changed)
 
     def _merge_staged(self, subscribers: Iterable[Subscriber], stamp: str) -> ImportCounts:
-        """A big list: appended to a temporary table as it is read, then merged in address order
-        with one statement, so the list's B-tree is written in order rather than at random places
-        (a million-row import stays fast once the list outgrows the page cache)."""
-        db = self.db
-        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS staged ({STAGED})")
-        db.execute("DELETE FROM staged")
-        staged = 0
-        rows = iter(subscribers)
-        while chunk := list(islice(rows, CHUNK)):
-            ids = _public_ids(len(chunk))
-            db.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_row(s, stamp, s.public_id or next(ids)) for s in chunk])
-            staged += len(chunk)
-        added = int(db.execute("SELECT count(DISTINCT email) FROM staged WHERE email NOT IN (SELECT email FROM subscribers)").fetchone()[0])
-        db.execute("DROP TABLE IF EXISTS before_import")
+        """A big list (on PostgreSQL, every list): appended to a temporary table as it is read,
+        then merged set-wise, so the list's B-tree is written in address order rather than at
+        random places (a million-row import stays fast once the list outgrows the page cache).
+
+        Other writers (the web app's signups) wait for the import: it holds the list against
+        changes, so no signup can slip in between reading and writing."""
+        dialect, db = self.connection.dialect, self.db
+        dialect.lock_against_other_writers(db, "subscribers")
+        staged = self._stage(subscribers, stamp)
+        if not dialect.upsert_may_update_a_row_twice:
+            db.execute("CREATE INDEX ON staged (email, n)")  # each address's rows, in file order
+        dialect.refresh_statistics(db, "staged")
+        db.execute(f"DROP TABLE IF EXISTS {dialect.temporary_schema}.before_import")  # left by an import that failed inside a caller's transaction
         db.execute(f"CREATE TEMP TABLE before_import AS {SNAPSHOT_BEFORE}")
         # Random link ids go into their index at random places: when the import outnumbers the
-        # list, building the index afresh (one sort) is cheaper than a million scattered inserts.
-        known = db.execute("SELECT count(*) FROM (SELECT 1 FROM subscribers LIMIT ?)", (staged,)).fetchone()[0]
-        rebuild = known < staged
-        if rebuild:
-            db.execute("DROP INDEX subscribers_by_public_id")
+        # list, building the index afresh (one sort) is far cheaper (13 s against 6 s for a million).
+        known = int(db.execute("SELECT count(*) FROM (SELECT 1 FROM subscribers LIMIT ?) AS sample", (staged,)).fetchone()[0])
+        rebuild_index = known < staged
         try:
-            db.execute(UPSERT + f" SELECT {COPIED} FROM staged WHERE true ORDER BY email, rowid" + ON_CONFLICT)
-            if rebuild:
-                db.execute(PUBLIC_ID_INDEX)
+            if dialect.upsert_may_update_a_row_twice:
+                added = self._upsert_in_file_order(rebuild_index)
+            else:
+                added = self._merge_first_rows_then_repeats(rebuild_index)
         except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
-            raise StoreError(f"{self.connection.path}: cannot import: {exc}; nothing was imported") from None
-        deactivated = db.execute(
-            """UPDATE subscribers SET status = gone.status, updated_at = ?1, status_changed_at = ?1
-               FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
-               WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
-            (stamp,),
-        ).rowcount
+            raise self._cannot_import(exc) from None
+        deactivated = db.execute(DEACTIVATE_STAGED, (stamp, stamp)).rowcount
         self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
         updated, unchanged = self._changed_since_snapshot()
-        db.execute("DELETE FROM staged")
-        db.execute("DROP TABLE before_import")
+        db.execute(f"DROP TABLE {dialect.temporary_schema}.staged")
+        db.execute(f"DROP TABLE {dialect.temporary_schema}.before_import")
         return ImportCounts(added, updated, unchanged, deactivated)
 
-    def _merge_copied(self, subscribers: Iterator[Subscriber], stamp: str) -> ImportCounts:
-        """PostgreSQL: the list is streamed into a temporary table with COPY, then merged set-wise:
-        known addresses updated from their first row, new ones inserted, then the (rare) repeats
-        in file order (PostgreSQL's upsert may not touch one row twice in a statement).
+    def _stage(self, subscribers: Iterable[Subscriber], stamp: str) -> int:
+        """The list, numbered in file order, in the temporary table `staged`; how many rows."""
+        self.db.execute(f"DROP TABLE IF EXISTS {self.connection.dialect.temporary_schema}.staged")  # as before_import
+        self.db.execute(f"CREATE TEMP TABLE staged (n BIGINT, {STAGED})")
+        return self.connection.dialect.load_rows(self.db, "staged", f"n, {COPIED}", _numbered_rows(subscribers, stamp))
 
-        Other writers (the web app's signups) wait for the import: it locks the list against
-        changes, so no signup can slip in between reading and writing."""
-        db: Any = self.db  # postgres.Session
-        db.execute("LOCK TABLE subscribers IN SHARE ROW EXCLUSIVE MODE")
-        db.execute(f"CREATE TEMP TABLE staged (n BIGINT, {STAGED}) ON COMMIT DROP")
-        staged = 0
-        with db.raw.cursor().copy(f"COPY staged (n, {COPIED}) FROM STDIN") as copy:
-            while chunk := list(islice(subscribers, CHUNK)):
-                ids = _public_ids(len(chunk))
-                for s in chunk:
-                    staged += 1
-                    copy.write_row((staged, *_row(s, stamp, s.public_id or next(ids))))
-        db.execute("CREATE INDEX ON staged (email, n)")
-        db.execute("ANALYZE staged")
-        db.execute(f"CREATE TEMP TABLE before_import ON COMMIT DROP AS {SNAPSHOT_BEFORE}")
+    def _upsert_in_file_order(self, rebuild_index: bool) -> int:
+        """SQLite: one upsert in address order, a repeated address's rows in file order (later
+        values win). How many were added."""
+        db = self.db
+        added = int(db.execute("SELECT count(DISTINCT email) FROM staged WHERE email NOT IN (SELECT email FROM subscribers)").fetchone()[0])
+        with self._public_id_index_rebuilt(rebuild_index):
+            db.execute(UPSERT + f" SELECT {COPIED} FROM staged WHERE true ORDER BY email, n" + on_conflict(self.connection.dialect))
+        return added
+
+    def _merge_first_rows_then_repeats(self, rebuild_index: bool) -> int:
+        """PostgreSQL, whose upsert may not touch one row twice in a statement: known addresses
+        updated from their first row, new ones inserted, then the (rare) repeats in file order.
+        How many were added."""
+        dialect, db = self.connection.dialect, self.db
         first_rows = f"(SELECT DISTINCT ON (email) {COPIED} FROM staged ORDER BY email, n) AS first"
-        try:
-            db.execute(
-                f"UPDATE subscribers SET {merged_from('first')} FROM {first_rows} WHERE subscribers.email = first.email"
-            )
-            known = int(db.execute("SELECT count(*) FROM (SELECT 1 FROM subscribers LIMIT ?) AS sample", (staged,)).fetchone()[0])
-            # Random link ids go into their index at random places: when the import outnumbers the
-            # list, building the index afresh (one sort) is far cheaper (13 s against 6 s for a million).
-            rebuild = known < staged
-            if rebuild:
-                db.execute("DROP INDEX subscribers_by_public_id")
-            added = db.execute(
+        db.execute(f"UPDATE subscribers SET {merged_from(dialect, 'first')} FROM {first_rows} WHERE subscribers.email = first.email")
+        with self._public_id_index_rebuilt(rebuild_index):
+            added = int(db.execute(
                 f"""INSERT INTO subscribers ({COPIED}) SELECT {COPIED} FROM {first_rows}
                     WHERE NOT EXISTS (SELECT 1 FROM subscribers known WHERE known.email = first.email)"""
-            ).rowcount
-            if rebuild:
-                db.execute(PUBLIC_ID_INDEX)
+            ).rowcount)
+        db.execute(
+            """CREATE TEMP TABLE repeats AS SELECT * FROM (
+                   SELECT *, row_number() OVER (PARTITION BY email ORDER BY n) AS nth FROM staged
+                   WHERE email IN (SELECT email FROM staged GROUP BY email HAVING count(*) > 1)
+               ) AS repeated WHERE nth > 1"""
+        )
+        most = db.execute("SELECT max(nth) FROM repeats").fetchone()[0] or 1
+        for nth in range(2, most + 1):  # the second rows of every address at once, then the third...
             db.execute(
-                """CREATE TEMP TABLE repeats ON COMMIT DROP AS SELECT * FROM (
-                       SELECT *, row_number() OVER (PARTITION BY email ORDER BY n) AS nth FROM staged
-                       WHERE email IN (SELECT email FROM staged GROUP BY email HAVING count(*) > 1)
-                   ) AS repeated WHERE nth > 1"""
+                f"UPDATE subscribers SET {merged_from(dialect, 'later')} FROM repeats AS later WHERE later.nth = ? AND subscribers.email = later.email",
+                (nth,),
             )
-            most = db.execute("SELECT max(nth) FROM repeats").fetchone()[0] or 1
-            for nth in range(2, most + 1):  # the second rows of every address at once, then the third...
-                db.execute(
-                    f"UPDATE subscribers SET {merged_from('later')} FROM repeats AS later WHERE later.nth = ? AND subscribers.email = later.email",
-                    (nth,),
-                )
-        except self.connection.integrity_error as exc:  # an imported subscriber id that someone else has
-            raise StoreError(f"{self.connection.path}: cannot import: {str(exc).splitlines()[0]}; nothing was imported") from None
-        deactivated = db.execute(
-            """UPDATE subscribers SET status = gone.status, updated_at = ?, status_changed_at = ?
-               FROM (SELECT email, max(status) AS status FROM staged WHERE status != 'active' GROUP BY email) AS gone
-               WHERE subscribers.email = gone.email AND subscribers.status = 'active'""",
-            (stamp, stamp),
-        ).rowcount
-        self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
-        return ImportCounts(added, *self._changed_since_snapshot(), deactivated)
+        db.execute(f"DROP TABLE {dialect.temporary_schema}.repeats")
+        return added
+
+    @contextlib.contextmanager
+    def _public_id_index_rebuilt(self, rebuild: bool) -> Iterator[None]:
+        """With `rebuild`, the link id index dropped for the block and built afresh after it."""
+        if rebuild:
+            self.db.execute("DROP INDEX subscribers_by_public_id")
+        yield
+        if rebuild:
+            self.db.execute(PUBLIC_ID_INDEX)
 
     def _record_import_changes(self, gone: list[tuple[str, str]], stamp: str) -> None:
         """The history rows of the (email, new status) an import took off the list, in its
@@ -372,26 +374,10 @@ class Subscribers:
         """Every subscriber (or those with `status`), in address order, read as they are used."""
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
         query = f"SELECT {COLUMNS}, status_changed_at FROM subscribers {where} ORDER BY email"
-        if self.connection.dialect == "postgresql":
-            return self._streamed(query, params)
-        return (_subscriber(row) for row in self.db.execute(query, params))
-
-    def _streamed(self, query: str, params: tuple[object, ...]) -> Iterator[Subscriber]:
-        """PostgreSQL sends a whole result at once unless read through a server-side cursor: an
-        export of a million subscribers would sit in memory."""
-        from .postgres import translate
-
-        session: Any = self.db
-        with self.connection.transaction(), session.raw.cursor(name=f"subscribers_{os.urandom(6).hex()}") as cursor:
-            cursor.itersize = CHUNK
-            cursor.execute(translate(query), params)
-            yield from (_subscriber(row) for row in cursor)
+        return (_subscriber(row) for row in self.connection.dialect.stream(self.connection, query, params, rows_per_fetch=CHUNK))
 
     def attribute_names(self) -> list[str]:
-        if self.connection.dialect == "postgresql":
-            rows = self.db.execute("SELECT DISTINCT jsonb_object_keys(attributes::jsonb) AS key FROM subscribers ORDER BY key")
-        else:
-            rows = self.db.execute("SELECT DISTINCT key FROM subscribers, json_each(subscribers.attributes) ORDER BY key")
+        rows = self.db.execute(self.connection.dialect.json_keys("subscribers", "attributes"))
         return [key for (key,) in rows]
 
 
@@ -407,6 +393,17 @@ def _row(s: Subscriber, stamp: str, public_id: str) -> tuple[str, str | None, st
     attributes = orjson.dumps(s.attributes, option=orjson.OPT_SORT_KEYS).decode() if s.attributes else "{}"
     changed = s.status_changed_at or (stamp if s.status != Status.ACTIVE else None)
     return (s.email, s.name, attributes, s.status, s.created_at or stamp, stamp, public_id, changed)
+
+
+def _numbered_rows(subscribers: Iterable[Subscriber], stamp: str) -> Iterator[tuple[Any, ...]]:
+    """(n, *the COPIED columns) of each subscriber, n counting from 1 in input order."""
+    rows = iter(subscribers)
+    n = 0
+    while chunk := list(islice(rows, CHUNK)):
+        ids = _public_ids(len(chunk))
+        for s in chunk:
+            n += 1
+            yield (n, *_row(s, stamp, s.public_id or next(ids)))
 
 
 def _parts(items: list[str], size: int) -> Iterator[list[str]]:

@@ -13,15 +13,16 @@ import re
 import secrets
 import uuid
 
-from .connection import WORKER_SPACE, StoreError
+from .connection import Store, StoreError
+from .dialect import WORKER_SPACE
 from .ledger import Ledger
-from .postgres import PostgresConnection
 
 WORKER_SEND_ID = re.compile(r"^w(\d+)-")
 
 
 class Worker:
-    def __init__(self, connection: PostgresConnection) -> None:
+    def __init__(self, connection: Store) -> None:
+        """A worker on `connection`, whose dialect has send workers (PostgreSQL)."""
         self.connection = connection
         for _ in range(20):
             key = 1 + secrets.randbelow(2**31 - 2)

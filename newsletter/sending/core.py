@@ -174,13 +174,12 @@ def _send_locked(
 
 
 def _worker(db: Database) -> Worker:
-    from ..db.postgres import PostgresConnection
     from ..db.workers import Worker
 
-    if not isinstance(db.connection, PostgresConnection):
+    if not db.connection.dialect.has_send_workers:
         raise SendRefused(
             f"--worker needs a PostgreSQL database ([subscribers] database = \"postgresql://...\" or DATABASE_URL); "
-            f"{db.path} is SQLite, where one `newsletter send` sends the whole list"
+            f"{db.path} is {db.connection.dialect.label}, where one `newsletter send` sends the whole list"
         )
     return Worker(db.connection)
 

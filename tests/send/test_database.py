@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.db import Database, StoreError
+from newsletter.db import Database
 from newsletter.db.migrations import SCHEMA_VERSION
 from newsletter.models import State, Status
 
@@ -71,29 +71,6 @@ def test_an_upgraded_database_sends_on(old_database: Path) -> None:
         claimed = db.ledger.claim("9", 100, "run-1", 0.0).recipients
     assert sorted(r.email for r in claimed) == ["ada@example.com", "bo@example.com", "chidi@example.org", "gus@example.com", "ida@example.com"]
     assert all(r.public_id for r in claimed)
-
-
-def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "subscribers.db"
-    with Database(path):
-        pass
-    with sqlite3.connect(path) as raw:
-        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StoreError, match="newer version of newsletter"):
-        Database(path)
-    assert rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
-
-
-def test_a_failed_upgrade_changes_nothing(old_database: Path, monkeypatch) -> None:
-    import newsletter.db.connection as connection
-
-    broken = (*connection.MIGRATIONS[:1], connection.MIGRATIONS[1] + "\nTHIS IS NOT SQL;")
-    monkeypatch.setattr(connection, "MIGRATIONS", broken)
-    before = rows(old_database, "SELECT * FROM subscribers ORDER BY email")
-    with pytest.raises(StoreError, match="nothing was changed"):
-        Database(old_database)
-    assert rows(old_database, "PRAGMA user_version") == [(1,)]
-    assert rows(old_database, "SELECT * FROM subscribers ORDER BY email") == before
 
 
 # --- query plans -------------------------------------------------------------------------------------

@@ -3,14 +3,19 @@ PostgreSQL alike (each test runs once per database, see conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import sqlite3
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from newsletter.db import Bouncing, Database, Event, Location, Schedule, Settlement, StoreError
+from newsletter.db import Bouncing, Database, Event, Location, Schedule, Server, Settlement, StoreError
 from newsletter.db import subscribers as subscribers_table
+from newsletter.db.dialect import POSTGRES, SQLITE
 from newsletter.db.ledger import INTERRUPTED
 from newsletter.db.migrations import SCHEMA_VERSION, TABLES
 from newsletter.models import State, Status, Subscriber
@@ -24,7 +29,7 @@ def people(*emails: str, status: Status = Status.ACTIVE) -> list[Subscriber]:
 
 def test_a_new_database_has_every_table_at_the_current_schema(location: Location) -> None:
     with Database(location) as db:
-        assert db.connection.version() == SCHEMA_VERSION
+        assert (db.connection.migrated_from, db.connection.version()) == (0, SCHEMA_VERSION)
         for table in TABLES:
             assert db.connection.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
 
@@ -313,14 +318,39 @@ def test_report_queries(location: Location) -> None:
         assert reports.unsubscribes(ISSUE, "2000-01-01T00:00:00+00:00", "2000-01-02T00:00:00+00:00") == {}
 
 
-def test_a_database_from_a_newer_version_is_refused(location: Location) -> None:
+def test_a_database_from_a_newer_version_is_refused_untouched(location: Location) -> None:
     with Database(location) as db:
-        if db.connection.dialect == "postgresql":
-            db.connection.db.execute("UPDATE newsletter_schema SET version = 99")
-        else:
-            db.connection.db.execute("PRAGMA user_version = 99")
+        db.connection.dialect.record_version(db.connection.db, SCHEMA_VERSION + 1)
     with pytest.raises(StoreError, match="newer version of newsletter"):
         Database(location)
+    assert version_without_opening(location) == SCHEMA_VERSION + 1
+
+
+def version_without_opening(location: Location) -> int:
+    """The schema version as stored, read past Database (which would refuse, or migrate)."""
+    if isinstance(location, Server):
+        with psycopg.connect(location.url, autocommit=True) as raw:
+            return POSTGRES.read_version(raw)
+    with contextlib.closing(sqlite3.connect(location)) as raw:
+        return SQLITE.read_version(raw)
+
+
+def test_a_failed_upgrade_changes_nothing(location: Location, monkeypatch) -> None:
+    """A schema step that fails half-way (a column added, then an error) is undone whole: the
+    version, the tables and their rows stay as they were."""
+    with Database(location) as db:
+        db.subscribers.upsert(people("ada@example.com", "bob@example.com"))
+        before = db.connection.db.execute("SELECT * FROM subscribers ORDER BY email").fetchall()
+        opener = type(db.connection)
+    broken = (*opener.dialect.migrations, "ALTER TABLE subscribers ADD COLUMN shoe_size INTEGER;\nTHIS IS NOT SQL;")
+    monkeypatch.setattr(opener, "dialect", dataclasses.replace(opener.dialect, migrations=broken))
+    with pytest.raises(StoreError, match="upgrading the database to schema .* failed, nothing was changed"):
+        Database(location)
+    monkeypatch.undo()
+    assert version_without_opening(location) == SCHEMA_VERSION
+    with Database(location) as db:
+        assert "shoe_size" not in [c[0] for c in db.connection.db.execute("SELECT * FROM subscribers LIMIT 0").description]
+        assert db.connection.db.execute("SELECT * FROM subscribers ORDER BY email").fetchall() == before
 
 
 def test_a_run_lock_is_exclusive_or_shared(location: Location) -> None:

@@ -1,5 +1,6 @@
-"""Moving between the databases: migrations on PostgreSQL from nothing and from the first
-release's schema, and `db copy` there and back with every table compared."""
+"""Moving between the databases: PostgreSQL's migration of the first release's schema, and
+`db copy` there and back with every table compared. (Creating, refusing and failing upgrades are
+in the contract, test_contract.py, on both databases.)"""
 
 from __future__ import annotations
 
@@ -35,11 +36,6 @@ def filled(location) -> None:
         db.notices.record("confirm", "new@example.com", "outbox", "sent", None)
 
 
-def test_postgresql_migrates_from_an_empty_database(pg_url: str) -> None:
-    with Database(Server(pg_url)) as db:
-        assert (db.connection.migrated_from, db.connection.version()) == (0, SCHEMA_VERSION)
-
-
 def test_postgresql_migrates_the_first_releases_schema_as_sqlite_does(pg_url: str, tmp_path: Path) -> None:
     """The rows of the first release's database, in PostgreSQL's schema 1, come out of the
     upgrade exactly as they do from SQLite's (link ids aside: those are new random ones)."""
@@ -72,22 +68,6 @@ def _normalized(row: tuple) -> tuple:
     import json
 
     return tuple(json.loads(value) if isinstance(value, str) and value.startswith("{") else value for value in row)
-
-
-def test_a_failed_postgresql_upgrade_changes_nothing(pg_url: str, monkeypatch) -> None:
-    import newsletter.db.postgres as postgres
-
-    with Database(Server(pg_url)) as db:
-        db.subscribers.upsert([Subscriber("ada@example.com", "Ada", {}, Status.ACTIVE)])
-    broken = (*postgres.POSTGRES_MIGRATIONS, "ALTER TABLE subscribers ADD COLUMN shoe_size INTEGER; THIS IS NOT SQL;")
-    monkeypatch.setattr(postgres, "POSTGRES_MIGRATIONS", broken)
-    monkeypatch.setattr(postgres, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    with pytest.raises(StoreError, match="nothing was changed"):
-        Database(Server(pg_url))
-    monkeypatch.undo()
-    with Database(Server(pg_url)) as db:
-        assert db.connection.version() == SCHEMA_VERSION
-        assert "shoe_size" not in [c[0] for c in db.connection.db.execute("SELECT * FROM subscribers LIMIT 0").description]
 
 
 def test_copy_from_sqlite_to_postgresql_and_back_loses_nothing(pg_url: str, tmp_path: Path) -> None:

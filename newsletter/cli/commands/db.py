@@ -78,11 +78,10 @@ def _summary(name: str, opened: Database) -> str:
     counts = opened.subscribers.counts_by_status()
     people = ", ".join(f"{count:,} {status}" for status, count in counts.items() if count) or "none"
     issues = opened.reports.issues()
-    kind = "PostgreSQL" if connection.dialect == "postgresql" else "SQLite"
     upgraded = f" (upgraded from {connection.migrated_from} just now)" if 0 < connection.migrated_from < SCHEMA_VERSION else ""
     lines = [
         f"Database: {name}",
-        f"Kind: {kind}{', read-only' if opened.read_only else ''}",
+        f"Kind: {connection.dialect.label}{', read-only' if opened.read_only else ''}",
         f"Schema: {connection.version()} (this version's){upgraded}",
         f"Subscribers: {sum(counts.values()):,} ({people})",
         f"Issues in the ledger: {len(issues)}" + (f" (latest {issues[-1][0]})" if issues else ""),
