@@ -1,5 +1,5 @@
 """The body of SendGrid's POST /v3/mail/send for one batch, built without any network: tested by
-comparing JSON.
+comparing JSON, and shown by `send --dry-run`.
 
 One request carries up to 1000 recipients (one personalization each) and one rendered body; the
 per-recipient values travel as `substitutions`, and each recipient's own one-click unsubscribe
@@ -8,6 +8,7 @@ URL as a personalization header. Addresses go out with their domain IDNA-encoded
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ...mail.message import list_id, list_unsubscribe
@@ -15,7 +16,9 @@ from ...models import Letter, escape_html, placeholders
 from ...models.addresses import ascii_form
 from ...models.placeholders import personalize
 from ...workspace.config import Config
-from ..base import Batch
+from ..base import Batch, RequestPreview
+
+SHOWN_CHARACTERS = 200  # of each part of the body in a dry run's preview
 
 
 def html_placeholder(placeholder: str) -> str:
@@ -99,3 +102,11 @@ def deliverable(letter: Letter) -> bool:
     """Whether SendGrid can take this address at all (its local part must be ASCII)."""
     return ascii_form(letter.email) is not None
 
+
+def request_preview(config: Config, batch: Batch) -> RequestPreview:
+    """The first request a send would make, as a dry run shows it: the JSON body, each part of
+    the content cut short."""
+    body = build_payload(config, batch)
+    for part in body["content"]:
+        part["value"] = part["value"][:SHOWN_CHARACTERS] + "..."
+    return RequestPreview("First request body (POST /v3/mail/send), content shortened:", json.dumps(body, indent=2, ensure_ascii=False))
