@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "newsletter"
@@ -160,3 +161,47 @@ def test_the_settings_do_not_pull_in_the_database_or_the_renderer() -> None:
     assert "newsletter.workspace.config" in loaded
     assert {name for name in loaded if name.split(".")[:2] in (["newsletter", "db"], ["newsletter", "providers"], ["newsletter", "render"])} == set()
     assert not loaded & {"sqlite3", "psycopg", "jinja2", "premailer", "mjml"}
+
+
+# --- the shells parse, call and print ------------------------------------------------------------
+
+SHELLS = ("cli", "web")
+DATABASE_DRIVERS = {"sqlite3", "psycopg", "psycopg2", "psycopg_pool"}
+SQL = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP)\s")
+# SendGrid's wire format: its event fields (sg_event_id, sg_machine_open...), its webhook's
+# signature headers and its API's paths. Reading or writing them is the provider's job.
+SENDGRID_WORDS = re.compile(r"\bsg_[a-z_]+|X-Twilio-|/v3/")
+
+
+def rules_in_a_shell(source: str) -> list[str]:
+    """What in a module of cli/ or web/ belongs to a package below it: a database driver imported,
+    SQL, or SendGrid's field names, headers and paths."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"{node.lineno}: imports {alias.name}" for alias in node.names if alias.name.split(".")[0] in DATABASE_DRIVERS]
+        elif isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] in DATABASE_DRIVERS:
+            found.append(f"{node.lineno}: imports {node.module}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if SQL.match(node.value):
+                found.append(f"{node.lineno}: SQL {node.value[:40]!r}")
+            found += [f"{node.lineno}: SendGrid's {word!r}" for word in SENDGRID_WORDS.findall(node.value)]
+    return found
+
+
+def test_the_shells_hold_no_sql_and_no_sendgrid_wire_format() -> None:
+    found = {
+        f"{path.relative_to(PACKAGE)}:{problem}"
+        for shell in SHELLS
+        for path in (PACKAGE / shell).rglob("*.py")
+        for problem in rules_in_a_shell(path.read_text(encoding="utf-8"))
+    }
+    assert found == set()
+
+
+def test_the_shell_rule_sees_drivers_sql_and_sendgrid_fields() -> None:
+    source = (
+        "import sqlite3\nfrom psycopg import sql\nq = 'SELECT email FROM subscribers'\n"
+        "e = item.get('sg_event_id')\nh = 'X-Twilio-Email-Event-Webhook-Signature'\nok = 'Select a language'\n"
+    )
+    assert sorted(problem.split(":")[0] for problem in rules_in_a_shell(source)) == ["1", "2", "3", "4", "5"]

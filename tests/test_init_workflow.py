@@ -325,3 +325,53 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytes
         assert "No space left on device" in result.output
     assert tree(tmp_path) == ["kept", "kept/.gitignore"]
     assert (tmp_path / "kept" / ".gitignore").read_text(encoding="utf-8") == "*.pyc\n"
+
+
+# --- the workspace package, without the command ------------------------------------------------
+
+SETTINGS = {
+    "newsletter.name": FLAGS["--name"],
+    "newsletter.postal_address": FLAGS["--postal-address"],
+    "newsletter.archive_url": FLAGS["--archive-url"],
+    "sender.name": FLAGS["--sender-name"],
+    "sender.address": FLAGS["--sender"],
+    "newsletter.language": "en",
+}
+
+
+def test_create_workspace_writes_settings_issue_gitignore_and_templates(tmp_path: Path) -> None:
+    from newsletter.workspace.config import load_workspace
+    from newsletter.workspace.create import checked_settings, create_workspace, settings_text
+
+    text = settings_text(SETTINGS)
+    assert checked_settings(text).sender.address == FLAGS["--sender"]
+    root = tmp_path / "ws"
+    made = create_workspace(root, text, root / "issues" / "2026-03-03.yaml", "number: 1\n", templates_from=default_template_dir())
+    assert made.first_issue.read_text(encoding="utf-8") == "number: 1\n"
+    assert "subscribers.db*" in made.gitignore.read_text(encoding="utf-8").splitlines()
+    assert sorted(made.templates) == sorted(path.name for path in (root / "templates").iterdir())
+    assert load_workspace(root).config.newsletter.name == FLAGS["--name"]
+
+
+def test_create_workspace_refuses_to_replace_templates_and_writes_nothing(tmp_path: Path) -> None:
+    from newsletter.workspace.create import TemplatesInTheWay, create_workspace, settings_text
+
+    mine = tmp_path / "templates" / "email.mjml.j2"
+    mine.parent.mkdir()
+    mine.write_text("my own", encoding="utf-8")
+    with pytest.raises(TemplatesInTheWay) as refused:
+        create_workspace(tmp_path, settings_text(SETTINGS), tmp_path / "issues" / "x.yaml", "number: 1\n", templates_from=default_template_dir())
+    assert refused.value.names == ["email.mjml.j2"]
+    assert tree(tmp_path) == ["templates", "templates/email.mjml.j2"]
+    assert mine.read_text(encoding="utf-8") == "my own"
+
+
+def test_each_answer_and_the_whole_settings_are_checked_by_their_setting_names() -> None:
+    from newsletter.workspace.create import InvalidSettings, answer_problem, checked_settings, merged_gitignore, settings_text
+
+    assert answer_problem("sender.address", FLAGS["--sender"]) is None
+    assert answer_problem("newsletter.postal_address", "") == "must not be empty"
+    with pytest.raises(InvalidSettings) as invalid:
+        checked_settings(settings_text({**SETTINGS, "sender.address": "ana@@harbournotes"}))
+    assert [where for where, _ in invalid.value.found] == ["sender.address"]
+    assert merged_gitignore(b"*.pyc") == b"*.pyc\n# Added by newsletter init\nbuild/\noutbox/\nsite/\n.cache/\nsubscribers.db*\n.env*\n"

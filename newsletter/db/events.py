@@ -13,7 +13,7 @@ SOFT_BOUNCES_TO_BOUNCE = 3  # soft bounces in a row that make an address `bounce
 
 @dataclass(frozen=True)
 class Event:
-    """One provider event, already read and mapped by the web layer."""
+    """One provider event, already read and mapped by the provider (providers/sendgrid/events.py)."""
 
     event_id: str
     event: str  # the provider's word: delivered, bounce, dropped, spamreport, unsubscribe...

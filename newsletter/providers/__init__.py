@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
-    from ..workspace.config import Workspace
-    from .base import Provider, Scheduling
+    from ..workspace.config import Config, Workspace
+    from .base import Batch, Provider, RequestPreview, Scheduling
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,17 @@ def check_provider(name: str, workspace: Workspace) -> None:
         provider.check()
     finally:
         provider.close()
+
+
+def first_request(name: str, config: Config, batch: Batch) -> RequestPreview:
+    """What the named provider's first request for `batch` would be, for a dry run to show; sends nothing."""
+    if name == "sendgrid":
+        from .sendgrid.payload import request_preview
+
+        return request_preview(config, batch)
+    from .base import message_preview
+
+    return message_preview(config, batch)
 
 
 def schedules_ahead(name: str) -> dt.timedelta | None:

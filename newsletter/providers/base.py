@@ -58,6 +58,26 @@ class Batch:
     letters: list[Letter]
 
 
+@dataclass(frozen=True)
+class RequestPreview:
+    """What `send --dry-run` shows of the first request a provider would make: a heading, and
+    the text under it."""
+
+    heading: str
+    text: str
+
+
+def message_preview(config: Config, batch: Batch) -> RequestPreview:
+    """The headers of the first message of `batch`, as a provider that sends MIME messages (the
+    outbox, SMTP) would hand it over."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    letter = batch.letters[0]
+    message = message_from_bytes(MessageTemplate(batch.edition.email, config).render(letter, utf8=True), policy=default)
+    return RequestPreview(f"First message ({letter.email}), headers:", "\n".join(f"  {header}: {value}" for header, value in message.items()))
+
+
 class ProviderError(NewsletterError):
     """Every failure a provider reports: which provider, its HTTP or SMTP status, its own words."""
 

@@ -21,8 +21,8 @@ from ..issue.prepare import PreparedIssue, issue_numbers, prepare_issue
 from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..models.addresses import normalize
-from ..providers import can_schedule, check_provider, open_provider, schedules_ahead
-from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RetryLater
+from ..providers import can_schedule, check_provider, first_request, open_provider, schedules_ahead
+from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RequestPreview, RetryLater
 from ..workspace.config import Config, Workspace
 from ..workspace.credentials import SigningKeys, signing_keys
 from .loop import NoProgress, Progress, SendLoop
@@ -390,6 +390,7 @@ class DryRun:
     would_send: int
     first: Batch | None  # the first batch a run would hand over
     provider_problem: str | None = None  # why the provider would refuse the real send (its words); None: it would take it
+    first_request: RequestPreview | None = None  # the provider's first request for that batch, as a dry run shows it
 
 
 def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
@@ -404,7 +405,9 @@ def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
         due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000))
     letters = letters_for(first, workspace.config, keys.current, prepared.key)
     batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters) if first else None
-    return DryRun(counts, sum(ledger.values()) - ledger[State.PENDING], due, batch, _provider_problem(name, workspace))
+    problem = _provider_problem(name, workspace)
+    request = first_request(name, workspace.config, batch) if batch else None
+    return DryRun(counts, sum(ledger.values()) - ledger[State.PENDING], due, batch, problem, request)
 
 
 def _provider_problem(name: str, workspace: Workspace) -> str | None:

@@ -13,10 +13,14 @@ import http.client
 import json
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from ..workspace.config import StorySettings
+from ..errors import ConfigError
+from ..models import Story
+from ..workspace.config import Config, StorySettings
 from ..workspace.credentials import llm_api_key, mask_secrets, refuse_clear_text
+from .draft import Draft
 from .errors import StoryError
 from .figures import Unsupported, unsupported_figures
 from .guarded_http import Guard, opener, read_body
@@ -44,6 +48,23 @@ class Model:
     @property
     def url(self) -> str:
         return self.settings.llm_base_url.rstrip("/") + "/chat/completions"
+
+
+class ModelUnset(ConfigError):
+    """--llm cannot run: [story] names no model, or the key it names is not in the environment."""
+
+
+def chosen_model(config: Config) -> tuple[str, Model]:
+    """(the newsletter's name, the model [story] names), checked before any fetching: a model is
+    named, its key is set (ModelUnset if not), and the key may go where llm_base_url says."""
+    if config.story.llm is None:
+        raise ModelUnset('--llm needs a model: set [story] llm = "openai", "mistral", "groq" or "ollama" (any OpenAI-compatible API) in newsletter.toml')
+    try:
+        if config.story.llm_key_env is not None:
+            llm_api_key(config.story.llm_key_env)
+    except ConfigError as exc:
+        raise ModelUnset(str(exc)) from None
+    return config.newsletter.name, model_for(config.story)
 
 
 def model_for(settings: StorySettings) -> Model:
@@ -75,6 +96,27 @@ def write_summary(article: str, title: str, newsletter: str, model: Model) -> Mo
         raise StoryError(mask_secrets(str(exc)) + (" (tried 3 times)" if isinstance(exc, _Retryable) else "")) from None
     shown = [{**message, "content": mask_secrets(message["content"])} for message in prompt]
     return ModelSummary(text, shown, mask_secrets(answer), unsupported_figures(text, article))
+
+
+def with_model_summary(draft: Draft, written: ModelSummary, model: Model) -> Draft:
+    """The draft with the model's summary (from write_summary) in place of the extractive one, and
+    a note for each figure in it that the article does not give. Raises StoryError when the summary
+    would not make a valid story."""
+    try:
+        story = Story.model_validate({**draft.story.model_dump(), "summary": written.text})
+    except ValidationError as exc:
+        raise StoryError(f"the model's summary cannot be used: {exc.errors()[0]['msg']}") from None
+    notes = [*draft.notes, f"the summary was written by {model.settings.llm_model}: check it against the article"]
+    for found in written.unsupported:
+        if found.injected:
+            sentence = found.injected if len(found.injected) <= 160 else found.injected[:157] + "..."
+            notes.append(
+                f"the model's summary gives {found.figure!r}, which the article gives only in a sentence addressed to a model ({sentence!r}): "
+                "check it, the page may be steering the model"
+            )
+        else:
+            notes.append(f"the model's summary gives {found.figure!r}, which the article does not: check it")
+    return Draft(story, draft.origin, notes, draft.article)
 
 
 def messages(article: str, title: str, newsletter: str, voice: str) -> list[dict[str, str]]:

@@ -1,1 +1,2 @@
-"""Subscribers outside the database: the CSV formats read and written by import and export."""
+"""Subscribers beyond storing them: the CSV formats read and written by import and export, the rules of
+adding, unsubscribing and importing (rules.py), and SendGrid's suppression lists applied (sync.py)."""

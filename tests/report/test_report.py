@@ -14,10 +14,10 @@ from click.testing import CliRunner
 
 from newsletter.cli.main import cli
 from newsletter.db import Database
+from newsletter.providers.sendgrid.events import to_event
 from newsletter.report import figures
 from newsletter.report.figures import complaint_level
 from newsletter.report.text import complaint_bar
-from newsletter.web.webhooks import to_event
 
 T1 = "2026-12-01T09:00:00+00:00"  # as in conftest.py: issue 7 goes out
 T2 = "2026-12-08T09:00:00+00:00"  # issue 8 goes out

@@ -122,3 +122,24 @@ def test_a_dry_run_refuses_an_outbox_that_cannot_be_one_and_creates_none(in_work
     dry = run("send", str(issue_path), "--dry-run")
     assert dry.exit_code == 1 and "cannot use" in dry.output and "it is a file, not a folder" in dry.output
     assert ledger_rows(in_workspace) == 0
+
+
+def test_the_first_request_is_built_by_the_provider_not_the_command(workspace: Path, issue_path: Path, sendgrid) -> None:
+    import json
+
+    from newsletter.errors import NewsletterWarning
+    from newsletter.issue.prepare import prepare_issue
+    from newsletter.sending import dry_run
+
+    add_subscribers(workspace, 2)
+    prepared = prepare_issue(issue_path)
+    outbox = dry_run(prepared, "outbox").first_request
+    assert outbox is not None and outbox.heading.startswith("First message (reader")
+    assert f"  Subject: {prepared.email.subject}" in outbox.text.splitlines()
+    with pytest.warns(NewsletterWarning, match="without TLS"):  # the local SendGrid is plain http
+        plan = dry_run(prepared, "sendgrid")
+    assert plan.provider_problem is None and plan.first_request is not None
+    assert plan.first_request.heading == "First request body (POST /v3/mail/send), content shortened:"
+    body = json.loads(plan.first_request.text)
+    assert [len(part["value"]) for part in body["content"]] == [203, 203]  # 200 characters and "..."
+    assert len(body["personalizations"]) == 2

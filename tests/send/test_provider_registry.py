@@ -12,9 +12,14 @@ from newsletter.providers import NAMES, REGISTRY, SHOWN, can_schedule
 
 
 def provider_class(name: str) -> type:
+    """The one provider class that providers/NAME (a module, or a package of them) defines and exports."""
     module = importlib.import_module(f"newsletter.providers.{name}")
-    (found,) = [value for value in vars(module).values() if inspect.isclass(value) and value.__module__ == module.__name__ and getattr(value, "name", None) == name]
+    (found,) = [value for value in vars(module).values() if inspect.isclass(value) and defined_in(value, module.__name__) and getattr(value, "name", None) == name]
     return found
+
+
+def defined_in(cls: type, module: str) -> bool:
+    return cls.__module__ == module or cls.__module__.startswith(module + ".")
 
 
 @pytest.mark.parametrize("name", NAMES)

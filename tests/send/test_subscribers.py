@@ -282,3 +282,30 @@ def test_a_big_import_is_staged_and_merged_the_same_way(in_workspace: Path, monk
         "c@example.com": (None, Status.BOUNCED, {}),
         "known@example.com": ("Known", Status.UNSUBSCRIBED, {"plan": "gold"}),
     }
+
+
+# --- the rules, without the command -------------------------------------------------------------
+
+
+def test_adding_someone_who_left_keeps_them_off_the_list_unless_they_asked(tmp_path: Path) -> None:
+    from newsletter.models import Subscriber
+    from newsletter.subscribers.rules import add_subscriber, unsubscribe
+
+    with Database(tmp_path / "subscribers.db") as db:
+        assert add_subscriber(db, Subscriber("ada@example.com", "Ada")).before is None
+        assert unsubscribe(db, "ada@example.com") == Status.ACTIVE
+        kept = add_subscriber(db, Subscriber("ada@example.com", "Ada Lovelace"))
+        assert (kept.before, kept.reactivated, db.subscribers.get("ada@example.com").status) == (Status.UNSUBSCRIBED, False, Status.UNSUBSCRIBED)
+        back = add_subscriber(db, Subscriber("ada@example.com", "Ada Lovelace"), resubscribe=True)
+        assert (back.before, back.reactivated, db.subscribers.get("ada@example.com").status) == (Status.UNSUBSCRIBED, True, Status.ACTIVE)
+        assert unsubscribe(db, "nobody@example.com") is None
+
+
+def test_suppression_lists_map_to_statuses_and_stored_addresses() -> None:
+    from newsletter.providers.sendgrid.suppressions import suppressed
+
+    found = suppressed({"bounces": ["Bo@Example.com", "", "not an address"], "group_unsubscribes": ["hana@xn--r8jz45g.jp"]})
+    assert [(s.kind, s.status, s.addresses, s.listed, s.skipped) for s in found] == [
+        ("bounces", Status.BOUNCED, {"bo@example.com"}, 3, 2),
+        ("group_unsubscribes", Status.UNSUBSCRIBED, {"hana@例え.jp"}, 1, 0),
+    ]

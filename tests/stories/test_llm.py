@@ -180,3 +180,29 @@ def test_mistral_and_groq_are_named_and_bring_their_own_address_and_key_variable
     result = run("story", "show", str(ARTICLE), "--llm")
     assert result.exit_code == 0, result.output
     assert model.requests[0][0]["Authorization"] == f"Bearer {KEY}"
+
+
+def test_the_models_summary_is_merged_into_the_draft_without_the_command() -> None:
+    from newsletter.stories.draft import draft_story
+    from newsletter.stories.figures import Unsupported
+    from newsletter.stories.llm import Model, ModelSummary, with_model_summary
+    from newsletter.workspace.config import StorySettings
+
+    draft = draft_story(str(ARTICLE))
+    written = ModelSummary("The cells kept 97 percent of their capacity.", [], "{}", [Unsupported("97")])
+    merged = with_model_summary(draft, written, Model(StorySettings(llm="ollama", llm_model="test-model"), None))
+    assert merged.story.summary == written.text
+    assert merged.story.title == draft.story.title and merged.article == draft.article
+    assert merged.notes[: len(draft.notes)] == draft.notes
+    assert merged.notes[len(draft.notes) :] == [
+        "the summary was written by test-model: check it against the article",
+        "the model's summary gives '97', which the article does not: check it",
+    ]
+
+
+def test_a_workspace_without_a_model_is_refused_by_the_stories_package(workspace: Path) -> None:
+    from newsletter.stories.llm import ModelUnset, chosen_model
+    from newsletter.workspace.config import load_workspace
+
+    with pytest.raises(ModelUnset, match=r"\[story\] llm"):
+        chosen_model(load_workspace(workspace).config)

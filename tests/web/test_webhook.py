@@ -472,3 +472,41 @@ def test_status_shows_the_event_counts_of_the_issue(hook, in_workspace, issue_pa
     assert re.search(r"^[ \t]*delivered[ \t]+2[ \t]*$", result.output, re.MULTILINE), result.output
     assert re.search(r"^[ \t]*bounce[ \t]+1[ \t]*$", result.output, re.MULTILINE), result.output
     assert re.search(r"^[ \t]*open[ \t]+1[ \t]*$", result.output, re.MULTILINE), result.output
+
+
+# --- the provider's reading and checking, without the web app -----------------------------------
+
+
+def test_a_batch_is_read_into_events_with_its_unusable_addresses_counted() -> None:
+    from newsletter.providers.sendgrid.events import read_events
+
+    body = json.dumps(
+        [
+            {"sg_event_id": "a1", "event": "spamreport", "email": "Ada@Example.com", "issue": ISSUE},
+            {"sg_event_id": "a2", "event": "bounce", "email": "not an address"},
+            {"event": "open"},  # no id: no event of SendGrid's
+            "noise",
+        ]
+    ).encode()
+    batch = read_events(body)
+    assert [(e.event_id, e.email, e.status) for e in batch.events] == [("a1", "ada@example.com", Status.COMPLAINED), ("a2", None, Status.BOUNCED)]
+    assert batch.unusable == 1
+    for wrong in (b'{"event": "open"}', b"[", b"\xff"):
+        with pytest.raises(ValueError):
+            read_events(wrong)
+
+
+def test_the_signature_is_checked_over_the_timestamp_and_the_raw_body(private_key, other_key) -> None:
+    from newsletter.providers.sendgrid.events import MAX_SKEW, signature_checker, signed
+
+    der = private_key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    checker = signature_checker(base64.b64encode(der).decode("ascii"))
+    body, now = b'[{"sg_event_id": "x"}]', str(int(time.time()))
+    assert signed(checker, body, sign(private_key, now, body), now)
+    assert not signed(checker, body + b" ", sign(private_key, now, body), now)
+    assert not signed(checker, body, sign(other_key, now, body), now)
+    stale = str(int(time.time()) - MAX_SKEW - 60)
+    assert not signed(checker, body, sign(private_key, stale, body), stale)
+    assert signature_checker("") is None
+    with pytest.raises(ValueError):
+        signature_checker("not a key")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
     from ...models import State
-    from ...sending import SendReport
+    from ...sending import DryRun, SendReport
     from ...sending.core import TestCopies
     from ...workspace.config import Workspace
 
@@ -131,7 +131,7 @@ def send(
     if addresses:
         return _print_test_copies(send_test_copy(prepared, name, addresses), prepared.key, name)
     if dry_run:
-        return _print_dry_run(plan_dry_run(prepared, name), prepared, name)
+        return _print_dry_run(plan_dry_run(prepared, name), prepared.key, name)
     stop = threading.Event()
     bar = _Bar()
     try:
@@ -267,41 +267,20 @@ def _print_counts(counts: dict[State, int]) -> None:
     click.echo(f"Ledger: {shown or 'empty'}")
 
 
-def _print_dry_run(plan, prepared, name: str) -> None:  # type: ignore[no-untyped-def]
-    import json
-
+def _print_dry_run(plan: DryRun, key: str, name: str) -> None:
     from ...models import Status
 
     counts = plan.subscribers
-    click.echo(f"Dry run for issue {prepared.key} via {name}: nothing will be sent.")
+    click.echo(f"Dry run for issue {key} via {name}: nothing will be sent.")
     click.echo(f"  active subscribers: {counts[Status.ACTIVE]} (not mailed: {sum(counts.values()) - counts[Status.ACTIVE]} unsubscribed, bounced or complained)")
     click.echo(f"  already handled by earlier runs: {plan.already_handled}")
     click.echo(f"  would be sent now: {plan.would_send}")
     if plan.provider_problem:
         raise click.ClickException(f"{SHOWN[name]} would refuse the real send: {plan.provider_problem}. Nothing was sent.")
     click.echo(f"  {SHOWN[name]}: checked as the real send checks it ({REGISTRY[name].dry_run_checks}); nothing was sent")
-    batch = plan.first
-    if batch is None:
-        return
-    if name == "sendgrid":
-        from ...providers.sendgrid import build_payload
-
-        body = build_payload(prepared.workspace.config, batch)
-        click.echo("First request body (POST /v3/mail/send), content shortened:")
-        for part in body["content"]:
-            part["value"] = part["value"][:200] + "..."
-        click.echo(json.dumps(body, indent=2, ensure_ascii=False))
-        return
-    from email import message_from_bytes
-    from email.policy import default
-
-    from ...mail.message import MessageTemplate
-
-    letter = batch.letters[0]
-    message = message_from_bytes(MessageTemplate(prepared.email, prepared.workspace.config).render(letter, utf8=True), policy=default)
-    click.echo(f"First message ({letter.email}), headers:")
-    for header, value in message.items():
-        click.echo(f"  {header}: {value}")
+    if plan.first_request is not None:
+        click.echo(plan.first_request.heading)
+        click.echo(plan.first_request.text)
 
 
 def _key(issue_file: Path) -> tuple[Workspace, str]:

@@ -116,53 +116,24 @@ def show(
 
 def _newsletter_and_model(folder: Path) -> tuple[str, Model]:
     """(the newsletter's name, the model [story] names) of the workspace at or above `folder`,
-    checked before any fetching: the key is set and may go where llm_base_url says."""
-    from ...errors import ConfigError
-    from ...stories.llm import model_for
+    checked before any fetching."""
+    from ...stories.llm import ModelUnset, chosen_model
     from ...workspace.config import load_workspace
-    from ...workspace.credentials import llm_api_key
 
     config = load_workspace(folder).config
-    if config.story.llm is None:
-        raise click.UsageError(
-            '--llm needs a model: set [story] llm = "openai", "mistral", "groq" or "ollama" (any OpenAI-compatible API) in newsletter.toml'
-        )
     try:
-        if config.story.llm_key_env is not None:
-            llm_api_key(config.story.llm_key_env)
-    except ConfigError as exc:
+        return chosen_model(config)
+    except ModelUnset as exc:
         raise click.UsageError(str(exc)) from None
-    return config.newsletter.name, model_for(config.story)
 
 
 def _with_model_summary(draft: Draft, newsletter: str, model: Model, verbose: bool) -> Draft:
-    """The draft with the model's summary in place of the extractive one, and a note for each
-    figure in it that the article does not give."""
-    from pydantic import ValidationError
-
-    from ...models import Story
-    from ...stories.draft import Draft
-    from ...stories.errors import StoryError
-    from ...stories.llm import write_summary
+    """The draft with the model's summary; with `verbose`, the prompt and the answer on stderr."""
+    from ...stories.llm import with_model_summary, write_summary
 
     written = write_summary(draft.article, draft.story.title, newsletter, model)
-    settings = model.settings
     if verbose:
         for message in written.prompt:
             click.echo(f"--- prompt ({message['role']}) ---\n{message['content']}", err=True)
-        click.echo(f"--- answer from {settings.llm_model} ---\n{written.answer}", err=True)
-    try:
-        story = Story.model_validate({**draft.story.model_dump(), "summary": written.text})
-    except ValidationError as exc:
-        raise StoryError(f"the model's summary cannot be used: {exc.errors()[0]['msg']}") from None
-    notes = [*draft.notes, f"the summary was written by {settings.llm_model}: check it against the article"]
-    for found in written.unsupported:
-        if found.injected:
-            sentence = found.injected if len(found.injected) <= 160 else found.injected[:157] + "..."
-            notes.append(
-                f"the model's summary gives {found.figure!r}, which the article gives only in a sentence addressed to a model ({sentence!r}): "
-                "check it, the page may be steering the model"
-            )
-        else:
-            notes.append(f"the model's summary gives {found.figure!r}, which the article does not: check it")
-    return Draft(story, draft.origin, notes, draft.article)
+        click.echo(f"--- answer from {model.settings.llm_model} ---\n{written.answer}", err=True)
+    return with_model_summary(draft, written, model)

@@ -37,10 +37,6 @@ def subscribers() -> None:
     """Manage the subscriber list (stored in SQLite, see [subscribers] in newsletter.toml)."""
 
 
-class _Rejected(Exception):
-    """Rows were rejected and --skip-invalid was not given: roll the import back."""
-
-
 @subscribers.command("import")
 @click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows even when some rows are rejected.")
@@ -51,19 +47,14 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
     nobody is ever re-activated by an import. Exports from Mailchimp, Buttondown and listmonk are
     read as they are. If any row is rejected, nothing is imported unless --skip-invalid is given."""
     from ...subscribers.csv_formats import SubscriberCsv
+    from ...subscribers.rules import import_subscribers
 
     workspace, db = _open()  # a settings mistake stops us before reading 100,000 rows
     shown = display_path(csv_file)
     with db:
         rows = SubscriberCsv(csv_file)
         tally = rows.tally
-        try:
-            with db.transaction():  # all or nothing
-                counts = db.subscribers.upsert(rows)
-                if tally.rejected_count and not skip_invalid:
-                    raise _Rejected
-        except _Rejected:
-            counts = None
+        counts = import_subscribers(db, rows, skip_invalid)
     for rejected in tally.rejected[:50]:
         click.secho(f"{shown}: {rejected}", fg="red", err=True)
     if tally.rejected_count > 50:
@@ -98,6 +89,7 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
 def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: bool) -> None:
     """Add one subscriber (or update their name and attributes)."""
     from ...models import Status, Subscriber, attribute_problem, name_problem
+    from ...subscribers.rules import add_subscriber
 
     address = _address(email)
     problem = name_problem(name) if name else None
@@ -114,16 +106,13 @@ def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: 
         pairs[key.strip()] = value.strip()
     _, db = _open()
     with db:
-        existing = db.subscribers.get(address)
-        db.subscribers.upsert([Subscriber(address, name, pairs)])
-        if existing and existing.status != Status.ACTIVE:
-            if not resubscribe:
-                click.echo(f"{address} is {existing.status}; details updated, status kept (use --resubscribe if they asked to come back)")
-                return
-            db.subscribers.set_status([address], Status.ACTIVE)
-            click.echo(f"{address} is active again (was {existing.status})")
-            return
-    click.echo(f"{address} {'updated' if existing else 'added'}")
+        added = add_subscriber(db, Subscriber(address, name, pairs), resubscribe)
+    if added.reactivated:
+        click.echo(f"{address} is active again (was {added.before})")
+    elif added.before is not None and added.before != Status.ACTIVE:
+        click.echo(f"{address} is {added.before}; details updated, status kept (use --resubscribe if they asked to come back)")
+    else:
+        click.echo(f"{address} {'added' if added.before is None else 'updated'}")
 
 
 @subscribers.command()
@@ -143,15 +132,15 @@ def remove(email: str) -> None:
 def unsubscribe(email: str) -> None:
     """Mark a subscriber as unsubscribed: they are never mailed again."""
     from ...models import Status
+    from ...subscribers.rules import unsubscribe as mark_unsubscribed
 
     address = _address(email)
     _, db = _open()
     with db:
-        existing = db.subscribers.get(address)
-        if existing is None:
-            raise click.ClickException(f"{address} is not a subscriber")
-        db.subscribers.set_status([address], Status.UNSUBSCRIBED)
-    click.echo(f"{address} unsubscribed" if existing.status == Status.ACTIVE else f"{address} was already {existing.status}")
+        before = mark_unsubscribed(db, address)
+    if before is None:
+        raise click.ClickException(f"{address} is not a subscriber")
+    click.echo(f"{address} unsubscribed" if before == Status.ACTIVE else f"{address} was already {before}")
 
 
 @subscribers.command("list")
@@ -206,33 +195,9 @@ def export(out_file: Path | None, follow_symlinks: bool) -> None:
 @subscribers.command()
 def sync() -> None:
     """Mark SendGrid's unsubscribes, bounces and spam reports here, so those people are never mailed again."""
-    from ...db import Database
-    from ...models import Status
-    from ...providers.sendgrid import SUPPRESSION_STATUS, SendGridProvider
+    from ...subscribers.sync import sync_suppressions
     from ...workspace.config import load_workspace
 
-    workspace = load_workspace(Path.cwd())
-    found = SendGridProvider(workspace.config).suppressions()  # before the database: a failure here changes nothing
-    stored = {kind: _stored_forms(emails) for kind, emails in found.items()}
-    with Database(workspace.database) as db, db.transaction():
-        report = [
-            (kind, len(found[kind]), skipped, db.subscribers.set_status(sorted(emails), SUPPRESSION_STATUS[kind], only_from=Status.ACTIVE))
-            for kind, (emails, skipped) in stored.items()
-        ]
-    for kind, listed, skipped, changed in report:
-        unusable = f", {skipped} skipped (not a usable email address)" if skipped else ""
-        click.echo(f"{kind.replace('_', ' '):>18}: {listed} at SendGrid, {changed} subscriber(s) marked{unusable}")
-
-
-def _stored_forms(addresses: list[str]) -> tuple[set[str], int]:
-    """Addresses as the list stores them (SendGrid gives IDNA domains as xn--...), and how many
-    were skipped because they are not usable addresses."""
-    from ...models.addresses import normalize
-
-    stored, skipped = set(), 0
-    for address in addresses:
-        try:
-            stored.add(normalize(address))
-        except ValueError:
-            skipped += 1
-    return stored, skipped
+    for synced in sync_suppressions(load_workspace(Path.cwd())):
+        unusable = f", {synced.skipped} skipped (not a usable email address)" if synced.skipped else ""
+        click.echo(f"{synced.kind.replace('_', ' '):>18}: {synced.listed} at SendGrid, {synced.marked} subscriber(s) marked{unusable}")

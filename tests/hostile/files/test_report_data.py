@@ -14,7 +14,7 @@ import pytest
 from attack import run
 
 from newsletter.db import Database, Event
-from newsletter.web.webhooks import to_event
+from newsletter.providers.sendgrid.events import to_event
 
 T1 = "2026-12-01T09:00:00+00:00"  # issue 7 goes out
 T2 = "2026-12-08T09:00:00+00:00"  # a week later

@@ -1,16 +1,12 @@
-"""SendGrid's v3 Mail Send API through the official `sendgrid` library.
+"""Sending through SendGrid's v3 Mail Send API with the official `sendgrid` library: one request
+per batch (its body from payload.py), and SendGrid's answers turned into outcomes.
 
-One request carries up to 1000 recipients (one personalization each) and one rendered body; the
-per-recipient values travel as `substitutions`, and each recipient's own one-click unsubscribe
-URL as a personalization header. build_payload() is pure, so it is tested by comparing JSON.
-
-Addresses go out with their domain IDNA-encoded; SendGrid cannot deliver to a non-ASCII local
-part, so such a recipient fails with that reason and the rest of the batch goes on.
+SendGrid cannot deliver to a non-ASCII local part, so such a recipient fails with that reason
+and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
-import functools
 import http.client
 import json
 import re
@@ -23,111 +19,19 @@ import orjson
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from ..mail.message import list_id, list_unsubscribe
-from ..models import Letter, Outcome, RecipientStatus, Status, escape_html, placeholders
-from ..models.addresses import NEEDS_SMTPUTF8, ascii_form
-from ..models.placeholders import personalize
-from ..speedups import QuietBody
-from ..workspace.config import Config
-from ..workspace.credentials import SENDGRID_API_HOST, SENDGRID_API_KEY, mask_secrets, refuse_clear_text, sendgrid_api_key, sendgrid_host_override
-from .base import Ambiguous, Batch, ProviderRefused, Report, RetryLater
+from ...models import Outcome, RecipientStatus
+from ...models.addresses import NEEDS_SMTPUTF8
+from ...speedups import QuietBody
+from ...workspace.config import Config
+from ...workspace.credentials import SENDGRID_API_HOST, SENDGRID_API_KEY, mask_secrets, refuse_clear_text, sendgrid_api_key, sendgrid_host_override
+from ..base import Ambiguous, Batch, ProviderRefused, Report, RetryLater
+from .payload import build_payload, deliverable
+from .suppressions import read_suppressions
 
 NAME = "sendgrid"
 MAX_RECIPIENTS = 1000
 RECIPIENT_FIELD = re.compile(r"^personalizations\.(\d+)\b")
-# Suppression lists `subscribers sync` reads: (kind, path). A page holds at most 500 entries.
-SUPPRESSION_LISTS = (("unsubscribes", "unsubscribes"), ("bounces", "bounces"), ("spam_reports", "spam_reports"))
-# The status each suppression list gives a subscriber here.
-SUPPRESSION_STATUS = {
-    "unsubscribes": Status.UNSUBSCRIBED,
-    "group_unsubscribes": Status.UNSUBSCRIBED,
-    "bounces": Status.BOUNCED,
-    "spam_reports": Status.COMPLAINED,
-}
-PAGE = 500
 JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
-
-
-def html_placeholder(placeholder: str) -> str:
-    """The name a placeholder gets in the HTML part, whose value is HTML-escaped: %%name%% -> %%name:html%%."""
-    return placeholder[:-2] + ":html%%"
-
-
-def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
-    """The JSON body of POST /v3/mail/send for one batch (recipients in the batch's order).
-    Every letter must have an ASCII form (see deliverable())."""
-    sender = config.sender
-    edition = batch.edition
-    email = edition.email
-    # SendGrid fills the same substitutions in every part, so the HTML part gets its own
-    # (escaped) placeholders: a name with `<` or `&` then reads the same in both parts. Only
-    # the placeholders the issue uses travel, once per recipient.
-    html = personalize(email.html, {placeholder: html_placeholder(placeholder) for placeholder in placeholders.tokens_in(email.html)})
-    plain = [p for p in placeholders.ALL if p in edition.subject or p in email.text]
-    escaped = [p for p in placeholders.ALL if html_placeholder(p) in html]
-    url, name, preferences = placeholders.UNSUBSCRIBE_URL, placeholders.NAME, placeholders.PREFERENCES_URL
-    url_html, name_html, preferences_html = html_placeholder(url), html_placeholder(name), html_placeholder(preferences)
-    # Names with a fallback (%%name|there%%), rare: one substitution each, by the general rule.
-    with_fallback = [t for t in placeholders.tokens_in(edition.subject + email.text) if t not in placeholders.ALL]
-    with_fallback_html = [t for t in placeholders.tokens_in(email.html) if t not in placeholders.ALL]
-    personalizations = []
-    for letter in batch.letters:  # a million of these in a big send: plain dicts, no helpers
-        to = {"email": ascii_form(letter.email) or letter.email}
-        if letter.name:
-            to["name"] = letter.name
-        substitutions = {}
-        if url in plain:
-            substitutions[url] = letter.unsubscribe_url
-        if name in plain:
-            substitutions[name] = letter.name or ""
-        if url in escaped:
-            substitutions[url_html] = escape_html(letter.unsubscribe_url)
-        if name in escaped:
-            substitutions[name_html] = escape_html(letter.name or "")
-        if preferences in plain:
-            substitutions[preferences] = letter.preferences_link
-        if preferences in escaped:
-            substitutions[preferences_html] = escape_html(letter.preferences_link)
-        for token in with_fallback:
-            substitutions[token] = letter.name or placeholders.value_for(token, {})
-        for token in with_fallback_html:
-            substitutions[html_placeholder(token)] = escape_html(letter.name or "") or placeholders.value_for(token, {})
-        personalization: dict[str, Any] = {"to": [to], "headers": {"List-Unsubscribe": list_unsubscribe(config, letter.unsubscribe_url)}}
-        if substitutions:
-            personalization["substitutions"] = substitutions
-        personalizations.append(personalization)
-    payload: dict[str, Any] = {
-        "personalizations": personalizations,
-        "from": {"email": ascii_form(sender.address) or sender.address, "name": sender.name},
-        "subject": edition.subject,
-        "content": [{"type": "text/plain", "value": email.text}, {"type": "text/html", "value": html}],
-        "headers": {"List-Id": list_id(config), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        "categories": [config.sendgrid.category or config.newsletter.name],
-        "custom_args": {"issue": edition.issue, "send_id": batch.send_id},  # values must be strings
-        "tracking_settings": tracking_settings(config),
-    }
-    if sender.reply_to:
-        payload["reply_to"] = {"email": ascii_form(sender.reply_to) or sender.reply_to}
-    if config.sendgrid.asm_group_id:
-        payload["asm"] = {"group_id": config.sendgrid.asm_group_id}
-    if config.sendgrid.sandbox:
-        payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
-    if edition.send_at is not None:
-        payload["send_at"] = int(edition.send_at.timestamp())
-        payload["batch_id"] = edition.schedule_id
-    return payload
-
-
-def tracking_settings(config: Config) -> dict[str, Any]:
-    """Click tracking as [sendgrid] click_tracking says, whatever the account's own setting: on,
-    SendGrid rewrites every link of the HTML part through its redirect (never the text part's,
-    which stays readable). `newsletter check` counts those longer links against Gmail's clip."""
-    return {"click_tracking": {"enable": config.sendgrid.click_tracking, "enable_text": False}}
-
-
-def deliverable(letter: Letter) -> bool:
-    """Whether SendGrid can take this address at all (its local part must be ASCII)."""
-    return ascii_form(letter.email) is not None
 
 
 class SendGridProvider:
@@ -185,28 +89,8 @@ class SendGridProvider:
         self._setup_call("cancel the scheduled send", lambda: self.api.client.user.scheduled_sends.post(request_body=body))
 
     def suppressions(self) -> dict[str, list[str]]:
-        """Addresses SendGrid will not mail, by list: unsubscribes, bounces, spam_reports, and
-        group_unsubscribes when [sendgrid] asm_group_id is set. As SendGrid writes them (an IDN
-        domain as xn--...): the caller normalizes them. An entry without an address is given as
-        "", so that the caller counts it as unusable rather than losing it silently."""
-        found: dict[str, list[str]] = {}
-        for kind, path in SUPPRESSION_LISTS:
-            found[kind] = []
-            endpoint = self.api.client.suppression._(path)
-            for offset in range(0, 10**9, PAGE):
-                response = self._setup_call(f"read its {kind} list", functools.partial(endpoint.get, query_params={"limit": PAGE, "offset": offset}))
-                page = json.loads(response.body or b"[]")
-                page = page if isinstance(page, list) else []
-                found[kind].extend(_text(entry.get("email") if isinstance(entry, dict) else None) for entry in page)
-                if len(page) < PAGE:
-                    break
-        group = self.config.sendgrid.asm_group_id
-        if group:
-            endpoint = self.api.client.asm.groups._(str(group)).suppressions
-            response = self._setup_call(f"read unsubscribe group {group}", lambda: endpoint.get())
-            listed = json.loads(response.body or b"[]")
-            found["group_unsubscribes"] = [_text(address) for address in (listed if isinstance(listed, list) else [])]
-        return found
+        """Addresses SendGrid will not mail, by list, as SendGrid writes them (suppressions.py)."""
+        return read_suppressions(self.api.client, self._setup_call, self.config.sendgrid.asm_group_id)
 
     def close(self) -> None:
         pass
@@ -309,7 +193,3 @@ def _is_number(text: str) -> bool:
         return False
     return True
 
-
-def _text(value: Any) -> str:
-    """A string SendGrid gave, or "" for anything else (counted as unusable by the caller)."""
-    return value if isinstance(value, str) else ""
