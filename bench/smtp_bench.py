@@ -36,12 +36,13 @@ class Sink:
         self.count = 0
         self.sessions = 0
 
-    async def handle_EHLO(self, server, session, envelope, hostname: str, responses: list[str]) -> list[str]:
+    # aiosmtpd calls its hooks with these arguments by position; the ones named _ are not needed here
+    async def handle_EHLO(self, _server, session, _envelope, hostname: str, responses: list[str]) -> list[str]:
         self.sessions += 1
         session.host_name = hostname
         return responses
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, _server, _session, _envelope) -> str:
         self.count += 1
         return "250 OK"
 

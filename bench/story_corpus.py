@@ -313,7 +313,7 @@ def measure(path: Path, expected: Expected, body: set[str]) -> PageResult:
             result.misfiled.append(f"{kind} {'removed' if removed else 'kept'}: {block[:110]}")
     try:
         draft = draft_from(fetched)
-    except Exception as exc:  # a page that cannot be drafted is a finding, not the end of the run
+    except Exception as exc:  # noqa: BLE001 (a page that cannot be drafted is a finding, not the end of the run)
         result.error = f"{type(exc).__name__}: {exc}"
         return result
     story = draft.story

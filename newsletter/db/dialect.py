@@ -159,7 +159,7 @@ class SqliteDialect(Dialect):
     def record_version(self, db: Executes, number: int) -> None:
         db.execute(f"PRAGMA user_version = {int(number)}")
 
-    def skip_locked(self, of: str = "") -> str:
+    def skip_locked(self, of: str = "") -> str:  # noqa: ARG002 (the Dialect's signature; `of` is PostgreSQL's)
         return ""  # one writer at a time: no row is ever locked by another claimer
 
     def merge_json(self, old: str, new: str) -> str:
@@ -190,7 +190,7 @@ class SqliteDialect(Dialect):
             count += len(chunk)
         return count
 
-    def stream(self, store: Store, query: str, params: Sequence[Any] = (), rows_per_fetch: int = LOAD_CHUNK) -> Iterator[tuple[Any, ...]]:
+    def stream(self, store: Store, query: str, params: Sequence[Any] = (), rows_per_fetch: int = LOAD_CHUNK) -> Iterator[tuple[Any, ...]]:  # noqa: ARG002 (the Dialect's signature)
         # sqlite3 steps through a result as it is read; the query runs now, as the call is made.
         return iter(store.db.execute(query, params))
 

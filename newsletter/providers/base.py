@@ -151,7 +151,7 @@ class OneByOne:
                 status = self.deliver(batch, letter)
             except (RetryLater, ProviderRefused):
                 raise  # this letter was not taken, and the provider cannot go on now
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 (whatever went wrong mid-hand-over, the letter may have left: UNKNOWN, never lost, never resent)
                 status = RecipientStatus(Outcome.UNKNOWN, f"unexpected error while handing it to {self.name}: {exc!r}; it may or may not have been delivered")
             report(letter.email, status)
 

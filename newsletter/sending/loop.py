@@ -103,7 +103,7 @@ class SendLoop:
                     claim = self._claim()
                     continue
                 return LoopResult(self.batches, None)
-            self._respect_rate(len(claim.recipients))
+            self._respect_rate()
             result = BatchResult()
             future = self._hand_over(worker, claim, result)
             try:
@@ -222,7 +222,7 @@ class SendLoop:
         self.stop.wait(max(due - time.time(), 0.0))
         return True
 
-    def _respect_rate(self, count: int) -> None:
+    def _respect_rate(self) -> None:
         """Keep the average at or below rate_per_second messages."""
         rate = self.settings.rate_per_second
         if rate:

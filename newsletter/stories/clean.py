@@ -103,20 +103,26 @@ def clean(raw: list[RawBlock], known_title: str | None = None) -> Cleaned:
             state.page_box_dropped()
         elif state.in_others:
             _drop(result, text, "comments or press contacts")
-        elif block.kind == "quote":
-            _add(result, state, TextBlock("quote", quotes.strip_quote_marks(text), attribution=block.attribution))
-        elif block.kind == "heading":
-            _heading(result, state, text, block.level)
-        elif block.kind == "item":
-            if state.navigation or junk.is_junk(text):
-                _drop(result, text, "navigation" if state.navigation else "junk")
-            else:
-                _add(result, state, TextBlock("item", _strip_bullet(text)))
         else:
-            _line(result, state, text)
+            _content(result, state, block, text)
     if not result.title:
         result.title = state.title or state.cleared_title or state.kicker
     return result
+
+
+def _content(result: Cleaned, state: _State, block: RawBlock, text: str) -> None:
+    """A block that is not page furniture, by its kind: a quote, a heading, a list item or a line."""
+    if block.kind == "quote":
+        _add(result, state, TextBlock("quote", quotes.strip_quote_marks(text), attribution=block.attribution))
+    elif block.kind == "heading":
+        _heading(result, state, text)
+    elif block.kind == "item":
+        if state.navigation or junk.is_junk(text):
+            _drop(result, text, "navigation" if state.navigation else "junk")
+        else:
+            _add(result, state, TextBlock("item", _strip_bullet(text)))
+    else:
+        _line(result, state, text)
 
 
 @dataclass
@@ -159,7 +165,7 @@ def _drop(result: Cleaned, text: str, reason: str) -> None:
         result.dropped.append(Dropped(text, reason))
 
 
-def _heading(result: Cleaned, state: _State, text: str, level: int) -> None:
+def _heading(result: Cleaned, state: _State, text: str) -> None:
     text = text.strip(" #*_").strip()
     if not text:
         return
@@ -242,7 +248,7 @@ def _line(result: Cleaned, state: _State, text: str) -> None:
         _add(result, state, TextBlock("quote", text_, attribution=attribution))
         return
     if looks_like_heading(text) or (not state.body_started and looks_like_title(text)):
-        _heading(result, state, text, level=2)
+        _heading(result, state, text)
         return
     text, published = dates.strip_date_prefix(text)
     if published and not result.published:

@@ -224,48 +224,62 @@ def _from_markdown(text: str) -> Extracted:
     from markdown_it import MarkdownIt
 
     meta, text = _front_matter(text)
-    blocks: list[RawBlock] = []
-    # Open containers, innermost last: ("quote", lines) or ("item", parts); an item is emitted when its
-    # own text is complete, before any nested list, so items keep the article's order.
-    stack: list[tuple[str, list[str]]] = []
-    heading_level: int | None = None
-
-    def emit_item() -> None:
-        if stack and stack[-1][0] == "item" and stack[-1][1]:
-            blocks.append(RawBlock("item", " ".join(" ".join(stack[-1][1]).split())))
-            stack[-1][1].clear()
-
+    reader = _MarkdownBlocks()
     for token in MarkdownIt("commonmark").parse(text):
+        reader.take(token)
+    return Extracted(meta, reader.blocks)
+
+
+class _MarkdownBlocks:
+    """markdown-it's tokens, in order, turned into raw blocks."""
+
+    def __init__(self) -> None:
+        self.blocks: list[RawBlock] = []
+        # Open containers, innermost last: ("quote", lines) or ("item", parts); an item is emitted when its
+        # own text is complete, before any nested list, so items keep the article's order.
+        self.stack: list[tuple[str, list[str]]] = []
+        self.heading_level: int | None = None
+
+    def take(self, token: Any) -> None:
         kind = token.type
         if kind == "heading_open":
-            heading_level = int(token.tag[1])
+            self.heading_level = int(token.tag[1])
         elif kind == "blockquote_open":
-            stack.append(("quote", []))
+            self.stack.append(("quote", []))
         elif kind == "list_item_open":
-            stack.append(("item", []))
+            self.stack.append(("item", []))
         elif kind in ("bullet_list_open", "ordered_list_open"):
-            emit_item()
+            self._emit_item()
         elif kind == "list_item_close":
-            emit_item()
-            stack.pop()
+            self._emit_item()
+            self.stack.pop()
         elif kind == "blockquote_close":
-            _, lines = stack.pop()
-            quote, attribution = split_quote_lines([" ".join(line.split()) for line in lines if line.strip()])
-            if quote:
-                blocks.append(RawBlock("quote", quote, attribution=attribution))
+            self._close_quote()
         elif kind == "inline":
-            content = _inline_text(token)
-            if heading_level is not None:
-                blocks.append(RawBlock("heading", " ".join(content.split()), level=heading_level))
-                heading_level = None
-            elif any(container == "quote" for container, _ in stack):
-                next(lines for container, lines in reversed(stack) if container == "quote").extend(content.splitlines())
-            elif stack:
-                stack[-1][1].append(content)
-            else:  # a paragraph: its lines may still be headings, bullets or bylines (see clean.py)
-                blocks += [RawBlock("line", line.strip()) for line in content.splitlines() if line.strip()]
-                blocks.append(RawBlock("blank"))
-    return Extracted(meta, blocks)
+            self._text(_inline_text(token))
+
+    def _emit_item(self) -> None:
+        if self.stack and self.stack[-1][0] == "item" and self.stack[-1][1]:
+            self.blocks.append(RawBlock("item", " ".join(" ".join(self.stack[-1][1]).split())))
+            self.stack[-1][1].clear()
+
+    def _close_quote(self) -> None:
+        _, lines = self.stack.pop()
+        quote, attribution = split_quote_lines([" ".join(line.split()) for line in lines if line.strip()])
+        if quote:
+            self.blocks.append(RawBlock("quote", quote, attribution=attribution))
+
+    def _text(self, content: str) -> None:
+        if self.heading_level is not None:
+            self.blocks.append(RawBlock("heading", " ".join(content.split()), level=self.heading_level))
+            self.heading_level = None
+        elif any(container == "quote" for container, _ in self.stack):
+            next(lines for container, lines in reversed(self.stack) if container == "quote").extend(content.splitlines())
+        elif self.stack:
+            self.stack[-1][1].append(content)
+        else:  # a paragraph: its lines may still be headings, bullets or bylines (see clean.py)
+            self.blocks += [RawBlock("line", line.strip()) for line in content.splitlines() if line.strip()]
+            self.blocks.append(RawBlock("blank"))
 
 
 def _inline_text(token: Any) -> str:

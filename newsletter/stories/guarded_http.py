@@ -134,7 +134,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 class _EveryAnswer(urllib.request.HTTPErrorProcessor):
     """Hand back every answer as it is, a 3xx, 4xx or 5xx too: nothing is followed or raised."""
 
-    def http_response(self, request, response):  # type: ignore[no-untyped-def]
+    def http_response(self, request, response):  # type: ignore[no-untyped-def]  # noqa: ARG002 (urllib's handler signature)
         return response
 
     https_response = http_response

@@ -193,12 +193,8 @@ class SubscriberCsv:
         imported, status = self._status(line, raw, cells)
         if not imported:
             return None
-        public_id = cells[self.id_at] or None
-        if public_id and not PUBLIC_ID.fullmatch(public_id):
-            self._reject(line, raw, f"subscriber_id {public_id!r} is not one this tool made (8 to 64 letters, digits, - or _)")
-            return None
-        if public_id in RESERVED_IDS:  # `send --test` copies' links carry it: its owner could never unsubscribe
-            self._reject(line, raw, f"column {self.header[self.id_at]!r}: {public_id!r} is reserved for test copies' links, never a subscriber's")
+        usable, public_id = self._public_id(line, raw, cells)
+        if not usable:
             return None
         usable, changed = self._changed_at(line, raw, cells, status)
         if not usable:
@@ -206,26 +202,49 @@ class SubscriberCsv:
         attributes = self._attributes(line, raw, cells)
         if attributes is None:
             return None
-        created = None
-        if cells[self.created_at]:
-            created = _timestamp(cells[self.created_at])
-            if created is None:
-                column = self.header[self.created_at]
-                problem = attribute_problem(column, cells[self.created_at])
-                if problem:
-                    self._reject(line, raw, f"column {column!r}: {problem}")
-                    return None
-                attributes[column] = cells[self.created_at]  # kept, as written
+        usable, created = self._created(line, raw, cells, attributes)
+        if not usable:
+            return None
+        self._count(email)
+        return Subscriber(email, name, attributes, status, public_id, created, changed)
+
+    def _public_id(self, line: int, raw: str, cells: list[str]) -> tuple[bool, str | None]:
+        """Whether the row may be imported as far as its subscriber_id goes, and the id (None: none given)."""
+        public_id = cells[self.id_at] or None
+        if public_id and not PUBLIC_ID.fullmatch(public_id):
+            self._reject(line, raw, f"subscriber_id {public_id!r} is not one this tool made (8 to 64 letters, digits, - or _)")
+            return False, None
+        if public_id in RESERVED_IDS:  # `send --test` copies' links carry it: its owner could never unsubscribe
+            self._reject(line, raw, f"column {self.header[self.id_at]!r}: {public_id!r} is reserved for test copies' links, never a subscriber's")
+            return False, None
+        return True, public_id
+
+    def _created(self, line: int, raw: str, cells: list[str], attributes: dict[str, str]) -> tuple[bool, str | None]:
+        """Whether the row may be imported as far as its creation date goes, and the date (None: none,
+        or one that is not a date, which is then kept among the attributes as written)."""
+        if not cells[self.created_at]:
+            return True, None
+        created = _timestamp(cells[self.created_at])
+        if created is None:
+            column = self.header[self.created_at]
+            problem = attribute_problem(column, cells[self.created_at])
+            if problem:
+                self._reject(line, raw, f"column {column!r}: {problem}")
+                return False, None
+            attributes[column] = cells[self.created_at]  # kept, as written
+        return True, created
+
+    def _count(self, email: str) -> None:
+        """Tally a row that will be imported: a repeat of an earlier address, or one needing SMTPUTF8."""
         fingerprint = hash(email)
         if fingerprint in self.seen:
             self.tally.merged += 1
-        else:
-            self.seen.add(fingerprint)
-            if not has_ascii_local_part(email):
-                self.tally.smtputf8_count += 1
-                if len(self.tally.smtputf8_only) < 5:
-                    self.tally.smtputf8_only.append(email)
-        return Subscriber(email, name, attributes, status, public_id, created, changed)
+            return
+        self.seen.add(fingerprint)
+        if not has_ascii_local_part(email):
+            self.tally.smtputf8_count += 1
+            if len(self.tally.smtputf8_only) < 5:
+                self.tally.smtputf8_only.append(email)
 
     def _name_columns(self, cells: list[str]) -> str:
         """The column(s) the row's name came from, for a message."""

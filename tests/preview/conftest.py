@@ -42,7 +42,7 @@ def pytest_runtest_makereport(item, call):
         try:
             tab.screenshot(path=str(path), full_page=True)
             saved.append(path)
-        except Exception as exc:  # the page may be what broke
+        except Exception as exc:  # noqa: BLE001 (the page may be what broke)
             saved.append(f"(no screenshot: {exc})")
     if saved:
         report.sections.append(("screenshots", "\n".join(str(path) for path in saved)))

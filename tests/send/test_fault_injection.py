@@ -90,7 +90,7 @@ def run_forked(prepared: PreparedIssue, truth: Path, fault: tuple[int, str] | No
         code = 0
         try:
             send_issue(prepared, "outbox")
-        except BaseException:
+        except BaseException:  # noqa: BLE001 (the child reports any failure as its exit status)
             code = 1
         os._exit(code)
     _, status = os.waitpid(pid, 0)

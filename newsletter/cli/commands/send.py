@@ -34,7 +34,7 @@ MAX_TEST_LIST_BYTES = 1_000_000  # some 20,000 addresses; test copies go to a ha
 def _ctrl_c_finishes_the_batch(stop: threading.Event) -> Iterator[None]:
     """The first Ctrl-C lets the batch in flight finish; a second one stops at once."""
 
-    def first(signum: int, frame: FrameType | None) -> None:
+    def first(_signum: int, _frame: FrameType | None) -> None:  # signal.signal's handler signature
         stop.set()
         click.echo("\nStopping after the batch in flight (Ctrl-C again to stop now)...", err=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -29,7 +29,6 @@ def html_placeholder(placeholder: str) -> str:
 def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
     """The JSON body of POST /v3/mail/send for one batch (recipients in the batch's order).
     Every letter must have an ASCII form (see deliverable())."""
-    sender = config.sender
     edition = batch.edition
     email = edition.email
     # SendGrid fills the same substitutions in every part, so the HTML part gets its own
@@ -69,26 +68,32 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
         if substitutions:
             personalization["substitutions"] = substitutions
         personalizations.append(personalization)
-    payload: dict[str, Any] = {
-        "personalizations": personalizations,
+    return {"personalizations": personalizations, **message_fields(config, batch, html)}
+
+
+def message_fields(config: Config, batch: Batch, html: str) -> dict[str, Any]:
+    """What every recipient of the batch shares: sender, subject, content, headers and settings."""
+    sender = config.sender
+    edition = batch.edition
+    fields: dict[str, Any] = {
         "from": {"email": ascii_form(sender.address) or sender.address, "name": sender.name},
         "subject": edition.subject,
-        "content": [{"type": "text/plain", "value": email.text}, {"type": "text/html", "value": html}],
+        "content": [{"type": "text/plain", "value": edition.email.text}, {"type": "text/html", "value": html}],
         "headers": {"List-Id": list_id(config), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
         "categories": [config.sendgrid.category or config.newsletter.name],
         "custom_args": {"issue": edition.issue, "send_id": batch.send_id},  # values must be strings
         "tracking_settings": tracking_settings(config),
     }
     if sender.reply_to:
-        payload["reply_to"] = {"email": ascii_form(sender.reply_to) or sender.reply_to}
+        fields["reply_to"] = {"email": ascii_form(sender.reply_to) or sender.reply_to}
     if config.sendgrid.asm_group_id:
-        payload["asm"] = {"group_id": config.sendgrid.asm_group_id}
+        fields["asm"] = {"group_id": config.sendgrid.asm_group_id}
     if config.sendgrid.sandbox:
-        payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
+        fields["mail_settings"] = {"sandbox_mode": {"enable": True}}
     if edition.send_at is not None:
-        payload["send_at"] = int(edition.send_at.timestamp())
-        payload["batch_id"] = edition.schedule_id
-    return payload
+        fields["send_at"] = int(edition.send_at.timestamp())
+        fields["batch_id"] = edition.schedule_id
+    return fields
 
 
 def tracking_settings(config: Config) -> dict[str, Any]:
