@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from newsletter.cli.main import cli
 from newsletter.issue.loading import load_issue
-
-from .conftest import FIXTURES, ArticleServer, Page
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from tests.helpers.articles import FIXTURES, ArticleServer, Page
+from tests.helpers.cli import run
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -93,10 +86,8 @@ def test_a_slow_url_times_out(article_server: ArticleServer) -> None:
     assert "answer within 0.3 seconds" in result.output
 
 
-def test_a_url_nobody_answers_is_a_clear_error() -> None:
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens on it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_a_url_nobody_answers_is_a_clear_error(refused_port: int) -> None:
+    port = refused_port  # nothing listens on it
     result = run("story", "show", f"http://127.0.0.1:{port}/article", "--allow-private")
     assert result.exit_code == 1
     assert f"cannot fetch http://127.0.0.1:{port}/article: " in result.output
