@@ -74,8 +74,8 @@ def main() -> None:
 
 def postgres(small: bool) -> None:
     """The same imports into PostgreSQL (COPY into a staging table, then one merge)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from postgres_server import start_server
+    sys.path.insert(0, str(ROOT))  # the repository: the tests' throw-away PostgreSQL server
+    from tests.helpers.postgres_server import start_server
 
     server = start_server()
     try:

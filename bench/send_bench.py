@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "send"))  # the SendGrid-compatible server used by the tests
-
-from sendgrid_server import API_KEY, SendGridServer  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the repository: the SendGrid-compatible server the tests use
 
 from newsletter.db import Database  # noqa: E402
 from newsletter.models import Subscriber  # noqa: E402
+from tests.helpers.sendgrid_server import API_KEY, SendGridServer  # noqa: E402
 
 
 class _Discard(list):

@@ -4,7 +4,7 @@ each measures its own baseline in the same run and prints the attacked figures a
 - slow clients: GET /healthz answered, and how fast, while 100 connections (each from its own
   loopback address) send a request a byte at a time and never finish it, half stalled in their
   headers, half in a body: behind nginx (the README's configuration and gunicorn command, run by
-  tests/deployment.py), and against gunicorn alone for comparison. Baseline: the same health
+  tests/helpers/deployment.py), and against gunicorn alone for comparison. Baseline: the same health
   checks with no slow client.
 
 - signup timing: 200 JSON signups alternating between new addresses and subscribed ones, timed
@@ -35,18 +35,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the fixture settings, and the README's deployment as the tests run it
-
-sys.path.append(str(ROOT / "tests" / "hostile"))  # the signup-timing probes the hostile suite runs (after tests/: its conftest is not ours)
-
-import deployment  # noqa: E402
-from conftest import CONFIG, SMALL_ISSUE  # noqa: E402
-from deployment import SlowClients, health_checks  # noqa: E402
-from probes import Probe, classifier_accuracy, probe_signups, slow_smtp, smtp_settings  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the repository: the tests' helpers (fixture settings, the README's deployment, the probes)
 
 from newsletter.db import Database, Server  # noqa: E402
 from newsletter.mail.links import Purpose, make_token  # noqa: E402
 from newsletter.models import Status, Subscriber  # noqa: E402
+from tests.helpers import deployment  # noqa: E402
+from tests.helpers.deployment import SlowClients, health_checks  # noqa: E402
+from tests.helpers.probes import Probe, classifier_accuracy, probe_signups, slow_smtp  # noqa: E402
+from tests.helpers.smtp_server import smtp_settings  # noqa: E402
+from tests.helpers.workspace import CONFIG, SMALL_ISSUE  # noqa: E402
 
 DRIP_SECONDS = 5.0  # a byte every 5 s: within nginx's 10 s timeouts, so nginx has to keep every slow client
 PROBE_SPACING = 0.1
@@ -182,7 +180,7 @@ def one_clicks(port: int, tokens: list[str], restart_after: int | None, restart:
 
 def restart(count: int) -> list[str]:
     """One-click unsubscribes across a PostgreSQL server restart, against the same with none."""
-    import postgres_server
+    from tests.helpers import postgres_server
 
     if postgres_server.binaries() is None:
         return ["one-click across a PostgreSQL restart: skipped (apt-get install postgresql)"]

@@ -34,14 +34,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the fixture settings and issue the tests use
-
-from conftest import CONFIG, SMALL_ISSUE  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the repository: the fixture settings and issue the tests use (tests.helpers)
 
 from newsletter.db import Database, Location, Server  # noqa: E402
 from newsletter.mail.links import Purpose, make_token  # noqa: E402
 from newsletter.models import State, Status, Subscriber  # noqa: E402
 from newsletter.workspace.credentials import signing_keys  # noqa: E402
+from tests.helpers.workspace import CONFIG, SMALL_ISSUE  # noqa: E402
 
 WEB = '\n[web]\nsubscribe_rate = "100000/minute"\naddress_rate = "100000/minute"\n'  # the load is not rate-limited
 ISSUE = "7"  # the fixture issue's number, its key in the ledger
@@ -380,8 +379,7 @@ def main() -> None:
     sizes = (1_000, 100, 50) if args.small else (10_000, 1_000, 500)
     if not args.postgres:
         sys.exit(0 if run(*sizes) else 1)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from postgres_server import start_server
+    from tests.helpers.postgres_server import start_server
 
     server = start_server()
     try:

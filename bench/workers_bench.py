@@ -2,8 +2,8 @@
 `newsletter send --worker` processes sharing a PostgreSQL ledger; then the same 100,000-recipient
 send by one plain `newsletter send` on SQLite and on PostgreSQL, side by side.
 
-A throw-away PostgreSQL server (Debian's binaries, socket only; see tests/postgres_server.py) and
-the SendGrid-compatible server (tests/send/sendgrid_server.py, in this process) run on this machine.
+A throw-away PostgreSQL server (Debian's binaries, socket only; see tests/helpers/postgres_server.py) and
+the SendGrid-compatible server (tests/helpers/sendgrid_server.py, in this process) run on this machine.
 Each worker is its own process, timed from the first start to the last exit; each one's peak RSS
 comes from wait4 on that child. Prints the time, the requests and each worker's peak RSS, and the
 speed-up over one worker. Target: 2 workers >= 1.7x one worker (on a 2-core machine the workers,
@@ -26,14 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "send"))  # the SendGrid-compatible server used by the tests
-sys.path.insert(0, str(ROOT / "tests"))  # the throw-away PostgreSQL server used by the tests
-
-from postgres_server import start_server  # noqa: E402
-from sendgrid_server import API_KEY, SendGridServer  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the repository: the tests' SendGrid-compatible and throw-away PostgreSQL servers
 
 from newsletter.db import Database, Location, Server  # noqa: E402
 from newsletter.models import Subscriber  # noqa: E402
+from tests.helpers.postgres_server import start_server  # noqa: E402
+from tests.helpers.sendgrid_server import API_KEY, SendGridServer  # noqa: E402
 
 ISSUE = "issues/2026-11-24.yaml"
 API_LATENCY = 0.25  # seconds: a 1,000-recipient request to a real provider takes about this long

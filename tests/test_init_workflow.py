@@ -9,10 +9,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from newsletter.cli.main import cli
 from newsletter.render.pipeline import default_template_dir
+from tests.helpers.cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,13 +46,6 @@ def flags(**overrides: str | None) -> list[str]:
         if value is not None:
             args += [flag, value]
     return args
-
-
-def run(*args: str | Path, ok: bool = True):  # type: ignore[no-untyped-def]
-    result = CliRunner().invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def repo_outputs() -> dict[str, int]:
@@ -106,7 +98,7 @@ def test_from_an_empty_folder_to_a_sent_issue(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("NEWSLETTER_SECRET", "a-test-secret-that-is-long-enough-for-signing-links")
 
     # init: settings, a first issue, a .gitignore; no templates unless asked for
-    result = run("init", "harbour", *flags())
+    result = run("init", "harbour", *flags(), ok=True)
     ws = start / "harbour"
     settings = tomllib.loads((ws / "newsletter.toml").read_text(encoding="utf-8"))
     assert settings["newsletter"] == {
@@ -129,18 +121,18 @@ def test_from_an_empty_folder_to_a_sent_issue(tmp_path: Path, monkeypatch: pytes
 
     # new, in the workspace: the next number
     monkeypatch.chdir(ws)
-    run("new", "2026-12-03")
+    run("new", "2026-12-03", ok=True)
     issue = ws / "issues" / "2026-12-03.yaml"
     assert "number: 2\n" in issue.read_text(encoding="utf-8")
 
     # story add from a local article
     article = tmp_path / "ferry.txt"
     article.write_text(ARTICLE, encoding="utf-8")
-    result = run("story", "add", "issues/2026-12-03.yaml", article, "--url", "https://news.example.org/ferry", "--site", "Harbour News")
+    result = run("story", "add", "issues/2026-12-03.yaml", article, "--url", "https://news.example.org/ferry", "--site", "Harbour News", ok=True)
     assert "Harbour city moves its busiest ferry route to battery power" in issue.read_text(encoding="utf-8")
 
     # check names the TODOs `new` left
-    result = run("check", "issues/2026-12-03.yaml", ok=False)
+    result = run("check", "issues/2026-12-03.yaml")
     assert result.exit_code == 1
     todo_lines = [line for line in result.output.splitlines() if "TODO" in line]
     assert any("subject" in line for line in todo_lines), result.output
@@ -148,29 +140,29 @@ def test_from_an_empty_folder_to_a_sent_issue(tmp_path: Path, monkeypatch: pytes
 
     # filled in, it passes
     issue.write_text(make_valid(issue.read_text(encoding="utf-8")), encoding="utf-8")
-    result = run("check", "issues/2026-12-03.yaml")  # exit 0: nothing must be fixed
+    result = run("check", "issues/2026-12-03.yaml", ok=True)  # exit 0: nothing must be fixed
     assert "0 error(s)" in result.output
 
     # build, given the issue from outside the workspace: the issue's workspace is used
     monkeypatch.chdir(start)
-    run("build", ws / "issues" / "2026-12-03.yaml")
+    run("build", ws / "issues" / "2026-12-03.yaml", ok=True)
     assert (ws / "build" / "2026-12-03" / "email.html").is_file()
     assert (ws / "build" / "2026-12-03" / "email.eml").is_file()
     assert not (start / "build").exists()
 
     # subscribers use the current folder's workspace
     monkeypatch.chdir(ws)
-    run("subscribers", "add", "reader@example.net", "--name", "Rea Der")
+    run("subscribers", "add", "reader@example.net", "--name", "Rea Der", ok=True)
     assert (ws / "subscribers.db").is_file()
 
     # send to the outbox (the default provider)
-    result = run("send", "issues/2026-12-03.yaml")
+    result = run("send", "issues/2026-12-03.yaml", ok=True)
     delivered = list((ws / "outbox" / "new").iterdir())
     assert len(delivered) == 1
     message = delivered[0].read_bytes()
     assert b"reader@example.net" in message
     assert b"Battery ferries are coming to Ostrava Bay" in message
-    assert "Nothing to send" in run("send", "issues/2026-12-03.yaml").output
+    assert "Nothing to send" in run("send", "issues/2026-12-03.yaml", ok=True).output
     assert len(list((ws / "outbox" / "new").iterdir())) == 1
 
     # nothing outside the temporary folder, and nothing in this repository
@@ -180,7 +172,7 @@ def test_from_an_empty_folder_to_a_sent_issue(tmp_path: Path, monkeypatch: pytes
 
 def test_init_with_templates_copies_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    run("init", "ws", "--templates", *flags())
+    run("init", "ws", "--templates", *flags(), ok=True)
     defaults = sorted(p.name for p in default_template_dir().iterdir() if p.is_file() and not p.name.startswith("."))
     assert defaults
     assert sorted(p.name for p in (tmp_path / "ws" / "templates").iterdir()) == defaults
@@ -191,19 +183,19 @@ def test_init_with_templates_copies_the_defaults(tmp_path: Path, monkeypatch: py
 def test_init_with_templates_copies_each_email_as_a_pair_that_check_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A copied welcome.txt.j2 without its welcome.mjml.j2 looked like a welcome email nobody got."""
     monkeypatch.chdir(tmp_path)
-    run("init", "ws", "--templates", *flags())
+    run("init", "ws", "--templates", *flags(), ok=True)
     copied = {p.name for p in (tmp_path / "ws" / "templates").iterdir()}
     for kind in ["email", "confirm", "welcome"]:
         assert {f"{kind}.mjml.j2", f"{kind}.txt.j2"} <= copied, copied
     issue = next((tmp_path / "ws" / "issues").glob("*.yaml"))
-    assert "has no" not in run("check", issue, ok=False).output
+    assert "has no" not in run("check", issue).output
 
 
 def test_init_refuses_an_existing_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    run("init", "ws", *flags())
+    run("init", "ws", *flags(), ok=True)
     before = {path: path.read_bytes() for path in (tmp_path / "ws").rglob("*") if path.is_file()}
-    result = run("init", "ws", "--templates", *flags(name="Another Name"), ok=False)
+    result = run("init", "ws", "--templates", *flags(name="Another Name"))
     assert result.exit_code == 1
     assert "already exists" in result.output
     assert "nothing was changed" in result.output
@@ -213,7 +205,7 @@ def test_init_refuses_an_existing_workspace(tmp_path: Path, monkeypatch: pytest.
 
 def test_init_with_a_bad_sender_address_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = run("init", "ws", "--templates", *flags(sender="ana@@harbournotes"), ok=False)
+    result = run("init", "ws", "--templates", *flags(sender="ana@@harbournotes"))
     assert result.exit_code == 1
     assert "--sender (sender.address)" in result.output
     assert "nothing was written" in result.output
@@ -223,14 +215,14 @@ def test_init_with_a_bad_sender_address_writes_nothing(tmp_path: Path, monkeypat
     existing = tmp_path / "mine"
     existing.mkdir()
     (existing / "notes.txt").write_text("keep me\n", encoding="utf-8")
-    result = run("init", "mine", *flags(archive_url="not a url"), ok=False)
+    result = run("init", "mine", *flags(archive_url="not a url"))
     assert "--archive-url (newsletter.archive_url)" in result.output
     assert tree(existing) == ["notes.txt"]
 
 
 def test_init_without_flags_off_a_terminal_lists_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = run("init", "ws", "--name", "Harbour Notes", ok=False)
+    result = run("init", "ws", "--name", "Harbour Notes")
     assert result.exit_code == 2
     for flag in ["--sender-name", "--sender", "--postal-address", "--archive-url"]:
         assert flag in result.output
@@ -244,8 +236,7 @@ def test_init_asks_for_missing_settings_on_a_terminal(tmp_path: Path, monkeypatc
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(init_module, "_is_terminal", lambda: True)
     answers = "\n".join([FLAGS["--postal-address"], FLAGS["--archive-url"], FLAGS["--sender-name"], FLAGS["--sender"], ""]) + "\n"  # "": the default language
-    result = CliRunner().invoke(cli, ["init", "ws", "--name", FLAGS["--name"]], input=answers, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    run("init", "ws", "--name", FLAGS["--name"], input=answers, ok=True)
     settings = tomllib.loads((tmp_path / "ws" / "newsletter.toml").read_text(encoding="utf-8"))
     assert settings["sender"]["address"] == FLAGS["--sender"]
     assert settings["newsletter"]["postal_address"] == FLAGS["--postal-address"]
@@ -271,8 +262,7 @@ def test_init_checks_each_answer_as_it_is_typed_and_asks_again(tmp_path: Path, m
         "klingon",  # ...and a language nobody knows: each asked again at once
         "de",
     ]
-    result = CliRunner().invoke(cli, ["init", "ws"], input="\n".join(answers) + "\n", catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    result = run("init", "ws", input="\n".join(answers) + "\n", ok=True)
     reasons = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(reasons) == 3, result.output  # the empty answer is simply asked again by click
     assert reasons[0].startswith("Error: expected an http(s) URL") and reasons[0].endswith("; try again")
@@ -290,7 +280,7 @@ def test_init_keeps_an_existing_gitignore(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / ".gitignore").write_text("*.pyc\nbuild/\n", encoding="utf-8")
-    run("init", "ws", *flags())
+    run("init", "ws", *flags(), ok=True)
     lines = (tmp_path / "ws" / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert lines[:2] == ["*.pyc", "build/"]
     assert lines.count("build/") == 1
@@ -301,7 +291,7 @@ def test_init_keeps_an_existing_gitignore(tmp_path: Path, monkeypatch: pytest.Mo
 def test_settings_with_quotes_and_backslashes_survive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     name = 'The "Quay" Letter \\ Édition'
-    run("init", "ws", *flags(name=name))
+    run("init", "ws", *flags(name=name), ok=True)
     assert tomllib.loads((tmp_path / "ws" / "newsletter.toml").read_text(encoding="utf-8"))["newsletter"]["name"] == name
 
 
@@ -321,7 +311,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / ".gitignore").write_text("*.pyc\n", encoding="utf-8")
     for folder in ["new-one", "kept"]:
-        result = run("init", folder, "--templates", *flags(), ok=False)
+        result = run("init", folder, "--templates", *flags())
         assert "No space left on device" in result.output
     assert tree(tmp_path) == ["kept", "kept/.gitignore"]
     assert (tmp_path / "kept" / ".gitignore").read_text(encoding="utf-8") == "*.pyc\n"

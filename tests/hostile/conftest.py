@@ -1,25 +1,19 @@
 """The hostile suite: every input the tool takes, attacked. Each test is one item of the review
 (issue "Hardening"); its inputs are generated here, never checked in.
 
-Every secret the suite uses is in attack.SECRETS, and no output may ever contain one of them:
-attack.run checks what the command line prints, and `logs_keep_no_secret` what every test's
+Every secret the suite uses is in tests.helpers.hostile.SECRETS, and no output may ever contain one of them:
+its run() checks what the command line prints, and `logs_keep_no_secret` what every test's
 servers and threads log (the web app's requests, the notice sender, the rate limits' storage).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # attack.py, the suite's helpers
-# webtools, the web tests' helpers; appended, so that `from conftest import` in other folders
-# never finds tests/web/conftest.py first
-sys.path.append(str(Path(__file__).resolve().parent.parent / "web"))
-
-from attack import API_KEY, NEWSLETTER_SECRET, SECRETS
-from sendgrid_server import SendGridServer
+from tests.helpers.hostile import NEWSLETTER_SECRET, SECRETS
+from tests.helpers.sendgrid_server import API_KEY, SendGridServer
 
 
 @pytest.fixture(autouse=True)

@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-from attack import NEWSLETTER_SECRET, add_config, run
-from namespaces import mount_namespace
 
 from newsletter.db import Database, StoreError, connection
 from newsletter.db.migrations import SCHEMA_VERSION
 from newsletter.models import Subscriber
+from tests.helpers.hostile import NEWSLETTER_SECRET, run
+from tests.helpers.namespaces import mount_namespace
+from tests.helpers.workspace import add_config
 
 
 @pytest.fixture

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 from pathlib import Path
 
 import pytest
-from attack import add_config, run
 
 from newsletter.db import Database
 from newsletter.issue.loading import new_yaml
 from newsletter.models import State, Subscriber
+from tests.helpers.hostile import run
+from tests.helpers.smtp_server import serving, smtp_settings
+from tests.helpers.workspace import add_config
 
 FORMULAS = ["=HYPERLINK(\"https://evil.example\",\"click\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "=1+1"]
 
@@ -65,7 +66,6 @@ def test_build_exits_non_zero_when_the_html_would_be_clipped(in_workspace: Path,
 
 @pytest.mark.slow
 def test_an_smtp_server_without_smtputf8_fails_that_recipient_with_a_reason(in_workspace: Path, issue_path: Path) -> None:
-    from aiosmtpd.controller import Controller
 
     class Box:
         def __init__(self) -> None:
@@ -75,19 +75,12 @@ def test_an_smtp_server_without_smtputf8_fails_that_recipient_with_a_reason(in_w
             self.rcpts += envelope.rcpt_tos
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     box = Box()
-    controller = Controller(box, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
-    controller.start()
-    try:
-        add_config(in_workspace, f'[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n')
+    with serving(box, enable_SMTPUTF8=False) as port:
+        add_config(in_workspace, smtp_settings(port, timeout=None))
         with Database(in_workspace / "subscribers.db") as db:
             db.subscribers.upsert([Subscriber("用户@例え.jp"), Subscriber("ok@example.com")])
         result = run("send", str(issue_path))
-    finally:
-        controller.stop()
     assert result.exit_code == 0 and "Ledger: 1 sent, 1 failed" in result.output
     with Database(in_workspace / "subscribers.db") as db:
         (failed,) = db.ledger.deliveries("7", [State.FAILED])

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from attack import run
+
+from tests.helpers.hostile import run
 
 FAST = 10.0  # seconds: every refusal here is immediate; a hang or a blow-up takes minutes
 

@@ -10,11 +10,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from attack import NEWSLETTER_SECRET, run
-from namespaces import mount_namespace
 
 from newsletter.db import Database
 from newsletter.models import State, Subscriber
+from tests.helpers.hostile import NEWSLETTER_SECRET, run
+from tests.helpers.namespaces import mount_namespace
 
 
 @pytest.fixture

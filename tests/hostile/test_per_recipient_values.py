@@ -7,10 +7,10 @@ import email.policy
 import mailbox
 from pathlib import Path
 
-from attack import add_config, run
-
 from newsletter.db import Database
 from newsletter.models import Subscriber
+from tests.helpers.hostile import run
+from tests.helpers.workspace import add_config
 
 HOSTILE_NAME = '<a href="https://evil.example/login">Your account is locked</a><img src="https://tracker.example/p.gif">'
 
@@ -44,7 +44,7 @@ def test_an_imported_name_with_markup_is_shown_not_obeyed(in_workspace: Path, is
 
 
 def test_a_name_with_markup_through_sendgrid_is_escaped_in_the_html_part(sendgrid, in_workspace: Path, issue_path: Path) -> None:
-    from sendgrid_server import render
+    from tests.helpers.sendgrid_server import render
 
     greeting(issue_path)
     add_config(in_workspace, '[send]\nprovider = "sendgrid"\n')

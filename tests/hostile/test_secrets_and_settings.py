@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from attack import SMTP_PASSWORD, add_config, run
 
 from newsletter.db import Database
 from newsletter.models import Subscriber
+from tests.helpers.hostile import SMTP_PASSWORD, run
+from tests.helpers.workspace import add_config
 
 
 def one_subscriber(workspace: Path) -> None:

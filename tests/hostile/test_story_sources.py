@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from attack import run
 
 import newsletter.stories.fetch as fetch_module
 import newsletter.stories.guarded_http as guarded_http
 from newsletter.stories.errors import StoryError
 from newsletter.stories.fetch import fetch
 from newsletter.stories.guarded_http import Guard, check_public
+from tests.helpers.hostile import run
 
 QUICK = 5.0  # seconds: every refusal here must come well within this
 
@@ -152,7 +152,7 @@ def test_a_server_dripping_a_byte_at_a_time_meets_the_total_deadline(server: Ser
     started = time.monotonic()
     with pytest.raises(StoryError, match="no complete answer within 2 seconds"):
         fetch(server.url("/drip"), timeout=2, allow_private=True)
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 12  # the 2-s deadline, not the drip's 30 s (10 s of room for a loaded machine)
 
 
 @pytest.mark.slow
@@ -169,7 +169,7 @@ def test_a_server_dripping_its_headers_meets_the_total_deadline(server: Server) 
     started = time.monotonic()
     with pytest.raises(StoryError, match="no complete answer within 2 seconds"):
         fetch(server.url("/slow-headers"), timeout=2, allow_private=True)
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 12  # the 2-s deadline, not the drip's 45 s (10 s of room for a loaded machine)
 
 
 def test_a_huge_content_length_is_refused_before_reading(server: Server) -> None:

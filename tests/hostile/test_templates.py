@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from attack import run
+
+from tests.helpers.hostile import run
 
 
 def refused(workspace: Path, issue: Path) -> str:

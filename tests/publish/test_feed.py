@@ -7,7 +7,8 @@ from pathlib import Path
 
 import feedparser
 from lxml import etree
-from publishtools import PAGES, add_issue, run, workspace_of
+
+from tests.helpers.publishing import PAGES, add_issue, publish_workspace, workspace_of
 
 ARCHIVE = "https://fixture.example.org/archive"
 
@@ -43,7 +44,7 @@ def test_feed_holds_the_latest_50_issues(workspace: Path, monkeypatch) -> None:
     monkeypatch.setattr(site, "FEED_ENTRIES", 2)
     for number, day in [(1, "2026-01-05"), (2, "2026-01-12"), (3, "2026-01-19")]:
         add_issue(workspace, number, day)
-    run(workspace)
+    publish_workspace(workspace)
     feed = feedparser.parse((workspace / PAGES / "feed.xml").read_bytes())
     assert [entry.link.rsplit("/", 1)[1] for entry in feed.entries] == ["issue-3.html", "issue-2.html"]
     assert site.FEED_ENTRIES == 2 and (workspace / PAGES / "issue-1.html").is_file()  # the archive keeps them all

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from publishtools import add_issue, names, run, snapshot, workspace_of
 
 from newsletter.cli.main import cli
 from newsletter.errors import IssueFileError, OutputError
 from newsletter.publish import SiteWriter
+from tests.helpers.publishing import add_issue, names, publish_workspace, snapshot, workspace_of
 
 EVERYTHING = {"archive/index.html", "archive/feed.xml", "archive/sitemap.xml", "robots.txt", "archive/issue-7.html", "archive/issue-8.html"}
 
@@ -18,7 +18,7 @@ EVERYTHING = {"archive/index.html", "archive/feed.xml", "archive/sitemap.xml", "
 def test_publishing_twice_gives_the_same_bytes_and_writes_nothing(published: Path) -> None:
     first = snapshot(published.parent)
     assert set(first) == EVERYTHING
-    assert names(run(workspace_of(published))) == set()
+    assert names(publish_workspace(workspace_of(published))) == set()
     assert snapshot(published.parent) == first
 
 
@@ -26,14 +26,14 @@ def test_same_bytes_without_the_cache(published: Path, tmp_path: Path) -> None:
     import shutil
 
     shutil.rmtree(workspace_of(published) / ".cache")
-    outcome = run(workspace_of(published), tmp_path / "elsewhere")
+    outcome = publish_workspace(workspace_of(published), tmp_path / "elsewhere")
     assert names(outcome) == EVERYTHING
     assert snapshot(tmp_path / "elsewhere") == snapshot(published.parent)
 
 
 def test_a_later_issue_rewrites_only_the_index_feed_sitemap_its_neighbour_and_its_own_page(published: Path) -> None:
     add_issue(workspace_of(published), 9, "2026-12-15")
-    outcome = run(workspace_of(published))
+    outcome = publish_workspace(workspace_of(published))
     assert names(outcome) == {"archive/index.html", "archive/feed.xml", "archive/sitemap.xml", "archive/issue-8.html", "archive/issue-9.html"}
     assert outcome.unchanged == 2  # robots.txt and issue-7.html
     assert 'href="issue-9.html"' in (published / "issue-8.html").read_text()
@@ -44,21 +44,21 @@ def test_an_invalid_issue_file_writes_nothing(published: Path) -> None:
     add_issue(workspace_of(published), 9, "2026-12-15")
     (workspace_of(published) / "issues" / "2026-12-22.yaml").write_text("number: 10\ndate: 2026-12-22\nsubject: [unclosed\n", encoding="utf-8")
     with pytest.raises(IssueFileError, match=r"2026-12-22\.yaml:\d+"):
-        run(workspace_of(published))
+        publish_workspace(workspace_of(published))
     assert snapshot(published.parent) == before
 
 
 def test_an_invalid_issue_file_on_the_first_run_creates_no_folder(workspace: Path) -> None:
     (workspace / "issues" / "broken.yaml").write_text("number: -1\n", encoding="utf-8")
     with pytest.raises(IssueFileError):
-        run(workspace)
+        publish_workspace(workspace)
     assert not (workspace / "site").exists()
 
 
 def test_two_files_with_one_number_are_refused(published: Path) -> None:
     add_issue(workspace_of(published), 8, "2026-12-09")
     with pytest.raises(IssueFileError, match="both issue 8"):
-        run(workspace_of(published))
+        publish_workspace(workspace_of(published))
 
 
 def test_the_writer_refuses_a_path_twice(tmp_path: Path) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import lxml.html
 import pytest
 from click.testing import CliRunner
-from publishtools import PAGES, add_issue, run, snapshot, workspace_of
 
 from newsletter.cli.main import cli
 from newsletter.errors import OutputError
 from newsletter.models import placeholders
 from newsletter.render.pipeline import Renderer
+from tests.helpers.publishing import PAGES, add_issue, publish_workspace, snapshot, workspace_of
 
 ARCHIVE = "https://fixture.example.org/archive"
 
@@ -24,7 +24,7 @@ def parse(path: Path) -> lxml.html.HtmlElement:
 
 def test_only_sent_or_marked_issues_are_published(workspace: Path) -> None:
     add_issue(workspace, 8, "2026-12-08")  # marked; issue 7 (the fixture) is neither marked nor sent, and there is no database
-    run(workspace)
+    publish_workspace(workspace)
     assert sorted(path.name for path in (workspace / PAGES).glob("issue-*.html")) == ["issue-8.html"]
 
 
@@ -34,7 +34,7 @@ def test_issues_the_ledger_records_as_sent_are_published(workspace: Path) -> Non
 
     with Database(load_workspace(workspace).database) as db, db.transaction() as sql:
         sql.execute("INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('7', 'ada@example.com', 'sent', '2026-12-01T08:00:00Z')")
-    run(workspace)
+    publish_workspace(workspace)
     assert (workspace / PAGES / "issue-7.html").is_file()
 
 
@@ -90,7 +90,7 @@ def test_a_placeholder_in_a_page_stops_the_publish(published: Path, monkeypatch)
     monkeypatch.setattr(Renderer, "render_web", lambda self, issue, site=None: original(self, issue, site).replace("</body>", f"{placeholders.UNSUBSCRIBE_URL}</body>"))
     add_issue(workspace_of(published), 9, "2026-12-15")
     with pytest.raises(OutputError, match="placeholder %%unsubscribe_url%%"):
-        run(workspace_of(published))
+        publish_workspace(workspace_of(published))
     assert snapshot(published) == before
 
 
@@ -102,7 +102,7 @@ def test_an_issue_whose_copies_may_have_gone_out_is_published(workspace: Path) -
     with Database(load_workspace(workspace).database) as db, db.transaction() as sql:
         sql.execute("INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('7', 'ada@example.com', 'unknown', '2026-12-01T08:00:00Z')")
         sql.execute("INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('7', 'bob@example.com', 'pending', '2026-12-01T08:00:00Z')")
-    run(workspace)
+    publish_workspace(workspace)
     assert (workspace / PAGES / "issue-7.html").is_file()
 
 

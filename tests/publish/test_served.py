@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-from publishtools import add_issue, run
 
 from newsletter.errors import ConfigError
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
+from tests.helpers.publishing import add_issue, publish_workspace
 
 # Each path the app answers, and the file of site/ it answers with.
 PATHS = {
@@ -92,7 +92,7 @@ def test_an_archive_at_the_hosts_root_is_served_from_the_root(app_for, workspace
     config = workspace / "newsletter.toml"
     config.write_text(config.read_text().replace('archive_url = "https://fixture.example.org/archive"', 'archive_url = "https://news.fixture.example.org/"'))
     add_issue(workspace, 8, "2026-12-08")
-    run(workspace)
+    publish_workspace(workspace)
     site = workspace / "site"
     assert sorted(path.name for path in site.iterdir()) == ["feed.xml", "index.html", "issue-8.html", "robots.txt", "sitemap.xml"]
     client = app_for(workspace)

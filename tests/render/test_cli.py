@@ -8,17 +8,13 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from newsletter.cli.main import cli
 from newsletter.issue.loading import load_issue
+from tests.helpers.cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUTS = ["email.html", "email.txt", "email.eml", "web.html"]
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 # --- build ---------------------------------------------------------------------------------------

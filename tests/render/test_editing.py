@@ -6,13 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from newsletter.cli.main import cli
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_config
 
 
 def edit(issue_path: Path, old: str, new: str) -> None:
@@ -96,8 +92,7 @@ def test_a_typo_in_the_settings_names_the_line_and_the_setting_meant(workspace: 
 
 
 def test_a_wrong_choice_in_the_settings_lists_the_choices(workspace: Path, issue_path: Path) -> None:
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text() + '\n[send]\nprovider = "pigeon"\n')
+    config = add_config(workspace, '[send]\nprovider = "pigeon"\n')
     result = run("check", str(issue_path))
     assert f"newsletter.toml:{line_of(config, 'pigeon')}: send.provider: expected 'outbox', 'smtp' or 'sendgrid', got 'pigeon'" in result.output
 

@@ -22,6 +22,7 @@ from newsletter.render.markdown import smart_quotes
 from newsletter.render.pipeline import Renderer
 from newsletter.render.theme import DARK, LIGHT, contrast, palettes
 from newsletter.workspace.config import load_workspace
+from tests.helpers.workspace import add_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"
@@ -273,8 +274,7 @@ def test_check_counts_sendgrid_click_tracking_against_gmails_clip(tmp_path: Path
     issue_file.write_text(_to_yaml(big), encoding="utf-8")
     assert not [f for f in prepare_issue(issue_file).findings if "Gmail" in f.message]
 
-    with (tmp_path / "newsletter.toml").open("a", encoding="utf-8") as settings:
-        settings.write("\n[sendgrid]\nclick_tracking = true\n")
+    add_config(tmp_path, "[sendgrid]\nclick_tracking = true\n")
     prepared = prepare_issue(issue_file)
     (finding,) = [f for f in prepared.findings if "Gmail" in f.message]
     links = len(re.findall(r'<a [^>]*href="(?!#)', prepared.email.html))

@@ -14,6 +14,7 @@ from newsletter.errors import ConfigError
 from newsletter.i18n import catalogue as i18n
 from newsletter.i18n.catalogue import LABEL_KEYS, LABELS, LOCALE_DIR, labels, long_date, short_date
 from newsletter.workspace.config import load_config
+from tests.helpers.workspace import add_config
 
 DAY = dt.date(2026, 12, 1)
 CATALOGUES = ["de", "fr", "es", "pt"]
@@ -100,18 +101,12 @@ def test_every_catalogue_translates_every_label_with_the_same_placeholders(langu
     assert labels(language, {}) == {key: messages[english].string for key, english in LABELS.items()}
 
 
-def write_config(workspace: Path, extra: str, language: str = "en") -> Path:
-    path = workspace / "newsletter.toml"
-    path.write_text(path.read_text().replace("[newsletter]\n", f'[newsletter]\nlanguage = "{language}"\n', 1) + extra, encoding="utf-8")
-    return path
-
-
 def line_of(path: Path, text: str) -> int:
     return next(number for number, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
 
 
 def test_the_labels_table_overrides_labels(workspace: Path) -> None:
-    config = load_config(write_config(workspace, '\n[labels]\nsponsor = "Partner"\nissue_number = "Nr. {number}"\n', language="de-AT"))
+    config = load_config(add_config(workspace, '[labels]\nsponsor = "Partner"\nissue_number = "Nr. {number}"\n', language="de-AT"))
     assert config.labels == {"sponsor": "Partner", "issue_number": "Nr. {number}"}
     found = labels(config.newsletter.language, config.labels)
     assert (found["sponsor"], found["issue_number"], found["image"]) == ("Partner", "Nr. {number}", "Bild")
@@ -122,7 +117,7 @@ def test_no_labels_table_is_no_overrides(workspace: Path) -> None:
 
 
 def test_an_unknown_label_is_an_error_naming_it_and_the_labels(workspace: Path) -> None:
-    path = write_config(workspace, '\n[labels]\nsponser = "Partner"\nfrobnicate = "x"\n')
+    path = add_config(workspace, '[labels]\nsponser = "Partner"\nfrobnicate = "x"\n', language="en")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     message = str(caught.value)
@@ -131,24 +126,24 @@ def test_an_unknown_label_is_an_error_naming_it_and_the_labels(workspace: Path) 
 
 
 def test_a_label_with_a_placeholder_it_does_not_fill_is_an_error(workspace: Path) -> None:
-    path = write_config(workspace, '\n[labels]\nissue_number = "Nr. {num}"\n')
+    path = add_config(workspace, '[labels]\nissue_number = "Nr. {num}"\n', language="en")
     with pytest.raises(ConfigError, match=re.escape("labels: issue_number: uses {num}, which this label does not fill (it fills: {number})")):
         load_config(path)
 
 
 def test_a_label_with_an_unmatched_brace_is_an_error(workspace: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape("labels: read_more: has an unmatched { or }")):
-        load_config(write_config(workspace, '\n[labels]\nread_more = "More at {source"\n'))
+        load_config(add_config(workspace, '[labels]\nread_more = "More at {source"\n', language="en"))
 
 
 @pytest.mark.parametrize("language", ["en", "de", "fr", "es", "pt", "pt-BR", "de_AT", "it"])
 def test_a_language_babel_knows_is_accepted(workspace: Path, language: str) -> None:
-    assert load_config(write_config(workspace, "", language=language)).newsletter.language == language
+    assert load_config(add_config(workspace, "", language=language)).newsletter.language == language
 
 
 @pytest.mark.parametrize("language", ["klingon", "xx", "de-XX", "en US"])
 def test_a_language_babel_does_not_know_is_an_error_naming_the_field(workspace: Path, language: str) -> None:
-    path = write_config(workspace, "", language=language)
+    path = add_config(workspace, "", language=language)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert f"newsletter.toml:{line_of(path, 'language =')}: newsletter.language: expected a language code such as" in str(caught.value)
@@ -200,7 +195,7 @@ def test_the_footer_sentence_reads_correctly_with_a_name_that_begins_with_an_art
     from newsletter.render.pipeline import Renderer
     from newsletter.workspace.config import load_workspace
 
-    path = write_config(workspace, "", language=language)
+    path = add_config(workspace, "", language=language)
     path.write_text(path.read_text(encoding="utf-8").replace('name = "Fixture Weekly"', f'name = "{name}"', 1), encoding="utf-8")
     email = Renderer(load_workspace(workspace)).render(load_issue(issue_path))
     for shown in (email.text, lxml.html.document_fromstring(email.html).text_content()):
@@ -210,13 +205,13 @@ def test_the_footer_sentence_reads_correctly_with_a_name_that_begins_with_an_art
 
 
 def test_a_labels_entry_may_replace_the_words_of_the_pages_and_notices(workspace: Path) -> None:
-    config = load_config(write_config(workspace, '\n[labels]\nsubscribe_title = "Join"\nconfirm_subject = "One more click for {name}"\n'))
+    config = load_config(add_config(workspace, '[labels]\nsubscribe_title = "Join"\nconfirm_subject = "One more click for {name}"\n', language="en"))
     found = labels(config.newsletter.language, config.labels)
     assert (found["subscribe_title"], found["confirm_subject"]) == ("Join", "One more click for {name}")
 
 
 def test_a_mistyped_page_label_is_an_error_naming_the_right_one(workspace: Path) -> None:
-    path = write_config(workspace, '\n[labels]\nsubscribe_titel = "Join"\n')
+    path = add_config(workspace, '[labels]\nsubscribe_titel = "Join"\n', language="en")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert f"newsletter.toml:{line_of(path, 'subscribe_titel')}: labels.subscribe_titel: is not a known label (did you mean `subscribe_title`?)" in str(caught.value)
@@ -224,4 +219,4 @@ def test_a_mistyped_page_label_is_an_error_naming_the_right_one(workspace: Path)
 
 def test_a_page_label_with_a_placeholder_the_page_does_not_fill_is_an_error(workspace: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape("labels: confirm_intro: uses {days}, which this label does not fill (it fills: {email}, {name})")):
-        load_config(write_config(workspace, '\n[labels]\nconfirm_intro = "{email} gets {name} for {days} days"\n'))
+        load_config(add_config(workspace, '[labels]\nconfirm_intro = "{email} gets {name} for {days} days"\n', language="en"))

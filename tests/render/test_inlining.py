@@ -12,6 +12,7 @@ from newsletter.issue.loading import load_issue
 from newsletter.models import Issue, Section
 from newsletter.render.pipeline import Renderer
 from newsletter.workspace.config import load_workspace
+from tests.helpers.workspace import add_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "issues" / "2026-11-24.yaml"
@@ -67,8 +68,7 @@ def test_after_an_edit_only_the_changed_story_is_new_and_the_email_is_right(rend
 
 @pytest.mark.parametrize("language", ["de", "pt"])
 def test_other_languages_too(workspace: Path, issue_path: Path, language: str) -> None:
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("[newsletter]\n", f'[newsletter]\nlanguage = "{language}"\n', 1), encoding="utf-8")
+    add_config(workspace, language=language)
     loaded = load_workspace(workspace)
     issue = load_issue(issue_path)
     assert Renderer(loaded).render(issue).html == Renderer(loaded, remember=False).render(issue).html

@@ -15,6 +15,7 @@ from newsletter.models import Email
 from newsletter.render import markdown
 from newsletter.render.pipeline import Renderer
 from newsletter.workspace.config import load_workspace
+from tests.helpers.workspace import add_config
 
 NNBSP, NBSP = "\u202f", "\u00a0"  # narrow no-break space, no-break space
 
@@ -33,8 +34,7 @@ MARKS = {
 
 def render(workspace: Path, language: str, **story: object) -> Email:
     """An issue of one story (with `story`'s fields) rendered in `language`."""
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text().replace("[newsletter]\n", f'[newsletter]\nlanguage = "{language}"\n', 1), encoding="utf-8")
+    add_config(workspace, language=language)
     fields = {"title": "A story", "url": "https://example.org/story?id=7", "source": "Example News", "summary": "A summary."} | story
     issue = {"number": 8, "date": "2026-12-08", "subject": "S", "preheader": "P", "sections": [{"title": "Section", "stories": [fields]}]}
     path = workspace / "issues" / "2026-12-08.yaml"

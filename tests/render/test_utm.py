@@ -6,26 +6,21 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from newsletter.cli.main import cli
 from newsletter.issue.loading import load_issue
 from newsletter.render.pipeline import Renderer
 from newsletter.render.tagging import default_source, tag_url, utm_params
 from newsletter.workspace.config import load_workspace
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_config
 
 PARAMS = {"utm_source": "fixture-weekly", "utm_medium": "email", "utm_campaign": "issue-7", "utm_content": "story-1"}
 TAGS = "utm_source=fixture-weekly&utm_medium=email&utm_campaign=issue-7&utm_content=story-1"
 STORY_URLS = ["https://example.org/robots/towels", "https://example.org/robots/map-format", "https://example.org/infra/quiet-cooling"]
 
 
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
-
-
 def turn_on(workspace: Path, extra: str = "") -> None:
-    with (workspace / "newsletter.toml").open("a", encoding="utf-8") as file:
-        file.write(f"\n[links]\nutm = true\n{extra}")
+    add_config(workspace, f"[links]\nutm = true\n{extra}")
 
 
 # --- tag_url ---------------------------------------------------------------------------------------
@@ -120,8 +115,7 @@ def hrefs(html: str) -> list[str]:
 
 def test_utm_off_renders_exactly_as_without_the_setting(workspace: Path, issue_path: Path) -> None:
     before = rendered(workspace, issue_path)
-    with (workspace / "newsletter.toml").open("a", encoding="utf-8") as file:
-        file.write('\n[links]\nutm = false\nutm_source = "ignored"\n')
+    add_config(workspace, '[links]\nutm = false\nutm_source = "ignored"\n')
     after = rendered(workspace, issue_path)
 
     assert (after.html, after.text, after.web_html) == (before.html, before.text, before.web_html)

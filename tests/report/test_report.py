@@ -18,6 +18,7 @@ from newsletter.providers.sendgrid.events import to_event
 from newsletter.report import figures
 from newsletter.report.figures import complaint_level
 from newsletter.report.text import complaint_bar
+from tests.helpers.cli import run
 
 T1 = "2026-12-01T09:00:00+00:00"  # as in conftest.py: issue 7 goes out
 T2 = "2026-12-08T09:00:00+00:00"  # issue 8 goes out
@@ -25,10 +26,7 @@ T2 = "2026-12-08T09:00:00+00:00"  # issue 8 goes out
 
 def report(workspace: Path, *options: str, issue: bool = True) -> str:
     """The command's output, run from the workspace (for the trend) or on the fixture issue."""
-    args = ["report", *([str(workspace / "issues" / "2026-12-01.yaml")] if issue else []), *options]
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
+    return run("report", *([str(workspace / "issues" / "2026-12-01.yaml")] if issue else []), *options, ok=True).output
 
 
 def figures_of(workspace: Path, issue: str = "7", opens: bool = False) -> figures.IssueReport:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from conftest import add_subscribers, run
+
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_subscribers
 
 MONDAY_7 = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
 MONDAY_9 = MONDAY_7 + dt.timedelta(hours=2)

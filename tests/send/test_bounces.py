@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import add_subscribers, run
 
 from newsletter.db import Database
 from newsletter.models import Status
 from newsletter.providers.smtp import refuses_the_address
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_subscribers
 
 pytestmark = pytest.mark.slow  # several sends in a row through a real SMTP server
 

@@ -5,21 +5,16 @@ and sends and records nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import ssl
 from pathlib import Path
 
 import pytest
-from conftest import Mailbox, add_subscribers, run, set_config
-from sendgrid_server import API_KEY
 
 from newsletter.db import Database
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.helpers.cli import run
+from tests.helpers.sendgrid_server import API_KEY
+from tests.helpers.smtp_server import Mailbox, serving, smtp_settings
+from tests.helpers.workspace import add_config, add_subscribers
 
 
 def self_signed(folder: Path) -> ssl.SSLContext:
@@ -48,20 +43,14 @@ def self_signed(folder: Path) -> ssl.SSLContext:
 def tls_trouble(request, workspace: Path, tmp_path: Path):
     """An SMTP server the workspace must reach with STARTTLS, which either does not offer it or
     offers it with a certificate nobody trusts. Yields (mailbox, the words the failure must say)."""
-    from aiosmtpd.controller import Controller
-
     mailbox = Mailbox()
-    port = free_port()
     if request.param == "no STARTTLS offered":
-        controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-        words = "does not support STARTTLS"
+        options, words = {}, "does not support STARTTLS"
     else:
-        controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=self_signed(tmp_path))
-        words = "its TLS certificate is not trusted"
-    controller.start()
-    set_config(workspace, f'[send]\nprovider = "smtp"\nretries = 0\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "starttls"\ntimeout = 5\n')
-    yield mailbox, words
-    controller.stop()
+        options, words = {"tls_context": self_signed(tmp_path)}, "its TLS certificate is not trusted"
+    with serving(mailbox, **options) as port:
+        add_config(workspace, smtp_settings(port, security="starttls", retries=0))
+        yield mailbox, words
 
 
 def ledger_rows(workspace: Path) -> int:
@@ -91,9 +80,9 @@ def test_a_dry_run_connects_and_quits_without_sending(smtp_server, in_workspace:
     assert smtp_server.messages == [] and ledger_rows(in_workspace) == 0  # ...and handed nothing over
 
 
-def test_an_unreachable_smtp_server_fails_the_dry_run(in_workspace: Path, issue_path: Path) -> None:
-    port = free_port()  # nothing listens here
-    set_config(in_workspace, f'[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n')
+def test_an_unreachable_smtp_server_fails_the_dry_run(in_workspace: Path, issue_path: Path, refused_port: int) -> None:
+    port = refused_port  # nothing listens here
+    add_config(in_workspace, smtp_settings(port, timeout=None))
     add_subscribers(in_workspace, 2)
     dry = run("send", str(issue_path), "--dry-run")
     assert dry.exit_code == 1 and f"cannot connect to SMTP server 127.0.0.1:{port}" in dry.output

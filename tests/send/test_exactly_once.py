@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, add_subscribers
-from sendgrid_server import API_KEY
 
 from newsletter.db import Database
 from newsletter.models import State
+from tests.helpers.sendgrid_server import API_KEY
+from tests.helpers.workspace import SECRET, add_subscribers
 
 pytestmark = pytest.mark.slow  # 5,000 recipients, the sender killed at random and resumed
 

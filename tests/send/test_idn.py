@@ -5,18 +5,21 @@ stopping the run or costing anyone else their copy."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import mailbox
-import socket
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Mailbox, run, set_config
 
 from newsletter.db import Database
 from newsletter.models import State, Subscriber
+from tests.helpers.cli import run
+from tests.helpers.smtp_server import Mailbox, serving, smtp_settings
+from tests.helpers.workspace import add_config
 
 HANA = "hana@例え.jp"
 HANA_ASCII = "hana@xn--r8jz45g.jp"
@@ -40,31 +43,24 @@ def failed(workspace: Path) -> dict[str, str]:
         return {d.email: d.detail for d in db.ledger.deliveries("7", [State.FAILED])}
 
 
-def smtp(workspace: Path, smtputf8: bool):
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+@contextlib.contextmanager
+def smtp(workspace: Path, smtputf8: bool) -> Iterator[Mailbox]:
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
-    controller.start()
-    set_config(workspace, f'[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n')
-    return controller, box
+    with serving(box, enable_SMTPUTF8=smtputf8) as port:
+        add_config(workspace, smtp_settings(port))
+        yield box
 
 
 @pytest.fixture
 def smtputf8_server(workspace: Path):
-    controller, box = smtp(workspace, smtputf8=True)
-    yield box
-    controller.stop()
+    with smtp(workspace, smtputf8=True) as box:
+        yield box
 
 
 @pytest.fixture
 def ascii_only_server(workspace: Path):
-    controller, box = smtp(workspace, smtputf8=False)  # aiosmtpd's default: no SMTPUTF8
-    yield box
-    controller.stop()
+    with smtp(workspace, smtputf8=False) as box:  # aiosmtpd's default: no SMTPUTF8
+        yield box
 
 
 def text_message(data: bytes) -> email.message.EmailMessage:

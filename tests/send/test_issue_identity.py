@@ -7,10 +7,10 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-from conftest import add_subscribers, run
-
 from newsletter.db import Database
 from newsletter.models import State
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_subscribers
 
 
 def test_a_different_file_under_a_number_that_went_out_is_refused(in_workspace: Path, issue_path: Path) -> None:

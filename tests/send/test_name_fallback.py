@@ -9,13 +9,12 @@ import mailbox
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sendgrid_server import render
 
-from newsletter.cli.main import cli
 from newsletter.db import Database
 from newsletter.models import Subscriber
 from newsletter.models.placeholders import name_token
+from tests.helpers.cli import run
+from tests.helpers.sendgrid_server import render
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -36,16 +35,9 @@ def readers(workspace: Path) -> None:
         db.subscribers.upsert([Subscriber("ada@example.com", "Ada <Lovelace> & Co"), Subscriber("nameless@example.com", None)])
 
 
-def run(workspace: Path, *args: str, monkeypatch) -> str:
-    monkeypatch.chdir(workspace)
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def test_the_outbox_copy_greets_by_name_or_the_fallback(workspace: Path, issue_path: Path, readers, monkeypatch) -> None:
     greeting(workspace)
-    run(workspace, "send", str(issue_path), monkeypatch=monkeypatch)
+    run("send", str(issue_path), cwd=workspace, ok=True)
     copies = {}
     for message in mailbox.Maildir(workspace / "outbox", factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default)):
         text, html = (part.get_content() for part in message.iter_parts())
@@ -57,7 +49,7 @@ def test_the_outbox_copy_greets_by_name_or_the_fallback(workspace: Path, issue_p
 
 def test_the_web_page_says_the_fallback(workspace: Path, issue_path: Path, monkeypatch) -> None:
     greeting(workspace)
-    run(workspace, "build", str(issue_path), monkeypatch=monkeypatch)
+    run("build", str(issue_path), cwd=workspace, ok=True)
     web = (workspace / "build" / "2026-12-01" / "web.html").read_text()
     assert "Hi there," in web and "%%" not in web
     assert "%%name|there%%" in (workspace / "build" / "2026-12-01" / "email.html").read_text()
@@ -66,7 +58,7 @@ def test_the_web_page_says_the_fallback(workspace: Path, issue_path: Path, monke
 @pytest.mark.slow
 def test_sendgrid_fills_the_fallback_for_each_reader(workspace: Path, issue_path: Path, readers, sendgrid, monkeypatch) -> None:
     greeting(workspace)
-    run(workspace, "send", str(issue_path), monkeypatch=monkeypatch)
+    run("send", str(issue_path), cwd=workspace, ok=True)
     body = sendgrid.bodies[0]
     seen = {body["personalizations"][n]["to"][0]["email"]: render(body, n) for n in range(2)}
     assert "Hi Ada <Lovelace> & Co," in seen["ada@example.com"]["text"] and "Hi Ada &lt;Lovelace&gt; &amp; Co," in seen["ada@example.com"]["html"]
@@ -82,5 +74,5 @@ def test_a_fallback_that_would_need_escaping_is_refused(fallback: str) -> None:
 def test_a_fallback_token_in_issue_content_is_refused(workspace: Path, issue_path: Path, monkeypatch) -> None:
     issue_path.write_text(issue_path.read_text().replace("Hello again.", "Hello %%name|friend%%.", 1))
     monkeypatch.chdir(workspace)
-    result = CliRunner().invoke(cli, ["check", str(issue_path)])
+    result = run("check", str(issue_path))
     assert result.exit_code == 1 and "%%name|friend%%" in result.output and "may only come from a template" in result.output

@@ -15,13 +15,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, add_subscribers
-from namespaces import mount_namespace
 
 from newsletter.db import Database
 from newsletter.issue.prepare import prepare_issue
 from newsletter.mail.message import MessageTemplate
 from newsletter.models import Letter, State
+from tests.helpers.namespaces import mount_namespace
+from tests.helpers.workspace import SECRET, add_subscribers
 
 pytestmark = pytest.mark.slow  # a real full disk, then a rerun
 

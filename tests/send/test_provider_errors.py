@@ -4,12 +4,13 @@ with the provider's words, exit 1, no traceback, and nothing created or changed.
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import add_subscribers, run, set_config
+
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_config, add_subscribers
 
 TABLES = ("subscribers", "deliveries", "schedules", "issues")
 
@@ -23,17 +24,11 @@ def snapshot(workspace: Path) -> dict[str, list[tuple]] | None:
         return {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() for table in TABLES}
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # nothing listens here once the probe is closed
-
-
 @pytest.fixture(params=["unreachable", "refusing"])
-def broken_sendgrid(request, sendgrid, monkeypatch):
+def broken_sendgrid(request, sendgrid, monkeypatch, refused_port: int):
     """SendGrid as the workspace uses it, either not answering at all or refusing our API key."""
     if request.param == "unreachable":
-        monkeypatch.setenv("SENDGRID_API_HOST", f"http://127.0.0.1:{closed_port()}")
+        monkeypatch.setenv("SENDGRID_API_HOST", f"http://127.0.0.1:{refused_port}")
         return "cannot reach SendGrid"
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.revoked-key")
     return "SendGrid refused the API key in SENDGRID_API_KEY (401)"
@@ -68,12 +63,12 @@ def test_send_test_copy(broken_sendgrid, in_workspace: Path, issue_path: Path) -
     assert snapshot(in_workspace) == before
 
 
-def test_cancel(sendgrid, in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+def test_cancel(sendgrid, in_workspace: Path, issue_path: Path, monkeypatch, refused_port: int) -> None:
     add_subscribers(in_workspace, 3)
     when = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat()
     assert run("send", str(issue_path), "--at", when).exit_code == 0
     before = snapshot(in_workspace)
-    monkeypatch.setenv("SENDGRID_API_HOST", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("SENDGRID_API_HOST", f"http://127.0.0.1:{refused_port}")
     assert_clean_failure(run("cancel", str(issue_path)), "could not cancel the scheduled send at SendGrid: cannot reach SendGrid")
     monkeypatch.setenv("SENDGRID_API_HOST", sendgrid.url)
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.revoked-key")
@@ -106,12 +101,12 @@ def test_status_needs_no_provider_and_creates_nothing(broken_sendgrid, in_worksp
 
 @pytest.mark.parametrize("problem", ["unreachable", "refusing login"])
 @pytest.mark.slow
-def test_smtp_send(problem: str, in_workspace: Path, issue_path: Path, smtp_server, monkeypatch) -> None:
+def test_smtp_send(problem: str, in_workspace: Path, issue_path: Path, smtp_server, monkeypatch, refused_port: int) -> None:
     add_subscribers(in_workspace, 2)
     if problem == "unreachable":
-        set_config(in_workspace, "")
+        add_config(in_workspace, "")
         config = in_workspace / "newsletter.toml"
-        config.write_text(config.read_text().replace("port = ", f"port = {closed_port()}\n# was: port = ", 1))
+        config.write_text(config.read_text().replace("port = ", f"port = {refused_port}\n# was: port = ", 1))
         words = "cannot connect to SMTP server"
     else:
         config = in_workspace / "newsletter.toml"

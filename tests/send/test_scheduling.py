@@ -8,11 +8,12 @@ import mailbox
 from pathlib import Path
 
 import time_machine
-from conftest import add_subscribers, run
 
 from newsletter.db import Database
 from newsletter.models import State, Status
 from newsletter.workspace.config import load_workspace
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_subscribers
 
 MONDAY = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
 TUESDAY_8 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)

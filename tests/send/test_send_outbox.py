@@ -7,12 +7,13 @@ import mailbox
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, add_subscribers, run
 
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, verify_token
 from newsletter.models import State, Status
 from newsletter.workspace.credentials import SigningKeys
+from tests.helpers.cli import run
+from tests.helpers.workspace import SECRET, add_subscribers
 
 
 def outbox(workspace: Path, folder: str = "") -> list[email.message.EmailMessage]:

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import SECRET, add_subscribers, run, set_config
-from sendgrid_server import render, validate
 
 from newsletter.db import Database
 from newsletter.mail.message import MessageTemplate
@@ -22,6 +20,9 @@ from newsletter.providers.base import Batch, Edition
 from newsletter.providers.sendgrid import build_payload
 from newsletter.sending import letters_for
 from newsletter.workspace.config import load_workspace
+from tests.helpers.cli import run
+from tests.helpers.sendgrid_server import render, validate
+from tests.helpers.workspace import SECRET, add_config, add_subscribers
 
 
 def ledger(workspace: Path) -> dict[State, int]:
@@ -84,7 +85,7 @@ def test_a_name_reads_the_same_in_every_part_and_never_becomes_markup(workspace:
 
 
 def test_options_reach_the_payload(workspace: Path) -> None:
-    set_config(workspace, '[sendgrid]\ncategory = "weekly"\nasm_group_id = 42\nsandbox = true\n')
+    add_config(workspace, '[sendgrid]\ncategory = "weekly"\nasm_group_id = 42\nsandbox = true\n')
     config = load_workspace(workspace).config
     email = Email(subject="s", preheader="p", html="h", text="t", web_html="")
     when = dt.datetime.fromtimestamp(1_900_000_000, dt.UTC)
@@ -171,7 +172,7 @@ def test_429_and_5xx_are_retried_after_the_servers_reset_time(sendgrid, in_works
 
 @pytest.mark.slow
 def test_a_429_storm_stops_the_run_with_everyone_still_pending(sendgrid, in_workspace: Path, issue_path: Path) -> None:
-    set_config(in_workspace, "")
+    add_config(in_workspace, "")
     config = in_workspace / "newsletter.toml"
     config.write_text(config.read_text().replace('provider = "sendgrid"', 'provider = "sendgrid"\nretries = 2'))
     add_subscribers(in_workspace, 20)
@@ -347,7 +348,7 @@ def test_click_tracking_is_sent_as_newsletter_toml_says(workspace: Path) -> None
     batch = Batch(Edition("7", email), "x", letters_for([Recipient("a@example.com", None, "id-of-ada")], config, SECRET.encode()))
     off = build_payload(config, batch)
     assert off["tracking_settings"] == {"click_tracking": {"enable": False, "enable_text": False}}
-    set_config(workspace, "[sendgrid]\nclick_tracking = true\n")
+    add_config(workspace, "[sendgrid]\nclick_tracking = true\n")
     on = build_payload(load_workspace(workspace).config, batch)
     assert on["tracking_settings"] == {"click_tracking": {"enable": True, "enable_text": False}}  # the text part stays readable
     assert validate(off) == [] and validate(on) == []

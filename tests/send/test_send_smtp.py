@@ -7,10 +7,12 @@ import email.policy
 from pathlib import Path
 
 import pytest
-from conftest import add_subscribers, run
 
 from newsletter.db import Database
 from newsletter.models import State
+from tests.helpers.cli import run
+from tests.helpers.smtp_server import smtp_settings
+from tests.helpers.workspace import add_config, add_subscribers
 
 
 @pytest.mark.slow
@@ -49,14 +51,9 @@ def test_a_recipient_deferred_again_and_again_is_given_up(smtp_server, fast_retr
     assert failed.detail.startswith("gave up after 7 tries: SMTP 451 4.7.1 Greylisted")
 
 
-def test_an_unreachable_server_is_reported_and_nothing_changes(in_workspace: Path, issue_path: Path) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens here
-    config = in_workspace / "newsletter.toml"
-    config.write_text(config.read_text() + f'\n[send]\nprovider = "smtp"\nretries = 1\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n')
+def test_an_unreachable_server_is_reported_and_nothing_changes(in_workspace: Path, issue_path: Path, refused_port: int) -> None:
+    port = refused_port  # nothing listens here
+    add_config(in_workspace, smtp_settings(port, timeout=None, retries=1))
     add_subscribers(in_workspace, 2)
     result = run("send", str(issue_path))
     assert result.exit_code == 1

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run
 
 from newsletter.db import Database
 from newsletter.models import Status
+from tests.helpers.cli import run
 
 
 def write_csv(path: Path, text: str) -> Path:

@@ -8,7 +8,9 @@ import mailbox
 from pathlib import Path
 
 import pytest
-from conftest import add_subscribers, run
+
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_subscribers
 
 TODO_SUMMARY = "TODO: write the summary"
 

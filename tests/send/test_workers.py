@@ -11,11 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import SECRET
-from sendgrid_server import API_KEY
-
 from newsletter.db import Database, Server
 from newsletter.models import State, Status, Subscriber
+from tests.helpers.sendgrid_server import API_KEY
+from tests.helpers.workspace import SECRET
 
 RECIPIENTS = 5000
 BATCH = 50

@@ -1,5 +1,5 @@
 """The store contract runs on both databases: `location` is a fresh SQLite file, then a fresh
-PostgreSQL database on the test server (tests/postgres_server.py)."""
+PostgreSQL database on the test server (tests/helpers/postgres_server.py)."""
 
 from __future__ import annotations
 

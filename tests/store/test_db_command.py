@@ -6,17 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from click.testing import CliRunner
-
-from newsletter.cli.main import cli
 from newsletter.db import Database, Server
 from newsletter.models import Status, Subscriber
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_config
 
 CSV = "email,name\nada@example.com,Ada\nbo@example.com,Bo\n"
-
-
-def run(*args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(cli, list(args), env=env)
 
 
 def with_password(url: str, password: str) -> str:
@@ -58,8 +53,7 @@ def test_database_url_selects_postgresql_and_its_password_is_never_shown(in_work
 
 
 def test_a_password_in_newsletter_toml_is_refused(in_workspace: Path, pg_url: str) -> None:
-    config = in_workspace / "newsletter.toml"
-    config.write_text(config.read_text() + f'\n[subscribers]\ndatabase = "{with_password(pg_url, "hunter2")}"\n')
+    add_config(in_workspace, f'[subscribers]\ndatabase = "{with_password(pg_url, "hunter2")}"\n')
     result = run("db", "status")
     assert result.exit_code != 0
     assert "newsletter.toml" in result.output and "subscribers.database" in result.output and "PGPASSWORD" in result.output
@@ -67,8 +61,7 @@ def test_a_password_in_newsletter_toml_is_refused(in_workspace: Path, pg_url: st
 
 
 def test_postgresql_named_in_newsletter_toml(in_workspace: Path, pg_url: str) -> None:
-    config = in_workspace / "newsletter.toml"
-    config.write_text(config.read_text() + f'\n[subscribers]\ndatabase = "{pg_url}"\n')
+    add_config(in_workspace, f'[subscribers]\ndatabase = "{pg_url}"\n')
     assert run("subscribers", "add", "cy@example.com").exit_code == 0
     assert "Subscribers: 1 (1 active)" in run("db", "status").output
 

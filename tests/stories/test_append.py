@@ -11,21 +11,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from newsletter.cli.main import cli
 from newsletter.issue.loading import load_issue
-
-from .conftest import FIXTURES, REPO_ROOT
+from tests.helpers.articles import FIXTURES, REPO_ROOT
+from tests.helpers.cli import run
 
 QUIRKY = Path(__file__).resolve().parent / "issues" / "quirky.yaml"
 SAMPLE = REPO_ROOT / "issues" / "2026-11-24.yaml"
 FERRY = str(FIXTURES / "ferry-key-facts.txt")
 SOLAR = str(FIXTURES / "solar-coop.html")
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def inserted_text(before: str, after: str) -> str:

@@ -18,8 +18,7 @@ from newsletter.stories.clean import clean
 from newsletter.stories.draft import draft_story
 from newsletter.stories.extract import RawBlock
 from newsletter.stories.fetch import fetch
-
-from .conftest import REPO_ROOT
+from tests.helpers.articles import REPO_ROOT
 
 
 def _bench() -> ModuleType:

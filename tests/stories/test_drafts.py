@@ -15,8 +15,7 @@ from newsletter.stories.draft import PLACEHOLDER_URL, Draft, draft_story
 from newsletter.stories.quotes import normalized
 from newsletter.stories.sentences import has_verb, split
 from newsletter.stories.summarize import MAX_WORDS
-
-from .conftest import EXPECTED, FIXTURES, REPO_ROOT
+from tests.helpers.articles import EXPECTED, FIXTURES, REPO_ROOT
 
 NAMES = sorted(EXPECTED)
 

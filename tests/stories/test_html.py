@@ -6,8 +6,7 @@ import pytest
 
 from newsletter.stories.draft import draft_from
 from newsletter.stories.fetch import Fetched
-
-from .conftest import FIXTURES
+from tests.helpers.articles import FIXTURES
 
 PAGE = (FIXTURES / "solar-coop.html").read_text(encoding="utf-8")
 QUOTE = "We wanted the money our village spends on power to stay in the village, and now a good part of it will."

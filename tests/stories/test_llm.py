@@ -12,11 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from newsletter.cli.main import cli
-
-from .conftest import FIXTURES
+from tests.helpers.articles import FIXTURES
+from tests.helpers.cli import run
+from tests.helpers.workspace import add_config
 
 KEY = "sk-test-a1b2c3d4e5f6g7h8i9j0"
 ARTICLE = FIXTURES / "sodium-no-list.txt"
@@ -65,15 +64,10 @@ def completion(text: str) -> dict:
 
 @pytest.fixture
 def with_model(workspace: Path, model: FakeModel, monkeypatch) -> Path:
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text() + f'\n[story]\nllm = "openai"\nllm_model = "test-model"\nllm_base_url = "{model.url}"\n')
+    add_config(workspace, f'[story]\nllm = "openai"\nllm_model = "test-model"\nllm_base_url = "{model.url}"\n')
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.chdir(workspace)
     return workspace
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def test_the_models_summary_replaces_the_draft_and_is_reviewed(with_model: Path, model: FakeModel, issue_path: Path) -> None:
@@ -131,8 +125,7 @@ def test_without_a_model_or_a_key_llm_is_refused_before_fetching(workspace: Path
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = run("story", "show", str(ARTICLE), "--llm")
     assert result.exit_code == 2 and "[story] llm" in result.output
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text() + f'\n[story]\nllm = "openai"\nllm_base_url = "{model.url}"\n')
+    add_config(workspace, f'[story]\nllm = "openai"\nllm_base_url = "{model.url}"\n')
     result = run("story", "show", str(ARTICLE), "--llm")
     assert result.exit_code == 2 and "OPENAI_API_KEY" in result.output
     assert model.requests == []
@@ -146,8 +139,7 @@ def test_without_llm_drafting_stays_offline(with_model: Path, model: FakeModel) 
 def test_a_local_ollama_needs_no_key_variable(workspace: Path, model: FakeModel, monkeypatch) -> None:
     for variable in ("OPENAI_API_KEY", "MISTRAL_API_KEY", "GROQ_API_KEY"):
         monkeypatch.delenv(variable, raising=False)
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text() + f'\n[story]\nllm = "ollama"\nllm_model = "test-model"\nllm_base_url = "{model.url}"\n')
+    add_config(workspace, f'[story]\nllm = "ollama"\nllm_model = "test-model"\nllm_base_url = "{model.url}"\n')
     monkeypatch.chdir(workspace)
     model.replies.append((200, completion("A pilot plant in the Arctic kept 92 percent of its capacity through the winter.")))
     result = run("story", "show", str(ARTICLE), "--llm")
@@ -169,13 +161,12 @@ def test_mistral_and_groq_are_named_and_bring_their_own_address_and_key_variable
 
     monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(workspace)
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text() + f'\n[story]\nllm = "{name}"\n')
+    add_config(workspace, f'[story]\nllm = "{name}"\n')
     settings = load_workspace(workspace).config.story
     assert (settings.llm_base_url, settings.llm_key_env) == (base_url, variable)
     refused = run("story", "show", str(ARTICLE), "--llm")
     assert refused.exit_code == 2 and variable in refused.output  # its own key variable, asked for before any request
-    config.write_text(config.read_text() + f'llm_base_url = "{model.url}"\n')  # the test's server stands in for it
+    add_config(workspace, f'llm_base_url = "{model.url}"\n')  # still in [story]: the test's server stands in for it
     monkeypatch.setenv(variable, KEY)
     result = run("story", "show", str(ARTICLE), "--llm")
     assert result.exit_code == 0, result.output

@@ -8,9 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from newsletter.cli.main import cli
 from newsletter.issue.checks import KEY_FACT_MAX_CHARS
 from newsletter.issue.loading import load_issue
 from newsletter.stories.draft import draft_story
@@ -18,16 +16,13 @@ from newsletter.stories.facts import MAX_FACT_CHARS, as_fact
 from newsletter.stories.quotes import normalized
 from newsletter.stories.sentences import has_verb, split
 from newsletter.stories.summarize import PUFFERY
+from tests.helpers.cli import run
 
 
 def page(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 # --- item 7: a cut fact keeps its meaning, a quoted phrase is marked as one ----------------------------

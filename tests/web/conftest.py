@@ -1,20 +1,16 @@
 """Web app fixtures: the app for the fixture workspace under a real HTTP server on loopback, and a
-plain HTTP client on it (see webtools.py for the helpers tests import)."""
+plain HTTP client on it (the helpers tests import are in tests/helpers/web.py)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # webtools, the helpers the tests import
-
-from webtools import Client
-
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
 from newsletter.web.server import start
+from tests.helpers.web import Client
 
 SECRET = "web-suite-secret-Hx7Qm2Lp9Vz4Rk8Nc3Jw6Tb5"
 

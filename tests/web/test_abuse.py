@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from webtools import Apps, Client, link_in, outbox
 
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, make_token
 from newsletter.models import Status, Subscriber
 from newsletter.workspace.credentials import signing_keys
+from tests.helpers.web import Apps, Client, link_in, outbox
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Content-Type": "application/json"}

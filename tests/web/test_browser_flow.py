@@ -11,10 +11,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from click.testing import CliRunner
-from webtools import link_in, outbox
 
 from newsletter.cli.main import cli
 from newsletter.db import Database
+from tests.helpers.web import link_in, outbox
 
 READER = "reader@example.com"
 SECOND = "second@example.com"

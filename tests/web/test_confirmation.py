@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from webtools import add_config, link_in, outbox, text_of
 
 from newsletter.cli.main import cli
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, make_dated_token, make_token
 from newsletter.models import Status
 from newsletter.workspace.credentials import signing_keys
+from tests.helpers.web import link_in, outbox, text_of
+from tests.helpers.workspace import add_config
 
 CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import lxml.html
 import pytest
 from flask import Flask
-from webtools import add_config, link_in, outbox, text_of
 
 from newsletter.db import Database
 from newsletter.i18n.catalogue import LABELS, labels
@@ -22,6 +21,8 @@ from newsletter.models import Status
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
 from newsletter.workspace.credentials import signing_keys
+from tests.helpers.web import link_in, outbox, text_of
+from tests.helpers.workspace import add_config
 
 pytestmark = pytest.mark.slow  # every page and email, in each built-in language
 

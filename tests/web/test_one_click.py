@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from webtools import Client, outbox
 
 from newsletter.cli.main import cli
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, make_dated_token, make_token
 from newsletter.models import Status, Subscriber
 from newsletter.workspace.credentials import signing_keys
+from tests.helpers.web import Client, outbox
 
 ADDRESS = "ada.lovelace@example.com"
 MASKED = "a***@example.com"

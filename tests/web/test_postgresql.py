@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from webtools import Client, add_config, link_in, notices_sent, outbox
 
 from newsletter.db import Database, Server
 from newsletter.mail.links import Purpose, make_token
@@ -23,6 +21,9 @@ from newsletter.web import create_app
 from newsletter.web.extensions import limiter
 from newsletter.web.server import start
 from newsletter.workspace.credentials import signing_keys
+from tests.helpers.deployment import listening_port
+from tests.helpers.web import Client, link_in, notices_sent, outbox
+from tests.helpers.workspace import add_config
 
 CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
 
@@ -57,12 +58,6 @@ def test_signup_confirm_and_one_click_on_postgresql(pg_web, pg_url: str, workspa
     assert not (workspace / "subscribers.db").exists()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_gunicorn_workers_share_one_postgresql_database(workspace: Path, pg_url: str, monkeypatch) -> None:
     leavers = [f"leaver{n:02d}@example.com" for n in range(40)]
     with Database(Server(pg_url)) as db:
@@ -70,12 +65,14 @@ def test_gunicorn_workers_share_one_postgresql_database(workspace: Path, pg_url:
         ids = {email: db.subscribers.get(email).public_id for email in leavers}
     key = signing_keys("outbox").current
     add_config(workspace, '[web]\nsubscribe_rate = "10000/minute"')  # one client here stands for many
-    port = free_port()
     env = dict(os.environ, DATABASE_URL=pg_url)
-    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:newsletter.web.gunicorn_conf", "-w", "3", "-b", f"127.0.0.1:{port}", "newsletter.web:create_app()"]
-    server = subprocess.Popen(command, cwd=workspace, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:newsletter.web.gunicorn_conf", "-w", "3", "-b", "127.0.0.1:0", "newsletter.web:create_app()"]
+    log = workspace / "gunicorn.log"  # where it says the port it picked
+    with open(log, "wb") as errors:
+        server = subprocess.Popen(command, cwd=workspace, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     try:
-        _wait_for(port, server)
+        port = listening_port(log, server)
+        _wait_for(port, server, log)
 
         def post(job: tuple[str, bytes, str]) -> int:
             path, body, content_type = job
@@ -103,11 +100,11 @@ def test_gunicorn_workers_share_one_postgresql_database(workspace: Path, pg_url:
         assert all(len(db.notices.sent_to(f"new{n:02d}@example.com")) == 1 for n in range(40))
 
 
-def _wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
+def _wait_for(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise AssertionError(f"gunicorn exited: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
+            raise AssertionError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
         try:
             probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             probe.request("GET", "/healthz")

@@ -1,23 +1,24 @@
-"""Every command the README shows for the web app, run as written (on a free port): `newsletter
+"""Every command the README shows for the web app, run as written (on a port it picks): `newsletter
 serve`, its `--dev`, and the production command as a pipx install has it (no gunicorn on the PATH).
 The production command behind nginx is run again by tests/hostile/web/test_deployment.py."""
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: deployment.py
-from deployment import free_port, readme_blocks, without_tool_folder
+from tests.helpers.deployment import readme_blocks, without_tool_folder
 
 pytestmark = pytest.mark.slow  # each README command starts a real server
 
@@ -53,19 +54,39 @@ def healthy(port: int, deadline_seconds: float, process: subprocess.Popen[str]) 
     return False
 
 
+# Where a server says it listens: `newsletter serve` ("Serving ... at URL") or gunicorn ("Listening at: URL").
+LISTENING = re.compile(r"(?:Serving .* at|Listening at:) http://127\.0\.0\.1:(\d+)")
+
+
+def port_said(printed: list[str], seconds: float, process: subprocess.Popen[str]) -> int | None:
+    """The port the server says it listens on, once it has printed it (None: it never did)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        for line in list(printed):
+            found = LISTENING.search(line)
+            if found:
+                return int(found.group(1))
+        time.sleep(0.05)
+    return None
+
+
 def run_until_healthy(argv: list[str], workspace: Path, env: dict[str, str]) -> tuple[bool, str]:
-    """Start `argv` in `workspace` on a free port, see GET /healthz answer, stop it with Ctrl-C.
-    (whether it answered, everything it printed)."""
-    port = free_port()
-    command = [NEWSLETTER, *argv[1:], "--port", str(port)]
+    """Start `argv` in `workspace` on a port it picks (--port 0), see GET /healthz answer there,
+    stop it with Ctrl-C. (whether it answered, everything it printed)."""
+    command = [NEWSLETTER, *argv[1:], "--port", "0"]
     env = {**env, "XDG_RUNTIME_DIR": str(workspace)}  # gunicorn's control socket, not in the home folder
     process = subprocess.Popen(command, cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    printed: list[str] = []
+    reader = threading.Thread(target=lambda: printed.extend(iter(process.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
     try:
-        answered = healthy(port, 60, process)
+        port = port_said(printed, 60, process)
+        answered = port is not None and healthy(port, 60, process)
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-    return answered, output
+        process.wait(timeout=30)
+        reader.join(timeout=30)
+    return answered, "".join(printed)
 
 
 def test_the_readme_shows_the_web_app_commands_tested_here() -> None:
@@ -89,16 +110,30 @@ def test_serve_dev_from_the_readme_runs_without_a_secret_and_says_so(workspace: 
     assert "development secret" in output
 
 
+def left_running(session: int) -> bool:
+    """Whether any process of the session `session` (a process group of the same id) still runs."""
+    try:
+        os.killpg(session, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_production_without_a_secret_is_one_sentence_and_starts_nothing(workspace: Path) -> None:
-    port = free_port()
-    done = subprocess.run(
-        [NEWSLETTER, "serve", "--production", "--port", str(port)], cwd=workspace, env=environment(NEWSLETTER_SECRET=None), capture_output=True, text=True, timeout=60
+    process = subprocess.Popen(
+        [NEWSLETTER, "serve", "--production", "--port", "0"],
+        cwd=workspace,
+        env=environment(NEWSLETTER_SECRET=None),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: anything it started would still be in it
     )
-    assert done.returncode == 1
-    assert "NEWSLETTER_SECRET is not set" in done.stderr and "Traceback" not in done.stderr
-    assert "gunicorn" not in done.stderr.lower()  # refused before gunicorn starts
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))  # nothing took the port
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "NEWSLETTER_SECRET is not set" in stderr and "Traceback" not in stderr
+    assert "gunicorn" not in stderr.lower()  # refused before gunicorn starts
+    assert not left_running(process.pid)  # nothing started behind it holds a port
 
 
 def test_production_and_dev_together_are_refused(workspace: Path) -> None:

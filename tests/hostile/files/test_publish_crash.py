@@ -13,7 +13,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from attack import SECRETS, run
+
+from tests.helpers.hostile import SECRETS, run
 
 # `newsletter publish`, whose process ends (as on a power cut) when it is about to make its
 # LIMIT+1-th rename: the files renamed before stay, the ones staged after stay as temporary files.

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from attack import SECRETS, run
 
 from newsletter.db import Database
+from tests.helpers.hostile import SECRETS, run
 
 DEADLINE = 20  # seconds; a refusal takes well under one
 MEMORY = 2 * 1024**3  # bytes of address space for the command

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
-from attack import run
 
 from newsletter.db import Database, Event
 from newsletter.providers.sendgrid.events import to_event
+from tests.helpers.hostile import run
 
 T1 = "2026-12-01T09:00:00+00:00"  # issue 7 goes out
 T2 = "2026-12-08T09:00:00+00:00"  # a week later

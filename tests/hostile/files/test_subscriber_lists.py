@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pytest
-from attack import run
 
 from newsletter.db import Database
 from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token
@@ -20,6 +19,7 @@ from newsletter.models import Status, Subscriber
 from newsletter.models.addresses import normalize
 from newsletter.web import create_app
 from newsletter.workspace.credentials import signing_keys
+from tests.helpers.hostile import run
 
 HANA = "hana@例え.jp"
 

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from attack import run
 
 from newsletter.db import Database
 from newsletter.models import Subscriber
+from tests.helpers.hostile import run
 
 OUTPUTS = [("report", "--html"), ("subscribers export", "--out")]
 

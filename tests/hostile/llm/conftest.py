@@ -4,17 +4,15 @@ API and does whatever the test asks (answer, refuse, echo the key, drip), in a w
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # fake_model, this section's server
-
-from attack import LLM_API_KEY, add_config
-from fake_model import FakeModel, serve
+from tests.helpers.fake_model import FakeModel, serve
+from tests.helpers.hostile import LLM_API_KEY
+from tests.helpers.workspace import add_config
 
 
 @pytest.fixture

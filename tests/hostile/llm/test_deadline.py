@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from attack import run
-from fake_model import FakeModel
 
 import newsletter.stories.llm as llm
+from tests.helpers.fake_model import FakeModel
+from tests.helpers.hostile import run
 
 pytestmark = pytest.mark.slow  # each case waits out a model that drips its answer
 
@@ -50,6 +50,8 @@ def test_a_dripping_model_meets_the_total_deadline(answer, with_model: Path, mod
     elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert f"gave no complete answer within {DEADLINE:g} seconds" in result.output
-    assert DEADLINE - 0.1 < elapsed < DEADLINE + 2.0, elapsed  # one deadline, not one per read or per try
+    # One deadline, not one per read or per try (which would last the drip's 30 s and more); 10 s
+    # over it: room for a loaded machine, still far from the drip's end.
+    assert DEADLINE - 0.1 < elapsed < DEADLINE + 10.0, elapsed
     assert len(model.requests) == 1
     assert issue_path.read_bytes() == before

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from attack import run
-from fake_model import FakeModel
+
+from tests.helpers.fake_model import FakeModel
+from tests.helpers.hostile import run
 
 ARTICLE = (
     "The harbour battery opened on 3 March 2026 after two years of building work.\n\n"

@@ -13,11 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from attack import API_KEY, LLM_API_KEY, NEWSLETTER_SECRET, SECRETS, SMTP_PASSWORD, add_config, run
-from fake_model import FakeModel, reply
 
 from newsletter.db import Database
 from newsletter.models import Subscriber
+from tests.helpers.fake_model import FakeModel, reply
+from tests.helpers.hostile import LLM_API_KEY, NEWSLETTER_SECRET, SECRETS, SMTP_PASSWORD, run
+from tests.helpers.sendgrid_server import API_KEY
+from tests.helpers.workspace import add_config
 
 ARTICLE = "The harbour battery opened on 3 March 2026. It stores 40 megawatt-hours and cost 12 million euros.\n"
 PIECE = 8  # characters: the longest piece of a secret that may show

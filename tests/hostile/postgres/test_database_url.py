@@ -6,9 +6,9 @@ from __future__ import annotations
 import urllib.parse
 from pathlib import Path
 
-from attack import run
-
 from newsletter.db import Database, Server
+from tests.helpers.hostile import run
+from tests.helpers.workspace import add_config
 
 PASSWORD = "Hunter2-dsn-password-Xq7"
 
@@ -57,8 +57,7 @@ def test_a_mistyped_ipv6_url_is_a_sentence_not_a_bug(workspace: Path, monkeypatc
 
 def test_the_same_strings_in_newsletter_toml_are_never_file_names(workspace: Path, monkeypatch) -> None:
     monkeypatch.chdir(workspace)
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text() + f'\n[subscribers]\ndatabase = "host=db.invalid password={PASSWORD} connect_timeout=1"\n')
+    add_config(workspace, f'[subscribers]\ndatabase = "host=db.invalid password={PASSWORD} connect_timeout=1"\n')
     result = run("subscribers", "list")
     assert result.exit_code != 0 and PASSWORD not in result.output
     assert sorted(path.name for path in workspace.iterdir()) == ["issues", "newsletter.toml", "templates"]

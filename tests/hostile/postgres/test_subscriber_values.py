@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from attack import run
 
 from newsletter.db import Database, Event, Server
 from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
+from tests.helpers.hostile import run
 
 
 @pytest.fixture

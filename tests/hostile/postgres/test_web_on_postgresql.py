@@ -13,8 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from attack import NEWSLETTER_SECRET
-from webtools import Client, add_config
 
 from newsletter.db import Database, Server
 from newsletter.mail.links import Purpose, make_dated_token, make_token
@@ -22,6 +20,9 @@ from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
 from newsletter.web.server import Running, start
+from tests.helpers.hostile import NEWSLETTER_SECRET
+from tests.helpers.web import Client
+from tests.helpers.workspace import add_config
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 WELCOME = "<mjml><mj-body><mj-section><mj-column><mj-text>Welcome to {{ newsletter.name }}</mj-text></mj-column></mj-section></mj-body></mjml>\n"

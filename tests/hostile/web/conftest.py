@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from webtools import Apps, Client  # on the path through tests/hostile/conftest.py
+
+from tests.helpers.web import Apps, Client
 
 
 @pytest.fixture

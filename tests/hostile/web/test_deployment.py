@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # deployment.py, beside the servers it runs
-
-import deployment
-import nginx_server
-from attack import NEWSLETTER_SECRET, SECRETS
-from deployment import SlowClients, health_check, health_checks
-from webtools import add_config
+from tests.helpers import deployment, nginx_server
+from tests.helpers.deployment import SlowClients, health_check, health_checks
+from tests.helpers.hostile import NEWSLETTER_SECRET, SECRETS
+from tests.helpers.workspace import add_config
 
 pytestmark = pytest.mark.slow  # nginx in front of gunicorn, with 100 slow clients
 

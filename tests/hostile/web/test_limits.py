@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from attack import NEWSLETTER_SECRET
-from webtools import Client, outbox
 
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, make_token
 from newsletter.models import Status, Subscriber
+from tests.helpers.hostile import NEWSLETTER_SECRET
+from tests.helpers.web import Client, outbox
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"

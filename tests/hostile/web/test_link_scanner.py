@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from webtools import Client, link_in, outbox
-
 from newsletter.db import Database
+from tests.helpers.web import Client, link_in, outbox
 
 CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
 

@@ -16,9 +16,6 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from attack import NEWSLETTER_SECRET, run
-from probes import SlowMailbox, slow_smtp, smtp_settings
-from webtools import Client, add_config
 
 from newsletter.db import Database
 from newsletter.render.pipeline import Renderer
@@ -27,6 +24,11 @@ from newsletter.web import create_app
 from newsletter.web.server import start
 from newsletter.workspace.config import load_workspace
 from newsletter.workspace.credentials import signing_keys
+from tests.helpers.hostile import NEWSLETTER_SECRET, run
+from tests.helpers.probes import SlowMailbox, slow_smtp
+from tests.helpers.smtp_server import smtp_settings
+from tests.helpers.web import Client
+from tests.helpers.workspace import add_config
 
 pytestmark = pytest.mark.slow  # senders started, killed and raced as processes
 

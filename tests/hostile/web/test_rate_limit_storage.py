@@ -1,5 +1,5 @@
 """[web] rate_limit_storage = "redis://...", which the README recommends for several workers, against
-a real Redis server (tests/redis_server.py): the limit shared by two app processes, a Redis that
+a real Redis server (tests/helpers/redis_server.py): the limit shared by two app processes, a Redis that
 does not answer at start or goes away while serving, and the Redis client not installed."""
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from attack import SECRETS
-from webtools import Client, add_config
 
 from newsletter.web import create_app
 from newsletter.web.server import QuietHandler, start
+from tests.helpers.hostile import SECRETS
+from tests.helpers.web import Client
+from tests.helpers.workspace import add_config
 
 pytestmark = pytest.mark.slow  # app processes and a Redis server that goes away
 
@@ -33,13 +34,6 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 def signup(client: Client, address: str) -> int:
     answer = client.request("POST", "/subscribe", json.dumps({"email": address}).encode(), {"Content-Type": "application/json"})
     return answer.status
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def assert_clean(text: str) -> None:
@@ -116,8 +110,8 @@ def app_log(caplog) -> Iterator[pytest.LogCaptureFixture]:
     assert_clean(caplog.text)
 
 
-def test_a_redis_that_does_not_answer_at_start_is_said_and_the_limits_still_hold(workspace: Path, app_log) -> None:
-    url = f"redis://:{PASSWORD}@127.0.0.1:{closed_port()}/0"
+def test_a_redis_that_does_not_answer_at_start_is_said_and_the_limits_still_hold(workspace: Path, app_log, refused_port: int) -> None:
+    url = f"redis://:{PASSWORD}@127.0.0.1:{refused_port}/0"
     add_config(workspace, f'[web]\nrate_limit_storage = "{url}"\nsubscribe_rate = "2/minute"')
     running = start(create_app(workspace), "127.0.0.1", 0)
     try:
@@ -130,7 +124,7 @@ def test_a_redis_that_does_not_answer_at_start_is_said_and_the_limits_still_hold
 
 
 def test_redis_going_away_while_serving_costs_no_request_and_is_said(workspace: Path, app_log) -> None:
-    import redis_server
+    from tests.helpers import redis_server
 
     if redis_server.binary() is None:
         pytest.skip("Redis tests need the server (apt-get install redis-server)")

@@ -16,17 +16,17 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from attack import NEWSLETTER_SECRET, run
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from webtools import Client
 
 from newsletter.db import Database
 from newsletter.errors import ConfigError
 from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token, make_token
 from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
+from tests.helpers.hostile import NEWSLETTER_SECRET, run
+from tests.helpers.web import Client
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -12,10 +12,10 @@ import time
 import urllib.parse
 
 import pytest
-from webtools import Client
 
 from newsletter.web import server as web_server
 from newsletter.web.server import QuietHandler
+from tests.helpers.web import Client
 
 pytestmark = pytest.mark.slow  # idle and stalled connections wait out the server's timeouts
 

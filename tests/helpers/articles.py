@@ -1,10 +1,10 @@
-"""Fixtures for the story drafter: the fixture articles with their expectations, and a local web server."""
+"""The story drafter's fixture articles with their expectations, and a web server for articles: the
+fixtures `article_server` and `shared_example`."""
 
 from __future__ import annotations
 
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from tests.helpers.workspace import ROOT
+
+REPO_ROOT = ROOT
+FIXTURES = ROOT / "tests" / "stories" / "fixtures"
 EXPECTED = YAML(typ="safe").load((FIXTURES / "expected.yaml").read_text(encoding="utf-8"))
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_EXAMPLE = REPO_ROOT.parent / "shared" / "examples" / "story-anthropic-hires-karpathy.txt"
 
 
@@ -23,15 +25,18 @@ class Page:
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
     body: bytes = b""
-    delay: float = 0.0  # seconds to wait before answering (for timeout tests)
+    delay: float = 0.0  # seconds to wait before answering (for timeout tests); cut short when the test ends
 
 
 @dataclass
 class ArticleServer:
-    """A web server on 127.0.0.1: serves the fixture files, plus pages a test adds by path."""
+    """A web server on 127.0.0.1 (a port the system picked): serves the fixture files, plus pages a
+    test adds by path; `requested` lists every path asked for, in order."""
 
     base: str
     pages: dict[str, Page] = field(default_factory=dict)
+    requested: list[str] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str) -> str:
         return f"{self.base}/{path.lstrip('/')}"
@@ -46,10 +51,11 @@ def article_server() -> Iterator[ArticleServer]:
             super().__init__(*args, directory=str(FIXTURES), **kwargs)
 
         def do_GET(self) -> None:
+            server_state.requested.append(self.path)
             page = server_state.pages.get(self.path)
             if page is None:
                 return super().do_GET()
-            time.sleep(page.delay)
+            server_state.stopping.wait(page.delay)
             try:
                 self.send_response(page.status)
                 self.send_header("Content-Type", page.content_type)
@@ -71,6 +77,7 @@ def article_server() -> Iterator[ArticleServer]:
     try:
         yield server_state
     finally:
+        server_state.stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

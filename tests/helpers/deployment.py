@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nginx_server
+from tests.helpers import nginx_server
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 README = ROOT / "README.md"
 GUNICORN_ADDRESS = "127.0.0.1:8080"  # where the README's production command listens and its nginx forwards
 
@@ -78,10 +78,16 @@ def without_tool_folder(path: str) -> str:
     return os.pathsep.join(folder for folder in path.split(os.pathsep) if folder and folder != scripts)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def listening_port(log: Path, process: subprocess.Popen[bytes], seconds: float = 30) -> int:
+    """The port gunicorn bound (asked for port 0, it picks one and logs "Listening at: URL")."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text(errors="replace"))
+        if found:
+            return int(found.group(1))
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn did not say where it listens:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.05)
 
 
 @dataclass
@@ -119,15 +125,15 @@ class Deployment:
 def start(workspace: Path, env: dict[str, str], with_nginx: bool = True) -> Deployment:
     """Run the README's deployment for `workspace` (its newsletter.toml as the caller made it), with
     `env` (NEWSLETTER_SECRET ...). Raises RuntimeError when a server does not come up."""
-    port = free_port()
-    command = production_command(port)
+    command = production_command(0)  # gunicorn binds a port the system picks, and logs it
     log = workspace / "gunicorn.log"
     # XDG_RUNTIME_DIR: gunicorn's control socket goes there, not in the user's home.
     run_env = {**os.environ, **env, "XDG_RUNTIME_DIR": str(workspace), "PATH": without_tool_folder(os.environ.get("PATH", ""))}
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=workspace, env=run_env, stdout=out, stderr=subprocess.STDOUT)
-    deployment = Deployment(workspace, port, process, log)
+    deployment = Deployment(workspace, 0, process, log)
     try:
+        port = deployment.gunicorn_port = listening_port(log, process)
         deadline = time.monotonic() + 30
         while not health_check("127.0.0.1", port, timeout=2):
             if process.poll() is not None or time.monotonic() > deadline:
@@ -135,8 +141,8 @@ def start(workspace: Path, env: dict[str, str], with_nginx: bool = True) -> Depl
             time.sleep(0.1)
         if with_nginx:
             root = nginx_server.scratch()
-            deployment.nginx_port = free_port()
-            deployment.nginx = nginx_server.start_server(root, nginx_site(deployment.nginx_port, port, root), deployment.nginx_port)
+            deployment.nginx = nginx_server.start_server(root, lambda listen_port: nginx_site(listen_port, port, root))
+            deployment.nginx_port = deployment.nginx.port
     except BaseException:
         deployment.stop()
         raise

@@ -9,7 +9,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import unprivileged
+import pytest
+
+from tests.helpers import unprivileged
 
 BINARY = "redis-server"
 
@@ -102,3 +104,22 @@ def start_server() -> Server:
     server = Server(root, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **unprivileged.as_user()), command)
     server._wait()
     return server
+
+
+@pytest.fixture(scope="session")
+def redis():
+    """A throw-away Redis server for the whole run, or a skip naming the reason where Debian's
+    `redis-server` package or the redis client is not installed."""
+    if binary() is None:
+        pytest.skip("Redis tests need the server (apt-get install redis-server)")
+    pytest.importorskip("redis", reason="Redis tests need the client: pip install -e '.[all,test]'")
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis) -> str:
+    """The URL of the test Redis server, every counter forgotten."""
+    redis.flush()
+    return redis.url

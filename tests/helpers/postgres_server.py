@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 USER = "newsletter"  # the database role the tests connect as (a superuser of this throw-away server)
 
 
@@ -91,3 +93,20 @@ def _user_exists(name: str) -> bool:
         return True
     except KeyError:
         return False
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the whole run, or a skip naming the reason where Debian's
+    `postgresql` package is not installed."""
+    if binaries() is None:
+        pytest.skip("PostgreSQL tests need the server binaries (apt-get install postgresql)")
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """The URL of a fresh, empty database on the test server."""
+    return postgres.new_database()

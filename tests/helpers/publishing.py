@@ -7,8 +7,8 @@ from pathlib import Path
 
 from newsletter.publish import Outcome, publish
 from newsletter.workspace.config import load_workspace
+from tests.helpers.workspace import SMALL_ISSUE
 
-SMALL_ISSUE = Path(__file__).resolve().parent.parent / "fixtures" / "small-issue.yaml"
 # The fixture's archive_url is https://fixture.example.org/archive: its pages go to site/archive/,
 # robots.txt to site/ (the host's root).
 PAGES = Path("site") / "archive"
@@ -31,7 +31,8 @@ def add_issue(workspace: Path, number: int, date: str, publish_flag: bool = True
     return path
 
 
-def run(workspace: Path, folder: Path | None = None) -> Outcome:
+def publish_workspace(workspace: Path, folder: Path | None = None) -> Outcome:
+    """Publish the workspace's issues (to `folder`, else where its settings say), as `newsletter publish` does."""
     return publish(load_workspace(workspace), folder)
 
 

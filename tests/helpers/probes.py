@@ -9,49 +9,51 @@ import asyncio
 import contextlib
 import http.client
 import json
-import socket
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tests.helpers.smtp_server import serving
+
+HOLD_AT_MOST = 30.0  # seconds a held message waits at most (longer than any client's timeout here)
+
 
 @dataclass
 class SlowMailbox:
-    """An SMTP server's handler that takes `seconds` to accept each message, and keeps the recipients."""
+    """An SMTP server's handler that takes `seconds` to accept each message, and keeps the recipients.
+    Within `holding()`, it takes no message at all until the block ends."""
 
     seconds: float
     received: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    held: threading.Event = field(default_factory=threading.Event)
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        self.held.set()
+        try:
+            yield
+        finally:
+            self.held.clear()
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         await asyncio.sleep(self.seconds)
+        held_since = time.monotonic()
+        while self.held.is_set() and time.monotonic() - held_since < HOLD_AT_MOST:
+            await asyncio.sleep(0.01)
         with self.lock:
             self.received.extend(envelope.rcpt_tos)
         return "250 Message accepted"
 
 
-def smtp_settings(port: int) -> str:
-    """newsletter.toml's tables that send through a plain SMTP server on loopback `port`."""
-    return f'[send]\nprovider = "smtp"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n'
-
-
 @contextlib.contextmanager
 def slow_smtp(seconds: float) -> Iterator[tuple[int, SlowMailbox]]:
     """An aiosmtpd server on loopback taking `seconds` a message: (its port, its mailbox)."""
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     mailbox = SlowMailbox(seconds)
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with serving(mailbox) as port:
         yield port, mailbox
-    finally:
-        controller.stop()
 
 
 @dataclass(frozen=True)

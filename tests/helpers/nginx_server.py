@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import unprivileged
+from tests.helpers import unprivileged
 
 # What Debian's /etc/nginx/nginx.conf gives a site, with every path in the run's folder.
 MAIN = """\
@@ -44,6 +46,7 @@ def binary() -> str | None:
 class Server:
     root: Path
     process: subprocess.Popen[bytes]
+    port: int  # where it listens on 127.0.0.1
 
     @property
     def certificate(self) -> Path:
@@ -77,28 +80,66 @@ def scratch() -> Path:
     return root
 
 
-def start_server(root: Path, site: str, port: int) -> Server:
-    """Run nginx in `root` (from scratch()) with `site` as its only site; returns once it accepts
-    connections on 127.0.0.1:`port`. Raises RuntimeError when it cannot start."""
+ATTEMPTS = 5  # ports tried before giving up: another program may take the one picked before nginx binds it
+
+
+def start_server(root: Path, site_on: Callable[[int], str]) -> Server:
+    """Run nginx in `root` (from scratch()) with `site_on(port)` as its only site, a site that listens
+    with TLS on 127.0.0.1:`port`; returns once it answers there (its `port`). Raises RuntimeError
+    when it cannot start.
+
+    nginx cannot listen on a port the system picks (port 0) and report it, and it must listen on TCP
+    (the tests tell clients apart by their loopback address). So it gets a port that was free a moment
+    ago; when another program took it meanwhile, nginx says "Address already in use" and the next
+    port is tried, and it counts as up only once the server on its port shows the run's certificate."""
     found = binary()
     if found is None:
         raise RuntimeError("nginx is not installed (Debian package `nginx`)")
+    for _ in range(ATTEMPTS):
+        port = _recently_free_port()
+        server = _start(found, root, site_on(port), port)
+        if server is not None:
+            return server
+    raise RuntimeError(f"nginx found no free port in {ATTEMPTS} tries")
+
+
+def _recently_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(found: str, root: Path, site: str, port: int) -> Server | None:
+    """nginx on `port`, up; None when the port was taken (the caller tries another)."""
     for name, text in (("nginx.conf", MAIN.format(root=root)), ("site.conf", site)):
         (root / name).write_text(text)
         unprivileged.hand_over(root / name)
+    (root / "error.log").unlink(missing_ok=True)  # a failed try's words are not this one's
     command = [found, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", str(root / "error.log")]
     checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True, **unprivileged.as_user())
     if checked.returncode != 0:
         raise RuntimeError(f"nginx refused its configuration: {checked.stderr}")
-    server = Server(root, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **unprivileged.as_user()))
+    server = Server(root, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **unprivileged.as_user()), port)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            if "Address already in use" in server.error_log:
+                return None
             raise RuntimeError(f"nginx exited ({server.process.returncode}): {server.error_log[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        if _shows_certificate(port, server.certificate):
             return server
-        except OSError:
-            time.sleep(0.02)
-    server.stop()
+        time.sleep(0.02)
+    server.process.kill()
+    server.process.wait()
     raise RuntimeError(f"nginx did not listen on 127.0.0.1:{port} within 10 s: {server.error_log[-2000:]}")
+
+
+def _shows_certificate(port: int, certificate: Path) -> bool:
+    """Whether the server on 127.0.0.1:`port` completes a TLS handshake with the run's certificate
+    (so it is this run's nginx, not a program that took the port)."""
+    context = ssl.create_default_context(cafile=str(certificate))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock, context.wrap_socket(sock, server_hostname="127.0.0.1"):
+            return True
+    except (OSError, ssl.SSLError):
+        return False

@@ -1,5 +1,5 @@
-"""A local server that speaks the OpenAI chat API and answers as the test says (imported by the LLM
-section's tests as `fake_model`)."""
+"""A local server that speaks the OpenAI chat API and answers as the test says (the hostile suite's
+LLM section; on a port the system picks)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Helpers of the web tests: a plain HTTP client that never follows redirects, the outbox where the
-app's emails land, and settings changes."""
+app's emails land, and the app served on loopback (on a port the system picked)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-
-def add_config(workspace: Path, text: str) -> None:
-    config = workspace / "newsletter.toml"
-    config.write_text(config.read_text() + "\n" + text)
+from tests.helpers.workspace import add_config
 
 
 @dataclass
