@@ -16,6 +16,7 @@ import shutil
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 # table -> key -> TOML value written into the copy
 FORCED = {"send": {"provider": '"outbox"', "outbox": '"outbox"'}, "subscribers": {"database": '"subscribers.db"'}}
@@ -57,7 +58,7 @@ def forced_copy(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def checked(copy: str) -> dict:
+def checked(copy: str) -> dict[str, Any]:
     """The copy as TOML, once it is known to hold every forced value (a header the lines above
     misread, e.g. inside a multi-line string, would leave one out)."""
     try:
@@ -71,7 +72,7 @@ def checked(copy: str) -> dict:
     return data
 
 
-def copy_templates(settings: dict, source_folder: Path, target_folder: Path) -> None:
+def copy_templates(settings: dict[str, Any], source_folder: Path, target_folder: Path) -> None:
     """The templates folder the settings name (relative ones only), copied beside the copy."""
     template_dir = settings.get("newsletter", {}).get("template_dir") or "templates"
     if not Path(template_dir).is_absolute() and (source_folder / template_dir).is_dir():

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ class Database:
         self.notice_queue = NoticeQueue(self.connection)
         self.reports = Reports(self.connection)
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
         """Group several changes into one transaction (all or nothing)."""
         return self.connection.transaction()
 

@@ -17,8 +17,8 @@ from ..render.pipeline import Renderer
 from ..render.tagging import tagged
 from ..render.theme import palettes
 from ..workspace.config import Workspace, load_workspace
-from .checks import DRAFT_COMMENT, LEVELS, Field, Finding, check, field_path
-from .loading import InvalidIssue, field_lines, issue_numbers, load_issue, read_source
+from .checks import DRAFT_COMMENT, LEVELS, Finding, check
+from .loading import Field, InvalidIssue, field_lines, field_path, issue_numbers, load_issue, read_source
 
 NUMBER_LINE = re.compile(r"^number\s*:", re.MULTILINE)
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from ..db import Database, IssueRecord, Ledger, Schedule
 from ..errors import NewsletterError
 from ..issue.checks import TODO_LEFT, Finding
-from ..issue.prepare import PreparedIssue, issue_numbers, prepare_issue
+from ..issue.loading import issue_numbers
+from ..issue.prepare import PreparedIssue, prepare_issue
 from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..models.addresses import normalize

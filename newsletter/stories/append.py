@@ -95,7 +95,7 @@ def plan_append(text: str, draft: Draft, section: str | None, path: Path) -> App
     return Appended(path, title, index, new_section, first_row + 1, new_text)
 
 
-def _comparable(story: Story) -> dict:
+def _comparable(story: Story) -> dict[str, Any]:
     """A story's fields with the summary's line wrapping ignored (the block wraps it for reading)."""
     fields = story.model_dump()
     fields["summary"] = " ".join(fields["summary"].split())
@@ -118,9 +118,10 @@ def _find_section(sections: Any, wanted: str | None) -> int | None:
     if wanted is None:
         return len(sections) - 1
     titles = [str(s["title"]).strip() for s in sections]
-    for same in (lambda a, b: a == b, lambda a, b: a.casefold() == b.casefold()):
+    wanted = wanted.strip()
+    for fold in (False, True):  # the exact title first, then one that differs only in case
         for index, title in enumerate(titles):
-            if same(title, wanted.strip()):
+            if (title.casefold() == wanted.casefold()) if fold else (title == wanted):
                 return index
     return None
 
@@ -138,7 +139,7 @@ def _dash_column(lines: list[str], row: int, column: int) -> int:
     return dash if dash >= 0 else max(column - 2, 0)
 
 
-def _end_of(data: Any, location: tuple, total: int) -> int:
+def _end_of(data: Any, location: tuple[int | str, ...], total: int) -> int:
     """The row where the node at `location` ends: where its next sibling (or an ancestor's) begins."""
     for depth in range(len(location), 0, -1):
         parent = data
@@ -147,12 +148,12 @@ def _end_of(data: Any, location: tuple, total: int) -> int:
         key = location[depth - 1]
         if isinstance(key, int):
             if key + 1 < len(parent):
-                return parent.lc.item(key + 1)[0]
+                return int(parent.lc.item(key + 1)[0])  # ruamel's line/column records are untyped
         else:
             keys = list(parent.keys())
             position = keys.index(key)
             if position + 1 < len(keys):
-                return parent.lc.key(keys[position + 1])[0]
+                return int(parent.lc.key(keys[position + 1])[0])
     return total
 
 
@@ -192,7 +193,7 @@ def _story_offset(sections: Any, lines: list[str]) -> int:
     row, column = sections.lc.item(0)
     stories = sections[0]["stories"]
     story_row, story_column = stories.lc.item(0)
-    return max(_dash_column(lines, story_row, story_column) - column, 0)
+    return max(_dash_column(lines, story_row, story_column) - int(column), 0)
 
 
 def _scalar(value: str) -> str:

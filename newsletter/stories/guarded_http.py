@@ -15,7 +15,8 @@ import socket
 import threading
 import time
 import urllib.request
-from typing import Any
+from http.client import HTTPMessage
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from .errors import StoryError
@@ -121,7 +122,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 
     guard: Guard
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str) -> urllib.request.Request | None:
         fp.close()  # urllib would read the redirect's body whole, however long
         if urlsplit(newurl).scheme.lower() not in ("http", "https"):
             raise StoryError(f"cannot fetch {self.guard.url}: it redirects to {newurl}, only http and https are followed")
@@ -134,7 +135,7 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
 class _EveryAnswer(urllib.request.HTTPErrorProcessor):
     """Hand back every answer as it is, a 3xx, 4xx or 5xx too: nothing is followed or raised."""
 
-    def http_response(self, request, response):  # type: ignore[no-untyped-def]  # noqa: ARG002 (urllib's handler signature)
+    def http_response(self, request: urllib.request.Request, response: http.client.HTTPResponse) -> http.client.HTTPResponse:  # noqa: ARG002 (urllib's handler signature)
         return response
 
     https_response = http_response
@@ -171,12 +172,12 @@ def opener(guard: Guard, follow_redirects: bool = True) -> urllib.request.Opener
         return make
 
     class HTTPHandler(urllib.request.HTTPHandler):
-        def http_open(self, req):  # type: ignore[no-untyped-def]
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
             return self.do_open(connection(_HTTP), req)
 
     class HTTPSHandler(urllib.request.HTTPSHandler):
-        def https_open(self, req):  # type: ignore[no-untyped-def]
-            return self.do_open(connection(_HTTPS), req, context=self._context)  # type: ignore[attr-defined]
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(connection(_HTTPS), req, context=self._context)  # type: ignore[attr-defined]  # urllib's own, private
 
     if not follow_redirects:
         return urllib.request.build_opener(urllib.request.ProxyHandler({}), HTTPHandler, HTTPSHandler, _EveryAnswer)

@@ -63,7 +63,7 @@ def centrality(sentences: Sequence[Sentence], vecs: dict[int, Vector]) -> dict[i
 def _square(vector: Vector) -> float:
     """v·v, as cosine(v, v) adds it up."""
     weights = vector.values()
-    return sum(map(mul, weights, weights))
+    return float(sum(map(mul, weights, weights)))  # operator.mul is untyped: say what it adds up to
 
 
 def _unit(weights: dict[str, float]) -> Vector:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import Any
 
 from . import junk
 from .clean import TextBlock
@@ -60,7 +61,7 @@ class Sentence:
 
 
 @lru_cache(maxsize=1)
-def _segmenter():  # building the segmenter compiles its rules once
+def _segmenter() -> Any:  # a pysbd.Segmenter (untyped); building it compiles its rules once
     import pysbd
 
     return pysbd.Segmenter(language="en", clean=False)

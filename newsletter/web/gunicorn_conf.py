@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     from gunicorn.http.wsgi import Response
 
 
-class RedactingLogger(Logger):
+class RedactingLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types: its classes are Any
     def atoms(self, resp: Response, req: Request, environ: dict[str, Any], request_time: timedelta) -> dict[str, Any]:
         found = super().atoms(resp, req, environ, request_time)
         return {key: redact_tokens(value) if isinstance(value, str) else value for key, value in found.items()}
 
 
-class Worker(ThreadWorker):
+class Worker(ThreadWorker):  # type: ignore[misc]  # (as above)
     """gunicorn's gthread worker, whose app, when it cannot start for a reason of the user's (a
     setting, the secret, a missing extra), says why in one line and stops gunicorn."""
 

@@ -385,13 +385,16 @@ def _check_template_dir(path: Path, settings: NewsletterSettings) -> None:
     )
 
 
-def _setting(loc: tuple) -> tuple:
+ErrorPlace = tuple[int | str, ...]  # where pydantic says an error is: keys and list indexes
+
+
+def _setting(loc: ErrorPlace) -> ErrorPlace:
     """The setting an error is about: pydantic puts "[key]" after a table key that is wrong
     (labels.sponser.[key]), which is the key itself here."""
     return loc[:-1] if loc and loc[-1] == "[key]" else loc
 
 
-def _did_you_mean(loc: tuple) -> str:
+def _did_you_mean(loc: ErrorPlace) -> str:
     """ ", did you mean `postal_address`?" for a near miss of a known key; else a list of them."""
     model: Any = Config
     for part in loc[:-1]:
@@ -404,7 +407,7 @@ def _did_you_mean(loc: tuple) -> str:
     return f"; did you mean `{close[0]}`?" if close else f"; known here: {', '.join(known)}"
 
 
-def _toml_line(source: str, loc: tuple) -> int:
+def _toml_line(source: str, loc: ErrorPlace) -> int:
     """The line of a setting (table, key) in newsletter.toml, or of its table, or 1."""
     table = ".".join(str(part) for part in loc[:-1])
     key = str(loc[-1]) if loc else ""
@@ -422,7 +425,7 @@ def _toml_line(source: str, loc: tuple) -> int:
     return table_line or 1
 
 
-def _dotted(loc: tuple) -> str:
+def _dotted(loc: ErrorPlace) -> str:
     return ".".join(str(part) for part in loc)
 
 
@@ -434,5 +437,5 @@ def _config_message(err: Mapping[str, Any]) -> str:
         return f"is not a known setting{_did_you_mean(err['loc'])}"
     if kind == "literal_error":
         return f"expected {err.get('ctx', {}).get('expected', 'one of the listed values')}, got {err.get('input')!r}"
-    message = err["msg"]
+    message = str(err["msg"])
     return message.removeprefix("Value error, ")

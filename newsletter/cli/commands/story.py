@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,8 +15,10 @@ if TYPE_CHECKING:
     from ...stories.draft import Draft
     from ...stories.llm import Model
 
+Function = TypeVar("Function", bound=Callable[..., Any])  # a command's function, before click makes it a command
 
-def _draft_options(command):
+
+def _draft_options(command: Function) -> Function:
     """The options both commands share: they override what the article says about itself."""
     options = [
         click.option(
