@@ -61,7 +61,8 @@ def test_build_exits_non_zero_when_the_html_would_be_clipped(in_workspace: Path,
         yaml.dump(issue, out)
     result = run("build", str(issue_path))
     assert result.exit_code == 1
-    assert "error: the HTML is" in result.output and "the files were written, but the issue is not ready to send" in result.output
+    assert f"error: {issue_path}: the HTML is" in result.output  # as `check` says it, with the issue file it is about
+    assert "the files were written, but the issue is not ready to send" in result.output
 
 
 @pytest.mark.slow
