@@ -50,10 +50,13 @@ demo: $(BIN)/.installed
 	@echo "Sent to the local outbox: $(DEMO)/outbox/ is a Maildir, one message per subscriber in $(DEMO)/outbox/new/"
 	@echo "(open one with any mail client, e.g. rename it to .eml, or run: mutt -f $(DEMO)/outbox)."
 
+# -n 2: two pytest processes (pytest-xdist), one per core of the 2-core machines the suite is sized
+# for; each starts its own PostgreSQL, Redis and Chromium when its tests need them. Only here:
+# a single test or area (`.venv/bin/python -m pytest tests/render`) still runs in one process.
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # The quick subset while working: no lint, no type-check, none of the tests marked slow, browser or
 # postgres (see [tool.pytest.ini_options] markers). `make test` is still the one that counts.

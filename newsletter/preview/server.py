@@ -19,6 +19,9 @@ from .session import PreviewSession
 
 KEEPALIVE_SECONDS = 15
 RETRY_MS = 1000
+# How often the serving loop looks whether stop() was called: stop() (and so Ctrl-C) waits up to
+# this long. socketserver's default of 0.5 s made every stop take about half a second.
+STOP_POLL_SECONDS = 0.05
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/preview.js": ("preview.js", "text/javascript; charset=utf-8"),
@@ -67,6 +70,9 @@ class PreviewServer(CappedConnections, ThreadingHTTPServer):
     def watching(self) -> bool:
         """Whether saves still reach the page: false once the watcher thread is gone."""
         return self.watcher is None or self.watcher.is_alive()
+
+    def serve_forever(self, poll_interval: float = STOP_POLL_SECONDS) -> None:
+        super().serve_forever(poll_interval)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -17,7 +17,7 @@ from newsletter.preview import server as preview_server
 from newsletter.preview.app import Preview, start_preview
 from newsletter.preview.server import PreviewHandler, PreviewServer
 
-pytestmark = pytest.mark.slow  # each attack runs against a real preview server, which takes half a second to stop
+pytestmark = pytest.mark.slow  # each attack runs against a real preview server, which renders the issue first
 
 
 @pytest.fixture
