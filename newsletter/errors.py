@@ -9,17 +9,35 @@ MAX_PROBLEMS_SHOWN = 50
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where something is, as every message says it: a file (or a part of the workspace, such as
+    "the templates"), the line in it, the field at that line: `issues/7.yaml:12: sections[0].title`."""
+
+    file: Path | str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{where}: {self.field}" if self.field else where
+
+
+@dataclass(frozen=True)
 class Problem:
-    """One thing wrong in one file: where it is and what was expected."""
+    """One thing wrong in one file: where it is and what was expected. (A check's Finding, in
+    issue/checks.py, places itself with the same Location.)"""
 
     file: Path
     line: int | None
     field: str | None
     message: str
 
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.line, self.field)
+
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return f"{self.location}: {self.message}"
 
 
 class NewsletterError(Exception):

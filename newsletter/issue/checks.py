@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ..errors import Location
 from ..models import Email, Issue, is_http_url, placeholders
 from .loading import Field, field_path
 
@@ -28,7 +29,7 @@ KEY_FACT_MAX_CHARS = 140
 TODO_WORD = "TODO"
 TODO_LEFT = "todo-left"  # the code of a field that still holds TODO_WORD: a draft may be test-sent
 DRAFT_COMMENT = "# DRAFT"  # the comment `story add` puts above a story; `check` warns while it is there
-TEMPLATES = "the templates"  # where a finding about the rendered email's own markup points
+TEMPLATES = Location("the templates")  # where a finding about the rendered email's own markup points
 MARKDOWN_FIELDS = ("summary", "intro", "outro", "text")  # fields whose links markdown renders
 # A markdown link or image: [label](target). markdown-it drops a target that is not http(s) or
 # mailto (javascript:, ftp:, a relative path) and prints the whole thing as literal text.
@@ -45,13 +46,13 @@ class Finding:
     level: Literal["error", "warning", "note"]  # a note informs and asks for nothing
     message: str
     field: Field | None = None  # the issue field it is about: ("sections", 0, "stories", 1, "url")
-    where: str | None = None  # file:line: field, once located
+    where: Location | None = None  # file:line: field, once located
     code: str = ""  # what the finding is, for code that acts on it (never match the message's words)
 
     def __str__(self) -> str:
         return f"{self.level}: {self.where}: {self.message}" if self.where else f"{self.level}: {self.message}"
 
-    def located(self, where: str) -> Finding:
+    def located(self, where: Location) -> Finding:
         return replace(self, where=where)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IssueFileError, Problem
+from ..errors import IssueFileError, Location, Problem
 from ..models import Email, Issue
 from ..render.pipeline import Renderer
 from ..render.tagging import tagged
@@ -98,14 +98,18 @@ def _prepared(issue_file: Path, renderer: Renderer, issue: Issue, invalid: Inval
     return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)), str(invalid) if invalid else None)
 
 
+def in_settings(field: str) -> Location:
+    """A setting in newsletter.toml, as findings about the workspace name it."""
+    return Location("newsletter.toml", field=field)
+
+
 def _same_path(loc: Field) -> Field:
     return loc
 
 
 def problem_finding(problem: Problem) -> Finding:
     """A field of the issue file that does not validate, as an error among the findings."""
-    where = f"{problem.file}:{problem.line}" if problem.line else str(problem.file)
-    return Finding("error", problem.message, where=f"{where}: {problem.field}" if problem.field else where)
+    return Finding("error", problem.message, where=problem.location)
 
 
 def locate(findings: list[Finding], issue_file: Path, in_file: Callable[[Field], Field] = _same_path) -> list[Finding]:
@@ -119,9 +123,9 @@ def locate(findings: list[Finding], issue_file: Path, in_file: Callable[[Field],
             located.append(finding)
         elif finding.field:
             field = fields[finding.field]
-            located.append(finding.located(f"{issue_file}:{lines.get(field, 1)}: {field_path(field)}"))
+            located.append(finding.located(Location(issue_file, lines.get(field, 1), field_path(field))))
         else:
-            located.append(finding.located(str(issue_file)))
+            located.append(finding.located(Location(issue_file)))
     return located
 
 
@@ -132,7 +136,7 @@ def leftovers(issue_file: Path) -> list[Finding]:
     except IssueFileError:
         return []
     return [
-        Finding("warning", "a story added by `story add` is still marked as a draft: check it, then delete the comment", where=f"{issue_file}:{number}")
+        Finding("warning", "a story added by `story add` is still marked as a draft: check it, then delete the comment", where=Location(issue_file, number))
         for number, line in enumerate(text.splitlines(), start=1)
         if line.lstrip().startswith(DRAFT_COMMENT)
     ]
@@ -166,7 +170,7 @@ def template_pair_findings(workspace: Workspace) -> list[Finding]:
             f"has no {missing} beside it, so the {email}'s {part} part comes from the default template, not yours; "
             f"copy {default_template_dir() / missing} into {shown}/ and edit both"
         )
-        found.append(Finding("warning", message, where=f"{shown}/{present[0]}"))
+        found.append(Finding("warning", message, where=Location(f"{shown}/{present[0]}")))
     return found
 
 
@@ -177,7 +181,7 @@ def brand_findings(workspace: Workspace) -> list[Finding]:
     changed = [f"{palette.accent} in {mode} mode" for palette, mode in ((light, "light"), (dark, "dark")) if palette.accent.lower() != accent]
     if not changed:
         return []
-    return [Finding("note", f"brand.accent_color: {accent} is adjusted to {' and '.join(changed)}, so text in it reaches 4.5:1 contrast", where="newsletter.toml")]
+    return [Finding("note", f"{accent} is adjusted to {' and '.join(changed)}, so text in it reaches 4.5:1 contrast", where=in_settings("brand.accent_color"))]
 
 
 def tagging_findings(workspace: Workspace, issue: Issue) -> list[Finding]:
@@ -188,10 +192,10 @@ def tagging_findings(workspace: Workspace, issue: Issue) -> list[Finding]:
     examples = [(story.url, tagged(config, issue, story.url, story)) for story in issue.stories]
     changed = [after for before, after in examples if after != before]
     if changed:
-        message = f"links.utm: story links are tagged, e.g. {changed[0]}"
+        message = f"story links are tagged, e.g. {changed[0]}"
     else:
-        message = "links.utm: is on, but every story link already has ref= or all the utm_* parameters, so none is changed"
-    return [Finding("note", message, where="newsletter.toml")]
+        message = "is on, but every story link already has ref= or all the utm_* parameters, so none is changed"
+    return [Finding("note", message, where=in_settings("links.utm"))]
 
 
 def web_findings(workspace: Workspace) -> list[Finding]:
@@ -199,7 +203,7 @@ def web_findings(workspace: Workspace) -> list[Finding]:
     base = workspace.config.base_url
     if base.startswith("https://"):
         return []
-    return [Finding("warning", f"web.base_url: {base} is not https; unsubscribe and confirmation links would travel unencrypted", where="newsletter.toml")]
+    return [Finding("warning", f"{base} is not https; unsubscribe and confirmation links would travel unencrypted", where=in_settings("web.base_url"))]
 
 
 def number_clashes(issue_file: Path, number: int, issues_dir: Path) -> list[Finding]:
@@ -212,6 +216,6 @@ def number_clashes(issue_file: Path, number: int, issues_dir: Path) -> list[Find
     except IssueFileError:
         text = ""
     match = NUMBER_LINE.search(text)
-    where = f"{issue_file}:{text.count(chr(10), 0, match.start()) + 1}" if match else str(issue_file)
+    where = Location(issue_file, text.count(chr(10), 0, match.start()) + 1 if match else None, "number")
     names = ", ".join(str(path) for path in others)
-    return [Finding("warning", f"{where}: number: {number} is also the number of {names}; each issue needs its own number")]
+    return [Finding("warning", f"{number} is also the number of {names}; each issue needs its own number", where=where)]

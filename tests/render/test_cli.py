@@ -353,3 +353,17 @@ def test_a_bug_is_one_sentence_not_a_traceback(issue_path: Path, monkeypatch, ca
     monkeypatch.setenv("NEWSLETTER_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main()
+
+
+def test_a_loading_problem_and_a_checks_finding_name_their_place_alike(tmp_path: Path) -> None:
+    """One location model (errors.Location): `file:line: field: message` whichever stage found it."""
+    from newsletter.errors import Location, Problem
+    from newsletter.issue.checks import Finding
+    from newsletter.issue.prepare import problem_finding
+
+    issue = tmp_path / "issues" / "7.yaml"
+    problem = Problem(issue, 12, "sections[0].title", "is required")
+    finding = Finding("error", "is required", where=Location(issue, 12, "sections[0].title"))
+    assert str(problem) == f"{issue}:12: sections[0].title: is required"
+    assert str(problem_finding(problem)) == str(finding) == f"error: {problem}"
+    assert str(Location(issue)) == str(issue) and str(Location("newsletter.toml", field="web.base_url")) == "newsletter.toml: web.base_url"
