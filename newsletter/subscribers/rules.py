@@ -1,5 +1,6 @@
-"""What a change to the list decides beyond storing it: whether someone who left is made active
-again, and when an import is rolled back."""
+"""What a change to the list decides beyond storing it: that a signup is confirmed by email and a
+confirmation welcomed, whether someone who left is made active again, and when an import is
+rolled back. Each takes an open database (inside the caller's transaction) and plain values."""
 
 from __future__ import annotations
 
@@ -9,8 +10,34 @@ from typing import TYPE_CHECKING
 from ..models import Status, Subscriber
 
 if TYPE_CHECKING:
-    from ..db import Database, ImportCounts
+    from ..db import Confirmation, Database, ImportCounts
     from .csv_formats import SubscriberCsv
+
+
+def sign_up(db: Database, email: str, name: str | None) -> None:
+    """Someone asked for the newsletter from the form: they wait as pending (an address already on
+    the list keeps its status) and a confirmation is queued. Whether it is sent, and when, the
+    notice sender decides, so a known address and a new one take the same steps here."""
+    db.subscribers.sign_up(email, name)
+    queue_confirmation(db, email)
+
+
+def queue_confirmation(db: Database, email: str) -> None:
+    """A confirmation email for `email`, queued for the notice sender (a signup, or a reader asking again)."""
+    db.notice_queue.add("confirm", email)
+
+
+def confirm(db: Database, subscriber: Subscriber, issued: str, after_change: int | None, welcome: bool) -> tuple[Confirmation, bool]:
+    """The reader opened their confirmation link (made at `issued`, after status change number
+    `after_change`; None in links made before it was counted): active now, unless their status
+    changed since the link was made. With
+    `welcome` (the workspace has a welcome email) one is queued for a confirmation that took.
+    Returns what happened and whether a welcome was queued."""
+    result = db.subscribers.confirm(subscriber.public_id or "", issued, after_change)
+    welcomed = welcome and result.result == "confirmed"
+    if welcomed:
+        db.notice_queue.add("welcome", subscriber.email)
+    return result, welcomed
 
 
 @dataclass(frozen=True)

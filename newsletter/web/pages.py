@@ -11,11 +11,11 @@ from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from ..db import Confirmation, Database
 from ..mail.links import TEST_COPY_ID, DatedToken, Purpose, make_token, verify_dated_token, verify_link, verify_token
 from ..models import Status, Subscriber, name_problem
 from ..models.addresses import normalize
 from ..sending.notices import CONFIRMABLE
+from ..subscribers import rules
 from . import inbox_limit
 from .extensions import csrf, limiter
 from .security import AUTOSUBMIT_SCRIPT
@@ -56,7 +56,7 @@ def _queue_confirmation(email: str) -> ResponseReturnValue | None:
     wait = inbox_limit.take(email, here.config.web.address_rate)
     if wait is not None:
         return _too_many(wait)
-    here.run(lambda db: db.notice_queue.add("confirm", email))
+    here.run(lambda db: rules.queue_confirmation(db, email))
     here.sender.wake()
     return None
 
@@ -88,12 +88,7 @@ def subscribe() -> ResponseReturnValue:
     if name and name_problem(name):
         name = None  # a name is a courtesy; a hostile one is dropped, not stored
     here = site()
-
-    def sign_up(db: Database) -> None:
-        db.subscribers.sign_up(email, name)
-        db.notice_queue.add("confirm", email)
-
-    here.run(sign_up)
+    here.run(lambda db: rules.sign_up(db, email, name))
     here.sender.wake()
     return _check_inbox(email)
 
@@ -151,14 +146,7 @@ def confirm(token: str) -> ResponseReturnValue:
             "action.html.j2", words["expired_title"], text=text, action=request.path, button=words["resend_button"],
             fields={"resend": "1"}, csrf=False, autosubmit=False,
         )
-    def confirm(db: Database) -> tuple[Confirmation, bool]:
-        result = db.subscribers.confirm(subscriber.public_id or "", _iso(dated.issued), dated.after_change)
-        welcome = result.result == "confirmed" and here.notices.has_welcome
-        if welcome:
-            db.notice_queue.add("welcome", subscriber.email)
-        return result, welcome
-
-    result, welcome = here.run(confirm)
+    result, welcome = here.run(lambda db: rules.confirm(db, subscriber, _iso(dated.issued), dated.after_change, here.notices.has_welcome))
     if welcome:
         inbox_limit.count(subscriber.email, here.config.web.address_rate)  # owed, but it counts
         here.sender.wake()

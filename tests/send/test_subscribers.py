@@ -301,6 +301,39 @@ def test_adding_someone_who_left_keeps_them_off_the_list_unless_they_asked(tmp_p
         assert unsubscribe(db, "nobody@example.com") is None
 
 
+def test_a_signup_waits_for_its_confirmation_and_a_confirmation_is_welcomed_once(tmp_path: Path) -> None:
+    """The form's rules without the web app: a signup is pending with a confirmation queued; the
+    link makes them active and queues one welcome (none when the workspace has no welcome email,
+    none for a link older than a later unsubscribe)."""
+    import datetime as dt
+
+    from newsletter.subscribers.rules import confirm, sign_up, unsubscribe
+
+    def queued(db: Database, email: str) -> list[str]:
+        return [kind for kind, _ in db.notice_queue.states(email)]
+
+    issued = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with Database(tmp_path / "subscribers.db") as db:
+        sign_up(db, "ada@example.com", "Ada")
+        ada = db.subscribers.get("ada@example.com")
+        assert ada.status == Status.PENDING and queued(db, "ada@example.com") == ["confirm"]
+        result, welcomed = confirm(db, ada, issued, None, welcome=True)
+        assert (result.result, welcomed, db.subscribers.get("ada@example.com").status) == ("confirmed", True, Status.ACTIVE)
+        assert sorted(queued(db, "ada@example.com")) == ["confirm", "welcome"]
+        assert confirm(db, ada, issued, None, welcome=True)[1] is False  # the link again: already active, no second welcome
+
+        sign_up(db, "bo@example.com", None)
+        bo = db.subscribers.get("bo@example.com")
+        assert confirm(db, bo, issued, None, welcome=False)[1] is False and queued(db, "bo@example.com") == ["confirm"]
+
+        sign_up(db, "cy@example.com", None)
+        cy = db.subscribers.get("cy@example.com")
+        changes_before_the_link = 0
+        unsubscribe(db, "cy@example.com")
+        result, welcomed = confirm(db, cy, issued, changes_before_the_link, welcome=True)
+        assert (result.result, welcomed, db.subscribers.get("cy@example.com").status) == ("stale", False, Status.UNSUBSCRIBED)
+
+
 def test_suppression_lists_map_to_statuses_and_stored_addresses() -> None:
     from newsletter.providers.sendgrid.suppressions import suppressed
 
