@@ -12,6 +12,8 @@ each in a forked process, then one clean run. After it, for every schedule:
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import multiprocessing.context
 import os
 import random
 import signal
@@ -82,22 +84,42 @@ class FaultyProvider(OneByOne):
         pass
 
 
-def run_forked(prepared: PreparedIssue, truth: Path, fault: tuple[int, str] | None, monkeypatch) -> int:
-    """One `send` in a child process (so SIGKILL kills only it); returns how it ended."""
-    monkeypatch.setattr(core, "open_provider", lambda name, workspace: FaultyProvider(workspace.config, truth, fault))
-    pid = os.fork()
-    if pid == 0:  # the child: send, then leave without running pytest's exit handlers
-        code = 0
-        try:
-            send_issue(prepared, "outbox")
-        except BaseException:  # noqa: BLE001 (the child reports any failure as its exit status)
-            code = 1
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return status
+def send_with_faults(prepared: PreparedIssue, truth: Path, fault: tuple[int, str] | None) -> None:
+    """The child's whole life: one `send` through the faulty provider, retries without their waits
+    (as the fast_retries fixture has them), then out without running any exit handler."""
+    from tenacity import wait_none
+
+    from newsletter.sending import loop
+
+    core.open_provider = lambda name, workspace: FaultyProvider(workspace.config, truth, fault)
+    loop.BACKOFF, loop.DEFERRAL_PAUSE = wait_none(), 0.001
+    code = 0
+    try:
+        send_issue(prepared, "outbox")
+    except BaseException:  # noqa: BLE001 (the child reports any failure as its exit status)
+        code = 1
+    os._exit(code)
 
 
-def test_no_sequence_of_faults_sends_twice_or_loses_anyone(issue_path: Path, tmp_path: Path, fast_retries, monkeypatch) -> None:
+def run_forked(processes: multiprocessing.context.ForkServerContext, prepared: PreparedIssue, truth: Path, fault: tuple[int, str] | None) -> int:
+    """One `send` in a child process (so SIGKILL kills only it); its exit code (-9: killed).
+    The children fork from a small server process, not from pytest's: forking the test runner,
+    with every test module loaded, cost 20 ms of page copying each, 700 times over."""
+    child = processes.Process(target=send_with_faults, args=(prepared, truth, fault))
+    child.start()
+    child.join()
+    assert child.exitcode is not None
+    return child.exitcode
+
+
+@pytest.fixture(scope="module")
+def processes() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # the server loads this module (and the tool) once
+    return context
+
+
+def test_no_sequence_of_faults_sends_twice_or_loses_anyone(issue_path: Path, tmp_path: Path, processes: multiprocessing.context.ForkServerContext) -> None:
     prepared = prepare_issue(issue_path)
     settings = prepared.workspace.config.send.model_copy(update={"batch_size": 7, "retries": 2, "error_budget": 10_000})
     config = prepared.workspace.config.model_copy(update={"send": settings})
@@ -115,10 +137,10 @@ def test_no_sequence_of_faults_sends_twice_or_loses_anyone(issue_path: Path, tmp
         truth = folder / "delivered.txt"
         schedule = [(chance.randrange(SUBSCRIBERS + 3), chance.choice(FAULTS)) for _ in range(chance.randint(1, 4))]
         for fault in schedule:
-            run_forked(here, truth, fault, monkeypatch)
+            run_forked(processes, here, truth, fault)
             seen_faults[fault[1]] += 1
-        final = run_forked(here, truth, None, monkeypatch)
-        assert os.WIFEXITED(final) and os.WEXITSTATUS(final) == 0, f"schedule {number} {schedule}: the clean run failed"
+        final = run_forked(processes, here, truth, None)
+        assert final == 0, f"schedule {number} {schedule}: the clean run failed"
 
         delivered = Counter(truth.read_text().split()) if truth.exists() else Counter()
         with Database(here.workspace.database) as db:
