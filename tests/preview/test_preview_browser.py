@@ -34,7 +34,8 @@ def save_views(page, request, tmp_path: Path) -> list[Path]:
     return shots
 
 
-def test_page_shows_the_inbox_line_every_story_and_the_plain_text(page) -> None:
+def test_page_shows_the_inbox_line_every_story_and_the_plain_text(look) -> None:
+    page = look
     assert page.text_content("#subject") == "Robots learn to fold laundry, and a quieter data centre"
     assert page.text_content("#preheader") == "Two stories from the lab and one from the server room, in under three minutes."
     assert page.text_content("#sender") == "Fixture Editor <editor@fixture.example.org>"
@@ -50,37 +51,40 @@ def test_page_shows_the_inbox_line_every_story_and_the_plain_text(page) -> None:
     assert page.is_hidden("#panel-email")
 
 
-def test_size_meter_and_check_results_are_shown(page, preview) -> None:
-    size = preview.session.snapshot.email.html_bytes
+def test_size_meter_and_check_results_are_shown(look, shared_preview) -> None:
+    page = look
+    size = shared_preview.session.snapshot.email.html_bytes
     assert page.text_content("#size-label") == f"{size / 1000:.1f} KB of Gmail's ~102 KB clip"
     assert page.get_attribute("#size-meter", "value") == str(size)
     assert page.is_visible("text=No errors or warnings.")
 
 
-def test_views_are_saved_as_screenshots(page, request, tmp_path: Path) -> None:
-    shots = save_views(page, request, tmp_path)
+def test_views_are_saved_as_screenshots(look, request, tmp_path: Path) -> None:
+    shots = save_views(look, request, tmp_path)
     assert [path.name for path in shots] == ["desktop.png", "phone.png", "dark.png"]
     assert all(path.stat().st_size > 10_000 for path in shots)
 
 
 @pytest.mark.parametrize("width", [320, 375])
-def test_email_never_scrolls_sideways_on_a_phone(browser, preview, width: int) -> None:
+def test_email_never_scrolls_sideways_on_a_phone(browser, shared_preview, width: int) -> None:
     context = browser.new_context(viewport={"width": width, "height": 800})
     tab = context.new_page()
-    tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith(preview.url) else route.abort())
-    tab.goto(preview.url + "email.html")
+    tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith(shared_preview.url) else route.abort())
+    tab.goto(shared_preview.url + "email.html")
     overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     context.close()
     assert overflow <= 0
 
 
-def test_phone_frame_is_375_px_and_does_not_scroll_sideways(page) -> None:
+def test_phone_frame_is_375_px_and_does_not_scroll_sideways(look) -> None:
+    page = look
     sizes = frame(page, "phone").locator("html").evaluate("e => [window.innerWidth, e.scrollWidth]")
     assert sizes[0] == 375
     assert sizes[1] <= 375
 
 
-def test_header_columns_stack_into_one_on_the_phone(page) -> None:
+def test_header_columns_stack_into_one_on_the_phone(look) -> None:
+    page = look
     def boxes(which: str):
         name = frame(page, which).locator("h1").bounding_box()
         issue = frame(page, which).get_by_text("Issue 7", exact=False).first.bounding_box()
@@ -94,7 +98,8 @@ def test_header_columns_stack_into_one_on_the_phone(page) -> None:
     assert abs(issue["x"] - name["x"]) < 2
 
 
-def test_dark_switch_renders_the_email_with_its_dark_styles(page) -> None:
+def test_dark_switch_renders_the_email_with_its_dark_styles(look) -> None:
+    page = look
     card = frame(page, "desktop").locator(".nl-card").first
     light = card.evaluate("e => getComputedStyle(e).backgroundColor")
     page.check("#dark")
