@@ -113,6 +113,7 @@ def test_a_command_that_needs_a_missing_part_says_which_to_install(workspace: Pa
     install = f"pip install 'newsletter-desk[{part}]'"
     assert done.stderr.splitlines()[-1] == f"Error: newsletter {args[0]} needs the {part} part {purpose}, which is not installed: {install}"
     assert "Traceback" not in done.stderr
+    assert done.stdout == ""  # said before any work: no text report first
     assert not (workspace / "report.html").exists()
 
 

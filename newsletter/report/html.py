@@ -84,6 +84,12 @@ def _svg(figure: Any, name: str) -> str:
     return f'<figure role="img" aria-label="{html.escape(name)}">{svg.strip()}</figure>'
 
 
+def can_draw() -> None:
+    """Load matplotlib (the [report] part) now: where it is missing, the ModuleNotFoundError comes
+    before any work or output, and the command line names the part to install."""
+    import matplotlib  # noqa: F401
+
+
 def _rc() -> Any:
     import matplotlib
 

@@ -59,14 +59,16 @@ def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path 
         raise click.UsageError("--json and --html - both print to standard output; choose one")
     if html_file is not None and not page_only:
         output_target(html_file, follow_symlinks)  # a device, a FIFO or a missing folder is refused before any work
+    if html_file is not None:
+        from ...report import html
+
+        html.can_draw()  # a missing [report] part is said before the text report, not after it
     found = _figures(issue_file, opens)
     if as_json:
         click.echo(text.terminal_safe_json(json.dumps(found.to_dict(), indent=2, ensure_ascii=False)))
     elif not page_only:
         click.echo(text.issue_text(found) if isinstance(found, IssueReport) else text.trend_text(found), nl=False)
     if html_file is not None:
-        from ...report import html
-
         html.write_page(html_file, html.issue_html(found) if isinstance(found, IssueReport) else html.trend_html(found), follow_symlinks)
         if not page_only:
             click.echo(f"wrote {display_path(html_file)}", err=True)
