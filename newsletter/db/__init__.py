@@ -1,8 +1,8 @@
 """The subscriber database: subscribers, the send ledger and schedules. The only package that speaks SQL.
 
-    with Database(workspace.database) as db:
-        db.subscribers.get("ada@example.com")
-        db.ledger.counts("7")
+with Database(workspace.database) as db:
+    db.subscribers.get("ada@example.com")
+    db.ledger.counts("7")
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
+from .audience import Audience, Consent
 from .connection import Busy, Connection, NoDatabase, StoreError
 from .events import Event, Events, NoticeLog
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
@@ -23,8 +24,29 @@ if TYPE_CHECKING:
     from .postgres import PostgresConnection
 
 __all__ = [
-    "Bouncing", "Busy", "Claim", "Confirmation", "Database", "Event", "Events", "NoDatabase", "ImportCounts", "IssueRecord", "Ledger", "Location", "NoticeLog",
-    "NoticeQueue", "QueuedNotice", "Reports", "Schedule", "Server", "Settlement", "StoreError", "Subscribers",
+    "Audience",
+    "Bouncing",
+    "Consent",
+    "Busy",
+    "Claim",
+    "Confirmation",
+    "Database",
+    "Event",
+    "Events",
+    "NoDatabase",
+    "ImportCounts",
+    "IssueRecord",
+    "Ledger",
+    "Location",
+    "NoticeLog",
+    "NoticeQueue",
+    "QueuedNotice",
+    "Reports",
+    "Schedule",
+    "Server",
+    "Settlement",
+    "StoreError",
+    "Subscribers",
 ]
 
 
@@ -46,6 +68,7 @@ class Database:
             self.connection = Connection(location, create, read_only)
         self.path = self.connection.path
         self.subscribers = Subscribers(self.connection)
+        self.audience = Audience(self.connection)
         self.ledger = Ledger(self.connection)
         self.events = Events(self.connection)
         self.notices = NoticeLog(self.connection)

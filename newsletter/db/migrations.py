@@ -211,6 +211,45 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE status_changes ADD COLUMN issue TEXT;
     ALTER TABLE issues ADD COLUMN provider TEXT;
     """,
+    # 6: the audience. Tags; each reader's choices of the workspace's topics (no row: the topic's
+    # default); how each reader consented; suppressions that outlive an erased subscriber (a keyed
+    # hash of the address, never the address); the segment each delivery was sent under; the
+    # topic each issue went out in (an unsubscribe link from it leaves that topic only).
+    """
+    CREATE TABLE tags (
+        email TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (email, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX tags_by_tag ON tags (tag, email);
+    CREATE TABLE subscriptions (
+        email TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        subscribed INTEGER NOT NULL CHECK (subscribed = 0 OR subscribed = 1),
+        changed_at TEXT NOT NULL,
+        PRIMARY KEY (email, topic)
+    ) WITHOUT ROWID;
+    CREATE INDEX subscriptions_by_topic ON subscriptions (topic, subscribed, email);
+    CREATE TABLE consents (
+        email TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        method TEXT NOT NULL,
+        source TEXT,
+        text_version TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE suppressions (
+        address_hash TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE audience_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE deliveries ADD COLUMN segment TEXT;
+    ALTER TABLE issues ADD COLUMN topic TEXT;
+    CREATE INDEX subscribers_by_created ON subscribers (created_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -368,6 +407,41 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE status_changes ADD COLUMN issue {T};
     ALTER TABLE issues ADD COLUMN provider {T};
     """,
+    f"""
+    CREATE TABLE tags (
+        email {T} NOT NULL,
+        tag {T} NOT NULL,
+        PRIMARY KEY (email, tag)
+    );
+    CREATE INDEX tags_by_tag ON tags (tag, email);
+    CREATE TABLE subscriptions (
+        email {T} NOT NULL,
+        topic {T} NOT NULL,
+        subscribed INTEGER NOT NULL CHECK (subscribed IN (0, 1)),
+        changed_at {T} NOT NULL,
+        PRIMARY KEY (email, topic)
+    );
+    CREATE INDEX subscriptions_by_topic ON subscriptions (topic, subscribed, email);
+    CREATE TABLE consents (
+        email {T} PRIMARY KEY,
+        at {T} NOT NULL,
+        method {T} NOT NULL,
+        source {T},
+        text_version {T}
+    );
+    CREATE TABLE suppressions (
+        address_hash {T} PRIMARY KEY,
+        reason {T} NOT NULL,
+        at {T} NOT NULL
+    );
+    CREATE TABLE audience_settings (
+        name {T} PRIMARY KEY,
+        value {T} NOT NULL
+    );
+    ALTER TABLE deliveries ADD COLUMN segment {T};
+    ALTER TABLE issues ADD COLUMN topic {T};
+    CREATE INDEX subscribers_by_created ON subscribers (created_at);
+    """,
 )
 
 assert len(POSTGRES_MIGRATIONS) == len(MIGRATIONS), "every schema step exists for both databases"
@@ -383,4 +457,9 @@ TABLES: dict[str, str] = {
     "events": "event_id",
     "notices": "id",
     "notice_queue": "id",
+    "tags": "email, tag",
+    "subscriptions": "email, topic",
+    "consents": "email",
+    "suppressions": "address_hash",
+    "audience_settings": "name",
 }

@@ -195,6 +195,8 @@ class Issue(Strict):
     outro: LongMarkdown | None = None
     layout: Layout | None = None  # this issue's layout; [newsletter] layout when not given
     publish: bool = False  # put it in the web archive (`newsletter publish`) even before it is sent
+    topic: Line | None = None  # which of the workspace's [topics] it goes to; default: the default topic
+    segment: Line | None = None  # a segment expression or a [segments] name: only the readers it matches
 
     @property
     def stories(self) -> list[Story]:

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 from ..errors import ConfigError
 from ..i18n.catalogue import LABEL_KEYS, LABELS, check_placeholders
 from ..models import Layout, Line, Strict, Url
+from ..models.audience import normal_tag, topic_key_problem
 from .database import Location, locate
 
 CONFIG_NAME = "newsletter.toml"
@@ -209,6 +210,26 @@ def proxy_address(value: str) -> str:
         raise ValueError(f'expected an IP address or a range such as "127.0.0.0/8", got {value!r}') from None
 
 
+def topic_key(value: str) -> str:
+    problem = topic_key_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Tag = Annotated[str, AfterValidator(normal_tag)]
+TopicKey = Annotated[str, AfterValidator(topic_key)]
+
+
+class TopicSettings(Strict):
+    """One of several newsletters in the workspace (`[topics.<key>]`): readers choose which they get."""
+
+    name: Line
+    description: Line = ""
+    default: bool = True  # what a new signup (and a reader from before topics existed) gets
+    sender_name: Line | None = None  # the From name of this topic's issues; default: [sender] name
+
+
 class WebSettings(Strict):
     """The subscriber-facing web app (`newsletter serve`)."""
 
@@ -224,6 +245,10 @@ class WebSettings(Strict):
     rate_limit_storage: Line = "memory://"
     subscribe_rate: Annotated[Line, AfterValidator(rate_limits)] = "10/minute;60/hour"  # signups per client address
     address_rate: Annotated[Line, AfterValidator(rate_limits)] = "3/hour;10/day"  # confirmation emails per subscriber address
+    # Tags the signup form may set (a hidden field or a checkbox named `tags`); any other is refused.
+    allowed_tags: list[Tag] = []
+    # Other sites (origins) whose pages may post the signup form or call it as JSON (CORS).
+    allowed_origins: list[Annotated[Url, AfterValidator(origin)]] = []
 
 
 class LinkSettings(Strict):
@@ -281,6 +306,23 @@ class Config(Strict):
     # confirmation and welcome emails): they replace the translation for [newsletter] language,
     # e.g. sponsor = "Partner of the week".
     labels: Labels = {}
+    # Several newsletters in one workspace; none: one list, as before topics existed.
+    topics: dict[TopicKey, TopicSettings] = {}
+    # Named segments (`ai_readers = "tag:ai and not tag:paused"`), usable wherever an expression is.
+    segments: dict[TopicKey, Line] = {}
+
+    @property
+    def default_topic(self) -> str | None:
+        """The topic an issue without `topic:` goes to: the first default one (else the first)."""
+        for key, topic in self.topics.items():
+            if topic.default:
+                return key
+        return next(iter(self.topics), None)
+
+    @property
+    def topic_defaults(self) -> dict[str, bool]:
+        """Each topic's key and whether a reader with no choice recorded for it gets it."""
+        return {key: topic.default for key, topic in self.topics.items()}
 
     @property
     def base_url(self) -> str:
