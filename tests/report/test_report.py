@@ -264,7 +264,7 @@ def test_json_schema_of_the_trend(workspace, data, monkeypatch):
     assert found["report"] == "trend"
     assert [point["issue"] for point in found["issues"]] == ["7", "8"]
     assert set(found["issues"][1]) == {"issue", "subject", "state", "first_sent", "list_size", "sent", "delivered", "complaints", "complaint_rate",
-                                       "unsubscribes", "unsubscribe_rate", "clicks", "clickers", "opens", "provider", "measured"}  # fmt: skip
+                                       "unsubscribes", "unsubscribe_rate", "clicks", "clickers", "opens", "provider", "measured", "topic"}  # fmt: skip
     assert (found["issues"][0]["list_size"], found["issues"][0]["delivered"], found["issues"][0]["complaint_rate"]) == (10, 0, 0.0)
     assert (found["issues"][1]["list_size"], found["issues"][1]["delivered"], found["issues"][1]["clicks"]) == (12, 5, 1)
 
