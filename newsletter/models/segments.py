@@ -289,9 +289,10 @@ def _syntax_message(text: str, error: Exception, within: str | None) -> str:
     expected: set[str] = set()
     found = "the end"
     if isinstance(error, UnexpectedToken):
-        offset = error.token.start_pos if isinstance(error.token.start_pos, int) else len(text)
+        at_end = error.token.type == "$END"  # lark places the end at the last token: the caret goes after it
+        offset = error.token.start_pos if isinstance(error.token.start_pos, int) and not at_end else len(text)
         expected = set(error.expected)
-        found = "the end" if error.token.type == "$END" else repr(str(error.token))
+        found = "the end" if at_end else repr(str(error.token))
         if _open_parentheses(text[:offset]) == 0:  # LALR's states are shared: ')' may be listed where nothing is open
             expected.discard("RPAR")
     elif isinstance(error, UnexpectedCharacters):
