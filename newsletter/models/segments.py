@@ -188,7 +188,11 @@ class _Resolver:
         try:
             tree = _parser().parse(text)
         except UnexpectedInput as exc:
-            raise SegmentError(_syntax_message(text, exc, within)) from None
+            message = _syntax_message(text, exc, within)
+            word = re.match(r"[a-z0-9_-]+", text[exc.pos_in_stream or 0 :] if exc.pos_in_stream is not None else "")
+            if word and word.group() in self.named_segments:  # a named segment inside an expression
+                message = message.replace(":\n", f" (inside an expression, a named segment is written segment:{word.group()}):\n", 1)
+            raise SegmentError(message) from None
         return self._build(tree, text, within)
 
     def named(self, name: str, at: tuple[str, int] | None) -> Expression:
