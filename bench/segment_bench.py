@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import random
 import sys
@@ -107,8 +108,8 @@ def main() -> None:
                 key = f"bench-{run}-{number}"
                 segment = parse_segment(expression, {}, TOPICS) if expression else None
                 selection = select(db.connection.dialect, topic, TOPICS, segment, NOW)
-                counting, (count, _) = min((timed(lambda: db.ledger.would_send(key, 5, selection)) for _ in range(3)), key=lambda pair: pair[0])  # type: ignore[misc]
-                preparing, _ = timed(lambda: db.ledger.prepare(key, selection=selection))
+                counting, (count, _) = min((timed(functools.partial(db.ledger.would_send, key, 5, selection)) for _ in range(3)), key=lambda pair: pair[0])  # type: ignore[misc]
+                preparing, _ = timed(functools.partial(db.ledger.prepare, key, selection=selection))
                 print(
                     f"{topic or '-':<6} {expression or '(everyone)':<62} {count:>9,} "
                     f"{counting:6.3f} s {counting / baseline:4.1f}x {preparing:6.2f} s {preparing / baseline:5.1f}x"
