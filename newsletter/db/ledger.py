@@ -330,7 +330,7 @@ class Ledger:
 
     def left_out(self, selection: Selection) -> LeftOut:
         """How many subscribers `selection` leaves out, and why (each counted once, for the first reason)."""
-        topic, segment = selection.in_topic, selection.in_segment
+        topic, segment = selection.topic_readers, selection.in_segment
         row = self.db.execute(
             f"""SELECT count(*), coalesce(sum(CASE WHEN s.status = 'active' THEN 0 ELSE 1 END), 0),
                    coalesce(sum(CASE WHEN s.status = 'active' AND NOT ({topic.sql}) THEN 1 ELSE 0 END), 0),

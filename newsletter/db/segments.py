@@ -2,10 +2,10 @@
 to conditions over `subscribers s`, the same on SQLite and PostgreSQL (dialect.py says how each
 reads a JSON attribute).
 
-Counting a million readers walks the subscribers once. A topic's membership is looked up per
-reader by primary key, so a batch's claim (which checks it again for its few rows) costs the same
-at any list size; a tag's readers are read once per statement (only whole-list statements use
-segments). Each condition is true or false, never NULL, so `not` is the exact opposite of what it
+Counting a million readers walks the subscribers once. In statements over the whole list, a
+topic's exceptions and a tag's readers are read once per statement; a batch's claim checks the
+topic again per reader by primary key, so it costs the same at any list size (only whole-list
+statements use segments). Each condition is true or false, never NULL, so `not` is the exact opposite of what it
 negates.
 """
 
@@ -42,14 +42,16 @@ class Selection:
 
     topic: str | None = None
     segment: str | None = None
-    in_topic: Condition = EVERYONE
+    in_topic: Condition = EVERYONE  # per reader: what a claim checks again for its few rows
     in_segment: Condition = EVERYONE
+    topic_readers: Condition = EVERYONE  # the same as in_topic, as a set read once per statement
 
     @property
     def condition(self) -> Condition:
+        """The whole-list form, for statements over every subscriber (count, prepare)."""
         if self.topic is None and self.segment is None:
             return EVERYONE
-        return self.in_topic & self.in_segment
+        return self.topic_readers & self.in_segment
 
 
 WHOLE_LIST = Selection()
@@ -59,8 +61,9 @@ def select(dialect: Dialect, topic: str | None, defaults: Mapping[str, bool], se
     """The Selection for `topic` (one of `defaults`, the workspace's topics and their defaults) and
     `segment`; `now` fixes what `joined < 30d` counts from, for the whole send."""
     in_topic = topic_member(topic, defaults[topic]) if topic is not None else EVERYONE
+    readers = topic_readers(topic, defaults[topic]) if topic is not None else EVERYONE
     in_segment = _Compiler(dialect, defaults, now).condition(segment.expression) if segment is not None else EVERYONE
-    return Selection(topic, segment.label if segment else None, in_topic, in_segment)
+    return Selection(topic, segment.label if segment else None, in_topic, in_segment, readers)
 
 
 def topic_member(topic: str, default: bool) -> Condition:
@@ -68,6 +71,14 @@ def topic_member(topic: str, default: bool) -> Condition:
     if default:
         return Condition("NOT EXISTS (SELECT 1 FROM subscriptions c WHERE c.email = s.email AND c.topic = ? AND c.subscribed = 0)", (topic,))
     return Condition("EXISTS (SELECT 1 FROM subscriptions c WHERE c.email = s.email AND c.topic = ? AND c.subscribed = 1)", (topic,))
+
+
+def topic_readers(topic: str, default: bool) -> Condition:
+    """topic_member for a statement over the whole list: the readers who chose otherwise than the
+    default are read once from subscriptions_by_topic (a lookup per reader costs 2x on a million)."""
+    if default:
+        return Condition("s.email NOT IN (SELECT c.email FROM subscriptions c WHERE c.topic = ? AND c.subscribed = 0)", (topic,))
+    return Condition("s.email IN (SELECT c.email FROM subscriptions c WHERE c.topic = ? AND c.subscribed = 1)", (topic,))
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ class _Compiler:
                 # The tag's readers, read once from tags_by_tag per statement: faster over a whole list than a lookup per reader.
                 return Condition("s.email IN (SELECT g.email FROM tags g WHERE g.tag = ?)", (tag,))
             case InTopic(topic):
-                return topic_member(topic, self.defaults[topic])
+                return topic_readers(topic, self.defaults[topic])
             case Attribute(name, operator, values):
                 return self._attribute(name, operator, values)
             case Joined(within, age):
