@@ -251,3 +251,18 @@ def test_purging_old_signups_counts_them_and_keeps_the_confirmed(location: Locat
         for table in ("consents", "status_changes", "notice_queue"):
             assert db.connection.db.execute(f"SELECT count(*) FROM {table} WHERE email = 'old-1@example.com'").fetchone()[0] == 0, table
         assert db.audience.suppression("old-1@example.com") is None  # they may sign up again
+
+
+def test_someone_erased_twice_keeps_one_ledger_row_per_issue(location: Location) -> None:
+    """Erased, back by their own signup, sent the same issue again (readers added since get it), erased again."""
+    with Database(location) as db:
+        signed_up_and_confirmed(db, ADA)
+        send_to_everyone(db, "7")
+        erase(db, ADA, "command line")
+        signed_up_and_confirmed(db, ADA)
+        send_to_everyone(db, "7")
+        send_to_everyone(db, "8")
+        assert erase(db, ADA, "web") is True
+        placeholder = "erased:" + db.audience.address_hash(ADA)[:16]
+        assert [(r.issue, r.state) for r in db.records.deliveries(placeholder)] == [("7", "sent"), ("8", "sent")]
+        assert [c.channel for c in db.records.history(placeholder) if c.status == "erased"] == ["command line", "web"]
