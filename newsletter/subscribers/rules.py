@@ -80,7 +80,7 @@ def import_subscribers(db: Database, rows: SubscriberCsv, skip_invalid: bool = F
     rows.tally) and not `skip_invalid`, the whole import is rolled back and None returned."""
     try:
         with db.transaction():  # all or nothing
-            counts = db.subscribers.upsert(rows)
+            counts = db.subscribers.upsert(rows, rows.topic_keys)
             if rows.tally.rejected_count and not skip_invalid:
                 raise _Rejected
     except _Rejected:
