@@ -102,6 +102,14 @@ class Dialect(ABC):
         """A query for the distinct keys of the JSON objects in `table`.`column`, in order."""
 
     @abstractmethod
+    def json_items(self, column: str, alias: str) -> str:
+        """A FROM item: each text of the JSON array in `column`, as `alias`.value."""
+
+    @abstractmethod
+    def joined(self, expression: str, separator: str) -> str:
+        """An aggregate: the group's values of `expression` in one text, `separator` between them."""
+
+    @abstractmethod
     def issue_number(self, column: str) -> str:
         """SQL for an issue key as a number, NULL when it is not all digits."""
 
@@ -182,6 +190,12 @@ class SqliteDialect(Dialect):
 
     def json_keys(self, table: str, column: str) -> str:
         return f"SELECT DISTINCT key FROM {table}, json_each({table}.{column}) ORDER BY key"
+
+    def json_items(self, column: str, alias: str) -> str:
+        return f"json_each({column}) AS {alias}"
+
+    def joined(self, expression: str, separator: str) -> str:
+        return f"group_concat({expression}, '{separator}')"
 
     def issue_number(self, column: str) -> str:
         # CAST makes any text a number (0 for "abc"): only all-digit keys are cast.
@@ -264,6 +278,12 @@ class PostgresDialect(Dialect):
 
     def json_keys(self, table: str, column: str) -> str:
         return f"SELECT DISTINCT jsonb_object_keys({column}::jsonb) AS key FROM {table} ORDER BY key"
+
+    def json_items(self, column: str, alias: str) -> str:
+        return f"json_array_elements_text({column}::json) AS {alias}(value)"
+
+    def joined(self, expression: str, separator: str) -> str:
+        return f"string_agg({expression}, '{separator}')"
 
     def issue_number(self, column: str) -> str:
         # CAST refuses text that is not a number, failing the whole query: only all-digit keys are cast.

@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -16,6 +16,7 @@ import orjson
 
 from ..mail.links import PUBLIC_ID_BYTES
 from ..models import Status, Subscriber
+from . import audience_writes
 from .connection import Store, StoreError, now
 from .dialect import Dialect
 
@@ -79,9 +80,11 @@ class Subscribers:
         self.connection = connection
         self.db = connection.db
 
-    def upsert(self, subscribers: Iterable[Subscriber]) -> ImportCounts:
+    def upsert(self, subscribers: Iterable[Subscriber], topics: Sequence[str] = ()) -> ImportCounts:
         """Add new subscribers and update names and attributes of known ones, in one transaction,
-        streaming: the input is read as it is stored.
+        streaming: the input is read as it is stored. Each row's tags are added to the
+        subscriber's (never taken away); a row that gives its topics (not None) records a choice of
+        every topic of `topics`, the workspace's: those it lists on, the others off.
 
         A status other than `active` in the input is honoured: new subscribers get it, and an
         active subscriber takes it (someone who left elsewhere is not mailed here). The other way
@@ -94,14 +97,14 @@ class Subscribers:
         stamp = now()
         if self.connection.dialect.copies_in_bulk:  # staging costs little at any size
             with self.connection.transaction():
-                return self._merge_staged(rows, stamp)
+                return self._merge_staged(rows, stamp, topics)
         first = list(islice(rows, DIRECT_UP_TO + 1))
         with self.connection.transaction():
             if len(first) <= DIRECT_UP_TO:
-                return self._merge_directly(first, stamp)
-            return self._merge_staged(itertools.chain(first, rows), stamp)
+                return self._merge_directly(first, stamp, topics)
+            return self._merge_staged(itertools.chain(first, rows), stamp, topics)
 
-    def _merge_directly(self, subscribers: list[Subscriber], stamp: str) -> ImportCounts:
+    def _merge_directly(self, subscribers: list[Subscriber], stamp: str, topics: Sequence[str]) -> ImportCounts:
         """A list that fits in memory: sorted by address and merged with one statement per chunk."""
         subscribers.sort(key=lambda s: s.email)  # stable: a repeat's later values still win
         ids = _public_ids(len(subscribers))
@@ -116,6 +119,8 @@ class Subscribers:
             raise self._cannot_import(exc) from None
         leaving = [(s.status, stamp, stamp, s.email) for s in subscribers if s.status != Status.ACTIVE]
         deactivated = self.db.executemany(DEACTIVATE_ONE, leaving).rowcount if leaving else 0
+        audience_writes.add_imported_tags(self.connection, subscribers)
+        audience_writes.choose_imported_topics(self.connection, subscribers, topics, stamp)
         after = self._as_stored(sorted(before))
         updated = sum(after[email] != stored for email, stored in before.items())
         gone = [(email, after[email][2]) for email, stored in before.items() if stored[2] == Status.ACTIVE and after[email][2] != Status.ACTIVE]
@@ -142,7 +147,7 @@ class Subscribers:
         ).fetchone()[0]
         return int(changed), known - int(changed)
 
-    def _merge_staged(self, subscribers: Iterable[Subscriber], stamp: str) -> ImportCounts:
+    def _merge_staged(self, subscribers: Iterable[Subscriber], stamp: str, topics: Sequence[str]) -> ImportCounts:
         """A big list (on PostgreSQL, every list): appended to a temporary table as it is read,
         then merged set-wise, so the list's B-tree is written in address order rather than at
         random places (a million-row import stays fast once the list outgrows the page cache).
@@ -159,8 +164,8 @@ class Subscribers:
         db.execute(f"CREATE TEMP TABLE before_import AS {SNAPSHOT_BEFORE}")
         # Random link ids go into their index at random places: when the import outnumbers the
         # list, building the index afresh (one sort) is far cheaper (13 s against 6 s for a million).
-        known = int(db.execute("SELECT count(*) FROM (SELECT 1 FROM subscribers LIMIT ?) AS sample", (staged,)).fetchone()[0])
-        rebuild_index = known < staged
+        known = int(db.execute("SELECT count(*) FROM (SELECT 1 FROM subscribers LIMIT ?) AS sample", (staged.rows,)).fetchone()[0])
+        rebuild_index = known < staged.rows
         try:
             if dialect.upsert_may_update_a_row_twice:
                 added = self._upsert_in_file_order(rebuild_index)
@@ -171,15 +176,22 @@ class Subscribers:
         deactivated = db.execute(DEACTIVATE_STAGED, (stamp, stamp)).rowcount
         self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
         updated, unchanged = self._changed_since_snapshot()
+        if staged.tags:
+            audience_writes.add_staged_tags(self.connection)
+        if staged.topics:
+            audience_writes.choose_staged_topics(self.connection, topics, stamp)
         db.execute(f"DROP TABLE {dialect.temporary_schema}.staged")
         db.execute(f"DROP TABLE {dialect.temporary_schema}.before_import")
         return ImportCounts(added, updated, unchanged, deactivated)
 
-    def _stage(self, subscribers: Iterable[Subscriber], stamp: str) -> int:
-        """The list, numbered in file order, in the temporary table `staged`; how many rows."""
+    def _stage(self, subscribers: Iterable[Subscriber], stamp: str) -> Staged:
+        """The list, numbered in file order, in the temporary table `staged`: how many rows, and
+        whether any had tags or topics."""
         self.db.execute(f"DROP TABLE IF EXISTS {self.connection.dialect.temporary_schema}.staged")  # as before_import
-        self.db.execute(f"CREATE TEMP TABLE staged (n BIGINT, {STAGED})")
-        return self.connection.dialect.load_rows(self.db, "staged", f"n, {COPIED}", _numbered_rows(subscribers, stamp))
+        self.db.execute(f"CREATE TEMP TABLE staged (n BIGINT, {STAGED}, tags TEXT, topics TEXT)")
+        staged = Staged()
+        staged.rows = self.connection.dialect.load_rows(self.db, "staged", f"n, {COPIED}, tags, topics", _numbered_rows(subscribers, stamp, staged))
+        return staged
 
     def _upsert_in_file_order(self, rebuild_index: bool) -> int:
         """SQLite: one upsert in address order, a repeated address's rows in file order (later
@@ -370,11 +382,46 @@ class Subscribers:
             counts[Status(status)] = count
         return counts
 
-    def all(self, status: Status | None = None) -> Iterator[Subscriber]:
-        """Every subscriber (or those with `status`), in address order, read as they are used."""
-        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+    def all(self, status: Status | None = None, tag: str | None = None, topic: tuple[str, bool] | None = None) -> Iterator[Subscriber]:
+        """Every subscriber (or those with `status`, with `tag`, getting `topic`: its key and
+        whether a reader with no choice recorded gets it), in address order, read as they are used."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if status:
+            conditions.append("status = ?")
+            params.append(status)
+        if tag is not None:
+            conditions.append("EXISTS (SELECT 1 FROM tags WHERE tags.email = subscribers.email AND tags.tag = ?)")
+            params.append(tag)
+        if topic is not None:
+            conditions.append("coalesce((SELECT subscribed FROM subscriptions c WHERE c.email = subscribers.email AND c.topic = ?), ?) = 1")
+            params.extend((topic[0], int(topic[1])))
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         query = f"SELECT {COLUMNS}, status_changed_at FROM subscribers {where} ORDER BY email"
         return (_subscriber(row) for row in self.connection.dialect.stream(self.connection, query, params, rows_per_fetch=CHUNK))
+
+    def with_audience(self, topic_defaults: Mapping[str, bool]) -> Iterator[Subscriber]:
+        """Every subscriber with their tags and the topics of `topic_defaults` (the workspace's,
+        with their defaults) they get, in address order, read as they are used."""
+        joined = self.connection.dialect.joined
+        tags = f"(SELECT {joined('tag', TAG_JOIN)} FROM tags WHERE tags.email = subscribers.email)"
+        choice = "topic || '=' || subscribed"
+        chosen = f"(SELECT {joined(choice, TAG_JOIN)} FROM subscriptions c WHERE c.email = subscribers.email)" if topic_defaults else "NULL"
+        query = f"SELECT {COLUMNS}, status_changed_at, {tags}, {chosen} FROM subscribers ORDER BY email"
+        for *row, tag_cell, chosen_cell in self.connection.dialect.stream(self.connection, query, rows_per_fetch=CHUNK):
+            subscriber = _subscriber(tuple(row))
+            topics = _topics_got(chosen_cell, topic_defaults) if topic_defaults else None
+            yield subscriber._replace(tags=tuple(sorted(tag_cell.split(TAG_JOIN))) if tag_cell else (), topics=topics)
+
+    def has_tags(self) -> bool:
+        return self.db.execute("SELECT 1 FROM tags LIMIT 1").fetchone() is not None
+
+    def known(self, emails: Sequence[str]) -> set[str]:
+        """Those of `emails` on the list."""
+        found: set[str] = set()
+        for part in _parts(list(emails), 900):
+            found.update(email for (email,) in self.db.execute(f"SELECT email FROM subscribers WHERE email IN ({','.join('?' * len(part))})", part))
+        return found
 
     def attribute_names(self) -> list[str]:
         rows = self.db.execute(self.connection.dialect.json_keys("subscribers", "attributes"))
@@ -395,15 +442,30 @@ def _row(s: Subscriber, stamp: str, public_id: str) -> tuple[str, str | None, st
     return (s.email, s.name, attributes, s.status, s.created_at or stamp, stamp, public_id, changed)
 
 
-def _numbered_rows(subscribers: Iterable[Subscriber], stamp: str) -> Iterator[tuple[Any, ...]]:
-    """(n, *the COPIED columns) of each subscriber, n counting from 1 in input order."""
+@dataclass
+class Staged:
+    """What staging an import found: its rows, and whether any had tags or gave topics."""
+
+    rows: int = 0
+    tags: bool = False
+    topics: bool = False
+
+
+def _numbered_rows(subscribers: Iterable[Subscriber], stamp: str, staged: Staged) -> Iterator[tuple[Any, ...]]:
+    """(n, *the COPIED columns, tags, topics) of each subscriber, n counting from 1 in input
+    order; tags and topics as JSON arrays, or NULL. Notes in `staged` whether any had either."""
     rows = iter(subscribers)
     n = 0
+    dumps = orjson.dumps
     while chunk := list(islice(rows, CHUNK)):
         ids = _public_ids(len(chunk))
         for s in chunk:
             n += 1
-            yield (n, *_row(s, stamp, s.public_id or next(ids)))
+            tags = dumps(s.tags).decode() if s.tags else None
+            topics = None if s.topics is None else dumps(s.topics).decode()
+            yield (n, *_row(s, stamp, s.public_id or next(ids)), tags, topics)
+        staged.tags = staged.tags or any(s.tags for s in chunk)
+        staged.topics = staged.topics or any(s.topics is not None for s in chunk)
 
 
 def _parts(items: list[str], size: int) -> Iterator[list[str]]:
@@ -417,6 +479,15 @@ def _public_ids(count: int) -> Iterator[str]:
     raw = os.urandom(PUBLIC_ID_BYTES * count)
     for start in range(0, len(raw), PUBLIC_ID_BYTES):
         yield base64.urlsafe_b64encode(raw[start : start + PUBLIC_ID_BYTES]).decode()
+
+
+TAG_JOIN = ";"  # between the tags (or topic choices) one subscriber's row of an export carries: no tag holds it
+
+
+def _topics_got(chosen: str | None, defaults: Mapping[str, bool]) -> tuple[str, ...]:
+    """The topics of `defaults` a reader gets, from their recorded choices ("news=1;events=0")."""
+    choices = dict(item.split("=", 1) for item in chosen.split(TAG_JOIN)) if chosen else {}
+    return tuple(key for key, default in defaults.items() if choices.get(key, str(int(default))) == "1")
 
 
 def _subscriber(row: tuple[Any, ...]) -> Subscriber:

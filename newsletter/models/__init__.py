@@ -258,6 +258,8 @@ class Subscriber(NamedTuple):
     public_id: str | None = None  # random, in every link made for them instead of their address
     created_at: str | None = None
     status_changed_at: str | None = None  # when the status last changed; None: unknown
+    tags: tuple[str, ...] = ()  # an import adds these to the subscriber's tags (never removes any)
+    topics: tuple[str, ...] | None = None  # the workspace's topics they get (the others not); None: no choice given
 
 
 class Recipient(NamedTuple):

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -20,6 +20,7 @@ from ..files.reading import CappedLines, UnreadableFile
 from ..mail.links import PUBLIC_ID, RESERVED_IDS
 from ..models import CONTROL_CHARACTER, Status, Subscriber, attribute_problem, name_problem
 from ..models.addresses import has_ascii_local_part, normalize
+from ..models.audience import TAG_SEPARATOR, normal_tag
 
 REJECTIONS_KEPT = 1000  # rejected rows listed in full; beyond that only counted
 MAX_LINE = 64 * 1024  # characters; a file without line breaks is refused rather than read whole
@@ -36,7 +37,10 @@ CHANGED_COLUMNS = ("status_changed_at",)  # ours: when the status last changed (
 JSON_COLUMNS = ("attributes", "metadata")  # listmonk; Buttondown: a JSON object of attributes
 UNSUBSCRIBED_AT = ("unsub_time",)  # Mailchimp's unsubscribed export
 CLEANED_AT = ("clean_time",)  # Mailchimp's cleaned (bounced) export
-RESERVED = {"email", "name", "status", "created_at", "subscriber_id", "status_changed_at", "attributes"}
+TAGS_COLUMNS = ("tags",)  # ours (a;b), Mailchimp's TAGS ("a","b"), Buttondown's (a,b)
+TOPICS_COLUMNS = ("topics",)  # ours: the workspace's topics the subscriber gets (a;b)
+RESERVED = {"email", "name", "status", "created_at", "subscriber_id", "status_changed_at", "attributes", "tags", "topics"}
+TAG_CELLS_KEPT = 10_000  # distinct tag cells whose reading is remembered (a list repeats a few combinations)
 ATTRIBUTE_PREFIX = "attribute:"  # our export's column for an attribute whose name is a reserved one
 
 # Status words of each tool -> our status; None: not imported (they never confirmed, or are spam).
@@ -100,9 +104,14 @@ class SubscriberCsv:
     Raises SubscriberFileError for a file that cannot be read at all; rows that cannot be used are
     counted in `tally` with their line number and reason."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, topics: Collection[str] = (), tags: Iterable[str] = ()) -> None:
+        """`topics`: the workspace's topic keys (a `topics` column may name only these); `tags`:
+        added to every row's (already checked with normal_tag)."""
         self.path = path
         self.tally = Tally()
+        self.topic_keys = tuple(topics)
+        self.every_row_tags = tuple(tags)
+        self.tag_cells: dict[str, tuple[str, ...] | str] = {}  # a cell -> its tags, or why not
         try:  # a regular file only (a FIFO or /dev/zero is refused), read line by line, lines capped
             self.handle = CappedLines(path, MAX_LINE, "subscriber file", encoding="utf-8-sig")  # -sig: spreadsheets add a BOM
         except OSError as exc:
@@ -147,7 +156,13 @@ class SubscriberCsv:
         self.json_at = column(JSON_COLUMNS)
         self.unsub_at = column(UNSUBSCRIBED_AT)
         self.clean_at = column(CLEANED_AT)
-        used = {self.email_at, self.name_at, self.first_at, self.last_at, self.status_at, self.created_at, self.id_at, self.changed_at, self.json_at}
+        self.tags_at = column(TAGS_COLUMNS)
+        self.topics_at = column(TOPICS_COLUMNS)
+        self.has_topics = self.topics_at != absent
+        used = {
+            self.email_at, self.name_at, self.first_at, self.last_at, self.status_at, self.created_at, self.id_at, self.changed_at, self.json_at,
+            self.tags_at, self.topics_at,
+        }  # fmt: skip
         self.extra = [(i, column.removeprefix(ATTRIBUTE_PREFIX)) for i, column in enumerate(self.header) if i not in used and column]
         self.seen: set[int] = set()  # hashes of the addresses read so far (merged repeats)
 
@@ -205,8 +220,48 @@ class SubscriberCsv:
         usable, created = self._created(line, raw, cells, attributes)
         if not usable:
             return None
+        tags = self._tags(line, raw, cells)
+        if tags is None:
+            return None
+        usable, topics = self._topics(line, raw, cells)
+        if not usable:
+            return None
         self._count(email)
-        return Subscriber(email, name, attributes, status, public_id, created, changed)
+        return Subscriber(email, name, attributes, status, public_id, created, changed, tags, topics)
+
+    def _tags(self, line: int, raw: str, cells: list[str]) -> tuple[str, ...] | None:
+        """The row's tags (its cell's and every row's), or None (the row rejected) for a bad one."""
+        cell = cells[self.tags_at]
+        if not cell:
+            return self.every_row_tags
+        found = self.tag_cells.get(cell)
+        if found is None:
+            found = _tags_of_cell(cell)
+            if len(self.tag_cells) < TAG_CELLS_KEPT:
+                self.tag_cells[cell] = found
+        if isinstance(found, str):
+            self._reject(line, raw, f"column {self.header[self.tags_at]!r}: {found}")
+            return None
+        return tuple(dict.fromkeys(found + self.every_row_tags)) if self.every_row_tags else found
+
+    def _topics(self, line: int, raw: str, cells: list[str]) -> tuple[bool, tuple[str, ...] | None]:
+        """Whether the row is usable, and the topics it gets (None: the file does not say). A
+        `topics` column gives every topic of the workspace: those listed on, the others off."""
+        if not self.has_topics:
+            return True, None
+        cell = cells[self.topics_at]
+        if not self.topic_keys:
+            if cell:
+                self._reject(line, raw, f"column {self.header[self.topics_at]!r}: this workspace has no [topics] in newsletter.toml")
+                return False, None
+            return True, None
+        listed = _items(cell)
+        unknown = [key for key in listed if key not in self.topic_keys]
+        if unknown:
+            known = ", ".join(self.topic_keys)
+            self._reject(line, raw, f"column {self.header[self.topics_at]!r}: {unknown[0]!r} is not one of this workspace's topics ({known})")
+            return False, None
+        return True, tuple(listed)
 
     def _public_id(self, line: int, raw: str, cells: list[str]) -> tuple[bool, str | None]:
         """Whether the row may be imported as far as its subscriber_id goes, and the id (None: none given)."""
@@ -329,6 +384,35 @@ def _header_problem(header: list[str]) -> str | None:
     return None
 
 
+def _items(cell: str) -> list[str]:
+    """The items of a cell of several: `a;b` (ours), `a,b`, or Mailchimp's `"a","b"`. Neither
+    separator nor a quote can be part of a tag or a topic key, so the forms never mix up."""
+    if not cell:
+        return []
+    try:
+        fields = next(csv.reader([cell], skipinitialspace=True))
+    except (csv.Error, StopIteration):
+        fields = [cell]
+    seen: dict[str, None] = {}
+    for text in fields:
+        for part in text.split(TAG_SEPARATOR):
+            item = " ".join(part.split())
+            if item:
+                seen.setdefault(item, None)
+    return list(seen)
+
+
+def _tags_of_cell(cell: str) -> tuple[str, ...] | str:
+    """The tags a tags cell holds, as stored, or why one cannot be a tag."""
+    tags: dict[str, None] = {}
+    for item in _items(cell):
+        try:
+            tags.setdefault(normal_tag(item), None)
+        except ValueError as exc:
+            return str(exc)
+    return tuple(tags)
+
+
 def _first(keys: list[str], names: tuple[str, ...]) -> int | None:
     for name in names:
         if name in keys:
@@ -367,19 +451,22 @@ def _unguarded(cell: str) -> str:
     return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1:2] in FORMULA_START else cell
 
 
-def write_csv(subscribers: Iterable[Subscriber], attribute_names: list[str], out: IO[str]) -> int:
+def write_csv(subscribers: Iterable[Subscriber], attribute_names: list[str], out: IO[str], tags: bool = False, topics: bool = False) -> int:
     """Every subscriber as CSV: email, name, status, created_at, subscriber_id, status_changed_at,
-    then one column per attribute (an attribute named like one of those gets the `attribute:`
-    prefix). A cell that a spreadsheet would run as a formula starts with ' (the importer takes it
-    off). Returns the count."""
+    with `tags` a tags column and with `topics` a topics column (the topics each gets; both `;`
+    separated), then one column per attribute (an attribute named like one of those gets the
+    `attribute:` prefix). A cell that a spreadsheet would run as a formula starts with ' (the
+    importer takes it off). Returns the count."""
     columns = [f"{ATTRIBUTE_PREFIX}{key}" if key.lower() in RESERVED else key for key in attribute_names]
+    audience = ["tags"] * tags + ["topics"] * topics
     writer = csv.writer(out)
-    writer.writerow([guarded(cell) for cell in ["email", "name", "status", "created_at", "subscriber_id", "status_changed_at", *columns]])
+    writer.writerow([guarded(cell) for cell in ["email", "name", "status", "created_at", "subscriber_id", "status_changed_at", *audience, *columns]])
     count = 0
     for person in subscribers:
         attributes = person.attributes or {}
         cells = [
             person.email, person.name or "", person.status, person.created_at or "", person.public_id or "", person.status_changed_at or "",
+            *([TAG_SEPARATOR.join(person.tags)] if tags else []), *([TAG_SEPARATOR.join(person.topics or ())] if topics else []),
             *(attributes.get(k, "") for k in attribute_names),
         ]
         writer.writerow([guarded(cell) for cell in cells])

@@ -205,7 +205,7 @@ def import_subscribers(db: Database, rows: SubscriberCsv, skip_invalid: bool = F
     try:
         with db.transaction():  # all or nothing
             with db.records.consents_for_new_subscribers("import", rows.path.name):
-                counts = db.subscribers.upsert(_not_suppressed(db, rows, suppressed))
+                counts = db.subscribers.upsert(_not_suppressed(db, rows, suppressed), rows.topic_keys)
             if rows.tally.rejected_count and not skip_invalid:
                 raise _Rejected
     except _Rejected:

@@ -40,10 +40,24 @@ def subscribers() -> None:
     """Manage the subscriber list (stored in SQLite, see [subscribers] in newsletter.toml)."""
 
 
+def _tags(values: tuple[str, ...], option: str) -> list[str]:
+    """The tags given with `option`, as stored; a bad one stops the command naming it."""
+    from ...models.audience import normal_tag
+
+    tags: dict[str, None] = {}
+    for value in values:
+        try:
+            tags.setdefault(normal_tag(value), None)
+        except ValueError as exc:
+            raise click.ClickException(f"{option} {value!r}: {exc}; nothing was changed") from None
+    return list(tags)
+
+
 @subscribers.command("import")
 @click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows even when some rows are rejected.")
-def import_(csv_file: Path, skip_invalid: bool) -> None:
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Add TAG to every imported subscriber (repeatable), e.g. the list an export came from.")
+def import_(csv_file: Path, skip_invalid: bool, tags: tuple[str, ...]) -> None:
     """Add or update subscribers from CSV_FILE (email; optional name, status, created_at; others become attributes).
 
     Addresses are checked and normalized, repeated rows merged. A `status` column is honoured, and
@@ -52,10 +66,11 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
     from ...subscribers.csv_formats import SubscriberCsv
     from ...subscribers.rules import import_subscribers
 
+    every_row = _tags(tags, "--tag")
     workspace, db = _open()  # a settings mistake stops us before reading 100,000 rows
     shown = display_path(csv_file)
     with db:
-        rows = SubscriberCsv(csv_file)
+        rows = SubscriberCsv(csv_file, list(workspace.config.topics), every_row)
         tally = rows.tally
         imported = import_subscribers(db, rows, skip_invalid)
     for rejected in tally.rejected[:50]:
@@ -163,21 +178,112 @@ def unsubscribe(email: str) -> None:
 
 
 @subscribers.command("list")
-@click.option("--status", type=click.Choice(["active", "pending", "unsubscribed", "bounced", "complained"]), help="Also print the addresses with this status.")
-def list_(status: str | None) -> None:
-    """Show how many subscribers there are in each status."""
+@click.option(
+    "--status", type=click.Choice(["active", "pending", "unsubscribed", "bounced", "complained"]), help="Also print the addresses with this status.",
+)  # fmt: skip
+@click.option("--tag", help="Also print the addresses with this tag (with --status: those with both).")
+@click.option("--topic", metavar="KEY", help="Also print the addresses that get this topic of [topics] (with the others: those matching all).")
+def list_(status: str | None, tag: str | None, topic: str | None) -> None:
+    """Show how many subscribers there are in each status, and with --status, --tag or --topic their addresses."""
     from ...models import Status
+    from ...subscribers.tagging import TopicError, check_topics
 
-    _, db = _open(read_only=True)
+    wanted_tag = _tags((tag,), "--tag")[0] if tag is not None else None
+    workspace, db = _open(read_only=True)
+    topics = workspace.config.topics
+    if topic is not None:
+        try:
+            check_topics(topics, [topic])
+        except TopicError as exc:
+            raise click.ClickException(f"--topic: {exc}") from None
     with db:
         counts = db.subscribers.counts_by_status()
         for state, count in counts.items():
             click.echo(f"{state:>13}  {count}")
         click.echo(f"{'total':>13}  {sum(counts.values())}")
-        if status:
+        if status or wanted_tag is not None or topic is not None:
             click.echo()
-            for subscriber in db.subscribers.all(Status(status)):
+            getting = (topic, topics[topic].default) if topic is not None else None
+            for subscriber in db.subscribers.all(Status(status) if status else None, wanted_tag, getting):
                 click.echo(subscriber.email)
+
+
+def _addresses(emails: tuple[str, ...], from_file: Path | None) -> list[str]:
+    """The addresses given as arguments and in --from-file, checked, each once."""
+    from ...subscribers.address_files import read_addresses
+
+    found = dict.fromkeys(_address(email) for email in emails)
+    if from_file is not None:
+        found.update(dict.fromkeys(read_addresses(from_file)))
+    if not found:
+        raise click.UsageError("give one or more addresses, or --from-file FILE")
+    return list(found)
+
+
+def _not_on_the_list(unknown: list[str]) -> str:
+    if not unknown:
+        return ""
+    shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+    return f"; {len(unknown)} not on the list: {shown}"
+
+
+@subscribers.command()
+@click.argument("emails", nargs=-1, metavar="EMAIL...")
+@click.option("--add", "add", multiple=True, metavar="TAG", help="Give these subscribers TAG (repeatable).")
+@click.option("--remove", "remove", multiple=True, metavar="TAG", help="Take TAG off these subscribers (repeatable).")
+@click.option(
+    "--from-file", type=click.Path(path_type=Path, dir_okay=False),
+    help="Also the addresses in FILE: one a line, or a CSV file with an email column.",
+)  # fmt: skip
+def tag(emails: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...], from_file: Path | None) -> None:
+    """Add or remove tags of subscribers (addresses not on the list are named, and nothing is added for them)."""
+    from ...subscribers.tagging import retag
+
+    adding, removing = _tags(add, "--add"), _tags(remove, "--remove")
+    if not adding and not removing:
+        raise click.UsageError("give --add TAG or --remove TAG")
+    both = set(adding) & set(removing)
+    if both:
+        raise click.UsageError(f"{sorted(both)[0]!r} is both added and removed; nothing was changed")
+    addresses = _addresses(emails, from_file)
+    _, db = _open()
+    with db:
+        done = retag(db, addresses, adding, removing)
+    click.echo(f"{done.changed} subscriber(s) changed{_not_on_the_list(done.unknown)}")
+
+
+@subscribers.command()
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+@click.option("--add", "add", multiple=True, metavar="KEY", help="These subscribers get topic KEY of [topics] (repeatable).")
+@click.option("--remove", "remove", multiple=True, metavar="KEY", help="These subscribers no longer get topic KEY (repeatable).")
+def topics(emails: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...]) -> None:
+    """Choose which topics of [topics] subscribers get; without --add or --remove, show which they get."""
+    from ...subscribers.tagging import TopicError, check_topics, choose_topics
+
+    addresses = [_address(email) for email in dict.fromkeys(emails)]
+    workspace, db = _open()
+    keys = workspace.config.topics
+    both = set(add) & set(remove)
+    if both:
+        raise click.UsageError(f"{sorted(both)[0]!r} is both added and removed; nothing was changed")
+    try:
+        check_topics(keys, [*add, *remove])
+    except TopicError as exc:
+        raise click.ClickException(str(exc)) from None
+    with db:
+        if not add and not remove:
+            _show_topics(db, addresses, workspace.config.topic_defaults)
+            return
+        done = choose_topics(db, addresses, list(add), list(remove))
+    click.echo(f"{done.changed} subscriber(s) changed{_not_on_the_list(done.unknown)}")
+
+
+def _show_topics(db: Database, addresses: list[str], defaults: dict[str, bool]) -> None:
+    for address in addresses:
+        if db.subscribers.get(address) is None:
+            raise click.ClickException(f"{address} is not a subscriber")
+        got = [key for key, on in db.audience.topics(address, defaults).items() if on]
+        click.echo(f"{address}: {', '.join(got) or 'no topics'}")
 
 
 @subscribers.command()
@@ -187,9 +293,9 @@ def list_(status: str | None) -> None:
 )  # fmt: skip
 @click.option("--follow-symlinks", is_flag=True, help="Let --out FILE be a symbolic link, and write to the file it points to.")
 def export(out_file: Path | None, follow_symlinks: bool) -> None:
-    """Write every subscriber as CSV: email, name, status, created_at, subscriber_id, then one column per attribute.
+    """Write every subscriber as CSV: email, name, status, created_at, subscriber_id, tags and topics (when there are any), then one column per attribute.
 
-    `subscribers import` reads it back unchanged (status and link ids included)."""
+    `subscribers import` reads it back unchanged (status, link ids, tags and topics included)."""
     from ...files.writing import STDOUT, output_target, write_output
     from ...subscribers.csv_formats import write_csv
 
@@ -197,16 +303,19 @@ def export(out_file: Path | None, follow_symlinks: bool) -> None:
         out_file = None
     if out_file is not None:
         output_target(out_file, follow_symlinks)  # a FIFO, a device, a link or a missing folder is refused before reading the list
-    _, db = _open(read_only=True)
+    workspace, db = _open(read_only=True)
+    defaults = workspace.config.topic_defaults
     with db:
         names = db.subscribers.attribute_names()
+        tags = db.subscribers.has_tags()
+        people = db.subscribers.with_audience(defaults) if tags or defaults else db.subscribers.all()
         if out_file is None:
-            write_csv(db.subscribers.all(), names, sys.stdout)
+            write_csv(people, names, sys.stdout, tags, bool(defaults))
             return
         import io
 
         buffer = io.StringIO(newline="")
-        count = write_csv(db.subscribers.all(), names, buffer)
+        count = write_csv(people, names, buffer, tags, bool(defaults))
     write_output(out_file, buffer.getvalue().encode("utf-8"), follow_symlinks)
     click.echo(f"wrote {count} subscribers to {display_path(out_file)}", err=True)
 
