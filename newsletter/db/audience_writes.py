@@ -4,8 +4,7 @@ list of a million rows takes as long with its tags as without them, near enough.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -14,7 +13,6 @@ if TYPE_CHECKING:
     from .connection import Store
 
 ROWS_PER_CALL = 10_000  # rows per executemany
-TAG_INDEX = "CREATE INDEX tags_by_tag ON tags (tag, email)"  # as in migration 6
 ADD_TAG = "INSERT INTO tags (email, tag) VALUES (?, ?) ON CONFLICT DO NOTHING"
 REMOVE_TAG = "DELETE FROM tags WHERE email = ? AND tag = ?"
 # A recorded choice keeps its time unless it changes: the time says when the reader last chose.
@@ -25,10 +23,8 @@ CHOOSE = """INSERT INTO subscriptions (email, topic, subscribed, changed_at) {ro
 
 def add_imported_tags(store: Store, subscribers: Sequence[Subscriber]) -> None:
     """The tags of `subscribers` (sorted by address, all on the list now) added to theirs."""
-    adding = sum(len(s.tags) for s in subscribers)
-    if adding:
-        with _tag_index_rebuilt(store, adding):
-            store.db.executemany(ADD_TAG, ((s.email, tag) for s in subscribers for tag in s.tags))
+    if any(s.tags for s in subscribers):
+        store.db.executemany(ADD_TAG, ((s.email, tag) for s in subscribers for tag in s.tags))
 
 
 def choose_imported_topics(store: Store, subscribers: Sequence[Subscriber], topics: Sequence[str], stamp: str) -> None:
@@ -42,23 +38,7 @@ def choose_imported_topics(store: Store, subscribers: Sequence[Subscriber], topi
 def add_staged_tags(store: Store) -> None:
     """The tags in the staging table's `tags` column (a JSON array per row) added, in one statement."""
     items = store.dialect.json_items("staged.tags", "tag")
-    adding = int(store.db.execute("SELECT count(*) FROM staged WHERE tags IS NOT NULL").fetchone()[0])
-    with _tag_index_rebuilt(store, adding):
-        store.db.execute(f"INSERT INTO tags (email, tag) SELECT staged.email, tag.value FROM staged, {items} WHERE staged.tags IS NOT NULL ON CONFLICT DO NOTHING")
-
-
-@contextlib.contextmanager
-def _tag_index_rebuilt(store: Store, adding: int) -> Iterator[None]:
-    """The tag-first index dropped for the block and built afresh after it when the import brings
-    more than the table holds: one sort is cheaper than as many inserts at a dozen places at
-    once (an import's tags arrive in address order, each tag's rows spread over its range)."""
-    held = int(store.db.execute("SELECT count(*) FROM (SELECT 1 FROM tags LIMIT ?) AS sample", (adding,)).fetchone()[0]) if adding else adding
-    rebuild = held < adding
-    if rebuild:
-        store.db.execute("DROP INDEX tags_by_tag")
-    yield
-    if rebuild:
-        store.db.execute(TAG_INDEX)
+    store.db.execute(f"INSERT INTO tags (email, tag) SELECT staged.email, tag.value FROM staged, {items} WHERE staged.tags IS NOT NULL ON CONFLICT DO NOTHING")
 
 
 def choose_staged_topics(store: Store, topics: Sequence[str], stamp: str) -> None:

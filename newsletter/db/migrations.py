@@ -221,7 +221,6 @@ MIGRATIONS: tuple[str, ...] = (
         tag TEXT NOT NULL,
         PRIMARY KEY (email, tag)
     ) WITHOUT ROWID;
-    CREATE INDEX tags_by_tag ON tags (tag, email);
     CREATE TABLE subscriptions (
         email TEXT NOT NULL,
         topic TEXT NOT NULL,
@@ -413,7 +412,6 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         tag {T} NOT NULL,
         PRIMARY KEY (email, tag)
     );
-    CREATE INDEX tags_by_tag ON tags (tag, email);
     CREATE TABLE subscriptions (
         email {T} NOT NULL,
         topic {T} NOT NULL,

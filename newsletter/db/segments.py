@@ -90,7 +90,7 @@ class _Compiler:
     def condition(self, expression: Expression) -> Condition:
         match expression:
             case HasTag(tag):
-                # The tag's readers, read once from tags_by_tag per statement: faster over a whole list than a lookup per reader.
+                # The tag's readers, read once per statement (one pass over tags): faster over a whole list than a lookup per reader.
                 return Condition("s.email IN (SELECT g.email FROM tags g WHERE g.tag = ?)", (tag,))
             case InTopic(topic):
                 return topic_readers(topic, self.defaults[topic])
