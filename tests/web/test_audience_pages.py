@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import lxml.html
 import pytest
 from flask import Flask
 
@@ -17,6 +18,7 @@ from newsletter.models import Status, Subscriber
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
 from newsletter.workspace.credentials import signing_keys
+from tests.helpers.cli import run
 from tests.helpers.workspace import add_config
 
 READER = "reader@example.com"
@@ -347,3 +349,49 @@ def test_a_confirmation_token_does_not_open_the_preferences(workspace: Path, app
         public_id = db.subscribers.get(READER).public_id
     confirm = make_dated_token(public_id, Purpose.CONFIRM, signing_keys("outbox").current, 1_700_000_000)
     assert client.get(f"/preferences?token={confirm}").status_code == 404
+
+
+# --- `newsletter form`: the form for the publication's site ------------------------------------
+
+
+def submitted(html: str, email: str) -> dict[str, list[str]]:
+    """What a browser posts from the printed form with `email` typed and the boxes as they come."""
+    document = lxml.html.fragment_fromstring(html, create_parent="div")
+    (form,) = document.xpath("//form")
+    fields: dict[str, list[str]] = {}
+    for field in form.xpath(".//input"):
+        if field.get("type") == "checkbox" and field.get("checked") is None:
+            continue
+        fields.setdefault(field.get("name"), []).append(email if field.get("name") == "email" else field.get("value", ""))
+    return fields
+
+
+def test_the_printed_form_posted_from_the_publications_site_signs_a_reader_up(workspace: Path, app_for) -> None:
+    client = app_for(workspace).test_client()
+    printed = run("form", "--no-script", "--tag", "spring fair", cwd=workspace, ok=True).stdout
+    assert "<script" not in printed and 'action="https://fixture.example.org/subscribe"' in printed
+    assert 'value="weekly" checked> The Weekly' in printed and 'value="deep"> Deep Dives' in printed and "One long read a month." in printed
+    answer = client.post("/subscribe", data=submitted(printed, READER), headers={"Origin": SITE})
+    assert answer.status_code == 200 and "Check your inbox" in answer.get_data(as_text=True)
+    assert stored(workspace)[1:] == (DEFAULTS, ["spring fair"])
+
+
+def test_the_printed_forms_script_sends_what_the_json_signup_reads(workspace: Path, app_for) -> None:
+    app_for(workspace)
+    printed = run("form", cwd=workspace, ok=True).stdout
+    assert 'fetch(form.action, {method: "POST", headers: {"Content-Type": "application/json"}' in printed
+    assert "body.topics = data.getAll(\"topics\")" in printed and "tags: data.getAll(\"tags\")" in printed
+    assert '"If {email} can be subscribed' in printed  # the app's own words, filled in the page
+    assert "Tags it may set (add a hidden field named tags for each): podcast, spring fair" in printed
+
+
+def test_the_form_refuses_a_tag_the_app_would_refuse(workspace: Path, app_for) -> None:
+    app_for(workspace)
+    result = run("form", "--tag", "vip", cwd=workspace)
+    assert result.exit_code == 2 and "vip: not in [web] allowed_tags" in result.output and "<form" not in result.output
+
+
+def test_the_form_says_when_no_site_may_post_it(workspace: Path, app_for) -> None:
+    app_for(workspace, TOPICS)
+    result = run("form", cwd=workspace, ok=True)
+    assert "[web] allowed_origins is empty" in result.stderr and "<form" in result.stdout
