@@ -70,6 +70,14 @@ class TemplateError(NewsletterError):
     """A template has a syntax error or fails while rendering."""
 
 
+class NotASubscriber(NewsletterError):
+    """An address the list does not hold."""
+
+
+class ChangeRefused(NewsletterError):
+    """A change to the list that its rules refuse (a suppressed address, an address taken); nothing was changed."""
+
+
 class NewsletterWarning(UserWarning):
     """Something the user should know that does not stop the command (the CLI prints it)."""
 

@@ -17,6 +17,7 @@ from .connection import Busy, Connection, NoDatabase, StoreError
 from .events import Event, Events, NoticeLog
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
 from .notice_queue import NoticeQueue, QueuedNotice
+from .records import Change, NoticeSent, ProviderEvent, Received, Records
 from .reports import Reports
 from .subscribers import Confirmation, ImportCounts, Subscribers
 
@@ -28,6 +29,7 @@ __all__ = [
     "Bouncing",
     "Consent",
     "Busy",
+    "Change",
     "Claim",
     "Confirmation",
     "Database",
@@ -40,7 +42,11 @@ __all__ = [
     "Location",
     "NoticeLog",
     "NoticeQueue",
+    "NoticeSent",
+    "ProviderEvent",
     "QueuedNotice",
+    "Received",
+    "Records",
     "Reports",
     "Schedule",
     "Server",
@@ -69,6 +75,7 @@ class Database:
         self.path = self.connection.path
         self.subscribers = Subscribers(self.connection)
         self.audience = Audience(self.connection)
+        self.records = Records(self.connection)
         self.ledger = Ledger(self.connection)
         self.events = Events(self.connection)
         self.notices = NoticeLog(self.connection)

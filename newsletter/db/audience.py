@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .connection import Store, now
@@ -102,6 +102,11 @@ class Audience:
         rotation can make an erased reader's suppression stop matching."""
         return hmac.new(self._suppression_key(), email.encode(), hashlib.sha256).hexdigest()
 
+    def address_hasher(self) -> Callable[[str], str]:
+        """address_hash with the key read once: for hashing many addresses (each row of an import)."""
+        key = self._suppression_key()
+        return lambda email: hmac.new(key, email.encode(), hashlib.sha256).hexdigest()
+
     def _suppression_key(self) -> bytes:
         row = self.db.execute("SELECT value FROM audience_settings WHERE name = ?", (SUPPRESSION_KEY,)).fetchone()
         if row is None:
@@ -125,6 +130,10 @@ class Audience:
     def suppressed_hashes(self) -> set[str]:
         """Every suppressed address hash, for an import to check each row against in memory."""
         return {h for (h,) in self.db.execute("SELECT address_hash FROM suppressions")}
+
+    def suppression_reasons(self) -> dict[str, str]:
+        """Every suppressed address hash with its reason, for an import to count what it skipped."""
+        return {h: str(reason) for h, reason in self.db.execute("SELECT address_hash, reason FROM suppressions")}
 
     def lift_suppression(self, email: str) -> bool:
         """The reader confirmed a new double opt-in themselves: the suppression ends."""

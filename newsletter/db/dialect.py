@@ -89,6 +89,11 @@ class Dialect(ABC):
         """SQL that compares JSON text as data (key order and spacing aside)."""
 
     @abstractmethod
+    def json_text(self, column: str) -> str:
+        """SQL for one value of the JSON object in `column` as text (NULL when absent); the key is
+        its one `?` parameter."""
+
+    @abstractmethod
     def differs(self, left: str, right: str) -> str:
         """SQL for `left` and `right` not the same, where NULL equals NULL."""
 
@@ -168,6 +173,10 @@ class SqliteDialect(Dialect):
     def json_value(self, text: str) -> str:
         return f"json({text})"
 
+    def json_text(self, column: str) -> str:
+        # json_quote makes any key one path step; CAST: a number stored as such compares as its text, as ->> gives it
+        return f"CAST(json_extract({column}, '$.' || json_quote(?)) AS TEXT)"
+
     def differs(self, left: str, right: str) -> str:
         return f"{left} IS NOT {right}"
 
@@ -246,6 +255,9 @@ class PostgresDialect(Dialect):
 
     def json_value(self, text: str) -> str:
         return f"{text}::jsonb"
+
+    def json_text(self, column: str) -> str:
+        return f"({column}::jsonb ->> CAST(? AS TEXT))"
 
     def differs(self, left: str, right: str) -> str:
         return f"{left} IS DISTINCT FROM {right}"

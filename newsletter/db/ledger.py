@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ..models import HANDED_OVER, Delivery, Recipient, State
 from .connection import Store, StoreError, now
+from .segments import EVERYONE, WHOLE_LIST, Condition, Selection
 from .subscribers import Subscribers
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 LEFT = "no longer an active subscriber"
 REMOVED = "removed from the list"
+LEFT_TOPIC = "no longer reads this issue's topic"
+# A pending row the latest run's segment does not match; a later run whose segment matches it makes
+# it pending again (it was never sent). The ledger recognises these rows by this detail.
+OUTSIDE = "outside the segment of the latest run"
 INTERRUPTED = "interrupted while it was being handed over: it may or may not have been delivered"
 
 
@@ -71,6 +76,16 @@ class IssueRecord:
     changed_at: str | None
 
 
+class LeftOut(NamedTuple):
+    """Subscribers a selection does not mail, by the first reason: not active, not reading the
+    topic, not in the segment (`everyone`: the whole list, for scale)."""
+
+    everyone: int
+    not_active: int
+    not_in_topic: int
+    not_in_segment: int
+
+
 @dataclass(frozen=True)
 class Schedule:
     """A delivery set for a later time: held by the provider (SendGrid's send_at) or held here
@@ -91,21 +106,26 @@ class Ledger:
 
     # --- rows ------------------------------------------------------------------------------------
 
-    def prepare(self, issue: str, worker: Worker | None = None) -> None:
-        """Make the ledger ready for a run: a pending row for every active subscriber who has none
-        (idempotent), and rows left `sending` by an interrupted run become `unknown`.
+    def prepare(self, issue: str, worker: Worker | None = None, selection: Selection = WHOLE_LIST) -> None:
+        """Make the ledger ready for a run: a pending row for every active subscriber of the
+        `selection` who has none (idempotent), and rows left `sending` by an interrupted run become
+        `unknown`. Pending rows the selection no longer matches are skipped (OUTSIDE), and rows so
+        skipped that it matches again are pending again: a wider run adds readers, a narrower one
+        never un-sends (sent, failed and unknown rows never change here).
 
         A send `worker` (one of several sharing a PostgreSQL ledger) recovers only the rows of
         runs that are gone: the others are still being handed over."""
         stamp = now()
+        where = selection.condition
         with self.connection.transaction():
             self.connection.dialect.one_worker_at_a_time(self.db)  # workers starting together add the rows once, in turn
             added = self.db.execute(
-                """INSERT INTO deliveries (issue, email, state, updated_at)
-                   SELECT ?, email, 'pending', ? FROM subscribers WHERE status = 'active'
+                f"""INSERT INTO deliveries (issue, email, state, updated_at, segment)
+                   SELECT ?, s.email, 'pending', ?, ? FROM subscribers s WHERE s.status = 'active' AND ({where.sql})
                    ON CONFLICT DO NOTHING""",
-                (issue, stamp),
+                (issue, stamp, selection.segment, *where.params),
             ).rowcount
+            self._fit_to_selection(issue, selection, stamp)
             if added > 10_000:  # fresh statistics before the first claim
                 self.connection.dialect.refresh_statistics(self.db, "deliveries")
             if worker is not None:
@@ -114,6 +134,34 @@ class Ledger:
             self.recover(issue, stamp)
             # A deferral's pause belongs to the run that was told to wait.
             self.db.execute("UPDATE deliveries SET not_before = NULL WHERE issue = ? AND state = 'pending' AND not_before IS NOT NULL", (issue,))
+
+    def _fit_to_selection(self, issue: str, selection: Selection, stamp: str) -> None:
+        """Pending rows follow this run's selection; only rows never sent (pending, or skipped as
+        OUTSIDE) move, so nobody is mailed twice and nobody sent is forgotten."""
+        where = selection.condition
+        matches = f"SELECT 1 FROM subscribers s WHERE s.email = deliveries.email AND ({where.sql})"
+        self.db.execute(
+            f"""UPDATE deliveries SET state = 'pending', detail = NULL, segment = ?, updated_at = ?
+               WHERE issue = ? AND state = 'skipped' AND detail = ? AND EXISTS ({matches} AND s.status = 'active')""",
+            (selection.segment, stamp, issue, OUTSIDE, *where.params),
+        )
+        if where is EVERYONE:
+            self.db.execute(
+                "UPDATE deliveries INDEXED BY deliveries_pending SET segment = NULL, updated_at = ? WHERE issue = ? AND state = 'pending' AND segment IS NOT NULL",
+                (stamp, issue),
+            )
+            return
+        self.db.execute(
+            f"""UPDATE deliveries INDEXED BY deliveries_pending SET state = 'skipped', detail = ?, updated_at = ?
+               WHERE issue = ? AND state = 'pending' AND EXISTS (SELECT 1 FROM subscribers s WHERE s.email = deliveries.email AND NOT ({where.sql}))""",
+            (OUTSIDE, stamp, issue, *where.params),
+        )
+        # The rows still pending go out under this run's segment: status counts them under it.
+        self.db.execute(
+            f"""UPDATE deliveries INDEXED BY deliveries_pending SET segment = ?, updated_at = ?
+               WHERE issue = ? AND state = 'pending' AND {self.connection.dialect.differs("segment", "?")}""",
+            (selection.segment, stamp, issue, selection.segment),
+        )
 
     def recover(self, issue: str, stamp: str, send_ids: str = "", params: tuple[object, ...] = ()) -> None:
         """Rows left `sending` (all, or those whose send id matches the SQL condition `send_ids`)
@@ -136,10 +184,11 @@ class Ledger:
         rows = self.db.execute("SELECT DISTINCT send_id FROM deliveries INDEXED BY deliveries_sending WHERE issue = ? AND state = 'sending'", (issue,))
         return [str(send_id) for (send_id,) in rows]
 
-    def claim(self, issue: str, limit: int, send_id: str, clock: float) -> Claim:
+    def claim(self, issue: str, limit: int, send_id: str, clock: float, member: Condition = EVERYONE) -> Claim:
         """Mark up to `limit` due pending rows as `sending` under `send_id`, committed before returning.
 
-        The subscriber's status is checked again in the same transaction, so someone who leaves
+        The subscriber's status, and with `member` (a Selection's `in_topic`) their topic, are
+        checked again in the same transaction, so someone who leaves (the list or the topic)
         while a long run is going is skipped rather than mailed. The claimed rows are the first due
         ones in address order, so the batch is one range of the pending index: it is marked (and
         later settled) with one statement rather than one per row."""
@@ -148,17 +197,17 @@ class Ledger:
         with self.connection.transaction():
             while not claimed:
                 rows = self.db.execute(
-                    f"""SELECT d.email, s.name, s.status, s.public_id
+                    f"""SELECT d.email, s.name, s.status, s.public_id, CASE WHEN {member.sql} THEN 1 ELSE 0 END
                        FROM deliveries d INDEXED BY deliveries_pending LEFT JOIN subscribers s ON s.email = d.email
                        WHERE d.issue = ? AND d.state = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)
                        ORDER BY d.email LIMIT ?{self.connection.dialect.skip_locked(of="d")}""",
-                    (issue, clock, limit),
+                    (*member.params, issue, clock, limit),
                 ).fetchall()
                 if not rows:
                     return Claim(issue, send_id, [])
-                gone = [(REMOVED if status is None else LEFT, stamp, issue, email) for email, _, status, _ in rows if status != "active"]
+                gone = [(_why_not(status, bool(reads)), stamp, issue, email) for email, _, status, _, reads in rows if status != "active" or not reads]
                 self.db.executemany("UPDATE deliveries SET state = 'skipped', detail = ?, updated_at = ? WHERE issue = ? AND email = ?", gone)
-                claimed = [Recipient(email, name, public_id) for email, name, status, public_id in rows if status == "active"]
+                claimed = [Recipient(email, name, public_id) for email, name, status, public_id, reads in rows if status == "active" and reads]
             marked = self._mark_sending(issue, send_id, stamp, claimed, clock)
             if marked != len(claimed):  # the selection and the range disagree: never send on that
                 raise StoreError(f"{self.connection.path}: claimed {marked} rows for a batch of {len(claimed)}; the ledger changed under this run")
@@ -268,13 +317,36 @@ class Ledger:
         value = self.db.execute("SELECT min(not_before) FROM deliveries INDEXED BY deliveries_pending WHERE issue = ? AND state = 'pending'", (issue,)).fetchone()[0]
         return float(value) if value is not None else None
 
-    def would_send(self, issue: str, limit: int) -> tuple[int, list[Recipient]]:
-        """Without changing anything: how many active subscribers a run would mail now, and the first `limit`."""
-        query = """FROM subscribers s LEFT JOIN deliveries d ON d.issue = ? AND d.email = s.email
-                   WHERE s.status = 'active' AND (d.state IS NULL OR d.state = 'pending')"""
-        count = self.db.execute(f"SELECT count(*) {query}", (issue,)).fetchone()[0]
-        first = self.db.execute(f"SELECT s.email, s.name, s.public_id {query} ORDER BY s.email LIMIT ?", (issue, limit)).fetchall()
+    def would_send(self, issue: str, limit: int, selection: Selection = WHOLE_LIST) -> tuple[int, list[Recipient]]:
+        """Without changing anything: how many active subscribers of `selection` a run would mail
+        now, and the first `limit`."""
+        where = selection.condition
+        query = f"""FROM subscribers s LEFT JOIN deliveries d ON d.issue = ? AND d.email = s.email
+                   WHERE s.status = 'active' AND ({where.sql}) AND (d.state IS NULL OR d.state = 'pending' OR (d.state = 'skipped' AND d.detail = ?))"""
+        params = (issue, *where.params, OUTSIDE)
+        count = self.db.execute(f"SELECT count(*) {query}", params).fetchone()[0]
+        first = self.db.execute(f"SELECT s.email, s.name, s.public_id {query} ORDER BY s.email LIMIT ?", (*params, limit)).fetchall()
         return int(count), [Recipient(email, name, public_id) for email, name, public_id in first]
+
+    def left_out(self, selection: Selection) -> LeftOut:
+        """How many subscribers `selection` leaves out, and why (each counted once, for the first reason)."""
+        topic, segment = selection.topic_readers, selection.in_segment
+        row = self.db.execute(
+            f"""SELECT count(*), coalesce(sum(CASE WHEN s.status = 'active' THEN 0 ELSE 1 END), 0),
+                   coalesce(sum(CASE WHEN s.status = 'active' AND NOT ({topic.sql}) THEN 1 ELSE 0 END), 0),
+                   coalesce(sum(CASE WHEN s.status = 'active' AND ({topic.sql}) AND NOT ({segment.sql}) THEN 1 ELSE 0 END), 0)
+               FROM subscribers s""",
+            (*topic.params, *topic.params, *segment.params),
+        ).fetchone()
+        return LeftOut(*(int(value) for value in row))
+
+    def segments(self, issue: str) -> dict[str | None, dict[State, int]]:
+        """The issue's rows by the segment they were prepared (and sent) under (None: the whole
+        list, or the whole topic), then by state."""
+        found: dict[str | None, dict[State, int]] = {}
+        for segment, state, count in self.db.execute("SELECT segment, state, count(*) FROM deliveries WHERE issue = ? GROUP BY segment, state", (issue,)):
+            found.setdefault(segment, {})[State(state)] = int(count)
+        return found
 
     def deliveries(self, issue: str, states: Iterable[State]) -> list[Delivery]:
         wanted = list(states)
@@ -294,9 +366,10 @@ class Ledger:
         ).fetchone()
         return IssueRecord(*row) if row else None
 
-    def record_issue(self, issue: str, file: str, subject: str, fingerprint: str, provider: str | None = None) -> None:
-        """Remember which file and content go out under `issue`, and through which provider (the
-        report knows what that provider measures). Content that changes after some recipients
+    def record_issue(self, issue: str, file: str, subject: str, fingerprint: str, provider: str | None = None, topic: str | None = None) -> None:
+        """Remember which file and content go out under `issue`, through which provider (the
+        report knows what that provider measures) and in which topic (an unsubscribe link from
+        it leaves that topic only). Content that changes after some recipients
         were handed the earlier version is noted (once, with how many had it)."""
         stamp = now()
         with self.connection.transaction():
@@ -304,13 +377,15 @@ class Ledger:
             handed_over = self.handed_over(issue)
             if provider is not None:
                 self.db.execute("UPDATE issues SET provider = ? WHERE issue = ?", (provider, issue))
+            if topic is not None:
+                self.db.execute("UPDATE issues SET topic = ? WHERE issue = ?", (topic, issue))
             if record is None or handed_over == 0:
                 self.db.execute(
-                    """INSERT INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at, provider)
-                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)
+                    """INSERT INTO issues (issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, updated_at, provider, topic)
+                       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)
                        ON CONFLICT (issue) DO UPDATE SET file = excluded.file, subject = excluded.subject, fingerprint = excluded.fingerprint,
                            first_fingerprint = excluded.first_fingerprint, handed_over_before_change = NULL, changed_at = NULL, updated_at = excluded.updated_at""",
-                    (issue, file, subject, fingerprint, fingerprint, stamp, provider),
+                    (issue, file, subject, fingerprint, fingerprint, stamp, provider, topic),
                 )
             elif fingerprint != record.fingerprint:
                 first_change = record.changed_at is None
@@ -321,6 +396,11 @@ class Ledger:
                        WHERE issue = ?""",
                     (file, subject, fingerprint, stamp, first_change, handed_over, first_change, stamp, issue),
                 )
+
+    def issue_topic(self, issue: str) -> str | None:
+        """The topic `issue` went out in (None: the whole list, or not sent)."""
+        row = self.db.execute("SELECT topic FROM issues WHERE issue = ?", (issue,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
 
     def highest_issue(self) -> int:
         """The highest issue number the ledger knows (0 for none)."""
@@ -375,6 +455,13 @@ class Ledger:
     def drop_schedule(self, issue: str) -> None:
         with self.connection.transaction():
             self.db.execute("DELETE FROM schedules WHERE issue = ?", (issue,))
+
+
+def _why_not(status: str | None, reads_the_topic: bool) -> str:
+    """Why a pending row is skipped at its claim."""
+    if status is None:
+        return REMOVED
+    return LEFT if status != "active" else LEFT_TOPIC if not reads_the_topic else ""
 
 
 def _schedule(row: tuple[str, str, str, Literal["provider", "here"], str | None, str | None]) -> Schedule:

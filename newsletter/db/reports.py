@@ -39,6 +39,10 @@ class Reports:
         row = self.db.execute("SELECT provider FROM issues WHERE issue = ?", (issue,)).fetchone()
         return str(row[0]) if row and row[0] is not None else None
 
+    def topics(self) -> dict[str, str]:
+        """The topic each issue went out in, for the issues recorded with one."""
+        return {str(issue): str(topic) for issue, topic in self.db.execute("SELECT issue, topic FROM issues WHERE topic IS NOT NULL")}
+
     def first_sends(self) -> dict[str, str]:
         """When each issue first went out: the earliest of its handed-over ledger rows' last update
         and its earliest provider event. Issues nothing went out for are missing, and so are the

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
 import re
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from ..errors import IssueFileError, Location, Problem
 from ..models import Email, Issue
+from ..models.segments import segment_problem
 from ..render.pipeline import Renderer
 from ..render.tagging import tagged
 from ..render.theme import palettes
@@ -41,6 +44,15 @@ class PreparedIssue:
     def key(self) -> str:
         """The ledger's key for this issue: its number."""
         return str(self.issue.number)
+
+    @property
+    def topic(self) -> str | None:
+        """The topic this issue goes to (`topic:`, else the workspace's default topic); None in a
+        workspace without [topics], where an issue goes to the whole list."""
+        config = self.workspace.config
+        if not config.topics:
+            return None
+        return self.issue.topic if self.issue.topic in config.topics else config.default_topic
 
     @property
     def errors(self) -> list[Finding]:
@@ -93,9 +105,40 @@ def _prepared(issue_file: Path, renderer: Renderer, issue: Issue, invalid: Inval
     in_file = invalid.rest.in_file if invalid and invalid.rest else _same_path
     findings = [problem_finding(problem) for problem in invalid.problems] if invalid else []
     click_tracking = workspace.config.sendgrid.click_tracking  # SendGrid's longer links count for Gmail's clip
-    findings += locate(check(issue, email, click_tracking), issue_file, in_file) + leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
+    findings += locate(check(issue, email, click_tracking) + audience_findings(workspace, issue), issue_file, in_file)
+    findings += leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
     findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue) + template_pair_findings(workspace)
-    return PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)), str(invalid) if invalid else None)
+    prepared = PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)), str(invalid) if invalid else None)
+    return dataclasses.replace(prepared, workspace=topic_sender(workspace, prepared.topic))
+
+
+def audience_findings(workspace: Workspace, issue: Issue) -> list[Finding]:
+    """`topic:` names one of [topics], and `segment:` selects someone: an issue that would go to
+    the wrong readers never goes out."""
+    config = workspace.config
+    found = []
+    if issue.topic is not None and issue.topic not in config.topics:
+        if not config.topics:
+            message = f"{issue.topic!r}: newsletter.toml has no [topics]; delete this line, or add [topics.{issue.topic}]"
+        else:
+            close = difflib.get_close_matches(issue.topic, list(config.topics), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            message = f"no topic {issue.topic!r} in [topics]; {hint}the topics are {', '.join(config.topics)}"
+        found.append(Finding("error", message, field=("topic",)))
+    if issue.segment is not None:
+        problem = segment_problem(issue.segment, config.segments, config.topics)
+        if problem:
+            found.append(Finding("error", problem, field=("segment",)))
+    return found
+
+
+def topic_sender(workspace: Workspace, topic: str | None) -> Workspace:
+    """The workspace as a send of `topic` sees it: its From name is the topic's sender_name, if it has one."""
+    settings = workspace.config.topics.get(topic) if topic else None
+    if settings is None or settings.sender_name is None:
+        return workspace
+    sender = workspace.config.sender.model_copy(update={"name": settings.sender_name})
+    return dataclasses.replace(workspace, config=workspace.config.model_copy(update={"sender": sender}))
 
 
 def in_settings(field: str) -> Location:

@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ from ..files.reading import UnreadableFile, read_capped
 from ..issue.loading import MAX_FILE_BYTES, load_issue
 from ..models import Issue, State, placeholders
 from ..render.pipeline import Renderer, web_url
-from ..workspace.config import Workspace
+from ..workspace.config import Config, Workspace
 from .cache import Cache, code_fingerprint, digest, render_fingerprint
 
 if TYPE_CHECKING:
@@ -252,16 +253,7 @@ def _site_files(workspace: Workspace, entries: list[Entry], pages: dict[str, byt
     config = workspace.config
     archive_url = config.newsletter.archive_url.rstrip("/")
     host = urlsplit(archive_url).hostname or "localhost"
-    feed = [
-        {
-            "issue": entry.issue,
-            "url": entry.url,
-            "id": f"tag:{host},{entry.issue.date.isoformat()}:issue-{entry.issue.number}",
-            "updated": _timestamp(entry.issue.date),
-            "content": _main_content(pages[entry.page].decode("utf-8")),
-        }
-        for entry in entries[:FEED_ENTRIES]
-    ]
+    feed = [_feed_entry(entry, pages, host) for entry in entries[:FEED_ENTRIES]]
     context = dict(
         newsletter=config.newsletter,
         sender=config.sender,
@@ -278,12 +270,46 @@ def _site_files(workspace: Workspace, entries: list[Entry], pages: dict[str, byt
 
     context["light"], context["dark"] = palettes(config.brand.accent_color)
     archive = config.newsletter.archive_path
-    return {
+    topics = topic_feeds(config, entries, lambda entry: _feed_entry(entry, pages, host))
+    context["topic_feeds"] = [(topic, name) for topic, name, _ in topics]
+    context["topic_names"] = {key: topic.name for key, topic in config.topics.items()}
+    context["topic_of"] = lambda issue: topic_of(config, issue)
+    files = {
         archive_file(archive, "index.html"): _render("index.html.j2", context),
         archive_file(archive, "feed.xml"): _render("feed.xml.j2", dict(context, entries=feed)),
         archive_file(archive, "sitemap.xml"): _render("sitemap.xml.j2", context),
         # At the host's root, where crawlers look, whatever the archive's path; it names the sitemap's address.
         "robots.txt": _render("robots.txt.j2", context),
+    }
+    for topic, name, entries_of_topic in topics:  # one feed per topic, beside the one of them all
+        title = f"{config.newsletter.name}: {name}"
+        feed_of_topic = dict(context, entries=entries_of_topic, feed_title=title, feed_name=f"feed-{topic}.xml", feed_id=f"{archive_url}/#{topic}")
+        files[archive_file(archive, f"feed-{topic}.xml")] = _render("feed.xml.j2", feed_of_topic)
+    return files
+
+
+def topic_of(config: Config, issue: Issue) -> str | None:
+    """The topic an issue goes out in: its own `topic:`, else the workspace's default topic."""
+    return issue.topic or config.default_topic
+
+
+def topic_feeds(config: Config, entries: list[Entry], item: Callable[[Entry], dict[str, object]]) -> list[tuple[str, str, list[dict[str, object]]]]:
+    """(key, name, feed entries) of each of the workspace's topics, newest first, at most
+    FEED_ENTRIES each (counted in the topic, not in the archive)."""
+    topics = []
+    for key, topic in config.topics.items():
+        chosen = [entry for entry in entries if topic_of(config, entry.issue) == key][:FEED_ENTRIES]
+        topics.append((key, topic.name, [item(entry) for entry in chosen]))
+    return topics
+
+
+def _feed_entry(entry: Entry, pages: dict[str, bytes], host: str) -> dict[str, object]:
+    return {
+        "issue": entry.issue,
+        "url": entry.url,
+        "id": f"tag:{host},{entry.issue.date.isoformat()}:issue-{entry.issue.number}",
+        "updated": _timestamp(entry.issue.date),
+        "content": _main_content(pages[entry.page].decode("utf-8")),
     }
 
 

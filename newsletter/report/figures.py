@@ -117,6 +117,7 @@ class IssueReport:
     opens: Opens | None = None
     provider: str | None = None  # the provider it went out through (None: not recorded)
     measured: bool = True  # the event figures are measured (see measures_events)
+    topic: str | None = None  # the topic it went out in (None: a workspace without topics)
 
     @property
     def recipients(self) -> int:
@@ -167,6 +168,7 @@ class IssueReport:
             "state": self.state,
             "first_sent": self.first_sent,
             "provider": self.provider,
+            "topic": self.topic,
             "events_measured": measured,
             "ledger": {"recipients": self.recipients, **self.ledger},
             "delivered": self.delivered if measured else None,
@@ -212,6 +214,7 @@ class TrendPoint:
     opens: Opens | None = None
     provider: str | None = None
     measured: bool = True
+    topic: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "opens"}
@@ -243,7 +246,8 @@ def _state(ledger: dict[str, int]) -> str:
 
 
 def _window(first_sends: dict[str, str], issue: str) -> tuple[str | None, str | None]:
-    """The issue's first send, and the first send after it (another issue's), if any."""
+    """The issue's first send, and the first send after it (another issue's, of the same topic:
+    the caller passes only those), if any."""
     first = first_sends.get(issue)
     if first is None:
         return None, None
@@ -261,7 +265,11 @@ def issue_report(db: Database, issue: str, opens: bool = False, first_sends: dic
     events = reports.addresses_per_event(issue)
     if state == NEVER_SENT and not events:
         return IssueReport(issue, subject, NEVER_SENT, None, None, ledger)
-    first, until = _window(reports.first_sends() if first_sends is None else first_sends, issue)
+    topics = reports.topics()
+    topic = topics.get(issue)
+    sends = reports.first_sends() if first_sends is None else first_sends
+    # A reader of one topic who leaves after the next issue of another topic still left this one's readers.
+    first, until = _window({key: at for key, at in sends.items() if topics.get(key) == topic}, issue)
     bounces = {"hard": 0, "soft": 0, "unclassified": 0} | reports.bounces(issue)
     unsubscribes = dict.fromkeys(CHANNELS, 0)
     if first is not None:
@@ -270,6 +278,7 @@ def issue_report(db: Database, issue: str, opens: bool = False, first_sends: dic
     provider = reports.provider(issue)
     return IssueReport(
         provider=provider,
+        topic=topic,
         measured=measures_events(provider, sum(events.values())),
         issue=issue,
         subject=subject,
@@ -305,12 +314,16 @@ def standing(report: IssueReport) -> list[tuple[str, str]]:
     return found
 
 
-def trend(db: Database, opens: bool = False) -> Trend:
-    """One point per issue that went out (or is going out), in the order of their first sends.
-    Events naming an issue the ledger does not know make no point: they are only counted."""
+def trend(db: Database, opens: bool = False, topic: str | None = None) -> Trend:
+    """One point per issue that went out (or is going out), in the order of their first sends;
+    with `topic`, only that topic's issues. Events naming an issue the ledger does not know make
+    no point: they are only counted."""
     first_sends = db.reports.first_sends()
+    topics = db.reports.topics() if topic is not None else {}
     points = []
     for issue, _ in sorted(first_sends.items(), key=lambda item: (item[1], item[0])):
+        if topic is not None and topics.get(issue) != topic:
+            continue
         report = issue_report(db, issue, opens, first_sends)
         if report.first_sent is None:
             continue
@@ -331,6 +344,7 @@ def trend(db: Database, opens: bool = False) -> Trend:
                 clicks=report.clicks if measured else None,
                 clickers=report.clickers if measured else None,
                 opens=report.opens if measured else None,
+                topic=report.topic,
                 provider=report.provider,
                 measured=measured,
             )

@@ -51,7 +51,8 @@ def _row(label: str, value: int | str, note: str = "") -> str:
 
 def issue_text(report: IssueReport) -> str:
     title = f"Issue {plain(report.issue)}" + (f": {plain(report.subject)}" if report.subject else "")
-    lines = [title] + [plain(sentence) for _, sentence in standing(report)]
+    lines = [title] + ([f"Topic: {plain(report.topic)}"] if report.topic else [])
+    lines += [plain(sentence) for _, sentence in standing(report)]
     if report.state == NEVER_SENT:
         return terminal_safe("\n".join(lines) + "\n")
     lines += ["", "Ledger", _row("recipients", report.recipients)]
@@ -70,7 +71,8 @@ def issue_text(report: IssueReport) -> str:
         lines.append(_row("complaints", "n/a", not_measured(report.provider)))
     lines += ["", _row("unsubscribes", report.unsubscribed, f"{percent(report.unsubscribe_rate)} of {base}")]
     lines += [_row(channel, report.unsubscribes[channel]) for channel in CHANNELS]
-    until = f"the next issue's first send ({report.next_sent})" if report.next_sent else "now (no later issue yet)"
+    next_issue = "the next issue of this topic" if report.topic else "the next issue"
+    until = f"{next_issue}'s first send ({report.next_sent})" if report.next_sent else "now (no later issue yet)"
     lines.append(f"    recipients of this issue who unsubscribed through its links, or otherwise from its first send ({report.first_sent}) until {until}")
     if not report.measured:
         lines += ["", _row("clicks", "n/a", not_measured(report.provider))]
@@ -114,14 +116,15 @@ def trend_text(trend: Trend) -> str:
     if not trend.points:
         return "\n".join(["No issue has been sent yet.", *apart]) + "\n"
     opens = any(point.opens is not None for point in trend.points)
-    header = f"{'issue':>6}  {'first sent':<10}  {'list':>7}  {'sent':>7}  {'delivered':>9}  {'complaint rate':>14}  {'':<10}  "
+    topics = any(point.topic for point in trend.points)
+    header = (f"{'topic':<12}  " if topics else "") + f"{'issue':>6}  {'first sent':<10}  {'list':>7}  {'sent':>7}  {'delivered':>9}  {'complaint rate':>14}  {'':<10}  "
     header += f"{'unsubscribe rate':>16}  {'clicks':>7}  {'clickers':>8}"
     if opens:
         header += f"  {'readers':>7}  {'machine':>7}"
     lines = [header]
     for p in trend.points:
         complaint_rate = percent(p.complaint_rate) if p.measured else "n/a"
-        line = (
+        line = (f"{plain(p.topic or '-'):<12}  " if topics else "") + (
             f"{plain(p.issue):>6}  {plain(p.first_sent[:10]):<10}  {p.list_size:>7,}  {p.sent:>7,}  {count_text(p.delivered):>9}  {complaint_rate:>14}  "
             f"{complaint_level(p.complaint_rate) or '':<10}  {percent(p.unsubscribe_rate):>16}  {count_text(p.clicks):>7}  {count_text(p.clickers):>8}"
         )

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import Database, IssueRecord, Ledger, Schedule
+from ..db.ledger import LeftOut
+from ..db.segments import Selection, select
 from ..errors import NewsletterError
 from ..issue.checks import TODO_LEFT, Finding
 from ..issue.loading import issue_numbers
@@ -22,6 +24,7 @@ from ..issue.prepare import PreparedIssue, prepare_issue
 from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..models.addresses import normalize
+from ..models.segments import Segment, SegmentError, parse_segment
 from ..providers import can_schedule, check_provider, first_request, open_provider, schedules_ahead
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RequestPreview, RetryLater
 from ..workspace.config import Config, Workspace
@@ -55,6 +58,8 @@ class SendReport:
     schedule: Schedule | None = None  # the delivery time, when this run scheduled rather than sent
     development_secret: bool = False
     bounced: dict[str, str] = field(default_factory=dict)  # addresses this run made bounced ([send] bounce_after), with the refusal
+    topic: str | None = None  # the topic it went to (None: the whole list)
+    segment: str | None = None  # the segment it went to (None: everyone of the topic or list)
 
 
 def letters_for(recipients: list[Recipient], config: Config, secret: bytes, issue: str | None = None) -> list[Letter]:
@@ -77,16 +82,23 @@ def send_issue(
     progress: Progress | None = None,
     clock: Clock = utc_now,
     worker: bool = False,
+    segment: str | None = None,
 ) -> SendReport:
-    """Send (or resume sending) a prepared issue to every active subscriber, once each; or, with
-    `at`, schedule it. Raises NewsletterError (a sentence for the user) when it cannot go ahead;
-    a run that starts but stops early says why in `report.stopped`.
+    """Send (or resume sending) a prepared issue to every active subscriber of its topic (if the
+    workspace has [topics]) whom its segment matches, once each; or, with `at`, schedule it.
+    `segment` (an expression or a [segments] name) replaces the issue's own `segment:`. Raises
+    NewsletterError (a sentence for the user) when it cannot go ahead; a run that starts but
+    stops early says why in `report.stopped`.
 
     With `worker`, this run is one of several sharing the list (on any machines, against one
     PostgreSQL ledger): each claims its own batches, and none recovers another's live rows."""
     if prepared.errors:
         listed = "\n".join(f"  {finding}" for finding in prepared.errors)
         raise SendRefused(f"{prepared.path} is not ready to send; `newsletter check` reports:\n{listed}")
+    if segment is not None and at is not None:
+        # A delivery held here is prepared again when it is due, from the issue file alone.
+        raise SendRefused("--segment cannot be scheduled with --at: put `segment:` in the issue file instead, so the delivery goes to the same readers when it is due")
+    chosen = chosen_segment(prepared, segment)
     workspace = prepared.workspace
     name = provider or workspace.config.send.provider
     keys = signing_keys(name)
@@ -97,7 +109,8 @@ def send_issue(
     with Database(workspace.database) as db, db.connection.lock(f"issue-{key}", busy, shared=worker):
         helper = _worker(db) if worker else None
         try:
-            report = _send_locked(db.ledger, prepared, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock, helper)
+            selection = select(db.connection.dialect, prepared.topic, workspace.config.topic_defaults, chosen, clock())
+            report = _send_locked(db.ledger, prepared, selection, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock, helper)
         finally:
             if helper is not None:
                 helper.close()
@@ -105,9 +118,24 @@ def send_issue(
     return report
 
 
+def chosen_segment(prepared: PreparedIssue, option: str | None) -> Segment | None:
+    """The segment a send goes to: `option` (--segment) when given, which replaces the issue's
+    `segment:`; else the issue's; None: everyone."""
+    text = option if option is not None else prepared.issue.segment
+    if text is None:
+        return None
+    config = prepared.workspace.config
+    try:
+        return parse_segment(text, config.segments, config.topics)
+    except SegmentError as exc:
+        where = "--segment" if option is not None else f"{prepared.path}: segment"
+        raise SendRefused(f"{where}: {exc}\nNothing was sent.") from None
+
+
 def _send_locked(
     ledger: Ledger,
     prepared: PreparedIssue,
+    selection: Selection,
     name: str,
     keys: SigningKeys,
     retry_unknown: bool,
@@ -127,11 +155,11 @@ def _send_locked(
         raise SendRefused(f"issue {key} is scheduled for {plan.send_at}; --worker runs send only what is due now (cancel the schedule, or let it go out)")
     if plan.kind == "hold":
         assert plan.send_at is not None
-        ledger.prepare(key)
+        ledger.prepare(key, selection=selection)
         schedule = Schedule(key, plan.send_at, name, "here", None, prepared.relative_path)
         ledger.hold(key, schedule)
-        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name)
-        return SendReport(key, name, ledger.counts(key), schedule=schedule)
+        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name, selection.topic)
+        return SendReport(key, name, ledger.counts(key), schedule=schedule, topic=selection.topic, segment=selection.segment)
     # The provider is set up (and a scheduled batch id obtained) before the ledger changes, so a
     # wrong key or an unreachable provider leaves everything as it was.
     sender = open_provider(name, workspace)
@@ -148,18 +176,19 @@ def _send_locked(
         retried = ledger.retry_unknown(key) if retry_unknown else 0
         if plan.release:
             ledger.settle_scheduled(key, State.PENDING, None, drop_schedule=False)
-        ledger.prepare(key, worker)
-        report = SendReport(key, name, ledger.counts(key), retried_unknown=retried)
+        ledger.prepare(key, worker, selection)
+        report = SendReport(key, name, ledger.counts(key), retried_unknown=retried, topic=selection.topic, segment=selection.segment)
         pending = report.counts[State.PENDING]
         if pending == 0:
             _drop_finished_schedule(ledger, key)
             return report
-        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name)
+        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name, selection.topic)
         if new_schedule is not None:
             ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
         progress.start(pending)
         loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current, key), workspace.config.send, stop, progress)
+        loop.member = selection.in_topic
         if worker is not None:
             loop.new_send_id = worker.new_send_id
         result = loop.run()
@@ -392,23 +421,34 @@ class DryRun:
     first: Batch | None  # the first batch a run would hand over
     provider_problem: str | None = None  # why the provider would refuse the real send (its words); None: it would take it
     first_request: RequestPreview | None = None  # the provider's first request for that batch, as a dry run shows it
+    topic: str | None = None  # the topic it would go to (None: the whole list)
+    segment: str | None = None  # the segment it would go to (None: everyone of the topic or list)
+    left_out: LeftOut | None = None  # whom the topic and segment leave out, and why
+    sample: list[str] = field(default_factory=list)  # the first addresses it would go to
 
 
-def dry_run(prepared: PreparedIssue, provider: str | None) -> DryRun:
+SAMPLE = 5  # addresses a dry run shows
+
+
+def dry_run(prepared: PreparedIssue, provider: str | None, segment: str | None = None, clock: Clock = utc_now) -> DryRun:
     """What a send would do now, changing nothing. The provider is checked as the real send checks
     it (connect and log in, nothing sent), so a dry run that passes does not hide a send that fails."""
     workspace = prepared.workspace
     name = provider or workspace.config.send.provider
     keys = signing_keys(name)
+    chosen = chosen_segment(prepared, segment)
     with Database(workspace.database, read_only=True) as db:
+        selection = select(db.connection.dialect, prepared.topic, workspace.config.topic_defaults, chosen, clock())
         counts = db.subscribers.counts_by_status()
         ledger = db.ledger.counts(prepared.key)
-        due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000))
+        due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000), selection)
+        left_out = db.ledger.left_out(selection)
     letters = letters_for(first, workspace.config, keys.current, prepared.key)
     batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters) if first else None
     problem = _provider_problem(name, workspace)
     request = first_request(name, workspace.config, batch) if batch else None
-    return DryRun(counts, sum(ledger.values()) - ledger[State.PENDING], due, batch, problem, request)
+    handled = sum(ledger.values()) - ledger[State.PENDING]
+    return DryRun(counts, handled, due, batch, problem, request, selection.topic, selection.segment, left_out, [r.email for r in first[:SAMPLE]])
 
 
 def _provider_problem(name: str, workspace: Workspace) -> str | None:
@@ -427,6 +467,8 @@ class IssueStatus:
     schedule: Schedule | None
     record: IssueRecord | None
     events: dict[str, int] = field(default_factory=dict)  # provider events (delivered, bounce...) by address
+    segments: dict[str | None, dict[State, int]] = field(default_factory=dict)  # rows by the segment they went out under
+    topic: str | None = None  # the topic it went out in
 
 
 def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> IssueStatus:
@@ -436,4 +478,4 @@ def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> Issu
         ledger = db.ledger
         schedule = ledger.schedule(key) if db.read_only else close_past_schedule(ledger, key, clock())
         problems = ledger.deliveries(key, [State.FAILED, State.UNKNOWN, State.SENDING])
-        return IssueStatus(ledger.counts(key), problems, schedule, ledger.issue_record(key), db.events.counts(key))
+        return IssueStatus(ledger.counts(key), problems, schedule, ledger.issue_record(key), db.events.counts(key), ledger.segments(key), ledger.issue_topic(key))

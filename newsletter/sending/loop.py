@@ -27,6 +27,7 @@ from typing import Protocol
 from tenacity import wait_exponential, wait_random
 
 from ..db import Bouncing, Claim, Ledger, Settlement
+from ..db.segments import EVERYONE, Condition
 from ..models import BatchResult, Letter, Outcome, Recipient, RecipientStatus, State
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderRefused, RetryLater
 from ..workspace.config import SendSettings
@@ -85,6 +86,7 @@ class SendLoop:
         self.bounced: dict[str, str] = {}  # addresses this run made `bounced`, with the refusal that did it
         self._bouncing = Bouncing(settings.bounce_after, provider.name)
         self.new_send_id: Callable[[], str] = lambda: uuid.uuid4().hex  # a send worker's ids name the worker
+        self.member: Condition = EVERYONE  # a reader still gets the issue's topic (checked again at each claim)
 
     def run(self) -> LoopResult:
         """Send until nothing is pending, the error budget is spent, or `stop` is set (Ctrl-C)."""
@@ -141,7 +143,7 @@ class SendLoop:
     def _claim(self) -> Claim | None:
         """The next batch, claimed and committed; None when no row is due."""
         limit = min(self.settings.batch_size, self.provider.max_batch)
-        claim = self.ledger.claim(self.edition.issue, limit, self.new_send_id(), time.time())
+        claim = self.ledger.claim(self.edition.issue, limit, self.new_send_id(), time.time(), self.member)
         return claim if claim.recipients else None
 
     def _release(self, claim: Claim | None) -> None:

@@ -4,10 +4,13 @@ rolled back. Each takes an open database (inside the caller's transaction) and p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..errors import ChangeRefused, NotASubscriber
 from ..models import Status, Subscriber
 from ..models.audience import normal_tag
 
@@ -15,23 +18,46 @@ if TYPE_CHECKING:
     from ..db import Confirmation, Database, ImportCounts
     from .csv_formats import SubscriberCsv
 
+ERASED_REASON = "erased at their request"
+EDITOR_CHANNEL = "command line"  # how the editor's own changes are recorded in a subscriber's history
+LEFT = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 
-def sign_up(db: Database, email: str, name: str | None, *, topics: Mapping[str, bool] | None = None, tags: Iterable[str] = ()) -> None:
+
+def sign_up(
+    db: Database,
+    email: str,
+    name: str | None,
+    *,
+    page: str | None = None,
+    text_version: str | None = None,
+    topics: Mapping[str, bool] | None = None,
+    tags: Iterable[str] = (),
+) -> None:
     """Someone asked for the newsletter from the form: they wait as pending (an address already on
     the list keeps its status) and a confirmation is queued. Whether it is sent, and when, the
     notice sender decides, so a known address and a new one take the same steps here.
 
-    A new address starts with `topics` (an explicit on or off for each topic, see signup_choices)
-    and `tags`; an address already on the list keeps its own: the form must not let a stranger
-    change someone's choices any more than their standing."""
-    known = db.subscribers.get(email) is not None
-    db.subscribers.sign_up(email, name)
-    if not known:
-        if topics:
-            db.audience.choose_topics(email, topics)
-        if tags:
-            db.audience.tag([email], add=tags)
-    queue_confirmation(db, email)
+    A new address gets a consent record: the form's `page` and `text_version` (a hash of the words
+    it showed). A known one keeps the consent it has: a stranger typing it in proves nothing.
+
+    A new address also starts with `topics` (an explicit on or off for each topic, see
+    signup_choices) and `tags`; a known one keeps its own: the form must not let a stranger change
+    someone's choices any more than their standing."""
+    with db.transaction():
+        new = db.subscribers.get(email) is None
+        db.subscribers.sign_up(email, name)
+        if new:
+            record_signup_consent(db, email, page, text_version)
+            if topics:
+                db.audience.choose_topics(email, topics)
+            if tags:
+                db.audience.tag([email], add=tags)
+        queue_confirmation(db, email)
+
+
+def record_signup_consent(db: Database, email: str, page: str | None, text_version: str | None) -> None:
+    """How a reader who signed up on the form consented: the page they used and the words it showed."""
+    db.audience.record_consent(email, "form", page, text_version)
 
 
 MAX_CHOICES = 64  # a form offers a handful of topics and tags; a longer list is nobody's choice
@@ -89,6 +115,9 @@ def confirm(db: Database, subscriber: Subscriber, issued: str, after_change: int
     `welcome` (the workspace has a welcome email) one is queued for a confirmation that took.
     Returns what happened and whether a welcome was queued."""
     result = db.subscribers.confirm(subscriber.public_id or "", issued, after_change)
+    if result.result == "confirmed" and result.subscriber is not None:
+        # Their own double opt-in: an erasure's suppression no longer stands in their way.
+        db.audience.lift_suppression(result.subscriber.email)
     welcomed = welcome and result.result == "confirmed"
     if welcomed:
         db.notice_queue.add("welcome", subscriber.email)
@@ -105,9 +134,19 @@ class Added:
 
 def add_subscriber(db: Database, subscriber: Subscriber, resubscribe: bool = False) -> Added:
     """Add `subscriber`, or update their name and attributes. Someone who unsubscribed, bounced or
-    complained stays so unless `resubscribe` (they asked to come back): details never re-activate."""
+    complained stays so unless `resubscribe` (they asked to come back): details never re-activate.
+    An address erased at its owner's request is refused (ChangeRefused): only their own signup,
+    confirmed from their inbox, brings them back."""
+    reason = db.audience.suppression(subscriber.email)
+    if reason is not None:
+        raise ChangeRefused(
+            f"{subscriber.email} is suppressed ({reason}): only their own signup, confirmed from their inbox, can bring them back; nothing was changed"
+        )
     existing = db.subscribers.get(subscriber.email)
-    db.subscribers.upsert([subscriber])
+    with db.transaction():
+        db.subscribers.upsert([subscriber])
+        if existing is None:
+            db.audience.record_consent(subscriber.email, "editor")
     if existing is None:
         return Added(None)
     if existing.status != Status.ACTIVE and resubscribe:
@@ -126,21 +165,132 @@ def unsubscribe(db: Database, address: str) -> Status | None:
     return existing.status
 
 
+@dataclass(frozen=True)
+class Removed:
+    """What remove_subscriber() did."""
+
+    before: Status | None  # the status they had; None: not on the list
+    removed: bool  # False: refused, they had left (see remove_subscriber)
+
+
+def remove_subscriber(db: Database, email: str, forget: bool = False) -> Removed:
+    """Delete a subscriber with their tags, topic choices and consent (their ledger rows and history
+    stay). Someone who unsubscribed, bounced or complained is refused unless `forget`: their row is
+    what keeps a later import from adding them as active again."""
+    with db.transaction():
+        existing = db.subscribers.get(email)
+        if existing is None:
+            return Removed(None, False)
+        if existing.status in LEFT and not forget:
+            return Removed(existing.status, False)
+        db.records.remove(email)
+    return Removed(existing.status, True)
+
+
+def edit_subscriber(db: Database, email: str, name: str | None = None, new_email: str | None = None) -> str:
+    """Change a subscriber's name and/or address; the address they now have. A new address keeps
+    their link id (every link already sent still works), history and ledger rows, all moved in one
+    transaction. Refused (ChangeRefused, nothing changed) when the new address is on the list or
+    suppressed, or already in the ledger for an issue this subscriber has a row of."""
+    with db.transaction():
+        if db.subscribers.get(email) is None:
+            raise NotASubscriber(f"{email} is not a subscriber")
+        if new_email is not None and new_email != email:
+            _refuse_new_address(db, email, new_email)
+            db.records.change_address(email, new_email, EDITOR_CHANNEL)
+            email = new_email
+        if name is not None:
+            db.records.rename(email, name)
+    return email
+
+
+def _refuse_new_address(db: Database, email: str, new_email: str) -> None:
+    if db.subscribers.get(new_email) is not None:
+        raise ChangeRefused(f"{new_email} is already on the list; nothing was changed")
+    reason = db.audience.suppression(new_email)
+    if reason is not None:
+        raise ChangeRefused(f"{new_email} is suppressed ({reason}); nothing was changed")
+    both = sorted(set(db.records.issues_in_the_ledger(new_email)) & set(db.records.issues_in_the_ledger(email)))
+    if both:
+        raise ChangeRefused(
+            f"{new_email} already has a row in the send ledger for issue(s) {', '.join(both)}, as {email} does; one issue has one row per address, so nothing was changed"
+        )
+
+
+def erased_placeholder(address_hash: str) -> str:
+    """What stands for an erased address in the ledger and history: not the address, and the same for
+    one address each time (its issues still count once)."""
+    return "erased:" + address_hash[:16]
+
+
+def erase(db: Database, email: str, channel: str) -> bool:
+    """Erase `email` at its owner's request, in one transaction: the subscriber, their tags, topic
+    choices, consent and queued notices are deleted; in the ledger, history, events and notices a
+    placeholder replaces the address (each issue's figures stay); a suppression (a keyed hash, never
+    the address) keeps imports and the editor from adding them again. Whether anything held it."""
+    with db.transaction():
+        found = db.records.erase(email, erased_placeholder(db.audience.address_hash(email)), channel)
+        if found:
+            db.audience.suppress(email, ERASED_REASON)
+    return found
+
+
+def purge_pending(db: Database, older_than: dt.timedelta, dry_run: bool = False) -> int:
+    """Remove the signups never confirmed that are older than `older_than` (signed up and last
+    changed before then), as an erasure does but with no suppression; with `dry_run`, only count."""
+    before = (dt.datetime.now(dt.UTC) - older_than).isoformat(timespec="seconds")
+    if dry_run:
+        return len(db.records.stale_signups(before))
+    with db.transaction():
+        hasher = db.audience.address_hasher()
+        return db.records.purge_signups(before, lambda email: erased_placeholder(hasher(email)))
+
+
 class _Rejected(Exception):
     """Rows were rejected and the import may not skip them: roll it back."""
 
 
-def import_subscribers(db: Database, rows: SubscriberCsv, skip_invalid: bool = False) -> ImportCounts | None:
+@dataclass(frozen=True)
+class Imported:
+    counts: ImportCounts
+    suppressed: dict[str, int] = field(default_factory=dict)  # rows skipped, per suppression reason
+
+
+def import_subscribers(db: Database, rows: SubscriberCsv, skip_invalid: bool = False) -> Imported | None:
     """Add or update the subscribers of `rows` in one transaction. If any row is rejected (see
-    rows.tally) and not `skip_invalid`, the whole import is rolled back and None returned."""
+    rows.tally) and not `skip_invalid`, the whole import is rolled back and None returned.
+
+    A suppressed address (erased at its owner's request) is skipped and counted. Those new to the
+    list get a consent record: method import, the file's name as its source."""
+    suppressed: Counter[str] = Counter()
     try:
         with db.transaction():  # all or nothing
-            counts = db.subscribers.upsert(rows)
+            with db.records.consents_for_new_subscribers("import", rows.path.name):
+                counts = db.subscribers.upsert(_not_suppressed(db, rows, suppressed))
             if rows.tally.rejected_count and not skip_invalid:
                 raise _Rejected
     except _Rejected:
         return None
-    return counts
+    return Imported(counts, dict(suppressed))
+
+
+def _not_suppressed(db: Database, rows: SubscriberCsv, skipped: Counter[str]) -> Iterable[Subscriber]:
+    """The rows whose address is not suppressed; the others counted in `skipped` by reason. The
+    suppressions are read once, now (not while the rows stream into the database: PostgreSQL's
+    COPY takes no other statement), and each address hashed with the key read once."""
+    reasons = db.audience.suppression_reasons()
+    if not reasons:  # the usual case: nothing to hash
+        return rows
+    return _skipping(rows, reasons, db.audience.address_hasher(), skipped)
+
+
+def _skipping(rows: Iterable[Subscriber], reasons: dict[str, str], hasher: Callable[[str], str], skipped: Counter[str]) -> Iterator[Subscriber]:
+    for subscriber in rows:
+        reason = reasons.get(hasher(subscriber.email))
+        if reason is None:
+            yield subscriber
+        else:
+            skipped[reason] += 1
 
 
 def preference_topics(topics: list[str], topic_defaults: Mapping[str, bool]) -> dict[str, bool]:

@@ -1,17 +1,23 @@
 """The web process's sender of queued confirmation and welcome emails: a thread, woken when a
 request of this process queues one, and every few seconds for those other processes queued (the
-other gunicorn workers). Several senders may run at once: each row is claimed by one."""
+other gunicorn workers). Several senders may run at once: each row is claimed by one.
+
+The same thread removes, once a day, the signups never confirmed ([web] purge_pending_after_days)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
+import time
 
 from ..db import Database, Location, NoDatabase, StoreError
 from ..sending.notices import Notices
+from ..subscribers.rules import purge_pending
 
 POLL_SECONDS = 2.0
+PURGE_EVERY_SECONDS = 86_400.0
 log = logging.getLogger("newsletter.web")
 
 
@@ -24,6 +30,7 @@ class NoticeSender:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._next_purge = 0.0  # time.monotonic() of the next purge of old signups: the first soon after start
 
     def wake(self) -> None:
         """Send what is queued now (a request just queued something)."""
@@ -61,6 +68,7 @@ class NoticeSender:
                     db = Database(self.location, create=False)
                 while not self._stopped.is_set() and self.notices.send_due(db, limit=1):
                     pass  # one at a time, so that stopping waits for one email at most
+                self._purge_pending_if_due(db)
                 if failing:
                     log.warning("the queued confirmation and welcome emails are being sent again")
                     failing = False
@@ -78,6 +86,18 @@ class NoticeSender:
                 _close(db)
                 db = None
         _close(db)
+
+
+    def _purge_pending_if_due(self, db: Database) -> None:
+        """Once a day: remove the signups never confirmed, never sooner than their link expires."""
+        web = self.notices.workspace.config.web
+        if not web.purge_pending_after_days or time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS  # a failure waits for tomorrow too, not for the next poll
+        days = max(web.purge_pending_after_days, web.confirm_days)
+        removed = purge_pending(db, dt.timedelta(days=days))
+        if removed:
+            log.info("removed %d signup(s) never confirmed in %d days", removed, days)
 
 
 def _close(db: Database | None) -> None:

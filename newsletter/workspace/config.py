@@ -236,6 +236,8 @@ class WebSettings(Strict):
     # The public origin where the app answers; default: the origin of newsletter.archive_url.
     base_url: Annotated[Url, AfterValidator(origin)] | None = None
     confirm_days: Annotated[int, Field(ge=1, le=60)] = 7  # how long a confirmation link works
+    # Signups never confirmed are removed after this many days (never sooner than confirm_days); 0: never.
+    purge_pending_after_days: Annotated[int, Field(ge=0, le=3650)] = 30
     # Proxies in front of the app whose X-Forwarded-For is believed (addresses), and how many
     # hops of it; anyone else's header is ignored, so a client cannot pick its rate-limit key.
     trusted_proxies: list[Annotated[Line, AfterValidator(proxy_address)]] = []

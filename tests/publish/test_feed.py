@@ -63,3 +63,33 @@ def test_robots_keeps_crawlers_off_the_token_pages(published: Path) -> None:
     for path in ("/unsubscribe", "/confirm/", "/preferences"):
         assert f"Disallow: {path}" in lines
     assert f"Sitemap: {ARCHIVE}/sitemap.xml" in lines
+
+
+def test_each_topic_has_its_own_feed_beside_the_feed_of_them_all(workspace: Path) -> None:
+    from tests.helpers.workspace import add_config
+
+    add_config(workspace, '[topics.weekly]\nname = "The weekly"\n\n[topics.ai]\nname = "AI notes"\ndefault = false\n')
+    add_issue(workspace, 1, "2026-01-05")
+    ai = add_issue(workspace, 2, "2026-01-12", subject="Only for the AI readers")
+    ai.write_text(ai.read_text(encoding="utf-8") + "topic: ai\n", encoding="utf-8")
+    publish_workspace(workspace)
+    folder = workspace / PAGES
+
+    def links(name: str) -> list[str]:
+        feed = feedparser.parse((folder / name).read_bytes())
+        assert not feed.bozo, feed.bozo_exception
+        return [entry.link.rsplit("/", 1)[1] for entry in feed.entries]
+
+    assert links("feed.xml") == ["issue-2.html", "issue-1.html"]
+    assert links("feed-ai.xml") == ["issue-2.html"]
+    assert links("feed-weekly.xml") == ["issue-1.html"]  # no `topic:`: the default topic
+    ai_feed = feedparser.parse((folder / "feed-ai.xml").read_bytes()).feed
+    assert ai_feed.title == "Fixture Weekly: AI notes"
+    assert ai_feed.id != feedparser.parse((folder / "feed.xml").read_bytes()).feed.id  # a reader subscribed to both sees two feeds
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert 'href="feed-ai.xml"' in index and "AI notes &middot; Issue 2" in index
+
+
+def test_a_workspace_without_topics_has_one_feed(published: Path) -> None:
+    assert sorted(path.name for path in published.glob("feed*.xml")) == ["feed.xml"]
+    assert "feed-" not in (published / "index.html").read_text(encoding="utf-8")

@@ -26,7 +26,9 @@ class Data:
         self.sql = db.connection.db
         self.ids = itertools.count(1)
 
-    def ledger(self, issue: str, emails: list[str] | range, state: str = "sent", at: str = T1, subject: str | None = None, provider: str | None = None) -> None:
+    def ledger(
+        self, issue: str, emails: list[str] | range, state: str = "sent", at: str = T1, subject: str | None = None, provider: str | None = None, topic: str | None = None
+    ) -> None:
         addresses = [f"r{i}@example.com" for i in emails] if isinstance(emails, range) else emails
         with self.db.transaction():
             self.sql.executemany(
@@ -39,6 +41,8 @@ class Data:
                 )
             if provider:
                 self.sql.execute("UPDATE issues SET provider = ? WHERE issue = ?", (provider, issue))
+            if topic:
+                self.sql.execute("UPDATE issues SET topic = ? WHERE issue = ?", (topic, issue))
 
     def events(self, *items: tuple[Any, ...], issue: str = "7", at: str = T1) -> None:
         """(kind, email, extra SendGrid fields...) each, as SendGrid posts them."""

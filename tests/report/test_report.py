@@ -241,7 +241,7 @@ def test_json_schema_of_an_issue(workspace, data):
     data.ledger("7", range(4), subject="Robots")
     data.events(("delivered", "r0@example.com"), ("spamreport", "r0@example.com"), ("click", "r1@example.com", {"url": "https://example.org/a"}))
     found = json.loads(report(workspace, "--json"))
-    assert set(found) == {"report", "issue", "subject", "state", "first_sent", "provider", "events_measured", "ledger", "delivered", "deferred", "dropped",
+    assert set(found) == {"report", "issue", "subject", "state", "first_sent", "provider", "topic", "events_measured", "ledger", "delivered", "deferred", "dropped",
                           "bounced", "rate_base", "complaints", "unsubscribes", "clicks", "opens"}  # fmt: skip
     assert (found["provider"], found["events_measured"]) == (None, True)  # sent before the provider was recorded; its events count
     assert found["report"] == "issue" and found["issue"] == "7" and found["subject"] == "Robots" and found["state"] == "sent"
@@ -264,7 +264,7 @@ def test_json_schema_of_the_trend(workspace, data, monkeypatch):
     assert found["report"] == "trend"
     assert [point["issue"] for point in found["issues"]] == ["7", "8"]
     assert set(found["issues"][1]) == {"issue", "subject", "state", "first_sent", "list_size", "sent", "delivered", "complaints", "complaint_rate",
-                                       "unsubscribes", "unsubscribe_rate", "clicks", "clickers", "opens", "provider", "measured"}  # fmt: skip
+                                       "unsubscribes", "unsubscribe_rate", "clicks", "clickers", "opens", "provider", "measured", "topic"}  # fmt: skip
     assert (found["issues"][0]["list_size"], found["issues"][0]["delivered"], found["issues"][0]["complaint_rate"]) == (10, 0, 0.0)
     assert (found["issues"][1]["list_size"], found["issues"][1]["delivered"], found["issues"][1]["clicks"]) == (12, 5, 1)
 
@@ -427,3 +427,36 @@ def test_events_stored_for_an_issue_are_shown_whatever_its_provider(workspace, d
     data.events(("delivered", "r0@example.com"))
     found = figures_of(workspace)
     assert found.measured is True and found.delivered == 1
+
+
+# --- topics ----------------------------------------------------------------------------------------
+
+T3 = "2026-12-15T09:00:00+00:00"
+
+
+def test_an_issues_unsubscribe_window_runs_to_the_next_issue_of_its_own_topic(workspace, data):
+    """Issue 7 (weekly), issue 8 (ai) a week later, issue 9 (weekly) a week after that: a weekly
+    reader who leaves between 8 and 9 left after issue 7, the last weekly issue they had."""
+    data.ledger("7", range(10), subject="Weekly one", topic="weekly")
+    data.ledger("8", range(10), at=T2, subject="AI one", topic="ai")
+    data.ledger("9", range(10), at=T3, subject="Weekly two", topic="weekly")
+    data.status_change("r1@example.com", "preferences", "2026-12-10T10:00:00+00:00")
+    seven = figures_of(workspace, "7")
+    assert seven.topic == "weekly" and seven.next_sent == T3 and seven.unsubscribed == 1
+    assert "Topic: weekly" in report(workspace)
+    assert "the next issue of this topic's first send" in report(workspace)
+
+
+def test_report_topic_shows_the_trend_of_that_topics_issues_only(workspace, data, monkeypatch):
+    monkeypatch.chdir(workspace)
+    data.ledger("7", range(10), subject="Weekly one", topic="weekly")
+    data.ledger("8", range(10), at=T2, subject="AI one", topic="ai")
+    (workspace / "newsletter.toml").write_text(
+        (workspace / "newsletter.toml").read_text(encoding="utf-8") + '\n[topics.weekly]\nname = "Weekly"\n\n[topics.ai]\nname = "AI"\n', encoding="utf-8"
+    )
+    found = json.loads(report(workspace, "--topic", "ai", "--json", issue=False))
+    assert [(point["issue"], point["topic"]) for point in found["issues"]] == [("8", "ai")]
+    every = report(workspace, issue=False)
+    assert every.splitlines()[0].startswith("topic") and re.search(r"(?m)^weekly\s+7 ", every)
+    refused = run("report", "--topic", "sports")
+    assert refused.exit_code != 0 and "'sports' is not a topic of this workspace (topics: weekly, ai)" in refused.output

@@ -34,6 +34,11 @@ def filled(location) -> None:
         db.ledger.record_issue("1", "issues/one.yaml", "One", "fp")
         db.events.record([Event("e1", "click", "r002@example.com", "1", "s-1", "2026-12-01T08:00:00+00:00", "https://example.com/ü")], "sendgrid")
         db.notices.record("confirm", "new@example.com", "outbox", "sent", None)
+        db.audience.tag(["r001@example.com", "r002@example.com"], add=["ai", "VIP readers"])
+        db.audience.choose_topics("r001@example.com", {"weekly": False, "ai": True})
+        with db.transaction():
+            db.audience.record_consent("r001@example.com", "import", "list.csv")
+            db.audience.suppress("gone@example.com", "erased at their request")
 
 
 def test_postgresql_migrates_the_first_releases_schema_as_sqlite_does(pg_url: str, tmp_path: Path) -> None:
@@ -119,3 +124,49 @@ def test_a_copy_that_does_not_compare_equal_is_rolled_back(pg_url: str, tmp_path
         copy_database(lite, pg)
     with Database(Server(pg_url)) as pg:
         assert pg.connection.db.execute("SELECT count(*) FROM subscribers").fetchone()[0] == 0
+
+
+SCHEMA_5_ROWS = (
+    "INSERT INTO subscribers (email, name, attributes, status, created_at, updated_at, public_id, status_changed_at)"
+    " VALUES ('ada@example.com', 'Ada', '{\"plan\": \"pro\"}', 'active', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 'aaaaaaaaaaaaaaaa', NULL)",
+    "INSERT INTO deliveries (issue, email, state, updated_at) VALUES ('3', 'ada@example.com', 'sent', '2026-02-01T00:00:00+00:00')",
+    "INSERT INTO issues (issue, file, subject, fingerprint, first_fingerprint, updated_at) VALUES ('3', 'issues/3.yaml', 'Three', 'f', 'f', '2026-02-01T00:00:00+00:00')",
+)
+
+
+def _upgraded_from_schema_5(db: Database) -> None:
+    """What an upgrade from the schema before the audience keeps, and what it adds."""
+    assert db.connection.migrated_from == 5 and db.connection.version() == SCHEMA_VERSION
+    ada = db.subscribers.get("ada@example.com")
+    assert ada is not None and ada.status == Status.ACTIVE and ada.attributes == {"plan": "pro"} and ada.public_id == "aaaaaaaaaaaaaaaa"
+    assert db.ledger.counts("3")[State.SENT] == 1
+    assert db.connection.db.execute("SELECT segment FROM deliveries").fetchall() == [(None,)]  # sent to the whole list
+    assert db.audience.tags("ada@example.com") == []
+    assert db.audience.topics("ada@example.com", {"weekly": True, "ai": False}) == {"weekly": True, "ai": False}  # a reader from before topics: the defaults
+    db.audience.tag(["ada@example.com"], add=["ai"])
+    assert db.audience.tags("ada@example.com") == ["ai"]
+
+
+def test_sqlite_upgrades_a_schema_5_database_keeping_every_row(tmp_path: Path) -> None:
+    from newsletter.db.migrations import MIGRATIONS
+
+    path = tmp_path / "v5.db"
+    with sqlite3.connect(path) as raw:
+        for step in MIGRATIONS[:5]:
+            raw.executescript(step)
+        for row in SCHEMA_5_ROWS:
+            raw.execute(row)
+        raw.execute("PRAGMA user_version = 5")
+    with Database(path) as db:
+        _upgraded_from_schema_5(db)
+
+
+def test_postgresql_upgrades_a_schema_5_database_keeping_every_row(pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as raw:
+        for step in POSTGRES_MIGRATIONS[:5]:
+            raw.execute(step)
+        raw.execute("CREATE TABLE newsletter_schema (version INTEGER NOT NULL); INSERT INTO newsletter_schema VALUES (5)")
+        for row in SCHEMA_5_ROWS:
+            raw.execute(row)
+    with Database(Server(pg_url)) as db:
+        _upgraded_from_schema_5(db)

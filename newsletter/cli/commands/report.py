@@ -17,13 +17,16 @@ if TYPE_CHECKING:
     from ...report.figures import IssueReport, Trend
 
 
-def _figures(issue_file: Path | None, opens: bool) -> IssueReport | Trend:
+def _figures(issue_file: Path | None, opens: bool, topic: str | None = None) -> IssueReport | Trend:
     from ...db import Database
     from ...report import figures
     from ...workspace.config import load_workspace
 
     if issue_file is None:
         workspace, key, subject = load_workspace(Path.cwd()), None, None
+        if topic is not None and topic not in workspace.config.topics:
+            known = ", ".join(workspace.config.topics) or "none: newsletter.toml has no [topics]"
+            raise click.BadParameter(f"{topic!r} is not a topic of this workspace (topics: {known})", param_hint="--topic")
     else:
         workspace, issue = issue_and_workspace(issue_file)
         key, subject = str(issue.number), issue.subject
@@ -31,7 +34,7 @@ def _figures(issue_file: Path | None, opens: bool) -> IssueReport | Trend:
         return figures.Trend([]) if key is None else figures.never_sent(key, subject)
     with Database(workspace.database, read_only=True) as db:
         if key is None:
-            return figures.trend(db, opens)
+            return figures.trend(db, opens, topic)
         found = figures.issue_report(db, key, opens)
     # the subject it went out with, as the ledger recorded it; else the file's
     return found if found.subject else dataclasses.replace(found, subject=subject)
@@ -41,12 +44,13 @@ def _figures(issue_file: Path | None, opens: bool) -> IssueReport | Trend:
 @click.argument("issue_file", type=IssuePath, required=False)
 @click.option("--opens", is_flag=True, help="Also count opens (inflated by Apple Mail Privacy Protection; machine opens apart).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--topic", metavar="KEY", help="The trend of one topic's issues only (a key of [topics] in newsletter.toml).")
 @click.option(
     "--html", "html_file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     help="Also write a self-contained HTML page with charts to FILE (a new file or a regular one, in a folder that exists; - prints the page instead of the text).",
 )  # fmt: skip
 @click.option("--follow-symlinks", is_flag=True, help="Let --html FILE be a symbolic link, and write to the file it points to.")
-def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path | None, follow_symlinks: bool) -> None:
+def report(issue_file: Path | None, opens: bool, as_json: bool, topic: str | None, html_file: Path | None, follow_symlinks: bool) -> None:
     """Report on ISSUE_FILE after sending: deliveries, bounces, complaints, unsubscribes, clicks.
 
     Without ISSUE_FILE, the trend over every issue sent from this workspace."""
@@ -54,6 +58,8 @@ def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path 
     from ...report import text
     from ...report.figures import IssueReport
 
+    if topic is not None and issue_file is not None:
+        raise click.UsageError("--topic chooses the issues of the trend; an ISSUE_FILE's report is already of its own topic")
     page_only = html_file is not None and str(html_file) == STDOUT
     if page_only and as_json:
         raise click.UsageError("--json and --html - both print to standard output; choose one")
@@ -63,7 +69,7 @@ def report(issue_file: Path | None, opens: bool, as_json: bool, html_file: Path 
         from ...report import html
 
         html.can_draw()  # a missing [report] part is said before the text report, not after it
-    found = _figures(issue_file, opens)
+    found = _figures(issue_file, opens, topic)
     if as_json:
         click.echo(text.terminal_safe_json(json.dumps(found.to_dict(), indent=2, ensure_ascii=False)))
     elif not page_only:

@@ -98,6 +98,11 @@ class _Bar:
 @click.option("--at", "send_at", metavar="DATETIME", help="Deliver at this time instead of now, e.g. 2026-11-26T08:00+00:00 (any provider, any time ahead).")
 @click.option("--due", is_flag=True, help="Deliver every scheduled send whose time has come (run it from cron every minute).")
 @click.option("--worker", is_flag=True, help="Be one of several senders sharing the list, on any machines (PostgreSQL only).")
+@click.option(
+    "--segment",
+    metavar="EXPRESSION",
+    help='Send only to the readers EXPRESSION matches (e.g. \'tag:vip and attr.country = "DE"\', or a [segments] name); replaces the issue\'s `segment:`.',
+)
 def send(
     issue_file: Path | None,
     provider: str | None,
@@ -108,10 +113,11 @@ def send(
     send_at: str | None,
     due: bool,
     worker: bool,
+    segment: str | None,
 ) -> None:
-    """Send ISSUE_FILE to every active subscriber, once each. Run it again to resume."""
+    """Send ISSUE_FILE to every active subscriber (of its topic, in its segment), once each. Run it again to resume."""
     if due:
-        if issue_file or test_addresses or test_list or dry_run or retry_unknown or send_at or provider or worker:
+        if issue_file or test_addresses or test_list or dry_run or retry_unknown or send_at or provider or worker or segment is not None:
             raise click.UsageError("--due takes no issue file and no other option: it sends every scheduled issue whose time has come")
         return _send_due()
     if issue_file is None:
@@ -131,12 +137,12 @@ def send(
     if addresses:
         return _print_test_copies(send_test_copy(prepared, name, addresses), prepared.key, name)
     if dry_run:
-        return _print_dry_run(plan_dry_run(prepared, name), prepared.key, name)
+        return _print_dry_run(plan_dry_run(prepared, name, segment), prepared.key, name)
     stop = threading.Event()
     bar = _Bar()
     try:
         with _ctrl_c_finishes_the_batch(stop):
-            report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar, worker=worker)
+            report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar, worker=worker, segment=segment)
     finally:
         bar.stop()
     _print_report(report, issue_file)
@@ -223,8 +229,10 @@ def _print_report(report: SendReport, issue_file: Path) -> None:
     elif report.schedule:
         click.echo(f"Scheduled: {SHOWN[report.provider]} delivers issue {report.issue} at {report.schedule.send_at.isoformat()} (`newsletter cancel {shown}` cancels it).")
     counts = report.counts
+    if report.topic or report.segment:
+        click.echo(f"To {_audience(report.topic, report.segment)}.")
     if not report.batches and not report.schedule:
-        click.echo(_nothing_to_send(report.issue, counts, shown))
+        click.echo(_nothing_to_send(report.issue, counts, shown, report.topic or report.segment))
     _print_counts(counts)
     if report.batches:
         click.echo(f"{report.batches} batch(es) handed to {report.provider}.")
@@ -243,11 +251,19 @@ def _print_report(report: SendReport, issue_file: Path) -> None:
         raise click.ClickException(report.stopped)
 
 
-def _nothing_to_send(issue: str, counts: dict[State, int], shown: str) -> str:
+def _audience(topic: str | None, segment: str | None) -> str:
+    """Whom a send goes to, in words: "the readers of topic ai in segment tag:vip"."""
+    readers = f"the readers of topic {topic}" if topic else "the active subscribers"
+    return f"{readers} in segment {segment}" if segment else readers
+
+
+def _nothing_to_send(issue: str, counts: dict[State, int], shown: str, selected: str | None = None) -> str:
     """An honest "nothing to send": who has it, and who may not."""
     from ...models import State
 
     if counts[State.UNKNOWN] == 0 and counts[State.FAILED] == 0:
+        if selected and counts[State.PENDING] == 0:
+            return f"Nothing to send: nobody it goes to is without issue {issue} (`newsletter send {shown} --dry-run` shows who it leaves out, and why)."
         if counts[State.SENT] == 0 and counts[State.SCHEDULED] == 0:
             return f"Nothing to send: issue {issue} has no active subscriber to go to (see `newsletter subscribers list`)."
         return f"Nothing to send: every active subscriber already has issue {issue}."
@@ -274,7 +290,19 @@ def _print_dry_run(plan: DryRun, key: str, name: str) -> None:
     click.echo(f"Dry run for issue {key} via {name}: nothing will be sent.")
     click.echo(f"  active subscribers: {counts[Status.ACTIVE]} (not mailed: {sum(counts.values()) - counts[Status.ACTIVE]} unsubscribed, bounced or complained)")
     click.echo(f"  already handled by earlier runs: {plan.already_handled}")
+    if plan.topic or plan.segment:
+        click.echo(f"  to: {_audience(plan.topic, plan.segment)}")
     click.echo(f"  would be sent now: {plan.would_send}")
+    if plan.sample:
+        more = f" (and {plan.would_send - len(plan.sample)} more)" if plan.would_send > len(plan.sample) else ""
+        click.echo(f"  for example: {', '.join(plan.sample)}{more}")
+    if plan.left_out is not None and (plan.topic or plan.segment):
+        left = plan.left_out
+        click.echo(f"  left out: {left.not_active} not active (unsubscribed, bounced, complained or unconfirmed)")
+        if plan.topic:
+            click.echo(f"            {left.not_in_topic} active but not reading topic {plan.topic}")
+        if plan.segment:
+            click.echo(f"            {left.not_in_segment} active{' readers of the topic' if plan.topic else ''} outside the segment")
     if plan.provider_problem:
         raise click.ClickException(f"{SHOWN[name]} would refuse the real send: {plan.provider_problem}. Nothing was sent.")
     click.echo(f"  {SHOWN[name]}: checked as the real send checks it ({REGISTRY[name].dry_run_checks}); nothing was sent")
@@ -287,6 +315,16 @@ def _key(issue_file: Path) -> tuple[Workspace, str]:
     """The workspace, and the key the ledger files this issue under (its number)."""
     workspace, issue = issue_and_workspace(issue_file)
     return workspace, str(issue.number)
+
+
+def _print_segments(segments: dict[str | None, dict[State, int]]) -> None:
+    """The rows by the segment they went out under, once any went out under one."""
+    if all(segment is None for segment in segments):
+        return
+    click.echo("By segment:")
+    for segment, states in sorted(segments.items(), key=lambda item: item[0] or ""):
+        shown = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+        click.echo(f"  {segment or '(everyone)'}: {shown}")
 
 
 @click.command()
@@ -302,9 +340,10 @@ def status(issue_file: Path) -> None:
     if not any(found.counts.values()) and found.schedule is None and not found.events:  # seven rows of 0 say less than this
         click.echo(f"Issue {key}: not sent yet. `newsletter send {shown}` sends it (`--dry-run` first shows to whom).")
         return
-    click.echo(f"Issue {key}:")
+    click.echo(f"Issue {key}:" if found.topic is None else f"Issue {key} (topic {found.topic}):")
     for state, count in found.counts.items():
         click.echo(f"  {state:>9}  {count}")
+    _print_segments(found.segments)
     for delivery in found.problems:
         click.echo(f"  {delivery.state}: {delivery.email}: {delivery.detail or ''}")
     if found.events:

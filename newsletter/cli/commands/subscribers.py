@@ -11,7 +11,10 @@ import click
 from ..main import display_path
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from ...db import Database
+    from ...subscribers.story import SubscriberStory
     from ...workspace.config import Workspace
 
 
@@ -54,13 +57,14 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
     with db:
         rows = SubscriberCsv(csv_file)
         tally = rows.tally
-        counts = import_subscribers(db, rows, skip_invalid)
+        imported = import_subscribers(db, rows, skip_invalid)
     for rejected in tally.rejected[:50]:
         click.secho(f"{shown}: {rejected}", fg="red", err=True)
     if tally.rejected_count > 50:
         click.secho(f"... and {tally.rejected_count - 50} more rejected rows", fg="red", err=True)
-    if counts is None:
+    if imported is None:
         raise click.ClickException(f"{tally.rejected_count} row(s) rejected; nothing was imported. Fix them, or pass --skip-invalid to import the other rows.")
+    counts = imported.counts
     for reason, count in tally.left_out.items():
         click.echo(f"{shown}: {count} row(s) not imported: {reason}")
     if tally.smtputf8_count:
@@ -77,6 +81,7 @@ def import_(csv_file: Path, skip_invalid: bool) -> None:
         + (f", {tally.merged} repeated rows merged" if tally.merged else "")
         + (f", {counts.deactivated} marked unsubscribed, bounced or complained" if counts.deactivated else "")
         + (f", {tally.rejected_count} rejected" if tally.rejected_count else "")
+        + "".join(f", {count} suppressed: {reason}" for reason, count in imported.suppressed.items())
         + f" (database: {display_path(workspace.database)})"
     )
 
@@ -117,13 +122,27 @@ def add(email: str, name: str | None, attributes: tuple[str, ...], resubscribe: 
 
 @subscribers.command()
 @click.argument("email")
-def remove(email: str) -> None:
-    """Delete a subscriber entirely (their past deliveries stay in the send ledger)."""
+@click.option("--forget", is_flag=True, help="Also remove someone who unsubscribed, bounced or complained, keeping no record that they left.")
+def remove(email: str, forget: bool) -> None:
+    """Delete a subscriber with their tags, topic choices and consent (their past deliveries stay in the send ledger).
+
+    Someone who unsubscribed, bounced or complained is kept unless --forget is given: their row is
+    what stops a later import from adding them as active again."""
+    from ...subscribers.rules import LEFT, remove_subscriber
+
     address = _address(email)
     _, db = _open()
     with db:
-        if not db.subscribers.remove(address):
-            raise click.ClickException(f"{address} is not a subscriber")
+        removed = remove_subscriber(db, address, forget)
+    if removed.before is None:
+        raise click.ClickException(f"{address} is not a subscriber")
+    if not removed.removed:
+        raise click.ClickException(
+            f"{address} is {removed.before}: removing them would let a later import add them as active again; nothing was changed. "
+            "To delete their data at their request, use `newsletter subscribers erase`; to remove them anyway, pass --forget"
+        )
+    if removed.before in LEFT:
+        click.secho(f"warning: nothing now remembers that {address} left ({removed.before}): a later import or add makes them active again", fg="yellow", err=True)
     click.echo(f"{address} removed")
 
 
@@ -144,7 +163,7 @@ def unsubscribe(email: str) -> None:
 
 
 @subscribers.command("list")
-@click.option("--status", type=click.Choice(["active", "unsubscribed", "bounced", "complained"]), help="Also print the addresses with this status.")
+@click.option("--status", type=click.Choice(["active", "pending", "unsubscribed", "bounced", "complained"]), help="Also print the addresses with this status.")
 def list_(status: str | None) -> None:
     """Show how many subscribers there are in each status."""
     from ...models import Status
@@ -201,3 +220,123 @@ def sync() -> None:
     for synced in sync_suppressions(load_workspace(Path.cwd())):
         unusable = f", {synced.skipped} skipped (not a usable email address)" if synced.skipped else ""
         click.echo(f"{synced.kind.replace('_', ' '):>18}: {synced.listed} at SendGrid, {synced.marked} subscriber(s) marked{unusable}")
+
+
+@subscribers.command()
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print the story as JSON (what the reader's \"download my data\" gives).")
+def show(email: str, as_json: bool) -> None:
+    """Show everything the list holds about one subscriber: status, tags, topics, attributes, consent,
+    each status change with its channel, each issue sent with its ledger state, provider events and notices."""
+    from ...subscribers.story import subscriber_story
+
+    address = _address(email)
+    workspace, db = _open(read_only=True)
+    with db:
+        story = subscriber_story(db, address, workspace.config.topic_defaults)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(story.as_json(), indent=2, ensure_ascii=False))
+        return
+    for line in _story_lines(story):
+        click.echo(line)
+
+
+def _story_lines(story: SubscriberStory) -> list[str]:
+    """The story as the terminal shows it: a summary, then one section per record, oldest first."""
+    consent = story.consent
+    lines = [
+        story.email + (f" ({story.name})" if story.name else ""),
+        f"  status      {story.status}" + (f" since {story.status_changed_at}" if story.status_changed_at else ""),
+        f"  added       {story.created_at or 'unknown'}",
+        f"  tags        {', '.join(story.tags) or '-'}",
+    ]
+    if story.topics is not None:
+        chosen = [f"{key}: {'yes' if on else 'no'}" for key, on in story.topics.items()]
+        lines.append(f"  topics      {', '.join(chosen) or '-'}")
+    lines.append(f"  attributes  {', '.join(f'{key}={value}' for key, value in story.attributes.items()) or '-'}")
+    if consent is None:
+        lines.append("  consent     not recorded")
+    else:
+        source = f" from {consent.source}" if consent.source else ""
+        words = f" (words {consent.text_version})" if consent.text_version else ""
+        lines.append(f"  consent     {consent.method}{source} at {consent.at}{words}")
+    lines += _section("history", [(c.at, c.status, c.channel, c.detail or "", f"issue {c.issue}" if c.issue else "") for c in story.history])
+    lines += _section("issues", [(r.updated_at, f"issue {r.issue}", r.state, f"segment {r.segment}" if r.segment else "", r.detail or "") for r in story.issues])
+    lines += _section("provider events", [(e.happened_at or "", e.provider, e.event, f"issue {e.issue}" if e.issue else "", e.detail or "") for e in story.events])
+    lines += _section("notices", [(n.at, n.kind, n.provider, n.outcome, n.detail or "") for n in story.notices])
+    return lines
+
+
+def _section(title: str, rows: list[tuple[str, ...]]) -> list[str]:
+    if not rows:
+        return [f"{title}: none"]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [f"{title}:", *("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows)]
+
+
+@subscribers.command()
+@click.argument("email")
+@click.option("--name", help="The subscriber's new name.")
+@click.option("--email", "new_email", help="The subscriber's new address: their links, history and ledger rows move with them.")
+def edit(email: str, name: str | None, new_email: str | None) -> None:
+    """Change a subscriber's name or address. A new address keeps every link already sent working;
+    it is refused if that address is on the list or suppressed."""
+    from ...models import name_problem
+    from ...subscribers.rules import edit_subscriber
+
+    address = _address(email)
+    if name is None and new_email is None:
+        raise click.ClickException("nothing to change: give --name, --email or both")
+    problem = name_problem(name) if name else None
+    if problem:
+        raise click.ClickException(f"--name: {problem}; nothing was changed")
+    new_address = _address(new_email) if new_email is not None else None
+    _, db = _open()
+    with db:
+        now_at = edit_subscriber(db, address, name, new_address)
+    click.echo(f"{address} is now {now_at}" if now_at != address else f"{address} updated")
+
+
+@subscribers.command("purge-pending")
+@click.option("--older-than", "older_than", default="30d", show_default=True, metavar="AGE", help="How old a signup must be: days (30d), hours (12h) or weeks (4w).")
+@click.option("--dry-run", is_flag=True, help="Only count the signups that would be removed.")
+def purge_pending(older_than: str, dry_run: bool) -> None:
+    """Remove signups never confirmed (status pending) older than AGE, with what they left in the records."""
+    from ...subscribers.rules import purge_pending as purge
+
+    age = _age(older_than)
+    _, db = _open(read_only=dry_run)
+    with db:
+        count = purge(db, age, dry_run)
+    click.echo(f"{count} signup(s) never confirmed and older than {older_than} {'would be removed' if dry_run else 'removed'}")
+
+
+def _age(value: str) -> dt.timedelta:
+    import datetime
+
+    units = {"h": "hours", "d": "days", "w": "weeks"}
+    number, unit = value.strip()[:-1], value.strip()[-1:].lower()
+    if unit not in units or not number.isdigit():
+        raise click.ClickException(f"--older-than {value!r}: expected a number of days, hours or weeks, such as 30d, 12h or 4w")
+    return datetime.timedelta(**{units[unit]: int(number)})
+
+
+@subscribers.command()
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase(email: str, yes: bool) -> None:
+    """Erase a subscriber at their request: their data is deleted, their address replaced in the
+    ledger and history, and a suppression kept so no import or add brings them back."""
+    from ...subscribers.rules import erase as erase_address
+
+    address = _address(email)
+    if not yes:
+        click.confirm(f"Erase {address} for good (their data cannot be brought back)?", abort=True)
+    _, db = _open()
+    with db:
+        found = erase_address(db, address, "command line")
+    if not found:
+        raise click.ClickException(f"{address} is not a subscriber, and no records hold it; nothing was changed")
+    click.echo(f"{address} erased; a suppression keeps them off the list until they sign up and confirm again")
