@@ -159,7 +159,3 @@ class Audience:
                 (email, channel, f"{TOPIC_LEFT}{topic}", stamp, issue),
             )
         return True
-
-    def rename(self, email: str, name: str | None) -> bool:
-        """The reader's own name for themselves (None: no name). Whether they are on the list."""
-        return self.db.execute("UPDATE subscribers SET name = ?, updated_at = ? WHERE email = ?", (name, now(), email)).rowcount > 0

@@ -4,6 +4,7 @@ preferences. A GET never changes anything: mail scanners follow links."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..models import Status, Subscriber, name_problem
 from ..models.addresses import normalize
 from ..sending.notices import CONFIRMABLE
 from ..subscribers import rules
+from ..subscribers.story import subscriber_story
 from . import inbox_limit
 from .extensions import csrf, limiter
 from .security import AUTOSUBMIT_SCRIPT
@@ -353,7 +355,33 @@ def preferences() -> ResponseReturnValue:
         return _save_topics(subscriber)
     elif action == "name":
         return _save_name(subscriber)
+    elif action == "download":
+        return _download(subscriber)
+    elif action == "erase":
+        return _erase(subscriber)
     return _preferences_page(subscriber)
+
+
+def _download(subscriber: Subscriber) -> ResponseReturnValue:
+    """Everything the list holds about the reader (their story), as a JSON file."""
+    here = site()
+    story = here.run(lambda db: subscriber_story(db, subscriber.email, here.config.topic_defaults))
+    body = json.dumps(story.as_json(), ensure_ascii=False, indent=2) + "\n"
+    return body, 200, {"Content-Type": "application/json; charset=utf-8", "Content-Disposition": 'attachment; filename="my-subscription.json"'}
+
+
+def _erase(subscriber: Subscriber) -> ResponseReturnValue:
+    """Erasing takes two steps: the first POST asks (nothing changes), the second, with `confirm`, erases."""
+    here, words = site(), site().words
+    shown, name = masked(subscriber.email), here.config.newsletter.name
+    if request.form.get("confirm") != "yes":
+        return page(
+            "action.html.j2", words["erase_title"], text=words["erase_intro"].format(email=shown, name=name), action=request.full_path,
+            button=words["erase_confirm_button"], fields={"action": "erase", "confirm": "yes"}, csrf=True, autosubmit=False,
+            link={"href": request.full_path, "text": words["preferences_title"]},
+        )
+    here.run(lambda db: rules.erase(db, subscriber.email, "preferences"))
+    return page("message.html.j2", words["erased_title"], text=words["erased"].format(email=shown, name=name))
 
 
 def _save_topics(subscriber: Subscriber) -> ResponseReturnValue:
@@ -372,7 +400,7 @@ def _save_name(subscriber: Subscriber) -> ResponseReturnValue:
     name = " ".join(request.form.get("name", "").split()) or None
     if name and name_problem(name):
         return _preferences_page(subscriber, problem=words["bad_name"], status=400)
-    here.run(lambda db: db.audience.rename(subscriber.email, name))
+    here.run(lambda db: db.records.rename(subscriber.email, name))
     return _preferences_page(subscriber._replace(name=name), notice=words["name_saved"])
 
 

@@ -29,10 +29,3 @@ def test_leaving_one_topic_keeps_the_status_and_is_credited_to_the_issue(locatio
         assert db.reports.unsubscribes("3", "0000-01-01T00:00:00+00:00", None) == {"one-click": 1}
         assert [change[:3] for change in db.subscribers.changes(READER)] == [(Status.UNSUBSCRIBED, "one-click", "left topic deep")]
 
-
-def test_a_reader_renames_themselves(location: Location) -> None:
-    with Database(location) as db:
-        db.subscribers.upsert([Subscriber(READER, "Ada")])
-        assert db.audience.rename(READER, "Ada King") is True and db.subscribers.get(READER).name == "Ada King"
-        assert db.audience.rename(READER, None) is True and db.subscribers.get(READER).name is None
-        assert db.audience.rename("nobody@example.com", "X") is False

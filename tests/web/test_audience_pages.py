@@ -395,3 +395,36 @@ def test_the_form_says_when_no_site_may_post_it(workspace: Path, app_for) -> Non
     app_for(workspace, TOPICS)
     result = run("form", cwd=workspace, ok=True)
     assert "[web] allowed_origins is empty" in result.stderr and "<form" in result.stdout
+
+
+# --- the reader's data: download and erase ---------------------------------------------------------
+
+
+def test_a_reader_downloads_everything_the_list_holds_about_them(workspace: Path, app_for) -> None:
+    client = app_for(workspace).test_client()
+    path = active_reader(workspace, {"weekly": False, "deep": True})
+    with database(workspace) as db:
+        db.audience.tag([READER], add=["podcast"])
+    answer = client.post(path, data={"csrf_token": csrf_of(client.get(path).get_data(as_text=True)), "action": "download"})
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert answer.headers["Content-Disposition"].startswith("attachment;")
+    story = answer.get_json(force=True)
+    assert story["email"] == READER and story["name"] == "Ada" and story["status"] == "active"
+    assert story["topics"] == {"weekly": False, "deep": True} and story["tags"] == ["podcast"]
+
+
+def test_erasing_asks_first_and_erases_only_on_the_second_post(workspace: Path, app_for) -> None:
+    client = app_for(workspace).test_client()
+    path = active_reader(workspace)
+    token = csrf_of(client.get(path).get_data(as_text=True))
+    asked = client.post(path, data={"csrf_token": token, "action": "erase"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Erase your data?" in html and "cannot be undone" in html
+    assert '<input type="hidden" name="confirm" value="yes">' in html
+    assert stored(workspace)[0] is not None  # asked, not erased
+    erased = client.post(path, data={"csrf_token": csrf_of(html), "action": "erase", "confirm": "yes"})
+    assert erased.status_code == 200 and "Your data is erased" in erased.get_data(as_text=True)
+    assert stored(workspace)[0] is None
+    with database(workspace) as db:
+        assert db.audience.suppression(READER) is not None  # no import brings them back
+    assert client.get(path).status_code == 404  # the link leads nowhere now

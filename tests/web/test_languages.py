@@ -208,7 +208,7 @@ def visit_every_page(reader: Reader) -> None:
 
 def visit_audience_pages(reader: Reader, form_token: str, preferences: str) -> None:
     """The pages of topics and tags: the signup's refusals, the preferences page's forms and
-    answers, an issue's unsubscribe from one topic, a form from a site not allowed."""
+    answers, an issue's unsubscribe from one topic, a form from a site not allowed, and erasing."""
     someone = {"csrf_token": form_token, "email": "someone@example.com"}
     reader.page("tag refused", "POST", "/subscribe", 400, data={**someone, "tags": "vip"})
     reader.page("topic refused", "POST", "/subscribe", 400, data={**someone, "topics": "gossip"})
@@ -230,6 +230,10 @@ def visit_audience_pages(reader: Reader, form_token: str, preferences: str) -> N
     reader.page("unsubscribe, topic", "GET", leave_omega)
     reader.page("topic left", "POST", leave_omega, data={"List-Unsubscribe": "One-Click"})
 
+    erase = {"csrf_token": token, "action": "erase"}
+    reader.page("erase, asked", "POST", preferences, data=erase)
+    reader.page("erased", "POST", preferences, data={**erase, "confirm": "yes"})  # the last step: the reader is gone
+
 
 @pytest.mark.parametrize("language", list(NEWSLETTERS))
 def test_every_page_and_notice_is_in_the_newsletters_language(workspace: Path, app_for, language: str) -> None:
@@ -248,6 +252,7 @@ def test_every_page_and_notice_is_in_the_newsletters_language(workspace: Path, a
     assert words_of["confirm_subject"].format(name=newsletter[0]) in seen["confirmation email"]
     assert words_of["topics_saved"] in seen["topics saved"] and words_of["topic_left_title"] in seen["topic left"]
     assert words_of["tag_not_allowed"].format(value="vip") in seen["tag refused"] and words_of["topics_legend"] in seen["signup"]
+    assert words_of["download_button"] in seen["preferences, topics"] and words_of["erased_title"] in seen["erased"]
     assert words_of["stale_title"] in seen["stale"]  # the confirmation link, followed after the unsubscribe, changes nothing
 
 

@@ -177,3 +177,32 @@ def test_the_allowed_origin_opens_the_signup_and_nothing_else(client: Client, wo
     answer = client.request("POST", path, form({"action": "unsubscribe"}), {**FORM_TYPE, "Origin": SITE})
     assert answer.status == 400  # the preferences page still needs its own CSRF token
     assert standing(workspace)[0].status == Status.ACTIVE
+
+
+# --- the data actions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("confirm", [None, "", "no", "YES", "yes "])
+def test_erase_without_the_confirmation_step_erases_nothing(client: Client, workspace: Path, confirm: str | None) -> None:
+    path = f"/preferences?token={make_token(reader(workspace), Purpose.PREFERENCES, signing_keys('outbox').current)}"
+    fields = {"csrf_token": csrf_of(client.get(path).body), "action": "erase", **({"confirm": confirm} if confirm is not None else {})}
+    answer = client.request("POST", path, form(fields), FORM_TYPE)
+    assert answer.status == 200 and 'name="confirm" value="yes"' in answer.body  # the question, again
+    assert standing(workspace)[0] is not None
+
+
+def test_erase_from_a_get_or_a_link_scanner_erases_nothing(client: Client, workspace: Path) -> None:
+    path = f"/preferences?token={make_token(reader(workspace), Purpose.PREFERENCES, signing_keys('outbox').current)}"
+    for method in ("GET", "HEAD"):
+        assert client.request(method, path + "&action=erase&confirm=yes").status == 200
+    assert standing(workspace)[0] is not None
+
+
+def test_a_download_with_a_forged_token_shows_no_data(client: Client, workspace: Path) -> None:
+    public_id = reader(workspace)
+    genuine = f"/preferences?token={make_token(public_id, Purpose.PREFERENCES, signing_keys('outbox').current)}"
+    csrf = csrf_of(client.get(genuine).body)
+    for what, token in wrong_tokens(public_id).items():
+        answer = client.request("POST", f"/preferences?token={urllib.parse.quote(token)}", form({"csrf_token": csrf, "action": "download"}), FORM_TYPE)
+        assert answer.status == 404 and READER not in answer.body and "Ada" not in answer.body, what
+        assert "attachment" not in (answer.headers.get("Content-Disposition") or ""), what
