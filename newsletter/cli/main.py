@@ -54,6 +54,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "subscribers": "newsletter.cli.commands.subscribers:subscribers",
     "story": "newsletter.cli.commands.story:story",
     "serve": "newsletter.cli.commands.serve:serve",
+    "form": "newsletter.cli.commands.form:form",
     "notices": "newsletter.cli.commands.notices:notices",
     "report": "newsletter.cli.commands.report:report",
     "publish": "newsletter.cli.commands.publish:publish",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .connection import Store, now
 
 SUPPRESSION_KEY = "suppression_key"
+TOPIC_LEFT = "left topic "  # the detail of a status change that left one topic, before its key
 
 
 @dataclass(frozen=True)
@@ -137,3 +138,24 @@ class Audience:
     def lift_suppression(self, email: str) -> bool:
         """The reader confirmed a new double opt-in themselves: the suppression ends."""
         return self.db.execute("DELETE FROM suppressions WHERE address_hash = ?", (self.address_hash(email),)).rowcount > 0
+
+    # --- the reader's own changes (the preferences page, an issue's unsubscribe link) ------------
+
+    def issue_topic(self, issue: str) -> str | None:
+        """The topic `issue` went to (recorded when it was sent), or None: no topics, or not known."""
+        row = self.db.execute("SELECT topic FROM issues WHERE issue = ?", (issue,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
+    def leave_topic(self, email: str, topic: str, channel: str, issue: str | None = None, stamp: str | None = None) -> bool:
+        """`email` stops getting `topic`, at their request through `channel`, from a link of `issue`
+        when it says. Their history records it as an unsubscribe naming the topic and the issue, so
+        the report credits the issue; their status stays. Whether anything changed."""
+        stamp = stamp or now()
+        with self.connection.transaction():
+            if not self.choose_topics(email, {topic: False}, stamp):
+                return False
+            self.db.execute(
+                "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, 'unsubscribed', ?, ?, ?, ?)",
+                (email, channel, f"{TOPIC_LEFT}{topic}", stamp, issue),
+            )
+        return True

@@ -142,7 +142,7 @@ class Records:
                 "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, NULL, ?, NULL)", (new, ADDRESS_CHANGED, channel, stamp)
             )
 
-    def rename(self, email: str, name: str) -> bool:
+    def rename(self, email: str, name: str | None) -> bool:
         return self.db.execute("UPDATE subscribers SET name = ?, updated_at = ? WHERE email = ?", (name, now(), email)).rowcount > 0
 
     # --- forgetting ------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import ChangeRefused, NotASubscriber
 from ..models import Status, Subscriber
+from ..models.audience import normal_tag
 
 if TYPE_CHECKING:
     from ..db import Confirmation, Database, ImportCounts
@@ -22,24 +23,84 @@ EDITOR_CHANNEL = "command line"  # how the editor's own changes are recorded in 
 LEFT = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 
 
-def sign_up(db: Database, email: str, name: str | None, *, page: str | None = None, text_version: str | None = None) -> None:
+def sign_up(
+    db: Database,
+    email: str,
+    name: str | None,
+    *,
+    page: str | None = None,
+    text_version: str | None = None,
+    topics: Mapping[str, bool] | None = None,
+    tags: Iterable[str] = (),
+) -> None:
     """Someone asked for the newsletter from the form: they wait as pending (an address already on
     the list keeps its status) and a confirmation is queued. Whether it is sent, and when, the
     notice sender decides, so a known address and a new one take the same steps here.
 
     A new address gets a consent record: the form's `page` and `text_version` (a hash of the words
-    it showed). A known one keeps the consent it has: a stranger typing it in proves nothing."""
+    it showed). A known one keeps the consent it has: a stranger typing it in proves nothing.
+
+    A new address also starts with `topics` (an explicit on or off for each topic, see
+    signup_choices) and `tags`; a known one keeps its own: the form must not let a stranger change
+    someone's choices any more than their standing."""
     with db.transaction():
         new = db.subscribers.get(email) is None
         db.subscribers.sign_up(email, name)
         if new:
             record_signup_consent(db, email, page, text_version)
+            if topics:
+                db.audience.choose_topics(email, topics)
+            if tags:
+                db.audience.tag([email], add=tags)
         queue_confirmation(db, email)
 
 
 def record_signup_consent(db: Database, email: str, page: str | None, text_version: str | None) -> None:
     """How a reader who signed up on the form consented: the page they used and the words it showed."""
     db.audience.record_consent(email, "form", page, text_version)
+
+
+MAX_CHOICES = 64  # a form offers a handful of topics and tags; a longer list is nobody's choice
+
+
+class ChoiceRefused(ValueError):
+    """A signup asked for a topic or tag the form does not offer. `problem` is the catalogue key
+    of the words a reader is shown, `value` the item refused (empty when none is to blame)."""
+
+    def __init__(self, problem: str, value: str = "") -> None:
+        super().__init__(f"{problem}: {value}" if value else problem)
+        self.problem = problem
+        self.value = value
+
+
+def signup_choices(
+    topics: list[str] | None, tags: list[str], topic_defaults: Mapping[str, bool], allowed_tags: Iterable[str]
+) -> tuple[dict[str, bool], list[str]]:
+    """What a signup asks for, checked: an explicit on or off for every topic of the workspace
+    (`topic_defaults`: each topic and its default), and the tags to set. `topics` None: the form
+    offered no choice, so each topic's default; a list: those on, every other one off. A tag
+    outside `allowed_tags`, an unknown topic, no topic at all (where topics exist) or more items
+    than any form offers raise ChoiceRefused, so nothing is stored."""
+    if len(topics or ()) + len(tags) > MAX_CHOICES:
+        raise ChoiceRefused("too_many_choices")
+    allowed = set(allowed_tags)
+    chosen_tags: dict[str, None] = {}
+    for raw in tags:
+        try:
+            tag = normal_tag(raw)
+        except ValueError:
+            raise ChoiceRefused("tag_not_allowed", str(raw)[:64]) from None
+        if tag not in allowed:
+            raise ChoiceRefused("tag_not_allowed", tag)
+        chosen_tags[tag] = None
+    if topics is None:
+        return dict(topic_defaults), list(chosen_tags)
+    for key in topics:
+        if key not in topic_defaults:
+            raise ChoiceRefused("topic_unknown", str(key)[:64])
+    if topic_defaults and not topics:
+        raise ChoiceRefused("choose_a_topic")
+    return {key: key in topics for key in topic_defaults}, list(chosen_tags)
 
 
 def queue_confirmation(db: Database, email: str) -> None:
@@ -230,3 +291,34 @@ def _skipping(rows: Iterable[Subscriber], reasons: dict[str, str], hasher: Calla
             yield subscriber
         else:
             skipped[reason] += 1
+
+
+def preference_topics(topics: list[str], topic_defaults: Mapping[str, bool]) -> dict[str, bool]:
+    """The topics a reader ticked on their preferences page, as an explicit on or off for every
+    topic (all off is a choice too). ChoiceRefused for a key that is not a topic."""
+    if len(topics) > MAX_CHOICES:
+        raise ChoiceRefused("too_many_choices")
+    for key in topics:
+        if key not in topic_defaults:
+            raise ChoiceRefused("topic_unknown", str(key)[:64])
+    return {key: key in topics for key in topic_defaults}
+
+
+def change_topics(db: Database, email: str, choices: Mapping[str, bool], topic_defaults: Mapping[str, bool], channel: str) -> list[str]:
+    """Record a reader's own choice of topics. A topic they got and no longer want is a leave, in
+    their history like one (see leave_topic); the others are recorded as chosen. The topics changed."""
+    before = db.audience.topics(email, topic_defaults)
+    left = [key for key, on in choices.items() if before.get(key) and not on]
+    for key in left:
+        db.audience.leave_topic(email, key, channel)
+    return left + db.audience.choose_topics(email, {key: on for key, on in choices.items() if key not in left})
+
+
+def leave_topic(db: Database, public_id: str, topic: str, channel: str, issue: str | None) -> Subscriber | None:
+    """The unsubscribe link of an issue of `topic` was used: the reader stops getting that topic
+    and keeps the rest (their status stays; leaving everything is a second step). Someone who
+    already left everything stays as they are. The subscriber; None when no one has this id."""
+    subscriber = db.subscribers.by_public_id(public_id)
+    if subscriber is not None and subscriber.status in (Status.ACTIVE, Status.PENDING):
+        db.audience.leave_topic(subscriber.email, topic, channel, issue)
+    return subscriber

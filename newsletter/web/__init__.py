@@ -81,6 +81,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     init_limiter(app, loaded)  # a sentence, not a traceback, when the storage cannot be used
     app.register_blueprint(pages)
     app.register_blueprint(webhooks)
+    allow_signups_from(app, loaded.config.web.allowed_origins)
     register_archive(app, loaded.config.newsletter.archive_path)
     policy = content_security_policy(here.brand_style)
 
@@ -130,6 +131,17 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     # Flask's way to add a WSGI middleware; mypy sees a method replaced.
     app.wsgi_app = TrustedProxies(app.wsgi_app, loaded.config.web.trusted_proxies, loaded.config.web.proxy_hops)  # type: ignore[method-assign]
     return app
+
+
+def allow_signups_from(app: Flask, origins: list[str]) -> None:
+    """The publication's own site ([web] allowed_origins) may call the JSON signup from its pages:
+    CORS on /subscribe alone, its preflight answered here. No cookies cross (the session holds
+    only a CSRF token, which a page of another origin never needs: its Origin header is checked)."""
+    if not origins:
+        return
+    from flask_cors import CORS
+
+    CORS(app, resources={"/subscribe": {"origins": origins, "methods": ["POST"], "allow_headers": ["Content-Type"], "max_age": 86_400}})
 
 
 def same_origin(location: str, public: SplitResult) -> bool:

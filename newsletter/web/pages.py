@@ -4,6 +4,7 @@ preferences. A GET never changes anything: mail scanners follow links."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..models import Status, Subscriber, name_problem
 from ..models.addresses import normalize
 from ..sending.notices import CONFIRMABLE
 from ..subscribers import rules
+from ..subscribers.story import subscriber_story
 from . import inbox_limit
 from .extensions import csrf, limiter
 from .security import AUTOSUBMIT_SCRIPT
@@ -63,7 +65,19 @@ def _queue_confirmation(email: str) -> ResponseReturnValue | None:
 
 @pages.get("/subscribe")
 def subscribe_form() -> ResponseReturnValue:
-    return page("subscribe.html.j2", site().words["subscribe_title"], email="", name="", problem=None)
+    """The form; `?tags=...` (repeatable) carries tags of [web] allowed_tags into it, for a link
+    from one page of the publication's site (any other tag in the link is left out)."""
+    allowed = site().config.web.allowed_tags
+    tags = [tag for tag in dict.fromkeys(request.args.getlist("tags")) if tag in allowed]
+    return _subscribe_page(200, "", "", None, site().config.topic_defaults, tags)
+
+
+def _subscribe_page(status: int, email: str, name: str, problem: str | None, chosen: dict[str, bool], tags: list[str]) -> ResponseReturnValue:
+    here = site()
+    return page(
+        "subscribe.html.j2", here.words["subscribe_title"], status=status, email=email, name=name, problem=problem,
+        topics=list(here.config.topics.items()), chosen=chosen, tags=tags,
+    )
 
 
 @pages.post("/subscribe")
@@ -72,7 +86,10 @@ def subscribe() -> ResponseReturnValue:
     """Every address takes the same steps here, new or known, so the answer's time tells nothing:
     the confirmation is queued (and its sender decides whether one is due), never sent inline."""
     words = site().words
-    if not request.is_json:
+    origin = _request_origin()
+    if origin == "foreign":
+        return _foreign_origin()
+    if not request.is_json and origin != "allowed":
         csrf.protect()  # form posts carry the token; JSON needs a CORS preflight a forged form cannot make
     data = _form()
     raw_email, name = str(data.get("email", "")).strip(), " ".join(str(data.get("name", "")).split()) or None
@@ -85,12 +102,63 @@ def subscribe() -> ResponseReturnValue:
         email = normalize(raw_email)
     except ValueError:
         return _refused(words["bad_address"], raw_email, name)
+    try:
+        topics, tags = _signup_choices(data)
+    except rules.ChoiceRefused as refusal:
+        return _refused(words[refusal.problem].format(value=refusal.value), email, name)
     if name and name_problem(name):
         name = None  # a name is a courtesy; a hostile one is dropped, not stored
     here = site()
-    here.run(lambda db: rules.sign_up(db, email, name))
+    here.run(lambda db: rules.sign_up(db, email, name, topics=topics, tags=tags))
     here.sender.wake()
     return _check_inbox(email)
+
+
+def _request_origin() -> str:
+    """Where a form or JSON post came from, by its Origin header: "ours" (this site, or no origin
+    given, or "null", which browsers send under our Referrer-Policy: no-referrer: the CSRF token
+    decides), "allowed" (one of [web] allowed_origins: the publication's own site, whose form
+    has no token of ours), or "foreign"."""
+    origin = request.headers.get("Origin", "").strip().lower()
+    base = site().config.base_url.lower()
+    if origin in ("", "null", base, request.host_url.rstrip("/").lower()):
+        return "ours"
+    if origin in {allowed.lower() for allowed in site().config.web.allowed_origins}:
+        return "allowed"
+    return "foreign"
+
+
+def _foreign_origin() -> ResponseReturnValue:
+    """403: a page of a site not in [web] allowed_origins posted to us."""
+    words = site().words
+    if request.is_json:
+        return jsonify(error=words["bad_form"]), 403
+    return page("message.html.j2", words["bad_form_title"], status=403, text=words["bad_form"])
+
+
+def _listed(data: dict[str, Any], field: str) -> list[str] | None:
+    """A repeatable field: a form's every value of it, or a JSON list of strings (or one string);
+    None when the request has no such field. ChoiceRefused for a JSON value of any other shape."""
+    if not request.is_json:
+        return request.form.getlist(field) if field in request.form else None
+    value = data.get(field)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and len(value) <= rules.MAX_CHOICES and all(isinstance(item, str) for item in value):
+        return value
+    raise rules.ChoiceRefused("too_many_choices" if isinstance(value, list) and len(value) > rules.MAX_CHOICES else "bad_choices")
+
+
+def _signup_choices(data: dict[str, Any]) -> tuple[dict[str, bool], list[str]]:
+    """The topics (an on or off for each) and tags a signup asks for, checked (rules.signup_choices).
+    A form that offered topics says so (topics_offered), so ticking none is a choice, not silence."""
+    topics = _listed(data, "topics")
+    if topics is None and data.get("topics_offered"):
+        topics = []
+    config = site().config
+    return rules.signup_choices(topics, _listed(data, "tags") or [], config.topic_defaults, config.web.allowed_tags)
 
 
 def _check_inbox(email: str) -> ResponseReturnValue:
@@ -105,7 +173,11 @@ def _check_inbox(email: str) -> ResponseReturnValue:
 def _refused(problem: str, email: str, name: str | None) -> ResponseReturnValue:
     if request.is_json:
         return jsonify(error=problem), 400
-    return page("subscribe.html.j2", site().words["subscribe_title"], status=400, email=email, name=name or "", problem=problem)
+    config = site().config
+    ticked = set(request.form.getlist("topics"))
+    chosen = {key: key in ticked for key in config.topics} if "topics_offered" in request.form else config.topic_defaults
+    tags = [tag for tag in dict.fromkeys(request.form.getlist("tags")) if tag in config.web.allowed_tags]
+    return _subscribe_page(400, email, name or "", problem, chosen, tags)
 
 
 # --- confirm ------------------------------------------------------------------------------------
@@ -175,30 +247,81 @@ def _iso(seconds: int) -> str:
 @pages.route("/unsubscribe", methods=["GET", "POST"])
 def unsubscribe() -> ResponseReturnValue:
     """GET shows a button; POST (the mail client's one-click, or that button) unsubscribes. No
-    cookie, session or CSRF token: the signed token is the authority. Never a redirect."""
+    cookie, session or CSRF token: the signed token is the authority. Never a redirect.
+
+    A link from an issue of one topic leaves that topic only; leaving everything is a second
+    POST (`everything`) with the same link."""
     token = request.args.get("token", "")
     here, words = site(), site().words
     verified = verify_link(token, Purpose.UNSUBSCRIBE, here.keys)
     if verified is None:
         abort(404)
     public_id, issue = verified  # the issue the link came in (none in links sent before links named it)
+    channel = "one-click" if request.form.get("List-Unsubscribe") == "One-Click" else "unsubscribe page"
+    topic = _topic_of(issue)
+    if topic is not None and not request.form.get("everything"):
+        return _leave_topic(public_id, issue, topic, channel)
     if request.method != "POST":  # GET and HEAD (link scanners) change nothing
         subscriber = here.run(lambda db: db.subscribers.by_public_id(public_id))
     else:
-        channel = "one-click" if request.form.get("List-Unsubscribe") == "One-Click" else "unsubscribe page"
         subscriber = here.run(lambda db: db.subscribers.leave(public_id, channel, issue))
     if subscriber is None:
-        if public_id == TEST_COPY_ID:  # a `send --test` copy's link: nobody to unsubscribe, and the page says so
-            return page("message.html.j2", words["test_copy_title"], text=words["test_copy"].format(name=here.config.newsletter.name))
-        abort(404)
+        return _nobody(public_id)
     shown, name = masked(subscriber.email), here.config.newsletter.name
     if request.method != "POST" and subscriber.status in (Status.ACTIVE, Status.PENDING):
         return page(
             "action.html.j2", words["unsubscribe_title"], text=words["unsubscribe_intro"].format(name=name, email=shown),
             action=request.full_path, button=words["unsubscribe_button"], fields={}, csrf=False, autosubmit=False,
         )
-    link = {"href": url_for("pages.preferences", token=make_token(public_id, Purpose.PREFERENCES, here.keys.current)), "text": words["preferences_link"]}
-    return page("message.html.j2", words["unsubscribed_title"], text=words["unsubscribed"].format(email=shown, name=name), link=link)
+    return page("message.html.j2", words["unsubscribed_title"], text=words["unsubscribed"].format(email=shown, name=name), link=_preferences_link(public_id))
+
+
+def _nobody(public_id: str) -> ResponseReturnValue:
+    """No subscriber behind an unsubscribe link: a `send --test` copy's (the page says so), else 404."""
+    here, words = site(), site().words
+    if public_id == TEST_COPY_ID:  # nobody to unsubscribe, and the page says so
+        return page("message.html.j2", words["test_copy_title"], text=words["test_copy"].format(name=here.config.newsletter.name))
+    abort(404)
+
+
+def _preferences_link(public_id: str) -> dict[str, str]:
+    here = site()
+    return {"href": url_for("pages.preferences", token=make_token(public_id, Purpose.PREFERENCES, here.keys.current)), "text": here.words["preferences_link"]}
+
+
+def _topic_of(issue: str | None) -> str | None:
+    """The topic (of [topics]) `issue` went to; None without topics, an issue, or a known topic."""
+    here = site()
+    if issue is None or not here.config.topics:
+        return None
+    topic = here.run(lambda db: db.audience.issue_topic(issue))
+    return topic if topic in here.config.topics else None
+
+
+def _leave_topic(public_id: str, issue: str | None, topic: str, channel: str) -> ResponseReturnValue:
+    """The first step of an unsubscribe link from an issue of `topic`: GET asks, POST leaves that
+    topic, and the answer offers leaving everything."""
+    here, words = site(), site().words
+    if request.method != "POST":
+        subscriber = here.run(lambda db: db.subscribers.by_public_id(public_id))
+    else:
+        subscriber = here.run(lambda db: rules.leave_topic(db, public_id, topic, channel, issue))
+    if subscriber is None:
+        return _nobody(public_id)
+    shown, name, topic_name = masked(subscriber.email), here.config.newsletter.name, here.config.topics[topic].name
+    if subscriber.status not in (Status.ACTIVE, Status.PENDING):  # they left everything already
+        return page("message.html.j2", words["unsubscribed_title"], text=words["unsubscribed"].format(email=shown, name=name), link=_preferences_link(public_id))
+    gets_it = request.method != "POST" and here.run(lambda db: db.audience.topics(subscriber.email, here.config.topic_defaults)).get(topic, False)
+    if gets_it:
+        return page(
+            "action.html.j2", words["unsubscribe_title"], text=words["topic_unsubscribe_intro"].format(topic=topic_name, email=shown, name=name),
+            action=request.full_path, button=words["topic_unsubscribe_button"], fields={}, csrf=False, autosubmit=False,
+        )
+    return page(
+        "action.html.j2", words["topic_left_title"], text=words["topic_left"].format(topic=topic_name, email=shown, name=name),
+        action=request.full_path, button=words["leave_all_button"], fields={"everything": "1"}, csrf=False, autosubmit=False,
+        link=_preferences_link(public_id),
+    )
 
 
 # --- preferences -------------------------------------------------------------------------------
@@ -206,6 +329,9 @@ def unsubscribe() -> ResponseReturnValue:
 
 @pages.route("/preferences", methods=["GET", "POST"])
 def preferences() -> ResponseReturnValue:
+    """The reader's own page, reached by the signed link in every email: their topics, their
+    name, leaving (or coming back), their data to download, and erasing it. Every POST carries
+    the page's CSRF token as well as the link's."""
     token = request.args.get("token", "")
     here, words = site(), site().words
     public_id = verify_token(token, Purpose.PREFERENCES, here.keys)
@@ -214,23 +340,81 @@ def preferences() -> ResponseReturnValue:
     subscriber = here.run(lambda db: db.subscribers.by_public_id(public_id))
     if subscriber is None:
         abort(404)
-    if request.method == "POST":
-        csrf.protect()
-        action = request.form.get("action")
-        if action == "unsubscribe":
-            subscriber = here.run(lambda db: db.subscribers.leave(public_id, "preferences")) or subscriber
-        elif action == "resubscribe" and subscriber.status in CONFIRMABLE:
-            refused = _queue_confirmation(subscriber.email)
-            if refused is not None:
-                return refused
-            return page("message.html.j2", words["preferences_title"], text=words["resubscribe_sent"].format(email=masked(subscriber.email)))
-    status = words[f"status_{subscriber.status}"]
-    text = words["preferences_intro"].format(email=masked(subscriber.email), status=status)
+    if request.method != "POST":
+        return _preferences_page(subscriber)
+    csrf.protect()
+    action = request.form.get("action")
+    if action == "unsubscribe":
+        subscriber = here.run(lambda db: db.subscribers.leave(public_id, "preferences")) or subscriber
+    elif action == "resubscribe" and subscriber.status in CONFIRMABLE:
+        refused = _queue_confirmation(subscriber.email)
+        if refused is not None:
+            return refused
+        return page("message.html.j2", words["preferences_title"], text=words["resubscribe_sent"].format(email=masked(subscriber.email)))
+    elif action == "topics":
+        return _save_topics(subscriber)
+    elif action == "name":
+        return _save_name(subscriber)
+    elif action == "download":
+        return _download(subscriber)
+    elif action == "erase":
+        return _erase(subscriber)
+    return _preferences_page(subscriber)
+
+
+def _download(subscriber: Subscriber) -> ResponseReturnValue:
+    """Everything the list holds about the reader (their story), as a JSON file."""
+    here = site()
+    story = here.run(lambda db: subscriber_story(db, subscriber.email, here.config.topic_defaults))
+    body = json.dumps(story.as_json(), ensure_ascii=False, indent=2) + "\n"
+    return body, 200, {"Content-Type": "application/json; charset=utf-8", "Content-Disposition": 'attachment; filename="my-subscription.json"'}
+
+
+def _erase(subscriber: Subscriber) -> ResponseReturnValue:
+    """Erasing takes two steps: the first POST asks (nothing changes), the second, with `confirm`, erases."""
+    here, words = site(), site().words
+    shown, name = masked(subscriber.email), here.config.newsletter.name
+    if request.form.get("confirm") != "yes":
+        return page(
+            "action.html.j2", words["erase_title"], text=words["erase_intro"].format(email=shown, name=name), action=request.full_path,
+            button=words["erase_confirm_button"], fields={"action": "erase", "confirm": "yes"}, csrf=True, autosubmit=False,
+            link={"href": request.full_path, "text": words["preferences_title"]},
+        )
+    here.run(lambda db: rules.erase(db, subscriber.email, "preferences"))
+    return page("message.html.j2", words["erased_title"], text=words["erased"].format(email=shown, name=name))
+
+
+def _save_topics(subscriber: Subscriber) -> ResponseReturnValue:
+    here, words = site(), site().words
+    defaults = here.config.topic_defaults
+    try:
+        choices = rules.preference_topics(request.form.getlist("topics"), defaults)
+    except rules.ChoiceRefused as refusal:
+        return _preferences_page(subscriber, problem=words[refusal.problem].format(value=refusal.value), status=400)
+    here.run(lambda db: rules.change_topics(db, subscriber.email, choices, defaults, "preferences"))
+    return _preferences_page(subscriber, notice=words["topics_saved"])
+
+
+def _save_name(subscriber: Subscriber) -> ResponseReturnValue:
+    here, words = site(), site().words
+    name = " ".join(request.form.get("name", "").split()) or None
+    if name and name_problem(name):
+        return _preferences_page(subscriber, problem=words["bad_name"], status=400)
+    here.run(lambda db: db.records.rename(subscriber.email, name))
+    return _preferences_page(subscriber._replace(name=name), notice=words["name_saved"])
+
+
+def _preferences_page(subscriber: Subscriber, notice: str | None = None, problem: str | None = None, status: int = 200) -> ResponseReturnValue:
+    here, words = site(), site().words
+    config = here.config
+    text = words["preferences_intro"].format(email=masked(subscriber.email), status=words[f"status_{subscriber.status}"])
     leaving = subscriber.status in (Status.ACTIVE, Status.PENDING)
+    chosen = here.run(lambda db: db.audience.topics(subscriber.email, config.topic_defaults)) if config.topics else {}
     return page(
-        "action.html.j2", words["preferences_title"], text=text, action=request.full_path,
-        button=words["unsubscribe_button"] if leaving else words["resubscribe_button"],
-        fields={"action": "unsubscribe" if leaving else "resubscribe"}, csrf=True, autosubmit=False,
+        "preferences.html.j2", words["preferences_title"], status=status, text=text, action=request.full_path, notice=notice, problem=problem,
+        topics=list(config.topics.items()), chosen=chosen, name=subscriber.name or "",
+        leave_button=words["unsubscribe_button" if not config.topics else "leave_all_button"] if leaving else words["resubscribe_button"],
+        leave_action="unsubscribe" if leaving else "resubscribe",
     )
 
 

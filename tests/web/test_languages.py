@@ -16,7 +16,7 @@ from flask import Flask
 
 from newsletter.db import Database
 from newsletter.i18n.catalogue import LABELS, labels
-from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token, make_token
+from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token, make_token, signer
 from newsletter.models import Status
 from newsletter.web import create_app
 from newsletter.web.extensions import limiter
@@ -45,6 +45,9 @@ WELCOME = """<mjml lang="{{ newsletter.language }}"><mj-body><mj-section><mj-col
 <p>{{ newsletter.postal_address }}</p>
 </mj-text></mj-column></mj-section></mj-body></mjml>
 """
+
+# Two topics, named in no language (a topic's name and description are the workspace's own words).
+TOPICS = '\n[topics.alpha]\nname = "Alpha"\n\n[topics.omega]\nname = "Omega"\ndefault = false\n'
 
 WORD = re.compile(r"[^\W\d_]+")  # a run of letters, in any script
 FORMAT_FIELD = re.compile(r"\{\w+\}")
@@ -137,7 +140,7 @@ def localized(workspace: Path, language: str, extra: str = "") -> Path:
     source = source.replace('name = "Fixture Weekly"', f'name = "{name}"\nlanguage = "{language}"', 1)
     source = source.replace('postal_address = "Fixture Weekly, 1 Test Street, Testville 12345"', f'postal_address = "{address}"', 1)
     # The reader's inbox gets four notices here (a confirmation, a resent one, the welcome, one more).
-    config.write_text(source + '\n[web]\naddress_rate = "20/hour"\n' + extra, encoding="utf-8")
+    config.write_text(source + TOPICS + '\n[web]\naddress_rate = "20/hour"\nallowed_tags = ["podcast"]\n' + extra, encoding="utf-8")
     (workspace / "templates" / "welcome.mjml.j2").write_text(WELCOME, encoding="utf-8")
     return workspace
 
@@ -190,6 +193,7 @@ def visit_every_page(reader: Reader) -> None:
         reader.set_status(status)
         html = reader.page(f"preferences, {status}", "GET", preferences)
     reader.page("resubscribe sent", "POST", preferences, data={"csrf_token": reader.csrf(html), "action": "resubscribe"})
+    visit_audience_pages(reader, token, preferences)
 
     reader.page("not found", "GET", "/confirm/not-a-token", 404)
     reader.page("error", "DELETE", "/subscribe", 405)
@@ -200,6 +204,35 @@ def visit_every_page(reader: Reader) -> None:
             reader.seen["too many"] = visible_text(answer.get_data(as_text=True))
             break
     assert "too many" in reader.seen
+
+
+def visit_audience_pages(reader: Reader, form_token: str, preferences: str) -> None:
+    """The pages of topics and tags: the signup's refusals, the preferences page's forms and
+    answers, an issue's unsubscribe from one topic, a form from a site not allowed, and erasing."""
+    someone = {"csrf_token": form_token, "email": "someone@example.com"}
+    reader.page("tag refused", "POST", "/subscribe", 400, data={**someone, "tags": "vip"})
+    reader.page("topic refused", "POST", "/subscribe", 400, data={**someone, "topics": "gossip"})
+    reader.page("no topic", "POST", "/subscribe", 400, data={**someone, "topics_offered": "1"})
+    reader.page("too many choices", "POST", "/subscribe", 400, data={**someone, "tags": ["podcast"] * 70})
+    reader.page("other site", "POST", "/subscribe", 403, data=someone, headers={"Origin": "https://elsewhere.example.com"})
+
+    reader.set_status(Status.ACTIVE)
+    html = reader.page("preferences, topics", "GET", preferences)
+    token = reader.csrf(html)
+    reader.page("topics saved", "POST", preferences, data={"csrf_token": token, "action": "topics", "topics": ["alpha", "omega"]})
+    reader.page("name saved", "POST", preferences, data={"csrf_token": token, "action": "name", "name": "Ada"})
+    reader.page("bad name", "POST", preferences, 400, data={"csrf_token": token, "action": "name", "name": "x" * 300})
+
+    with Database(reader.workspace / "subscribers.db") as db, db.transaction():
+        db.ledger.record_issue("9", "issues/9.yaml", "Nine", "fingerprint")
+        db.connection.db.execute("UPDATE issues SET topic = 'omega' WHERE issue = '9'")
+    leave_omega = f"/unsubscribe?token={signer(Purpose.UNSUBSCRIBE, reader.key, '9')(reader.public_id())}"
+    reader.page("unsubscribe, topic", "GET", leave_omega)
+    reader.page("topic left", "POST", leave_omega, data={"List-Unsubscribe": "One-Click"})
+
+    erase = {"csrf_token": token, "action": "erase"}
+    reader.page("erase, asked", "POST", preferences, data=erase)
+    reader.page("erased", "POST", preferences, data={**erase, "confirm": "yes"})  # the last step: the reader is gone
 
 
 @pytest.mark.parametrize("language", list(NEWSLETTERS))
@@ -217,6 +250,9 @@ def test_every_page_and_notice_is_in_the_newsletters_language(workspace: Path, a
     words_of = labels(language)
     assert words_of["confirmed_title"] in seen["confirmed"] and words_of[f"status_{Status.BOUNCED}"] in seen[f"preferences, {Status.BOUNCED}"]
     assert words_of["confirm_subject"].format(name=newsletter[0]) in seen["confirmation email"]
+    assert words_of["topics_saved"] in seen["topics saved"] and words_of["topic_left_title"] in seen["topic left"]
+    assert words_of["tag_not_allowed"].format(value="vip") in seen["tag refused"] and words_of["topics_legend"] in seen["signup"]
+    assert words_of["download_button"] in seen["preferences, topics"] and words_of["erased_title"] in seen["erased"]
     assert words_of["stale_title"] in seen["stale"]  # the confirmation link, followed after the unsubscribe, changes nothing
 
 
