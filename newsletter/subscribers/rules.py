@@ -5,6 +5,8 @@ rolled back. Each takes an open database (inside the caller's transaction) and p
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +23,17 @@ if TYPE_CHECKING:
 ERASED_REASON = "erased at their request"
 EDITOR_CHANNEL = "command line"  # how the editor's own changes are recorded in a subscriber's history
 LEFT = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+
+
+CONSENT_WORDS = ("subscribe_title", "subscribe_intro", "email_field", "name_field", "subscribe_button")
+
+
+def consent_text_version(words: Mapping[str, str], newsletter: str, topics: Mapping[str, tuple[str, str]]) -> str:
+    """The version of what a signup form says a reader agrees to: a hash of its words (as the
+    newsletter's language and [labels] give them), the newsletter's name and each topic's name and
+    description. Changing any of them changes the version a later consent records."""
+    shown = {"words": [words.get(key, "") for key in CONSENT_WORDS], "newsletter": newsletter, "topics": sorted(topics.items())}
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def sign_up(

@@ -109,7 +109,11 @@ def subscribe() -> ResponseReturnValue:
     if name and name_problem(name):
         name = None  # a name is a courtesy; a hostile one is dropped, not stored
     here = site()
-    here.run(lambda db: rules.sign_up(db, email, name, topics=topics, tags=tags))
+    # Where the reader consented: the publication's page that posted the form, or ours.
+    page_url = request.headers.get("Origin", "") if origin == "allowed" else here.config.base_url + request.path
+    topic_words = {key: (topic.name, topic.description) for key, topic in here.config.topics.items()}
+    version = rules.consent_text_version(words, here.config.newsletter.name, topic_words)
+    here.run(lambda db: rules.sign_up(db, email, name, page=page_url, text_version=version, topics=topics, tags=tags))
     here.sender.wake()
     return _check_inbox(email)
 

@@ -428,3 +428,45 @@ def test_erasing_asks_first_and_erases_only_on_the_second_post(workspace: Path, 
     with database(workspace) as db:
         assert db.audience.suppression(READER) is not None  # no import brings them back
     assert client.get(path).status_code == 404  # the link leads nowhere now
+
+
+# --- consent ---------------------------------------------------------------------------------------
+
+
+def consent_of(workspace: Path, email: str = READER):
+    with database(workspace) as db:
+        return db.audience.consent(email)
+
+
+def test_a_signup_records_where_the_reader_consented_and_the_version_of_the_forms_words(workspace: Path, app_for) -> None:
+    client = app_for(workspace).test_client()
+    assert post_signup(client, email=READER, topics_offered="1", topics="weekly")[0] == 200
+    ours = consent_of(workspace)
+    assert ours is not None and ours.method == "form" and ours.source == "https://fixture.example.org/subscribe"
+    assert ours.text_version is not None and re.fullmatch(r"[0-9a-f]{16}", ours.text_version)
+    answer = client.post("/subscribe", data={"email": "other@example.com", "topics_offered": "1", "topics": "deep"}, headers={"Origin": SITE})
+    assert answer.status_code == 200
+    theirs = consent_of(workspace, "other@example.com")
+    assert theirs is not None and theirs.source == SITE and theirs.text_version == ours.text_version  # the same words, on their site
+
+
+def test_new_words_on_the_form_are_a_new_version_of_the_consent(workspace: Path, app_for) -> None:
+    from newsletter.subscribers.rules import consent_text_version
+
+    client = app_for(workspace).test_client()
+    post_signup(client, email=READER, topics_offered="1", topics="weekly")
+    before = consent_of(workspace)
+    assert before is not None
+    words = {"subscribe_intro": "Get {name} by email."}
+    topics = {"weekly": ("The Weekly", "Every Friday, the week in five stories.")}
+    assert consent_text_version(words, "Fixture Weekly", topics) != consent_text_version({"subscribe_intro": "Get {name} every week."}, "Fixture Weekly", topics)
+    assert consent_text_version(words, "Fixture Weekly", topics) != consent_text_version(words, "Fixture Weekly", {"weekly": ("The Weekly", "Every Monday.")})
+    add_config(workspace, '[labels]\nsubscribe_intro = "Sign up for {name}, sent each Friday."\n')
+    other = create_app(workspace)
+    try:
+        limiter.reset()
+        post_signup(other.test_client(), email="later@example.com", topics_offered="1", topics="weekly")
+    finally:
+        other.extensions["newsletter"].sender.stop()
+    later = consent_of(workspace, "later@example.com")
+    assert later is not None and later.text_version != before.text_version
