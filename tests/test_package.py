@@ -63,7 +63,7 @@ def test_the_wheel_is_named_for_the_distribution_and_carries_the_packages_versio
 
 # What each optional part installs, by distribution name, as a user reads the extras.
 PARTS = {
-    "web": {"flask", "flask-wtf", "flask-limiter", "gunicorn"},
+    "web": {"flask", "flask-wtf", "flask-limiter", "flask-cors", "gunicorn"},
     "postgres": {"psycopg", "psycopg-pool"},
     "stories": {"trafilatura", "lxml-html-clean", "pysbd", "text2num"},
     "report": {"matplotlib"},

@@ -88,7 +88,7 @@ def test_export_and_import_carry_change_times_through_copy(pg: Server, in_worksp
     saved = in_workspace / "export.csv"
     assert run("subscribers", "export", "--out", str(saved)).exit_code == 0
     for email in ("left@example.com", "here@example.com"):
-        assert run("subscribers", "remove", email).exit_code == 0
+        assert run("subscribers", "remove", email, "--forget").exit_code == 0
     source = in_workspace / "more.csv"
     source.write_text(saved.read_text() + "gone@example.com,,unsubscribed,,,\n")
     before = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
