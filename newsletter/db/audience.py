@@ -159,3 +159,26 @@ class Audience:
                 (email, channel, f"{TOPIC_LEFT}{topic}", stamp, issue),
             )
         return True
+
+    # --- a new address the reader asked for (confirmed from that address) -------------------------
+
+    def request_address(self, email: str, new_email: str, stamp: str | None = None) -> None:
+        """`email`'s reader asked to move to `new_email`; a later request replaces an earlier one."""
+        self.db.execute(
+            """INSERT INTO address_changes (email, new_email, requested_at) VALUES (?, ?, ?)
+               ON CONFLICT (email) DO UPDATE SET new_email = excluded.new_email, requested_at = excluded.requested_at""",
+            (email, new_email, stamp or now()),
+        )
+
+    def requested_address(self, email: str) -> tuple[str, str] | None:
+        """(new address, when asked) of `email`'s open request, if any."""
+        row = self.db.execute("SELECT new_email, requested_at FROM address_changes WHERE email = ?", (email,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def requester_of(self, new_email: str) -> str | None:
+        """The subscriber whose latest request moves them to `new_email` (the confirmation's recipient)."""
+        row = self.db.execute("SELECT email FROM address_changes WHERE new_email = ? ORDER BY requested_at DESC LIMIT 1", (new_email,)).fetchone()
+        return str(row[0]) if row else None
+
+    def drop_address_request(self, email: str) -> None:
+        self.db.execute("DELETE FROM address_changes WHERE email = ?", (email,))

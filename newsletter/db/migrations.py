@@ -214,7 +214,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 6: the audience. Tags; each reader's choices of the workspace's topics (no row: the topic's
     # default); how each reader consented; suppressions that outlive an erased subscriber (a keyed
     # hash of the address, never the address); the segment each delivery was sent under; the
-    # topic each issue went out in (an unsubscribe link from it leaves that topic only).
+    # topic each issue went out in (an unsubscribe link from it leaves that topic only); a new
+    # address a reader asked for on the preferences page, until they confirm it from there.
     """
     CREATE TABLE tags (
         email TEXT NOT NULL,
@@ -240,6 +241,11 @@ MIGRATIONS: tuple[str, ...] = (
         address_hash TEXT PRIMARY KEY,
         reason TEXT NOT NULL,
         at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE address_changes (
+        email TEXT PRIMARY KEY,
+        new_email TEXT NOT NULL,
+        requested_at TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE TABLE audience_settings (
         name TEXT PRIMARY KEY,
@@ -432,6 +438,11 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         reason {T} NOT NULL,
         at {T} NOT NULL
     );
+    CREATE TABLE address_changes (
+        email {T} PRIMARY KEY,
+        new_email {T} NOT NULL,
+        requested_at {T} NOT NULL
+    );
     CREATE TABLE audience_settings (
         name {T} PRIMARY KEY,
         value {T} NOT NULL
@@ -460,4 +471,5 @@ TABLES: dict[str, str] = {
     "consents": "email",
     "suppressions": "address_hash",
     "audience_settings": "name",
+    "address_changes": "email",
 }

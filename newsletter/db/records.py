@@ -16,9 +16,10 @@ ADDRESS_CHANGED = "address changed"
 ERASED = "erased"  # the history row an erasure leaves, under the placeholder
 
 # The tables that hold nothing but what a reader is and chose: deleted with them.
-PERSONAL_TABLES = ("tags", "subscriptions", "consents", "notice_queue")
+PERSONAL_TABLES = ("tags", "subscriptions", "consents", "address_changes", "notice_queue")
 # The tables that record what happened (the ledger, the history, provider events, notices sent):
 # kept for the figures, under a placeholder instead of the address.
+CHOICE_TABLES = PERSONAL_TABLES[:4]  # what a reader chose or asked for; the notice queue is what we owe them
 RECORD_TABLES = ("deliveries", "status_changes", "events", "notices")
 
 
@@ -128,7 +129,7 @@ class Records:
         in the ledger); a signup of `new` committed meanwhile makes this fail, changing nothing."""
         stamp = now()
         with self.connection.transaction():
-            for table in PERSONAL_TABLES[:3]:  # left by a row removed before removing cleaned these up
+            for table in CHOICE_TABLES:  # left by a row removed before removing cleaned these up
                 self.db.execute(f"DELETE FROM {table} WHERE email = ? AND NOT EXISTS (SELECT 1 FROM subscribers WHERE email = ?)", (new, new))
             try:
                 moved = self.db.execute("UPDATE subscribers SET email = ?, updated_at = ? WHERE email = ?", (new, stamp, old)).rowcount
@@ -164,7 +165,7 @@ class Records:
     def remove(self, email: str) -> bool:
         """Delete the subscriber and what they chose (tags, topics, consent); what happened stays."""
         with self.connection.transaction():
-            for table in PERSONAL_TABLES[:3]:
+            for table in CHOICE_TABLES:
                 self.db.execute(f"DELETE FROM {table} WHERE email = ?", (email,))
             return self.db.execute("DELETE FROM subscribers WHERE email = ?", (email,)).rowcount > 0
 

@@ -133,6 +133,17 @@ PAGE_LABELS: dict[str, str] = {
     "erase_confirm_button": "Yes, erase my data",
     "erased_title": "Your data is erased",
     "erased": "{email} is no longer on the list of “{name}”, and what was kept about it is deleted.",
+    # A new address, asked for on the preferences page and confirmed from that address.
+    "address_field": "New email address",
+    "address_save_button": "Change my address",
+    "address_check_inbox": "We sent a link to {email}. Open it there to receive “{name}” at that address.",
+    "address_change_title": "Confirm your new address",
+    "address_change_intro": "Receive “{name}” at {email} from now on?",
+    "address_change_button": "Use this address",
+    "address_changed_title": "Your address is changed",
+    "address_changed": "“{name}” now comes to {email}.",
+    "address_change_stale": "This link is no longer valid: a newer link was sent, or the address was already changed. Ask again from your preferences page.",
+    "address_taken": "{email} is already on the list of “{name}”, so the subscription cannot move there.",
 }
 
 # The confirmation and welcome emails of a signup (templates/confirm.*, welcome.*, and the
@@ -149,6 +160,10 @@ NOTICE_LABELS: dict[str, str] = {
     "welcome_preheader": "You are on the list.",
     "welcome_text": "You are on the list: the next issue comes to this address.",
     "welcome_leave": "You can unsubscribe at any time with this link:",
+    "address_subject": "Confirm your new address for “{name}”",
+    "address_preheader": "One click and the newsletter comes here.",
+    "address_request": "Please confirm that “{name}” should come to this address from now on.",
+    "address_by_button": "One click and it is done:",
 }
 
 LABELS: dict[str, str] = {**EMAIL_LABELS, **PAGE_LABELS, **NOTICE_LABELS}

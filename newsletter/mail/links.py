@@ -38,6 +38,7 @@ class Purpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     CONFIRM = "confirm"
     PREFERENCES = "preferences"
+    ADDRESS = "address"  # a new address the reader asked for, confirmed from that address
 
 
 def new_public_id() -> str:

@@ -1,5 +1,5 @@
-"""Messages to one person that the web app asks for: the confirmation of a signup and the optional
-welcome. A request only queues one (db.notice_queue); a background sender sends it, so no answer
+"""Messages to one person that the web app asks for: the confirmation of a signup, the optional
+welcome, and the link that confirms a new address a reader asked for (sent to that address). A request only queues one (db.notice_queue); a background sender sends it, so no answer
 of the web app waits on a provider (its time would tell who is subscribed). They leave through the
 configured provider like an issue does, and each attempt is recorded.
 
@@ -37,7 +37,7 @@ FIRST_RETRY = dt.timedelta(seconds=30)  # doubled at each deferral
 def _unwanted(notice: QueuedNotice, subscriber: Subscriber | None, has_welcome: bool) -> str | None:
     """Why a queued notice is no longer to be sent (the reader's standing changed since), if it is not."""
     if subscriber is None:
-        return "no longer on the list"
+        return "no longer asked for" if notice.kind == "address" else "no longer on the list"
     if notice.kind == "confirm" and subscriber.status not in CONFIRMABLE:
         return f"already {subscriber.status}"
     if notice.kind == "welcome" and subscriber.status != Status.ACTIVE:
@@ -80,13 +80,20 @@ class Notices:
         return handled
 
     def _deliver(self, db: Database, notice: QueuedNotice) -> str:
-        subscriber = db.subscribers.get(notice.email)
+        # A new address's link goes to that address, for the subscriber who asked for it.
+        requester = db.audience.requester_of(notice.email) if notice.kind == "address" else notice.email
+        subscriber = db.subscribers.get(requester) if requester else None
         skipped = _unwanted(notice, subscriber, self.has_welcome)
         if skipped or subscriber is None:
             db.notice_queue.settle(notice, "skipped", skipped)
             return "skipped"
-        email = self._confirmation_for(subscriber, db.subscribers.last_change(subscriber.email)) if notice.kind == "confirm" else self._email("welcome")
-        outcome, detail = self._send(notice.kind, subscriber, email)
+        if notice.kind == "confirm":
+            email = self._confirmation_for(subscriber, db.subscribers.last_change(subscriber.email))
+        elif notice.kind == "address":
+            email = self._linked("address", subscriber, Purpose.ADDRESS, self.workspace.config.base_url + "/address/")
+        else:
+            email = self._email("welcome")
+        outcome, detail = self._send(notice.kind, subscriber, email, to=notice.email)
         db.notices.record(notice.kind, subscriber.email, self.workspace.config.send.provider, str(outcome), detail)
         if outcome == Outcome.DEFERRED and notice.attempts < MAX_ATTEMPTS:
             db.notice_queue.retry_later(notice, FIRST_RETRY * 2 ** (notice.attempts - 1), detail)
@@ -104,23 +111,31 @@ class Notices:
         template = self._email("confirm")
         return template.model_copy(update={"html": template.html.replace(CONFIRM_URL, url), "text": template.text.replace(CONFIRM_URL, url)})
 
+    def _linked(self, kind: str, subscriber: Subscriber, purpose: Purpose, url: str) -> Email:
+        """The `kind` email with its dated link (`url` + token) in place of the marker."""
+        assert subscriber.public_id
+        link = url + make_dated_token(subscriber.public_id, purpose, self.keys.current, int(time.time()))
+        template = self._email(kind)
+        return template.model_copy(update={"html": template.html.replace(CONFIRM_URL, link), "text": template.text.replace(CONFIRM_URL, link)})
+
     def _email(self, kind: str) -> Email:
         with self._lock:
             if kind not in self._rendered:
                 config = self.workspace.config
                 words = labels(config.newsletter.language, config.labels)
                 subject = words[f"{kind}_subject"].format(name=config.newsletter.name)
-                values = {"confirm_url": CONFIRM_URL, "confirm_days": config.web.confirm_days} if kind == "confirm" else {}
+                values = {"confirm_url": CONFIRM_URL, "confirm_days": config.web.confirm_days} if kind in ("confirm", "address") else {}
                 self._rendered[kind] = self.renderer.render_notice(kind, subject, words[f"{kind}_preheader"], values)
             return self._rendered[kind]
 
-    def _send(self, kind: str, subscriber: Subscriber, email: Email) -> tuple[Outcome, str | None]:
-        """What the provider said about this one email."""
+    def _send(self, kind: str, subscriber: Subscriber, email: Email, to: str) -> tuple[Outcome, str | None]:
+        """What the provider said about this one email, sent `to` the subscriber (or the new
+        address they asked for)."""
         assert subscriber.public_id
         config = self.workspace.config
         unsubscribe = config.unsubscribe_url_for(make_token(subscriber.public_id, Purpose.UNSUBSCRIBE, self.keys.current))
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        batch = Batch(Edition(f"notice-{kind}", email), f"{kind}-{stamp}-{subscriber.public_id}", [Letter(subscriber.email, None, unsubscribe)])
+        batch = Batch(Edition(f"notice-{kind}", email), f"{kind}-{stamp}-{subscriber.public_id}", [Letter(to, None, unsubscribe)])
         result = BatchResult()
         try:
             provider = open_provider(config.send.provider, self.workspace)
@@ -134,7 +149,7 @@ class Notices:
             return Outcome.UNKNOWN, str(exc)
         except ProviderError as exc:
             return Outcome.REJECTED, str(exc)
-        status = result.statuses.get(subscriber.email)
+        status = result.statuses.get(to)
         if status is None:
             return Outcome.DEFERRED, "not attempted"
         return status.outcome, status.detail

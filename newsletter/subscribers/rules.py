@@ -200,7 +200,7 @@ def remove_subscriber(db: Database, email: str, forget: bool = False) -> Removed
     return Removed(existing.status, True)
 
 
-def edit_subscriber(db: Database, email: str, name: str | None = None, new_email: str | None = None) -> str:
+def edit_subscriber(db: Database, email: str, name: str | None = None, new_email: str | None = None, channel: str = EDITOR_CHANNEL) -> str:
     """Change a subscriber's name and/or address; the address they now have. A new address keeps
     their link id (every link already sent still works), history and ledger rows, all moved in one
     transaction. Refused (ChangeRefused, nothing changed) when the new address is on the list or
@@ -210,7 +210,7 @@ def edit_subscriber(db: Database, email: str, name: str | None = None, new_email
             raise NotASubscriber(f"{email} is not a subscriber")
         if new_email is not None and new_email != email:
             _refuse_new_address(db, email, new_email)
-            db.records.change_address(email, new_email, EDITOR_CHANNEL)
+            db.records.change_address(email, new_email, channel)
             email = new_email
         if name is not None:
             db.records.rename(email, name)
@@ -228,6 +228,36 @@ def _refuse_new_address(db: Database, email: str, new_email: str) -> None:
         raise ChangeRefused(
             f"{new_email} already has a row in the send ledger for issue(s) {', '.join(both)}, as {email} does; one issue has one row per address, so nothing was changed"
         )
+
+
+def request_new_address(db: Database, subscriber: Subscriber, new_email: str) -> None:
+    """The reader asked, on their preferences page, to move to `new_email`: a link is queued to
+    that address, and nothing changes until it is followed (whoever typed an address must be
+    able to read its mail). The answer never says whether `new_email` is on the list."""
+    with db.transaction():
+        db.audience.request_address(subscriber.email, new_email)
+        db.notice_queue.add("address", new_email)
+
+
+def confirm_new_address(db: Database, public_id: str, issued: str) -> tuple[str, str | None]:
+    """The link sent to a requested address (made at `issued`) was followed: the subscriber moves
+    there, keeping their link id, history and ledger rows (see edit_subscriber). Returns (result,
+    the new address): changed; stale (no request, or a newer one than the link); taken (the
+    address joined the list or was suppressed meanwhile: the request is dropped); unknown."""
+    with db.transaction():
+        subscriber = db.subscribers.by_public_id(public_id)
+        if subscriber is None:
+            return "unknown", None
+        asked = db.audience.requested_address(subscriber.email)
+        if asked is None or asked[1] > issued:
+            return "stale", None
+        new_email = asked[0]
+        db.audience.drop_address_request(subscriber.email)
+        try:
+            edit_subscriber(db, subscriber.email, new_email=new_email, channel="web")
+        except ChangeRefused:
+            return "taken", new_email
+        return "changed", new_email
 
 
 def erased_placeholder(address_hash: str) -> str:

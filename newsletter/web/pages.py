@@ -359,6 +359,8 @@ def preferences() -> ResponseReturnValue:
         return _save_topics(subscriber)
     elif action == "name":
         return _save_name(subscriber)
+    elif action == "address":
+        return _ask_for_address(subscriber)
     elif action == "download":
         return _download(subscriber)
     elif action == "erase":
@@ -397,6 +399,69 @@ def _save_topics(subscriber: Subscriber) -> ResponseReturnValue:
         return _preferences_page(subscriber, problem=words[refusal.problem].format(value=refusal.value), status=400)
     here.run(lambda db: rules.change_topics(db, subscriber.email, choices, defaults, "preferences"))
     return _preferences_page(subscriber, notice=words["topics_saved"])
+
+
+def _ask_for_address(subscriber: Subscriber) -> ResponseReturnValue:
+    """A new address is only taken from a link sent to it. The answer is the same whether the
+    address is on the list or not, and each address's inbox limit counts these links too."""
+    here, words = site(), site().words
+    raw = request.form.get("new_email", "").strip()
+    try:
+        new_email = normalize(raw)
+    except ValueError:
+        return _preferences_page(subscriber, problem=words["bad_address"], status=400)
+    if new_email == subscriber.email:
+        return _preferences_page(subscriber)
+    wait = inbox_limit.take(new_email, here.config.web.address_rate)
+    if wait is not None:
+        return _too_many(wait)
+    here.run(lambda db: rules.request_new_address(db, subscriber, new_email))
+    here.sender.wake()
+    text = words["address_check_inbox"].format(email=masked(new_email), name=here.config.newsletter.name)
+    return page("message.html.j2", words["preferences_title"], text=text)
+
+
+# --- a new address, confirmed from it ---------------------------------------------------------
+
+
+def _address_link(token: str) -> DatedToken:
+    parsed = verify_dated_token(token, Purpose.ADDRESS, site().keys)
+    if parsed is None:
+        abort(404)
+    return parsed
+
+
+@pages.get("/address/<token>")
+def address_page(token: str) -> ResponseReturnValue:
+    """A button, never a change: mail scanners follow links."""
+    parsed = _address_link(token)
+    here, words = site(), site().words
+    subscriber = here.run(lambda db: db.subscribers.by_public_id(parsed.public_id))
+    asked = here.run(lambda db: db.audience.requested_address(subscriber.email)) if subscriber else None
+    if subscriber is None or asked is None:
+        return page("message.html.j2", words["address_change_title"], text=words["address_change_stale"])
+    text = words["address_change_intro"].format(email=masked(asked[0]), name=here.config.newsletter.name)
+    return page(
+        "action.html.j2", words["address_change_title"], text=text, action=request.path, button=words["address_change_button"],
+        fields={}, csrf=False, autosubmit=False,
+    )
+
+
+@pages.post("/address/<token>")
+def change_address(token: str) -> ResponseReturnValue:
+    parsed = _address_link(token)
+    here, words = site(), site().words
+    name = here.config.newsletter.name
+    if time.time() - parsed.issued > here.config.web.confirm_days * 86_400:
+        return page("message.html.j2", words["address_change_title"], text=words["address_change_stale"])
+    result, new_email = here.run(lambda db: rules.confirm_new_address(db, parsed.public_id, _iso(parsed.issued)))
+    if result == "unknown":
+        abort(404)
+    if result == "changed":
+        return page("message.html.j2", words["address_changed_title"], text=words["address_changed"].format(email=masked(new_email or ""), name=name))
+    if result == "taken":
+        return page("message.html.j2", words["address_change_title"], text=words["address_taken"].format(email=masked(new_email or ""), name=name))
+    return page("message.html.j2", words["address_change_title"], text=words["address_change_stale"])
 
 
 def _save_name(subscriber: Subscriber) -> ResponseReturnValue:

@@ -60,7 +60,7 @@ def test_sitemap_lists_the_index_and_every_issue_page(published: Path) -> None:
 def test_robots_keeps_crawlers_off_the_token_pages(published: Path) -> None:
     lines = (workspace_of(published) / "site" / "robots.txt").read_text().splitlines()  # the host's root, not the archive's folder
     assert not (published / "robots.txt").exists()
-    for path in ("/unsubscribe", "/confirm/", "/preferences"):
+    for path in ("/unsubscribe", "/confirm/", "/preferences", "/address/"):
         assert f"Disallow: {path}" in lines
     assert f"Sitemap: {ARCHIVE}/sitemap.xml" in lines
 

@@ -37,6 +37,8 @@ NEWSLETTERS = {
 ENGLISH = ("The Ledger", "The Ledger, 9 Mill Lane, Leeds LS1 4AB")
 READER = "reader@example.com"
 CONFIRM_LINK = r"https://fixture\.example\.org/confirm/\S+"
+ADDRESS_LINK = r"https://fixture\.example\.org/address/\S+"
+MOVED = "moved@example.com"  # the new address the reader moves to
 # A welcome email is the workspace's own (there is no default): this one is made of the catalogue's words.
 WELCOME = """<mjml lang="{{ newsletter.language }}"><mj-body><mj-section><mj-column><mj-text>
 <h1>{{ labels.welcome_subject.format(name=newsletter.name) }}</h1>
@@ -230,6 +232,14 @@ def visit_audience_pages(reader: Reader, form_token: str, preferences: str) -> N
     reader.page("unsubscribe, topic", "GET", leave_omega)
     reader.page("topic left", "POST", leave_omega, data={"List-Unsubscribe": "One-Click"})
 
+    reader.page("address asked", "POST", preferences, data={"csrf_token": token, "action": "address", "new_email": MOVED})
+    (moving,) = mails_to(reader.workspace, MOVED)
+    reader.email("address", moving)
+    link = link_in(moving, ADDRESS_LINK)
+    reader.page("address confirm", "GET", link)
+    reader.page("address changed", "POST", link)
+    reader.page("address stale", "POST", link)
+
     erase = {"csrf_token": token, "action": "erase"}
     reader.page("erase, asked", "POST", preferences, data=erase)
     reader.page("erased", "POST", preferences, data={**erase, "confirm": "yes"})  # the last step: the reader is gone
@@ -253,6 +263,7 @@ def test_every_page_and_notice_is_in_the_newsletters_language(workspace: Path, a
     assert words_of["topics_saved"] in seen["topics saved"] and words_of["topic_left_title"] in seen["topic left"]
     assert words_of["tag_not_allowed"].format(value="vip") in seen["tag refused"] and words_of["topics_legend"] in seen["signup"]
     assert words_of["download_button"] in seen["preferences, topics"] and words_of["erased_title"] in seen["erased"]
+    assert words_of["address_subject"].format(name=newsletter[0]) in seen["address email"] and words_of["address_changed_title"] in seen["address changed"]
     assert words_of["stale_title"] in seen["stale"]  # the confirmation link, followed after the unsubscribe, changes nothing
 
 
