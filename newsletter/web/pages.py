@@ -331,7 +331,14 @@ def _leave_topic(public_id: str, issue: str | None, topic: str, channel: str) ->
 # --- preferences -------------------------------------------------------------------------------
 
 
+def _not_asking_for_an_address() -> bool:
+    return request.form.get("action") != "address"
+
+
+# A request for a new address mails that address: limited per client as signups are, so a
+# reader's own page cannot be used to mail strangers in bulk.
 @pages.route("/preferences", methods=["GET", "POST"])
+@limiter.limit(_subscribe_rate, methods=["POST"], exempt_when=_not_asking_for_an_address)
 def preferences() -> ResponseReturnValue:
     """The reader's own page, reached by the signed link in every email: their topics, their
     name, leaving (or coming back), their data to download, and erasing it. Every POST carries

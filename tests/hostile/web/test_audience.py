@@ -85,12 +85,12 @@ def wrong_tokens(public_id: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("action", ["topics", "name", "unsubscribe", "download", "erase"])
+@pytest.mark.parametrize("action", ["topics", "name", "address", "unsubscribe", "download", "erase"])
 def test_a_preference_action_with_a_wrong_token_is_404_and_changes_nothing(client: Client, workspace: Path, action: str) -> None:
     public_id = reader(workspace)
     genuine = f"/preferences?token={make_token(public_id, Purpose.PREFERENCES, signing_keys('outbox').current)}"
     csrf = csrf_of(client.get(genuine).body)  # a real page's CSRF token: only the link's token is wrong
-    fields = {"csrf_token": csrf, "action": action, "topics_offered": "1", "name": "Mallory", "confirm": "yes"}
+    fields = {"csrf_token": csrf, "action": action, "topics_offered": "1", "name": "Mallory", "confirm": "yes", "new_email": "mallory@example.net"}
     for what, token in wrong_tokens(public_id).items():
         answer = client.request("POST", f"/preferences?token={urllib.parse.quote(token)}", form(fields), FORM_TYPE)
         assert answer.status == 404, what
@@ -102,8 +102,10 @@ def test_a_preference_action_with_a_wrong_token_is_404_and_changes_nothing(clien
 
 def test_a_preference_action_without_the_pages_token_changes_nothing(client: Client, workspace: Path) -> None:
     path = f"/preferences?token={make_token(reader(workspace), Purpose.PREFERENCES, signing_keys('outbox').current)}"
-    for action in ("topics", "name", "unsubscribe", "download", "erase"):
-        answer = client.request("POST", path, form({"action": action, "topics_offered": "1", "name": "Mallory", "confirm": "yes"}), FORM_TYPE)
+    for action in ("topics", "name", "address", "unsubscribe", "download", "erase"):
+        answer = client.request(
+            "POST", path, form({"action": action, "topics_offered": "1", "name": "Mallory", "confirm": "yes", "new_email": "mallory@example.net"}), FORM_TYPE
+        )
         assert answer.status == 400, action
     subscriber, topics, _ = standing(workspace)
     assert subscriber is not None and subscriber.name == "Ada" and subscriber.status == Status.ACTIVE and topics == {"weekly": True, "deep": True}
@@ -206,3 +208,20 @@ def test_a_download_with_a_forged_token_shows_no_data(client: Client, workspace:
         answer = client.request("POST", f"/preferences?token={urllib.parse.quote(token)}", form({"csrf_token": csrf, "action": "download"}), FORM_TYPE)
         assert answer.status == 404 and READER not in answer.body and "Ada" not in answer.body, what
         assert "attachment" not in (answer.headers.get("Content-Disposition") or ""), what
+
+
+def test_a_readers_own_page_cannot_mail_strangers_in_bulk(serve: Callable[..., Client], workspace: Path) -> None:
+    """Each new-address request mails the address typed in: one client gets subscribe_rate of them."""
+    from tests.helpers.web import outbox
+
+    client = serve(SETTINGS.replace('subscribe_rate = "100/minute"', 'subscribe_rate = "3/minute"'))
+    path = f"/preferences?token={make_token(reader(workspace), Purpose.PREFERENCES, signing_keys('outbox').current)}"
+    csrf = csrf_of(client.get(path).body)
+    answers = [
+        client.request("POST", path, form({"csrf_token": csrf, "action": "address", "new_email": f"victim{n}@example.net"}), FORM_TYPE).status for n in range(8)
+    ]
+    assert answers[:3] == [200, 200, 200] and set(answers[3:]) == {429}
+    mailed = [m["To"] for m in outbox(workspace) if m["To"].startswith("victim")]
+    # At most the three allowed; a request the next one replaced before its link went out gets none.
+    assert len(mailed) <= 3 and "victim2@example.net" in mailed
+    assert client.request("POST", path, form({"csrf_token": csrf, "action": "name", "name": "Ada L."}), FORM_TYPE).status == 200  # the page's other forms still work
