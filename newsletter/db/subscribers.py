@@ -177,7 +177,7 @@ class Subscribers:
         self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
         updated, unchanged = self._changed_since_snapshot()
         if staged.tags:
-            audience_writes.add_staged_tags(self.connection)
+            audience_writes.add_staged_tags(self.connection, staged.rows)
         if staged.topics:
             audience_writes.choose_staged_topics(self.connection, topics, stamp)
         db.execute(f"DROP TABLE {dialect.temporary_schema}.staged")
