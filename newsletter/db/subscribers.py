@@ -155,6 +155,9 @@ class Subscribers:
         Other writers (the web app's signups) wait for the import: it holds the list against
         changes, so no signup can slip in between reading and writing."""
         dialect, db = self.connection.dialect, self.db
+        # Tags first, as removing a subscriber deletes theirs first: add_staged_tags may rebuild
+        # their key, and a removal holding tags while it waited for the list would deadlock it.
+        dialect.lock_against_other_writers(db, "tags")
         dialect.lock_against_other_writers(db, "subscribers")
         staged = self._stage(subscribers, stamp)
         if not dialect.upsert_may_update_a_row_twice:
