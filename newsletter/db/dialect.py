@@ -49,6 +49,7 @@ class Dialect(ABC):
     copies_in_bulk: bool  # COPY streams many rows in faster than any INSERT
     upsert_may_update_a_row_twice: bool  # INSERT ... ON CONFLICT DO UPDATE may meet one key twice in a statement
     temporary_schema: str  # where CREATE TEMP TABLE puts a table: dropping by this name never drops one of the database's
+    rebuilds_primary_keys: bool  # a primary key can be dropped and built afresh (SQLite's cannot)
 
     @property
     def schema_version(self) -> int:
@@ -328,10 +329,11 @@ class PostgresDialect(Dialect):
 # One `newsletter send` sends a SQLite list; several workers may share a PostgreSQL one.
 SQLITE: Dialect = SqliteDialect(
     "sqlite", "SQLite", MIGRATIONS, has_send_workers=False, copies_in_bulk=False, upsert_may_update_a_row_twice=True, temporary_schema="temp",
+    rebuilds_primary_keys=False,
 )
 POSTGRES: Dialect = PostgresDialect(
     "postgresql", "PostgreSQL", POSTGRES_MIGRATIONS, has_send_workers=True, copies_in_bulk=True, upsert_may_update_a_row_twice=False,
-    temporary_schema="pg_temp",
+    temporary_schema="pg_temp", rebuilds_primary_keys=True,
 )
 
 

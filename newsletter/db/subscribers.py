@@ -155,6 +155,9 @@ class Subscribers:
         Other writers (the web app's signups) wait for the import: it holds the list against
         changes, so no signup can slip in between reading and writing."""
         dialect, db = self.connection.dialect, self.db
+        # Tags first, as removing a subscriber deletes theirs first: add_staged_tags may rebuild
+        # their key, and a removal holding tags while it waited for the list would deadlock it.
+        dialect.lock_against_other_writers(db, "tags")
         dialect.lock_against_other_writers(db, "subscribers")
         staged = self._stage(subscribers, stamp)
         if not dialect.upsert_may_update_a_row_twice:
@@ -177,7 +180,7 @@ class Subscribers:
         self._record_import_changes(list(db.execute(DEACTIVATED_SINCE_SNAPSHOT)), stamp)
         updated, unchanged = self._changed_since_snapshot()
         if staged.tags:
-            audience_writes.add_staged_tags(self.connection)
+            audience_writes.add_staged_tags(self.connection, staged.rows)
         if staged.topics:
             audience_writes.choose_staged_topics(self.connection, topics, stamp)
         db.execute(f"DROP TABLE {dialect.temporary_schema}.staged")

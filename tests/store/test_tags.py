@@ -110,3 +110,20 @@ def test_the_list_filters_by_status_tag_and_topic(location: Location) -> None:
         assert emails(topic=("events", False)) == ["b@example.com"]
         assert emails(status=Status.PENDING) == ["d@example.com"]
         assert emails(tag="nobody has it") == []
+
+
+def test_an_import_that_rebuilds_the_tags_key_leaves_one_row_per_tag_and_the_key_in_force(location: Location) -> None:
+    """A big import into a list with few tags builds the key afresh on PostgreSQL (the fast way);
+    a small one into a list with many adds to it: either way a pair is stored once and stays unique."""
+    with Database(location) as db:
+        db.subscribers.upsert([Subscriber("ada@example.com", tags=("vip",))])
+        db.subscribers.upsert(
+            [Subscriber(f"r{n}@example.com", tags=("paid", "free")) for n in range(5)]
+            + [Subscriber("ada@example.com", tags=("vip", "paid")), Subscriber("ada@example.com", tags=("paid",))]
+        )
+        db.subscribers.upsert([Subscriber("r1@example.com", tags=("paid", "new"))])  # fewer rows than tags: added one by one
+        assert db.audience.tags("ada@example.com") == ["paid", "vip"]
+        assert db.audience.tags("r1@example.com") == ["free", "new", "paid"]
+        assert db.connection.db.execute("SELECT count(*) FROM tags").fetchone()[0] == 1 + 1 + 5 * 2 + 1
+        with pytest.raises(db.connection.integrity_error), db.transaction():
+            db.connection.db.execute("INSERT INTO tags (email, tag) VALUES ('r1@example.com', 'paid')")
