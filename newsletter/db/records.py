@@ -162,6 +162,13 @@ class Records:
                 )
         return found
 
+    def reclaim_deliveries(self, email: str, placeholder: str) -> int:
+        """An erased reader came back through their own double opt-in: the ledger rows kept under
+        `placeholder` are theirs again, so no issue they had goes to them twice. How many."""
+        return int(self.db.execute(
+            "UPDATE deliveries SET email = ? WHERE email = ? AND issue NOT IN (SELECT issue FROM deliveries WHERE email = ?)", (email, placeholder, email)
+        ).rowcount)
+
     def remove(self, email: str) -> bool:
         """Delete the subscriber and what they chose (tags, topics, consent); what happened stays."""
         with self.connection.transaction():

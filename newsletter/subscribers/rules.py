@@ -129,8 +129,12 @@ def confirm(db: Database, subscriber: Subscriber, issued: str, after_change: int
     Returns what happened and whether a welcome was queued."""
     result = db.subscribers.confirm(subscriber.public_id or "", issued, after_change)
     if result.result == "confirmed" and result.subscriber is not None:
-        # Their own double opt-in: an erasure's suppression no longer stands in their way.
-        db.audience.lift_suppression(result.subscriber.email)
+        email = result.subscriber.email
+        with db.transaction():
+            # Their own double opt-in: an erasure's suppression no longer stands in their way, and
+            # the issues they had before it are theirs again (a rerun must not send one twice).
+            if db.audience.lift_suppression(email):
+                db.records.reclaim_deliveries(email, erased_placeholder(db.audience.address_hash(email)))
     welcomed = welcome and result.result == "confirmed"
     if welcomed:
         db.notice_queue.add("welcome", subscriber.email)

@@ -266,3 +266,18 @@ def test_someone_erased_twice_keeps_one_ledger_row_per_issue(location: Location)
         placeholder = "erased:" + db.audience.address_hash(ADA)[:16]
         assert [(r.issue, r.state) for r in db.records.deliveries(placeholder)] == [("7", "sent"), ("8", "sent")]
         assert [c.channel for c in db.records.history(placeholder) if c.status == "erased"] == ["command line", "web"]
+
+
+def test_an_erased_reader_who_comes_back_is_not_sent_an_issue_they_had_again(location: Location) -> None:
+    """Erasure keeps each issue's rows under a placeholder; their own new double opt-in takes the
+    rows back, so a rerun of an issue they had skips them (exactly once per reader)."""
+    with Database(location) as db:
+        add_subscriber(db, Subscriber(ADA, "Ada"))
+        send_to_everyone(db, "1")
+        erase(db, ADA, "preferences")
+        time.sleep(1.1)  # a confirmation link is dated to the second, after the erasure
+        signed_up_and_confirmed(db, ADA)
+        db.ledger.prepare("1")  # a rerun of issue 1 (say, to a wider segment)
+        assert db.ledger.counts("1")[State.PENDING] == 0 and db.ledger.counts("1")[State.SENT] == 1
+        db.ledger.prepare("2")
+        assert db.ledger.counts("2")[State.PENDING] == 1  # a new issue reaches them
