@@ -39,6 +39,7 @@ UNSUBSCRIBED_AT = ("unsub_time",)  # Mailchimp's unsubscribed export
 CLEANED_AT = ("clean_time",)  # Mailchimp's cleaned (bounced) export
 TAGS_COLUMNS = ("tags",)  # ours (a;b), Mailchimp's TAGS ("a","b"), Buttondown's (a,b)
 TOPICS_COLUMNS = ("topics",)  # ours: the workspace's topics the subscriber gets (a;b)
+NO_TOPICS = "(none)"  # a topics cell for a reader who gets none (an empty cell leaves them the defaults)
 RESERVED = {"email", "name", "status", "created_at", "subscriber_id", "status_changed_at", "attributes", "tags", "topics"}
 TAG_CELLS_KEPT = 10_000  # distinct tag cells whose reading is remembered (a list repeats a few combinations)
 ATTRIBUTE_PREFIX = "attribute:"  # our export's column for an attribute whose name is a reserved one
@@ -246,10 +247,16 @@ class SubscriberCsv:
 
     def _topics(self, line: int, raw: str, cells: list[str]) -> tuple[bool, tuple[str, ...] | None]:
         """Whether the row is usable, and the topics it gets (None: the file does not say). A
-        `topics` column gives every topic of the workspace: those listed on, the others off."""
+        `topics` cell gives every topic of the workspace: those listed on, the others off. An
+        empty cell says nothing (the topics' defaults, as for a file without the column: other
+        tools' exports leave cells empty); `(none)` is no topic at all, as our export writes it."""
         if not self.has_topics:
             return True, None
-        cell = cells[self.topics_at]
+        cell = cells[self.topics_at].strip()
+        if cell == NO_TOPICS:
+            return True, ()
+        if not cell:
+            return True, None
         if not self.topic_keys:
             if cell:
                 self._reject(line, raw, f"column {self.header[self.topics_at]!r}: this workspace has no [topics] in newsletter.toml")
@@ -466,7 +473,7 @@ def write_csv(subscribers: Iterable[Subscriber], attribute_names: list[str], out
         attributes = person.attributes or {}
         cells = [
             person.email, person.name or "", person.status, person.created_at or "", person.public_id or "", person.status_changed_at or "",
-            *([TAG_SEPARATOR.join(person.tags)] if tags else []), *([TAG_SEPARATOR.join(person.topics or ())] if topics else []),
+            *([TAG_SEPARATOR.join(person.tags)] if tags else []), *([TAG_SEPARATOR.join(person.topics or ()) or NO_TOPICS] if topics else []),
             *(attributes.get(k, "") for k in attribute_names),
         ]
         writer.writerow([guarded(cell) for cell in cells])

@@ -145,14 +145,15 @@ def test_a_bad_tag_or_topic_in_a_row_is_rejected_with_its_line_and_nothing_is_im
 
 def test_a_topics_column_turns_the_listed_topics_on_and_the_others_off(in_workspace: Path) -> None:
     add_config(in_workspace, TOPICS)
-    source = write(in_workspace / "list.csv", "email,topics\nada@example.com,events\nbo@example.com,\n")
+    source = write(in_workspace / "list.csv", "email,topics\nada@example.com,events\nbo@example.com,(none)\nen@example.com,\n")
     assert run("subscribers", "import", str(source)).exit_code == 0
     no_column = write(in_workspace / "more.csv", "email\ncy@example.com\n")
     assert run("subscribers", "import", str(no_column)).exit_code == 0
     assert topics(in_workspace) == {
         "ada@example.com": {"news": False, "events": True},
-        "bo@example.com": {"news": False, "events": False},  # an empty cell: none of them
+        "bo@example.com": {"news": False, "events": False},  # `(none)`: none of them
         "cy@example.com": {"news": True, "events": False},  # no column: the defaults, nothing recorded
+        "en@example.com": {"news": True, "events": False},  # an empty cell (other tools' exports): the same
     }
 
 
@@ -193,7 +194,7 @@ def round_trip(workspace: Path, fresh: Path, env: dict[str, str] | None, fresh_e
     add_config(workspace, TOPICS)
     source = write(
         workspace / "list.csv",
-        "email,name,status,tags,topics,city\nada@example.com,Ada,active,vip;paid,events\nbo@example.com,Bo,unsubscribed,,\n"
+        "email,name,status,tags,topics,city\nada@example.com,Ada,active,vip;paid,events\nbo@example.com,Bo,unsubscribed,,(none)\n"
         "cy@example.com,,active,trial,news;events\ndee@example.com,Dee,active,,\n",
     )
     assert run("subscribers", "import", str(source), env=env).exit_code == 0
@@ -212,9 +213,9 @@ def round_trip(workspace: Path, fresh: Path, env: dict[str, str] | None, fresh_e
     rows = {r["email"]: (r["tags"], r["topics"]) for r in csv.DictReader(io.StringIO(first))}
     assert rows == {
         "ada@example.com": ("paid;vip", "events"),
-        "bo@example.com": ("", ""),
+        "bo@example.com": ("", "(none)"),
         "cy@example.com": ("trial", "news;events"),
-        "dee@example.com": ("", ""),
+        "dee@example.com": ("", "(none)"),  # the defaults (an empty cell), then news removed
     }
 
 
