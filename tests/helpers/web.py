@@ -15,6 +15,18 @@ from pathlib import Path
 
 from tests.helpers.workspace import add_config
 
+# Two topics, one on by default and one opt-in: the web app's audience tests' workspace.
+TWO_TOPICS = """
+[topics.weekly]
+name = "The Weekly"
+description = "Every Friday, the week in five stories."
+
+[topics.deep]
+name = "Deep Dives"
+description = "One long read a month."
+default = false
+"""
+
 
 @dataclass
 class Answer:

@@ -35,3 +35,19 @@ def client(web) -> Client:
     return Client(web.url)
 
 
+
+
+@pytest.fixture
+def flask_app():
+    """Makes the web app of a workspace (for Flask's test client), rate-limit counters at zero;
+    each one's background notice sender is stopped at the end."""
+    apps = []
+
+    def make(workspace: Path):
+        apps.append(create_app(workspace))
+        limiter.reset()
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.extensions["newsletter"].sender.stop()

@@ -19,20 +19,12 @@ from newsletter.web import create_app
 from newsletter.web.extensions import limiter
 from newsletter.workspace.credentials import signing_keys
 from tests.helpers.cli import run
+from tests.helpers.web import TWO_TOPICS
 from tests.helpers.workspace import add_config
 
 READER = "reader@example.com"
 SITE = "https://publication.example.net"
-TOPICS = """
-[topics.weekly]
-name = "The Weekly"
-description = "Every Friday, the week in five stories."
-
-[topics.deep]
-name = "Deep Dives"
-description = "One long read a month."
-default = false
-"""
+TOPICS = TWO_TOPICS
 WEB = f"""
 [web]
 address_rate = "50/hour"
@@ -43,18 +35,12 @@ DEFAULTS = {"weekly": True, "deep": False}
 
 
 @pytest.fixture
-def app_for():
-    apps: list[Flask] = []
-
+def app_for(flask_app):
     def make(workspace: Path, settings: str = TOPICS + WEB) -> Flask:
         add_config(workspace, settings)
-        apps.append(create_app(workspace))
-        limiter.reset()
-        return apps[-1]
+        return flask_app(workspace)
 
-    yield make
-    for app in apps:
-        app.extensions["newsletter"].sender.stop()
+    return make
 
 
 def database(workspace: Path) -> Database:

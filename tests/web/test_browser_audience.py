@@ -12,19 +12,10 @@ import pytest
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, make_token
 from newsletter.workspace.credentials import signing_keys
-from tests.helpers.web import Apps
+from tests.helpers.web import TWO_TOPICS, Apps
 
 READER = "reader@example.com"
-TOPICS = """
-[topics.weekly]
-name = "The Weekly"
-description = "Every Friday, the week in five stories."
-
-[topics.deep]
-name = "Deep Dives"
-description = "One long read a month."
-default = false
-
+TOPICS = TWO_TOPICS + """
 [web]
 allowed_tags = ["podcast"]
 """

@@ -18,8 +18,6 @@ from newsletter.db import Database
 from newsletter.i18n.catalogue import LABELS, labels
 from newsletter.mail.links import TEST_COPY_ID, Purpose, make_dated_token, make_token, signer
 from newsletter.models import Status
-from newsletter.web import create_app
-from newsletter.web.extensions import limiter
 from newsletter.workspace.credentials import signing_keys
 from tests.helpers.web import link_in, outbox, text_of
 from tests.helpers.workspace import add_config
@@ -147,21 +145,6 @@ def localized(workspace: Path, language: str, extra: str = "") -> Path:
     return workspace
 
 
-@pytest.fixture
-def app_for():
-    """The web app of a workspace; its background notice sender stopped at the end."""
-    apps = []
-
-    def make(workspace: Path):
-        apps.append(create_app(workspace))
-        limiter.reset()
-        return apps[-1]
-
-    yield make
-    for app in apps:
-        app.extensions["newsletter"].sender.stop()
-
-
 def visit_every_page(reader: Reader) -> None:
     """Each page and notice a reader can meet, in the order a reader meets them."""
     form = reader.page("signup", "GET", "/subscribe")
@@ -246,9 +229,9 @@ def visit_audience_pages(reader: Reader, form_token: str, preferences: str) -> N
 
 
 @pytest.mark.parametrize("language", list(NEWSLETTERS))
-def test_every_page_and_notice_is_in_the_newsletters_language(workspace: Path, app_for, language: str) -> None:
+def test_every_page_and_notice_is_in_the_newsletters_language(workspace: Path, flask_app, language: str) -> None:
     localized(workspace, language)
-    reader = Reader(workspace, app_for(workspace))
+    reader = Reader(workspace, flask_app(workspace))
     visit_every_page(reader)
     seen = reader.seen
     newsletter = NEWSLETTERS[language]
@@ -267,21 +250,21 @@ def test_every_page_and_notice_is_in_the_newsletters_language(workspace: Path, a
     assert words_of["stale_title"] in seen["stale"]  # the confirmation link, followed after the unsubscribe, changes nothing
 
 
-def test_the_check_finds_english_where_it_is(workspace: Path, app_for) -> None:
+def test_the_check_finds_english_where_it_is(workspace: Path, flask_app) -> None:
     """The English pages and emails, checked as each other language's: English words are found on
     every one of them, so the check is not blind (a workspace in another language got these before)."""
     localized(workspace, "en")
-    reader = Reader(workspace, app_for(workspace))
+    reader = Reader(workspace, flask_app(workspace))
     visit_every_page(reader)
     for language in NEWSLETTERS:
         assert {what for what, text in reader.seen.items() if not english_left(text, language, ENGLISH)} == set(), language
     assert {"name", "optional", "feed", "spam"}.isdisjoint(english_words("de"))  # German words too: not counted
 
 
-def test_a_labels_entry_reaches_the_pages_and_a_notice_subject(workspace: Path, app_for) -> None:
+def test_a_labels_entry_reaches_the_pages_and_a_notice_subject(workspace: Path, flask_app) -> None:
     localized(workspace, "de")
     add_config(workspace, '[labels]\nsubscribe_title = "Jetzt anmelden"\nconfirm_subject = "Nur noch ein Klick: {name}"\nnot_found = "Diesen Link kennen wir nicht."\n')
-    reader = Reader(workspace, app_for(workspace))
+    reader = Reader(workspace, flask_app(workspace))
     html = reader.page("signup", "GET", "/subscribe")
     assert re.search(r"<h1>Jetzt anmelden</h1>", html) and "<title>Jetzt anmelden · Das Briefing</title>" in html
     assert "Diesen Link kennen wir nicht." in reader.page("not found", "GET", "/confirm/not-a-token", 404)
