@@ -63,11 +63,15 @@ def test_the_wheel_is_named_for_the_distribution_and_carries_the_packages_versio
 
 # What each optional part installs, by distribution name, as a user reads the extras.
 PARTS = {
-    "web": {"flask", "flask-wtf", "flask-limiter", "flask-cors", "gunicorn"},
+    "web": {"flask", "flask-wtf", "flask-limiter", "flask-cors", "standardwebhooks", "gunicorn"},
     "postgres": {"psycopg", "psycopg-pool"},
     "stories": {"trafilatura", "lxml-html-clean", "pysbd", "text2num"},
     "report": {"matplotlib"},
     "redis": {"redis"},
+    "ses": {"boto3", "cryptography"},
+    "mailgun": {"mailgun"},
+    "postmark": {"urllib3"},
+    "resend": {"resend"},
 }
 
 
@@ -84,7 +88,7 @@ def requirements_by_extra(wheel: Path) -> dict[str | None, set[str]]:
 
 def test_the_wheel_offers_each_optional_part_as_an_extra_and_all_of_them_as_all(wheel: Path) -> None:
     required = requirements_by_extra(wheel)
-    assert sorted(name for name in required if name) == ["all", "postgres", "redis", "report", "stories", "test", "web"]
+    assert sorted(name for name in required if name) == ["all", "mailgun", "postgres", "postmark", "redis", "report", "resend", "ses", "stories", "test", "web"]
     assert {part: required[part] for part in PARTS} == PARTS
     assert required["all"] == set().union(*PARTS.values())
 

@@ -65,11 +65,15 @@ LAZY_COMMANDS: dict[str, str] = {
 # The optional parts (pyproject.toml's extras): what each is for, and the top-level modules it brings.
 # A command that reaches a missing one says which part to install, instead of stopping on a bug.
 EXTRAS: dict[str, tuple[str, frozenset[str]]] = {
-    "web": ("for the web app", frozenset({"flask", "flask_wtf", "flask_limiter", "flask_cors", "gunicorn", "werkzeug"})),
+    "web": ("for the web app", frozenset({"flask", "flask_wtf", "flask_limiter", "flask_cors", "standardwebhooks", "gunicorn", "werkzeug"})),
     "postgres": ("for a PostgreSQL database", frozenset({"psycopg", "psycopg_pool"})),
     "stories": ("to draft stories from articles", frozenset({"trafilatura", "justext", "lxml_html_clean", "pysbd", "text_to_num"})),
     "report": ("for the charts of report --html", frozenset({"matplotlib"})),
     "redis": ("to keep the rate limits in Redis", frozenset({"redis"})),
+    "ses": ("to send through Amazon SES", frozenset({"boto3", "botocore", "cryptography"})),
+    "mailgun": ("to send through Mailgun", frozenset({"mailgun"})),
+    "postmark": ("to send through Postmark", frozenset({"urllib3"})),
+    "resend": ("to send through Resend", frozenset({"resend"})),
 }
 
 

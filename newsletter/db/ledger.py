@@ -426,6 +426,11 @@ class Ledger:
         row = self.db.execute("SELECT issue, send_at, provider, held_by, batch_id, file FROM schedules WHERE issue = ?", (issue,)).fetchone()
         return _schedule(row) if row else None
 
+    def scheduled_message_ids(self, issue: str) -> list[str]:
+        """The provider's ids of the issue's scheduled messages (Resend cancels each by its id)."""
+        rows = self.db.execute("SELECT DISTINCT message_id FROM deliveries WHERE issue = ? AND state = 'scheduled' AND message_id IS NOT NULL ORDER BY message_id", (issue,))
+        return [row[0] for row in rows]
+
     def schedules(self) -> list[Schedule]:
         rows = self.db.execute("SELECT issue, send_at, provider, held_by, batch_id, file FROM schedules ORDER BY send_at, issue")
         return [_schedule(row) for row in rows]

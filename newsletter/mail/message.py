@@ -56,6 +56,18 @@ def list_id(config: Config) -> str:
     return _mailbox(config.newsletter.name, f"{slug(config.newsletter.name)}.{domain_of(domain)}", len("List-Id: "))
 
 
+FEEDBACK_PART = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def feedback_id(config: Config, issue: str, topic: str | None) -> str:
+    """Gmail's Feedback-ID, `issue:topic:newsletter:sender`: its feedback loop reports complaint
+    rates per value of each field, so a spike can be traced to one issue or one topic. Colons are
+    the separator, so no field holds one."""
+    sender = ascii_form(config.sender.address) or config.sender.address
+    fields = (issue, topic or "all", slug(config.newsletter.name), domain_of(sender))
+    return ":".join(FEEDBACK_PART.sub("-", field)[:63].strip("-") or "-" for field in fields)
+
+
 def list_unsubscribe(config: Config, url: str) -> str:
     """The List-Unsubscribe value: the one-click https link first (RFC 8058), then, when
     [newsletter] unsubscribe_mailto is set, a mailto: for clients that only offer mail."""
@@ -127,7 +139,7 @@ class AddressError(ValueError):
 class MessageTemplate:
     """One issue's message, with everything but the recipient's values encoded once."""
 
-    def __init__(self, email: Email, config: Config, subject_prefix: str = "") -> None:
+    def __init__(self, email: Email, config: Config, subject_prefix: str = "", feedback: str | None = None) -> None:
         sender = config.sender
         self.subject = subject_prefix + email.subject
         self.boundary = f"=_nl_{secrets.token_hex(12)}"
@@ -139,6 +151,8 @@ class MessageTemplate:
         if sender.reply_to:
             fixed.append(f"Reply-To: {ascii_form(sender.reply_to) or sender.reply_to}")
         fixed.append(f"List-Id: {list_id(config)}")
+        if feedback:
+            fixed.append(f"Feedback-ID: {feedback}")
         self.fixed_headers = "\n".join(folded(line) for line in fixed)
         self.body_head = (
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n"

@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Protocol
 
 from ..errors import NewsletterError
-from ..mail.message import MessageTemplate
+from ..mail.message import MessageTemplate, feedback_id
 from ..models import Email, Letter, Outcome, RecipientStatus
 from ..workspace.config import Config
 
@@ -40,6 +40,7 @@ class Edition:
     draft: bool = False  # a --test copy of an issue still holding TODO placeholders: marked [DRAFT]
     send_at: dt.datetime | None = None  # delivered later by the provider (SendGrid's send_at)
     schedule_id: str | None = None  # the provider's id for cancelling that scheduled delivery
+    topic: str | None = None  # the issue's topic, if the workspace has [topics] (its Feedback-ID names it)
 
     @property
     def mark(self) -> str:
@@ -74,7 +75,9 @@ def message_preview(config: Config, batch: Batch) -> RequestPreview:
     from email.policy import default
 
     letter = batch.letters[0]
-    message = message_from_bytes(MessageTemplate(batch.edition.email, config).render(letter, utf8=True), policy=default)
+    edition = batch.edition
+    template = MessageTemplate(edition.email, config, edition.mark, feedback_id(config, edition.issue, edition.topic))
+    message = message_from_bytes(template.render(letter, utf8=True), policy=default)
     return RequestPreview(f"First message ({letter.email}), headers:", "\n".join(f"  {header}: {value}" for header, value in message.items()))
 
 
@@ -120,12 +123,15 @@ class Provider(Protocol):
 
 
 class Scheduling(Provider, Protocol):
-    """A provider that can hold a delivery until a set time itself (SendGrid). Which providers can,
-    and how far ahead, is their entry in providers.REGISTRY (providers.can_schedule)."""
+    """A provider that can hold a delivery until a set time itself (SendGrid, Mailgun, Resend). Which
+    providers can, and how far ahead, is their entry in providers.REGISTRY (providers.can_schedule)."""
 
     def new_schedule_id(self) -> str: ...
 
-    def cancel(self, schedule_id: str) -> None: ...
+    def cancel(self, schedule_id: str, message_ids: list[str]) -> None:
+        """Cancel the scheduled delivery: by the id new_schedule_id gave (SendGrid's batch), or
+        message by message (the provider's ids the ledger recorded, as Resend needs)."""
+        ...
 
 
 class OneByOne:
@@ -142,7 +148,7 @@ class OneByOne:
     def template(self, edition: Edition) -> MessageTemplate:
         """The edition's message, composed once and reused for every letter of the run."""
         if self._template is None or self._template[0] is not edition:
-            self._template = (edition, MessageTemplate(edition.email, self.config, edition.mark))
+            self._template = (edition, MessageTemplate(edition.email, self.config, edition.mark, feedback_id(self.config, edition.issue, edition.topic)))
         return self._template[1]
 
     def send(self, batch: Batch, report: Report) -> None:

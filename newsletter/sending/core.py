@@ -25,12 +25,12 @@ from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..models.addresses import normalize
 from ..models.segments import Segment, SegmentError, parse_segment
-from ..providers import can_schedule, check_provider, first_request, open_provider, schedules_ahead
+from ..providers import REGISTRY, can_schedule, check_provider, first_request, open_provider, schedules_ahead
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RequestPreview, RetryLater
 from ..workspace.config import Config, Workspace
 from ..workspace.credentials import SigningKeys, signing_keys
 from .loop import NoProgress, Progress, SendLoop
-from .schedules import CANCEL_MARGIN, ScheduleError, plan_delivery
+from .schedules import ScheduleError, plan_delivery
 
 if TYPE_CHECKING:
     from ..db.workers import Worker
@@ -165,12 +165,12 @@ def _send_locked(
     sender = open_provider(name, workspace)
     try:
         _check_provider(sender)
-        edition = Edition(key, prepared.email)
+        edition = Edition(key, prepared.email, topic=selection.topic)
         new_schedule = None
         if plan.kind == "provider":
             assert plan.send_at is not None and can_schedule(sender)
             schedule_id = plan.schedule_id or sender.new_schedule_id()
-            edition = Edition(key, prepared.email, send_at=plan.send_at, schedule_id=schedule_id)
+            edition = Edition(key, prepared.email, send_at=plan.send_at, schedule_id=schedule_id, topic=selection.topic)
             if plan.schedule_id is None:
                 new_schedule = Schedule(key, plan.send_at, name, "provider", schedule_id, prepared.relative_path)
         retried = ledger.retry_unknown(key) if retry_unknown else 0
@@ -281,11 +281,13 @@ def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> C
         provider = open_provider(saved.provider, workspace)
         try:
             assert saved.batch_id is not None and can_schedule(provider)
-            provider.cancel(saved.batch_id)
+            provider.cancel(saved.batch_id, ledger.scheduled_message_ids(key))
         finally:
             provider.close()
-        if saved.send_at - clock() < CANCEL_MARGIN:
-            detail = "scheduled send cancelled less than 10 minutes before its time, when SendGrid does not guarantee it; it may or may not have been delivered"
+        info = REGISTRY[saved.provider]
+        if saved.send_at - clock() < info.cancel_margin:
+            minutes = int(info.cancel_margin.total_seconds() // 60)
+            detail = f"scheduled send cancelled less than {minutes} minutes before its time, when {info.label} does not guarantee it; it may or may not have been delivered"
             return Cancelled(saved, ledger.settle_scheduled(key, State.UNKNOWN, detail, drop_schedule=True), State.UNKNOWN)
         return Cancelled(saved, ledger.settle_scheduled(key, State.PENDING, "scheduled send cancelled", drop_schedule=True), State.PENDING)
 

@@ -12,8 +12,6 @@ from typing import Literal
 from ..db import Schedule
 from ..errors import NewsletterError
 
-CANCEL_MARGIN = dt.timedelta(minutes=10)  # SendGrid does not guarantee a later cancellation
-
 
 class ScheduleError(NewsletterError):
     """A scheduling request that clashes with the issue's schedule, or a time that cannot be used."""

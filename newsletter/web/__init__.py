@@ -34,7 +34,7 @@ from .pages import pages
 from .rate_storage import check_storage_client, init_limiter
 from .security import TrustedProxies, content_security_policy, redact_tokens, security_headers
 from .site import make_site, page, site
-from .webhooks import webhooks
+from .webhooks import WEBHOOK_PATHS, webhooks
 
 MAX_FORM_BYTES = 64_000  # a signup form is a few hundred bytes
 
@@ -94,7 +94,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     @app.before_request
     def cap_body() -> ResponseReturnValue | None:
         here.sender.ensure_running()  # also sends what other processes queued
-        if request.path != "/webhooks/sendgrid":
+        if request.path not in WEBHOOK_PATHS:
             if (request.content_length or 0) > MAX_FORM_BYTES:
                 return _error(413)
             # A chunked body has no Content-Length to check: read it through the capped stream

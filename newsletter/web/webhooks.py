@@ -1,56 +1,58 @@
-"""SendGrid's Event Webhook: signed batches of delivery events, stored once each, that move
-subscribers to bounced, complained or unsubscribed. What SendGrid's events mean, and how their
-signature is checked, is the provider's (providers/sendgrid/events.py); this route reads the body,
-calls it and answers."""
+"""Each provider's events, posted to /webhooks/<provider>: checked by the provider's own scheme,
+stored once each, and moving subscribers to bounced, complained or unsubscribed. What a provider's
+events mean and how its posts are checked is the provider's (providers/<name>/events.py, named in
+providers.REGISTRY); this route reads the body, calls it and answers."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import Blueprint, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
-from ..workspace import credentials
+from ..errors import ConfigError
+from ..providers import EVENT_SOURCES, event_receiver
+from ..providers.events import Forged, Receiver, Unreadable
 from .site import site
 
 webhooks = Blueprint("webhooks", __name__)
 
-PUBLIC_KEY = credentials.SENDGRID_WEBHOOK_PUBLIC_KEY
-MAX_BODY = 5_000_000  # SendGrid posts batches of up to a few thousand events
-
-# The provider's module is imported at the first call, as its library was before: the app starts
-# without loading SendGrid's library.
+MAX_BODY = 5_000_000  # SendGrid posts batches of up to a few thousand events; the others one at a time
+WEBHOOK_PATHS = frozenset(f"/webhooks/{name}" for name in EVENT_SOURCES)  # bodies above the form cap
 
 
-def verifier() -> Any:
-    """sendgrid's EventWebhook for the key in SENDGRID_WEBHOOK_PUBLIC_KEY, made once per app; False without a usable key."""
-    cached = current_app.extensions.get("sendgrid-webhook")
-    if cached is None:
-        from ..providers.sendgrid import events
-
+def receiver(name: str) -> Receiver | None:
+    """The provider's receiver, made once per app (its library is imported at the first post, so the
+    app starts without loading it); None when its secret is missing or unusable, said once in the log."""
+    receivers = current_app.extensions.setdefault("event-receivers", {})
+    if name not in receivers:
         try:
-            cached = events.signature_checker(credentials.sendgrid_webhook_public_key()) or False
-        except ValueError:
-            current_app.logger.error("%s is not a public key in the form SendGrid shows it; every webhook call is refused", PUBLIC_KEY)
-            cached = False
-        current_app.extensions["sendgrid-webhook"] = cached
-    return cached
+            receivers[name] = event_receiver(name, site().config)
+        except ConfigError as exc:
+            current_app.logger.error("%s", exc)
+            receivers[name] = None
+    made: Receiver | None = receivers[name]
+    return made
 
 
-@webhooks.post("/webhooks/sendgrid")
-def sendgrid_events() -> ResponseReturnValue:
-    from ..providers.sendgrid import events
-
+@webhooks.post("/webhooks/<name>")
+def provider_events(name: str) -> ResponseReturnValue:
+    if name not in EVENT_SOURCES:
+        abort(404)
     if (request.content_length or 0) > MAX_BODY:
         abort(413)
     body = request.get_data(cache=False)
-    if not events.signed(verifier(), body, request.headers.get(events.SIGNATURE, ""), request.headers.get(events.TIMESTAMP, "")):
+    reader = receiver(name)
+    if reader is None:
         abort(403)
     try:
-        batch = events.read_events(body)
-    except ValueError:
+        batch = reader.receive({header.lower(): value for header, value in request.headers.items()}, body)
+    except Forged:
+        abort(403)
+    except Unreadable:
         abort(400)
+    if batch.note:
+        current_app.logger.info("%s webhook: %s", name, batch.note)
     if batch.unusable:
-        current_app.logger.warning("SendGrid webhook: %d event(s) name no usable email address; stored, applied to nobody", batch.unusable)
-    site().run(lambda db: db.events.record(batch.events, "sendgrid"))
+        current_app.logger.warning("%s webhook: %d event(s) name no usable email address; stored, applied to nobody", name, batch.unusable)
+    if batch.events:
+        site().run(lambda db: db.events.record(batch.events, name))
     return "", 204

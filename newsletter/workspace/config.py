@@ -152,7 +152,7 @@ class SubscriberSettings(Strict):
 
 
 class SendSettings(Strict):
-    provider: Literal["outbox", "smtp", "sendgrid"] = "outbox"
+    provider: Literal["outbox", "smtp", "sendgrid", "ses", "mailgun", "postmark", "resend"] = "outbox"
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 1000  # recipients per SendGrid request
     rate_per_second: Annotated[float, Field(gt=0)] | None = None  # messages per second; unset: no limit
     error_budget: Annotated[int, Field(ge=0)] = 100  # failed recipients that stop the run
@@ -167,6 +167,9 @@ class SmtpSettings(Strict):
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: Line | None = None  # the password comes from SMTP_PASSWORD
     timeout: Annotated[float, Field(gt=0)] = 30
+    # VERP return path: bounces+<token>@domain, whose token names the issue and the reader (not the
+    # address); `newsletter bounces fetch` reads what comes back. Unset: the sender's address.
+    bounce_address: Annotated[str, AfterValidator(email_address)] | None = None
 
 
 class SendGridSettings(Strict):
@@ -178,6 +181,49 @@ class SendGridSettings(Strict):
     # on unseen). On, every link goes through SendGrid's redirect (300 to 450 bytes more each, which
     # `check` counts against Gmail's clip) and the report counts clicks per link.
     click_tracking: bool = False
+    timeout: Annotated[float, Field(gt=0)] = 30
+
+
+class SesSettings(Strict):
+    """Amazon SES (API v2). Keys come from boto3's usual chain: AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY, a profile or a role."""
+
+    host: Url | None = None  # the endpoint URL; unset: AWS's own for the region
+    region: Line = "us-east-1"
+    configuration_set: Line | None = None  # the one whose SNS destination posts events to /webhooks/ses
+    max_rate: Annotated[float, Field(gt=0)] | None = None  # messages per second; unset: GetAccount's MaxSendRate
+    topic_arns: list[Line] = []  # the SNS topics whose posts are taken; empty: any topic (the signature is still checked)
+    timeout: Annotated[float, Field(gt=0)] = 30
+
+
+class MailgunSettings(Strict):
+    host: Url | None = None  # the API's base URL; unset: Mailgun's for the region
+    domain: Line | None = None  # the sending domain, as Mailgun lists it (required to send)
+    region: Literal["us", "eu"] = "us"
+    timeout: Annotated[float, Field(gt=0)] = 30
+
+
+class PostmarkSettings(Strict):
+    host: Url = "https://api.postmarkapp.com"
+    message_stream: Line = "broadcast"  # a Broadcast stream: newsletters must not go out on the transactional one
+    timeout: Annotated[float, Field(gt=0)] = 30
+
+
+class ResendSettings(Strict):
+    host: Url = "https://api.resend.com"
+    timeout: Annotated[float, Field(gt=0)] = 30
+
+
+class BouncesSettings(Strict):
+    """Where `newsletter bounces fetch` reads the delivery reports SMTP mail comes back with: a
+    Maildir folder, or an IMAP mailbox (password from BOUNCES_PASSWORD)."""
+
+    maildir: Line | None = None  # relative to the workspace
+    imap_host: Line | None = None
+    imap_port: Annotated[int, Field(ge=1, le=65535)] = 993
+    imap_security: Literal["tls", "starttls", "none"] = "tls"
+    imap_username: Line | None = None
+    imap_folder: Line = "INBOX"
     timeout: Annotated[float, Field(gt=0)] = 30
 
 
@@ -301,6 +347,11 @@ class Config(Strict):
     send: SendSettings = SendSettings()
     smtp: SmtpSettings = SmtpSettings()
     sendgrid: SendGridSettings = SendGridSettings()
+    ses: SesSettings = SesSettings()
+    mailgun: MailgunSettings = MailgunSettings()
+    postmark: PostmarkSettings = PostmarkSettings()
+    resend: ResendSettings = ResendSettings()
+    bounces: BouncesSettings = BouncesSettings()
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
     story: StorySettings = StorySettings()

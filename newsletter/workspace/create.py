@@ -39,7 +39,7 @@ address = {sender_address}
 # reply_to = "letters@example.com"
 
 # [send]
-# provider = "outbox"   # outbox (a local Maildir, the default), smtp or sendgrid
+# provider = "outbox"   # outbox (a local Maildir, the default), smtp, sendgrid, ses, mailgun, postmark or resend
 """
 
 

@@ -29,7 +29,21 @@ SENDGRID_WEBHOOK_PUBLIC_KEY = "SENDGRID_WEBHOOK_PUBLIC_KEY"  # not a secret: che
 DATABASE_URL = "DATABASE_URL"  # may hold a password; shown only through workspace.database.redact_password
 DEBUG = "NEWSLETTER_DEBUG"  # set: a bug shows its traceback instead of one sentence
 WORKSPACE = "NEWSLETTER_WORKSPACE"  # the web app's workspace when create_app() is given none
-SECRET_VARIABLES = (SECRET, PREVIOUS_SECRET, SENDGRID_API_KEY, SMTP_PASSWORD)  # and the LLM key's, once read
+# The providers beside SendGrid (names fixed by the provider issue, relied on by set-ups and scripts)
+MAILGUN_API_KEY = "MAILGUN_API_KEY"
+POSTMARK_SERVER_TOKEN = "POSTMARK_SERVER_TOKEN"
+RESEND_API_KEY = "RESEND_API_KEY"
+AWS_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")  # boto3 reads its chain itself; we only mask them
+# Secrets that check the events each provider posts to the web app
+MAILGUN_WEBHOOK_SIGNING_KEY = "MAILGUN_WEBHOOK_SIGNING_KEY"
+RESEND_WEBHOOK_SECRET = "RESEND_WEBHOOK_SECRET"  # the whsec_... value Resend shows
+POSTMARK_WEBHOOK_PASSWORD = "POSTMARK_WEBHOOK_PASSWORD"  # basic auth on the webhook URL, user "postmark"
+NEWSLETTER_WEBHOOK_SECRET = "NEWSLETTER_WEBHOOK_SECRET"  # the generic endpoint (Standard Webhooks)
+BOUNCES_PASSWORD = "BOUNCES_PASSWORD"  # the IMAP mailbox `bounces fetch` reads
+SECRET_VARIABLES = (
+    SECRET, PREVIOUS_SECRET, SENDGRID_API_KEY, SMTP_PASSWORD, MAILGUN_API_KEY, POSTMARK_SERVER_TOKEN, RESEND_API_KEY, *AWS_SECRETS,
+    MAILGUN_WEBHOOK_SIGNING_KEY, RESEND_WEBHOOK_SECRET, POSTMARK_WEBHOOK_PASSWORD, NEWSLETTER_WEBHOOK_SECRET, BOUNCES_PASSWORD,
+)  # and the LLM key's, once read
 MASK = "***"
 MIN_PIECE = 8  # characters: a piece of a secret this long or longer is masked wherever it appears
 
@@ -130,6 +144,26 @@ def sendgrid_host_override() -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{SENDGRID_API_HOST}={value!r} is not an http(s) URL such as https://api.sendgrid.com")
     return value
+
+
+def provider_api_key(variable: str, provider: str) -> str:
+    """A provider's API key or token from `variable` (MAILGUN_API_KEY, POSTMARK_SERVER_TOKEN, RESEND_API_KEY)."""
+    key = os.environ.get(variable, "").strip()
+    if not key:
+        raise ConfigError(f"{variable} is not set: the {provider} key comes from the environment only")
+    if not API_KEY.fullmatch(key):  # a line break would reach an HTTP header (and its error message)
+        raise ConfigError(f"{variable} does not look like an API key (letters, digits, '.', '_' and '-' only); check how it was set")
+    return key
+
+
+def webhook_secret(variable: str) -> str:
+    """The secret that checks a provider's event posts ("" when not set: every post is refused)."""
+    return os.environ.get(variable, "").strip()
+
+
+def bounces_password() -> str | None:
+    """BOUNCES_PASSWORD, for the IMAP mailbox of [bounces]."""
+    return os.environ.get(BOUNCES_PASSWORD) or None
 
 
 def smtp_password(username: str | None) -> str | None:

@@ -55,7 +55,11 @@ def test_payload_is_one_body_with_a_personalization_per_recipient(workspace: Pat
         "reply_to": {"email": "replies@fixture.example.org"},
         "subject": "Hi %%name%%",
         "content": [{"type": "text/plain", "value": "%%unsubscribe_url%%"}, {"type": "text/html", "value": "<p>%%unsubscribe_url:html%%</p>"}],
-        "headers": {"List-Id": "Fixture Weekly <fixture-weekly.fixture.example.org>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        "headers": {
+            "List-Id": "Fixture Weekly <fixture-weekly.fixture.example.org>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Feedback-ID": "7:all:fixture-weekly:fixture.example.org",  # issue:topic:newsletter:sender
+        },
         "categories": ["Fixture Weekly"],
         "custom_args": {"issue": "7", "send_id": "send-1"},
         # Explicit, so that click tracking switched on for the account cannot rewrite the links unseen.

@@ -4,22 +4,21 @@ calls these and answers."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from ...db import Event
-from ...models import CONTROL_CHARACTER, Status
-from ...models.addresses import normalize
+from ...errors import ConfigError
+from ...models import Status
+from ...workspace import credentials
+from ...workspace.config import Config
+from ..events import MAX_SKEW, EventBatch, Forged, Headers, Unreadable, address, clean, from_epoch, named, text
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"  # the headers SendGrid signs a batch with
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
-MAX_SKEW = 300  # seconds: an older (or future) timestamp is a replay
 STAMP = re.compile(r"[0-9]{1,12}")
-MAX_ADDRESS_CHARS = 1_000  # far above any address (254 at most), so the validator never reads a megabyte
 
 STATUS_OF = {"spamreport": Status.COMPLAINED, "unsubscribe": Status.UNSUBSCRIBED, "group_unsubscribe": Status.UNSUBSCRIBED}
 # dropped: SendGrid refused to send; these reasons mean the address itself is the problem.
@@ -50,15 +49,6 @@ def signed(checker: Any, body: bytes, signature: str, stamp: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class EventBatch:
-    """One webhook call's events, and how many of them name an address that is not usable (stored
-    all the same, since SendGrid would retry a refused batch for a day, but they move nobody)."""
-
-    events: list[Event]
-    unusable: int
-
-
 def read_events(body: bytes) -> EventBatch:
     """The events in a webhook call's body (a JSON list of objects); entries that are no event of
     SendGrid's are left out. Raises ValueError when the body is not a JSON list."""
@@ -75,7 +65,7 @@ def to_event(item: dict[str, Any]) -> Event | None:
     event_id, kind = item.get("sg_event_id"), item.get("event")
     if not isinstance(event_id, str) or not isinstance(kind, str) or not event_id:
         return None
-    email = _address(item.get("email"))
+    email = address(item.get("email"))
     reason = str(item.get("reason") or item.get("response") or "")[:500] or None
     status, soft = STATUS_OF.get(kind), False
     if kind == "bounce":
@@ -90,39 +80,38 @@ def to_event(item: dict[str, Any]) -> Event | None:
     elif kind == "open":  # Apple Mail Privacy Protection fetches every image: not a reader
         reason = "machine" if item.get("sg_machine_open") is True or item.get("sg_machine_open") == "true" else None
     return Event(
-        event_id=_clean(event_id[:200]), event=_clean(kind[:50]), email=email, issue=_text(item.get("issue")), send_id=_text(item.get("send_id")),
-        happened_at=_when(item.get("timestamp")), detail=_clean(reason) if reason else None, status=status, soft_bounce=soft, delivered=kind == "delivered",
+        event_id=clean(event_id[:200]), event=clean(kind[:50]), email=email, issue=text(item.get("issue")), send_id=text(item.get("send_id")),
+        happened_at=from_epoch(item.get("timestamp")), detail=clean(reason) if reason else None, status=status, soft_bounce=soft, delivered=kind == "delivered",
     )
 
 
 def _named(item: dict[str, Any]) -> bool:
-    email = item.get("email")
-    return isinstance(email, str) and bool(email.strip())
+    return named(item.get("email"))
 
 
-def _address(value: Any) -> str | None:
-    """The address as the list stores it: SendGrid writes an IDN domain in its ASCII form
-    (`hana@xn--r8jz45g.jp`), the list in Unicode (`hana@例え.jp`). None when absent or unusable."""
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ADDRESS_CHARS:
-        return None
+class SendGridReceiver:
+    """The Event Webhook's posts: signed with SendGrid's key (SENDGRID_WEBHOOK_PUBLIC_KEY)."""
+
+    name = "sendgrid"
+
+    def __init__(self, checker: Any) -> None:
+        self.checker = checker
+
+    def receive(self, headers: Headers, body: bytes) -> EventBatch:
+        if not signed(self.checker, body, headers.get(SIGNATURE.lower(), ""), headers.get(TIMESTAMP.lower(), "")):
+            raise Forged("no valid SendGrid signature")
+        try:
+            return read_events(body)
+        except ValueError as exc:
+            raise Unreadable(str(exc)) from None
+
+
+def receiver(config: Config) -> SendGridReceiver:  # noqa: ARG001 (every provider's receiver is made from the settings)
+    """The receiver for the key in SENDGRID_WEBHOOK_PUBLIC_KEY. Raises ConfigError without a usable key."""
+    key = credentials.sendgrid_webhook_public_key()
+    if not key:
+        raise ConfigError(f"{credentials.SENDGRID_WEBHOOK_PUBLIC_KEY} is not set; every SendGrid event post is refused")
     try:
-        return normalize(value)
+        return SendGridReceiver(signature_checker(key))
     except ValueError:
-        return None
-
-
-def _text(value: Any) -> str | None:
-    return _clean(str(value)[:100]) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
-
-
-def _clean(text: str) -> str:
-    """The text with each control character replaced, line breaks and tabs by a space, the others
-    by U+FFFD: PostgreSQL refuses NUL in a text column (one such event lost its whole batch, with a
-    500 that SendGrid retried for a day), and none belongs in an id, a reason or a URL."""
-    return CONTROL_CHARACTER.sub(lambda found: " " if found.group(0) in "\t\n\r" else "\ufffd", text)
-
-
-def _when(value: Any) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 4e9:
-        return dt.datetime.fromtimestamp(value, dt.UTC).isoformat(timespec="seconds")
-    return None
+        raise ConfigError(f"{credentials.SENDGRID_WEBHOOK_PUBLIC_KEY} is not a public key in the form SendGrid shows it; every SendGrid event post is refused") from None

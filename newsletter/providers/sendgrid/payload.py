@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...mail.message import list_id, list_unsubscribe
+from ...mail.message import feedback_id, list_id, list_unsubscribe
 from ...models import Letter, escape_html, placeholders
 from ...models.addresses import ascii_form
 from ...models.placeholders import personalize
@@ -79,7 +79,7 @@ def message_fields(config: Config, batch: Batch, html: str) -> dict[str, Any]:
         "from": {"email": ascii_form(sender.address) or sender.address, "name": sender.name},
         "subject": edition.subject,
         "content": [{"type": "text/plain", "value": edition.email.text}, {"type": "text/html", "value": html}],
-        "headers": {"List-Id": list_id(config), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        "headers": {"List-Id": list_id(config), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "Feedback-ID": feedback_id(config, edition.issue, edition.topic)},
         "categories": [config.sendgrid.category or config.newsletter.name],
         "custom_args": {"issue": edition.issue, "send_id": batch.send_id},  # values must be strings
         "tracking_settings": tracking_settings(config),

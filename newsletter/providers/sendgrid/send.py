@@ -83,7 +83,7 @@ class SendGridProvider:
         response = self._setup_call("create a batch id for the scheduled send", lambda: self.api.client.mail.batch.post())
         return str(json.loads(response.body)["batch_id"])
 
-    def cancel(self, schedule_id: str) -> None:
+    def cancel(self, schedule_id: str, message_ids: list[str]) -> None:  # noqa: ARG002 (SendGrid cancels by batch id)
         """Cancel every request scheduled under this batch id (POST /v3/user/scheduled_sends)."""
         body = {"batch_id": schedule_id, "status": "cancel"}
         self._setup_call("cancel the scheduled send", lambda: self.api.client.user.scheduled_sends.post(request_body=body))
