@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 
 from newsletter.db import Database
 from newsletter.models import State
+from tests.helpers.exactly_once import kill_and_resume
 from tests.helpers.sendgrid_server import API_KEY
 from tests.helpers.workspace import SECRET, add_subscribers
 
@@ -30,40 +30,8 @@ def test_killed_twenty_times_everyone_gets_it_once_except_reported_unknowns(send
     emails = add_subscribers(workspace, RECIPIENTS)
     sendgrid.behaviour.latency = 0.08  # slow enough that the 20 kills land across the run, often mid-request
     env = dict(os.environ, SENDGRID_API_HOST=sendgrid.url, SENDGRID_API_KEY=API_KEY, NEWSLETTER_SECRET=SECRET)
-    command = [sys.executable, "-m", "newsletter", "send", str(issue_path)]
-    chance = random.Random(20261125)
-
-    kills = 0
-    for _ in range(KILLS):
-        process = subprocess.Popen(command, env=env, cwd=workspace, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(chance.uniform(0.3, 0.8))  # start-up takes ~0.3 s; then it sends a few batches
-        if process.poll() is not None:
-            break  # it finished before we could kill it
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        kills += 1
-    final = subprocess.run(command, env=env, cwd=workspace, capture_output=True, text=True)
-    assert final.returncode == 0, final.stderr
-    assert kills == KILLS, "the sends were too quick for all the kills to land"
-
-    with Database(workspace / "subscribers.db") as db:
-        rows = {d.email: d.state for d in db.ledger.deliveries("7", list(State))}
+    rows = kill_and_resume(workspace, issue_path, env, lambda: sendgrid.delivered, kills=KILLS, batch=BATCH, seed=20261125)
     assert sorted(rows) == emails  # nobody missing
-    states = set(rows.values())
-    assert states <= {State.SENT, State.UNKNOWN}
-    unknown = [email for email, state in rows.items() if state == State.UNKNOWN]
-    assert len(unknown) <= kills * BATCH  # at most one batch in flight per kill
-
-    for email, state in rows.items():
-        copies = sendgrid.delivered.get(email, 0)
-        if state == State.SENT:
-            assert copies == 1, f"{email}: marked sent but delivered {copies} times"
-        else:
-            assert copies <= 1, f"{email}: unknown but delivered {copies} times"
-    sent = sum(1 for state in rows.values() if state == State.SENT)
-    delivered_unknown = sum(sendgrid.delivered.get(email, 0) for email in unknown)
-    assert sum(sendgrid.delivered.values()) == sent + delivered_unknown  # the counts reconcile
-    assert set(sendgrid.delivered) <= set(emails)
 
 
 def test_ctrl_c_finishes_the_batch_in_flight_and_the_next_run_resumes(sendgrid, workspace: Path, issue_path: Path) -> None:
