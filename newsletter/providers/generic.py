@@ -37,6 +37,7 @@ import binascii
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..db import Event
@@ -114,7 +115,7 @@ def read_events(body: bytes, now: float) -> EventBatch:
         raise Unreadable(str(exc)) from None
 
 
-def _items(document: Any) -> tuple[list[Any], Any]:
+def _items(document: Any) -> tuple[list[Any], Callable[[int], str]]:
     """The events of the body and how an error names the n-th of them."""
     if isinstance(document, dict) and "events" in document:
         items = document["events"]
