@@ -45,7 +45,7 @@ REGISTRY = {
     )
 }
 # Events from any other service (Postal, Brevo, a relay of one's own), in one documented shape.
-OTHER_EVENTS: dict[str, str] = {}
+OTHER_EVENTS = {"generic": ".generic:receiver"}
 NAMES = tuple(REGISTRY)
 SHOWN = {name: info.label for name, info in REGISTRY.items()}
 # Whoever may post events to the web app (/webhooks/<name>), and the receiver that reads them

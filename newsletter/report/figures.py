@@ -30,13 +30,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..providers import EVENT_SOURCES, NAMES
+
 if TYPE_CHECKING:
     from ..db import Database
 
 GMAIL_TARGET = 0.001  # Gmail: keep the spam rate below 0.1%...
 GMAIL_LIMIT = 0.003  # ...and never let it reach 0.3%
 CHANNELS = ("one-click", "page", "preferences", "provider", "other")
-PROVIDERS = ("sendgrid", "smtp", "outbox")  # a provider's events record the channel "<provider> <event>"
+# Whoever records status changes from events, on the channel "<provider> <event>": every provider, and "generic"
+PROVIDERS = frozenset((*NAMES, *EVENT_SOURCES))
 OPENS_NOTE = "inflated by Apple Mail Privacy Protection"
 
 EVENTLESS = {"outbox": "the outbox", "smtp": "SMTP"}  # providers that report no events, as a sentence names them
@@ -53,7 +56,7 @@ def channel_group(channel: str) -> str:
         return "page"
     if channel == "preferences":
         return "preferences"
-    if channel.split(" ", 1)[0] in PROVIDERS:  # "sendgrid unsubscribe", "sendgrid group_unsubscribe", "sendgrid dropped"
+    if channel.split(" ", 1)[0] in PROVIDERS:  # "sendgrid unsubscribe", "sendgrid dropped", "mailgun spamreport", "generic unsubscribe"
         return "provider"
     return "other"  # "command line", "import", "sync", ...
 

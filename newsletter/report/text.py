@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..providers import EVENT_SOURCES, SHOWN
 from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, not_measured, standing
 
 BAR_CELLS = 20  # the complaint bar spans 0 to 0.4%, 0.02% a cell
@@ -102,8 +103,16 @@ def _provider_lines(report: IssueReport) -> list[str]:
     split = f"hard {bounces['hard']:,}, soft {bounces['soft']:,}" + (f", unclassified {bounces['unclassified']:,}" if bounces["unclassified"] else "")
     lines = [_row("delivered", report.delivered), _row("deferred", report.deferred), _row("bounced", report.bounced, split), _row("dropped", report.dropped)]
     if not (report.delivered or report.deferred or report.bounced or report.dropped):
-        lines.append("  (no delivery events yet: SendGrid's come through `newsletter serve`'s webhook)")
+        lines.append(f"  (no delivery events yet: {events_route(report.provider)})")
     return lines
+
+
+def events_route(provider: str | None) -> str:
+    """Where the issue's provider's events come in, for the line that says none has yet."""
+    if provider in EVENT_SOURCES and provider in SHOWN:
+        return f"{SHOWN[provider]}'s come through `newsletter serve`'s webhook, /webhooks/{provider}"
+    # It posts none itself (or is not recorded): a relay may post them to the generic endpoint
+    return "they come through `newsletter serve`'s webhooks, /webhooks/<provider> or /webhooks/generic"
 
 
 def count_text(value: int | None) -> str:

@@ -5,7 +5,7 @@ providers.REGISTRY); this route reads the body, calls it and answers."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ..errors import ConfigError
@@ -47,8 +47,10 @@ def provider_events(name: str) -> ResponseReturnValue:
         batch = reader.receive({header.lower(): value for header, value in request.headers.items()}, body)
     except Forged:
         abort(403)
-    except Unreadable:
-        abort(400)
+    except Unreadable as exc:
+        # The receiver's reason (which event, which field), for whoever is writing the sender to
+        # read: a bare 400 leaves them guessing. Receivers word it without the values posted.
+        return jsonify(error=str(exc)), 400
     if batch.note:
         current_app.logger.info("%s webhook: %s", name, batch.note)
     if batch.unusable:

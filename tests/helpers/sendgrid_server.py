@@ -339,3 +339,25 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _UNAUTHORIZED = object()  # the reply has been sent already
+
+
+# --- for bench/providers_bench.py -------------------------------------------------------------
+
+
+class _KeepNothing(list):
+    """A list of request bodies that keeps none: at 100,000 recipients they would hold hundreds of
+    MB in the bench's process and slow the server's answers with garbage collection."""
+
+    def append(self, item: object) -> None:
+        pass
+
+
+def bench_environment(server: SendGridServer) -> dict[str, str]:
+    """The variables a `newsletter send` needs to send through `server`."""
+    return {"SENDGRID_API_HOST": server.url, "SENDGRID_API_KEY": API_KEY}
+
+
+def bench_settings(server: SendGridServer) -> str:
+    """newsletter.toml text that sends through SendGrid (this server, by SENDGRID_API_HOST)."""
+    server.bodies = _KeepNothing()  # every request is still checked; only the bodies are not kept
+    return '[send]\nprovider = "sendgrid"\n'
