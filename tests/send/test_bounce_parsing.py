@@ -93,6 +93,7 @@ def with_bounce_address(workspace: Path, address: str = BOUNCE_ADDRESS) -> None:
     settings.write_text(settings.read_text(encoding="utf-8").replace("[smtp]\n", f'[smtp]\nbounce_address = "{address}"\n'), encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_a_bounce_address_too_long_for_the_token_is_refused_before_sending(smtp_server, in_workspace: Path, issue_path: Path) -> None:
     with_bounce_address(in_workspace, "newsletter-bounces-of-fixture@news.example.com")
     add_subscribers(in_workspace, 1)
