@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,13 @@ def test_a_missing_mailbox_comes_back_through_postfix_and_marks_its_reader_bounc
     history = run("subscribers", "show", missing, ok=True).output
     assert f'5.1.1 unknown user: "{missing}"' in history  # Postfix's status code and its words
     assert not report.exists() and len(os.listdir(bounce_box / ".processed" / "cur")) == 1
+
+    # The report: SMTP's bounces are measured now, its deliveries still are not.
+    figures = run("report", str(issue_path), ok=True).output
+    assert re.search(r"^\s+bounced\s+1\s+hard 1, soft 0$", figures, re.MULTILINE), figures
+    assert re.search(r"^\s+delivered\s+n/a\s+not measured with SMTP$", figures, re.MULTILINE)
+    found = json.loads(run("report", str(issue_path), "--json", ok=True).output)
+    assert (found["events_measured"], found["bounces_measured"], found["delivered"], found["bounced"]["hard"]) == (False, True, None, 1)
 
     again = run("bounces", "fetch", "--json", ok=True)
     assert '"read": 0' in again.output
