@@ -149,6 +149,9 @@ class ImapBox:
             raise MailboxError(f"cannot connect to {self.where}: {_words(exc)}") from None
         try:
             connection.login(s.imap_username or "", password)
+            # What the server offers once logged in (MOVE, UIDPLUS) can differ from its greeting's list.
+            found = self._ok(connection.capability(), "say what it offers")
+            connection.capabilities = tuple(found[-1].decode("ascii", "replace").upper().split()) if found and isinstance(found[-1], bytes) else connection.capabilities
             self._ok(connection.select(_quoted(s.imap_folder)), f"select the folder {s.imap_folder}")
         except imaplib.IMAP4.error as exc:
             _logout(connection)

@@ -254,3 +254,62 @@ def test_fetch_without_a_bounce_address_or_a_mailbox_says_what_to_set(in_workspa
     add_config(in_workspace, f'[smtp]\nbounce_address = "{BOUNCE_ADDRESS}"\n')
     result = fetch()
     assert result.exit_code == 1 and "[bounces] names no mailbox" in result.output
+
+
+# --- `newsletter bounces fetch` on IMAP (a real Dovecot) ------------------------------------------------
+
+
+def imap_settings(port: int, username: str) -> str:
+    """newsletter.toml's tables for a bounce mailbox on the local Dovecot (no TLS: this machine only)."""
+    bounces = f'[bounces]\nimap_host = "127.0.0.1"\nimap_port = {port}\nimap_security = "none"\nimap_username = "{username}"\ntimeout = 5\n'
+    return f'[smtp]\nbounce_address = "{BOUNCE_ADDRESS}"\n\n{bounces}'
+
+
+def imap_box(server):  # type: ignore[no-untyped-def]
+    import imaplib
+
+    from tests.helpers.dovecot_server import PASSWORD, USERNAME
+
+    connection = imaplib.IMAP4("127.0.0.1", server.port, timeout=5)
+    connection.login(USERNAME, PASSWORD)
+    return connection
+
+
+def folder_count(server, folder: str) -> int:  # type: ignore[no-untyped-def]
+    connection = imap_box(server)
+    try:
+        typ, data = connection.select(folder, readonly=True)
+        return int(data[0]) if typ == "OK" else -1
+    finally:
+        connection.logout()
+
+
+@pytest.mark.slow
+def test_fetch_over_imap_applies_moves_and_leaves_as_on_a_maildir(dovecot, in_workspace: Path) -> None:
+    from tests.helpers.dovecot_server import PASSWORD, USERNAME
+
+    add_config(in_workspace, imap_settings(dovecot.port, USERNAME))
+    hard, soft = add_subscribers(in_workspace, 2)
+    with Database(in_workspace / "subscribers.db") as db:
+        ids = {address: db.subscribers.get(address).public_id for address in (hard, soft)}  # type: ignore[union-attr]
+    connection = imap_box(dovecot)  # as a mail server delivers them
+    for name, reader in (("postfix-hard.eml", hard), ("exim-soft.eml", soft), ("garbage.eml", soft)):
+        connection.append("INBOX", None, None, filled(name, return_paths(BOUNCE_ADDRESS, "7", KEY)(ids[reader]), reader).replace(b"\n", b"\r\n"))
+    connection.logout()
+
+    env = {"NEWSLETTER_SECRET": SECRET, "BOUNCES_PASSWORD": PASSWORD}
+    summary = json.loads(run("bounces", "fetch", "--json", env=env, ok=True).stdout)
+    assert (summary["read"], summary["hard"], summary["soft"], summary["unreadable"]) == (3, 1, 1, 1)
+    assert states(in_workspace, [hard, soft]) == {hard: (Status.BOUNCED, 0), soft: (Status.ACTIVE, 1)}
+    assert (folder_count(dovecot, "INBOX"), folder_count(dovecot, "processed")) == (1, 2)  # the reply stays; the reports moved
+
+    again = json.loads(run("bounces", "fetch", "--json", env=env, ok=True).stdout)
+    assert (again["read"], again["unreadable"], again["hard"], again["soft"]) == (1, 1, 0, 0)
+
+
+@pytest.mark.slow  # Dovecot answers a wrong password after a pause of its own
+def test_a_refused_imap_login_is_one_sentence_without_the_password(dovecot, in_workspace: Path) -> None:
+    add_config(in_workspace, imap_settings(dovecot.port, "bounces"))
+    result = run("bounces", "fetch", env={"NEWSLETTER_SECRET": SECRET, "BOUNCES_PASSWORD": "not-the-password-at-all"}, never_shows=["not-the-password-at-all"])
+    assert result.exit_code == 1
+    assert f"IMAP server 127.0.0.1:{dovecot.port} refused us (bounces)" in result.output
