@@ -14,6 +14,8 @@ pytest_plugins = [
     "tests.helpers.browser",  # browser
     "tests.helpers.postgres_server",  # postgres, pg_url
     "tests.helpers.redis_server",  # redis, redis_url
+    "tests.helpers.postfix_server",  # postfix
+    "tests.helpers.dovecot_server",  # dovecot
     "tests.helpers.ports",  # refused_port
     "tests.helpers.articles",  # article_server, shared_example
 ]

@@ -59,6 +59,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "report": "newsletter.cli.commands.report:report",
     "publish": "newsletter.cli.commands.publish:publish",
     "db": "newsletter.cli.commands.db:db",
+    "bounces": "newsletter.cli.commands.bounces:bounces",
 }
 
 

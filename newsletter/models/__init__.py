@@ -277,6 +277,9 @@ class Letter(NamedTuple):
     name: str | None
     unsubscribe_url: str
     preferences_url: str = ""  # none for a proof or a test copy: see preferences_link
+    # The envelope sender SMTP gives this copy: a VERP address naming the issue and the reader
+    # (mail/verp.py), so a bounce comes back to `newsletter bounces fetch`; "" for the default.
+    return_path: str = ""
 
     @property
     def preferences_link(self) -> str:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from ..errors import ConfigError, is_loopback, warn
 from ..mail.message import AddressError
+from ..mail.verp import bounce_local_part_problem
 from ..models import Letter, Outcome, RecipientStatus
 from ..models.addresses import NEEDS_SMTPUTF8, ascii_form
 from ..workspace.config import Config
@@ -66,6 +67,8 @@ class SmtpProvider(OneByOne):
                     'use security = "starttls" or "tls"'
                 )
             warn(f'[smtp] security = "none": the password travels without TLS (allowed because {self.settings.host} is this machine)')
+        if self.settings.bounce_address and (problem := bounce_local_part_problem(self.settings.bounce_address)):
+            raise ConfigError(f"[smtp] bounce_address = {self.settings.bounce_address}: {problem}")
         self.connection: smtplib.SMTP | None = None
 
     def check(self) -> None:
@@ -88,7 +91,8 @@ class SmtpProvider(OneByOne):
 
     def deliver(self, batch: Batch, letter: Letter) -> RecipientStatus:
         ascii_recipient = ascii_form(letter.email)
-        ascii_sender = ascii_form(self.config.sender.address)
+        envelope_sender = self.envelope_sender(letter)
+        ascii_sender = ascii_form(envelope_sender)
         international = ascii_recipient is None or ascii_sender is None
         try:
             data = self.template(batch.edition).render(letter, utf8=international).replace(b"\n", b"\r\n")
@@ -97,7 +101,7 @@ class SmtpProvider(OneByOne):
         for attempt in (1, 2):  # an idle connection the server has closed is reopened once
             connection = self._connection()
             try:
-                refused = self._envelope(connection, letter.email if international else ascii_recipient, international)
+                refused = self._envelope(connection, envelope_sender if international else ascii_sender, letter.email if international else ascii_recipient, international)
                 break
             except _Closed as exc:
                 self._drop()
@@ -115,10 +119,15 @@ class SmtpProvider(OneByOne):
             return RecipientStatus(Outcome.UNKNOWN, f"connection lost while sending ({_text(str(exc))}); it may or may not have been delivered")
         return RecipientStatus(Outcome.ACCEPTED) if code == 250 else self._answer(code, words, "data")
 
-    def _envelope(self, connection: smtplib.SMTP, address: str | None, international: bool) -> RecipientStatus | None:
+    def envelope_sender(self, letter: Letter) -> str:
+        """MAIL FROM: the letter's own VERP return path (an issue's letter, with [smtp]
+        bounce_address), else the plain bounce address (notices, test copies), else the sender's
+        address. The From header is the sender's in every case."""
+        return letter.return_path or self.settings.bounce_address or self.config.sender.address
+
+    def _envelope(self, connection: smtplib.SMTP, sender: str | None, address: str | None, international: bool) -> RecipientStatus | None:
         """MAIL FROM and RCPT TO. None when both were accepted, else the refusal for this recipient."""
         options = ["SMTPUTF8", "BODY=8BITMIME"] if international else []
-        sender = self.config.sender.address if international else ascii_form(self.config.sender.address)
         try:
             connection.ehlo_or_helo_if_needed()
             if international and not connection.has_extn("smtputf8"):

@@ -43,6 +43,10 @@ PROVIDERS = frozenset((*NAMES, *EVENT_SOURCES))
 OPENS_NOTE = "inflated by Apple Mail Privacy Protection"
 
 EVENTLESS = {"outbox": "the outbox", "smtp": "SMTP"}  # providers that report no events, as a sentence names them
+# Providers whose only events are the delivery reports mail servers send back (SMTP's VERP return
+# path, read by `newsletter bounces fetch`): bounces and delays are measured, deliveries are not.
+RETURNED_EVENTS = ("bounce", "deferred")
+BOUNCES_BY_MAIL = frozenset({"smtp"})
 
 NEVER_SENT, SCHEDULED, SENDING, SENT = "never sent", "scheduled", "sending", "sent"
 LEDGER_STATES = ("sent", "failed", "unknown", "skipped", "pending", "sending", "scheduled")
@@ -76,10 +80,18 @@ def _rate(count: int, base: int) -> float | None:
     return count / base if base else None
 
 
-def measures_events(provider: str | None, events: int) -> bool:
+def measures_events(provider: str | None, events: dict[str, int]) -> bool:
     """Whether an issue's event figures are measured: some events were stored for it, or it went
-    out through a provider that reports them (or one not recorded, as before the provider was)."""
-    return events > 0 or provider not in EVENTLESS
+    out through a provider that reports them (or one not recorded, as before the provider was).
+    Bounces that came back by mail (SMTP) do not make its deliveries or clicks measured."""
+    counted = {event: count for event, count in events.items() if provider not in BOUNCES_BY_MAIL or event not in RETURNED_EVENTS}
+    return sum(counted.values()) > 0 or provider not in EVENTLESS
+
+
+def measures_bounces(provider: str | None, events: dict[str, int]) -> bool:
+    """Whether an issue's bounces and delays are measured: its events are, or its provider's bounces
+    come back by mail and some have (`newsletter bounces fetch`)."""
+    return measures_events(provider, events) or (provider in BOUNCES_BY_MAIL and any(events.get(event) for event in RETURNED_EVENTS))
 
 
 def not_measured(provider: str | None) -> str:
@@ -121,6 +133,7 @@ class IssueReport:
     provider: str | None = None  # the provider it went out through (None: not recorded)
     measured: bool = True  # the event figures are measured (see measures_events)
     topic: str | None = None  # the topic it went out in (None: a workspace without topics)
+    bounces_measured: bool = True  # bounces and delays are measured (see measures_bounces); True wherever `measured` is
 
     @property
     def recipients(self) -> int:
@@ -163,7 +176,7 @@ class IssueReport:
     def to_dict(self) -> dict[str, Any]:
         """The figures for --json (schema: tests/report/test_report.py checks it). Event figures the
         provider does not measure are null, never 0."""
-        measured = self.measured
+        measured, bounces = self.measured, self.bounces_measured
         return {
             "report": "issue",
             "issue": self.issue,
@@ -173,11 +186,12 @@ class IssueReport:
             "provider": self.provider,
             "topic": self.topic,
             "events_measured": measured,
+            "bounces_measured": bounces,
             "ledger": {"recipients": self.recipients, **self.ledger},
             "delivered": self.delivered if measured else None,
-            "deferred": self.deferred if measured else None,
+            "deferred": self.deferred if bounces else None,
             "dropped": self.dropped if measured else None,
-            "bounced": {**self.bounces, "total": self.bounced} if measured else None,
+            "bounced": {**self.bounces, "total": self.bounced} if bounces else None,
             "rate_base": self.rate_base,
             "complaints": {"count": self.complaints if measured else None, "rate": self.complaint_rate, "level": complaint_level(self.complaint_rate)},
             "unsubscribes": {
@@ -282,7 +296,8 @@ def issue_report(db: Database, issue: str, opens: bool = False, first_sends: dic
     return IssueReport(
         provider=provider,
         topic=topic,
-        measured=measures_events(provider, sum(events.values())),
+        measured=measures_events(provider, events),
+        bounces_measured=measures_bounces(provider, events),
         issue=issue,
         subject=subject,
         state=state,

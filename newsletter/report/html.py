@@ -273,6 +273,13 @@ def _deliveries(report: IssueReport) -> list[str]:
     events only where it reports them (otherwise a sentence, never bars of zero)."""
     ledger_rows = [[state, f"{count:,}"] for state, count in report.ledger.items() if count or state in ("sent", "failed", "unknown")]
     ledger = _table(["ledger", "recipients"], [["all", f"{report.recipients:,}"], *ledger_rows])
+    if not report.measured and report.bounces_measured:  # SMTP's bounces, come back by mail
+        values = [report.sent, report.bounces["hard"], report.bounces["soft"], report.deferred, report.ledger["failed"], report.ledger["unknown"]]
+        labels = ["sent", "bounced (hard)", "bounced (soft)", "deferred", "failed", "unknown"]
+        returned = [["bounced, hard", f"{report.bounces['hard']:,}"], ["bounced, soft", f"{report.bounces['soft']:,}"], ["deferred", f"{report.deferred:,}"]]
+        sentence = f"Delivered and dropped: {not_measured(report.provider)}; bounces and delays are the delivery reports `newsletter bounces fetch` read."
+        chart = _bars("delivery", labels, values, [BLUE, RED, AMBER, AMBER, RED, GREY])
+        return [chart, ledger, _table(["returned by mail", "addresses"], returned), f'<p class="note">{html.escape(sentence)}</p>']
     if not report.measured:
         values = [report.sent, report.ledger["failed"], report.ledger["unknown"]]
         sentence = f"Delivered, deferred, bounced and dropped: {not_measured(report.provider)} (it reports no delivery events)."

@@ -97,10 +97,17 @@ def issue_text(report: IssueReport) -> str:
 
 def _provider_lines(report: IssueReport) -> list[str]:
     """Deliveries, deferrals, bounces and drops as the provider reported them, or that it does not."""
-    if not report.measured:
-        return [f"  {not_measured(report.provider)}: it reports no deliveries, bounces, complaints, clicks or opens"]
     bounces = report.bounces
     split = f"hard {bounces['hard']:,}, soft {bounces['soft']:,}" + (f", unclassified {bounces['unclassified']:,}" if bounces["unclassified"] else "")
+    if not report.measured and report.bounces_measured:  # SMTP's bounces, come back by mail
+        return [
+            _row("delivered", "n/a", not_measured(report.provider)),
+            _row("deferred", report.deferred),
+            _row("bounced", report.bounced, split),
+            "  (bounces: the delivery reports `newsletter bounces fetch` read)",
+        ]
+    if not report.measured:
+        return [f"  {not_measured(report.provider)}: it reports no deliveries, bounces, complaints, clicks or opens"]
     lines = [_row("delivered", report.delivered), _row("deferred", report.deferred), _row("bounced", report.bounced, split), _row("dropped", report.dropped)]
     if not (report.delivered or report.deferred or report.bounced or report.dropped):
         lines.append(f"  (no delivery events yet: {events_route(report.provider)})")

@@ -22,6 +22,7 @@ from ..issue.checks import TODO_LEFT, Finding
 from ..issue.loading import issue_numbers
 from ..issue.prepare import PreparedIssue, prepare_issue
 from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
+from ..mail.verp import return_paths
 from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..models.addresses import normalize
 from ..models.segments import Segment, SegmentError, parse_segment
@@ -62,13 +63,21 @@ class SendReport:
     segment: str | None = None  # the segment it went to (None: everyone of the topic or list)
 
 
-def letters_for(recipients: list[Recipient], config: Config, secret: bytes, issue: str | None = None) -> list[Letter]:
+def letters_for(recipients: list[Recipient], config: Config, secret: bytes, issue: str | None = None, provider: str | None = None) -> list[Letter]:
     """Each recipient's letter, with their own signed unsubscribe and preferences links (no address
     in them). The unsubscribe link names `issue`, so that an unsubscribe is credited to the issue
-    it came from."""
+    it came from. Through SMTP with [smtp] bounce_address, each letter also gets its VERP return
+    path (one more signature per letter), which names the issue and the reader."""
     before, _, after = config.unsubscribe_url_for("{token}").partition("{token}")  # once per batch, not per letter
     preferences = config.preferences_url_for("")
     sign, sign_preferences = signer(Purpose.UNSUBSCRIBE, secret, issue), signer(Purpose.PREFERENCES, secret)
+    bounce_address = config.smtp.bounce_address
+    if provider == "smtp" and bounce_address and issue is not None:
+        return_path = return_paths(bounce_address, issue, secret)
+        return [
+            Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id), return_path(r.public_id))
+            for r in recipients
+        ]
     return [Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id)) for r in recipients]
 
 
@@ -187,7 +196,7 @@ def _send_locked(
             ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
         progress.start(pending)
-        loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current, key), workspace.config.send, stop, progress)
+        loop = SendLoop(ledger, sender, edition, lambda recipients: letters_for(recipients, workspace.config, keys.current, key, name), workspace.config.send, stop, progress)
         loop.member = selection.in_topic
         if worker is not None:
             loop.new_send_id = worker.new_send_id
@@ -445,7 +454,7 @@ def dry_run(prepared: PreparedIssue, provider: str | None, segment: str | None =
         ledger = db.ledger.counts(prepared.key)
         due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000), selection)
         left_out = db.ledger.left_out(selection)
-    letters = letters_for(first, workspace.config, keys.current, prepared.key)
+    letters = letters_for(first, workspace.config, keys.current, prepared.key, name)
     batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters) if first else None
     problem = _provider_problem(name, workspace)
     request = first_request(name, workspace.config, batch) if batch else None

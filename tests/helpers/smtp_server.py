@@ -16,6 +16,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
+        self.senders: list[str] = []  # each message's envelope sender (MAIL FROM), in the same order
         self.sessions = 0
         self.refuse: dict[str, str] = {}
         self.lock = threading.Lock()
@@ -35,6 +36,7 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), envelope.content))
+            self.senders.append(envelope.mail_from)
         return "250 Message accepted"
 
 

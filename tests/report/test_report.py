@@ -241,8 +241,8 @@ def test_json_schema_of_an_issue(workspace, data):
     data.ledger("7", range(4), subject="Robots")
     data.events(("delivered", "r0@example.com"), ("spamreport", "r0@example.com"), ("click", "r1@example.com", {"url": "https://example.org/a"}))
     found = json.loads(report(workspace, "--json"))
-    assert set(found) == {"report", "issue", "subject", "state", "first_sent", "provider", "topic", "events_measured", "ledger", "delivered", "deferred", "dropped",
-                          "bounced", "rate_base", "complaints", "unsubscribes", "clicks", "opens"}  # fmt: skip
+    assert set(found) == {"report", "issue", "subject", "state", "first_sent", "provider", "topic", "events_measured", "bounces_measured", "ledger", "delivered",
+                          "deferred", "dropped", "bounced", "rate_base", "complaints", "unsubscribes", "clicks", "opens"}  # fmt: skip
     assert (found["provider"], found["events_measured"]) == (None, True)  # sent before the provider was recorded; its events count
     assert found["report"] == "issue" and found["issue"] == "7" and found["subject"] == "Robots" and found["state"] == "sent"
     assert found["ledger"] == {"recipients": 4, "sent": 4, "failed": 0, "unknown": 0, "skipped": 0, "pending": 0, "sending": 0, "scheduled": 0}
