@@ -206,7 +206,10 @@ def validate(fields: dict[str, list[str]], check_schema: bool = True) -> list[st
 
 def addresses(fields: dict[str, list[str]], name: str) -> list[str]:
     """The bare addresses of a recipient field (each value may hold several, comma-separated, with names)."""
-    return [address for _, address in email.utils.getaddresses(fields.get(name) or [])]
+    values = fields.get(name) or []
+    if not any(mark in value for value in values for mark in ',<"('):  # bare addresses, as the tool sends them: no parsing
+        return [value.strip() for value in values]
+    return [address for _, address in email.utils.getaddresses(values)]
 
 
 def _recipient_variable_problems(fields: dict[str, list[str]]) -> list[str]:

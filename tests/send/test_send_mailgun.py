@@ -355,6 +355,20 @@ def test_send_at_within_3_days_is_held_by_mailgun_and_cancel_drops_every_schedul
 
 
 @pytest.mark.slow
+def test_cancel_drops_nothing_while_another_issue_it_would_drop_is_being_sent(mailgun, in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 2)
+    other = second_issue(in_workspace)
+    when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).replace(microsecond=0)
+    for path in (issue_path, other):
+        assert run("send", str(path), "--at", when.isoformat()).exit_code == 0
+    with Database(in_workspace / "subscribers.db") as db, db.connection.lock("issue-8", "held by the test"):
+        busy = run("cancel", str(issue_path))
+    assert busy.exit_code == 1 and "issue 8, whose delivery Mailgun would drop too, is being sent right now" in busy.output
+    assert len(mailgun.scheduled) == 2 and ("DELETE", f"/v3/{DOMAIN}/envelopes") not in mailgun.calls
+    assert ledger(in_workspace, "7") == {State.SCHEDULED: 2} and ledger(in_workspace, "8") == {State.SCHEDULED: 2}
+
+
+@pytest.mark.slow
 def test_beyond_3_days_the_send_is_held_here(mailgun, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 1)
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=4)).replace(microsecond=0)
