@@ -72,7 +72,7 @@ EXTRAS: dict[str, tuple[str, frozenset[str]]] = {
     "report": ("for the charts of report --html", frozenset({"matplotlib"})),
     "redis": ("to keep the rate limits in Redis", frozenset({"redis"})),
     "ses": ("to send through Amazon SES", frozenset({"boto3", "botocore", "cryptography"})),
-    "mailgun": ("to send through Mailgun", frozenset({"mailgun"})),
+    "mailgun": ("to send through Mailgun", frozenset({"mailgun", "httpx2"})),
     "postmark": ("to send through Postmark", frozenset({"urllib3"})),
     "resend": ("to send through Resend", frozenset({"resend"})),
 }

@@ -42,6 +42,11 @@ REGISTRY = {
             "sendgrid", "SendGrid", "the API key is accepted and may send mail", dt.timedelta(hours=72),
             sender=".sendgrid:SendGridProvider", preview=".sendgrid.payload:request_preview", events=".sendgrid.events:receiver",
         ),
+        # o:deliverytime reaches 3 days ahead on every plan (7 on some)
+        ProviderInfo(
+            "mailgun", "Mailgun", "the API key is accepted for [mailgun] domain", dt.timedelta(days=3),
+            sender=".mailgun:MailgunProvider", preview=".mailgun.payload:request_preview", events=".mailgun.events:receiver",
+        ),
     )
 }
 # Events from any other service (Postal, Brevo, a relay of one's own), in one documented shape.

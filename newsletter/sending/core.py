@@ -7,6 +7,7 @@ loop itself. Callers parse their input and present the report; they never touch 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable
@@ -272,12 +273,16 @@ class Cancelled:
     schedule: Schedule
     changed: int
     state: State  # what the scheduled rows became: pending, or unknown after a late cancellation
+    scope: str | None = None  # what the provider dropped, when it cannot cancel one delivery alone (Mailgun)
+    others: tuple[Cancelled, ...] = ()  # the other issues that dropped with it
 
 
 def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> Cancelled:
     """Cancel the issue's scheduled delivery. Held here: its recipients are simply pending again.
-    Held by SendGrid: SendGrid cancels it; within 10 minutes of the time SendGrid does not guarantee
-    that, so its recipients become `unknown` rather than pending (nobody gets a second copy by accident)."""
+    Held by the provider: the provider cancels it; within its cancel margin (10 minutes for SendGrid)
+    that is not guaranteed, so its recipients become `unknown` rather than pending (nobody gets a
+    second copy by accident). A provider that can only drop every scheduled message at once
+    (Mailgun) drops the other issues scheduled through it too: they are settled the same way."""
     if not workspace.database.exists():
         raise ScheduleError(f"issue {key} has no scheduled delivery to cancel")
     with Database(workspace.database) as db, db.connection.lock(f"issue-{key}", f"issue {key} is being sent right now; try again when that run ends"):
@@ -290,15 +295,34 @@ def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> C
         provider = open_provider(saved.provider, workspace)
         try:
             assert saved.batch_id is not None and can_schedule(provider)
-            provider.cancel(saved.batch_id, ledger.scheduled_message_ids(key))
+            scope: str | None = getattr(provider, "cancel_scope", None)
+            others = _scheduled_with(ledger, saved, clock()) if scope else []
+            with contextlib.ExitStack() as locks:  # every issue it drops, or none: taken before the provider is asked
+                for other in others:
+                    busy = f"issue {other.issue}, whose delivery {REGISTRY[saved.provider].label} would drop too, is being sent right now; try again when that run ends"
+                    locks.enter_context(db.connection.lock(f"issue-{other.issue}", busy))
+                provider.cancel(saved.batch_id, ledger.scheduled_message_ids(key))
+                dropped = tuple(_settle_cancelled(ledger, other, clock) for other in others)
         finally:
             provider.close()
-        info = REGISTRY[saved.provider]
-        if saved.send_at - clock() < info.cancel_margin:
-            minutes = int(info.cancel_margin.total_seconds() // 60)
-            detail = f"scheduled send cancelled less than {minutes} minutes before its time, when {info.label} does not guarantee it; it may or may not have been delivered"
-            return Cancelled(saved, ledger.settle_scheduled(key, State.UNKNOWN, detail, drop_schedule=True), State.UNKNOWN)
-        return Cancelled(saved, ledger.settle_scheduled(key, State.PENDING, "scheduled send cancelled", drop_schedule=True), State.PENDING)
+        cancelled = _settle_cancelled(ledger, saved, clock)
+        return Cancelled(saved, cancelled.changed, cancelled.state, scope, dropped)
+
+
+def _scheduled_with(ledger: Ledger, saved: Schedule, now: dt.datetime) -> list[Schedule]:
+    """The other issues whose delivery the same provider holds, still ahead."""
+    others = [other for other in ledger.schedules() if other.issue != saved.issue and other.held_by == "provider" and other.provider == saved.provider]
+    return [other for other in others if close_past_schedule(ledger, other.issue, now) is not None]
+
+
+def _settle_cancelled(ledger: Ledger, saved: Schedule, clock: Clock) -> Cancelled:
+    """A delivery the provider has cancelled: pending again, or unknown when it was too close to its time."""
+    info = REGISTRY[saved.provider]
+    if saved.send_at - clock() < info.cancel_margin:
+        minutes = int(info.cancel_margin.total_seconds() // 60)
+        detail = f"scheduled send cancelled less than {minutes} minutes before its time, when {info.label} does not guarantee it; it may or may not have been delivered"
+        return Cancelled(saved, ledger.settle_scheduled(saved.issue, State.UNKNOWN, detail, drop_schedule=True), State.UNKNOWN)
+    return Cancelled(saved, ledger.settle_scheduled(saved.issue, State.PENDING, "scheduled send cancelled", drop_schedule=True), State.PENDING)
 
 
 @dataclass(frozen=True)

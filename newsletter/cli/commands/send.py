@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from ...models import State
     from ...sending import DryRun, SendReport
-    from ...sending.core import TestCopies
+    from ...sending.core import Cancelled, TestCopies
     from ...workspace.config import Workspace
 
 # What a dry run checks of each provider (newsletter.providers.check_provider), as it tells the user
@@ -377,22 +377,32 @@ def status(issue_file: Path) -> None:
 @click.argument("issue_file", type=IssuePath)
 def cancel(issue_file: Path) -> None:
     """Cancel a delivery scheduled with `send --at`."""
-    from ...models import State
     from ...publish import page_nobody_received
     from ...sending import cancel_schedule
 
     workspace, issue = issue_and_workspace(issue_file)
     key = str(issue.number)
     done = cancel_schedule(workspace, key)
-    when = done.schedule.send_at.isoformat()
-    if done.state == State.PENDING:
-        click.echo(f"Cancelled the delivery of issue {key} scheduled for {when}; {done.changed} recipient(s) are pending again.")
+    for cancelled in (done, *done.others):
+        _say_cancelled(cancelled)
+    if done.scope:
+        click.secho(f"{SHOWN[done.schedule.provider]} cannot cancel one delivery alone: this dropped {done.scope}.", fg="yellow")
     page = page_nobody_received(workspace, issue)
     if page is not None:
         click.echo(f"{display_path(page)} is still in the web archive, though nobody has received issue {key}: `newsletter publish` removes it.")
-    else:
-        click.secho(
-            f"Asked {SHOWN[done.schedule.provider]} to cancel the delivery of issue {key} scheduled for {when}, but that is less than "
-            f"10 minutes away, when SendGrid does not guarantee it: {done.changed} recipient(s) are marked unknown.",
-            fg="yellow",
-        )
+
+
+def _say_cancelled(done: Cancelled) -> None:
+    """One cancelled delivery: its recipients pending again, or unknown when it was too late to be sure."""
+    from ...models import State
+
+    key, when, info = done.schedule.issue, done.schedule.send_at.isoformat(), REGISTRY[done.schedule.provider]
+    if done.state == State.PENDING:
+        click.echo(f"Cancelled the delivery of issue {key} scheduled for {when}; {done.changed} recipient(s) are pending again.")
+        return
+    minutes = int(info.cancel_margin.total_seconds() // 60)
+    click.secho(
+        f"Asked {info.label} to cancel the delivery of issue {key} scheduled for {when}, but that is less than "
+        f"{minutes} minutes away, when {info.label} does not guarantee it: {done.changed} recipient(s) are marked unknown.",
+        fg="yellow",
+    )
