@@ -42,6 +42,10 @@ REGISTRY = {
             "sendgrid", "SendGrid", "the API key is accepted and may send mail", dt.timedelta(hours=72),
             sender=".sendgrid:SendGridProvider", preview=".sendgrid.payload:request_preview", events=".sendgrid.events:receiver",
         ),
+        ProviderInfo(
+            "postmark", "Postmark", "the server token is accepted and [postmark] message_stream is a Broadcast stream",
+            sender=".postmark:PostmarkProvider", preview=".postmark.payload:request_preview", events=".postmark.events:receiver",
+        ),
     )
 }
 # Events from any other service (Postal, Brevo, a relay of one's own), in one documented shape.
