@@ -63,7 +63,8 @@ def record(kind: str, email: str = "a@example.com", **extra: Any) -> dict[str, A
 def seed(workspace: Path, email: str = "a@example.com", status: Status = Status.ACTIVE) -> None:
     with Database(workspace / "subscribers.db") as db:
         db.subscribers.upsert([Subscriber(email, None, {}, status)])
-        db.subscribers.db.execute("UPDATE subscribers SET status_changed_at = ? WHERE email = ?", ((dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(timespec="seconds"), email))
+        an_hour_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(timespec="seconds")
+        db.subscribers.db.execute("UPDATE subscribers SET status_changed_at = ? WHERE email = ?", (an_hour_ago, email))
 
 
 def standing(workspace: Path, email: str = "a@example.com") -> tuple[Status, int]:
@@ -84,16 +85,19 @@ def stored(workspace: Path) -> list[tuple[str, str | None, str | None, str | Non
 
 CASES = [
     ("delivery", record("Delivery"), Status.ACTIVE, 0, "delivered", "Test delivery webhook details"),
-    ("hard bounce", record("Bounce", Type="HardBounce", TypeCode=1, Description="The server was unable to deliver your message", Details="550 5.1.1 no such user"), Status.BOUNCED, 0, "bounce", "hard: The server was unable to deliver your message - 550 5.1.1 no such user"),
+    (
+        "hard bounce", record("Bounce", Type="HardBounce", TypeCode=1, Description="Unable to deliver", Details="550 5.1.1 no such user"),
+        Status.BOUNCED, 0, "bounce", "hard: Unable to deliver - 550 5.1.1 no such user",
+    ),
     ("bad address", record("Bounce", Type="BadEmailAddress", TypeCode=100000, Description="Invalid email address"), Status.BOUNCED, 0, "bounce", "hard: Invalid email address"),
     ("manually deactivated", record("Bounce", Type="ManuallyDeactivated", TypeCode=100002), Status.BOUNCED, 0, "bounce", "hard: "),
     ("soft bounce", record("Bounce", Type="SoftBounce", TypeCode=4096, Inactive=False, Description="Mailbox full"), Status.ACTIVE, 1, "bounce", "soft: Mailbox full"),
     ("transient", record("Bounce", Type="Transient", TypeCode=2, Inactive=False, Description="Delayed"), Status.ACTIVE, 1, "bounce", "soft: Delayed"),
-    ("soft, made inactive", record("Bounce", Type="SoftBounce", TypeCode=4096, Inactive=True, Description="Too many soft bounces"), Status.BOUNCED, 0, "bounce", "hard: Too many soft bounces"),
+    ("soft, made inactive", record("Bounce", Type="SoftBounce", TypeCode=4096, Inactive=True, Description="Too many"), Status.BOUNCED, 0, "bounce", "hard: Too many"),
     ("type by name only", record("Bounce", Type="HardBounce", TypeCode=None, Description="gone"), Status.BOUNCED, 0, "bounce", "hard: gone"),
-    ("out of office", record("Bounce", Type="AutoResponder", TypeCode=64, Inactive=False, Description="Away until Monday"), Status.ACTIVE, 0, "reply", "Away until Monday"),
-    ("unsubscribe request", record("Bounce", Type="Unsubscribe", TypeCode=16, Inactive=False, Description="Please remove me"), Status.UNSUBSCRIBED, 0, "unsubscribe", "Please remove me"),
-    ("spam complaint", record("SpamComplaint", Type="SpamComplaint", TypeCode=100001, Description="The subscriber explicitly marked this message as spam."), Status.COMPLAINED, 0, "spamreport", "The subscriber explicitly marked this message as spam."),
+    ("out of office", record("Bounce", Type="AutoResponder", TypeCode=64, Inactive=False, Description="Away"), Status.ACTIVE, 0, "reply", "Away"),
+    ("unsubscribe request", record("Bounce", Type="Unsubscribe", TypeCode=16, Inactive=False, Description="Remove me"), Status.UNSUBSCRIBED, 0, "unsubscribe", "Remove me"),
+    ("spam complaint", record("SpamComplaint", Type="SpamComplaint", TypeCode=100001, Description="Marked as spam."), Status.COMPLAINED, 0, "spamreport", "Marked as spam."),
     ("suppressed: unsubscribe", record("SubscriptionChange"), Status.UNSUBSCRIBED, 0, "unsubscribe", "ManualSuppression (Recipient)"),
     ("suppressed: hard bounce", record("SubscriptionChange", SuppressionReason="HardBounce", Origin="Recipient"), Status.BOUNCED, 0, "bounce", "hard: HardBounce (Recipient)"),
     ("suppressed: complaint", record("SubscriptionChange", SuppressionReason="SpamComplaint", Origin="Recipient"), Status.COMPLAINED, 0, "spamreport", "SpamComplaint (Recipient)"),
