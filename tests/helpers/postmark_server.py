@@ -239,7 +239,9 @@ def quick_recipients(raw: bytes) -> list[list[str]]:
             if escapes % 2 == 0:  # this quote ends the string
                 break
             end += 1
-        found.append([a.lower() for a in addresses_in(orjson.loads(b'"' + raw[begin:end] + b'"'))])
+        to = orjson.loads(b'"' + raw[begin:end] + b'"')
+        one = to.rpartition("<")[2].rstrip(">") if "," not in to else None  # one recipient, as the tool sends
+        found.append([one.lower()] if one else [a.lower() for a in addresses_in(to)])
         start = raw.find(TO_KEY, end)
     return found
 

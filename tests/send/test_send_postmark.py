@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 import time_machine
 
@@ -16,7 +17,7 @@ from newsletter.models import Email, Recipient, State, Status
 from newsletter.models.placeholders import personalize
 from newsletter.providers.base import Batch, Edition, ProviderRefused
 from newsletter.providers.postmark import PostmarkProvider, build_payload
-from newsletter.providers.postmark.payload import Filled
+from newsletter.providers.postmark.payload import Filled, Messages
 from newsletter.sending import letters_for
 from newsletter.workspace.config import load_workspace
 from tests.helpers.cli import run
@@ -107,6 +108,24 @@ def test_an_escaped_url_in_the_html_part(workspace: Path) -> None:
 @pytest.mark.parametrize("values", [{"%%name%%": "Ada", "%%unsubscribe_url%%": "u", "%%preferences_url%%": "p"}, {"%%name%%": ""}])
 def test_filling_the_split_text_is_personalize(text: str, values: dict[str, str]) -> None:
     assert Filled(text).fill(values) == personalize(text, values)
+
+
+@pytest.mark.parametrize("name", ["Fixture Editor", "Fixture \ue0003\ue000 Editor"], ids=["plain", "a sender holding the cut mark"])
+def test_the_request_body_is_the_payload_encoded(workspace: Path, name: str) -> None:
+    """The body is joined from pieces encoded once (Messages.encode), for speed: it must be exactly
+    the JSON of build_payload(), whatever the names, values and text hold."""
+    config_path = workspace / "newsletter.toml"
+    settings = config_path.read_text().replace('name = "Fixture Editor"', f'name = "{name}"')
+    config_path.write_text(settings.replace("[newsletter]\n", '[newsletter]\nunsubscribe_mailto = "leave@fixture.example.org"\n', 1))
+    html = '<p title="q">Hi %%name%% \\ %%name|there%% é 🙂</p><a href="%%unsubscribe_url%%">x</a><a href="%%preferences_url%%">p</a>%%name%%'
+    email = Email(subject='"%%name%%" \u2028 ✓', preheader="p", html=html, text="%%name|friend%%\t%%unsubscribe_url%%\n", web_html="")
+    names = ['Bo "the" <b>&</b> \\Co', None, "Zoë \u2028 🙂", "\x07bell", ""]
+    batch = batch_of(workspace, email, *(Recipient(f"r{n}@例え.jp" if n == 1 else f"r{n}@example.com", who, f"id-{n}") for n, who in enumerate(names)))
+    config = load_workspace(workspace).config
+    messages = Messages(config, batch.edition)
+    assert (messages.skeleton is None) == ("\ue000" in name)  # the rare name falls back to encoding each message whole
+    assert messages.encode(batch.letters, batch.send_id) == orjson.dumps(build_payload(config, batch))
+    assert messages.encode([], "x") == b"[]"
 
 
 # --- sending --------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ...models.addresses import NEEDS_SMTPUTF8, ascii_form
 from ...workspace.config import Config
 from ...workspace.credentials import POSTMARK_SERVER_TOKEN, mask_secrets, provider_api_key, refuse_clear_text
 from ..base import Ambiguous, Batch, Edition, ProviderRefused, Report, RetryLater
-from .payload import MAX_BATCH_BYTES, MAX_MESSAGES, Messages, build_payload, deliverable, encode
+from .payload import MAX_BATCH_BYTES, MAX_MESSAGES, Messages, deliverable
 
 if TYPE_CHECKING:
     import urllib3
@@ -116,7 +116,7 @@ class PostmarkProvider:
 
     def _send_part(self, batch: Batch, messages: Messages, report: Report) -> None:
         """One POST /email/batch, each of its messages' outcomes reported."""
-        body = encode(build_payload(self.config, batch, messages))
+        body = messages.encode(batch.letters, batch.send_id)
         if len(body) > MAX_BATCH_BYTES and len(batch.letters) > 1:
             half = len(batch.letters) // 2  # above Postmark's 50 MB: two requests instead (a rare, very large issue)
             for letters in (batch.letters[:half], batch.letters[half:]):
