@@ -316,6 +316,20 @@ def test_an_address_postmark_cannot_take_is_refused_before_any_request(postmark,
     assert reported["hanä@example.com"].outcome == "rejected" and postmark.requests == 0  # type: ignore[attr-defined]
 
 
+def test_a_batch_above_postmarks_size_limit_goes_in_smaller_requests(postmark, workspace: Path, monkeypatch) -> None:
+    import newsletter.providers.postmark.send as postmark_send
+
+    monkeypatch.setattr(postmark_send, "MAX_BATCH_BYTES", 6_000)  # as 50 MB is to 500 copies of a 150 KB issue
+    email = Email(subject="s", preheader="p", html="<p>" + "h" * 1_000 + "</p>", text="t" * 500, web_html="")
+    batch = batch_of(workspace, email, *(Recipient(f"r{n}@example.com", None, f"id-{n}") for n in range(10)))
+    reported: dict[str, object] = {}
+    provider = PostmarkProvider(load_workspace(workspace).config)
+    provider.send(batch, lambda address, status: reported.__setitem__(address, status))
+    provider.close()
+    assert postmark.requests > 2 and all(len(orjson.dumps(body)) <= 6_000 for body in postmark.bodies)  # halved until each fits
+    assert sorted(postmark.delivered) == sorted(reported) == sorted(f"r{n}@example.com" for n in range(10))
+
+
 @pytest.mark.slow
 def test_killed_and_resumed_nobody_gets_two_copies(postmark, workspace: Path, issue_path: Path) -> None:
     set_send(workspace, "batch_size = 40")
