@@ -47,6 +47,10 @@ REGISTRY = {
             "mailgun", "Mailgun", "the API key is accepted for [mailgun] domain", dt.timedelta(days=3),
             sender=".mailgun:MailgunProvider", preview=".mailgun.payload:request_preview", events=".mailgun.events:receiver",
         ),
+        ProviderInfo(
+            "postmark", "Postmark", "the server token is accepted and [postmark] message_stream is a Broadcast stream",
+            sender=".postmark:PostmarkProvider", preview=".postmark.payload:request_preview", events=".postmark.events:receiver",
+        ),
     )
 }
 # Events from any other service (Postal, Brevo, a relay of one's own), in one documented shape.
