@@ -42,6 +42,7 @@ REGISTRY = {
             "sendgrid", "SendGrid", "the API key is accepted and may send mail", dt.timedelta(hours=72),
             sender=".sendgrid:SendGridProvider", preview=".sendgrid.payload:request_preview", events=".sendgrid.events:receiver",
         ),
+        ProviderInfo("ses", "Amazon SES", "the keys are accepted and the account may send (GetAccount)", sender=".ses:SesProvider", events=".ses.events:receiver"),
     )
 }
 # Events from any other service (Postal, Brevo, a relay of one's own), in one documented shape.
