@@ -4,14 +4,7 @@ the reading of SES's answers is one list, in one place."""
 
 from __future__ import annotations
 
-from botocore.exceptions import (  # type: ignore[import-untyped]
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ProxyConnectionError,
-)
+from typing import Any
 
 from ...models import Outcome, RecipientStatus
 from ...models.addresses import ascii_form
@@ -30,16 +23,25 @@ KEY_REFUSALS = frozenset({
 # Refusals that name one message and its recipient; any other (the sender, the account, the
 # configuration set) would refuse every letter alike.
 LETTER_REFUSALS = frozenset({"MessageRejected", "BadRequestException"})
-# Connections that failed before a byte of the request was written: SES cannot have taken it.
-NOT_SENT = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
 
 
 def meaning(exc: BaseException, recipient: str) -> RecipientStatus | ProviderError:
     """What `exc`, raised by SendEmail for `recipient`, says about that letter: a status to report,
     or a ProviderError that ends the batch (RetryLater: not taken; ProviderRefused: stop the run)."""
+    # Imported here: the web app reads SES's events (events.py, in this package) without botocore.
+    from botocore.exceptions import (  # type: ignore[import-untyped]
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ProxyConnectionError,
+    )
+
     if isinstance(exc, ClientError):
         return _answered(exc, recipient)
-    if isinstance(exc, NOT_SENT):
+    # Connections that failed before a byte of the request was written: SES cannot have taken it.
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)):
         words = mask_secrets(str(exc))
         return RetryLater(f"cannot reach {LABEL}: {words}", NAME, words=words)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
@@ -48,7 +50,7 @@ def meaning(exc: BaseException, recipient: str) -> RecipientStatus | ProviderErr
     return RecipientStatus(Outcome.UNKNOWN, f"no answer from {LABEL} ({type(exc).__name__}: {mask_secrets(str(exc))}); it may or may not have been delivered")
 
 
-def _answered(exc: ClientError, recipient: str) -> RecipientStatus | ProviderError:
+def _answered(exc: Any, recipient: str) -> RecipientStatus | ProviderError:
     """SES answered in full: by its code (and, where SES has one code for two things, its words)."""
     error = exc.response.get("Error") or {}
     code = str(error.get("Code") or "")

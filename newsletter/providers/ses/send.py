@@ -137,6 +137,8 @@ class SesProvider(OneByOne):
 
     def _deliver(self, address: str, raw: bytes, fields: dict[str, Any], report: Report, stopped: list[ProviderError]) -> None:
         """One SendEmail, in a worker thread; its letter reported as soon as SES answers."""
+        if stopped:
+            return  # queued behind a call that ended the batch: not attempted, so not taken
         try:
             answer = self.client.send_email(Content={"Raw": {"Data": raw}}, **fields)
         except Exception as exc:  # noqa: BLE001 (answers.meaning reads each kind; an unknown one leaves the letter unknown, never resent)
