@@ -42,6 +42,7 @@ REGISTRY = {
             "sendgrid", "SendGrid", "the API key is accepted and may send mail", dt.timedelta(hours=72),
             sender=".sendgrid:SendGridProvider", preview=".sendgrid.payload:request_preview", events=".sendgrid.events:receiver",
         ),
+        ProviderInfo("ses", "Amazon SES", "the keys are accepted and the account may send (GetAccount)", sender=".ses:SesProvider", events=".ses.events:receiver"),
         # o:deliverytime reaches 3 days ahead on every plan (7 on some)
         ProviderInfo(
             "mailgun", "Mailgun", "the API key is accepted for [mailgun] domain", dt.timedelta(days=3),
