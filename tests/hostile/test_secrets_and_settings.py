@@ -123,3 +123,39 @@ def test_a_sender_address_that_needs_smtputf8_is_refused(in_workspace: Path, iss
 def test_story_show_refuses_a_url_with_a_space_or_a_line_break(url: str, in_workspace: Path) -> None:
     result = run("story", "show", url)
     assert result.exit_code == 1 and "is not a usable URL" in result.output
+
+
+# Every API provider's key goes only where TLS protects it, and a key of the wrong shape is refused
+# without being printed (the variables are the ones the provider issue fixed).
+API_PROVIDERS = {
+    "mailgun": ("MAILGUN_API_KEY", '[mailgun]\ndomain = "mg.fixture.example.org"\nhost = "http://capture.example.net"\n'),
+    "postmark": ("POSTMARK_SERVER_TOKEN", '[postmark]\nhost = "http://capture.example.net"\n'),
+    "ses": (None, '[ses]\nhost = "http://capture.example.net"\nmax_rate = 1\n'),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(API_PROVIDERS))
+def test_no_providers_key_goes_to_a_plain_http_host(provider: str, in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    variable, setting = API_PROVIDERS[provider]
+    if variable:
+        monkeypatch.setenv(variable, "a-well-formed-key-0123456789")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFIXTUREFIXTURE01")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fixture-secret-access-key-0123456789abcdef")
+    one_subscriber(in_workspace)
+    add_config(in_workspace, setting)
+    result = run("send", str(issue_path), "--provider", provider)
+    assert result.exit_code == 1
+    assert f"[{provider}] host = http://capture.example.net" in result.output and "without TLS" in result.output
+    assert "Traceback" not in result.output and "fixture-secret-access-key" not in result.output
+
+
+@pytest.mark.parametrize("provider", [name for name, (variable, _) in sorted(API_PROVIDERS.items()) if variable])
+@pytest.mark.parametrize("key", ["zq7-first\nzq7-second", "zq7 with spaces zq8", "zq7-0123\r\nX-Injected: 1"])
+def test_a_providers_key_of_the_wrong_shape_is_refused_and_not_printed(provider: str, key: str, in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    variable, setting = API_PROVIDERS[provider]
+    monkeypatch.setenv(variable, key)
+    one_subscriber(in_workspace)
+    add_config(in_workspace, setting.replace("http://capture.example.net", "https://api.example.net"))
+    result = run("send", str(issue_path), "--provider", provider)
+    assert result.exit_code == 1 and f"{variable} does not look like an API key" in result.output
+    assert "Traceback" not in result.output and "zq7" not in result.output and "X-Injected" not in result.output
