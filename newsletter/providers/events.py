@@ -38,6 +38,11 @@ class Forged(Exception):
     timestamp, a certificate from elsewhere): answered 403, nothing stored."""
 
 
+class Unavailable(Exception):
+    """The post could not be checked for a reason on our side or the network's (the signing
+    certificate could not be fetched): answered 503, so the provider posts it again later."""
+
+
 class Unreadable(ValueError):
     """A post that proves its origin but whose body is not the provider's format: answered 400."""
 
@@ -62,7 +67,7 @@ class Receiver(Protocol):
     name: str
 
     def receive(self, headers: Headers, body: bytes) -> EventBatch:
-        """The post's events. Raises Forged (403) or Unreadable (400); changes nothing itself."""
+        """The post's events. Raises Forged (403), Unreadable (400) or Unavailable (503); changes nothing itself."""
         ...
 
 

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from ..errors import ConfigError
 from ..providers import EVENT_SOURCES, event_receiver
-from ..providers.events import Forged, Receiver, Unreadable
+from ..providers.events import Forged, Receiver, Unavailable, Unreadable
 from .site import site
 
 webhooks = Blueprint("webhooks", __name__)
@@ -47,6 +47,9 @@ def provider_events(name: str) -> ResponseReturnValue:
         batch = reader.receive({header.lower(): value for header, value in request.headers.items()}, body)
     except Forged:
         abort(403)
+    except Unavailable as exc:
+        current_app.logger.warning("%s webhook: %s; answered 503 so that it is posted again", name, exc)
+        return "", 503, {"Retry-After": "60"}
     except Unreadable as exc:
         # The receiver's reason (which event, which field), for whoever is writing the sender to
         # read: a bare 400 leaves them guessing. Receivers word it without the values posted.

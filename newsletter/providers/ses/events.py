@@ -46,6 +46,7 @@ from ..events import (
     EventBatch,
     Forged,
     Headers,
+    Unavailable,
     Unreadable,
     address,
     bounce_detail,
@@ -128,8 +129,12 @@ class Certificates:
         if found is not None:
             return found
         try:
-            certificate = x509.load_pem_x509_certificate(self.fetch(url))
-        except (OSError, ValueError) as exc:
+            pem = self.fetch(url)
+        except OSError as exc:  # our side or the network: SNS should post it again later
+            raise Unavailable(f"cannot fetch SNS's signing certificate at {url}: {exc}") from None
+        try:
+            certificate = x509.load_pem_x509_certificate(pem)
+        except ValueError as exc:
             raise Forged(f"cannot read SNS's signing certificate at {url}: {exc}") from None
         now = dt.datetime.now(dt.UTC)
         if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
@@ -217,8 +222,8 @@ class SesReceiver:
             raise Forged("the SubscribeURL is not on an SNS host")
         try:
             self.fetch(url)
-        except (OSError, ValueError) as exc:
-            raise Forged(f"could not confirm the SNS subscription to {message['TopicArn']}: {exc}") from None
+        except (OSError, ValueError) as exc:  # SNS sends the confirmation again after a 5xx
+            raise Unavailable(f"could not confirm the SNS subscription to {message['TopicArn']}: {exc}") from None
         return EventBatch([], note=f"confirmed the SNS subscription to {message['TopicArn']}")
 
 

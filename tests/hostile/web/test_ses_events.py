@@ -363,3 +363,15 @@ def test_an_unsubscribe_confirmation_is_noted_and_stores_nothing(app, workspace,
     assert post(app, subscription(key, kind="UnsubscribeConfirmation")) == 204
     assert SUBSCRIBE_URL not in network.fetched and stored(workspace) == []
     assert f"the subscription to {TOPIC} was removed" in caplog.text
+
+
+def test_a_certificate_that_cannot_be_fetched_now_is_a_503_so_sns_posts_again(app, workspace, key, monkeypatch) -> None:
+    """The network's fault, not the post's: a 403 would make SNS give the event up, a 503 has it posted again."""
+
+    def unreachable(url: str) -> bytes:
+        raise OSError(f"connection to {url} timed out")
+
+    monkeypatch.setattr(ses_events, "fetch_url", unreachable)
+    response = app.test_client().post("/webhooks/ses", data=json.dumps(notification(bounce("Permanent"), key)), headers={"x-amz-sns-message-type": "Notification"})
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert stored(workspace) == [] and subscriber(workspace) == (Status.ACTIVE, 0)
