@@ -42,6 +42,11 @@ REGISTRY = {
             "sendgrid", "SendGrid", "the API key is accepted and may send mail", dt.timedelta(hours=72),
             sender=".sendgrid:SendGridProvider", preview=".sendgrid.payload:request_preview", events=".sendgrid.events:receiver",
         ),
+        # scheduled_at reaches 30 days ahead
+        ProviderInfo(
+            "resend", "Resend", "the API key is accepted and may send", dt.timedelta(days=30),
+            sender=".resend:ResendProvider", preview=".resend.payload:request_preview", events=".resend.events:receiver",
+        ),
     )
 }
 # Events from any other service (Postal, Brevo, a relay of one's own), in one documented shape.
