@@ -128,6 +128,7 @@ class ResendApi:
     def call(self, request: Callable[[], T]) -> T:
         """Run one SDK call (e.g. `lambda: resend.Batch.send(...)`), spaced from the last one."""
         with _SDK:
+            before = resend.api_key, resend.api_url, resend.default_http_client
             resend.api_key, resend.api_url, resend.default_http_client = self.api_key, self.api_url, self.transport
             self._wait_for_turn()
             self.transport.reset()
@@ -135,6 +136,8 @@ class ResendApi:
                 return request()
             except ResendError as exc:
                 raise self._failure(exc) from None
+            finally:  # the key stays in the SDK's globals only while our call runs
+                resend.api_key, resend.api_url, resend.default_http_client = before
 
     def _wait_for_turn(self) -> None:
         """Start no sooner than `interval` after the previous call started (Resend counts arrivals)."""

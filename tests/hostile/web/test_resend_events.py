@@ -63,7 +63,10 @@ def event(kind: str, to: Any, **data: Any) -> bytes:
     body = {
         "type": kind,
         "created_at": now,
-        "data": {"email_id": "e-1", "created_at": now, "from": "Fixture <editor@fixture.example.org>", "to": to, "subject": "Issue 7", "tags": {"issue": "7", "send_id": "s-1"}, **data},
+        "data": {
+            "email_id": "e-1", "created_at": now, "from": "Fixture <editor@fixture.example.org>", "to": to, "subject": "Issue 7",
+            "tags": {"issue": "7", "send_id": "s-1"}, **data,
+        },
     }
     return json.dumps(body).encode()
 
@@ -90,19 +93,28 @@ def stored(workspace: Path) -> list[tuple[str, str | None, str | None, str | Non
         return [tuple(row) for row in rows]
 
 
-# Each of Resend's event types: what it is stored as, and what it makes of the subscriber.
+def bounce(kind: str, message: str) -> dict[str, Any]:
+    return {"bounce": {"type": kind, "subType": "General", "message": message, "diagnosticCode": []}}
+
+
+def suppressed(reason: str) -> dict[str, Any]:
+    return {"suppressed": {"type": "Suppressed", "reason": reason, "message": "on the list", "diagnosticCode": []}}
+
+
+CLICK = {"click": {"link": "https://example.org/story", "ipAddress": "192.0.2.1", "timestamp": "2026-12-01T08:00:00Z", "userAgent": "x"}}
+# Each of Resend's event types: what it is stored as (event, detail), and what it makes of the subscriber.
 CASES = [
     ("email.delivered", {}, "delivered", None, Status.ACTIVE),
-    ("email.bounced", {"bounce": {"type": "Permanent", "subType": "NoEmail", "message": "550 5.1.1 no such user", "diagnosticCode": []}}, "bounce", "hard: 550 5.1.1 no such user", Status.BOUNCED),
-    ("email.bounced", {"bounce": {"type": "Transient", "subType": "MailboxFull", "message": "mailbox full", "diagnosticCode": []}}, "bounce", "soft: mailbox full", Status.ACTIVE),
-    ("email.bounced", {"bounce": {"type": "Undetermined", "subType": "Undetermined", "message": "unknown", "diagnosticCode": []}}, "bounce", "soft: unknown", Status.ACTIVE),
+    ("email.bounced", bounce("Permanent", "550 5.1.1 no such user"), "bounce", "hard: 550 5.1.1 no such user", Status.BOUNCED),
+    ("email.bounced", bounce("Transient", "mailbox full"), "bounce", "soft: mailbox full", Status.ACTIVE),
+    ("email.bounced", bounce("Undetermined", "unknown"), "bounce", "soft: unknown", Status.ACTIVE),
     ("email.complained", {}, "spamreport", None, Status.COMPLAINED),
     ("email.delivery_delayed", {}, "deferred", None, Status.ACTIVE),
-    ("email.suppressed", {"suppressed": {"type": "Suppressed", "reason": "previous_bounce", "message": "m", "diagnosticCode": []}}, "dropped", "previous_bounce", Status.BOUNCED),
-    ("email.suppressed", {"suppressed": {"type": "Suppressed", "reason": "previous_complaint", "message": "m", "diagnosticCode": []}}, "dropped", "previous_complaint", Status.COMPLAINED),
+    ("email.suppressed", suppressed("previous_bounce"), "dropped", "previous_bounce", Status.BOUNCED),
+    ("email.suppressed", suppressed("previous_complaint"), "dropped", "previous_complaint", Status.COMPLAINED),
     ("email.failed", {"failed": {"reason": "reached_daily_quota"}}, "dropped", "reached_daily_quota", Status.ACTIVE),
     ("email.opened", {}, "open", None, Status.ACTIVE),
-    ("email.clicked", {"click": {"link": "https://example.org/story", "ipAddress": "192.0.2.1", "timestamp": "2026-12-01T08:00:00Z", "userAgent": "x"}}, "click", "https://example.org/story", Status.ACTIVE),
+    ("email.clicked", CLICK, "click", "https://example.org/story", Status.ACTIVE),
 ]
 
 
@@ -121,8 +133,7 @@ def test_each_event_type_is_stored_with_its_issue_and_moves_the_subscriber_as_it
 
 def test_an_idn_recipient_is_matched_to_the_stored_address(post: Post, workspace: Path) -> None:
     seed(workspace, HANA)
-    bounced = {"bounce": {"type": "Permanent", "subType": "General", "message": "gone", "diagnosticCode": []}}
-    assert post(event("email.bounced", ["HANA@XN--R8JZ45G.JP"], **bounced)) == 204
+    assert post(event("email.bounced", ["HANA@XN--R8JZ45G.JP"], **bounce("Permanent", "gone"))) == 204
     assert status_of(workspace, HANA) == Status.BOUNCED
     assert stored(workspace) == [("bounce", HANA, "7", "s-1", "hard: gone")]
 
@@ -164,7 +175,7 @@ def _forgeries(body: bytes) -> dict[str, dict[str, str]]:
 
 def test_a_forged_stale_or_unsigned_post_is_refused_and_changes_nothing(post: Post, workspace: Path) -> None:
     seed(workspace, "a@example.com")
-    body = event("email.bounced", ["a@example.com"], bounce={"type": "Permanent", "subType": "General", "message": "x", "diagnosticCode": []})
+    body = event("email.bounced", ["a@example.com"], **bounce("Permanent", "x"))
     forged = _forgeries(body)
     refused = {name: post(body, headers) for name, headers in forged.items()}
     assert refused == dict.fromkeys(forged, 403)
