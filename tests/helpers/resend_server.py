@@ -86,7 +86,8 @@ class ResendServer:
         self.accepted_requests = 0
         self.bodies: list[Any] = []  # accepted send bodies (a batch's list, or one email)
         self.headers: list[dict[str, str]] = []  # the headers of each accepted send request
-        self.cancels: list[str] = []  # ids of POST /emails/{id}/cancel, in order
+        self.cancels: list[str] = []  # ids of POST /emails/{id}/cancel that were authorized, in order
+        self.calls: list[str] = []  # "METHOD /path" of every request, in order
         self.times: list[tuple[float, int]] = []  # (arrival, status) of each send request
         self.idempotent: dict[str, tuple[str, int, Any] | None] = {}  # key -> (body digest, status, answer); None: in progress
         self.arrivals: deque[float] = deque()  # of every request, for requests_per_second
@@ -274,6 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._read_body()
+        self.fake.calls.append(f"GET {self.path}")
         if not self._authorized(sending=False):
             return
         if self.fake.over_limit():
@@ -294,11 +296,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self._read_body()
-        if not self._authorized(sending=True):
+        self.fake.calls.append(f"POST {self.path}")
+        cancel = re.fullmatch(r"/emails/([0-9a-f-]+)/cancel", self.path)
+        if not self._authorized(sending=cancel is None):  # cancelling is not sending: a sending-only key may not
             return
         if self.fake.over_limit():
             return self._rate_limited()
-        cancel = re.fullmatch(r"/emails/([0-9a-f-]+)/cancel", self.path)
         if cancel:
             return self._cancel(cancel.group(1))
         if self.path not in SENDS:
@@ -480,6 +483,7 @@ def bench_environment(server: ResendServer) -> dict[str, str]:
 
 def bench_settings(server: ResendServer) -> str:
     """newsletter.toml text sending through `server`, not held back by the 2 requests a second
-    that the provider keeps to against the real Resend."""
+    that the provider keeps to against the real Resend. The server then checks every 50th request
+    against the schema (each email's checks still run on every request)."""
     server.behaviour.validate_every = 50
     return f'[send]\nprovider = "resend"\n\n[resend]\nhost = "{server.url}"\ntimeout = 30\nrequests_per_second = 1000\n'

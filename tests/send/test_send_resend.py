@@ -15,7 +15,7 @@ import time_machine
 from newsletter.db import Database
 from newsletter.errors import NewsletterWarning
 from newsletter.models import Email, Outcome, Recipient, RecipientStatus, State
-from newsletter.providers.base import Ambiguous, Batch, Edition, RetryLater
+from newsletter.providers.base import Ambiguous, Batch, Edition, ProviderRefused, RetryLater
 from newsletter.providers.resend import ResendProvider, build_batch, build_scheduled, request_preview
 from newsletter.providers.resend.send import batch_outcomes
 from newsletter.sending import letters_for
@@ -316,6 +316,24 @@ def test_no_answer_for_one_scheduled_reader_makes_it_unknown_and_leaves_the_rest
         provider.send(batch, reports)
     assert [status.outcome for status in reports.values()] == [Outcome.ACCEPTED, Outcome.UNKNOWN]
     assert "reader00002@example.com" not in reports and len(resend_api.scheduled) == 2
+
+
+def test_a_key_that_may_not_cancel_stops_at_the_first_refusal_and_says_none_were_cancelled(
+    provider: ResendProvider, resend_api: ResendServer, workspace: Path, monkeypatch
+) -> None:
+    batch = batch_of(config_of(workspace), 3, Edition("7", EMAIL, send_at=TUESDAY_8, schedule_id="resend-x"))
+    reports = Reports()
+    with time_machine.travel(MONDAY, tick=True):
+        provider.send(batch, reports)
+    monkeypatch.setenv("RESEND_API_KEY", SENDING_KEY)
+    with pytest.warns(NewsletterWarning):
+        sending_only = ResendProvider(config_of(workspace))
+    ids = [status.message_id or "" for status in reports.values()]
+    with pytest.raises(ProviderRefused, match=r"Resend cancelled 0 of 3 scheduled emails; 3 were not cancelled .* 401 restricted_api_key"):
+        sending_only.cancel("resend-x", ids)
+    sending_only.close()
+    assert [call for call in resend_api.calls if "/cancel" in call] == [f"POST /emails/{ids[0]}/cancel"]  # not once per email
+    assert {email.state for email in resend_api.scheduled.values()} == {"scheduled"}
 
 
 @pytest.mark.slow

@@ -56,6 +56,8 @@ class ResendProvider:
             raise self._error(failure) from None
 
     def send(self, batch: Batch, report: Report) -> None:
+        if not batch.letters:
+            return  # Resend refuses an empty batch
         composer = self._composer_for(batch.edition)
         if batch.edition.send_at is not None:
             self._send_scheduled(batch, report, composer)
@@ -78,10 +80,14 @@ class ResendProvider:
         were not cancelled if any was not: they may still go out, and running it again retries them
         (an email Resend already shows as canceled counts as cancelled)."""
         missed: list[tuple[str, Failure]] = []
-        for email_id in message_ids:
+        for position, email_id in enumerate(message_ids):
             failure = self._cancel_one(email_id)
-            if failure is not None and not self._shows_canceled(email_id):
-                missed.append((email_id, failure))
+            if failure is None or self._shows_canceled(email_id):
+                continue
+            missed.append((email_id, failure))
+            if failure.status in (401, 403):  # the key may not cancel (a sending-only key): the rest would meet the same answer
+                missed += [(other, failure) for other in message_ids[position + 1 :]]
+                break
         if missed:
             first_id, first = missed[0]
             done = len(message_ids) - len(missed)
