@@ -52,6 +52,11 @@ REGISTRY = {
             "postmark", "Postmark", "the server token is accepted and [postmark] message_stream is a Broadcast stream",
             sender=".postmark:PostmarkProvider", preview=".postmark.payload:request_preview", events=".postmark.events:receiver",
         ),
+        # scheduled_at reaches 30 days ahead
+        ProviderInfo(
+            "resend", "Resend", "the API key is accepted and may send", dt.timedelta(days=30),
+            sender=".resend:ResendProvider", preview=".resend.payload:request_preview", events=".resend.events:receiver",
+        ),
     )
 }
 # Events from any other service (Postal, Brevo, a relay of one's own), in one documented shape.

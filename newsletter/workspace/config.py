@@ -212,6 +212,9 @@ class PostmarkSettings(Strict):
 class ResendSettings(Strict):
     host: Url = "https://api.resend.com"
     timeout: Annotated[float, Field(gt=0)] = 30
+    # Resend's default limit is 2 requests a second per team (raised on request): calls are spaced to
+    # stay under it, so that a big send does not live on 429s
+    requests_per_second: Annotated[float, Field(gt=0, le=1000)] = 2
 
 
 class BouncesSettings(Strict):

@@ -41,4 +41,4 @@ def test_the_send_commands_provider_choices_are_the_registry() -> None:
     from newsletter.cli.commands.send import send
 
     (option,) = [param for param in send.params if param.name == "provider"]
-    assert tuple(option.type.choices) == NAMES == ("outbox", "smtp", "sendgrid", "ses", "mailgun", "postmark")
+    assert tuple(option.type.choices) == NAMES == ("outbox", "smtp", "sendgrid", "ses", "mailgun", "postmark", "resend")
