@@ -22,16 +22,22 @@ from newsletter.models import State
 
 def kill_and_resume(
     workspace: Path, issue_path: Path, env: dict[str, str], delivered: Callable[[], Counter[str]], *, kills: int, batch: int, seed: int = 20261207,
-    pause: tuple[float, float] = (0.3, 0.8),
+    pause: tuple[float, float] = (0.0, 0.3),
 ) -> dict[str, State]:
-    """`newsletter send` SIGKILLed `kills` times at random moments (each run started afresh), then
-    run to the end; returns each reader's final state after checking reconcile()."""
+    """`newsletter send` SIGKILLed `kills` times (each run started afresh), then run to the end;
+    returns each reader's final state after checking reconcile(). Each kill lands once that run has
+    got something accepted, plus a random `pause`: on a loaded machine start-up time varies tenfold,
+    so a kill timed from the start would often land before sending or after the end."""
     command = [sys.executable, "-m", "newsletter", "send", str(issue_path)]
     chance = random.Random(seed)
     landed = 0
     for _ in range(kills):
+        before = sum(delivered().values())
         process = subprocess.Popen(command, env=env, cwd=workspace, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(chance.uniform(*pause))  # start-up takes ~0.3 s; then it sends a few batches
+        deadline = time.monotonic() + 60
+        while sum(delivered().values()) == before and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(chance.uniform(*pause))
         if process.poll() is not None:
             break  # it finished before we could kill it
         process.send_signal(signal.SIGKILL)

@@ -94,7 +94,8 @@ def test_a_typo_in_the_settings_names_the_line_and_the_setting_meant(workspace: 
 def test_a_wrong_choice_in_the_settings_lists_the_choices(workspace: Path, issue_path: Path) -> None:
     config = add_config(workspace, '[send]\nprovider = "pigeon"\n')
     result = run("check", str(issue_path))
-    assert f"newsletter.toml:{line_of(config, 'pigeon')}: send.provider: expected 'outbox', 'smtp' or 'sendgrid', got 'pigeon'" in result.output
+    choices = "'outbox', 'smtp', 'sendgrid', 'ses', 'mailgun', 'postmark' or 'resend'"
+    assert f"newsletter.toml:{line_of(config, 'pigeon')}: send.provider: expected {choices}, got 'pigeon'" in result.output
 
 
 def test_an_adjusted_brand_colour_is_a_note_with_both_colours(workspace: Path, issue_path: Path) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import json
@@ -15,7 +16,7 @@ import pytest
 
 from newsletter.db import Database
 from newsletter.errors import ConfigError
-from newsletter.models import Email, Recipient, State
+from newsletter.models import Email, Outcome, Recipient, RecipientStatus, State
 from newsletter.providers.base import Ambiguous, Batch, Edition, RetryLater
 from newsletter.providers.mailgun import MailgunProvider, build_fields
 from newsletter.providers.mailgun.payload import option_bytes, request_preview
@@ -183,6 +184,23 @@ def test_the_sdk_does_not_retry_by_itself(mailgun, workspace: Path) -> None:
     finally:
         provider.close()
     assert mailgun.requests == 2 and mailgun.delivered == {"a@example.com": 1}
+
+
+def test_a_send_works_from_a_thread_that_already_runs_an_event_loop(mailgun, workspace: Path) -> None:
+    """The SDK's client is asynchronous; its loop runs in a thread of its own, so a caller inside a
+    running loop (a test harness, an async web server) is not refused with "another loop is running"."""
+    config = load_workspace(workspace).config
+    outcomes: dict[str, RecipientStatus] = {}
+
+    async def inside_a_loop() -> None:
+        provider = MailgunProvider(config)
+        try:
+            provider.send(batch_of(config, [Recipient("a@example.com", None, "id-of-ada")]), outcomes.__setitem__)
+        finally:
+            provider.close()
+
+    asyncio.run(inside_a_loop())
+    assert outcomes["a@example.com"].outcome == Outcome.ACCEPTED and mailgun.delivered == {"a@example.com": 1}
 
 
 def test_a_429_says_how_long_to_wait(mailgun, workspace: Path) -> None:

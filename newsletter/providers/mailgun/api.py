@@ -7,8 +7,10 @@ SDK does not do by default: no retry of its own, and one deadline for a whole re
   loop retries only what an answer proves was not taken.
 - Deadline: the SDK's sync Client (requests) applies its timeout to each read, so a server sending a
   byte now and then would hold a send forever. Its AsyncClient (httpx2) is the same SDK over another
-  HTTP client, and a request there can be cancelled as a whole: each call runs on this object's own
-  event loop under asyncio.wait_for([mailgun] timeout). Callers stay synchronous.
+  HTTP client, and a request there can be cancelled as a whole: each call runs under
+  asyncio.wait_for([mailgun] timeout) on this object's own event loop, in a thread of its own (the
+  caller's thread may already run a loop of its own, where run_until_complete would refuse to
+  start). Callers stay synchronous.
 
 Every answer comes back as it is (status, text, headers); what it means is the caller's to say.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +58,8 @@ class MailgunApi:
         self.base_url = base_url
         self.timeout = timeout
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="mailgun-api", daemon=True)
+        self._thread.start()
         transport = httpx2.AsyncHTTPTransport(retries=0, verify=_tls_context())
         self.client = AsyncClient(
             auth=("api", key), api_url=base_url, timeout=min(timeout, SDK_LONGEST_TIMEOUT),
@@ -65,7 +70,7 @@ class MailgunApi:
         """Make one request (`request(client)`, e.g. `lambda c: c.messages.create(...)`) within the
         deadline. Raises NotSent or NoAnswer; any HTTP status is an Answer."""
         try:
-            response = self._loop.run_until_complete(asyncio.wait_for(request(self.client), self.timeout))
+            response = self._run(asyncio.wait_for(request(self.client), self.timeout))
         except TimeoutError:
             raise NoAnswer(f"no complete answer within {self.timeout:g} seconds") from None
         except ApiError as exc:  # the SDK wraps every transport error, the original as its cause
@@ -75,10 +80,18 @@ class MailgunApi:
             raise NoAnswer(f"{type(cause).__name__}: {cause}") from None
         return Answer(response.status_code, response.text, response.headers)
 
+    def _run(self, work: Awaitable[Any]) -> Any:
+        async def run() -> Any:
+            return await work
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+
     def close(self) -> None:
         try:
-            self._loop.run_until_complete(self.client.aclose())
+            self._run(self.client.aclose())
         finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
             self._loop.close()
 
 
