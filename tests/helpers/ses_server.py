@@ -177,6 +177,20 @@ def start_moto() -> Any:
     return server
 
 
+BENCH_RATE = 500.0  # MaxSendRate the bench's account has: the top of what AWS grants on request
+
+
+def bench_server() -> SesServer:
+    """The bench's server: moto kept out of SendEmail (the proxy counts), every 50th request checked
+    against the model, and an account whose MaxSendRate is BENCH_RATE."""
+    return SesServer(Behaviour(max_send_rate=BENCH_RATE), store=False, validate_every=50)
+
+
+def bench_rate_bound(server: SesServer) -> str:
+    """SES's own bound: one SendEmail per reader, at most MaxSendRate a second."""
+    return f"SES's MaxSendRate ({BENCH_RATE:g}/s here; 14/s on a new production account): one SendEmail call per reader"
+
+
 def bench_environment(server: SesServer) -> dict[str, str]:
     """The variables a `newsletter send` needs to send through `server`."""
     return {
