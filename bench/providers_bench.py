@@ -48,6 +48,7 @@ class Figures:
     """One provider's runs."""
 
     walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)  # the send process's own CPU seconds (not the local server's)
     requests: list[int] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)  # MB
     bound: str | None = None  # the provider's own rate limit, when it bounds the run
@@ -85,8 +86,8 @@ def subscribers_file(folder: Path, count: int) -> Path:
     return path
 
 
-def run_send(name: str, module: ModuleType, workspace: Path, subscribers: Path, count: int) -> tuple[float, int, float, str | None]:
-    """(wall s, requests, peak RSS MB, the rate bound if any) of one send to `count` recipients."""
+def run_send(name: str, module: ModuleType, workspace: Path, subscribers: Path, count: int) -> tuple[float, float, int, float, str | None]:
+    """(wall s, CPU s, requests, peak RSS MB, the rate bound if any) of one send to `count` recipients."""
     server = start_server(name, module)
     try:
         shutil.copytree(ROOT / "issues", workspace / "issues")
@@ -95,12 +96,12 @@ def run_send(name: str, module: ModuleType, workspace: Path, subscribers: Path, 
         shutil.copy(subscribers, workspace / "subscribers.db")
         env = dict(os.environ, **module.bench_environment(server), NEWSLETTER_SECRET=SECRET, PYTHONPATH=str(ROOT))  # this checkout's code
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        wall, _, peak, stdout = run_child([sys.executable, "-m", "newsletter", "send", ISSUE], workspace, env)
+        wall, cpu, peak, stdout = run_child([sys.executable, "-m", "newsletter", "send", ISSUE], workspace, env)
         delivered = server.delivered
         if f"Ledger: {count} sent" not in stdout or len(delivered) != count or sum(delivered.values()) != count:
             sys.exit(f"{name}: {sum(delivered.values()):,} copies to {len(delivered):,} addresses for {count:,} recipients:\n{stdout}")
         bound = module.bench_rate_bound(server) if hasattr(module, "bench_rate_bound") else None
-        return wall, int(server.requests), peak, bound
+        return wall, cpu, int(server.requests), peak, bound
     finally:
         server.__exit__(None, None, None)
 
@@ -113,9 +114,10 @@ def measure(modules: dict[str, ModuleType], count: int, runs: int) -> dict[str, 
         for round_number in range(runs):
             order = list(modules) if round_number % 2 == 0 else list(reversed(modules))
             for name in order:
-                wall, requests, peak, bound = run_send(name, modules[name], root / f"{name}-{round_number}", subscribers, count)
+                wall, cpu, requests, peak, bound = run_send(name, modules[name], root / f"{name}-{round_number}", subscribers, count)
                 found = figures[name]
                 found.walls.append(wall)
+                found.cpus.append(cpu)
                 found.requests.append(requests)
                 found.peaks.append(peak)
                 found.bound = bound
@@ -124,15 +126,17 @@ def measure(modules: dict[str, ModuleType], count: int, runs: int) -> dict[str, 
 
 
 def comparison(name: str, found: Figures, reference: Figures | None) -> str:
-    """The ratio to SendGrid's path (the median of the round-by-round ratios), or the bound."""
-    if found.bound:
-        return f"bound by {found.bound}"
+    """The ratios to SendGrid's path (medians of the round-by-round ratios): the wall time, which
+    includes the local server's work on the same two cores, and the send process's own CPU time,
+    which is the tool's alone; and the provider's own bound where it has one."""
+    bound = f"; bound by {found.bound}" if found.bound else ""
     if name == REFERENCE:
         return "the reference"
     if reference is None:
-        return "no SendGrid run to compare with"
-    ratios = [wall / sendgrid for wall, sendgrid in zip(found.walls, reference.walls, strict=True)]
-    return f"x{statistics.median(ratios):.2f} of SendGrid's time ({', '.join(f'{r:.2f}' for r in ratios)})"
+        return "no SendGrid run to compare with" + bound
+    walls = [wall / sendgrid for wall, sendgrid in zip(found.walls, reference.walls, strict=True)]
+    cpus = [cpu / sendgrid for cpu, sendgrid in zip(found.cpus, reference.cpus, strict=True)]
+    return f"x{statistics.median(walls):.2f} of SendGrid's time, x{statistics.median(cpus):.2f} of its CPU{bound}"
 
 
 def main() -> None:
@@ -147,7 +151,7 @@ def main() -> None:
     for name, found in figures.items():
         print(
             f"  {name:<9} {statistics.median(found.walls):7.2f} s ({min(found.walls):.2f} to {max(found.walls):.2f}), "
-            f"{statistics.median(found.requests):,.0f} requests, peak RSS {statistics.median(found.peaks):.0f} MB, "
+            f"CPU {statistics.median(found.cpus):.2f} s, {statistics.median(found.requests):,.0f} requests, peak RSS {statistics.median(found.peaks):.0f} MB, "
             + comparison(name, found, figures.get(REFERENCE))
         )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import secrets
 from typing import Any
 
 import orjson
@@ -29,6 +30,7 @@ from ...workspace.config import Config
 from ..base import Batch, RequestPreview
 
 Fields = dict[str, str | list[str]]
+FORM_BOUNDARY_BYTES = 24  # random bytes of the multipart boundary, checked against the body anyway
 
 SHOWN_CHARACTERS = 200  # of the text and html parts in a dry run's preview
 SHOWN_READERS = 3  # recipient-variables of this many readers in a dry run's preview
@@ -141,3 +143,16 @@ def request_preview(config: Config, batch: Batch) -> RequestPreview:
     more = len(readers) - SHOWN_READERS
     heading = "First request (POST /v3/{domain}/messages, form fields), parts shortened" + (f", recipient-variables of {more} more readers left out:" if more > 0 else ":")
     return RequestPreview(heading.replace("{domain}", config.mailgun.domain or "<[mailgun] domain>"), json.dumps(fields, indent=2, ensure_ascii=False))
+
+
+def form_body(fields: Fields) -> tuple[bytes, str]:
+    """The fields as a multipart/form-data body, and its Content-Type. Written here rather than by
+    the HTTP client: its URL-encoding escapes a batch's half megabyte byte by byte in Python (about
+    45 ms a request, more than the rest of the batch's work), while multipart carries each value as
+    it is. A value may hold anything but the boundary, which is random and checked."""
+    encoded = [(name.encode(), value.encode()) for name, values in fields.items() for value in ([values] if isinstance(values, str) else values)]
+    boundary = secrets.token_hex(FORM_BOUNDARY_BYTES).encode()
+    while any(boundary in value for _, value in encoded):
+        boundary = secrets.token_hex(FORM_BOUNDARY_BYTES).encode()
+    parts = [b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary, name, value) for name, value in encoded]
+    return b"".join([*parts, b"--%s--\r\n" % boundary]), f"multipart/form-data; boundary={boundary.decode()}"

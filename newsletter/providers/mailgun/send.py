@@ -23,7 +23,7 @@ from ...workspace.config import Config, MailgunSettings
 from ...workspace.credentials import MAILGUN_API_KEY, mask_secrets, provider_api_key, refuse_clear_text
 from ..base import Ambiguous, Batch, ProviderRefused, Report, RetryLater
 from .api import Answer, MailgunApi, NoAnswer, NotSent, Request
-from .payload import MAX_OPTION_BYTES, build_fields, option_bytes
+from .payload import MAX_OPTION_BYTES, build_fields, form_body, option_bytes
 
 NAME = "mailgun"
 MAX_RECIPIENTS = 1000
@@ -83,7 +83,8 @@ class MailgunProvider:
         size = option_bytes(fields)
         if size > MAX_OPTION_BYTES:  # settings far too long (the newsletter's name, the sender): Mailgun would refuse every batch
             raise ProviderRefused(f"the send options (o:, h:, v: fields) come to {size:,} bytes, over Mailgun's 16 KB; shorten [newsletter] name", NAME)
-        answer = self._call(lambda client: client.messages.create(data=fields, domain=self.domain))
+        body, content_type = form_body(fields)
+        answer = self._call(lambda client: client.messages.create(data=body, headers={"Content-Type": content_type}, domain=self.domain))
         if answer.status != 200:
             for address, status in self._refused(answer, batch).items():
                 report(address, status)
