@@ -22,6 +22,7 @@ import datetime as dt
 import email.parser
 import email.policy
 import email.utils
+import io
 import json
 import random
 import socket
@@ -38,6 +39,7 @@ from urllib.parse import parse_qsl
 
 import jsonschema
 import yaml
+from werkzeug.formparser import parse_form_data
 
 API_KEY = "key-test-for-the-local-mailgun"
 DOMAIN = "mg.fixture.example.org"
@@ -354,11 +356,12 @@ class _Handler(BaseHTTPRequestHandler):
                 fields.setdefault(name, []).append(value)
             return fields
         if kind.startswith("multipart/form-data"):
-            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(f"Content-Type: {kind}\r\n\r\n".encode() + body)
-            for part in message.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                payload = part.get_payload(decode=True) or b""
-                fields.setdefault(str(name), []).append(payload.decode("utf-8", "replace"))
+            # werkzeug's parser (as a web server reads the form): the mail parser takes ~0.4 s for a
+            # batch's 1,000 `to` parts, which would make the bench measure this server
+            environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": kind, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+            _, form, _ = parse_form_data(environ, max_form_parts=100_000, max_form_memory_size=len(body) + 1)
+            for name, values in form.lists():
+                fields[name] = list(values)
             return fields
         return None
 
