@@ -17,6 +17,8 @@ import pytest
 from newsletter.db import Database
 from newsletter.models import Status, Subscriber
 
+pytestmark = pytest.mark.slow  # a web app per test (about 0.2 s each on a loaded machine), many cases
+
 PASSWORD = "Postmark-hook-password-for-the-tests_0123"
 PATH = "/webhooks/postmark"
 _ids = itertools.count(1000)

@@ -23,6 +23,8 @@ from newsletter.models import Status, Subscriber
 from newsletter.providers.ses import events as ses_events
 from tests.helpers.workspace import add_config
 
+pytestmark = pytest.mark.slow  # a web app per test (about 0.2 s each on a loaded machine), many cases
+
 READER = "reader@example.com"
 HANA = "hana@例え.jp"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:newsletter-events"
