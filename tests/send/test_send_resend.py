@@ -289,7 +289,9 @@ def test_calls_keep_to_the_configured_pace(workspace: Path, monkeypatch) -> None
         provider.close()
     arrivals = [arrived for arrived, _ in server.times]
     assert [status for _, status in server.times] == [200] * 8
-    assert min(later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)) >= 0.03  # 1/16 s, less the server threads' jitter
+    # 8 calls at 16 a second span at least 7/16 s. Measured over the whole run, not call to call:
+    # one request held up on a loaded machine arrives close to the next, though both left on time.
+    assert arrivals[-1] - arrivals[0] >= 7 / 16 - 0.05
 
 
 # --- scheduling: one request per reader, cancelled by id ----------------------------------------
