@@ -126,6 +126,10 @@ class Scheduling(Provider, Protocol):
     """A provider that can hold a delivery until a set time itself (SendGrid, Mailgun, Resend). Which
     providers can, and how far ahead, is their entry in providers.REGISTRY (providers.can_schedule)."""
 
+    # None: cancel() drops this delivery alone. Otherwise what it drops besides, as `newsletter
+    # cancel` says it (Mailgun drops every scheduled message of the domain at once).
+    cancel_scope: str | None
+
     def new_schedule_id(self) -> str: ...
 
     def cancel(self, schedule_id: str, message_ids: list[str]) -> None:

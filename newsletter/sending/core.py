@@ -295,7 +295,7 @@ def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> C
         provider = open_provider(saved.provider, workspace)
         try:
             assert saved.batch_id is not None and can_schedule(provider)
-            scope: str | None = getattr(provider, "cancel_scope", None)
+            scope = provider.cancel_scope
             others = _scheduled_with(ledger, saved, clock()) if scope else []
             with contextlib.ExitStack() as locks:  # every issue it drops, or none: taken before the provider is asked
                 for other in others:

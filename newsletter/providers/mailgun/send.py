@@ -59,7 +59,7 @@ def base_url(settings: MailgunSettings) -> str:
 class MailgunProvider:
     name = NAME
     max_batch = MAX_RECIPIENTS
-    cancel_scope: str  # what `cancel` drops, as `newsletter cancel` says it: Mailgun cannot cancel one delivery alone
+    cancel_scope: str | None  # what `cancel` drops, as `newsletter cancel` says it: Mailgun cannot cancel one delivery alone
 
     def __init__(self, config: Config) -> None:
         settings = config.mailgun

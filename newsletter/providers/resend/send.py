@@ -31,6 +31,7 @@ LONGEST_CANCEL_WAIT = 60.0  # seconds
 class ResendProvider:
     name = NAME
     max_batch = MAX_BATCH
+    cancel_scope = None  # each email is cancelled by its own id
 
     def __init__(self, config: Config) -> None:
         self.config = config

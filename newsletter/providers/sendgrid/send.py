@@ -37,6 +37,7 @@ JSON_UTF8 = {"Content-Type": "application/json; charset=utf-8"}
 class SendGridProvider:
     name = NAME
     max_batch = MAX_RECIPIENTS
+    cancel_scope = None  # a batch id cancels this delivery alone
 
     def __init__(self, config: Config) -> None:
         self.config = config
