@@ -64,7 +64,7 @@ test: $(BIN)/.installed
 # The quick subset while working: no lint, no type-check, none of the tests marked slow, browser or
 # postgres (see [tool.pytest.ini_options] markers). `make test` is still the one that counts.
 test-fast: $(BIN)/.installed
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m "not slow and not browser and not postgres"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n 2 -m "not slow and not browser and not postgres"
 
 bench: $(BIN)/.installed
 	for script in bench/*_bench.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
