@@ -130,6 +130,7 @@ def test_story_show_refuses_a_url_with_a_space_or_a_line_break(url: str, in_work
 API_PROVIDERS = {
     "mailgun": ("MAILGUN_API_KEY", '[mailgun]\ndomain = "mg.fixture.example.org"\nhost = "http://capture.example.net"\n'),
     "postmark": ("POSTMARK_SERVER_TOKEN", '[postmark]\nhost = "http://capture.example.net"\n'),
+    "resend": ("RESEND_API_KEY", '[resend]\nhost = "http://capture.example.net"\n'),
     "ses": (None, '[ses]\nhost = "http://capture.example.net"\nmax_rate = 1\n'),
 }
 
