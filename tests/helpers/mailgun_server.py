@@ -32,7 +32,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -40,6 +40,8 @@ from urllib.parse import parse_qsl
 import jsonschema
 import yaml
 from werkzeug.formparser import parse_form_data
+
+from tests.helpers.local_server import LocalServer, QuietServer
 
 API_KEY = "key-test-for-the-local-mailgun"
 DOMAIN = "mg.fixture.example.org"
@@ -83,7 +85,7 @@ class Message:
         return values[0] if values else None
 
 
-class MailgunServer:
+class MailgunServer(LocalServer):
     """Run with `with MailgunServer() as server:`; point [mailgun] host at server.url (bench_settings)."""
 
     def __init__(self, behaviour: Behaviour | None = None, domain: str = DOMAIN) -> None:
@@ -100,25 +102,12 @@ class MailgunServer:
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.fake = self
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
     def __enter__(self) -> MailgunServer:
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def next_fault(self) -> str | None:
-        with self.lock:
-            if self.behaviour.forced:
-                return self.behaviour.forced.pop(0)
-            if self.behaviour.fault_rate and self.random.random() < self.behaviour.fault_rate:
-                return self.random.choice(self.behaviour.faults)
-        return None
+        self.stop()
 
     def accept(self, fields: dict[str, list[str]], recipients: list[str]) -> Message:
         message = Message(f"<{time.strftime('%Y%m%d%H%M%S')}.{uuid.uuid4().hex[:12]}@{self.domain}>", recipients, fields)
@@ -253,15 +242,9 @@ def fill(message: Message, recipient: str) -> dict[str, str]:
     return parts | headers
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
     fake: MailgunServer
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)  # a client killed mid-request is expected here
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -32,10 +32,12 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import getaddresses
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import orjson
+
+from tests.helpers.local_server import LocalServer, QuietServer
 
 TOKEN = "postmark-test-server-token"
 MAX_MESSAGES = 500
@@ -73,7 +75,7 @@ class Behaviour:
     seed: int = 1
 
 
-class PostmarkServer:
+class PostmarkServer(LocalServer):
     """Run with `with PostmarkServer() as server:`; set [postmark] host to server.url."""
 
     def __init__(self, behaviour: Behaviour | None = None) -> None:
@@ -92,25 +94,12 @@ class PostmarkServer:
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.fake = self
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
     def __enter__(self) -> PostmarkServer:
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def next_fault(self) -> str | None:
-        with self.lock:
-            if self.behaviour.forced:
-                return self.behaviour.forced.pop(0)
-            if self.behaviour.fault_rate and self.random.random() < self.behaviour.fault_rate:
-                return self.random.choice(self.behaviour.faults)
-        return None
+        self.stop()
 
     def full_check(self) -> bool:
         with self.lock:
@@ -147,15 +136,9 @@ def bench_settings(server: PostmarkServer) -> str:
     return f'[send]\nprovider = "postmark"\n\n[postmark]\nhost = "{server.url}"\nmessage_stream = "broadcast"\n'
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
     fake: PostmarkServer
 
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)  # a client killed mid-request is expected here
 
 
 class BatchRefused(Exception):

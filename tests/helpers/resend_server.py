@@ -30,11 +30,13 @@ import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from tests.helpers.local_server import LocalServer, QuietServer
 
 SPEC = Path(__file__).resolve().parents[1] / "vendor" / "providers" / "resend" / "resend.yaml"
 API_KEY = "re_test_key_for_the_local_server"
@@ -72,7 +74,7 @@ class Scheduled:
     state: str = "scheduled"  # then "canceled" or "delivered"
 
 
-class ResendServer:
+class ResendServer(LocalServer):
     """Run with `with ResendServer() as server:`; point [resend] host at server.url."""
 
     def __init__(self, behaviour: Behaviour | None = None) -> None:
@@ -94,18 +96,13 @@ class ResendServer:
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.fake = self
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
     def __enter__(self) -> ResendServer:
         email_validator()  # compiled before the first request, whose answer would otherwise outlast a short timeout
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.stop()
 
     def deliver_due(self, now: dt.datetime) -> int:
         """Scheduled emails whose time has come go out (cancelled ones never do); how many went."""
@@ -115,14 +112,6 @@ class ResendServer:
                 email.state = "delivered"
                 self.delivered[email.address] += 1
         return len(due)
-
-    def next_fault(self) -> str | None:
-        with self.lock:
-            if self.behaviour.forced:
-                return self.behaviour.forced.pop(0)
-            if self.behaviour.fault_rate and self.random.random() < self.behaviour.fault_rate:
-                return self.random.choice(self.behaviour.faults)
-        return None
 
     def over_limit(self) -> bool:
         """One more request than Resend's limit allows in the last second (rate_window)."""
@@ -155,14 +144,9 @@ class ResendServer:
         return ids
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
+    fake: ResendServer
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)  # a client killed mid-request is expected here
 
 
 # --- Resend's checks ------------------------------------------------------------------------

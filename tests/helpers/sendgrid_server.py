@@ -17,9 +17,11 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import orjson
+
+from tests.helpers.local_server import LocalServer, QuietServer
 
 API_KEY = "SG.test-key-for-the-local-server"
 MAX_PERSONALIZATIONS = 1000
@@ -45,7 +47,7 @@ class Behaviour:
     seed: int = 1
 
 
-class SendGridServer:
+class SendGridServer(LocalServer):
     """Run with `with SendGridServer() as server:`; point SENDGRID_API_HOST at server.url."""
 
     def __init__(self, behaviour: Behaviour | None = None) -> None:
@@ -64,25 +66,12 @@ class SendGridServer:
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.fake = self
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
     def __enter__(self) -> SendGridServer:
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def next_fault(self) -> str | None:
-        with self.lock:
-            if self.behaviour.forced:
-                return self.behaviour.forced.pop(0)
-            if self.behaviour.fault_rate and self.random.random() < self.behaviour.fault_rate:
-                return self.random.choice(self.behaviour.faults)
-        return None
+        self.stop()
 
     def accept(self, body: dict) -> None:
         with self.lock:
@@ -93,14 +82,9 @@ class SendGridServer:
             self.bodies.append(body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
+    fake: SendGridServer
 
-    def handle_error(self, request, client_address) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)  # a client killed mid-request is expected here
 
 
 def validate(body: object) -> list[dict]:  # noqa: C901 (SendGrid's checks, one after another, as its API reference lists them)

@@ -29,9 +29,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import getaddresses, parseaddr
 from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.helpers.local_server import LocalServer, QuietServer
 
 ACCESS_KEY = "AKIANEWSLETTERTEST01"
 SECRET_KEY = "newsletter-test-secret-for-the-local-ses-server"
@@ -64,7 +66,7 @@ class Behaviour:
     seed: int = 1
 
 
-class SesServer:
+class SesServer(LocalServer):
     """Run with `with SesServer() as server:`; [ses] host = server.url, keys ACCESS_KEY and SECRET_KEY.
 
     `store=False` (the bench) keeps moto out of SendEmail: the proxy counts the recipients itself."""
@@ -89,23 +91,18 @@ class SesServer:
         self.httpd.fake = self
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    @property
     def moto_address(self) -> tuple[str, int]:
         host, port = self.moto.get_host_and_port()
         return host, port
 
     def __enter__(self) -> SesServer:
         self._moto_call("POST", "/moto-api/reset")  # moto's backends live as long as the process
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.start()
         self.client().create_email_identity(EmailIdentity=SENDER)  # SES sends only from a verified identity
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.stop()
         if self.own_moto:
             self.moto.stop()
 
@@ -143,14 +140,6 @@ class SesServer:
                 self.counted.update(recipients)
             elif len(self.bodies) < 10_000:
                 self.bodies.append({**body, "Content": {"Raw": {"Data": raw.decode("utf-8", "replace")}}})
-
-    def next_fault(self) -> str | None:
-        with self.lock:
-            if self.behaviour.forced:
-                return self.behaviour.forced.pop(0)
-            if self.behaviour.fault_rate and self.random.random() < self.behaviour.fault_rate:
-                return self.random.choice(self.behaviour.faults)
-        return None
 
     def account(self) -> dict[str, Any]:
         """GetAccount's answer, as SES gives it for a production account."""
@@ -304,16 +293,10 @@ def recipients_of(raw: bytes) -> list[str]:
     return [address.lower() for _, address in getaddresses(fields.get("to", []) + fields.get("cc", []) + fields.get("bcc", [])) if address]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
     request_queue_size = 128  # up to 50 calls connect at once
     fake: SesServer
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)  # a client killed mid-request is expected here
 
 
 class _Handler(BaseHTTPRequestHandler):
