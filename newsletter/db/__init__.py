@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
 from .audience import Audience, Consent
+from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
 from .events import Event, Events, NoticeLog
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
@@ -81,6 +82,7 @@ class Database:
         self.notices = NoticeLog(self.connection)
         self.notice_queue = NoticeQueue(self.connection)
         self.reports = Reports(self.connection)
+        self.clicks = Clicks(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
         """Group several changes into one transaction (all or nothing)."""

@@ -21,6 +21,9 @@ PERSONAL_TABLES = ("tags", "subscriptions", "consents", "address_changes", "noti
 # kept for the figures, under a placeholder instead of the address.
 CHOICE_TABLES = PERSONAL_TABLES[:4]  # what a reader chose or asked for; the notice queue is what we owe them
 RECORD_TABLES = ("deliveries", "status_changes", "events", "notices")
+# Who clicked (only with [tracking] clicks = "reader"): moved with the address, and on erasure the
+# click stays counted for nobody.
+CLICK_TABLE = "clicks"
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class Records:
 
     def holds(self, email: str) -> bool:
         """Whether any table holds `email` (a subscriber removed earlier still has ledger rows)."""
-        tables = ("subscribers", *PERSONAL_TABLES, *RECORD_TABLES)
+        tables = ("subscribers", *PERSONAL_TABLES, *RECORD_TABLES, CLICK_TABLE)
         query = " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE email = ?" for table in tables)
         return self.db.execute(f"SELECT EXISTS ({query})", (email,) * len(tables)).fetchone()[0] in (1, True)
 
@@ -137,7 +140,7 @@ class Records:
                 raise StoreError(f"{new} joined the list meanwhile; nothing was changed") from None
             if not moved:
                 raise StoreError(f"{old} left the list meanwhile; nothing was changed")
-            for table in (*PERSONAL_TABLES, *RECORD_TABLES):
+            for table in (*PERSONAL_TABLES, *RECORD_TABLES, CLICK_TABLE):
                 self.db.execute(f"UPDATE {table} SET email = ? WHERE email = ?", (new, old))
             self.db.execute(
                 "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, NULL, ?, NULL)", (new, ADDRESS_CHANGED, channel, stamp)
@@ -204,6 +207,7 @@ class Records:
         self.db.execute(
             "DELETE FROM deliveries WHERE email = ? AND issue IN (SELECT issue FROM deliveries WHERE email = ?)", (email, placeholder)
         )
+        self.db.execute(f"UPDATE {CLICK_TABLE} SET email = NULL WHERE email = ?", (email,))
         for table in RECORD_TABLES:
             # The provider's words may quote the address ("550 <ada@example.com>: no such user").
             self.db.execute(f"UPDATE {table} SET email = ?, detail = replace(detail, ?, ?) WHERE email = ?", (placeholder, email, placeholder, email))

@@ -40,6 +40,8 @@ class Purpose(StrEnum):
     PREFERENCES = "preferences"
     ADDRESS = "address"  # a new address the reader asked for, confirmed from that address
     BOUNCE = "bounce"  # a VERP return path: the issue and the reader a bounce comes back for (mail/verp.py)
+    REDIRECT = "redirect"  # a tracked link: the issue, the slot and the address it goes to (mail/clicks.py)
+    CLICK = "click"  # the reader part of a tracked link, naming the issue (mail/clicks.py)
 
 
 def new_public_id() -> str:

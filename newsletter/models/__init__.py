@@ -280,6 +280,9 @@ class Letter(NamedTuple):
     # The envelope sender SMTP gives this copy: a VERP address naming the issue and the reader
     # (mail/verp.py), so a bounce comes back to `newsletter bounces fetch`; "" for the default.
     return_path: str = ""
+    # The reader part of the tool's own tracked links (mail/clicks.py): `<public id>.<signature>`,
+    # or "-" (mail.clicks.NO_READER) for a copy without one (a proof, a test copy): counted for no one.
+    click_token: str = "-"
 
     @property
     def preferences_link(self) -> str:
@@ -294,6 +297,7 @@ class Letter(NamedTuple):
             placeholders.UNSUBSCRIBE_URL: self.unsubscribe_url,
             placeholders.NAME: self.name or "",
             placeholders.PREFERENCES_URL: self.preferences_link,
+            placeholders.CLICK: self.click_token,
         }
 
     @property

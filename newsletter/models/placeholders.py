@@ -11,11 +11,12 @@ import re
 UNSUBSCRIBE_URL = "%%unsubscribe_url%%"
 PREFERENCES_URL = "%%preferences_url%%"  # the reader's own page to see and change their subscription
 NAME = "%%name%%"
-ALL = (UNSUBSCRIBE_URL, NAME, PREFERENCES_URL)
+CLICK = "%%click%%"  # the reader part of the tool's own tracked links and pixel (mail/clicks.py)
+ALL = (UNSUBSCRIBE_URL, NAME, PREFERENCES_URL, CLICK)
 # The name with a fallback for readers without one: %%name|there%% ("Hi there" rather than "Hi ,").
 # The fallback is plain text that needs no escaping anywhere: no %, |, <, >, &, quotes or line breaks.
 NAME_WITH_FALLBACK = re.compile(r"%%name\|([^%|<>&\"'\r\n]{1,40})%%")
-TOKEN = re.compile(r"%%(?:unsubscribe_url|preferences_url|name(?:\|[^%|<>&\"'\r\n]{1,40})?)%%")
+TOKEN = re.compile(r"%%(?:unsubscribe_url|preferences_url|click|name(?:\|[^%|<>&\"'\r\n]{1,40})?)%%")
 # Anything that could be read as a placeholder, now or by a provider (SendGrid's %%name:html%%).
 FOUND = re.compile(r"%%[A-Za-z0-9_:.-]*(?:\|[^%\r\n]{0,80})?%%")
 

@@ -16,15 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import Database, IssueRecord, Ledger, Schedule
+from ..db.clicks import Clicks
 from ..db.ledger import LeftOut
 from ..db.segments import Selection, select
 from ..errors import NewsletterError
 from ..issue.checks import TODO_LEFT, Finding
 from ..issue.loading import issue_numbers
 from ..issue.prepare import PreparedIssue, prepare_issue
+from ..mail.clicks import NO_READER, reader_signer, story_links, track_email
 from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..mail.verp import return_paths
-from ..models import BatchResult, Delivery, Letter, Outcome, Recipient, RecipientStatus, State, Status
+from ..models import BatchResult, Delivery, Email, Letter, Outcome, Recipient, RecipientStatus, State, Status
 from ..models.addresses import normalize
 from ..models.segments import Segment, SegmentError, parse_segment
 from ..providers import REGISTRY, can_schedule, check_provider, first_request, open_provider, schedules_ahead
@@ -68,18 +70,36 @@ def letters_for(recipients: list[Recipient], config: Config, secret: bytes, issu
     """Each recipient's letter, with their own signed unsubscribe and preferences links (no address
     in them). The unsubscribe link names `issue`, so that an unsubscribe is credited to the issue
     it came from. Through SMTP with [smtp] bounce_address, each letter also gets its VERP return
-    path (one more signature per letter), which names the issue and the reader."""
+    path (one more signature per letter), which names the issue and the reader. With the tool's
+    own tracking on, each letter gets the reader part of its tracked links (mail/clicks.py)."""
     before, _, after = config.unsubscribe_url_for("{token}").partition("{token}")  # once per batch, not per letter
     preferences = config.preferences_url_for("")
     sign, sign_preferences = signer(Purpose.UNSUBSCRIBE, secret, issue), signer(Purpose.PREFERENCES, secret)
     bounce_address = config.smtp.bounce_address
-    if provider == "smtp" and bounce_address and issue is not None:
-        return_path = return_paths(bounce_address, issue, secret)
-        return [
-            Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id), return_path(r.public_id))
-            for r in recipients
-        ]
-    return [Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id)) for r in recipients]
+    return_path = return_paths(bounce_address, issue, secret) if provider == "smtp" and bounce_address and issue is not None else None
+    click = reader_signer(secret, issue) if issue is not None and tracks(config) else None
+    if return_path is None and click is None:
+        return [Letter(r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id)) for r in recipients]
+    return [
+        Letter(
+            r.email, r.name, f"{before}{sign(r.public_id)}{after}", preferences + sign_preferences(r.public_id),
+            return_path(r.public_id) if return_path else "", click(r.public_id) if click else NO_READER,
+        )
+        for r in recipients
+    ]  # fmt: skip
+
+
+def tracks(config: Config) -> bool:
+    """Whether the tool's own links or pixel are in the email, so each copy needs its reader part."""
+    return config.tracking.clicks != "off" or config.tracking.opens
+
+
+def tracked_edition_email(prepared: PreparedIssue, secret: bytes) -> Email:
+    """The email as it goes out: with the tool's own tracked links and pixel when [tracking] asks."""
+    config = prepared.workspace.config
+    if not tracks(config):
+        return prepared.email
+    return track_email(prepared.email, prepared.issue, prepared.key, config, secret)
 
 
 def send_issue(
@@ -175,12 +195,13 @@ def _send_locked(
     sender = open_provider(name, workspace)
     try:
         _check_provider(sender)
-        edition = Edition(key, prepared.email, topic=selection.topic)
+        email = tracked_edition_email(prepared, keys.current)
+        edition = Edition(key, email, topic=selection.topic)
         new_schedule = None
         if plan.kind == "provider":
             assert plan.send_at is not None and can_schedule(sender)
             schedule_id = plan.schedule_id or sender.new_schedule_id()
-            edition = Edition(key, prepared.email, send_at=plan.send_at, schedule_id=schedule_id, topic=selection.topic)
+            edition = Edition(key, email, send_at=plan.send_at, schedule_id=schedule_id, topic=selection.topic)
             if plan.schedule_id is None:
                 new_schedule = Schedule(key, plan.send_at, name, "provider", schedule_id, prepared.relative_path)
         retried = ledger.retry_unknown(key) if retry_unknown else 0
@@ -193,6 +214,7 @@ def _send_locked(
             _drop_finished_schedule(ledger, key)
             return report
         ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name, selection.topic)
+        Clicks(ledger.connection).record_stories(key, story_links(workspace.config, prepared.issue))
         if new_schedule is not None:
             ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
@@ -427,7 +449,7 @@ def send_test_copy(prepared: PreparedIssue, provider: str | None, addresses: lis
     name = provider or workspace.config.send.provider
     keys = signing_keys(name)
     url = workspace.config.unsubscribe_url_for(make_token(TEST_COPY_ID, Purpose.UNSUBSCRIBE, keys.current))
-    edition = Edition(prepared.key, prepared.email, test=True, draft=bool(errors))
+    edition = Edition(prepared.key, tracked_edition_email(prepared, keys.current), test=True, draft=bool(errors))  # its clicks count for no one
     results: list[tuple[str, str | None]] = []
     sender, folder = _test_sender(name, workspace)
     try:
@@ -479,7 +501,7 @@ def dry_run(prepared: PreparedIssue, provider: str | None, segment: str | None =
         due, first = db.ledger.would_send(prepared.key, min(workspace.config.send.batch_size, 1000), selection)
         left_out = db.ledger.left_out(selection)
     letters = letters_for(first, workspace.config, keys.current, prepared.key, name)
-    batch = Batch(Edition(prepared.key, prepared.email), "dry-run", letters) if first else None
+    batch = Batch(Edition(prepared.key, tracked_edition_email(prepared, keys.current)), "dry-run", letters) if first else None
     problem = _provider_problem(name, workspace)
     request = first_request(name, workspace.config, batch) if batch else None
     handled = sum(ledger.values()) - ledger[State.PENDING]

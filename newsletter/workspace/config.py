@@ -312,6 +312,15 @@ class LinkSettings(Strict):
     utm_content: Line | None = None  # default: "story-{slot}"; {slot} is the story's 1-based position in the issue
 
 
+class TrackingSettings(Strict):
+    """What the tool measures itself, through its own redirect and pixel (see mail/clicks.py)."""
+
+    # off: every link as written; aggregate: counts per link and per story, nothing per person;
+    # reader: also who clicked (needed by sunsetting and a canary's "most engaged" readers).
+    clicks: Literal["off", "aggregate", "reader"] = "aggregate"
+    opens: bool = False  # a pixel; opens are never proof of reading (Apple's proxy opens everything)
+
+
 # The chat APIs `[story] llm` names, all spoken to the OpenAI way, and what each one's other settings
 # default to: (llm_base_url, llm_key_env, llm_model). A local Ollama asks for no key.
 LLM_PROVIDERS: dict[str, tuple[str, str | None, str]] = {
@@ -357,6 +366,7 @@ class Config(Strict):
     bounces: BouncesSettings = BouncesSettings()
     web: WebSettings = WebSettings()
     links: LinkSettings = LinkSettings()
+    tracking: TrackingSettings = TrackingSettings()
     story: StorySettings = StorySettings()
     # Words a reader sees, by key (see newsletter/i18n/catalogue.py LABELS: the email, the web pages, the
     # confirmation and welcome emails): they replace the translation for [newsletter] language,

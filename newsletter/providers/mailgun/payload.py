@@ -38,7 +38,7 @@ MAX_OPTION_BYTES = 16 * 1024  # Mailgun: "Send options (o:, h:, v:, t:) are limi
 OPTION_PREFIXES = ("o:", "h:", "v:", "t:")
 UNSUBSCRIBE = "unsubscribe"  # the one variable every reader has: their List-Unsubscribe header names it
 # Our placeholders and the recipient variables that hold their values.
-VARIABLES = {placeholders.UNSUBSCRIBE_URL: UNSUBSCRIBE, placeholders.NAME: "name", placeholders.PREFERENCES_URL: "preferences"}
+VARIABLES = {placeholders.UNSUBSCRIBE_URL: UNSUBSCRIBE, placeholders.NAME: "name", placeholders.PREFERENCES_URL: "preferences", placeholders.CLICK: "click"}
 HTML = "_html"  # a variable's HTML-escaped twin, for the HTML part
 
 

@@ -39,6 +39,7 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
     escaped = [p for p in placeholders.ALL if html_placeholder(p) in html]
     url, name, preferences = placeholders.UNSUBSCRIBE_URL, placeholders.NAME, placeholders.PREFERENCES_URL
     url_html, name_html, preferences_html = html_placeholder(url), html_placeholder(name), html_placeholder(preferences)
+    clicks = [p for p in (placeholders.CLICK,) if p in plain] + [html_placeholder(p) for p in (placeholders.CLICK,) if p in escaped]
     # Names with a fallback (%%name|there%%), rare: one substitution each, by the general rule.
     with_fallback = [t for t in placeholders.tokens_in(edition.subject + email.text) if t not in placeholders.ALL]
     with_fallback_html = [t for t in placeholders.tokens_in(email.html) if t not in placeholders.ALL]
@@ -60,6 +61,7 @@ def build_payload(config: Config, batch: Batch) -> dict[str, Any]:
             substitutions[preferences] = letter.preferences_link
         if preferences in escaped:
             substitutions[preferences_html] = escape_html(letter.preferences_link)
+        substitutions.update(dict.fromkeys(clicks, letter.click_token))  # base64url and dots: nothing to escape
         for token in with_fallback:
             substitutions[token] = letter.name or placeholders.value_for(token, {})
         for token in with_fallback_html:
