@@ -156,6 +156,8 @@ def build(issue_file: Path, out_dir: Path | None) -> None:
         click.echo(f"  wrote {display_path(path)}")
     size = result.delivered_bytes
     tracked = " with SendGrid's click tracking" if result.click_tracking else ""
+    if size > result.email.html_bytes and not result.click_tracking:
+        tracked = " with the newsletter's own tracked links"
     click.echo(f"HTML size: {size / KB:.1f} KB{tracked} of Gmail's ~{GMAIL_CLIP_BYTES // KB} KB clipping limit")
     show_findings(result.findings, err=True)  # stdout lists the files written
     if any(finding.level == "error" for finding in result.findings):

@@ -21,7 +21,7 @@ class BuildResult:
     email: Email
     paths: list[Path]
     findings: list[Finding]  # what `check` finds, in the same order
-    delivered_bytes: int  # the HTML's size as Gmail gets it (SendGrid's click tracking included)
+    delivered_bytes: int  # the HTML's size as Gmail gets it (the tool's and SendGrid's click tracking included)
     click_tracking: bool
 
 
@@ -52,4 +52,4 @@ def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
     else:
         paths = write_files(out_dir, files, parents=False)
     tracking = config.sendgrid.click_tracking
-    return BuildResult(email=email, paths=paths, findings=prepared.findings, delivered_bytes=delivered_bytes(email, tracking), click_tracking=tracking)
+    return BuildResult(email=email, paths=paths, findings=prepared.findings, delivered_bytes=delivered_bytes(email, tracking, prepared.tracking_growth), click_tracking=tracking)

@@ -56,33 +56,40 @@ class Finding:
         return replace(self, where=where)
 
 
-def delivered_bytes(email: Email, click_tracking: bool) -> int:
-    """The HTML's size as Gmail receives it: with click tracking, each link grows by the redirect."""
+def delivered_bytes(email: Email, click_tracking: bool, own_tracking: int = 0) -> int:
+    """The HTML's size as Gmail receives it: with click tracking, each link grows by the redirect;
+    `own_tracking` is what the tool's own tracked links add ([tracking], mail/clicks.tracking_growth)."""
     if not click_tracking:
-        return email.html_bytes
-    return email.html_bytes + CLICK_TRACKING_BYTES_PER_LINK * len(TRACKED_LINK.findall(email.html))
+        return email.html_bytes + own_tracking
+    return email.html_bytes + own_tracking + CLICK_TRACKING_BYTES_PER_LINK * len(TRACKED_LINK.findall(email.html))
 
 
-def size_finding(email: Email, click_tracking: bool) -> Finding | None:
+def size_finding(email: Email, click_tracking: bool, own_tracking: int = 0) -> Finding | None:
     """Gmail's clip, measured on the HTML as delivered (see delivered_bytes)."""
-    size = delivered_bytes(email, click_tracking)
+    size = delivered_bytes(email, click_tracking, own_tracking)
     what = f"the HTML is {size / KB:.1f} KB"
+    growth = []
+    if own_tracking:
+        growth.append(f"plus {own_tracking:,} bytes for its links through the newsletter's own click redirect")
     if click_tracking:
         links = len(TRACKED_LINK.findall(email.html))
-        rewrite = f"plus about {CLICK_TRACKING_BYTES_PER_LINK} bytes for each of its {links} links that SendGrid's click tracking rewrites"
-        what += f" as delivered ({email.html_bytes / KB:.1f} KB, {rewrite})"
+        growth.append(f"plus about {CLICK_TRACKING_BYTES_PER_LINK} bytes for each of its {links} links that SendGrid's click tracking rewrites")
+    if growth:
+        what += f" as delivered ({email.html_bytes / KB:.1f} KB, {', '.join(growth)})"
     if size > GMAIL_CLIP_BYTES:
-        fix = "cut stories, or set [sendgrid] click_tracking = false" if click_tracking else "cut stories"
+        fixes = ["cut stories"] + (['set [tracking] clicks = "off"'] if own_tracking else []) + (["set [sendgrid] click_tracking = false"] if click_tracking else [])
+        fix = ", or ".join(fixes)
         return Finding("error", f"{what}; Gmail clips messages above about 102 KB ({fix})")
     if size > SIZE_WARNING_BYTES:
         return Finding("warning", f"{what}, close to Gmail's clipping size of about 102 KB")
     return None
 
 
-def check(issue: Issue, email: Email, click_tracking: bool = False) -> list[Finding]:
+def check(issue: Issue, email: Email, click_tracking: bool = False, own_tracking: int = 0) -> list[Finding]:
     """Everything worth telling the editor before sending, errors first. `click_tracking`:
-    whether SendGrid rewrites the links ([sendgrid] click_tracking), which counts for the size."""
-    findings = [f for f in [size_finding(email, click_tracking)] if f]
+    whether SendGrid rewrites the links ([sendgrid] click_tracking), and `own_tracking` the bytes
+    the tool's own tracked links add: both count for the size."""
+    findings = [f for f in [size_finding(email, click_tracking, own_tracking)] if f]
     findings += _check_text(issue)
     findings += _check_links(issue)
     findings += _check_stories(issue)

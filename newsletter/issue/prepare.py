@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IssueFileError, Location, Problem
+from ..mail.clicks import tracking_growth
 from ..models import Email, Issue
 from ..models.segments import segment_problem
 from ..render.pipeline import Renderer
@@ -34,6 +35,7 @@ class PreparedIssue:
     email: Email
     findings: list[Finding]
     invalid: str | None = None  # what did not validate (the loader's report); `issue` is then the file's without it
+    tracking_growth: int = 0  # bytes the tool's own tracked links add to each copy's HTML ([tracking])
 
     @property
     def complete(self) -> bool:
@@ -105,10 +107,11 @@ def _prepared(issue_file: Path, renderer: Renderer, issue: Issue, invalid: Inval
     in_file = invalid.rest.in_file if invalid and invalid.rest else _same_path
     findings = [problem_finding(problem) for problem in invalid.problems] if invalid else []
     click_tracking = workspace.config.sendgrid.click_tracking  # SendGrid's longer links count for Gmail's clip
-    findings += locate(check(issue, email, click_tracking) + audience_findings(workspace, issue), issue_file, in_file)
+    growth = tracking_growth(email, issue, str(issue.number), workspace.config)  # and so do our own
+    findings += locate(check(issue, email, click_tracking, growth) + audience_findings(workspace, issue), issue_file, in_file)
     findings += leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
-    findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue) + template_pair_findings(workspace)
-    prepared = PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)), str(invalid) if invalid else None)
+    findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue) + tracking_findings(workspace) + template_pair_findings(workspace)
+    prepared = PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)), str(invalid) if invalid else None, growth)
     return dataclasses.replace(prepared, workspace=topic_sender(workspace, prepared.topic))
 
 
@@ -239,6 +242,15 @@ def tagging_findings(workspace: Workspace, issue: Issue) -> list[Finding]:
     else:
         message = "is on, but every story link already has ref= or all the utm_* parameters, so none is changed"
     return [Finding("note", message, where=in_settings("links.utm"))]
+
+
+def tracking_findings(workspace: Workspace) -> list[Finding]:
+    """SendGrid's click tracking on top of the tool's own: each click through two redirects, counted twice."""
+    config = workspace.config
+    if config.send.provider != "sendgrid" or not config.sendgrid.click_tracking or config.tracking.clicks == "off":
+        return []
+    message = 'and [tracking] clicks are both on: each link would pass two redirects and each click count twice; set [tracking] clicks = "off" or click_tracking = false'
+    return [Finding("warning", message, where=in_settings("sendgrid.click_tracking"))]
 
 
 def web_findings(workspace: Workspace) -> list[Finding]:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ..workspace.config import Config
     from ..workspace.credentials import SigningKeys
 
+SIZING_KEY = b"only-measures-how-long-the-links-get"  # never signs a link that goes out
+READER_PART_CHARS = 16 + 1 + 22  # a public id, a dot, a signature: what %%click%% becomes in a copy
 NO_READER = "-"  # the reader part of a copy nobody on the list gets: its clicks are counted for no one
 OTHER_SLOT = "0"  # a link outside any story (the intro, the outro)
 SLOT = re.compile(r"(?:[0-9]{1,4}|sponsor)")
@@ -181,6 +183,16 @@ def track_email(email: Email, issue: Issue, key: str, config: Config, secret: by
         at = body.rfind("</body>")
         body = body[:at] + pixel + body[at:] if at >= 0 else body + pixel
     return email.model_copy(update={"html": body, "text": text})
+
+
+def tracking_growth(email: Email, issue: Issue, key: str, config: Config) -> int:
+    """How many bytes the tool's own tracking adds to each copy's HTML, reader part included: what
+    Gmail's clip must count. Signatures have the same length whatever the key."""
+    if config.tracking.clicks == "off" and not config.tracking.opens:
+        return 0
+    tracked = track_email(email, issue, key, config, SIZING_KEY).html
+    filled = tracked.replace(placeholders.CLICK, "x" * READER_PART_CHARS)
+    return len(filled.encode("utf-8")) - email.html_bytes
 
 
 def _in_text(found: str, known: list[str], rewritten: dict[str, str]) -> str:

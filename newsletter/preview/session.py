@@ -31,6 +31,11 @@ class Snapshot:
     findings: tuple[Finding, ...] = ()
     error: str | None = None
     click_tracking: bool = False  # [sendgrid] click_tracking: the size gauge counts the rewritten links
+    tracking_growth: int = 0  # and the bytes the tool's own tracked links add ([tracking])
+
+    @property
+    def sizing(self) -> tuple[bool, int]:
+        return self.click_tracking, self.tracking_growth
 
     def as_json(self, issue_file: str) -> dict[str, object]:
         email = self.email
@@ -42,7 +47,7 @@ class Snapshot:
             "subject": email.subject if email else "",
             "preheader": email.preheader if email else "",
             "text": email.text if email else "",
-            "size_bytes": delivered_bytes(email, self.click_tracking) if email else 0,
+            "size_bytes": delivered_bytes(email, self.click_tracking, self.tracking_growth) if email else 0,
             "clip_bytes": GMAIL_CLIP_BYTES,
             "warn_bytes": SIZE_WARNING_BYTES,
             "findings": [{"level": f.level, "message": f"{f.where}: {f.message}" if f.where else f.message} for f in self.findings],
@@ -97,9 +102,10 @@ class PreviewSession:
             config = renderer.workspace.config
             sender = f"{config.sender.name} <{config.sender.address}>"
             if prepared.complete:
-                new = Snapshot(previous.version + 1, previous.email_version + 1, prepared.email, sender, tuple(prepared.findings), None, config.sendgrid.click_tracking)
+                sizing = (config.sendgrid.click_tracking, prepared.tracking_growth)
+                new = Snapshot(previous.version + 1, previous.email_version + 1, prepared.email, sender, tuple(prepared.findings), None, *sizing)
             else:  # fields that do not validate: the last good email, and every finding of this save
-                new = Snapshot(previous.version + 1, previous.email_version, previous.email, sender, tuple(prepared.findings), prepared.invalid, config.sendgrid.click_tracking)
+                new = Snapshot(previous.version + 1, previous.email_version, previous.email, sender, tuple(prepared.findings), prepared.invalid, *previous.sizing)
         except NewsletterError as exc:
             new = self._failed(previous, str(exc))
         except Exception as exc:  # noqa: BLE001  # whatever went wrong, the page shows it and the preview goes on
@@ -114,7 +120,7 @@ class PreviewSession:
     def _failed(previous: Snapshot, error: str) -> Snapshot:
         """The last good render, with `error` recorded. No findings: the last render's were about
         a file that is no longer there, and this one could not be checked."""
-        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, (), error, previous.click_tracking)
+        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, (), error, *previous.sizing)
 
     def wait_for_change(self, seen_version: int, timeout: float) -> Snapshot:
         """Block until the snapshot is newer than `seen_version` (or `timeout` seconds pass)."""
