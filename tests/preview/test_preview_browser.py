@@ -53,7 +53,9 @@ def test_page_shows_the_inbox_line_every_story_and_the_plain_text(look) -> None:
 
 def test_size_meter_and_check_results_are_shown(look, shared_preview) -> None:
     page = look
-    size = shared_preview.session.snapshot.email.html_bytes
+    snapshot = shared_preview.session.snapshot
+    size = snapshot.email.html_bytes + snapshot.tracking_growth  # as delivered, with the tracked links
+    assert snapshot.tracking_growth > 0
     assert page.text_content("#size-label") == f"{size / 1000:.1f} KB of Gmail's ~102 KB clip"
     assert page.get_attribute("#size-meter", "value") == str(size)
     assert page.is_visible("text=No errors or warnings.")

@@ -17,6 +17,7 @@ import pytest
 from newsletter.issue.build import build_issue
 from newsletter.issue.loading import load_issue
 from newsletter.issue.prepare import prepare_issue
+from newsletter.mail.clicks import track_email
 from newsletter.models import Issue, Section, placeholders
 from newsletter.render.markdown import smart_quotes
 from newsletter.render.pipeline import Renderer
@@ -223,7 +224,7 @@ def test_build_prints_only_its_own_messages(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == checked.stdout.splitlines()[:-1]  # check's last line is its summary
     lines = done.stdout.splitlines()
     assert [line.split()[-1] for line in lines[:4]] == [str(tmp_path / name) for name in ("email.html", "email.txt", "email.eml", "web.html")]
-    assert re.fullmatch(r"HTML size: \d+\.\d KB of Gmail's ~102 KB clipping limit", lines[4])
+    assert re.fullmatch(r"HTML size: \d+\.\d KB with the newsletter's own tracked links of Gmail's ~102 KB clipping limit", lines[4])
 
 
 # --- size budget ---------------------------------------------------------------------------------
@@ -253,6 +254,7 @@ def test_build_warns_with_the_figure_above_90_kb(tmp_path: Path) -> None:
     shutil.copy(ROOT / "newsletter.toml", tmp_path)
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     issue_file.write_text(_to_yaml(big), encoding="utf-8")
+    add_config(tmp_path, '[tracking]\nclicks = "off"\n')  # the file's own size is the figure (tracked links: below)
 
     done = subprocess.run([sys.executable, "-m", "newsletter", "build", str(issue_file)], capture_output=True, text=True)
 
@@ -272,6 +274,7 @@ def test_check_counts_sendgrid_click_tracking_against_gmails_clip(tmp_path: Path
     issue_file = tmp_path / "issues" / "big.yaml"
     issue_file.parent.mkdir()
     issue_file.write_text(_to_yaml(big), encoding="utf-8")
+    add_config(tmp_path, '[tracking]\nclicks = "off"\n')  # SendGrid's redirect alone
     assert not [f for f in prepare_issue(issue_file).findings if "Gmail" in f.message]
 
     add_config(tmp_path, "[sendgrid]\nclick_tracking = true\n")
@@ -284,6 +287,25 @@ def test_check_counts_sendgrid_click_tracking_against_gmails_clip(tmp_path: Path
     assert f"the HTML is {delivered / KB:.1f} KB as delivered" in finding.message and "click tracking" in finding.message
     done = subprocess.run([sys.executable, "-m", "newsletter", "build", str(issue_file)], capture_output=True, text=True)
     assert f"HTML size: {delivered / KB:.1f} KB with SendGrid's click tracking" in done.stdout
+
+
+@pytest.mark.slow
+def test_check_counts_the_tools_own_tracked_links_against_gmails_clip(tmp_path: Path) -> None:
+    """Each tracked link is longer by the redirect and the reader's part: 25 stories still fit, and the
+    size `check` counts is exactly each copy's as delivered."""
+    big = with_stories(load_issue(SAMPLE), 25)
+    shutil.copy(ROOT / "newsletter.toml", tmp_path)
+    issue_file = tmp_path / "issues" / "big.yaml"
+    issue_file.parent.mkdir()
+    issue_file.write_text(_to_yaml(big), encoding="utf-8")
+
+    prepared = prepare_issue(issue_file)
+
+    assert not [f for f in prepared.findings if "Gmail" in f.message and f.level == "error"]
+    links = len(re.findall(r'href="https://weeklymodel.example.com/r/', track_email(prepared.email, prepared.issue, "42", prepared.workspace.config, b"k" * 32).html))
+    assert links >= 50  # the title and "read more" of each story, and its image when it has one
+    assert 80 * links < prepared.tracking_growth < 160 * links
+    assert prepared.email.html_bytes + prepared.tracking_growth < 102 * KB
 
 
 def _to_yaml(issue: Issue) -> str:
