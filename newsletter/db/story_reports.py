@@ -74,19 +74,16 @@ STORIES = f"""
         WHERE e.event = 'delivered' AND e.issue IN (SELECT issue FROM measured) GROUP BY e.issue
     ),
     tool AS (SELECT c.issue, c.slot, count(*) AS clicks FROM clicks c WHERE c.machine IS NULL GROUP BY c.issue, c.slot),
-    provider AS (
-        SELECT s.issue, s.slot, count(*) AS clicks FROM issue_stories s JOIN events e ON e.issue = s.issue AND e.event = 'click' AND e.detail = s.url
-        GROUP BY s.issue, s.slot
-    ),
     story AS (
         SELECT s.source, s.section, s.position, s.has_image, s.has_quote, s.has_facts,
-               coalesce(t.clicks, 0) + coalesce(p.clicks, 0) AS clicks, coalesce(dv.copies, st.copies, 0) AS copies
+               -- the provider's clicks: looked up per story through events_by_issue (a join would scan every event)
+               coalesce(t.clicks, 0) + (SELECT count(*) FROM events e WHERE e.issue = s.issue AND e.event = 'click' AND e.detail = s.url) AS clicks,
+               coalesce(dv.copies, st.copies, 0) AS copies
         FROM issue_stories s
         JOIN measured m ON m.issue = s.issue
         LEFT JOIN sent st ON st.issue = s.issue
         LEFT JOIN delivered dv ON dv.issue = s.issue
         LEFT JOIN tool t ON t.issue = s.issue AND t.slot = s.slot
-        LEFT JOIN provider p ON p.issue = s.issue AND p.slot = s.slot
         WHERE s.position IS NOT NULL
     )
 """

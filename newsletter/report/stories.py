@@ -112,9 +112,10 @@ def _measures(db: Database, issue: str) -> tuple[bool, bool, str]:
     """(the redirect measured the issue's clicks, the provider did, the mode)."""
     tracking: Tracking = db.story_reports.tracking(issue)
     any_click, any_address, provider_click = db.story_reports.stored(issue)
-    redirect = tracking.clicks in TRACKED if tracking.clicks is not None else any_click
+    # A click stored is measured whatever was recorded (a send resumed after [tracking] changed)
+    redirect = tracking.clicks in TRACKED or any_click
     by_provider = bool(tracking.provider_clicks) or provider_click
-    tool_reader = tracking.clicks == READER if tracking.clicks is not None else any_address
+    tool_reader = tracking.clicks == READER or any_address
     mode = READER if tool_reader or (by_provider and not redirect) else AGGREGATE  # a provider's click events name the reader
     return redirect, by_provider, mode
 
