@@ -373,7 +373,7 @@ def trend(db: Database, opens: bool = False, topic: str | None = None) -> Trend:
                 unsubscribe_rate=report.unsubscribe_rate,
                 clicks=report.clicks if measured else None,
                 clickers=report.clickers if measured else None,
-                opens=report.opens if measured else None,
+                opens=report.opens if report.opens_measured else None,
                 topic=report.topic,
                 provider=report.provider,
                 measured=measured,

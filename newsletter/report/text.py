@@ -166,7 +166,7 @@ def trend_text(trend: Trend) -> str:
 
 # --- by story --------------------------------------------------------------------------------------
 
-READERS_SHOWN = 10  # addresses listed in the text; --json has them all
+READERS_SHOWN = 5  # addresses listed in the text; --json has them all
 
 
 def story_label(story: StoryClicks) -> str:

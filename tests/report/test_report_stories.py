@@ -17,6 +17,8 @@ from newsletter.db import Database, Location, Server
 from newsletter.db.clicks import Click
 from newsletter.mail.clicks import StoryLink
 from newsletter.models import Subscriber
+from newsletter.report.stories import Engagement, StoryClicks
+from newsletter.report.text import story_lines
 from tests.helpers.articles import FIXTURES
 from tests.helpers.cli import run
 from tests.helpers.workspace import ISSUE_NAME, add_config
@@ -273,3 +275,11 @@ def test_story_add_is_silent_when_no_click_was_measured(in_workspace: Path) -> N
             db.clicks.record_stories(issue, [StoryLink("1", 1, "T", "Robot Report", "R", "https://example.org/t")])
             db.clicks.record_tracking(issue, "off", False, False)
     assert "note:" not in add_story(in_workspace / "issues" / ISSUE_NAME, "Robot Report")
+
+
+def test_the_text_lists_a_few_readers_who_clicked_and_counts_the_rest() -> None:
+    readers = [f"r{n:02d}@example.com" for n in range(12)]
+    story = StoryClicks("1", 1, "One", None, None, "https://example.org/one", 12, 0, 12, 0.5)
+    lines = story_lines(Engagement(("the tool's redirect",), "reader", stories=[story], readers=readers))
+    assert re.search(r"^\s+readers\s+12\s+clicked a link: r00@example.com, r01@example.com, r02@example.com, r03@example.com, r04@example.com$", lines[-2]), lines
+    assert lines[-1] == "    ... and 7 more (--json lists them all)"
