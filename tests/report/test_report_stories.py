@@ -22,6 +22,7 @@ from newsletter.report.text import story_lines
 from tests.helpers.articles import FIXTURES
 from tests.helpers.cli import run
 from tests.helpers.workspace import ISSUE_NAME, add_config
+from tests.report.test_report import RESOURCE, assert_self_contained
 
 AT = "2026-12-01T10:00:00+00:00"
 R = [f"reader{n:05d}@example.com" for n in range(10)]  # the ten readers of readers_sent_one_issue
@@ -115,6 +116,7 @@ def test_clicks_per_story_and_link_with_the_readers_who_clicked(in_workspace: Pa
     assert items[0] == (f"1. {TOWELS} (Robot Report · Robotics)", "3 reader(s) clicked, 30.00%", "100.0")
     assert items[2] == (f"3. {html.escape(COOLING)} (Data Centre News · Infrastructure)", "1 reader(s) clicked, 10.00%", "33.3")
     assert f"<li>{R[5]}</li>" in page and "Machine clicks (mail scanners), counted apart: 5." in page
+    assert not RESOURCE.search(page) and "<script" not in page  # links to click, but nothing the page fetches
 
 
 @pytest.mark.slow
@@ -218,6 +220,7 @@ def test_report_stories_across_the_archive(in_workspace: Path, env: Mapping[str,
     page = (tmp_path / "s.html").read_text(encoding="utf-8")
     assert "<li><span>Robot Report</span>: <strong>40.00% (2 stories, 8 clicks)</strong>" in page
     assert "<li><span>with key facts</span>: <strong>20.00% (6 stories, 12 clicks)</strong>" in page
+    assert_self_contained(page)
 
 
 def test_report_stories_without_a_database_or_a_measured_issue(in_workspace: Path, data) -> None:
