@@ -20,6 +20,7 @@ from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
 from .notice_queue import NoticeQueue, QueuedNotice
 from .records import Change, NoticeSent, ProviderEvent, Received, Records
 from .reports import Reports
+from .story_reports import StoryReports
 from .subscribers import Confirmation, ImportCounts, Subscribers
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class Database:
         self.notice_queue = NoticeQueue(self.connection)
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
+        self.story_reports = StoryReports(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
         """Group several changes into one transaction (all or nothing)."""

@@ -50,6 +50,14 @@ class Clicks:
                 [(issue, s.slot, s.position, s.title, s.source, s.section, s.url, int(s.has_image), int(s.has_quote), int(s.has_facts)) for s in stories],
             )
 
+    def record_tracking(self, issue: str, clicks: str, opens: bool, provider_clicks: bool) -> None:
+        """What measures `issue`'s engagement as it goes out: the [tracking] clicks mode ("off",
+        "aggregate", "reader"), the open pixel, and whether the provider tracks clicks itself."""
+        with self.connection.transaction():
+            self.db.execute(
+                "UPDATE issues SET tracking_clicks = ?, tracking_opens = ?, provider_clicks = ? WHERE issue = ?", (clicks, int(opens), int(provider_clicks), issue)
+            )
+
     def stories(self, issue: str) -> list[StoryLink]:
         rows = self.db.execute(
             "SELECT slot, position, title, source, section, url, has_image, has_quote, has_facts FROM issue_stories WHERE issue = ? ORDER BY position NULLS LAST, slot",

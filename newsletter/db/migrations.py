@@ -285,6 +285,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE deliveries ADD COLUMN variant INTEGER;
     """,
+    # What measured each issue's engagement when it went out (reports say "not measured" rather than
+    # draw zeros): the tool's [tracking] clicks mode, its open pixel, and the provider's own click
+    # tracking. And the clicks of people per story, counted from an index alone (report --stories).
+    """
+    ALTER TABLE issues ADD COLUMN tracking_clicks TEXT;
+    ALTER TABLE issues ADD COLUMN tracking_opens INTEGER;
+    ALTER TABLE issues ADD COLUMN provider_clicks INTEGER;
+    CREATE INDEX clicks_by_story ON clicks (issue, slot, machine);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -508,6 +517,12 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (issue, slot)
     );
     ALTER TABLE deliveries ADD COLUMN variant INTEGER;
+    """,
+    f"""
+    ALTER TABLE issues ADD COLUMN tracking_clicks {T};
+    ALTER TABLE issues ADD COLUMN tracking_opens INTEGER;
+    ALTER TABLE issues ADD COLUMN provider_clicks INTEGER;
+    CREATE INDEX clicks_by_story ON clicks (issue, slot, machine);
     """,
 )
 

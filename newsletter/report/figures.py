@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..providers import EVENT_SOURCES, NAMES
+from .stories import Engagement, engagement
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -134,6 +135,13 @@ class IssueReport:
     measured: bool = True  # the event figures are measured (see measures_events)
     topic: str | None = None  # the topic it went out in (None: a workspace without topics)
     bounces_measured: bool = True  # bounces and delays are measured (see measures_bounces); True wherever `measured` is
+    engagement: Engagement | None = None  # clicks by story (None: sent before its stories were recorded)
+    pixel: bool = False  # it went out with the tool's open pixel
+
+    @property
+    def opens_measured(self) -> bool:
+        """Opens are measured by the provider's events or the tool's pixel; else "not measured"."""
+        return self.measured or self.pixel
 
     @property
     def recipients(self) -> int:
@@ -205,7 +213,8 @@ class IssueReport:
                 "clickers": self.clickers,
                 "links": [{"url": link.url, "clicks": link.clicks, "clickers": link.clickers} for link in self.links],
             },
-            "opens": None if self.opens is None or not measured else _opens(self.opens),
+            "opens": None if self.opens is None or not self.opens_measured else _opens(self.opens),
+            "engagement": None if self.engagement is None else self.engagement.to_dict(),
         }
 
 
@@ -293,7 +302,10 @@ def issue_report(db: Database, issue: str, opens: bool = False, first_sends: dic
         for channel, count in reports.unsubscribes(issue, first, until).items():
             unsubscribes[channel_group(channel)] += count
     provider = reports.provider(issue)
+    delivered, sent = events.get("delivered", 0), ledger["sent"]
     return IssueReport(
+        engagement=engagement(db, issue, provider, delivered or sent, "delivered" if delivered else "sent"),
+        pixel=bool(db.story_reports.tracking(issue).opens),
         provider=provider,
         topic=topic,
         measured=measures_events(provider, events),
@@ -361,7 +373,7 @@ def trend(db: Database, opens: bool = False, topic: str | None = None) -> Trend:
                 unsubscribe_rate=report.unsubscribe_rate,
                 clicks=report.clicks if measured else None,
                 clickers=report.clickers if measured else None,
-                opens=report.opens if measured else None,
+                opens=report.opens if report.opens_measured else None,
                 topic=report.topic,
                 provider=report.provider,
                 measured=measured,

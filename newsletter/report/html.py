@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, not_measured, standing
-from .text import count_text, percent
+from .stories import READER, Archive, Engagement
+from .text import count_text, percent, story_label
 
 SETTINGS: dict[Any, Any] = {
     # Labels are text, never math: a clicked link holding `$...$` would be parsed as mathtext
@@ -55,6 +56,8 @@ table { border-collapse: collapse; margin: .5rem 0; } th, td { padding: .2rem .7
 th:first-child, td:first-child { text-align: left; } td.link { text-align: left; word-break: break-all; }
 figure { margin: .5rem 0; } svg { width: 100%; height: auto; }
 td { white-space: nowrap; } td.link { white-space: normal; }
+ol.bars { list-style: none; padding: 0; } ol.bars li { margin: .4rem 0; }
+.bar { display: block; height: .6rem; background: #2563eb; border-radius: 2px; min-width: 1px; margin-top: .15rem; }
 .level-low { color: #15803d; } .level-mid { color: #b45309; } .level-high { color: #b91c1c; font-weight: 600; }
 """
 
@@ -244,19 +247,33 @@ def issue_html(report: IssueReport) -> str:
 
     if not report.measured:
         unmeasured = html.escape(not_measured(report.provider))
-        body.append("<h2>Clicks</h2>")
-        body.append(f'<p class="note">Clicks: {unmeasured}.</p>')
-        if report.opens is not None:
+        if report.engagement is not None:
+            body += engagement_html(report.engagement)
+        else:
+            body.append("<h2>Clicks</h2>")
+            body.append(f'<p class="note">Clicks: {unmeasured}.</p>')
+        if report.opens is not None and not report.opens_measured:
             body.append(f'<p class="note">Opens: {unmeasured}.</p>')
+        if report.opens is None or not report.opens_measured:
+            return _page(title, body)
+        body += _opens_html(report)
         return _page(title, body)
+    if report.engagement is not None:
+        body += engagement_html(report.engagement)
     if report.links:
-        body.append("<h2>Clicks per link</h2>")
+        body.append("<h2>Clicks per link" + (", as the provider reported them" if report.engagement is not None else "") + "</h2>")
         body.append(f"<p>{report.clicks:,} click(s) by {report.clickers:,} address(es).</p>")
         shown = report.links[:MAX_LINKS]
         body.append(_bars("clicks", [_short(link.url) for link in shown], [link.clicks for link in shown], BLUE))
         rows = "".join(f'<tr><td class="link">{_link(link.url)}</td><td>{link.clicks:,}</td><td>{link.clickers:,}</td></tr>' for link in report.links)
         body.append(f"<table><thead><tr><th>link</th><th>clicks</th><th>people</th></tr></thead><tbody>{rows}</tbody></table>")
 
+    body += _opens_html(report)
+    return _page(title, body)
+
+
+def _opens_html(report: IssueReport) -> list[str]:
+    body: list[str] = []
     if report.opens is not None:
         opens = report.opens
         body.append(f"<h2>Opens ({html.escape(OPENS_NOTE)})</h2>")
@@ -265,7 +282,7 @@ def issue_html(report: IssueReport) -> str:
             f'<p class="note">{opens.readers:,} address(es) opened it other than by a machine open; {opens.machine:,} had a machine open '
             f"(Apple Mail fetched the images), counted apart; {opens.events:,} open event(s) in all.</p>"
         )
-    return _page(title, body)
+    return body
 
 
 def _deliveries(report: IssueReport) -> list[str]:
@@ -345,6 +362,71 @@ def trend_html(trend: Trend) -> str:
         rows.append(row)
     body.append("<h2>Figures</h2>")
     body.append(_table(header, rows))
+    return _page(title, body)
+
+
+# --- by story --------------------------------------------------------------------------------------
+
+
+def bar_list(name: str, items: Sequence[tuple[str, str, float]]) -> str:
+    """An accessible bar list: each item's label and figure as text, its bar (width relative to the
+    largest value) hidden from screen readers, which read the text."""
+    top = max([value for _, _, value in items] + [0.0])
+    rows = []
+    for label, figure, value in items:
+        width = 0.0 if top <= 0 else round(value / top * 100, 1)
+        rows.append(f'<li><span>{html.escape(label)}</span>: <strong>{html.escape(figure)}</strong><span class="bar" aria-hidden="true" style="width: {width}%"></span></li>')
+    return f'<ol class="bars" aria-label="{html.escape(name)}">' + "".join(rows) + "</ol>"
+
+
+def engagement_html(engagement: Engagement) -> list[str]:
+    """Clicks per story as a bar list, per link as a table, and the readers who clicked."""
+    body = ["<h2>Clicks per story</h2>"]
+    if not engagement.measured:
+        return [*body, f'<p class="note">Clicks: {html.escape(engagement.unmeasured)}.</p>']
+    reader = engagement.mode == READER
+    counted = "reader(s) clicked" if reader else "click(s)"
+    items = []
+    for story in engagement.stories:
+        place = f"{story.position}. " if story.position is not None else "Sponsor: "
+        value = story.clickers if reader and story.clickers is not None else story.clicks
+        items.append((place + story_label(story), f"{value:,} {counted}, {percent(story.rate)}", float(value)))
+    body.append(bar_list("Clicks per story", items))
+    notes = [f"Measured by {' and '.join(engagement.measured_by)}; people only. Rate: {engagement.counted} / {engagement.rate_base}."]
+    if engagement.other_clicks:
+        notes.append(f"Other links (outside any story): {engagement.other_clicks:,} click(s).")
+    notes.append(f"Machine clicks (mail scanners), counted apart: {engagement.machine:,}.")
+    body += [f'<p class="note">{html.escape(note)}</p>' for note in notes]
+    if engagement.links:
+        header = ["clicks", "machine", *(["readers"] if reader else []), "link"]
+        rows = "".join(
+            f"<tr><td>{link.clicks:,}</td><td>{link.machine:,}</td>" + (f"<td>{link.clickers or 0:,}</td>" if reader else "") + f'<td class="link">{_link(link.url)}</td></tr>'
+            for link in engagement.links
+        )
+        head = "".join(f"<th>{cell}</th>" for cell in header)
+        body += ["<h2>Clicks per link, through the tool's redirect</h2>", f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"]
+    if engagement.readers is not None:
+        body.append(f"<h2>Readers who clicked: {len(engagement.readers):,}</h2>")
+        if engagement.readers:
+            body.append("<ul>" + "".join(f"<li>{html.escape(address)}</li>" for address in engagement.readers) + "</ul>")
+    return body
+
+
+def archive_html(archive: Archive) -> str:
+    title = "Newsletter report: click-through by story"
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    if not archive.stories:
+        body.append("<p>No issue with measured clicks has stories recorded yet.</p>")
+        return _page(title, body)
+    body.append(
+        f'<p class="note">Over {archive.stories:,} stories of the issues whose clicks were measured. '
+        "Click-through: clicks by people / copies delivered (or sent, where the provider reported no delivery).</p>"
+    )
+    titles = {"source": "By source", "section": "By section", "position": "By position in the issue", "format": "By format"}
+    for dimension, figures in archive.by.items():
+        body.append(f"<h2>{titles[dimension]}</h2>")
+        items = [(f.key, f"{percent(f.click_through)} ({f.stories:,} stories, {f.clicks:,} clicks)", f.click_through or 0.0) for f in figures]
+        body.append(bar_list(titles[dimension], items))
     return _page(title, body)
 
 

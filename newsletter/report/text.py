@@ -10,6 +10,7 @@ import re
 
 from ..providers import EVENT_SOURCES, SHOWN
 from .figures import CHANNELS, GMAIL_LIMIT, GMAIL_TARGET, NEVER_SENT, OPENS_NOTE, SENDING, IssueReport, Trend, complaint_level, not_measured, standing
+from .stories import READER, Archive, Engagement, StoryClicks
 
 BAR_CELLS = 20  # the complaint bar spans 0 to 0.4%, 0.02% a cell
 BAR_TOP = 0.004
@@ -75,15 +76,17 @@ def issue_text(report: IssueReport) -> str:
     next_issue = "the next issue of this topic" if report.topic else "the next issue"
     until = f"{next_issue}'s first send ({report.next_sent})" if report.next_sent else "now (no later issue yet)"
     lines.append(f"    recipients of this issue who unsubscribed through its links, or otherwise from its first send ({report.first_sent}) until {until}")
-    if not report.measured:
-        lines += ["", _row("clicks", "n/a", not_measured(report.provider))]
-        if report.opens is not None:
-            lines.append(_row("opens", "n/a", not_measured(report.provider)))
-        return terminal_safe("\n".join(lines) + "\n")
-    if report.links:
-        lines += ["", _row("clicks", report.clicks, f"by {report.clickers:,} address(es)"), "     clicks  people  link"]
+    if report.engagement is not None:
+        lines += story_lines(report.engagement)
+    if report.measured and report.links:
+        by = f"by {report.clickers:,} address(es)" + (", as the provider reported them" if report.engagement is not None else "")
+        lines += ["", _row("clicks", report.clicks, by), "     clicks  people  link"]
         lines += [f"  {link.clicks:>9,} {link.clickers:>7,}  {plain(link.url)}" for link in report.links]
-    if report.opens is not None:
+    elif not report.measured and report.engagement is None:
+        lines += ["", _row("clicks", "n/a", not_measured(report.provider))]
+    if report.opens is not None and not report.opens_measured:
+        lines.append(_row("opens", "n/a", not_measured(report.provider)))
+    elif report.opens is not None:
         opens = report.opens
         lines += [
             "",
@@ -159,3 +162,57 @@ def trend_text(trend: Trend) -> str:
     if not all(p.measured for p in trend.points):
         lines.append("n/a: not measured with the provider that issue went out through (the outbox and SMTP report no deliveries, complaints or clicks).")
     return terminal_safe("\n".join([*lines, *apart]) + "\n")
+
+
+# --- by story --------------------------------------------------------------------------------------
+
+READERS_SHOWN = 5  # addresses listed in the text; --json has them all
+
+
+def story_label(story: StoryClicks) -> str:
+    """A story as a line names it: its title, then source and section where known."""
+    where = " · ".join(plain(part) for part in (story.source, story.section) if part)
+    return plain(story.title) + (f" ({where})" if where else "")
+
+
+def story_lines(engagement: Engagement) -> list[str]:
+    """Clicks per story and per link, the machine clicks apart, and the readers who clicked."""
+    if not engagement.measured:
+        return ["", _row("clicks", "n/a", engagement.unmeasured)]
+    reader = engagement.mode == READER
+    lines = ["", f"Clicks per story (measured by {' and '.join(engagement.measured_by)}; people only)"]
+    lines.append(f"  {'story':>7}  {'clicks':>7}  " + (f"{'readers':>7}  " if reader else "") + f"{'rate':>7}  title")
+    for story in engagement.stories:
+        slot = str(story.position) if story.position is not None else "sponsor"
+        lines.append(f"  {slot:>7}  {story.clicks:>7,}  " + (f"{story.clickers or 0:>7,}  " if reader else "") + f"{percent(story.rate):>7}  {story_label(story)}")
+    lines.append(f"    rate: {engagement.counted} / {engagement.rate_base}")
+    if engagement.other_clicks:
+        lines.append(f"    other links (outside any story): {engagement.other_clicks:,} click(s)")
+    lines.append(f"    machine clicks: {engagement.machine:,} (mail scanners: counted apart, in none of the figures above)")
+    if engagement.links:
+        lines += ["", "Clicks per link (through the tool's redirect)", f"  {'clicks':>7}  {'machine':>7}  " + (f"{'readers':>7}  " if reader else "") + "link"]
+        lines += [
+            f"  {link.clicks:>7,}  {link.machine:>7,}  " + (f"{link.clickers or 0:>7,}  " if reader else "") + plain(link.url) for link in engagement.links
+        ]  # fmt: skip
+    if engagement.readers is not None:
+        shown = ", ".join(plain(address) for address in engagement.readers[:READERS_SHOWN])
+        more = len(engagement.readers) - READERS_SHOWN
+        lines += ["", _row("readers", len(engagement.readers), "clicked a link" + (f": {shown}" if shown else ""))]
+        if more > 0:
+            lines.append(f"    ... and {more:,} more (--json lists them all)")
+    return lines
+
+
+def archive_text(archive: Archive) -> str:
+    """Click-through across the archive, a table per dimension."""
+    if not archive.stories:
+        return "No issue with measured clicks has stories recorded yet (issues sent with [tracking] clicks on, or a provider tracking clicks).\n"
+    lines = [
+        f"Click-through by story, over {archive.stories:,} stories of the issues whose clicks were measured",
+        "(clicks by people / copies delivered, or sent where the provider reported no delivery)",
+    ]
+    titles = {"source": "By source", "section": "By section", "position": "By position in the issue", "format": "By format"}
+    for dimension, figures in archive.by.items():
+        lines += ["", titles[dimension], f"  {'click-through':>13}  {'stories':>7}  {'clicks':>9}  {dimension}"]
+        lines += [f"  {percent(f.click_through):>13}  {f.stories:>7,}  {f.clicks:>9,}  {plain(f.key)}" for f in figures]
+    return terminal_safe("\n".join(lines) + "\n")

@@ -215,6 +215,8 @@ def _send_locked(
             return report
         ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name, selection.topic)
         Clicks(ledger.connection).record_stories(key, story_links(workspace.config, prepared.issue))
+        tracking = workspace.config.tracking  # what will measure it, for the report's "not measured"
+        Clicks(ledger.connection).record_tracking(key, tracking.clicks, tracking.opens, name == "sendgrid" and workspace.config.sendgrid.click_tracking)
         if new_schedule is not None:
             ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None

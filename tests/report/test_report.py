@@ -19,6 +19,7 @@ from newsletter.report import figures
 from newsletter.report.figures import complaint_level
 from newsletter.report.text import complaint_bar
 from tests.helpers.cli import run
+from tests.helpers.workspace import add_config
 
 T1 = "2026-12-01T09:00:00+00:00"  # as in conftest.py: issue 7 goes out
 T2 = "2026-12-08T09:00:00+00:00"  # issue 8 goes out
@@ -242,7 +243,7 @@ def test_json_schema_of_an_issue(workspace, data):
     data.events(("delivered", "r0@example.com"), ("spamreport", "r0@example.com"), ("click", "r1@example.com", {"url": "https://example.org/a"}))
     found = json.loads(report(workspace, "--json"))
     assert set(found) == {"report", "issue", "subject", "state", "first_sent", "provider", "topic", "events_measured", "bounces_measured", "ledger", "delivered",
-                          "deferred", "dropped", "bounced", "rate_base", "complaints", "unsubscribes", "clicks", "opens"}  # fmt: skip
+                          "deferred", "dropped", "bounced", "rate_base", "complaints", "unsubscribes", "clicks", "opens", "engagement"}  # fmt: skip
     assert (found["provider"], found["events_measured"]) == (None, True)  # sent before the provider was recorded; its events count
     assert found["report"] == "issue" and found["issue"] == "7" and found["subject"] == "Robots" and found["state"] == "sent"
     assert found["ledger"] == {"recipients": 4, "sent": 4, "failed": 0, "unknown": 0, "skipped": 0, "pending": 0, "sending": 0, "scheduled": 0}
@@ -252,6 +253,7 @@ def test_json_schema_of_an_issue(workspace, data):
     assert list(found["unsubscribes"]["by_channel"]) == ["one-click", "page", "preferences", "provider", "other"]
     assert found["unsubscribes"]["window"] == {"from": T1, "until": None}
     assert found["clicks"] == {"total": 1, "clickers": 1, "links": [{"url": "https://example.org/a", "clicks": 1, "clickers": 1}]}
+    assert found["engagement"] is None  # no stories recorded for it (sent before they were): the links are all there is
 
 
 def test_json_schema_of_the_trend(workspace, data, monkeypatch):
@@ -378,6 +380,7 @@ def test_an_issue_sent_through_the_outbox_says_its_events_are_not_measured(works
     """A real send through the outbox: the report says "not measured" where it drew zeros."""
     from newsletter.models import Subscriber
 
+    add_config(workspace, '[tracking]\nclicks = "off"\n')  # no redirect in the email either: nothing measures a click
     with Database(workspace / "subscribers.db") as db:
         db.subscribers.upsert([Subscriber(f"r{i}@example.com", None, {}) for i in range(3)])
     monkeypatch.chdir(workspace)
@@ -388,11 +391,14 @@ def test_an_issue_sent_through_the_outbox_says_its_events_are_not_measured(works
     assert "not measured with the outbox" in out
     assert not re.search(r"^\s+(delivered|deferred|dropped|bounced)\s+0\b", out, re.MULTILINE)  # no zeros that read as measured
     assert re.search(r"^\s+complaints\s+n/a\s+not measured with the outbox$", out, re.MULTILINE)
-    assert re.search(r"^\s+clicks\s+n/a\s+not measured with the outbox$", out, re.MULTILINE)
+    assert re.search(r'^\s+clicks\s+n/a\s+not measured: \[tracking\] clicks was "off" and the outbox reports no clicks$', out, re.MULTILINE), out
+    assert re.search(r"^\s+opens\s+n/a\s+not measured with the outbox$", out, re.MULTILINE)
     assert re.search(r"^\s+sent\s+3$", out, re.MULTILINE)  # the ledger is ours: measured
     found = json.loads(report(workspace, "--json"))
     assert (found["provider"], found["events_measured"]) == ("outbox", False)
     assert (found["delivered"], found["bounced"], found["clicks"], found["complaints"]["count"], found["complaints"]["rate"]) == (None, None, None, None, None)
+    assert found["engagement"] == {"measured": False, "not_measured": 'not measured: [tracking] clicks was "off" and the outbox reports no clicks',
+                                   "stories": None, "links": None, "readers": None}  # fmt: skip
 
     report(workspace, "--html", str(tmp_path / "r.html"))
     page = (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -15,6 +15,19 @@ from . import issue_and_workspace
 
 if TYPE_CHECKING:
     from ...report.figures import IssueReport, Trend
+    from ...report.stories import Archive
+
+
+def _archive() -> Archive:
+    from ...db import Database
+    from ...report import stories
+    from ...workspace.config import load_workspace
+
+    workspace = load_workspace(Path.cwd())
+    if not workspace.database.exists():  # nothing was ever sent; reading creates nothing
+        return stories.Archive({}, 0)
+    with Database(workspace.database, read_only=True) as db:
+        return stories.archive(db)
 
 
 def _figures(issue_file: Path | None, opens: bool, topic: str | None = None) -> IssueReport | Trend:
@@ -50,16 +63,20 @@ def _figures(issue_file: Path | None, opens: bool, topic: str | None = None) -> 
     help="Also write a self-contained HTML page with charts to FILE (a new file or a regular one, in a folder that exists; - prints the page instead of the text).",
 )  # fmt: skip
 @click.option("--follow-symlinks", is_flag=True, help="Let --html FILE be a symbolic link, and write to the file it points to.")
-def report(issue_file: Path | None, opens: bool, as_json: bool, topic: str | None, html_file: Path | None, follow_symlinks: bool) -> None:
+@click.option("--stories", is_flag=True, help="Click-through across the archive by source, section, position in the issue and format, instead of the trend.")
+def report(issue_file: Path | None, opens: bool, as_json: bool, topic: str | None, html_file: Path | None, follow_symlinks: bool, stories: bool) -> None:
     """Report on ISSUE_FILE after sending: deliveries, bounces, complaints, unsubscribes, clicks.
 
-    Without ISSUE_FILE, the trend over every issue sent from this workspace."""
+    Without ISSUE_FILE, the trend over every issue sent from this workspace; with --stories,
+    click-through across them by source, section, position and format."""
     from ...files.writing import STDOUT, output_target
     from ...report import text
-    from ...report.figures import IssueReport
+    from ...report.figures import IssueReport, Trend
 
     if topic is not None and issue_file is not None:
         raise click.UsageError("--topic chooses the issues of the trend; an ISSUE_FILE's report is already of its own topic")
+    if stories and (issue_file is not None or topic is not None or opens):
+        raise click.UsageError("--stories reports across every issue: it takes no ISSUE_FILE, --topic or --opens (an ISSUE_FILE's report has its own clicks per story)")
     page_only = html_file is not None and str(html_file) == STDOUT
     if page_only and as_json:
         raise click.UsageError("--json and --html - both print to standard output; choose one")
@@ -69,12 +86,14 @@ def report(issue_file: Path | None, opens: bool, as_json: bool, topic: str | Non
         from ...report import html
 
         html.can_draw()  # a missing [report] part is said before the text report, not after it
-    found = _figures(issue_file, opens, topic)
+    found = _archive() if stories else _figures(issue_file, opens, topic)
     if as_json:
         click.echo(text.terminal_safe_json(json.dumps(found.to_dict(), indent=2, ensure_ascii=False)))
     elif not page_only:
-        click.echo(text.issue_text(found) if isinstance(found, IssueReport) else text.trend_text(found), nl=False)
+        shown = text.issue_text(found) if isinstance(found, IssueReport) else text.trend_text(found) if isinstance(found, Trend) else text.archive_text(found)
+        click.echo(shown, nl=False)
     if html_file is not None:
-        html.write_page(html_file, html.issue_html(found) if isinstance(found, IssueReport) else html.trend_html(found), follow_symlinks)
+        page = html.issue_html(found) if isinstance(found, IssueReport) else html.trend_html(found) if isinstance(found, Trend) else html.archive_html(found)
+        html.write_page(html_file, page, follow_symlinks)
         if not page_only:
             click.echo(f"wrote {display_path(html_file)}", err=True)

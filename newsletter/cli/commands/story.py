@@ -94,6 +94,27 @@ def add(
     for note in draft.notes:
         click.secho(f"to do: {note}", fg="yellow", err=True)
     click.echo(f"review it in the file, then run: newsletter check {display_path(issue_file)}")
+    clicked = _source_clicked(issue_file, draft.story.source)
+    if clicked:
+        click.echo(clicked)
+
+
+def _source_clicked(issue_file: Path, source: str | None) -> str | None:
+    """The line on how the source's earlier stories were clicked, when far from the median story;
+    None without a database, without measured clicks, or with the database out of reach (a
+    drafted story never waits on it)."""
+    from ...db import Database, StoreError
+    from ...report.stories import source_note
+    from ...workspace.config import load_workspace
+
+    workspace = load_workspace(issue_file.parent)
+    if not source or not workspace.database.exists():
+        return None
+    try:
+        with Database(workspace.database, read_only=True) as db:
+            return source_note(db, source)
+    except StoreError:
+        return None
 
 
 @story.command()
