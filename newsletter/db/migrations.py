@@ -268,7 +268,6 @@ MIGRATIONS: tuple[str, ...] = (
         clicked_at TEXT NOT NULL,
         machine TEXT
     );
-    CREATE INDEX clicks_by_issue ON clicks (issue, slot);
     CREATE INDEX clicks_by_email ON clicks (email, clicked_at) WHERE email IS NOT NULL;
     CREATE TABLE issue_stories (
         issue TEXT NOT NULL,
@@ -501,7 +500,6 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         clicked_at {T} NOT NULL,
         machine {T}
     );
-    CREATE INDEX clicks_by_issue ON clicks (issue, slot);
     CREATE INDEX clicks_by_email ON clicks (email, clicked_at) WHERE email IS NOT NULL;
     CREATE TABLE issue_stories (
         issue {T} NOT NULL,
