@@ -30,7 +30,7 @@ from ..db.clicks import Clicks
 from ..db.subject_tests import Decision, SubjectTestPlan, SubjectTests, VariantFigures
 from ..errors import NewsletterError
 from ..mail.clicks import story_links
-from ..models import Email, Letter, Recipient, State
+from ..models import Email, Letter, Outcome, Recipient, RecipientStatus, State
 from ..providers.base import Batch, Edition, Provider, Report
 from ..render.pipeline import mjml_title
 from .loop import Progress, SendLoop
@@ -195,8 +195,16 @@ class VariantSender:
         for letter in batch.letters:
             # Every claimed row has its variant; None cannot happen, and would get the first subject.
             groups.setdefault(self.variants.pop(letter.email, None) or 0, []).append(letter)
-        for variant, letters in sorted(groups.items()):
-            self.provider.send(Batch(self.editions[variant], batch.send_id, letters), report)
+        parts = sorted(groups.items())
+        for n, (variant, letters) in enumerate(parts):
+            try:
+                self.provider.send(Batch(self.editions[variant], batch.send_id, letters), report)
+            except BaseException:
+                # The parts after it never left: pending again, not `unknown` with the part that failed.
+                for _, later in parts[n + 1 :]:
+                    for letter in later:
+                        report(letter.email, RecipientStatus(Outcome.DEFERRED, "not handed over: an earlier part of its batch failed"))
+                raise
 
     def close(self) -> None:
         self.provider.close()

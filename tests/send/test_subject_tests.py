@@ -19,8 +19,10 @@ import time_machine
 from newsletter.db import Database, Event, Location, Server
 from newsletter.db.clicks import Click
 from newsletter.db.subject_tests import SubjectTests, VariantFigures
-from newsletter.models import State, Subscriber
-from newsletter.sending.subjects import decide, p_value, placement, variant_at
+from newsletter.issue.prepare import prepare_issue
+from newsletter.models import BatchResult, Email, Letter, Outcome, RecipientStatus, State, Subscriber
+from newsletter.providers.base import Ambiguous, Batch, Edition
+from newsletter.sending.subjects import VariantSender, decide, p_value, placement, variant_at, variant_email
 from tests.helpers.cli import run
 from tests.helpers.exactly_once import kill_and_resume, ledger_states, reconcile
 from tests.helpers.workspace import SECRET, add_config, add_subscribers
@@ -152,6 +154,58 @@ def test_the_z_test_and_the_rule_for_a_winner() -> None:
     assert (tie.winner, tie.clear) == (0, False)
 
 
+# --- one rendering, one subject each --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_each_variant_is_the_same_rendering_under_its_own_subject(issue_path: Path) -> None:
+    email = prepare_issue(issue_path).email
+    other = variant_email(email, A, B)
+    assert other.subject == B and other.text is email.text and other.web_html is email.web_html  # rendered once
+    assert f"<title>{B}</title>" in other.html and A not in other.html
+    assert other.html.replace(B, A) == email.html  # the subject is the only difference
+    assert variant_email(email, A, A) is email
+
+
+class Recording:
+    """A provider that takes every part of a batch but one: the letters of that part may have left."""
+
+    name, max_batch = "recording", 10
+
+    def __init__(self, failing_subject: str) -> None:
+        self.failing_subject = failing_subject
+        self.parts: list[tuple[str, list[str]]] = []
+
+    def send(self, batch: Batch, report) -> None:
+        self.parts.append((batch.edition.subject, [letter.email for letter in batch.letters]))
+        if batch.edition.subject == self.failing_subject:
+            raise Ambiguous("no answer", self.name)
+        for letter in batch.letters:
+            report(letter.email, RecipientStatus(Outcome.ACCEPTED))
+
+    def check(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_batch_goes_out_in_one_part_per_subject_and_a_failed_part_leaves_the_later_ones_unsent(issue_path: Path) -> None:
+    email = Email(subject=A, preheader="p", html="<p>x</p>", text="x", web_html="<p>x</p>")
+    editions = [Edition("7", variant_email(email, A, subject)) for subject in (A, B, C)]
+    provider = Recording(failing_subject=B)
+    sender = VariantSender(provider, editions)
+    letters = [Letter(f"r{n}@example.com", None, "https://u") for n in range(6)]
+    sender.note({"r0@example.com": 2, "r1@example.com": 0, "r2@example.com": 1, "r3@example.com": 0, "r4@example.com": 2, "r5@example.com": 1})
+    result = BatchResult()
+    with pytest.raises(Ambiguous):
+        sender.send(Batch(editions[0], "send-1", letters), result.report)
+    assert provider.parts == [(A, ["r1@example.com", "r3@example.com"]), (B, ["r2@example.com", "r5@example.com"])]
+    assert {email for email, status in result.statuses.items() if status.outcome == Outcome.ACCEPTED} == {"r1@example.com", "r3@example.com"}
+    assert {email for email, status in result.statuses.items() if status.outcome == Outcome.DEFERRED} == {"r0@example.com", "r4@example.com"}  # C never left
+    assert "r2@example.com" not in result.statuses  # B's part may have left: the loop makes it unknown
+
+
 # --- the whole test, on both databases -----------------------------------------------------------
 
 
@@ -227,6 +281,21 @@ def test_with_clicks_off_opens_decide_and_without_a_clear_winner_the_first_subje
     got = subjects_by_reader(in_workspace)
     assert sorted(got) == everyone and all(got[address] == [A] for address, variant in placed.items() if variant is None)
     assert "no clear winner: A kept" in run("status", issue_path, ok=True).output
+
+
+def test_what_each_setting_counts_per_variant(in_workspace: Path, env: Mapping[str, str]) -> None:
+    stamp = MONDAY.isoformat()
+    with database(in_workspace, env) as db:
+        click = Click("7", "1", "https://example.org/robots/towels", stamp)
+        db.clicks.record([
+            click._replace(email="ada@example.com", variant=0), click._replace(email="ada@example.com", variant=0),  # one reader, twice
+            click._replace(email="bo@example.com", variant=0), click._replace(email="cy@example.com", variant=1),
+            click._replace(email="di@example.com", variant=1, machine="early"),  # a scanner: never counted
+            click._replace(variant=1), click._replace(variant=None),  # aggregate: nobody's; and a copy outside the test
+        ])  # fmt: skip
+        tests = SubjectTests(db.connection)
+        assert tests.clicks_by_variant("7", readers=True) == {0: 2, 1: 1}
+        assert tests.clicks_by_variant("7", readers=False) == {0: 3, 1: 2}
 
 
 # --- refusals ------------------------------------------------------------------------------------
