@@ -308,11 +308,14 @@ def run_subject_test(
     prepared, selection, tests = send.prepared, send.selection, SubjectTests(ledger.connection)
     key, config = prepared.key, prepared.workspace.config
     tests.start(plan)
-    ledger.prepare(key, selection=selection)
     decided = plan.decide_at <= clock()
     if decided:
-        tests.give_winner(key, (plan.decision or _decide_now(tests, plan, config, clock)).winner)
+        winner = (plan.decision or _decide_now(tests, plan, config, clock)).winner
+        tests.give_winner(key, winner)  # the held readers first, so that this run's selection fits them too
+        ledger.prepare(key, selection=selection)
+        tests.give_winner(key, winner)  # and readers who joined since
     else:
+        ledger.prepare(key, selection=selection)
         _place_readers(tests, plan, send.secret, Schedule(key, plan.decide_at, send.provider, "here", None, prepared.relative_path))
     run = SubjectTestRun(ledger.counts(key), None if decided else ledger.schedule(key), None)
     pending = run.counts[State.PENDING]

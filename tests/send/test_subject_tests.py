@@ -20,7 +20,7 @@ from newsletter.db import Database, Event, Location, Server
 from newsletter.db.clicks import Click
 from newsletter.db.subject_tests import SubjectTests, VariantFigures
 from newsletter.issue.prepare import prepare_issue
-from newsletter.models import BatchResult, Email, Letter, Outcome, RecipientStatus, State, Subscriber
+from newsletter.models import BatchResult, Email, Letter, Outcome, RecipientStatus, State, Status, Subscriber
 from newsletter.providers.base import Ambiguous, Batch, Edition
 from newsletter.sending.subjects import VariantSender, decide, p_value, placement, variant_at, variant_email
 from tests.helpers.cli import run
@@ -237,11 +237,16 @@ def test_variants_go_to_the_test_group_then_the_winner_to_the_rest_once_each(in_
         assert "No scheduled send is due" in run("send", "--due", env=env, ok=True).output
 
         status = run("status", issue_path, env=env, ok=True).output
-        assert "held until the decision" in status and f"A: {A!r}: " in status and f"B: {B!r}: " in status
+        assert "held until the decision" in status and "so far no clicks yet" in status
+        assert f"A: {A!r}: {sum(1 for a in group if placed[a] == 0)} sent, 0 clicks (0.0%)" in status and f"B: {B!r}: " in status
 
+    held = sorted(set(everyone) - group)
     with database(in_workspace, env) as db:  # B's readers click far more than A's
         clicks_for(db, [a for a in group if placed[a] == 0][:1], 0)
         clicks_for(db, [a for a in group if placed[a] == 1], 1, each=2)
+        db.subscribers.set_status([held[0]], Status.UNSUBSCRIBED)  # leaves while held: never mailed
+        db.subscribers.upsert([Subscriber("late@example.com", "Late")])  # joins during the test: gets the winner
+    everyone = [address for address in everyone if address != held[0]] + ["late@example.com"]
     with time_machine.travel(AFTER_THE_WINDOW, tick=False):
         due = run("send", "--due", env=env, ok=True).output
         assert "B won (clicks rate A " in due and "a difference at 95% confidence" in due
@@ -250,11 +255,12 @@ def test_variants_go_to_the_test_group_then_the_winner_to_the_rest_once_each(in_
         assert "decided at 2026-11-30T11:01:00+00:00: B won" in status and "the rest: sent B" in status
 
     got = subjects_by_reader(in_workspace)
-    assert sorted(got) == everyone and all(len(subjects) == 1 for subjects in got.values())  # each reader once
+    assert sorted(got) == sorted(everyone) and all(len(subjects) == 1 for subjects in got.values())  # each reader once
     assert all(got[address] == [B] for address in everyone if address not in group)
     with database(in_workspace, env) as db:
         after = variants(db)
-        assert db.ledger.counts("7")[State.SENT] == 200 and db.ledger.schedule("7") is None
+        counts = db.ledger.counts("7")
+        assert (counts[State.SENT], counts[State.SKIPPED]) == (200, 1) and db.ledger.schedule("7") is None
     assert all(after[address] == 1 for address in everyone if address not in group)  # the rest's copies were B
     assert all(after[address] == placed[address] for address in group)
 

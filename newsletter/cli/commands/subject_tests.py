@@ -58,5 +58,7 @@ def _leader(found: SubjectTestStatus) -> str:
 
     if not any(figures.sent for figures in found.figures):
         return "nothing sent yet"
+    if not any(figures.measured for figures in found.figures):
+        return f"no {found.measure} yet"
     best = max(range(len(found.figures)), key=lambda n: (found.figures[n].rate, -n))
     return f"{LETTERS[best]} leads"
