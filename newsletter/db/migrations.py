@@ -293,6 +293,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE issues ADD COLUMN provider_clicks INTEGER;
     CREATE INDEX clicks_by_story ON clicks (issue, slot, machine);
     """,
+    # Subject tests (sending/subjects.py): the plan a test runs by, and once decided, its winner and
+    # the figures it was decided on. The readers who wait for the winner are held as a schedule.
+    """
+    CREATE TABLE subject_tests (
+        issue TEXT PRIMARY KEY,
+        subjects TEXT NOT NULL,
+        share INTEGER NOT NULL,
+        decide_after INTEGER NOT NULL,
+        decide_at TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        winner INTEGER,
+        clear INTEGER,
+        measure TEXT,
+        results TEXT,
+        decided_at TEXT
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -522,6 +539,21 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE issues ADD COLUMN provider_clicks INTEGER;
     CREATE INDEX clicks_by_story ON clicks (issue, slot, machine);
     """,
+    f"""
+    CREATE TABLE subject_tests (
+        issue {T} PRIMARY KEY,
+        subjects {T} NOT NULL,
+        share INTEGER NOT NULL,
+        decide_after INTEGER NOT NULL,
+        decide_at {T} NOT NULL,
+        started_at {T} NOT NULL,
+        winner INTEGER,
+        clear INTEGER,
+        measure {T},
+        results {T},
+        decided_at {T}
+    );
+    """,
 )
 
 assert len(POSTGRES_MIGRATIONS) == len(MIGRATIONS), "every schema step exists for both databases"
@@ -545,4 +577,5 @@ TABLES: dict[str, str] = {
     "address_changes": "email",
     "clicks": "id",
     "issue_stories": "issue, slot",
+    "subject_tests": "issue",
 }

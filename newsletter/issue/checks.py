@@ -91,6 +91,7 @@ def check(issue: Issue, email: Email, click_tracking: bool = False, own_tracking
     the tool's own tracked links add: both count for the size."""
     findings = [f for f in [size_finding(email, click_tracking, own_tracking)] if f]
     findings += _check_text(issue)
+    findings += _check_subjects(issue)
     findings += _check_links(issue)
     findings += _check_stories(issue)
     findings += _check_html(email.html)
@@ -111,6 +112,26 @@ def _check_text(issue: Issue) -> list[Finding]:
     for loc, value in _strings(issue.model_dump(mode="json")):
         if TODO_WORD in value:
             found.append(Finding("error", f"still holds the {TODO_WORD} placeholder; write the real {loc[-1] if isinstance(loc[-1], str) else 'value'}", loc, code=TODO_LEFT))
+    return found
+
+
+def _check_subjects(issue: Issue) -> list[Finding]:
+    """A subject test's variants: the first is the issue's `subject:` (kept when the test cannot tell
+    them apart), no two alike, and each held to the subject's length rules."""
+    if issue.subjects is None:
+        return []
+    found: list[Finding] = []
+    if issue.subjects[0] != issue.subject:
+        message = f"must be the issue's subject, {issue.subject!r} (the first subject is the one kept when a test finds no clear winner); or leave out `subject:`"
+        found.append(Finding("error", message, ("subjects", 0)))
+    for n, subject in enumerate(issue.subjects[1:], start=1):  # the first is `subject:`, checked as that
+        loc: Field = ("subjects", n)
+        if subject in issue.subjects[:n]:
+            found.append(Finding("error", f"is the same as subjects[{issue.subjects.index(subject)}]; each variant of a subject test must differ", loc))
+        elif len(subject) > SUBJECT_MAX_CHARS:
+            found.append(Finding("error", f"is {len(subject)} characters; keep it under {SUBJECT_MAX_CHARS}", loc))
+        elif len(subject) > SUBJECT_WARN_CHARS:
+            found.append(Finding("warning", f"is {len(subject)} characters; phones cut it after about {SUBJECT_WARN_CHARS}", loc))
     return found
 
 

@@ -69,6 +69,7 @@ MESSAGES = {
 # Messages that need the rule's own numbers (pydantic passes them in the error's ctx).
 BOUNDS = {
     "too_short": "needs at least {min_length} item(s)",
+    "too_long": "has {actual_length} items; at most {max_length}",
     "greater_than": "must be more than {gt}",
     "greater_than_equal": "must be at least {ge}",
     "less_than_equal": "must be at most {le}",

@@ -13,10 +13,10 @@ import html
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from . import placeholders
 
@@ -116,6 +116,7 @@ MAX_LINE_CHARS = 300
 MAX_TEXT_CHARS = 5_000
 MAX_MARKDOWN_CHARS = 20_000  # an intro or outro may be a short essay
 MAX_URL_CHARS = 2_000  # what browsers and search engines reliably accept
+MAX_SUBJECTS = 4  # a subject test's variants: more splits the test group too thin to tell them apart
 
 
 def _capped(limit: int) -> AfterValidator:
@@ -197,6 +198,17 @@ class Issue(Strict):
     publish: bool = False  # put it in the web archive (`newsletter publish`) even before it is sent
     topic: Line | None = None  # which of the workspace's [topics] it goes to; default: the default topic
     segment: Line | None = None  # a segment expression or a [segments] name: only the readers it matches
+    # A subject test's variants (`send --test-subjects`), 2 to 4; the first is `subject:`, which may
+    # then be left out (issue/checks.py reports a first one that differs from it).
+    subjects: Annotated[list[Line], Field(min_length=2, max_length=MAX_SUBJECTS)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _subject_from_subjects(cls, data: Any) -> Any:
+        """`subject:` left out beside `subjects:` is the first of them."""
+        if isinstance(data, dict) and "subject" not in data and isinstance(data.get("subjects"), list) and data["subjects"]:
+            return {**data, "subject": data["subjects"][0]}
+        return data
 
     @property
     def stories(self) -> list[Story]:

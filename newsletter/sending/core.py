@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..db import Database, IssueRecord, Ledger, Schedule
-from ..db.clicks import Clicks
 from ..db.ledger import LeftOut
 from ..db.segments import Selection, select
+from ..db.subject_tests import SubjectTests
 from ..errors import NewsletterError
 from ..issue.checks import TODO_LEFT, Finding
 from ..issue.loading import issue_numbers
 from ..issue.prepare import PreparedIssue, prepare_issue
-from ..mail.clicks import NO_READER, reader_signer, story_links, track_email
+from ..mail.clicks import NO_READER, reader_signer, track_email
 from ..mail.links import TEST_COPY_ID, Purpose, make_token, signer
 from ..mail.verp import return_paths
 from ..models import BatchResult, Delivery, Email, Letter, Outcome, Recipient, RecipientStatus, State, Status
@@ -35,6 +36,8 @@ from ..workspace.config import Config, Workspace
 from ..workspace.credentials import SigningKeys, signing_keys
 from .loop import NoProgress, Progress, SendLoop
 from .schedules import ScheduleError, plan_delivery
+from .subjects import SubjectTestOptions, SubjectTestRequest, SubjectTestSend, SubjectTestStatus, run_subject_test, subject_test_plan
+from .went_out import record_went_out
 
 if TYPE_CHECKING:
     from ..db.workers import Worker
@@ -64,6 +67,7 @@ class SendReport:
     bounced: dict[str, str] = field(default_factory=dict)  # addresses this run made bounced ([send] bounce_after), with the refusal
     topic: str | None = None  # the topic it went to (None: the whole list)
     segment: str | None = None  # the segment it went to (None: everyone of the topic or list)
+    subject_test: SubjectTestStatus | None = None  # the issue's subject test, when it has one
 
 
 def letters_for(recipients: list[Recipient], config: Config, secret: bytes, issue: str | None = None, provider: str | None = None) -> list[Letter]:
@@ -113,6 +117,7 @@ def send_issue(
     clock: Clock = utc_now,
     worker: bool = False,
     segment: str | None = None,
+    subject_test: SubjectTestOptions | None = None,
 ) -> SendReport:
     """Send (or resume sending) a prepared issue to every active subscriber of its topic (if the
     workspace has [topics]) whom its segment matches, once each; or, with `at`, schedule it.
@@ -140,7 +145,11 @@ def send_issue(
         helper = _worker(db) if worker else None
         try:
             selection = select(db.connection.dialect, prepared.topic, workspace.config.topic_defaults, chosen, clock())
-            report = _send_locked(db.ledger, prepared, selection, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock, helper)
+            if subject_test is not None or SubjectTests(db.connection).plan(key) is not None:
+                request = SubjectTestRequest(subject_test, retry_unknown, at, segment is not None, worker)
+                report = _send_subject_test(db.ledger, prepared, selection, name, keys, request, stop or threading.Event(), progress or NoProgress(), clock)
+            else:
+                report = _send_locked(db.ledger, prepared, selection, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock, helper)
         finally:
             if helper is not None:
                 helper.close()
@@ -213,10 +222,7 @@ def _send_locked(
         if pending == 0:
             _drop_finished_schedule(ledger, key)
             return report
-        ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name, selection.topic)
-        Clicks(ledger.connection).record_stories(key, story_links(workspace.config, prepared.issue))
-        tracking = workspace.config.tracking  # what will measure it, for the report's "not measured"
-        Clicks(ledger.connection).record_tracking(key, tracking.clicks, tracking.opens, name == "sendgrid" and workspace.config.sendgrid.click_tracking)
+        record_went_out(ledger, prepared, name, selection.topic)
         if new_schedule is not None:
             ledger.save_schedule(new_schedule)  # saved before anything is sent, so `cancel` covers every request
         report.schedule = ledger.schedule(key) if plan.kind == "provider" else None
@@ -235,6 +241,30 @@ def _send_locked(
     if plan.kind == "now" and not result.stopped:
         _drop_finished_schedule(ledger, key)
     return report
+
+
+def _send_subject_test(
+    ledger: Ledger, prepared: PreparedIssue, selection: Selection, name: str, keys: SigningKeys, request: SubjectTestRequest,
+    stop: threading.Event, progress: Progress, clock: Clock,
+) -> SendReport:
+    """A send of an issue with a subject test (sending/subjects.py): checked as any send, then its
+    test phase, or once decided its rest."""
+    key, config = prepared.key, prepared.workspace.config
+    _check_identity(ledger, prepared)
+    plan = subject_test_plan(ledger, prepared, request, clock())
+    sender = open_provider(name, prepared.workspace)
+    try:
+        _check_provider(sender)
+        retried = ledger.retry_unknown(key) if request.retry_unknown else 0
+        letters = functools.partial(letters_for, config=config, secret=keys.current, issue=key, provider=name)
+        send = SubjectTestSend(prepared, selection, name, keys.current, tracked_edition_email(prepared, keys.current), letters)
+        run = run_subject_test(ledger, plan, send, sender, stop, progress, clock)
+    finally:
+        sender.close()
+    return SendReport(
+        key, name, run.counts, run.batches, run.stopped, run.handed_over, retried, run.schedule,
+        bounced=run.bounced, topic=selection.topic, segment=selection.segment, subject_test=run.status,
+    )  # fmt: skip
 
 
 def _worker(db: Database) -> Worker:
@@ -315,7 +345,9 @@ def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> C
         if saved is None:
             raise ScheduleError(f"issue {key} has no scheduled delivery to cancel (a delivery whose time has passed has gone out)")
         if saved.held_by == "here":
-            return Cancelled(saved, ledger.settle_scheduled(key, State.PENDING, "schedule cancelled", drop_schedule=True), State.PENDING)
+            with db.connection.transaction():
+                SubjectTests(db.connection).end(key)  # a subject test not yet decided ends with its hold
+                return Cancelled(saved, ledger.settle_scheduled(key, State.PENDING, "schedule cancelled", drop_schedule=True), State.PENDING)
         provider = open_provider(saved.provider, workspace)
         try:
             assert saved.batch_id is not None and can_schedule(provider)

@@ -22,13 +22,17 @@ from newsletter.models import State
 
 def kill_and_resume(
     workspace: Path, issue_path: Path, env: dict[str, str], delivered: Callable[[], Counter[str]], *, kills: int, batch: int, seed: int = 20261207,
-    pause: tuple[float, float] = (0.0, 0.3),
+    pause: tuple[float, float] = (0.0, 0.3), args: list[str] | None = None, waiting: State | None = None,
 ) -> dict[str, State]:
     """`newsletter send` SIGKILLed `kills` times (each run started afresh), then run to the end;
     returns each reader's final state after checking reconcile(). Each kill lands once that run has
     got something accepted, plus a random `pause`: on a loaded machine start-up time varies tenfold,
-    so a kill timed from the start would often land before sending or after the end."""
-    command = [sys.executable, "-m", "newsletter", "send", str(issue_path)]
+    so a kill timed from the start would often land before sending or after the end.
+
+    `args`: the command after `newsletter` (default: send ISSUE), e.g. a subject test's options or
+    `send --due`. `waiting`: rows in this state are still to be sent (a subject test's held readers)
+    and are left out of the reconciliation."""
+    command = [sys.executable, "-m", "newsletter", *(args or ["send", str(issue_path)])]
     chance = random.Random(seed)
     landed = 0
     for _ in range(kills):
@@ -48,7 +52,7 @@ def kill_and_resume(
     assert "Traceback" not in final.stderr
     assert landed == kills, "the sends were too quick for all the kills to land"
     rows = ledger_states(workspace)
-    unknown = reconcile(rows, delivered())
+    unknown = reconcile({email: state for email, state in rows.items() if state != waiting}, delivered())
     assert len(unknown) <= kills * batch  # at most one batch in flight per kill
     return rows
 

@@ -17,6 +17,7 @@ import click
 from ...providers import NAMES, REGISTRY, SHOWN
 from ..main import IssuePath, display_path
 from . import issue_and_workspace
+from .subject_tests import print_subject_test
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ...models import State
     from ...sending import DryRun, SendReport
     from ...sending.core import Cancelled, TestCopies
+    from ...sending.subjects import SubjectTestOptions
     from ...workspace.config import Workspace
 
 # What a dry run checks of each provider (newsletter.providers.check_provider), as it tells the user
@@ -103,6 +105,8 @@ class _Bar:
     metavar="EXPRESSION",
     help='Send only to the readers EXPRESSION matches (e.g. \'tag:vip and attr.country = "DE"\', or a [segments] name); replaces the issue\'s `segment:`.',
 )
+@click.option("--test-subjects", metavar="SHARE", help="Test the issue's `subjects:` on SHARE of the readers (e.g. 20%), split evenly; the rest get the winner.")
+@click.option("--decide-after", metavar="DURATION", help="With --test-subjects: how long the test runs (30m to 7d, e.g. 4h) before `send --due` sends the winner to the rest.")
 def send(
     issue_file: Path | None,
     provider: str | None,
@@ -114,10 +118,12 @@ def send(
     due: bool,
     worker: bool,
     segment: str | None,
+    test_subjects: str | None,
+    decide_after: str | None,
 ) -> None:
     """Send ISSUE_FILE to every active subscriber (of its topic, in its segment), once each. Run it again to resume."""
     if due:
-        if issue_file or test_addresses or test_list or dry_run or retry_unknown or send_at or provider or worker or segment is not None:
+        if issue_file or test_addresses or test_list or dry_run or retry_unknown or send_at or provider or worker or segment is not None or test_subjects or decide_after:
             raise click.UsageError("--due takes no issue file and no other option: it sends every scheduled issue whose time has come")
         return _send_due()
     if issue_file is None:
@@ -128,6 +134,7 @@ def send(
     from ...sending import dry_run as plan_dry_run
     from ...sending import parse_time, send_issue, send_test_copy
 
+    subject_test = _subject_test(test_subjects, decide_after, bool(test_addresses or test_list or dry_run))
     addresses = list(test_addresses) + (_read_test_list(test_list) if test_list else [])
     if test_list and not addresses:
         raise click.UsageError(f"{display_path(test_list)} holds no address")
@@ -142,10 +149,23 @@ def send(
     bar = _Bar()
     try:
         with _ctrl_c_finishes_the_batch(stop):
-            report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar, worker=worker, segment=segment)
+            report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar, worker=worker, segment=segment, subject_test=subject_test)
     finally:
         bar.stop()
     _print_report(report, issue_file)
+
+
+def _subject_test(share: str | None, decide_after: str | None, copies_or_dry_run: bool) -> SubjectTestOptions | None:
+    """--test-subjects and --decide-after, checked; None without them."""
+    from ...sending.subjects import parse_options
+
+    if share is None:
+        if decide_after is not None:
+            raise click.UsageError("--decide-after goes with --test-subjects: give both, e.g. --test-subjects 20% --decide-after 4h")
+        return None
+    if copies_or_dry_run:
+        raise click.UsageError("--test-subjects starts the real send; it takes no --test, --test-list or --dry-run")
+    return parse_options(share, decide_after)
 
 
 def _read_test_list(path: Path) -> list[str]:
@@ -247,6 +267,7 @@ def _print_report(report: SendReport, issue_file: Path) -> None:
             fg="yellow",
             err=True,
         )
+    print_subject_test(report.subject_test)
     if report.stopped:
         raise click.ClickException(report.stopped)
 
@@ -333,6 +354,7 @@ def status(issue_file: Path) -> None:
     """Show how far sending ISSUE_FILE has got, and who failed or is unknown."""
     from ...models import State
     from ...sending import issue_status
+    from ...sending.subjects import subject_test_status
 
     workspace, key = _key(issue_file)
     found = issue_status(workspace, key)
@@ -359,6 +381,7 @@ def status(issue_file: Path) -> None:
         )
     elif schedule:
         click.echo(f"Scheduled through {SHOWN[schedule.provider]} for {schedule.send_at.isoformat()} (batch {schedule.batch_id}); `newsletter cancel {shown}` cancels it.")
+    print_subject_test(subject_test_status(workspace, key))
     record = found.record
     if record and record.changed_at:
         click.secho(
