@@ -126,7 +126,7 @@ def audience_findings(workspace: Workspace, issue: Issue) -> list[Finding]:
             message = f"no topic {issue.topic!r} in [topics]; {hint}the topics are {', '.join(config.topics)}"
         found.append(Finding("error", message, field=("topic",)))
     if issue.segment is not None:
-        problem = segment_problem(issue.segment, config.segments, config.topics)
+        problem = segment_problem(issue.segment, config.segments, config.topics, config.unmeasured_reader_clicks)
         if problem:
             found.append(Finding("error", problem, field=("segment",)))
     return found
