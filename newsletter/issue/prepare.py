@@ -190,6 +190,7 @@ TEMPLATE_PAIRS = [
     ("issue email", "email.mjml.j2", "email.txt.j2"),
     ("confirmation email", "confirm.mjml.j2", "confirm.txt.j2"),
     ("welcome email", "welcome.mjml.j2", "welcome.txt.j2"),
+    ("last-chance email of `subscribers sunset`", "sunset.mjml.j2", "sunset.txt.j2"),
 ]
 
 
