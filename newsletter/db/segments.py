@@ -12,13 +12,26 @@ negates.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..models.segments import All, Any, Attribute, Expression, HasTag, InTopic, Joined, Not, Segment
+from ..models.segments import All, Any, Attribute, Clicked, Expression, HasTag, InTopic, Joined, Not, Received, Segment
 from .dialect import Dialect
 
 Params = tuple[object, ...]
+
+# Sunsetting's last-chance emails are ledger rows under keys of their own (db/sunset.py), not issues.
+LAST_CHANCE = "sunset-"
+# An issue a reader received: a `sent` row of the ledger (`d`) that is not a last-chance email.
+RECEIVED_ISSUE = f"d.state = 'sent' AND d.issue NOT LIKE '{LAST_CHANCE}%'"
+# Every click of a person, with its time: through the tool's redirect with the reader known
+# ([tracking] clicks = "reader") and not judged a mail scanner's, or reported by the provider.
+PERSONS_CLICKS = """SELECT c.email, c.clicked_at AS at FROM clicks c WHERE c.email IS NOT NULL AND c.machine IS NULL
+    UNION ALL SELECT e.email, coalesce(e.happened_at, e.received_at) AS at FROM events e WHERE e.event = 'click' AND e.email IS NOT NULL"""
+# SQL's form of each comparison of `received`.
+SQL_COMPARISON = {"<": "<", "<=": "<=", "=": "=", "!=": "<>", ">": ">", ">=": ">="}
+COMPARE = {"<": operator.lt, "<=": operator.le, "=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge}
 
 
 @dataclass(frozen=True)
@@ -97,8 +110,13 @@ class _Compiler:
             case Attribute(name, operator, values):
                 return self._attribute(name, operator, values)
             case Joined(within, age):
-                cutoff = (self.now - age).astimezone(dt.UTC).isoformat(timespec="seconds")  # created_at's stored form
+                cutoff = self._cutoff(age)
                 return Condition("s.created_at > ?" if within else "s.created_at <= ?", (cutoff,))
+            case Clicked(within, age):
+                clickers = Condition(f"s.email IN (SELECT k.email FROM ({PERSONS_CLICKS}) k WHERE k.at >= ?)", (self._cutoff(age),))
+                return clickers if within else Condition(f"NOT ({clickers.sql})", clickers.params)
+            case Received(operator, count):
+                return _received(operator, count)
             case Not(part):
                 inner = self.condition(part)
                 return Condition(f"NOT ({inner.sql})", inner.params)
@@ -108,9 +126,24 @@ class _Compiler:
                 return Condition(joiner.join(f"({c.sql})" for c in compiled), tuple(p for c in compiled for p in c.params))
         raise TypeError(f"not a segment expression: {expression!r}")
 
+    def _cutoff(self, age: dt.timedelta) -> str:
+        """`age` before now, as every table stores time."""
+        return (self.now - age).astimezone(dt.UTC).isoformat(timespec="seconds")
+
     def _attribute(self, name: str, operator: str, values: tuple[str, ...]) -> Condition:
         value = self.dialect.json_text("s.attributes")  # one ? for the attribute's name
         if operator == "!=":  # a reader without the attribute is not "DE" either
             return Condition(f"coalesce({value} != ?, 1 = 1)", (name, values[0]))
         marks = ", ".join("?" * len(values))
         return Condition(f"coalesce({value} IN ({marks}), 1 = 0)", (name, *values))
+
+
+def _received(comparison: str, count: int) -> Condition:
+    """received OP N, counting each reader's issues in one pass over the ledger. A reader with none
+    has no row there: when the comparison holds for 0, the readers whose count fails it are left out
+    instead."""
+    if COMPARE[comparison](0, count):
+        failing = f"SELECT d.email FROM deliveries d WHERE {RECEIVED_ISSUE} GROUP BY d.email HAVING NOT (count(*) {SQL_COMPARISON[comparison]} ?)"
+        return Condition(f"s.email NOT IN ({failing})", (count,))
+    holding = f"SELECT d.email FROM deliveries d WHERE {RECEIVED_ISSUE} GROUP BY d.email HAVING count(*) {SQL_COMPARISON[comparison]} ?"
+    return Condition(f"s.email IN ({holding})", (count,))

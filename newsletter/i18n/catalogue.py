@@ -147,8 +147,8 @@ PAGE_LABELS: dict[str, str] = {
 }
 
 # The confirmation and welcome emails of a signup (templates/confirm.*, welcome.*, and the
-# subjects and preheaders newsletter/sending/notices.py gives them). Their button is the
-# confirm page's confirm_button.
+# subjects and preheaders newsletter/sending/notices.py gives them; their button is the
+# confirm page's confirm_button), and sunsetting's last-chance email.
 NOTICE_LABELS: dict[str, str] = {
     "confirm_subject": "Confirm your subscription to “{name}”",
     "confirm_preheader": "One click and you are on the list.",
@@ -164,6 +164,13 @@ NOTICE_LABELS: dict[str, str] = {
     "address_preheader": "One click and the newsletter comes here.",
     "address_request": "Please confirm that “{name}” should come to this address from now on.",
     "address_by_button": "One click and it is done:",
+    # Sunsetting's last-chance email (templates/sunset.*, `newsletter subscribers sunset`).
+    "sunset_subject": "Do you still want “{name}”?",
+    "sunset_preheader": "One click keeps it coming.",
+    "sunset_text": "You have not clicked a link in your last {issues} issues of “{name}”. We would rather not fill your inbox with mail you no longer read.",
+    "sunset_keep_button": "Keep me subscribed",
+    "sunset_keep_by_link": "To keep receiving it, open this link:",
+    "sunset_leave": "If you do nothing, we will stop sending it in {days} days. You can subscribe again at any time.",
 }
 
 LABELS: dict[str, str] = {**EMAIL_LABELS, **PAGE_LABELS, **NOTICE_LABELS}

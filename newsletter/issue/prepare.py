@@ -129,7 +129,7 @@ def audience_findings(workspace: Workspace, issue: Issue) -> list[Finding]:
             message = f"no topic {issue.topic!r} in [topics]; {hint}the topics are {', '.join(config.topics)}"
         found.append(Finding("error", message, field=("topic",)))
     if issue.segment is not None:
-        problem = segment_problem(issue.segment, config.segments, config.topics)
+        problem = segment_problem(issue.segment, config.segments, config.topics, config.unmeasured_reader_clicks)
         if problem:
             found.append(Finding("error", problem, field=("segment",)))
     return found
@@ -193,6 +193,7 @@ TEMPLATE_PAIRS = [
     ("issue email", "email.mjml.j2", "email.txt.j2"),
     ("confirmation email", "confirm.mjml.j2", "confirm.txt.j2"),
     ("welcome email", "welcome.mjml.j2", "welcome.txt.j2"),
+    ("last-chance email of `subscribers sunset`", "sunset.mjml.j2", "sunset.txt.j2"),
 ]
 
 

@@ -4,6 +4,7 @@
     topic:ai or segment:ai_readers
     attr.country = "DE" and attr.plan in ("pro", "team")
     joined < 30d
+    clicked > 90d and received >= 6
 
 The grammar is lark's (LALR); this module turns an expression into a small tree of frozen
 dataclasses, resolving named segments ([segments] in newsletter.toml) into their trees, and checks
@@ -41,6 +42,7 @@ GRAMMAR = r"""
      | ATTR DOT NAME IN LPAR value (COMMA value)* RPAR -> within
      | JOINED AGE_COMPARISON DURATION      -> joined
      | CLICKED AGE_COMPARISON DURATION     -> clicked
+     | RECEIVED (AGE_COMPARISON | COMPARISON) NUMBER -> received
 ?value: STRING | NUMBER
 
 OR: /or\b/i
@@ -53,13 +55,14 @@ SEGMENT: "segment"
 ATTR: "attr"
 JOINED: "joined"
 CLICKED: "clicked"
+RECEIVED: "received"
 COLON: ":"
 DOT: "."
 LPAR: "("
 RPAR: ")"
 COMMA: ","
 COMPARISON: "!=" | "="
-AGE_COMPARISON: "<" | ">"
+AGE_COMPARISON: "<=" | ">=" | "<" | ">"
 DURATION: /[0-9]{1,5}[hdw]\b/
 NUMBER: /-?[0-9]+(\.[0-9]+)?/
 NAME: /[A-Za-z0-9_][A-Za-z0-9_-]*/
@@ -72,13 +75,13 @@ STRING: /"[^"\n]*"/ | /'[^'\n]*'/
 # What each of the grammar's words is called in a message.
 SHOWN = {
     "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IN": "'in'", "TAG": "tag:", "TOPIC": "topic:", "SEGMENT": "segment:",
-    "ATTR": "attr.NAME", "JOINED": "joined", "CLICKED": "clicked", "COLON": "':'", "DOT": "'.'", "LPAR": "'('",
-    "RPAR": "')'", "COMMA": "','", "COMPARISON": "= or !=", "AGE_COMPARISON": "< or >", "DURATION": "an age such as 30d, 4w or 12h",
+    "ATTR": "attr.NAME", "JOINED": "joined", "CLICKED": "clicked", "RECEIVED": "received", "COLON": "':'", "DOT": "'.'", "LPAR": "'('",
+    "RPAR": "')'", "COMMA": "','", "COMPARISON": "= or !=", "AGE_COMPARISON": "<, <=, > or >=", "DURATION": "an age such as 30d, 4w or 12h",
     "NUMBER": "a number", "NAME": "a name", "TAG_WORD": "a tag", "STRING": 'a quoted value such as "DE"', "$END": "the end",
 }
-CONDITIONS = ("TAG", "TOPIC", "SEGMENT", "ATTR", "JOINED", "CLICKED", "NOT", "LPAR")  # what may start a condition
+CONDITIONS = ("TAG", "TOPIC", "SEGMENT", "ATTR", "JOINED", "CLICKED", "RECEIVED", "NOT", "LPAR")  # what may start a condition
 BARE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # a named segment given alone
-KEYWORDS = {"and", "or", "not", "in", "tag", "topic", "segment", "attr", "joined", "clicked"}
+KEYWORDS = {"and", "or", "not", "in", "tag", "topic", "segment", "attr", "joined", "clicked", "received"}
 UNITS = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}
 
 
@@ -117,6 +120,24 @@ class Joined:
 
 
 @dataclass(frozen=True)
+class Clicked:
+    """clicked < AGE (or <=): the reader clicked a link within AGE; clicked > AGE (or >=): they did
+    not (never clicking included), the exact opposite. A click is a person's: a click the redirect
+    judged a mail scanner's, or one the provider reported for a scanner, is not one."""
+
+    within: bool
+    age: dt.timedelta
+
+
+@dataclass(frozen=True)
+class Received:
+    """received OP N: how many issues the reader was sent (the ledger's `sent` rows), compared with N."""
+
+    operator: Literal["<", "<=", "=", "!=", ">", ">="]
+    count: int
+
+
+@dataclass(frozen=True)
 class Not:
     part: Expression
 
@@ -131,7 +152,7 @@ class Any:
     parts: tuple[Expression, ...]
 
 
-Expression = HasTag | InTopic | Attribute | Joined | Not | All | Any
+Expression = HasTag | InTopic | Attribute | Joined | Clicked | Received | Not | All | Any
 
 
 @dataclass(frozen=True)
@@ -146,22 +167,24 @@ class Segment:
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def parse_segment(text: str, named: Mapping[str, str], topics: Collection[str]) -> Segment:
+def parse_segment(text: str, named: Mapping[str, str], topics: Collection[str], unmeasured_clicks: str | None = None) -> Segment:
     """`text` (an expression, or the name of one of `named`) as a Segment, every named segment it
-    uses resolved, every tag and topic checked against `topics` (the workspace's). Raises
-    SegmentError."""
+    uses resolved, every tag and topic checked against `topics` (the workspace's). With
+    `unmeasured_clicks` (why the workspace knows nobody's clicks), `clicked` is refused with that
+    reason. Raises SegmentError."""
     text = " ".join(text.split())
     if not text:
         raise SegmentError("a segment cannot be empty: give an expression such as tag:vip, or the name of one of [segments]")
+    resolver = _Resolver(named, topics, unmeasured_clicks)
     if BARE_NAME.fullmatch(text) and text not in KEYWORDS:
-        return Segment(text, _Resolver(named, topics).named(text, None))
-    return Segment(text, _Resolver(named, topics).parse(text, None))
+        return Segment(text, resolver.named(text, None))
+    return Segment(text, resolver.parse(text, None))
 
 
-def segment_problem(text: str, named: Mapping[str, str], topics: Collection[str]) -> str | None:
+def segment_problem(text: str, named: Mapping[str, str], topics: Collection[str], unmeasured_clicks: str | None = None) -> str | None:
     """Why `text` is not a usable segment, or None."""
     try:
-        parse_segment(text, named, topics)
+        parse_segment(text, named, topics, unmeasured_clicks)
     except SegmentError as exc:
         return str(exc)
     return None
@@ -177,9 +200,10 @@ def _parser() -> Lark:
 class _Resolver:
     """Parses expressions, following named segments (each at most once on the way down: a cycle is refused)."""
 
-    def __init__(self, named: Mapping[str, str], topics: Collection[str]) -> None:
+    def __init__(self, named: Mapping[str, str], topics: Collection[str], unmeasured_clicks: str | None = None) -> None:
         self.named_segments = named
         self.topics = topics
+        self.unmeasured_clicks = unmeasured_clicks
         self.following: list[str] = []
 
     def parse(self, text: str, within: str | None) -> Expression:
@@ -228,6 +252,10 @@ class _Resolver:
             return Not(self._build(tree.children[-1], text, within))
         if kind == "atom":  # ( expr )
             return self._build(tree.children[1], text, within)
+        return self._condition(kind, tokens, at, within)
+
+    def _condition(self, kind: str, tokens: list[Token], at: tuple[str, int], within: str | None) -> Expression:
+        """One condition of the expression (a rule of GRAMMAR whose children are all tokens)."""
         if kind == "tag":
             return self._tag(_unquoted(tokens[-1]), at, within)
         if kind == "topic":
@@ -239,10 +267,14 @@ class _Resolver:
             values = tuple(_unquoted(token) for token in tokens if token.type in ("STRING", "NUMBER"))
             operator = "in" if kind == "within" else str(tokens[3])
             return Attribute(name, operator, values)  # type: ignore[arg-type]  # the grammar allows only these three
-        if kind == "joined":
-            return Joined(within=str(tokens[1]) == "<", age=_age(tokens[2]))
+        if kind == "joined":  # ages are measured to the second: < and <= select the same readers, as > and >= do
+            return Joined(within=str(tokens[1]).startswith("<"), age=_age(tokens[2]))
         if kind == "clicked":
-            raise SegmentError(_pointed("clicked is not measured yet: the ledger does not record clicks per reader; use tag:, topic:, attr. or joined", at, within))
+            if self.unmeasured_clicks:
+                raise SegmentError(_pointed(f"clicked cannot select anyone here: {self.unmeasured_clicks}", at, within))
+            return Clicked(within=str(tokens[1]).startswith("<"), age=_age(tokens[2]))
+        if kind == "received":
+            return Received(str(tokens[1]), _count(tokens[2], at[0], within))  # type: ignore[arg-type]  # the grammar allows only the six
         raise SegmentError(_pointed(f"expected a condition, not {kind}", at, within))  # a rule added to GRAMMAR but not here
 
     def _tag(self, value: str, at: tuple[str, int], within: str | None) -> HasTag:
@@ -268,6 +300,14 @@ def _at(at: tuple[str, int], within: str | None) -> tuple[str, int] | None:
 def _age(token: Token) -> dt.timedelta:
     value = str(token)
     return int(value[:-1]) * UNITS[value[-1]]
+
+
+def _count(token: Token, text: str, within: str | None) -> int:
+    """A number of issues: a whole number, 0 or more."""
+    value = str(token)
+    if not value.isdigit():
+        raise SegmentError(_pointed(f"received counts whole issues: give a whole number such as 6, not {value}", (text, token.start_pos or 0), within))
+    return int(value)
 
 
 def _unquoted(token: Token) -> str:
@@ -316,7 +356,9 @@ def _open_parentheses(text: str) -> int:
 
 def _expected(names: set[str]) -> str:
     if names & set(CONDITIONS) and names <= set(CONDITIONS) | {"NOT"}:
-        return "a condition (tag:, topic:, segment:, attr.NAME, joined, not or '(')"
+        return "a condition (tag:, topic:, segment:, attr.NAME, joined, clicked, received, not or '(')"
+    if names == {"AGE_COMPARISON", "COMPARISON"}:  # after `received`
+        return "a comparison (<, <=, =, !=, > or >=)"
     shown = sorted({SHOWN.get(name, name.lower()) for name in names})
     if not shown:
         return "something else"

@@ -165,7 +165,7 @@ def chosen_segment(prepared: PreparedIssue, option: str | None) -> Segment | Non
         return None
     config = prepared.workspace.config
     try:
-        return parse_segment(text, config.segments, config.topics)
+        return parse_segment(text, config.segments, config.topics, config.unmeasured_reader_clicks)
     except SegmentError as exc:
         where = "--segment" if option is not None else f"{prepared.path}: segment"
         raise SendRefused(f"{where}: {exc}\nNothing was sent.") from None

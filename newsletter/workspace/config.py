@@ -391,6 +391,17 @@ class Config(Strict):
         return {key: topic.default for key, topic in self.topics.items()}
 
     @property
+    def unmeasured_reader_clicks(self) -> str | None:
+        """Why nobody's own clicks are recorded (the segment term `clicked` and sunsetting need
+        them), or None: [tracking] clicks = "reader", or SendGrid's click tracking, which reports each click with its address."""
+        if self.tracking.clicks == "reader" or (self.send.provider == "sendgrid" and self.sendgrid.click_tracking):
+            return None
+        return (
+            f'[tracking] clicks = "{self.tracking.clicks}" records no one\'s clicks, and [send] provider = "{self.send.provider}" reports none per reader; '
+            'set [tracking] clicks = "reader" (see the README on privacy), or send through SendGrid with [sendgrid] click_tracking = true'
+        )
+
+    @property
     def base_url(self) -> str:
         """The web app's public origin, where every link a subscriber follows goes."""
         return self.web.base_url or origin_of(self.newsletter.archive_url)

@@ -3,6 +3,7 @@ the dry run, status, and the errors of a bad expression or an unknown topic."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.db import Database
+from newsletter.db.clicks import Click
 from newsletter.models import State
 from tests.helpers.cli import run
 from tests.helpers.sendgrid_server import API_KEY
@@ -144,10 +146,21 @@ def test_a_bad_expression_is_shown_with_a_caret_and_nothing_is_sent(readers: lis
     assert states(issue_path.parents[1]) == {}
 
 
-def test_clicked_is_refused_until_it_is_measured(readers: list[str], issue_path: Path) -> None:
+def test_clicked_is_refused_where_no_one_s_clicks_are_recorded(readers: list[str], issue_path: Path) -> None:
     result = run("send", issue_path, "--segment", "clicked < 90d")
     assert result.exit_code != 0
-    assert "not measured yet" in result.output
+    assert "clicked cannot select anyone here: [tracking] clicks = \"aggregate\" records no one's clicks" in result.output
+    assert states(issue_path.parents[1]) == {}
+
+
+def test_with_clicks_recorded_per_reader_a_send_goes_to_those_who_clicked(readers: list[str], issue_path: Path) -> None:
+    workspace = issue_path.parents[1]
+    add_config(workspace, '[tracking]\nclicks = "reader"\n')
+    with Database(workspace / "subscribers.db") as db:
+        yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat(timespec="seconds")
+        db.clicks.record([Click("6", "1", "https://example.org/", yesterday, readers[1])])
+    run("send", issue_path, "--segment", "clicked < 90d and received = 0", ok=True)
+    assert recipients(outbox(workspace)) == [readers[1]]
 
 
 def test_an_unknown_named_segment_suggests_the_close_one(readers: list[str], issue_path: Path) -> None:

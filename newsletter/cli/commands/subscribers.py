@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from ...db import Database
+    from ...sending.sunset import SunsetReport
     from ...subscribers.story import SubscriberStory
     from ...workspace.config import Workspace
 
@@ -422,14 +423,61 @@ def purge_pending(older_than: str, dry_run: bool) -> None:
     click.echo(f"{count} signup(s) never confirmed and older than {older_than} {'would be removed' if dry_run else 'removed'}")
 
 
-def _age(value: str) -> dt.timedelta:
+def _age(value: str, option: str = "--older-than") -> dt.timedelta:
     import datetime
 
     units = {"h": "hours", "d": "days", "w": "weeks"}
     number, unit = value.strip()[:-1], value.strip()[-1:].lower()
     if unit not in units or not number.isdigit():
-        raise click.ClickException(f"--older-than {value!r}: expected a number of days, hours or weeks, such as 30d, 12h or 4w")
+        raise click.ClickException(f"{option} {value!r}: expected a number of days, hours or weeks, such as 30d, 12h or 4w")
     return datetime.timedelta(**{units[unit]: int(number)})
+
+
+@subscribers.command()
+@click.option("--inactive", type=click.IntRange(min=1), required=True, metavar="N", help="Readers with no click in their last N issues received get a last-chance email.")
+@click.option(
+    "--grace", default="14d", show_default=True, metavar="AGE",
+    help="How long a reader has to click after their last-chance email; a later run unsubscribes those who did not: days (14d), hours (36h) or weeks (2w).",
+)  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Only list who would be sent a last-chance email and who would be unsubscribed; change nothing.")
+def sunset(inactive: int, grace: str, dry_run: bool) -> None:
+    """Let go of readers who stopped reading: unsubscribe (channel sunset) those who did not click
+    within --grace of their last-chance email, then send one to each reader with no click in their
+    last --inactive issues. Run it again after the grace period (cron may run it daily) to finish.
+    Needs [tracking] clicks = "reader", or a provider that reports each reader's clicks."""
+    import threading
+
+    from ...sending.sunset import sunset as run_sunset
+    from ...workspace.config import load_workspace
+    from .send import _ctrl_c_finishes_the_batch
+
+    period = _age(grace, "--grace")
+    workspace = load_workspace(Path.cwd())
+    stop = threading.Event()
+    with _ctrl_c_finishes_the_batch(stop):
+        report = run_sunset(workspace, inactive, period, dry_run=dry_run, stop=stop)
+    for line in _sunset_lines(report, inactive, grace):
+        click.echo(line)
+    if report.stopped:
+        raise click.ClickException(report.stopped)
+
+
+def _sunset_lines(report: SunsetReport, inactive: int, grace: str) -> list[str]:
+    from ...models import State
+
+    would = "would be " if report.dry_run else ""
+    lines = ["Dry run: nothing was sent or changed."] if report.dry_run else []
+    lines.append(f"{len(report.let_go)} reader(s) {would}unsubscribed (channel sunset): no click within {grace} of their last-chance email")
+    lines += [f"  {email}" for email in report.let_go]
+    lines.append(f"{len(report.chosen)} reader(s) {would}sent a last-chance email (round {report.key}): no click in their last {inactive} issues")
+    lines += [f"  {email}" for email in report.chosen]
+    if not report.dry_run:
+        counts = report.counts
+        lines.append(
+            f"round {report.key}: {counts[State.SENT]} sent, {counts[State.FAILED]} failed, {counts[State.UNKNOWN]} unknown, {counts[State.PENDING]} pending; "
+            "run the same command again after the grace period to unsubscribe those who do not click"
+        )
+    return lines
 
 
 @subscribers.command()
