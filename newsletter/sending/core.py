@@ -203,7 +203,7 @@ def _send_locked(
     # wrong key or an unreachable provider leaves everything as it was.
     sender = open_provider(name, workspace)
     try:
-        _check_provider(sender)
+        provider_ready(sender)
         email = tracked_edition_email(prepared, keys.current)
         edition = Edition(key, email, topic=selection.topic)
         new_schedule = None
@@ -254,7 +254,7 @@ def _send_subject_test(
     plan = subject_test_plan(ledger, prepared, request, clock())
     sender = open_provider(name, prepared.workspace)
     try:
-        _check_provider(sender)
+        provider_ready(sender)
         retried = ledger.retry_unknown(key) if request.retry_unknown else 0
         letters = functools.partial(letters_for, config=config, secret=keys.current, issue=key, provider=name)
         send = SubjectTestSend(prepared, selection, name, keys.current, tracked_edition_email(prepared, keys.current), letters)
@@ -278,7 +278,7 @@ def _worker(db: Database) -> Worker:
     return Worker(db.connection)
 
 
-def _check_provider(sender: Provider) -> None:
+def provider_ready(sender: Provider) -> None:
     try:
         sender.check()
     except RetryLater as exc:

@@ -32,7 +32,7 @@ from ..providers.base import Edition
 from ..render.pipeline import Renderer
 from ..workspace.config import Workspace
 from ..workspace.credentials import signing_keys
-from .core import Clock, SendRefused, _check_provider, letters_for, utc_now
+from .core import Clock, SendRefused, letters_for, provider_ready, utc_now
 from .loop import NoProgress, Progress, SendLoop
 
 
@@ -104,7 +104,7 @@ def _run(
     email = last_chance_email(workspace, key, inactive, grace, keys.current)  # a template mistake stops the run before anything changes
     sender = open_provider(name, workspace)
     try:
-        _check_provider(sender)  # a wrong key or an unreachable provider changes nothing either
+        provider_ready(sender)  # a wrong key or an unreachable provider changes nothing either
         leaving = rounds.silent(sent_before)
         let_go = rounds.let_go(leaving, f"no click within {_days(grace)} of the last-chance email", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         condition = rounds.inactive(inactive, key)

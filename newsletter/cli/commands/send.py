@@ -33,7 +33,7 @@ MAX_TEST_LIST_BYTES = 1_000_000  # some 20,000 addresses; test copies go to a ha
 
 
 @contextlib.contextmanager
-def _ctrl_c_finishes_the_batch(stop: threading.Event) -> Iterator[None]:
+def ctrl_c_finishes_the_batch(stop: threading.Event) -> Iterator[None]:
     """The first Ctrl-C lets the batch in flight finish; a second one stops at once."""
 
     def first(_signum: int, _frame: FrameType | None) -> None:  # signal.signal's handler signature
@@ -148,7 +148,7 @@ def send(
     stop = threading.Event()
     bar = _Bar()
     try:
-        with _ctrl_c_finishes_the_batch(stop):
+        with ctrl_c_finishes_the_batch(stop):
             report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar, worker=worker, segment=segment, subject_test=subject_test)
     finally:
         bar.stop()

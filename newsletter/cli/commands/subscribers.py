@@ -449,12 +449,12 @@ def sunset(inactive: int, grace: str, dry_run: bool) -> None:
 
     from ...sending.sunset import sunset as run_sunset
     from ...workspace.config import load_workspace
-    from .send import _ctrl_c_finishes_the_batch
+    from .send import ctrl_c_finishes_the_batch
 
     period = _age(grace, "--grace")
     workspace = load_workspace(Path.cwd())
     stop = threading.Event()
-    with _ctrl_c_finishes_the_batch(stop):
+    with ctrl_c_finishes_the_batch(stop):
         report = run_sunset(workspace, inactive, period, dry_run=dry_run, stop=stop)
     for line in _sunset_lines(report, inactive, grace):
         click.echo(line)
