@@ -22,13 +22,14 @@ from newsletter.models import State
 
 def kill_and_resume(
     workspace: Path, issue_path: Path, env: dict[str, str], delivered: Callable[[], Counter[str]], *, kills: int, batch: int, seed: int = 20261207,
-    pause: tuple[float, float] = (0.0, 0.3), args: tuple[str, ...] = (),
+    pause: tuple[float, float] = (0.0, 0.3), args: tuple[str, ...] = (), settle: bool = True,
 ) -> dict[str, State]:
     """`newsletter send` SIGKILLed `kills` times (each run started afresh), then run to the end;
     returns each reader's final state after checking reconcile(). Each kill lands once that run has
     got something accepted, plus a random `pause`: on a loaded machine start-up time varies tenfold,
     so a kill timed from the start would often land before sending or after the end. `args`: more
-    options for every run (`--over 6s`)."""
+    options for every run (`--over 6s`). Without `settle`, rows may be left pending (a canary's
+    rest waits): the caller reconciles."""
     command = [sys.executable, "-m", "newsletter", "send", str(issue_path), *args]
     chance = random.Random(seed)
     landed = 0
@@ -49,6 +50,8 @@ def kill_and_resume(
     assert "Traceback" not in final.stderr
     assert landed == kills, "the sends were too quick for all the kills to land"
     rows = ledger_states(workspace)
+    if not settle:
+        return rows
     unknown = reconcile(rows, delivered())
     assert len(unknown) <= kills * batch  # at most one batch in flight per kill
     return rows
