@@ -358,6 +358,8 @@ def plan_status(connection: Store, key: str, now: dt.datetime) -> list[str]:
     lines = []
     if plan.canary_size:
         lines.append(_canary_line(plans, plan, now))
+    elif plan.canary_share:
+        lines.append(f"Canary: {plan.canary_share:g}% of the readers (the most engaged) get it first, when it goes out.")
     if plan.window:
         lines.append(_pace_line(ledger, plan, now))
     if plan.paused_at:
@@ -384,7 +386,7 @@ def _pace_line(ledger: Ledger, plan: SendPlan, now: dt.datetime) -> str:
     assert plan.window is not None
     head = f"Paced over {show_span(plan.window)}"
     if plan.starts_at is None or plan.ends_at is None or plan.total is None:
-        return f"{head}, from when the canary is cleared." if plan.canary_size else f"{head}, from when it starts."
+        return f"{head}, from when the canary is cleared." if plan.canary_share else f"{head}, from when it starts."
     done = ledger.handed_over(plan.issue) - plan.done_before
     pending = ledger.counts(plan.issue)[State.PENDING]
     progress = f"{head}: {done:,} of {plan.total:,} sent"

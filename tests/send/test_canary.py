@@ -277,3 +277,15 @@ def test_a_canary_send_killed_and_rerun_sends_everyone_once(workspace: Path, iss
         rows = {d.email: d.state for d in db.ledger.deliveries("7", list(State))}
     assert sorted(rows) == emails
     assert len(reconcile(rows, delivered(workspace))) <= 5  # at most the batch in flight at the kill
+
+
+@pytest.mark.slow  # real sends through the outbox, several runs
+def test_the_editor_may_send_the_rest_before_the_canary_wait_ends(in_workspace: Path, issue_path: Path) -> None:
+    add_config(in_workspace, '[send]\ncanary = "5%"\ncanary_wait = "2h"\n')
+    add_subscribers(in_workspace, 40)
+    with time_machine.travel(START, tick=False):
+        assert "The rest (38) goes after 14:00 UTC" in run("send", str(issue_path), ok=True).output
+        assert len(delivered(in_workspace)) == 2
+        run("send", str(issue_path), "--resume", ok=True)
+        assert len(delivered(in_workspace)) == 40
+        assert "cleared 12:00 UTC" in run("status", str(issue_path), ok=True).output

@@ -116,3 +116,25 @@ def test_a_paced_send_killed_and_rerun_sends_everyone_once_and_never_ahead_of_it
     for n, at in enumerate(sent_times(workspace)):  # the n+1-th copy went when the plan allowed it, within a second's rounding
         allowed = 40 * ((at - starts).total_seconds() + 2) / 4 + chunk
         assert n + 1 <= allowed, (n, at, starts)
+
+
+@pytest.mark.slow  # real sends through the outbox, several runs
+def test_a_scheduled_canary_send_keeps_its_canary_and_pace_for_the_runs_that_deliver_it(in_workspace: Path, issue_path: Path, clock) -> None:
+    add_subscribers(in_workspace, 40)
+    add_config(in_workspace, '[send]\ncanary = "10%"\ncanary_wait = "30m"\n')
+    later = START + dt.timedelta(hours=2)
+    held = run("send", str(issue_path), "--at", later.isoformat(), "--over", "1h", ok=True)
+    assert "held here until then" in held.output and delivered(in_workspace) == {}
+    status = run("status", str(issue_path), ok=True).output
+    assert "Canary: 10% of the readers (the most engaged) get it first, when it goes out." in status and "Paced over 1h, from when the canary is cleared." in status
+
+    clock.move_to(later)
+    canary = run("send", "--due", ok=True)
+    assert "Canary: 4 reader(s) (10%, the most engaged first) have issue 7. The rest (36) goes after 14:30 UTC" in canary.output
+    assert len(delivered(in_workspace)) == 4
+    clock.move_to(later + dt.timedelta(minutes=30))
+    run("send", "--due", ok=True)  # the canary is clean: the rest goes over the hour
+    times = sent_times(in_workspace)
+    assert len(times) == 40 and len(delivered(in_workspace)) == 40
+    rest = times[4:]
+    assert rest[0] == later + dt.timedelta(minutes=30) and later + dt.timedelta(minutes=85) <= rest[-1] <= later + dt.timedelta(minutes=90)
