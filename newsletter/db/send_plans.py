@@ -89,8 +89,16 @@ class SendPlans:
         row = self.db.execute(f"SELECT {COLUMNS} FROM send_plans WHERE issue = ?", (issue,)).fetchone()
         return _plan(row) if row else None
 
-    def all(self) -> list[SendPlan]:
-        return [_plan(row) for row in self.db.execute(f"SELECT {COLUMNS} FROM send_plans ORDER BY issue")]
+    def going_on(self) -> list[SendPlan]:
+        """Paced and canary sends that still have rows to send and are neither paused nor cancelled
+        (cron carries them on). One index probe per plan, however many issues went out before."""
+        rows = self.db.execute(
+            f"""SELECT {COLUMNS} FROM send_plans p
+               WHERE p.paused_at IS NULL AND p.cancelled_at IS NULL AND (p.window_seconds IS NOT NULL OR p.canary_size IS NOT NULL)
+                 AND EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = p.issue AND d.state = 'pending')
+               ORDER BY p.issue"""
+        )
+        return [_plan(row) for row in rows]
 
     def save(self, plan: SendPlan) -> None:
         values = _values(plan)

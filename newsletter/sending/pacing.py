@@ -335,11 +335,9 @@ def plans_due(connection: Store, now: dt.datetime) -> list[Schedule]:
     time: when they became due): not paused, cancelled, finished or waiting for their canary."""
     plans, ledger = SendPlans(connection), Ledger(connection)
     due = []
-    for plan in plans.all():
-        if plan.paused_at or plan.cancelled_at or not (plan.window or plan.canary_size) or ledger.schedule(plan.issue) is not None:
-            continue
-        if ledger.counts(plan.issue)[State.PENDING] == 0:
-            continue
+    for plan in plans.going_on():
+        if ledger.schedule(plan.issue) is not None:
+            continue  # a delivery held for later: `send --due` sends it when it is due
         since = plan.starts_at or now
         if plan.canary_sent_at and plan.canary_wait and plan.canary_cleared_at is None:
             since = plan.canary_sent_at + plan.canary_wait
