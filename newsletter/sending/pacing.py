@@ -421,5 +421,8 @@ def end_send(workspace: Workspace, key: str, clock: Clock) -> str | None:
             with db.connection.lock(f"issue-{key}", "busy"):
                 skipped = plans.skip_rest(key)
         except Busy:
-            return f"Cancelled: issue {key} is being sent right now; that run stops before its next batch, and nobody else gets it."
+            return (
+                f"Cancelled: issue {key} is being sent right now; that run stops within about 30 seconds (the batch in flight finishes), "
+                "and nobody else gets it."
+            )
         return f"Cancelled the send of issue {key}: {skipped:,} reader(s) who had not got it yet will not."

@@ -289,3 +289,36 @@ def test_the_editor_may_send_the_rest_before_the_canary_wait_ends(in_workspace: 
         run("send", str(issue_path), "--resume", ok=True)
         assert len(delivered(in_workspace)) == 40
         assert "cleared 12:00 UTC" in run("status", str(issue_path), ok=True).output
+
+
+class CancelledMidway:
+    """A send's progress bar that runs `newsletter cancel` (as from another terminal) after the first batch."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace, self.said = workspace, ""
+
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, handled: int) -> None:
+        from newsletter.sending.core import utc_now
+        from newsletter.sending.pacing import end_send
+        from newsletter.workspace.config import load_workspace
+
+        if not self.said:
+            self.said = end_send(load_workspace(self.workspace), "7", utc_now) or ""
+
+
+@pytest.mark.slow  # real sends through the outbox, several runs
+def test_cancel_while_a_paced_send_runs_stops_it_and_skips_the_rest(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(pacing, "CHECK_EVERY", 0.0)
+    add_subscribers(in_workspace, 100)
+    add_config(in_workspace, "[send]\nbatch_size = 10\n")
+    cancelling = CancelledMidway(in_workspace)
+    sent = send_issue(prepare_issue(issue_path), over=dt.timedelta(seconds=2), progress=cancelling)
+    assert cancelling.said == "Cancelled: issue 7 is being sent right now; that run stops within about 30 seconds (the batch in flight finishes), and nobody else gets it."
+    assert sent.stopped == "cancelled: `newsletter cancel` ended the send of issue 7; nobody else gets it"
+    handed = len(delivered(in_workspace))
+    assert 5 <= handed <= 10 and counts(in_workspace, {}) == {State.SENT: handed, State.SKIPPED: 100 - handed}
+    again = run("send", str(issue_path))
+    assert again.exit_code == 1 and f"{100 - handed} reader(s) did not get it" in again.output
