@@ -93,6 +93,8 @@ def test_over_is_read_strictly_and_a_plan_is_not_changed_midway(in_workspace: Pa
     for bad, words in (("3 hours", """--over: expected a span of time such as "30m", "3h" or "1h30m" (s, m, h, d), got '3 hours'"""), ("8d", "--over: '8d' is outside 1s to 7d")):
         refused = run("send", str(issue_path), "--over", bad)
         assert refused.exit_code == 2 and words in refused.output and "Traceback" not in refused.output
+    tested = run("send", str(issue_path), "--over", "3h", "--test", "me@example.com")
+    assert tested.exit_code == 2 and "--over and --resume steer the real send: they take no --test, --test-list or --dry-run" in tested.output
     clock.stop_at = 1
     run("send", str(issue_path), "--over", "3h")
     other = run("send", str(issue_path), "--over", "1h")

@@ -128,6 +128,8 @@ def send(
         raise click.UsageError("give the issue file to send (or --due to deliver scheduled sends)")
     if worker and (test_addresses or test_list or dry_run or send_at):
         raise click.UsageError("--worker sends the issue now: it takes no --test, --test-list, --dry-run or --at")
+    if (over or resume) and (test_addresses or test_list or dry_run):
+        raise click.UsageError("--over and --resume steer the real send: they take no --test, --test-list or --dry-run")
     from ...issue.prepare import prepare_issue
     from ...sending import dry_run as plan_dry_run
     from ...sending import parse_time, send_issue, send_test_copy
