@@ -310,6 +310,34 @@ MIGRATIONS: tuple[str, ...] = (
         decided_at TEXT
     );
     """,
+    # Paced and canary sends (sending/pacing.py): each issue's plan (its window, its canary, a pause
+    # and what it saw), and which ledger rows are the canary, in the order they go.
+    """
+    CREATE TABLE send_plans (
+        issue TEXT PRIMARY KEY,
+        file TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        window_seconds INTEGER,
+        starts_at TEXT,
+        ends_at TEXT,
+        total INTEGER,
+        done_before INTEGER NOT NULL DEFAULT 0,
+        canary_share REAL,
+        canary_wait_seconds INTEGER,
+        canary_size INTEGER,
+        canary_sent_at TEXT,
+        canary_cleared_at TEXT,
+        paused_at TEXT,
+        paused_reason TEXT,
+        baseline_copies INTEGER NOT NULL DEFAULT 0,
+        baseline_hard INTEGER NOT NULL DEFAULT 0,
+        baseline_complaints INTEGER NOT NULL DEFAULT 0,
+        cancelled_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    ALTER TABLE deliveries ADD COLUMN canary INTEGER;
+    CREATE INDEX deliveries_canary ON deliveries (issue, canary) WHERE canary IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -554,6 +582,32 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         decided_at {T}
     );
     """,
+    f"""
+    CREATE TABLE send_plans (
+        issue {T} PRIMARY KEY,
+        file {T} NOT NULL,
+        provider {T} NOT NULL,
+        window_seconds INTEGER,
+        starts_at {T},
+        ends_at {T},
+        total INTEGER,
+        done_before INTEGER NOT NULL DEFAULT 0,
+        canary_share DOUBLE PRECISION,
+        canary_wait_seconds INTEGER,
+        canary_size INTEGER,
+        canary_sent_at {T},
+        canary_cleared_at {T},
+        paused_at {T},
+        paused_reason {T},
+        baseline_copies INTEGER NOT NULL DEFAULT 0,
+        baseline_hard INTEGER NOT NULL DEFAULT 0,
+        baseline_complaints INTEGER NOT NULL DEFAULT 0,
+        cancelled_at {T},
+        created_at {T} NOT NULL
+    );
+    ALTER TABLE deliveries ADD COLUMN canary INTEGER;
+    CREATE INDEX deliveries_canary ON deliveries (issue, canary) WHERE canary IS NOT NULL;
+    """,
 )
 
 assert len(POSTGRES_MIGRATIONS) == len(MIGRATIONS), "every schema step exists for both databases"
@@ -578,4 +632,5 @@ TABLES: dict[str, str] = {
     "clicks": "id",
     "issue_stories": "issue, slot",
     "subject_tests": "issue",
+    "send_plans": "issue",
 }

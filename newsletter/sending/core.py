@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..db import Database, IssueRecord, Ledger, Schedule
+from ..db import Busy, Database, IssueRecord, Ledger, Schedule
 from ..db.ledger import LeftOut
 from ..db.segments import Selection, select
 from ..db.subject_tests import SubjectTests
@@ -35,6 +35,7 @@ from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError,
 from ..workspace.config import Config, Workspace
 from ..workspace.credentials import SigningKeys, signing_keys
 from .loop import NoProgress, Progress, SendLoop
+from .pacing import Steering, plan_status, plans_due
 from .schedules import ScheduleError, plan_delivery
 from .subjects import SubjectTestOptions, SubjectTestRequest, SubjectTestSend, SubjectTestStatus, run_subject_test, subject_test_plan
 from .went_out import record_went_out
@@ -68,6 +69,7 @@ class SendReport:
     topic: str | None = None  # the topic it went to (None: the whole list)
     segment: str | None = None  # the segment it went to (None: everyone of the topic or list)
     subject_test: SubjectTestStatus | None = None  # the issue's subject test, when it has one
+    note: str | None = None  # a run that ended as its plan says (after a canary): what happens next
 
 
 def letters_for(recipients: list[Recipient], config: Config, secret: bytes, issue: str | None = None, provider: str | None = None) -> list[Letter]:
@@ -118,6 +120,8 @@ def send_issue(
     worker: bool = False,
     segment: str | None = None,
     subject_test: SubjectTestOptions | None = None,
+    over: dt.timedelta | None = None,
+    resume: bool = False,
 ) -> SendReport:
     """Send (or resume sending) a prepared issue to every active subscriber of its topic (if the
     workspace has [topics]) whom its segment matches, once each; or, with `at`, schedule it.
@@ -126,7 +130,11 @@ def send_issue(
     stops early says why in `report.stopped`.
 
     With `worker`, this run is one of several sharing the list (on any machines, against one
-    PostgreSQL ledger): each claims its own batches, and none recovers another's live rows."""
+    PostgreSQL ledger): each claims its own batches, and none recovers another's live rows.
+
+    `over` spreads the send over a window; [send] canary sends to the most engaged first; either,
+    and any send's hard bounces and complaints, may end a run early (sending/pacing.py). `resume`
+    is the editor's go for a paused send."""
     if prepared.errors:
         listed = "\n".join(f"  {finding}" for finding in prepared.errors)
         raise SendRefused(f"{prepared.path} is not ready to send; `newsletter check` reports:\n{listed}")
@@ -146,15 +154,26 @@ def send_issue(
         try:
             selection = select(db.connection.dialect, prepared.topic, workspace.config.topic_defaults, chosen, clock())
             if subject_test is not None or SubjectTests(db.connection).plan(key) is not None:
+                _refuse_paced_subject_test(workspace.config, over, resume)
                 request = SubjectTestRequest(subject_test, retry_unknown, at, segment is not None, worker)
                 report = _send_subject_test(db.ledger, prepared, selection, name, keys, request, stop or threading.Event(), progress or NoProgress(), clock)
             else:
-                report = _send_locked(db.ledger, prepared, selection, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock, helper)
+                steering = Steering.open(db.connection, prepared, name, over=over, resume=resume, worker=worker, clock=clock)
+                report = _send_locked(db.ledger, prepared, selection, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock, helper, steering)
         finally:
             if helper is not None:
                 helper.close()
     report.development_secret = keys.development
     return report
+
+
+def _refuse_paced_subject_test(config: Config, over: dt.timedelta | None, resume: bool) -> None:
+    """A subject test already sends to a share first and the rest later: pacing or a canary on top
+    of it is not built yet, and is refused rather than half applied."""
+    if over is not None or resume:
+        raise SendRefused("a subject test cannot be paced (--over) or resumed (--resume) yet; send it without them. Nothing was sent.")
+    if config.send.canary is not None:
+        raise SendRefused("a subject test cannot run with [send] canary yet (both send to a share first); remove canary from newsletter.toml for this send. Nothing was sent.")
 
 
 def chosen_segment(prepared: PreparedIssue, option: str | None) -> Segment | None:
@@ -183,13 +202,15 @@ def _send_locked(
     progress: Progress,
     clock: Clock,
     worker: Worker | None = None,
+    steering: Steering | None = None,
 ) -> SendReport:
     key = prepared.key
     workspace = prepared.workspace
     _check_identity(ledger, prepared)
     now = clock()
     saved = close_past_schedule(ledger, key, now)
-    plan = plan_delivery(key, saved, at, name, schedules_ahead(name), now)
+    ahead = None if steering is not None and steering.holds_back else schedules_ahead(name)  # a paced or canary send stays here
+    plan = plan_delivery(key, saved, at, name, ahead, now)
     if worker is not None and plan.kind != "now":
         raise SendRefused(f"issue {key} is scheduled for {plan.send_at}; --worker runs send only what is due now (cancel the schedule, or let it go out)")
     if plan.kind == "hold":
@@ -197,6 +218,8 @@ def _send_locked(
         ledger.prepare(key, selection=selection)
         schedule = Schedule(key, plan.send_at, name, "here", None, prepared.relative_path)
         ledger.hold(key, schedule)
+        if steering is not None:
+            steering.remember()
         ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, name, selection.topic)
         return SendReport(key, name, ledger.counts(key), schedule=schedule, topic=selection.topic, segment=selection.segment)
     # The provider is set up (and a scheduled batch id obtained) before the ledger changes, so a
@@ -231,12 +254,13 @@ def _send_locked(
         loop.member = selection.in_topic
         if worker is not None:
             loop.new_send_id = worker.new_send_id
-        result = loop.run()
+        result = steering.run(loop, keys.current) if steering is not None else loop.run()
     finally:
         sender.close()
     report.counts = ledger.counts(key)
     report.batches, report.stopped = result.batches, result.stopped
     report.bounced = loop.bounced
+    report.note = steering.note if steering is not None else None
     report.handed_over = pending - report.counts[State.PENDING]
     if plan.kind == "now" and not result.stopped:
         _drop_finished_schedule(ledger, key)
@@ -386,6 +410,7 @@ class DueResult:
     schedule: Schedule
     report: SendReport | None = None
     error: str | None = None  # why this one could not go out this time (it stays scheduled)
+    busy: bool = False  # another run is sending it
 
 
 def send_due(workspace: Workspace, clock: Clock = utc_now, stop: threading.Event | None = None, progress: Progress | None = None) -> list[DueResult]:
@@ -405,6 +430,10 @@ def send_due(workspace: Workspace, clock: Clock = utc_now, stop: threading.Event
                 results.append(DueResult(saved))
                 continue
             results.append(_send_held(workspace, saved, clock, stop, progress))
+        for saved in plans_due(db.connection, clock()):  # paced and canary sends carry on; one being sent is left to its run
+            result = _send_held(workspace, saved, clock, stop, progress)
+            if not result.busy:
+                results.append(result)
     return results
 
 
@@ -419,6 +448,8 @@ def _send_held(workspace: Workspace, saved: Schedule, clock: Clock, stop: thread
                 "or cancel and schedule it again"
             )
         return DueResult(saved, send_issue(prepared, saved.provider, stop=stop, progress=progress, clock=clock))
+    except Busy as exc:
+        return DueResult(saved, error=str(exc), busy=True)
     except NewsletterError as exc:
         return DueResult(saved, error=str(exc))
 
@@ -560,6 +591,7 @@ class IssueStatus:
     events: dict[str, int] = field(default_factory=dict)  # provider events (delivered, bounce...) by address
     segments: dict[str | None, dict[State, int]] = field(default_factory=dict)  # rows by the segment they went out under
     topic: str | None = None  # the topic it went out in
+    plan: list[str] = field(default_factory=list)  # a paced, canary or paused send's plan and progress, in lines
 
 
 def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> IssueStatus:
@@ -569,4 +601,5 @@ def issue_status(workspace: Workspace, key: str, clock: Clock = utc_now) -> Issu
         ledger = db.ledger
         schedule = ledger.schedule(key) if db.read_only else close_past_schedule(ledger, key, clock())
         problems = ledger.deliveries(key, [State.FAILED, State.UNKNOWN, State.SENDING])
-        return IssueStatus(ledger.counts(key), problems, schedule, ledger.issue_record(key), db.events.counts(key), ledger.segments(key), ledger.issue_topic(key))
+        plan = plan_status(db.connection, key, clock())
+        return IssueStatus(ledger.counts(key), problems, schedule, ledger.issue_record(key), db.events.counts(key), ledger.segments(key), ledger.issue_topic(key), plan)

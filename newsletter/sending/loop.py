@@ -52,6 +52,26 @@ class NoProgress:
         pass
 
 
+class Gate(Protocol):
+    """What a paced, canary or pausing send (pacing.Steering) decides for the loop."""
+
+    def admit(self, limit: int, wait: bool) -> int:
+        """How many rows the next batch may hold (0: none now); with `wait`, after waiting until some may go."""
+        ...
+
+    def halted(self) -> str | None:
+        """Why the run ends now (a pause), when admit gave 0 for it."""
+        ...
+
+
+class Unpaced:
+    def admit(self, limit: int, wait: bool) -> int:  # noqa: ARG002 (the Gate's signature)
+        return limit
+
+    def halted(self) -> str | None:
+        return None
+
+
 @dataclass
 class LoopResult:
     batches: int
@@ -87,6 +107,8 @@ class SendLoop:
         self._bouncing = Bouncing(settings.bounce_after, provider.name)
         self.new_send_id: Callable[[], str] = lambda: uuid.uuid4().hex  # a send worker's ids name the worker
         self.member: Condition = EVERYONE  # a reader still gets the issue's topic (checked again at each claim)
+        self.gate: Gate = Unpaced()
+        self.claim_rows: Callable[[str, int, str, float, Condition], Claim] = ledger.claim  # a canary claims its own rows
 
     def run(self) -> LoopResult:
         """Send until nothing is pending, the error budget is spent, or `stop` is set (Ctrl-C)."""
@@ -101,15 +123,15 @@ class SendLoop:
                 self._release(claim)
                 return LoopResult(self.batches, "stopped on request; run the same command again to resume")
             if claim is None:
-                if self._wait_for_deferred():
+                if not self.gate.halted() and self._wait_for_deferred():
                     claim = self._claim()
                     continue
-                return LoopResult(self.batches, None)
+                return LoopResult(self.batches, self.gate.halted())  # done, or paused by the gate
             self._respect_rate()
             result = BatchResult()
             future = self._hand_over(worker, claim, result)
             try:
-                upcoming = None if self.stop.is_set() else self._claim()  # while the provider works
+                upcoming = None if self.stop.is_set() else self._claim(wait=False)  # while the provider works
             except BaseException:
                 self._finish(claim, future, result)
                 raise
@@ -140,10 +162,13 @@ class SendLoop:
                 return LoopResult(self.batches, stopped)
             claim = upcoming if upcoming is not None or self.stop.is_set() else self._claim()
 
-    def _claim(self) -> Claim | None:
-        """The next batch, claimed and committed; None when no row is due."""
-        limit = min(self.settings.batch_size, self.provider.max_batch)
-        claim = self.ledger.claim(self.edition.issue, limit, self.new_send_id(), time.time(), self.member)
+    def _claim(self, wait: bool = True) -> Claim | None:
+        """The next batch, claimed and committed; None when no row is due. A paced send waits here
+        for its next batch, never while a batch is in flight (its rows would wait in `sending`)."""
+        limit = self.gate.admit(min(self.settings.batch_size, self.provider.max_batch), wait)
+        if not limit:
+            return None
+        claim = self.claim_rows(self.edition.issue, limit, self.new_send_id(), time.time(), self.member)
         return claim if claim.recipients else None
 
     def _release(self, claim: Claim | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import tomllib
@@ -74,6 +75,20 @@ def archive_address(value: str) -> str:
         if not ARCHIVE_SEGMENT.fullmatch(segment):
             raise ValueError(f"{segment!r} in the path of {value!r}: each part of the path must be letters, digits, '-', '_', '.' or '~' (not starting with '.')")
     return value
+
+
+def share_of_the_list(value: str) -> str:
+    from ..models.spans import parse_share
+
+    parse_share(value, 1, 50)
+    return value.strip()
+
+
+def canary_span(value: str) -> str:
+    from ..models.spans import parse_span
+
+    parse_span(value, dt.timedelta(minutes=5), dt.timedelta(hours=24))
+    return value.strip()
 
 
 def label_key(value: str) -> str:
@@ -159,6 +174,10 @@ class SendSettings(Strict):
     retries: Annotated[int, Field(ge=0, le=20)] = 6  # attempts after a 429, a 5xx or a refused connection
     bounce_after: Annotated[int, Field(ge=0, le=100)] = 2  # permanent refusals of an address in a row that make it bounced (0: never)
     outbox: Line = "outbox"  # Maildir folder for the outbox provider, relative to the workspace
+    # The most engaged share of the readers gets each issue first; the rest waits `canary_wait` and
+    # goes unless their hard bounces or complaints pass the limits (sending/canary.py).
+    canary: Annotated[str, AfterValidator(share_of_the_list)] | None = None  # "5%": 1% to 50%
+    canary_wait: Annotated[str, AfterValidator(canary_span)] = "30m"  # 5m to 24h
 
 
 class SmtpSettings(Strict):

@@ -22,17 +22,20 @@ from newsletter.models import State
 
 def kill_and_resume(
     workspace: Path, issue_path: Path, env: dict[str, str], delivered: Callable[[], Counter[str]], *, kills: int, batch: int, seed: int = 20261207,
-    pause: tuple[float, float] = (0.0, 0.3), args: list[str] | None = None, waiting: State | None = None,
+    pause: tuple[float, float] = (0.0, 0.3), args: tuple[str, ...] = (), settle: bool = True,
+    command: list[str] | None = None, waiting: State | None = None,
 ) -> dict[str, State]:
     """`newsletter send` SIGKILLed `kills` times (each run started afresh), then run to the end;
     returns each reader's final state after checking reconcile(). Each kill lands once that run has
     got something accepted, plus a random `pause`: on a loaded machine start-up time varies tenfold,
     so a kill timed from the start would often land before sending or after the end.
 
-    `args`: the command after `newsletter` (default: send ISSUE), e.g. a subject test's options or
-    `send --due`. `waiting`: rows in this state are still to be sent (a subject test's held readers)
-    and are left out of the reconciliation."""
-    command = [sys.executable, "-m", "newsletter", *(args or ["send", str(issue_path)])]
+    `args`: more options for every run (`--over 6s`). `command`: the whole command after
+    `newsletter` instead (default: send ISSUE), e.g. a subject test's options or `send --due`.
+    `waiting`: rows in this state are still to be sent (a subject test's held readers) and are left
+    out of the reconciliation. Without `settle`, rows may be left pending (a canary's rest waits):
+    the caller reconciles."""
+    command = [sys.executable, "-m", "newsletter", *(command or ["send", str(issue_path)]), *args]
     chance = random.Random(seed)
     landed = 0
     for _ in range(kills):
@@ -52,6 +55,8 @@ def kill_and_resume(
     assert "Traceback" not in final.stderr
     assert landed == kills, "the sends were too quick for all the kills to land"
     rows = ledger_states(workspace)
+    if not settle:
+        return rows
     unknown = reconcile({email: state for email, state in rows.items() if state != waiting}, delivered())
     assert len(unknown) <= kills * batch  # at most one batch in flight per kill
     return rows

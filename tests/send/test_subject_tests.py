@@ -391,7 +391,7 @@ def test_killed_in_the_test_and_in_the_rest_each_reader_gets_one_copy(workspace:
     delivered = delivered_from(workspace)
     options = ["send", str(issue_path), "--test-subjects", "40%", "--decide-after", "30m"]
 
-    tested = kill_and_resume(workspace, issue_path, env, delivered, kills=2, batch=10, pause=(0.0, 0.2), args=options, waiting=State.SCHEDULED)
+    tested = kill_and_resume(workspace, issue_path, env, delivered, kills=2, batch=10, pause=(0.0, 0.2), command=options, waiting=State.SCHEDULED)
     with Database(workspace / "subscribers.db") as db:
         placed = variants(db)
         held = db.ledger.counts("7")[State.SCHEDULED]
@@ -404,7 +404,7 @@ def test_killed_in_the_test_and_in_the_rest_each_reader_gets_one_copy(workspace:
     assert 70 < held < 170
 
     # batch=30: the bound on unknown rows also counts the two batches the test phase's kills left
-    kill_and_resume(workspace, issue_path, env, delivered, kills=1, batch=30, pause=(0.0, 0.2), args=["send", "--due"])
+    kill_and_resume(workspace, issue_path, env, delivered, kills=1, batch=30, pause=(0.0, 0.2), command=["send", "--due"])
     rows = ledger_states(workspace)
     reconcile(rows, delivered())
     assert sorted(rows) == everyone

@@ -107,6 +107,8 @@ class _Bar:
 )
 @click.option("--test-subjects", metavar="SHARE", help="Test the issue's `subjects:` on SHARE of the readers (e.g. 20%), split evenly; the rest get the winner.")
 @click.option("--decide-after", metavar="DURATION", help="With --test-subjects: how long the test runs (30m to 7d, e.g. 4h) before `send --due` sends the winner to the rest.")
+@click.option("--over", "over", metavar="SPAN", help="Spread the send evenly over SPAN (e.g. 3h, 90m); a re-run or `send --due` goes on at the same pace.")
+@click.option("--resume", is_flag=True, help="Go on with a send that paused on hard bounces or complaints (or a canary before its wait ends): your decision, never cron's.")
 def send(
     issue_file: Path | None,
     provider: str | None,
@@ -120,19 +122,30 @@ def send(
     segment: str | None,
     test_subjects: str | None,
     decide_after: str | None,
+    over: str | None,
+    resume: bool,
 ) -> None:
     """Send ISSUE_FILE to every active subscriber (of its topic, in its segment), once each. Run it again to resume."""
     if due:
-        if issue_file or test_addresses or test_list or dry_run or retry_unknown or send_at or provider or worker or segment is not None or test_subjects or decide_after:
+        others = (issue_file, test_addresses, test_list, dry_run, retry_unknown, send_at, provider, worker, segment is not None, test_subjects, decide_after, over, resume)
+        if any(others):
             raise click.UsageError("--due takes no issue file and no other option: it sends every scheduled issue whose time has come")
         return _send_due()
     if issue_file is None:
         raise click.UsageError("give the issue file to send (or --due to deliver scheduled sends)")
     if worker and (test_addresses or test_list or dry_run or send_at):
         raise click.UsageError("--worker sends the issue now: it takes no --test, --test-list, --dry-run or --at")
+    if (over or resume) and (test_addresses or test_list or dry_run):
+        raise click.UsageError("--over and --resume steer the real send: they take no --test, --test-list or --dry-run")
     from ...issue.prepare import prepare_issue
     from ...sending import dry_run as plan_dry_run
     from ...sending import parse_time, send_issue, send_test_copy
+    from ...sending.pacing import parse_over
+
+    try:
+        window = parse_over(over) if over is not None else None
+    except ValueError as exc:
+        raise click.UsageError(f"--over: {exc}") from None
 
     subject_test = _subject_test(test_subjects, decide_after, bool(test_addresses or test_list or dry_run))
     addresses = list(test_addresses) + (_read_test_list(test_list) if test_list else [])
@@ -149,7 +162,9 @@ def send(
     bar = _Bar()
     try:
         with ctrl_c_finishes_the_batch(stop):
-            report = send_issue(prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar, worker=worker, segment=segment, subject_test=subject_test)
+            report = send_issue(
+                prepared, name, retry_unknown=retry_unknown, at=when, stop=stop, progress=bar, worker=worker, segment=segment, subject_test=subject_test, over=window, resume=resume
+            )
     finally:
         bar.stop()
     _print_report(report, issue_file)
@@ -240,18 +255,11 @@ def _print_report(report: SendReport, issue_file: Path) -> None:
         click.secho("NEWSLETTER_SECRET is not set: the outbox signs links with the development secret.", fg="yellow", err=True)
     if report.retried_unknown:
         click.echo(f"{report.retried_unknown} recipient(s) with an unknown outcome will be sent again.")
-    if report.schedule and report.schedule.held_by == "here":
-        click.echo(
-            f"Scheduled: issue {report.issue} goes out via {SHOWN[report.provider]} at {report.schedule.send_at.isoformat()}, held here until then. "
-            "`newsletter send --due` delivers it when the time comes: run it from cron every minute (see README). "
-            f"`newsletter cancel {shown}` cancels it."
-        )
-    elif report.schedule:
-        click.echo(f"Scheduled: {SHOWN[report.provider]} delivers issue {report.issue} at {report.schedule.send_at.isoformat()} (`newsletter cancel {shown}` cancels it).")
+    _print_schedule(report, shown)
     counts = report.counts
     if report.topic or report.segment:
         click.echo(f"To {_audience(report.topic, report.segment)}.")
-    if not report.batches and not report.schedule:
+    if not report.batches and not report.schedule and not report.stopped and not report.note:
         click.echo(_nothing_to_send(report.issue, counts, shown, report.topic or report.segment))
     _print_counts(counts)
     if report.batches:
@@ -268,8 +276,22 @@ def _print_report(report: SendReport, issue_file: Path) -> None:
             err=True,
         )
     print_subject_test(report.subject_test)
+    if report.note:
+        click.echo(report.note)
     if report.stopped:
         raise click.ClickException(report.stopped)
+
+
+def _print_schedule(report: SendReport, shown: str) -> None:
+    """The delivery time of a run that scheduled rather than sent."""
+    if report.schedule and report.schedule.held_by == "here":
+        click.echo(
+            f"Scheduled: issue {report.issue} goes out via {SHOWN[report.provider]} at {report.schedule.send_at.isoformat()}, held here until then. "
+            "`newsletter send --due` delivers it when the time comes: run it from cron every minute (see README). "
+            f"`newsletter cancel {shown}` cancels it."
+        )
+    elif report.schedule:
+        click.echo(f"Scheduled: {SHOWN[report.provider]} delivers issue {report.issue} at {report.schedule.send_at.isoformat()} (`newsletter cancel {shown}` cancels it).")
 
 
 def _audience(topic: str | None, segment: str | None) -> str:
@@ -366,6 +388,8 @@ def status(issue_file: Path) -> None:
     for state, count in found.counts.items():
         click.echo(f"  {state:>9}  {count}")
     _print_segments(found.segments)
+    for line in found.plan:
+        click.echo(line)
     for delivery in found.problems:
         click.echo(f"  {delivery.state}: {delivery.email}: {delivery.detail or ''}")
     if found.events:
@@ -399,12 +423,17 @@ def status(issue_file: Path) -> None:
 @click.command()
 @click.argument("issue_file", type=IssuePath)
 def cancel(issue_file: Path) -> None:
-    """Cancel a delivery scheduled with `send --at`."""
+    """Cancel a delivery scheduled with `send --at`, or end a canary, paced or paused send (the rest is skipped)."""
     from ...publish import page_nobody_received
     from ...sending import cancel_schedule
+    from ...sending.core import utc_now
+    from ...sending.pacing import end_send
 
     workspace, issue = issue_and_workspace(issue_file)
     key = str(issue.number)
+    ended = end_send(workspace, key, utc_now)
+    if ended is not None:
+        return click.echo(ended)
     done = cancel_schedule(workspace, key)
     for cancelled in (done, *done.others):
         _say_cancelled(cancelled)
