@@ -29,6 +29,7 @@ from ..db import Database, Ledger, Schedule
 from ..db.subject_tests import Decision, SubjectTestPlan, SubjectTests, VariantFigures
 from ..errors import NewsletterError
 from ..models import Email, Letter, Outcome, Recipient, RecipientStatus, State
+from ..models.spans import parse_span, show_span
 from ..providers.base import Batch, Edition, Provider, Report
 from ..render.pipeline import mjml_title
 from .loop import Progress, SendLoop
@@ -47,7 +48,6 @@ LONGEST_WINDOW = dt.timedelta(days=7)  # a week on, the rest's issue is old news
 CONFIDENCE = 0.95
 LETTERS = "ABCD"  # how status names the variants
 SHARE = re.compile(r"\s*([0-9]{1,3})\s*%?\s*")
-DURATION = re.compile(r"(?=[0-9])(?:([0-9]{1,4})d)?(?:([0-9]{1,4})h)?(?:([0-9]{1,5})m)?")
 MEASURES = {"off": "opens", "aggregate": "clicks", "reader": "readers who clicked"}
 OPENS_CAVEAT = (
     'decided by opens, since [tracking] clicks = "off": opens by machines were left out, but an open is no proof of reading '
@@ -93,17 +93,15 @@ def parse_options(share: str, decide_after: str | None) -> SubjectTestOptions:
 
 
 def parse_window(text: str) -> dt.timedelta:
-    found = DURATION.fullmatch(text.strip())
-    if found is None:
-        raise SubjectTestError(f"--decide-after {text}: expected a duration such as 30m, 4h, 1h30m or 2d")
-    days, hours, minutes = (int(part or 0) for part in found.groups())
-    return dt.timedelta(days=days, hours=hours, minutes=minutes)
+    """--decide-after, read as every span of time the tool takes (models/spans.py)."""
+    try:
+        return parse_span(text, dt.timedelta(0), dt.timedelta(days=3650))
+    except ValueError:
+        raise SubjectTestError(f"--decide-after {text}: expected a duration such as 30m, 4h, 1h30m or 2d") from None
 
 
 def format_window(window: dt.timedelta) -> str:
-    minutes = int(window.total_seconds() // 60)
-    days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    return "".join(f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if value) or "0m"
+    return show_span(window)
 
 
 # --- who gets which subject ----------------------------------------------------------------------

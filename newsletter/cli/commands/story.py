@@ -103,17 +103,20 @@ def _source_clicked(issue_file: Path, source: str | None) -> str | None:
     """The line on how the source's earlier stories were clicked, when far from the median story;
     None without a database, without measured clicks, or with the database out of reach (a
     drafted story never waits on it)."""
-    from ...db import Database, StoreError
+    from ...db import Database
+    from ...errors import NewsletterError
     from ...report.stories import source_note
     from ...workspace.config import load_workspace
 
-    workspace = load_workspace(issue_file.parent)
-    if not source or not workspace.database.exists():
+    if not source:
         return None
-    try:
+    try:  # an issue file outside a workspace, a broken setting or an unreachable database: no note
+        workspace = load_workspace(issue_file.parent)
+        if not workspace.database.exists():
+            return None
         with Database(workspace.database, read_only=True) as db:
             return source_note(db, source)
-    except StoreError:
+    except NewsletterError:
         return None
 
 
