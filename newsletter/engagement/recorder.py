@@ -156,7 +156,7 @@ class Recorder:
     # Writing a batch.
 
     def _write(self, batch: list[Hit]) -> None:
-        with Database(self.location, create=False) as db:
+        with Database(self.location) as db:  # created if missing, as every request of the app does
             store = ClickBatches(db.connection)
             copies = self._copies(store, batch)
             hits = [hit for hit in batch if hit.is_click]
