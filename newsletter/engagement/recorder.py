@@ -72,6 +72,7 @@ class Recorder:
         self._recent: dict[tuple[str, str], list[tuple[float, str, int]]] = {}  # a copy's last clicks: (time, url, row id)
         self._failing = False
         self._dropped_said = 0
+        self._closed = False
         atexit.register(self.stop)
 
     # The request's side: never waits for the database.
@@ -141,7 +142,11 @@ class Recorder:
 
     def stop(self) -> None:
         """Write what is queued and stop the thread (a clean shutdown loses nothing). With the
-        database down, tries for STOP_RETRY_SECONDS, then says how many were not written."""
+        database down, tries for STOP_RETRY_SECONDS, then says how many were not written. Once
+        only: atexit calls it again after gunicorn's worker_exit or the server's stop did."""
+        if self._closed:
+            return
+        self._closed = True
         self._stopped.set()
         self._wake.set()
         thread = self._thread

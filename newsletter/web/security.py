@@ -22,7 +22,9 @@ AUTOSUBMIT_SCRIPT = (
     '["pointermove","pointerdown","keydown","touchstart","wheel"].forEach(function(t){addEventListener(t,go,{passive:true});});})();'
 )
 
-TOKEN_IN_URL = re.compile(r"(token=|/confirm/)[^\s&\"' ]+")
+# A signed token, and the reader part of a tracked link or pixel (it names the reader: kept out of
+# logs, so that clicks = "aggregate" stores nothing per person anywhere).
+TOKEN_IN_URL = re.compile(r"(token=|/confirm/|/r/[^/\s?]+/[^/\s?]+/[^/\s?]+/|/o/[^/\s?]+/)[^\s&\"'?/ ]+")
 
 
 def csp_hash(text: str) -> str:
