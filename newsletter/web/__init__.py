@@ -30,7 +30,7 @@ from ..workspace.config import Workspace, load_workspace
 from ..workspace.credentials import MAKE_ONE, SECRET, SigningKeys, signing_keys, workspace_from_environment
 from .archive import register_archive
 from .clicks import click_target, clicks
-from .extensions import csrf
+from .extensions import csrf, limiter
 from .pages import pages
 from .rate_storage import check_storage_client, init_limiter
 from .security import TrustedProxies, content_security_policy, redact_tokens, security_headers
@@ -83,6 +83,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(webhooks)
     app.register_blueprint(clicks)
+    limiter.exempt(clicks)  # no limit applies to a redirect: skip the check (half its time)
     allow_signups_from(app, loaded.config.web.allowed_origins)
     register_archive(app, loaded.config.newsletter.archive_path)
     policy = content_security_policy(here.brand_style)

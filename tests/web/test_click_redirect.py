@@ -104,7 +104,7 @@ def test_a_click_right_after_delivery_and_a_head_request_are_kept_apart_as_machi
 
 
 @pytest.mark.slow
-def test_several_links_of_one_copy_at_once_are_a_scanners_burst_even_across_batches(apps: Apps, workspace: Path) -> None:
+def test_several_links_of_one_copy_at_once_are_a_scanners_burst_even_across_batches(database, apps: Apps, workspace: Path) -> None:
     messages = send_sample(workspace)
     location = location_of(workspace)
     backdate_deliveries(location)
