@@ -23,6 +23,7 @@ import math
 import os
 import queue
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -183,8 +184,17 @@ def warm(port: int, tls: ssl.SSLContext, paths: list[str]) -> int:
     return load(port, tls, paths, 50.0, 0.4)[1].get(302, 0)
 
 
+def gunicorn_times(log: Path, skip: int) -> list[float]:
+    """The time gunicorn took for each 302 it logged (ms), past the first `skip` (warming up)."""
+    found = [int(match.group(1)) / 1000 for match in re.finditer(r"^TIMED GET 302 (\d+)$", log.read_text(errors="replace"), re.M)]
+    return found[skip:]
+
+
 def run(rate: float, seconds: float) -> bool:
     os.environ["NEWSLETTER_SECRET"] = secrets.token_urlsafe(32)  # this process signs the links with it too
+    # Each access log line with the time the request took inside gunicorn (µs): the app's own share,
+    # apart from nginx, TLS and the client on the same machine.
+    os.environ["GUNICORN_CMD_ARGS"] = '--access-logformat "TIMED %(m)s %(s)s %(D)s"'
     env = dict(os.environ)
     folder = Path(tempfile.mkdtemp(prefix="redirect-bench-"))
     running: list[subprocess.Popen[bytes]] = []
@@ -193,7 +203,7 @@ def run(rate: float, seconds: float) -> bool:
         workspace, paths = build_workspace(folder)
         warm_paths = paths[:10]
 
-        baseline, baseline_nginx, _ = start_baseline(folder, {**env, "NEWSLETTER_WORKSPACE": str(workspace)})
+        baseline, baseline_nginx, baseline_log = start_baseline(folder, {**env, "NEWSLETTER_WORKSPACE": str(workspace)})
         running.append(baseline)
         servers.append(baseline_nginx)
         base_tls = ssl.create_default_context(cafile=str(baseline_nginx.certificate))
@@ -202,7 +212,7 @@ def run(rate: float, seconds: float) -> bool:
         assert app.nginx is not None
         servers.append(app.nginx)
         tls = app.tls()
-        warm(baseline_nginx.port, base_tls, warm_paths)
+        base_warm = warm(baseline_nginx.port, base_tls, warm_paths)
         warm_clicks = warm(app.nginx_port, tls, warm_paths)
 
         # Both run all along, loaded in turns of ROUND_SECONDS: what else this machine does at the
@@ -238,8 +248,12 @@ def run(rate: float, seconds: float) -> bool:
         print(f"load: {rate:g} requests/s for {seconds:g} s, open-loop, {CLIENTS} kept-alive TLS connections to nginx; gunicorn 2 workers x 4 threads")
         print(f"redirect:  {sum(statuses.values()):,} requests sent, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms  (status {dict(sorted(statuses.items()))})")
         base_codes = dict(sorted(base_statuses.items()))
+        inside, base_inside = gunicorn_times(app.gunicorn_log, warm_clicks), gunicorn_times(baseline_log, base_warm)
         print(f"baseline:  {sum(base_statuses.values()):,} requests sent, p50 {b50:.1f} ms, p99 {b99:.1f} ms, max {max(base_latencies):.1f} ms  (fixed 302: {base_codes})")
         print(f"ratio (redirect / baseline): p50 {p50 / b50:.2f}x, p99 {p99 / b99:.2f}x")
+        i50, i99, j50, j99 = (percentile(inside, 0.5), percentile(inside, 0.99), percentile(base_inside, 0.5), percentile(base_inside, 0.99))
+        print(f"inside gunicorn (its access log): redirect p50 {i50:.2f} ms, p99 {i99:.2f} ms; baseline p50 {j50:.2f} ms, p99 {j99:.2f} ms", end="")
+        print(f" ({len(inside):,} and {len(base_inside):,} requests)")
         print(f"clicks in the database after a clean stop (exit {stopped}): {found:,} of {answered:,} redirects answered", end="")
         print(f" ({warm_clicks} of them warming up; {machines:,} marked as a machine's); loss: {loss}")
         errors = [line for line in app.logs().splitlines() if "Traceback" in line or "[ERROR]" in line or "not recorded" in line]
