@@ -75,13 +75,14 @@ def baseline_app():  # type: ignore[no-untyped-def]  # gunicorn calls it: `redir
     return app
 
 
-def build_workspace(folder: Path) -> tuple[Path, list[str]]:
+def build_workspace(folder: Path, clicks: str = "aggregate") -> tuple[Path, list[str]]:
     """The fixture workspace with the README's proxy settings and READERS readers; their links."""
     workspace = folder / "workspace"
     (workspace / "templates").mkdir(parents=True)
     (workspace / "issues").mkdir()
     shutil.copy(SMALL_ISSUE, workspace / "issues" / "2026-12-01.yaml")
-    (workspace / "newsletter.toml").write_text(CONFIG + "\n" + deployment.proxy_settings(), encoding="utf-8")
+    settings = CONFIG + "\n" + deployment.proxy_settings() + f'\n[tracking]\nclicks = "{clicks}"\n'
+    (workspace / "newsletter.toml").write_text(settings, encoding="utf-8")
     with Database(workspace / "subscribers.db") as db:
         db.subscribers.upsert(Subscriber(f"reader{n:05d}@example.com", None, {}) for n in range(READERS))
         public_ids = [s.public_id for s in db.subscribers.all() if s.public_id]
@@ -190,7 +191,7 @@ def gunicorn_times(log: Path, skip: int) -> list[float]:
     return found[skip:]
 
 
-def run(rate: float, seconds: float) -> bool:
+def run(rate: float, seconds: float, clicks: str = "aggregate") -> bool:
     os.environ["NEWSLETTER_SECRET"] = secrets.token_urlsafe(32)  # this process signs the links with it too
     # Each access log line with the time the request took inside gunicorn (µs): the app's own share,
     # apart from nginx, TLS and the client on the same machine.
@@ -200,7 +201,7 @@ def run(rate: float, seconds: float) -> bool:
     running: list[subprocess.Popen[bytes]] = []
     servers: list[nginx_server.Server] = []
     try:
-        workspace, paths = build_workspace(folder)
+        workspace, paths = build_workspace(folder, clicks)
         warm_paths = paths[:10]
 
         baseline, baseline_nginx, baseline_log = start_baseline(folder, {**env, "NEWSLETTER_WORKSPACE": str(workspace)})
@@ -280,8 +281,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=SECONDS, help=f"how long each load runs (default {SECONDS:g}; use 10 while developing)")
     parser.add_argument("--rate", type=float, default=RATE, help=f"requests per second (default {RATE:g})")
+    parser.add_argument("--clicks", choices=["aggregate", "reader", "off"], default="aggregate", help="[tracking] clicks (off: no recording, to see its cost)")
     args = parser.parse_args()
-    sys.exit(0 if run(args.rate, args.seconds) else 1)
+    sys.exit(0 if run(args.rate, args.seconds, args.clicks) else 1)
 
 
 if __name__ == "__main__":
