@@ -29,7 +29,8 @@ from ..errors import ConfigError
 from ..workspace.config import Workspace, load_workspace
 from ..workspace.credentials import MAKE_ONE, SECRET, SigningKeys, signing_keys, workspace_from_environment
 from .archive import register_archive
-from .extensions import csrf
+from .clicks import click_target, clicks
+from .extensions import csrf, limiter
 from .pages import pages
 from .rate_storage import check_storage_client, init_limiter
 from .security import TrustedProxies, content_security_policy, redact_tokens, security_headers
@@ -81,6 +82,8 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     init_limiter(app, loaded)  # a sentence, not a traceback, when the storage cannot be used
     app.register_blueprint(pages)
     app.register_blueprint(webhooks)
+    app.register_blueprint(clicks)
+    limiter.exempt(clicks)  # no limit applies to a redirect: skip the check (half its time)
     allow_signups_from(app, loaded.config.web.allowed_origins)
     register_archive(app, loaded.config.newsletter.archive_path)
     policy = content_security_policy(here.brand_style)
@@ -107,8 +110,8 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     @app.after_request
     def headers(response: Response) -> Response:
         location = response.headers.get("Location")
-        if location and not same_origin(location, public):
-            response.headers["Location"] = "/"  # never to a host other than base_url's
+        if location and not same_origin(location, public) and location != click_target():
+            response.headers["Location"] = "/"  # never to a host other than base_url's, but a genuine tracked link's
         # A view that set its own policy keeps it (the archive's pages: see archive.py).
         response.headers.update(security_headers(response.headers.get("Content-Security-Policy") or policy))
         return response

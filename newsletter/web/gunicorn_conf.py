@@ -55,6 +55,15 @@ def on_starting(server: Arbiter) -> None:  # noqa: ARG001  # gunicorn's hook sig
         raise SystemExit(1) from None
 
 
+def worker_exit(server: Arbiter, worker: ThreadWorker) -> None:  # noqa: ARG001  # gunicorn's hook signature
+    """A worker leaving (a clean stop, a restart, max_requests) writes the clicks it has not
+    written yet: its recorder's thread dies with it."""
+    app = getattr(worker, "wsgi", None)
+    here = app.extensions.get("newsletter") if app is not None and hasattr(app, "extensions") else None
+    if here is not None:
+        here.recorder.stop()
+
+
 logger_class = RedactingLogger
 accesslog = "-"
 workers = 2

@@ -23,6 +23,10 @@ AUTOSUBMIT_SCRIPT = (
 )
 
 TOKEN_IN_URL = re.compile(r"(token=|/confirm/)[^\s&\"' ]+")
+# The reader part of a tracked link or pixel (web/clicks.py) names the reader: kept out of logs, so
+# that clicks = "aggregate" stores nothing per person anywhere. Only at a path's start: a link in ?u=
+# may have /r/ in it too.
+READER_IN_URL = re.compile(r"(?<![^\s\"])(/r/[^/\s?]+/[^/\s?]+/[^/\s?]+/|/o/[^/\s?]+/)[^\s&\"'?/ ]+")
 
 
 def csp_hash(text: str) -> str:
@@ -56,7 +60,7 @@ def security_headers(policy: str) -> dict[str, str]:
 
 def redact_tokens(text: str) -> str:
     """A URL or log line with every token replaced by [token]."""
-    return TOKEN_IN_URL.sub(r"\1[token]", text)
+    return READER_IN_URL.sub(r"\1[token]", TOKEN_IN_URL.sub(r"\1[token]", text))
 
 
 def client_group(address: str | None) -> str:

@@ -62,6 +62,7 @@ class Running:
         here = self.app.extensions.get("newsletter") if self.app is not None else None
         if here is not None:
             here.sender.stop()  # the queued notices' sender goes with the server
+            here.recorder.stop()  # and the clicks not yet written are written
 
 
 def start(app: Flask, host: str, port: int) -> Running:

@@ -12,6 +12,7 @@ from flask import current_app, render_template
 from markupsafe import Markup
 
 from ..db import Database, StoreError
+from ..engagement.recorder import Recorder
 from ..i18n.catalogue import labels
 from ..render.pipeline import Renderer
 from ..render.theme import Palette, palettes
@@ -31,6 +32,7 @@ class WebSite:
     keys: SigningKeys
     notices: Notices
     sender: NoticeSender  # sends what requests queue (confirmations, welcomes), outside the request
+    recorder: Recorder  # writes the clicks and opens requests hand it, outside the request
     brand_style: str
     palettes: tuple[Palette, Palette]  # light and dark, computed once (contrast search is not free)
     words: dict[str, str] = field(default_factory=dict)  # the catalogue in the newsletter's language, [labels] on top
@@ -102,7 +104,8 @@ def make_site(workspace: Workspace, keys: SigningKeys) -> WebSite:
     style = f":root{{--accent:{light.accent};--accent-dark:{dark.accent}}}"
     notices = Notices(workspace, Renderer(workspace), keys)
     sender = NoticeSender(notices, workspace.database)
-    return WebSite(workspace, keys, notices, sender, style, (light, dark), labels(workspace.config.newsletter.language, workspace.config.labels))
+    recorder = Recorder(workspace.database, workspace.config.tracking.clicks)
+    return WebSite(workspace, keys, notices, sender, recorder, style, (light, dark), labels(workspace.config.newsletter.language, workspace.config.labels))
 
 
 def site() -> WebSite:
