@@ -102,10 +102,14 @@ class Reports:
         return [(str(url), int(clicks), int(clickers)) for url, clicks, clickers in rows]
 
     def opens(self, issue: str) -> tuple[int, int, int]:
-        """(addresses with a human open, addresses with a machine open, open events)."""
+        """(addresses with a human open, addresses with a machine open, open events). An open the
+        tool's own pixel recorded with nobody's address ([tracking] clicks = "aggregate") counts once
+        per open: there is no address to count it by."""
         row = self.db.execute(
-            """SELECT count(DISTINCT CASE WHEN detail IS DISTINCT FROM 'machine' THEN email END),
-                      count(DISTINCT CASE WHEN detail IS NOT DISTINCT FROM 'machine' THEN email END),
+            """SELECT count(DISTINCT CASE WHEN detail IS DISTINCT FROM 'machine' THEN email END)
+                        + count(CASE WHEN email IS NULL AND detail IS DISTINCT FROM 'machine' THEN 1 END),
+                      count(DISTINCT CASE WHEN detail IS NOT DISTINCT FROM 'machine' THEN email END)
+                        + count(CASE WHEN email IS NULL AND detail IS NOT DISTINCT FROM 'machine' THEN 1 END),
                       count(*)
                FROM events WHERE issue = ? AND event = 'open'""",
             (issue,),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.db import Database, Location, Server
+from newsletter.db import Database, Event, Location, Server
 from newsletter.db.clicks import Click
 from newsletter.mail.clicks import StoryLink
 from newsletter.models import Subscriber
@@ -179,6 +179,10 @@ def test_opens_are_measured_with_the_pixel_and_not_without(workspace: Path, data
     out = report(issue_file, "--opens")
     assert "opens      " not in out and re.search(r"^\s+readers\s+0\s+addresses with an open", out, re.MULTILINE), out
     assert json.loads(report(issue_file, "--opens", "--json"))["opens"]["readers"] == 0
+    # In aggregate mode the pixel's opens carry no address: each counts once, a machine's apart.
+    anonymous = [Event(f"newsletter-open-{n}", "open", None, "7", None, "2026-12-01T10:00:00+00:00", "machine" if n == 2 else None) for n in range(3)]
+    data.db.events.record(anonymous, "newsletter")
+    assert json.loads(report(issue_file, "--opens", "--json"))["opens"]["readers"] == 2
 
 
 # --- across the archive ----------------------------------------------------------------------------
