@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import random
 import re
 import socket
@@ -158,9 +157,12 @@ class SesServer(LocalServer):
 
 def start_moto() -> Any:
     """moto's server on 127.0.0.1 (a free port), started; stop() it when done."""
+    from moto.moto_server import threaded_moto_server
     from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
+    # moto's server logs every request through werkzeug's logger. Quieting that logger would also
+    # silence the web app's request lines, which other tests read (test_abuse): its handler alone.
+    threaded_moto_server.MotoRequestHandler.log_request = lambda *_args, **_kwargs: None  # type: ignore[method-assign]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     return server
