@@ -90,6 +90,7 @@ def make_valid(scaffold: str) -> str:
     return text
 
 
+@pytest.mark.slow
 def test_from_an_empty_folder_to_a_sent_issue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = repo_outputs()
     start = tmp_path / "start"

@@ -7,6 +7,8 @@ import email.policy
 import mailbox
 from pathlib import Path
 
+import pytest
+
 from newsletter.db import Database
 from newsletter.models import Subscriber
 from tests.helpers.hostile import run
@@ -29,6 +31,7 @@ def greeting(issue_path: Path) -> None:
     (templates / "email.txt.j2").write_text(text.replace("{{ issue.intro | markdown_text }}", "Hi %%name%%,\n{{ issue.intro | markdown_text }}", 1))
 
 
+@pytest.mark.slow
 def test_an_imported_name_with_markup_is_shown_not_obeyed(in_workspace: Path, issue_path: Path) -> None:
     greeting(issue_path)
     source = in_workspace / "list.csv"

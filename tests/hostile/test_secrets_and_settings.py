@@ -150,6 +150,7 @@ def test_no_providers_key_goes_to_a_plain_http_host(provider: str, in_workspace:
     assert "Traceback" not in result.output and "fixture-secret-access-key" not in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("provider", [name for name, (variable, _) in sorted(API_PROVIDERS.items()) if variable])
 @pytest.mark.parametrize("key", ["zq7-first\nzq7-second", "zq7 with spaces zq8", "zq7-0123\r\nX-Injected: 1"])
 def test_a_providers_key_of_the_wrong_shape_is_refused_and_not_printed(provider: str, key: str, in_workspace: Path, issue_path: Path, monkeypatch) -> None:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import feedparser
+import pytest
 from lxml import etree
 
 from tests.helpers.publishing import PAGES, add_issue, publish_workspace, workspace_of
@@ -65,6 +66,7 @@ def test_robots_keeps_crawlers_off_the_token_pages(published: Path) -> None:
     assert f"Sitemap: {ARCHIVE}/sitemap.xml" in lines
 
 
+@pytest.mark.slow
 def test_each_topic_has_its_own_feed_beside_the_feed_of_them_all(workspace: Path) -> None:
     from tests.helpers.workspace import add_config
 

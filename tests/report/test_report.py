@@ -355,6 +355,7 @@ def test_html_is_the_same_bytes_on_two_runs(workspace, data, tmp_path, monkeypat
     assert (tmp_path / "t1.html").read_bytes() == (tmp_path / "t2.html").read_bytes()
 
 
+@pytest.mark.slow
 def test_html_of_an_issue_never_sent(workspace, tmp_path):
     report(workspace, "--html", str(tmp_path / "r.html"))
     page = (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -49,6 +49,7 @@ def test_an_issue_with_one_failed_copy_and_the_rest_scheduled_is_not_published(s
         assert "issue-7" not in (in_workspace / path).read_text(), path
 
 
+@pytest.mark.slow
 def test_once_sendgrid_has_delivered_at_the_scheduled_time_the_issue_is_published(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     with time_machine.travel(MONDAY_7, tick=False):
         schedule_with_one_failure(sendgrid, in_workspace, issue_path)
@@ -86,6 +87,7 @@ def test_cancelling_the_send_takes_the_page_out_of_the_archive_and_sending_puts_
         assert "issue-7.html" in (in_workspace / path).read_text(), path
 
 
+@pytest.mark.slow
 def test_a_cancel_that_leaves_no_page_behind_says_nothing_about_the_archive(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     with time_machine.travel(MONDAY_7, tick=False):
         schedule_with_one_failure(sendgrid, in_workspace, issue_path)

@@ -200,6 +200,7 @@ def test_hard_bounces_during_a_long_send_pause_it_and_a_resume_counts_only_what_
     assert sorted(delivered(in_workspace)) == emails
 
 
+@pytest.mark.slow
 def test_a_send_is_not_paused_on_fewer_than_a_hundred_copies(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(pacing, "CHECK_EVERY", 0.0)
     emails = add_subscribers(in_workspace, 99)

@@ -58,6 +58,7 @@ def ledger_rows(workspace: Path) -> int:
         return sum(db.ledger.counts("7").values())
 
 
+@pytest.mark.slow
 def test_a_dry_run_fails_where_the_real_send_would_on_starttls(tls_trouble, in_workspace: Path, issue_path: Path) -> None:
     mailbox, words = tls_trouble
     add_subscribers(in_workspace, 3)

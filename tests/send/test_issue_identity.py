@@ -7,12 +7,15 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import pytest
+
 from newsletter.db import Database
 from newsletter.models import State
 from tests.helpers.cli import run
 from tests.helpers.workspace import add_subscribers
 
 
+@pytest.mark.slow
 def test_a_different_file_under_a_number_that_went_out_is_refused(in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 4)
     assert run("send", str(issue_path)).exit_code == 0
@@ -34,6 +37,7 @@ def test_a_different_file_under_a_number_that_went_out_is_refused(in_workspace: 
     assert renumbered.exit_code == 0 and "Ledger: 4 sent" in renumbered.output
 
 
+@pytest.mark.slow
 def test_an_edit_mid_send_is_allowed_and_status_says_so(in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 3)
     assert run("send", str(issue_path)).exit_code == 0

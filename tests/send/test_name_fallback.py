@@ -35,6 +35,7 @@ def readers(workspace: Path) -> None:
         db.subscribers.upsert([Subscriber("ada@example.com", "Ada <Lovelace> & Co"), Subscriber("nameless@example.com", None)])
 
 
+@pytest.mark.slow
 def test_the_outbox_copy_greets_by_name_or_the_fallback(workspace: Path, issue_path: Path, readers, monkeypatch) -> None:
     greeting(workspace)
     run("send", str(issue_path), cwd=workspace, ok=True)

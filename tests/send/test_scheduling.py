@@ -7,6 +7,7 @@ import datetime as dt
 import mailbox
 from pathlib import Path
 
+import pytest
 import time_machine
 
 from newsletter.db import Database
@@ -31,6 +32,7 @@ def outbox(workspace: Path) -> list[str]:
     return sorted(message["To"] for message in mailbox.Maildir(folder, create=False))
 
 
+@pytest.mark.slow
 def test_the_outbox_holds_a_scheduled_send_until_due_then_sends_it_once(in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 4)
     with time_machine.travel(MONDAY, tick=False):
@@ -65,6 +67,7 @@ def test_the_outbox_holds_a_scheduled_send_until_due_then_sends_it_once(in_works
     assert "Scheduled" not in run("status", str(issue_path)).output
 
 
+@pytest.mark.slow
 def test_smtp_sends_can_be_scheduled_too(smtp_server, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 3)
     with time_machine.travel(MONDAY, tick=False):
@@ -121,6 +124,7 @@ def test_a_time_in_the_past_or_unreadable_is_refused(in_workspace: Path, issue_p
     assert ledger(in_workspace) == {}
 
 
+@pytest.mark.slow
 def test_sendgrid_holds_a_send_within_72_hours_and_it_counts_as_sent_after_its_time(sendgrid, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 3)
     with time_machine.travel(MONDAY, tick=False):

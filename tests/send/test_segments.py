@@ -57,6 +57,7 @@ def states(workspace: Path) -> dict[str, State]:
         return {d.email: d.state for d in db.ledger.deliveries("7", list(State))}
 
 
+@pytest.mark.slow
 def test_without_topics_a_segment_narrows_the_whole_list(readers: list[str], issue_path: Path) -> None:
     result = run("send", issue_path, "--segment", "tag:vip", ok=True)
     assert "To the active subscribers in segment tag:vip." in result.output
@@ -101,6 +102,7 @@ def test_the_issue_files_segment_and_the_option_that_replaces_it(readers: list[s
     assert recipients(outbox(workspace)) == readers[:3]
 
 
+@pytest.mark.slow
 def test_widening_mails_only_the_new_readers_and_narrowing_unsends_nobody(readers: list[str], issue_path: Path) -> None:
     workspace = issue_path.parents[1]
     run("send", issue_path, "--segment", "tag:paused", ok=True)
@@ -170,6 +172,7 @@ def test_an_unknown_named_segment_suggests_the_close_one(readers: list[str], iss
     assert "no segment named 'vip' in [segments]; did you mean vips?" in result.output
 
 
+@pytest.mark.slow
 def test_an_unknown_topic_in_an_issue_file_is_located_by_check_send_and_build(readers: list[str], issue_path: Path) -> None:
     workspace = issue_path.parents[1]
     add_config(workspace, TOPICS)

@@ -316,6 +316,7 @@ def test_an_address_postmark_cannot_take_is_refused_before_any_request(postmark,
     assert reported["hanä@example.com"].outcome == "rejected" and postmark.requests == 0  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_a_batch_above_postmarks_size_limit_goes_in_smaller_requests(postmark, workspace: Path, monkeypatch) -> None:
     import newsletter.providers.postmark.send as postmark_send
 

@@ -80,6 +80,7 @@ def rows(workspace: Path) -> dict[str, tuple[State, str | None]]:
 # --- the payload, without any network -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_batch_is_one_email_per_reader_with_their_own_values_and_headers(workspace: Path) -> None:
     config = config_of(workspace)
     recipients = [Recipient("ada@example.com", "Ada", "id-a"), Recipient("bo@例え.jp", None, "id-b")]

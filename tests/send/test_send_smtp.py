@@ -41,6 +41,7 @@ def test_a_refused_recipient_fails_with_the_servers_words(smtp_server, in_worksp
     assert "failed: reader00002@example.com: SMTP 550 5.1.1 No such mailbox here" in status.output
 
 
+@pytest.mark.slow
 def test_a_recipient_deferred_again_and_again_is_given_up(smtp_server, fast_retries, in_workspace: Path, issue_path: Path) -> None:
     add_subscribers(in_workspace, 3)
     smtp_server.refuse["reader00001@example.com"] = "451 4.7.1 Greylisted, try later"

@@ -268,6 +268,7 @@ def test_someone_erased_twice_keeps_one_ledger_row_per_issue(location: Location)
         assert [c.channel for c in db.records.history(placeholder) if c.status == "erased"] == ["command line", "web"]
 
 
+@pytest.mark.slow
 def test_an_erased_reader_who_comes_back_is_not_sent_an_issue_they_had_again(location: Location) -> None:
     """Erasure keeps each issue's rows under a placeholder; their own new double opt-in takes the
     rows back, so a rerun of an issue they had skips them (exactly once per reader)."""

@@ -8,6 +8,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, make_dated_token, make_token
 from newsletter.models import Status, Subscriber
@@ -74,6 +76,7 @@ def test_a_new_address_is_taken_only_from_the_link_sent_to_it(client, workspace:
         assert db.subscribers.get(NEW).status == Status.UNSUBSCRIBED
 
 
+@pytest.mark.slow
 def test_a_newer_request_makes_the_earlier_link_stale(client, workspace: Path) -> None:
     ada = reader(workspace)
     ask_for(client, ada.public_id, NEW)

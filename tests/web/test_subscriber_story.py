@@ -8,6 +8,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import pytest
+
 from newsletter.db import Database
 from newsletter.mail.links import Purpose, make_token
 from newsletter.models import Status, Subscriber
@@ -40,6 +42,7 @@ def test_a_link_sent_before_an_address_change_still_unsubscribes_the_reader(work
         assert [(c.status, c.channel) for c in db.records.history(NEW)] == [("address changed", "command line"), ("unsubscribed", "one-click")]
 
 
+@pytest.mark.slow
 def test_serve_removes_signups_never_confirmed_once_a_day(workspace: Path) -> None:
     add_config(workspace, "[web]\npurge_pending_after_days = 20\n")
     long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=21)).isoformat(timespec="seconds")

@@ -55,6 +55,7 @@ def test_a_device_is_refused_and_stays_a_device(command: str, option: str, liste
     assert stat.S_ISCHR(device.lstat().st_mode)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("command", "option"), OUTPUTS)
 def test_a_symlink_is_refused_unless_followed_on_request(command: str, option: str, listed: Path, tmp_path: Path) -> None:
     target = tmp_path / "notes.txt"

@@ -147,6 +147,7 @@ class EchoingSendGrid:
         self.http.server_close()
 
 
+@pytest.mark.slow
 def test_sendgrids_words_are_masked_before_they_are_cut(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
     with Database(in_workspace / "subscribers.db") as db:
         db.subscribers.upsert([Subscriber("a@example.com")])
@@ -182,6 +183,7 @@ class EchoingSmtp(socketserver.StreamRequestHandler):
                 self.wfile.write(b"502 not here\r\n")
 
 
+@pytest.mark.slow
 def test_an_smtp_servers_words_are_masked(in_workspace: Path, issue_path: Path, monkeypatch) -> None:
     with Database(in_workspace / "subscribers.db") as db:
         db.subscribers.upsert([Subscriber("a@example.com")])

@@ -210,6 +210,7 @@ def test_a_download_with_a_forged_token_shows_no_data(client: Client, workspace:
         assert "attachment" not in (answer.headers.get("Content-Disposition") or ""), what
 
 
+@pytest.mark.slow
 def test_a_readers_own_page_cannot_mail_strangers_in_bulk(serve: Callable[..., Client], workspace: Path) -> None:
     """Each new-address request mails the address typed in: one client gets subscribe_rate of them."""
     from tests.helpers.web import outbox
