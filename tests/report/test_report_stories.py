@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.db import Database, Event, Location, Server
+from newsletter.db import Database, Event
 from newsletter.db.clicks import Click
 from newsletter.mail.clicks import StoryLink
 from newsletter.models import Subscriber
 from newsletter.report.stories import Engagement, StoryClicks
 from newsletter.report.text import story_lines
 from tests.helpers.articles import FIXTURES
+from tests.helpers.both_databases import BOTH, database, database_env
 from tests.helpers.cli import run
 from tests.helpers.workspace import ISSUE_NAME, add_config
 from tests.report.test_report import RESOURCE, assert_self_contained
@@ -29,17 +30,10 @@ R = [f"reader{n:05d}@example.com" for n in range(10)]  # the ten readers of read
 TOWELS, MAPS, COOLING = "A home robot folds towels at human speed", "Warehouse robots get a shared map format", "Liquid cooling cuts a data centre's noise in half"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BOTH)
 def env(request, in_workspace: Path) -> Mapping[str, str]:
     """Where each command keeps its data: the workspace's SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return {}
-    return {"DATABASE_URL": request.getfixturevalue("pg_url")}
-
-
-def database(workspace: Path, env: Mapping[str, str]) -> Database:
-    location: Location = Server(env["DATABASE_URL"]) if "DATABASE_URL" in env else workspace / "subscribers.db"
-    return Database(location)
+    return database_env(request)
 
 
 def send(workspace: Path, env: Mapping[str, str], number: int = 7) -> Path:

@@ -19,6 +19,7 @@ from newsletter.db.send_plans import SendPlan, SendPlans
 from newsletter.issue.prepare import prepare_issue
 from newsletter.models import State, Status
 from newsletter.sending import send_issue
+from tests.helpers.both_databases import BOTH, database, database_env
 from tests.helpers.cli import run
 from tests.helpers.exactly_once import kill_and_resume, reconcile
 from tests.helpers.outbox import delivered
@@ -29,18 +30,11 @@ WAITED = START + dt.timedelta(minutes=31)
 READERS = 200  # 5%: a canary of 10
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BOTH)
 def env(request, in_workspace: Path) -> Mapping[str, str]:
     """The environment each command runs in: the workspace's SQLite file, or a fresh PostgreSQL database."""
     add_config(in_workspace, '[send]\ncanary = "5%"\ncanary_wait = "30m"\n')
-    if request.param == "sqlite":
-        return {}
-    return {"DATABASE_URL": request.getfixturevalue("pg_url")}
-
-
-def database(workspace: Path, env: Mapping[str, str]) -> Database:
-    location: Location = Server(env["DATABASE_URL"]) if "DATABASE_URL" in env else workspace / "subscribers.db"
-    return Database(location)
+    return database_env(request)
 
 
 def readers(workspace: Path, env: Mapping[str, str], count: int = READERS) -> list[str]:

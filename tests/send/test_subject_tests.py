@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from newsletter.db import Database, Event, Location, Server
+from newsletter.db import Database, Event
 from newsletter.db.clicks import Click
 from newsletter.db.subject_tests import SubjectTests, VariantFigures
 from newsletter.issue.prepare import prepare_issue
 from newsletter.models import BatchResult, Email, Letter, Outcome, RecipientStatus, State, Status, Subscriber
 from newsletter.providers.base import Ambiguous, Batch, Edition
 from newsletter.sending.subjects import VariantSender, decide, p_value, placement, variant_at, variant_email
+from tests.helpers.both_databases import BOTH, database, database_env
 from tests.helpers.cli import run
 from tests.helpers.exactly_once import kill_and_resume, ledger_states, reconcile
 from tests.helpers.workspace import SECRET, add_config, add_subscribers
@@ -56,17 +57,10 @@ def subjects_by_reader(workspace: Path) -> dict[str, list[str]]:
     return found
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BOTH)
 def env(request, in_workspace: Path) -> Mapping[str, str]:
     """The workspace's SQLite file, or a fresh PostgreSQL database (DATABASE_URL)."""
-    if request.param == "sqlite":
-        return {}
-    return {"DATABASE_URL": request.getfixturevalue("pg_url")}
-
-
-def database(workspace: Path, env: Mapping[str, str]) -> Database:
-    location: Location = Server(env["DATABASE_URL"]) if "DATABASE_URL" in env else workspace / "subscribers.db"
-    return Database(location)
+    return database_env(request)
 
 
 def add_readers(db: Database, count: int) -> list[str]:

@@ -10,25 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.db import Database, Location, Server
 from newsletter.models import Status
 from newsletter.subscribers.rules import sign_up
+from tests.helpers.both_databases import BOTH, database, database_env
 from tests.helpers.cli import run
 
 ADA = "ada@example.com"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BOTH)
 def env(request, in_workspace: Path) -> Mapping[str, str]:
     """The environment each command runs in: the workspace's SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return {}
-    return {"DATABASE_URL": request.getfixturevalue("pg_url")}
-
-
-def database(workspace: Path, env: Mapping[str, str]) -> Database:
-    location: Location = Server(env["DATABASE_URL"]) if "DATABASE_URL" in env else workspace / "subscribers.db"
-    return Database(location)
+    return database_env(request)
 
 
 def test_show_tells_a_subscribers_story_as_text_and_json(in_workspace: Path, env: Mapping[str, str]) -> None:
