@@ -193,25 +193,35 @@ class Ledger:
         ones in address order, so the batch is one range of the pending index: it is marked (and
         later settled) with one statement rather than one per row."""
         stamp = now()
-        claimed: list[Recipient] = []
         with self.connection.transaction():
-            while not claimed:
-                rows = self.db.execute(
-                    f"""SELECT d.email, s.name, s.status, s.public_id, CASE WHEN {member.sql} THEN 1 ELSE 0 END
-                       FROM deliveries d INDEXED BY deliveries_pending LEFT JOIN subscribers s ON s.email = d.email
-                       WHERE d.issue = ? AND d.state = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)
-                       ORDER BY d.email LIMIT ?{self.connection.dialect.skip_locked(of="d")}""",
-                    (*member.params, issue, clock, limit),
-                ).fetchall()
-                if not rows:
-                    return Claim(issue, send_id, [])
-                gone = [(_why_not(status, bool(reads)), stamp, issue, email) for email, _, status, _, reads in rows if status != "active" or not reads]
-                self.db.executemany("UPDATE deliveries SET state = 'skipped', detail = ?, updated_at = ? WHERE issue = ? AND email = ?", gone)
-                claimed = [Recipient(email, name, public_id) for email, name, status, public_id, reads in rows if status == "active" and reads]
+            claimed = self.pick_due(issue, limit, clock, member, stamp)
+            if not claimed:
+                return Claim(issue, send_id, [])
             marked = self._mark_sending(issue, send_id, stamp, claimed, clock)
             if marked != len(claimed):  # the selection and the range disagree: never send on that
                 raise StoreError(f"{self.connection.path}: claimed {marked} rows for a batch of {len(claimed)}; the ledger changed under this run")
         return Claim(issue, send_id, claimed)
+
+    def pick_due(self, issue: str, limit: int, clock: float, member: Condition, stamp: str, canary: bool = False) -> list[Recipient]:
+        """Inside a claim's transaction: up to `limit` due pending rows whose readers still get the
+        issue, in address order (or, with `canary`, only the canary's rows, in canary order); rows
+        of readers who left are marked `skipped` on the way. Empty when nothing is due."""
+        source, only, order = ("deliveries d", "AND d.canary IS NOT NULL ", "d.canary") if canary else ("deliveries d INDEXED BY deliveries_pending", "", "d.email")
+        while True:
+            rows = self.db.execute(
+                f"""SELECT d.email, s.name, s.status, s.public_id, CASE WHEN {member.sql} THEN 1 ELSE 0 END
+                   FROM {source} LEFT JOIN subscribers s ON s.email = d.email
+                   WHERE d.issue = ? {only}AND d.state = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)
+                   ORDER BY {order} LIMIT ?{self.connection.dialect.skip_locked(of="d")}""",
+                (*member.params, issue, clock, limit),
+            ).fetchall()
+            if not rows:
+                return []
+            gone = [(_why_not(status, bool(reads)), stamp, issue, email) for email, _, status, _, reads in rows if status != "active" or not reads]
+            self.db.executemany("UPDATE deliveries SET state = 'skipped', detail = ?, updated_at = ? WHERE issue = ? AND email = ?", gone)
+            claimed = [Recipient(email, name, public_id) for email, name, status, public_id, reads in rows if status == "active" and reads]
+            if claimed:
+                return claimed
 
     def _mark_sending(self, issue: str, send_id: str, stamp: str, claimed: list[Recipient], clock: float) -> int:
         if self.connection.dialect.has_send_workers:

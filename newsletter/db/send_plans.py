@@ -17,9 +17,8 @@ import heapq
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..models import Recipient
 from .connection import Store, StoreError, now
-from .ledger import Claim, _why_not
+from .ledger import Claim, Ledger
 from .segments import EVERYONE, Condition
 
 CANCELLED = "the send was cancelled before their turn"
@@ -150,20 +149,9 @@ class SendPlans:
         as every claim does (a batch is settled over its range and its send id)."""
         stamp = now()
         with self.connection.transaction():
-            claimed: list[Recipient] = []
-            while not claimed:
-                rows = self.db.execute(
-                    f"""SELECT d.email, s.name, s.status, s.public_id, CASE WHEN {member.sql} THEN 1 ELSE 0 END
-                       FROM deliveries d LEFT JOIN subscribers s ON s.email = d.email
-                       WHERE d.issue = ? AND d.canary IS NOT NULL AND d.state = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)
-                       ORDER BY d.canary LIMIT ?{self.connection.dialect.skip_locked(of="d")}""",
-                    (*member.params, issue, clock, limit),
-                ).fetchall()
-                if not rows:
-                    return Claim(issue, send_id, [])
-                gone = [(_why_not(status, bool(reads)), stamp, issue, email) for email, _, status, _, reads in rows if status != "active" or not reads]
-                self.db.executemany("UPDATE deliveries SET state = 'skipped', detail = ?, updated_at = ? WHERE issue = ? AND email = ?", gone)
-                claimed = sorted(Recipient(email, name, public_id) for email, name, status, public_id, reads in rows if status == "active" and reads)
+            claimed = sorted(Ledger(self.connection).pick_due(issue, limit, clock, member, stamp, canary=True))
+            if not claimed:
+                return Claim(issue, send_id, [])
             marked = sum(
                 self.db.execute(
                     """UPDATE deliveries SET state = 'sending', send_id = ?, attempts = attempts + 1, not_before = NULL, updated_at = ?
