@@ -60,13 +60,14 @@ LAZY_COMMANDS: dict[str, str] = {
     "publish": "newsletter.cli.commands.publish:publish",
     "db": "newsletter.cli.commands.db:db",
     "bounces": "newsletter.cli.commands.bounces:bounces",
+    "webhooks": "newsletter.cli.commands.webhooks:webhooks",
 }
 
 
 # The optional parts (pyproject.toml's extras): what each is for, and the top-level modules it brings.
 # A command that reaches a missing one says which part to install, instead of stopping on a bug.
 EXTRAS: dict[str, tuple[str, frozenset[str]]] = {
-    "web": ("for the web app", frozenset({"flask", "flask_wtf", "flask_limiter", "flask_cors", "standardwebhooks", "gunicorn", "werkzeug"})),
+    "web": ("for the web app and webhooks", frozenset({"flask", "flask_wtf", "flask_limiter", "flask_cors", "standardwebhooks", "gunicorn", "werkzeug"})),
     "postgres": ("for a PostgreSQL database", frozenset({"psycopg", "psycopg_pool"})),
     "stories": ("to draft stories from articles", frozenset({"trafilatura", "justext", "lxml_html_clean", "pysbd", "text_to_num"})),
     "report": ("for the charts of report --html", frozenset({"matplotlib"})),

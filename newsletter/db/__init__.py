@@ -22,6 +22,7 @@ from .records import Change, NoticeSent, ProviderEvent, Received, Records
 from .reports import Reports
 from .story_reports import StoryReports
 from .subscribers import Confirmation, ImportCounts, Subscribers
+from .webhooks import WebhookDeliveries
 
 if TYPE_CHECKING:
     from .postgres import PostgresConnection
@@ -85,6 +86,7 @@ class Database:
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
+        self.webhook_deliveries = WebhookDeliveries(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
         """Group several changes into one transaction (all or nothing)."""

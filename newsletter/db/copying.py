@@ -31,7 +31,7 @@ def copy_database(source: Any, destination: Any) -> CopyReport:
         for table in tables:
             columns = _columns(src, table)
             report.rows[table] = _fill(dst, table, columns, _rows(src, table, columns))
-        for table in ("status_changes", "notices"):  # ids were copied as they are: new rows must number on after them
+        for table in ("status_changes", "notices", "webhook_deliveries", "webhook_attempts"):  # ids were copied as they are: new rows must number on after them
             if table in tables:
                 dst.dialect.continue_numbering(dst.db, table, "id")
         for table in tables:

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..i18n.catalogue import LABEL_KEYS, LABELS, check_placeholders
 from ..models import Layout, Line, Strict, Url
 from ..models.audience import normal_tag, topic_key_problem
+from ..models.event_types import ALL_EVENTS, EVENT_TYPES
 from .database import Location, locate
 
 CONFIG_NAME = "newsletter.toml"
@@ -340,6 +341,56 @@ class TrackingSettings(Strict):
     opens: bool = False  # a pixel; opens are never proof of reading (Apple's proxy opens everything)
 
 
+def webhook_url(value: str) -> str:
+    """https, or http to this machine only: the signed body and its signature travel in it."""
+    from ..errors import is_loopback
+
+    parts = urlsplit(value)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or "")):
+        return value
+    raise ValueError(f"expected an https:// address (http:// only to this machine, 127.0.0.1 or localhost), got {value!r}")
+
+
+def event_type(value: str) -> str:
+    if value != ALL_EVENTS and value not in EVENT_TYPES:
+        close = difflib.get_close_matches(value, EVENT_TYPES, n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        raise ValueError(f"{value!r} is not an event{hint}; the events are: {', '.join(EVENT_TYPES)}, or \"*\" for all")
+    return value
+
+
+def variable_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        # The value is not repeated: it may be the secret itself, pasted in the wrong place.
+        raise ValueError("expected the NAME of an environment variable (letters, digits and _, such as WEBHOOK_SECRET); the secret itself never goes in newsletter.toml")
+    return value
+
+
+class WebhookSettings(Strict):
+    """One `[[webhooks]]` receiver: the events it wants, signed with the secret in `secret_env`."""
+
+    url: Annotated[Url, AfterValidator(webhook_url)]
+    events: Annotated[list[Annotated[str, AfterValidator(event_type)]], Field(min_length=1)]
+    secret_env: Annotated[Line, AfterValidator(variable_name)]  # the variable holding its whsec_... secret
+    name: Line | None = None  # how logs refer to it; default: the url's host
+
+    @property
+    def label(self) -> str:
+        return self.name or (urlsplit(self.url).hostname or self.url)
+
+    def wants(self, kind: str) -> bool:
+        return ALL_EVENTS in self.events or kind in self.events
+
+
+def distinct_webhook_names(value: list[WebhookSettings]) -> list[WebhookSettings]:
+    seen: set[str] = set()
+    for hook in value:
+        if hook.label in seen:
+            raise ValueError(f"two webhooks are called {hook.label!r}; give each a `name` of its own (deliveries are recorded by name)")
+        seen.add(hook.label)
+    return value
+
+
 # The chat APIs `[story] llm` names, all spoken to the OpenAI way, and what each one's other settings
 # default to: (llm_base_url, llm_key_env, llm_model). A local Ollama asks for no key.
 LLM_PROVIDERS: dict[str, tuple[str, str | None, str]] = {
@@ -395,6 +446,8 @@ class Config(Strict):
     topics: dict[TopicKey, TopicSettings] = {}
     # Named segments (`ai_readers = "tag:ai and not tag:paused"`), usable wherever an expression is.
     segments: dict[TopicKey, Line] = {}
+    # Receivers of the tool's events, signed the Standard Webhooks way (newsletter/webhooks_out/).
+    webhooks: Annotated[list[WebhookSettings], AfterValidator(distinct_webhook_names)] = []
 
     @property
     def default_topic(self) -> str | None:
@@ -535,6 +588,8 @@ def _setting(loc: ErrorPlace) -> ErrorPlace:
 def _did_you_mean(loc: ErrorPlace) -> str:
     """ ", did you mean `postal_address`?" for a near miss of a known key; else a list of them."""
     model: Any = Config
+    if len(loc) > 2 and loc[0] == "webhooks" and isinstance(loc[1], int):
+        model, loc = WebhookSettings, loc[2:]  # a key of one [[webhooks]] table
     for part in loc[:-1]:
         field = model.model_fields.get(part) if isinstance(part, str) else None
         if field is None or not isinstance(field.annotation, type):
@@ -547,12 +602,14 @@ def _did_you_mean(loc: ErrorPlace) -> str:
 
 def _toml_line(source: str, loc: ErrorPlace) -> int:
     """The line of a setting (table, key) in newsletter.toml, or of its table, or 1."""
+    if len(loc) > 1 and isinstance(loc[1], int):
+        return _array_table_line(source, str(loc[0]), loc[1], str(loc[2]) if len(loc) > 2 else None)
     table = ".".join(str(part) for part in loc[:-1])
     key = str(loc[-1]) if loc else ""
     current, table_line = "", None
     for number, line in enumerate(source.splitlines(), start=1):
         text = line.strip()
-        header = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\]", text)
+        header = re.fullmatch(r"\[\[?\s*([^\[\]]+?)\s*\]\]?", text)  # [table] or [[array of tables]]
         if header:
             current = header.group(1)
             if current in (table, key):
@@ -561,6 +618,23 @@ def _toml_line(source: str, loc: ErrorPlace) -> int:
         if current == table and re.match(rf"[\"']?{re.escape(key)}[\"']?\s*=", text):
             return number
     return table_line or 1
+
+
+def _array_table_line(source: str, table: str, index: int, key: str | None) -> int:
+    """The line of `key` in the index-th [[table]] (counted from 0), or of that [[table]] header, or 1."""
+    seen, header_line = -1, None
+    for number, line in enumerate(source.splitlines(), start=1):
+        text = line.strip()
+        if text.startswith("["):
+            inside = re.fullmatch(rf"\[\[\s*{re.escape(table)}\s*\]\]", text) is not None
+            seen += inside
+            header_line = number if inside and seen == index else header_line
+            if seen > index or (seen == index and not inside):
+                break
+            continue
+        if seen == index and key and re.match(rf"[\"']?{re.escape(key)}[\"']?\s*=", text):
+            return number
+    return header_line or 1
 
 
 def _dotted(loc: ErrorPlace) -> str:

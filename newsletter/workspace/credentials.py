@@ -161,6 +161,31 @@ def webhook_secret(variable: str) -> str:
     return os.environ.get(variable, "").strip()
 
 
+WHSEC = re.compile(r"whsec_[A-Za-z0-9+/]{16,}={0,2}")  # Standard Webhooks: whsec_ then base64, 24 bytes or more as Svix makes them
+
+
+def outgoing_webhook_secret(variable: str, setting: str) -> str:
+    """The whsec_... secret that signs the deliveries to one [[webhooks]] receiver, from the
+    variable its `secret_env` names (`setting` says which). From then on `mask_secrets` hides it."""
+    import base64
+    import binascii
+
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        raise ConfigError(f"{setting}: the environment variable {variable} is not set; it holds the receiver's whsec_... signing secret")
+    _read_variables.add(variable)
+    try:
+        key = base64.b64decode(value.removeprefix("whsec_"), validate=True) if WHSEC.fullmatch(value) else b""
+    except binascii.Error:
+        key = b""
+    if len(key) < 16:
+        raise ConfigError(
+            f"{setting}: {variable} does not hold a Standard Webhooks secret (whsec_ followed by base64 of 16 bytes or more); "
+            "make one with: python3 -c 'import base64, secrets; print(\"whsec_\" + base64.b64encode(secrets.token_bytes(32)).decode())'"
+        )
+    return value
+
+
 def bounces_password() -> str | None:
     """BOUNCES_PASSWORD, for the IMAP mailbox of [bounces]."""
     return os.environ.get(BOUNCES_PASSWORD) or None
