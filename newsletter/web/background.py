@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from ..db import Database, Location, NoDatabase, StoreError
 from ..sending.notices import Notices
@@ -20,11 +21,15 @@ POLL_SECONDS = 2.0
 PURGE_EVERY_SECONDS = 86_400.0
 log = logging.getLogger("newsletter.web")
 
+if TYPE_CHECKING:
+    from .webhook_sender import WebhookSender
+
 
 class NoticeSender:
-    def __init__(self, notices: Notices, location: Location) -> None:
+    def __init__(self, notices: Notices, location: Location, webhooks: WebhookSender | None = None) -> None:
         self.notices = notices
         self.location = location
+        self.webhooks = webhooks  # started and stopped with this thread, when [[webhooks]] are configured
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
@@ -40,6 +45,8 @@ class NoticeSender:
     def ensure_running(self) -> None:
         """Start the thread in this process if it is not running (gunicorn forks workers after the
         app is made, and a thread does not survive a fork)."""
+        if self.webhooks is not None:
+            self.webhooks.ensure_running()
         with self._lock:
             if self._stopped.is_set():
                 return
@@ -51,6 +58,8 @@ class NoticeSender:
     def stop(self) -> None:
         """Stop after the notice being sent, if any (a clean shutdown loses nothing: what is not
         claimed stays queued for the next start)."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
         self._stopped.set()
         self._wake.set()
         thread = self._thread
