@@ -15,6 +15,7 @@ from ..workspace.database import Location, Server
 from .audience import Audience, Consent
 from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
+from .event_outbox import EventOutbox, OutboxEvent
 from .events import Event, Events, NoticeLog
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
 from .notice_queue import NoticeQueue, QueuedNotice
@@ -37,6 +38,7 @@ __all__ = [
     "Confirmation",
     "Database",
     "Event",
+    "EventOutbox",
     "Events",
     "NoDatabase",
     "ImportCounts",
@@ -46,6 +48,7 @@ __all__ = [
     "NoticeLog",
     "NoticeQueue",
     "NoticeSent",
+    "OutboxEvent",
     "ProviderEvent",
     "QueuedNotice",
     "Received",
@@ -86,6 +89,7 @@ class Database:
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
+        self.event_outbox = EventOutbox(self.connection)
         self.webhook_deliveries = WebhookDeliveries(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
