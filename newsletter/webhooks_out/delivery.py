@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from ..workspace.credentials import mask_secrets, outgoing_webhook_secret
 from .client import Answer, Client
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..db.webhooks import DueDelivery
     from ..workspace.config import WebhookSettings
 
-CONSUMER = "webhooks"  # the outbox's name for us
+CONSUMER: Final = "webhooks"  # the outbox's name for us
 FAN_OUT_BATCH = 500  # events handed per transaction
 CLAIM_BATCH = 16  # deliveries claimed at a time: 16 x 10 s at worst, well inside the lease
 LEASE = dt.timedelta(minutes=5)  # a claim older than this belongs to a run that died
