@@ -49,6 +49,7 @@ def test_each_event_arrives_signed_under_its_own_id_with_its_payload(location: L
         assert {(entry.outcome, entry.status, entry.answer) for entry in log} == {("delivered", 200, '{"ok": true}')}
 
 
+@pytest.mark.slow
 def test_a_receiver_that_fails_then_is_down_then_recovers_gets_every_event_once(location: Location, clock: Clock) -> None:
     receiver = Receiver()
     port = receiver.port
