@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..workspace.credentials import mask_secrets
+
 CONNECT_SECONDS = 5.0
 TOTAL_SECONDS = 10.0
 ANSWER_CAP = 4096  # bytes of the receiver's answer read; its first words are all that is kept
@@ -35,8 +37,9 @@ class Answer:
 
 
 def first_words(raw: bytes) -> str:
-    """The answer's first WORDS characters on one line."""
-    text = " ".join(raw.decode("utf-8", errors="replace").split())
+    """The answer's first WORDS characters on one line, any secret of ours in it masked first (a
+    receiver's debug page may repeat what it was sent, or what it knows)."""
+    text = " ".join(mask_secrets(raw.decode("utf-8", errors="replace")).split())
     return text if len(text) <= WORDS else text[: WORDS - 1] + "…"
 
 

@@ -1,6 +1,6 @@
 """A webhook receiver on loopback that checks every delivery's Standard Webhooks signature with
 standardwebhooks' own Webhook.verify, as a real receiver would, and answers as told: `answers`
-is a list of what the next requests get ("ok", "500", "hang", "huge", "redirect"), then "ok".
+is a list of what the next requests get ("ok", "500", "hang", "huge", "redirect", "echo"), then "ok".
 
 `accepted` holds (webhook-id, body) of each delivery it answered 2xx, `forged` counts the
 requests whose signature did not verify."""
@@ -28,6 +28,7 @@ class Receiver:
         self.answers: list[str] = []
         self.accepted: list[tuple[str, dict[str, Any]]] = []
         self.forged = 0
+        self.echo = ""  # what an "echo" answer adds after the request's headers
         self.requests = 0
         self.lock = threading.Lock()
         self.httpd = QuietServer(("127.0.0.1", port), _Handler)
@@ -91,6 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("location", "http://127.0.0.1:9/elsewhere")
             self.send_header("content-length", "0")
             self.end_headers()
+            return
+        elif answer == "echo":  # a receiver's debug page, repeating what it was sent and what it knows
+            self._answer(500, (fake.echo + " " + str(dict(self.headers))).encode())
             return
         elif answer.isdigit():
             self._answer(int(answer), f"Internal trouble {answer}: the database is down\nsecond line".encode())
