@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.db import Database
 from newsletter.webhooks_out.delivery import LEASE, Deliverer, receivers
 from newsletter.workspace.config import load_workspace
 from tests.helpers.both_databases import BOTH, database, database_env
@@ -84,7 +83,8 @@ def test_a_missing_or_invalid_secret_names_its_variable_never_its_value(workspac
     [
         ('url = "http://hooks.example.com/in"\nevents = ["*"]\nsecret_env = "S"', "url", "webhooks.0.url: expected an https:// address"),
         ('url = "https://h.example.com"\nevents = ["subscriber.joined"]\nsecret_env = "S"', "events", "webhooks.0.events.0: 'subscriber.joined' is not an event"),
-        ('url = "https://h.example.com"\nevents = ["*"]\nsecret_env = "whsec_cGFzdGVkIGhlcmUgYnkgbWlzdGFrZQ=="', "secret_env", "webhooks.0.secret_env: expected the NAME of an environment variable"),
+        ('url = "https://h.example.com"\nevents = ["*"]\nsecret_env = "whsec_cGFzdGVkIGhlcmUgYnkgbWlzdGFrZQ=="', "secret_env",
+         "webhooks.0.secret_env: expected the NAME of an environment variable"),
         ('url = "https://h.example.com"\nevents = []\nsecret_env = "S"', "events", "webhooks.0.events: List should have at least 1 item"),
         ('url = "https://h.example.com"\nevents = ["*"]\nsecret = "S"', "secret", "webhooks.0.secret: is not a known setting; did you mean `secret_env`?"),
     ],
@@ -101,7 +101,9 @@ def test_a_mistake_in_webhooks_is_named_with_its_line_and_field(workspace: Path,
 
 
 def test_two_receivers_on_one_host_need_names(workspace: Path) -> None:
-    add_config(workspace, '[[webhooks]]\nurl = "https://h.example.com/a"\nevents = ["*"]\nsecret_env = "A"\n\n[[webhooks]]\nurl = "https://h.example.com/b"\nevents = ["*"]\nsecret_env = "B"\n')
+    two = ('[[webhooks]]\nurl = "https://h.example.com/a"\nevents = ["*"]\nsecret_env = "A"\n\n'
+           '[[webhooks]]\nurl = "https://h.example.com/b"\nevents = ["*"]\nsecret_env = "B"\n')
+    add_config(workspace, two)
     result = run("webhooks", "log", cwd=workspace)
     assert result.exit_code == 1 and "two webhooks are called 'h.example.com'; give each a `name`" in result.output
 
