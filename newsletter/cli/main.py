@@ -60,6 +60,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "publish": "newsletter.cli.commands.publish:publish",
     "db": "newsletter.cli.commands.db:db",
     "bounces": "newsletter.cli.commands.bounces:bounces",
+    "api-token": "newsletter.cli.commands.api_token:api_token",
 }
 
 

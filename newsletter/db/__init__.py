@@ -12,6 +12,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
+from .api_reads import ApiReads
+from .api_tokens import ApiToken, ApiTokens
 from .audience import Audience, Consent
 from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from .postgres import PostgresConnection
 
 __all__ = [
+    "ApiReads",
+    "ApiToken",
+    "ApiTokens",
     "Audience",
     "Bouncing",
     "Consent",
@@ -85,6 +90,8 @@ class Database:
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
+        self.api_tokens = ApiTokens(self.connection)
+        self.api_reads = ApiReads(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
         """Group several changes into one transaction (all or nothing)."""

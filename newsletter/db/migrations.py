@@ -338,6 +338,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN canary INTEGER;
     CREATE INDEX deliveries_canary ON deliveries (issue, canary) WHERE canary IS NOT NULL;
     """,
+    # The REST API's tokens (`newsletter api-token`): only each token's SHA-256 is kept, never the token.
+    """
+    CREATE TABLE api_tokens (
+        name TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -608,6 +618,15 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN canary INTEGER;
     CREATE INDEX deliveries_canary ON deliveries (issue, canary) WHERE canary IS NOT NULL;
     """,
+    f"""
+    CREATE TABLE api_tokens (
+        name {T} PRIMARY KEY,
+        token_hash {T} NOT NULL UNIQUE,
+        scopes {T} NOT NULL,
+        created_at {T} NOT NULL,
+        last_used_at {T}
+    );
+    """,
 )
 
 assert len(POSTGRES_MIGRATIONS) == len(MIGRATIONS), "every schema step exists for both databases"
@@ -633,4 +652,5 @@ TABLES: dict[str, str] = {
     "issue_stories": "issue, slot",
     "subject_tests": "issue",
     "send_plans": "issue",
+    "api_tokens": "name",
 }

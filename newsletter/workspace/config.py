@@ -321,6 +321,12 @@ class WebSettings(Strict):
     allowed_origins: list[Annotated[Url, AfterValidator(origin)]] = []
 
 
+class ApiSettings(Strict):
+    """The REST API (/api/v1/, tokens from `newsletter api-token create`)."""
+
+    rate_limit: Annotated[Line, AfterValidator(rate_limits)] = "600/minute"  # requests per token
+
+
 class LinkSettings(Strict):
     """UTM tagging of the links to stories (and the sponsor) in the email and on the web page."""
 
@@ -384,6 +390,7 @@ class Config(Strict):
     resend: ResendSettings = ResendSettings()
     bounces: BouncesSettings = BouncesSettings()
     web: WebSettings = WebSettings()
+    api: ApiSettings = ApiSettings()
     links: LinkSettings = LinkSettings()
     tracking: TrackingSettings = TrackingSettings()
     story: StorySettings = StorySettings()
