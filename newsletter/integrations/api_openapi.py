@@ -34,7 +34,7 @@ class Route:
     summary: str
     scope: str | None  # None: no token needed
     answer: type[BaseModel]
-    status: int = 200
+    status: int = 200  # the success answer's status (an upsert's is 201 when it added the address)
     body: type[BaseModel] | None = None
     parameters: tuple[Parameter, ...] = ()
     errors: tuple[int, ...] = (401, 403, 404, 422, 429)
@@ -107,12 +107,19 @@ def document() -> dict[str, Any]:
     }
 
 
+WORDS = {200: "OK", 201: "Created"}
+
+
+def _successes(route: Route) -> tuple[int, ...]:
+    return (200, 201) if route.answer is m.UpsertOut else (route.status,)
+
+
 def _operation(route: Route) -> dict[str, Any]:
     answer: dict[str, Any] = {"type": "object"} if route.answer is m.ApiModel else {"$ref": REF.format(model=route.answer.__name__)}
     operation: dict[str, Any] = {
         "operationId": route.operation,
         "summary": route.summary,
-        "responses": {str(route.status): {"description": "OK", "content": {"application/json": {"schema": answer}}}},
+        "responses": {str(status): {"description": WORDS[status], "content": {"application/json": {"schema": answer}}} for status in _successes(route)},
     }
     if route.scope is not None:
         operation["security"] = [{"token": []}]
