@@ -8,8 +8,7 @@ from collections.abc import Sequence
 
 from ..models import State, Status, Subscriber
 from .connection import Store
-from .reports import LAST_CHANCE
-from .segments import Condition
+from .segments import LAST_CHANCE, Condition
 from .subscribers import COLUMNS, _subscriber
 
 

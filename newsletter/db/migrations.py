@@ -342,11 +342,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE api_tokens (
         name TEXT PRIMARY KEY,
-        token_hash TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL,
         scopes TEXT NOT NULL,
         created_at TEXT NOT NULL,
         last_used_at TEXT
     );
+    CREATE UNIQUE INDEX api_tokens_by_hash ON api_tokens (token_hash);
     """,
 )
 
@@ -621,11 +622,12 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     f"""
     CREATE TABLE api_tokens (
         name {T} PRIMARY KEY,
-        token_hash {T} NOT NULL UNIQUE,
+        token_hash {T} NOT NULL,
         scopes {T} NOT NULL,
         created_at {T} NOT NULL,
         last_used_at {T}
     );
+    CREATE UNIQUE INDEX api_tokens_by_hash ON api_tokens (token_hash);
     """,
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..db import Busy
 from ..errors import NewsletterError
@@ -153,8 +153,9 @@ def cancel(workspace: Workspace, key: str) -> CancelOut:
         raise NotFound(str(exc)) from None
     except NewsletterError as exc:  # the provider refused to cancel
         raise Conflict(str(exc)) from None
-    state = "pending" if done.state == State.PENDING else "unknown"
-    return CancelOut(issue=key, send_at=done.schedule.send_at.isoformat(), recipients=done.changed, state=state, others=[other.schedule.issue for other in done.others])
+    state: Literal["pending", "unknown"] = "pending" if done.state == State.PENDING else "unknown"
+    others = [other.schedule.issue for other in done.others]
+    return CancelOut(issue=key, send_at=done.schedule.send_at.isoformat(), recipients=done.changed, state=state, others=others)
 
 
 def send_test_copies(workspace: Workspace, key: str, addresses: list[str]) -> TestCopiesOut:

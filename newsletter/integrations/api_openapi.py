@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -43,27 +43,44 @@ class Route:
 EMAIL = Parameter("email", "path", "The subscriber's email address (URL-encoded).")
 KEY = Parameter("key", "path", "The issue's number (its key in the ledger).", {"type": "string", "pattern": "^[0-9]{1,9}$"})
 
+READ = (401, 403, 404, 422, 429)
+WRITE = (401, 403, 404, 409, 413, 415, 422, 429)
+UPSERT = (401, 403, 409, 413, 415, 422, 429)
+QUERY = (
+    Parameter("segment", "query", "A segment expression (tag:vip and not tag:paused) or a [segments] name; none: everyone.", required=False),
+    Parameter("status", "query", "Only subscribers with this status.", {"type": "string", "enum": ["active", "pending", "unsubscribed", "bounced", "complained"]}, False),
+    Parameter("cursor", "query", "next_cursor of the previous page.", required=False),
+    Parameter("limit", "query", "At most this many (1 to 500, default 100).", {"type": "integer", "minimum": 1, "maximum": 500}, False),
+)
+
 ROUTES: tuple[Route, ...] = (
     Route("get", "/openapi.json", "openapi", "This document.", None, m.ApiModel, errors=()),
-    Route("post", "/subscribers", "createSubscriber", "Add or update a subscriber, the address in the body.", "subscribers:write", m.UpsertOut, body=m.NewSubscriber, errors=(401, 403, 409, 413, 415, 422, 429)),
+    Route("post", "/subscribers", "createSubscriber", "Add or update a subscriber (address in the body).", "subscribers:write", m.UpsertOut, body=m.NewSubscriber, errors=UPSERT),
+    Route("get", "/subscribers", "listSubscribers", "A page of the subscribers a segment matches, by address.", "subscribers:read", m.SubscriberPage, parameters=QUERY),
     Route(
-        "get", "/subscribers", "listSubscribers", "A page of the subscribers a segment matches, in address order.", "subscribers:read", m.SubscriberPage,
-        parameters=(
-            Parameter("segment", "query", "A segment expression (tag:vip and not tag:paused) or a [segments] name; none: everyone.", required=False),
-            Parameter("status", "query", "Only subscribers with this status.", {"type": "string", "enum": ["active", "pending", "unsubscribed", "bounced", "complained"]}, False),
-            Parameter("cursor", "query", "next_cursor of the previous page.", required=False),
-            Parameter("limit", "query", "At most this many (1 to 500, default 100).", {"type": "integer", "minimum": 1, "maximum": 500}, False),
-        ),
-    ),  # fmt: skip
-    Route("put", "/subscribers/{email}", "upsertSubscriber", "Add or update a subscriber by address.", "subscribers:write", m.UpsertOut, body=m.SubscriberFields, parameters=(EMAIL,), errors=(401, 403, 409, 413, 415, 422, 429)),
+        "put", "/subscribers/{email}", "upsertSubscriber", "Add or update a subscriber by address.", "subscribers:write", m.UpsertOut,
+        body=m.SubscriberFields, parameters=(EMAIL,), errors=UPSERT,
+    ),
     Route("get", "/subscribers/{email}", "getSubscriber", "One subscriber.", "subscribers:read", m.SubscriberOut, parameters=(EMAIL,)),
-    Route("delete", "/subscribers/{email}", "eraseSubscriber", "Erase a subscriber, as `newsletter subscribers erase` does.", "subscribers:write", m.ErasedOut, parameters=(EMAIL,)),
-    Route("post", "/subscribers/{email}/tags", "tagSubscriber", "Add and remove tags.", "subscribers:write", m.SubscriberOut, body=m.TagChange, parameters=(EMAIL,), errors=(401, 403, 404, 413, 415, 422, 429)),
+    Route("delete", "/subscribers/{email}", "eraseSubscriber", "Erase a subscriber, as `subscribers erase` does.", "subscribers:write", m.ErasedOut, parameters=(EMAIL,)),
+    Route(
+        "post", "/subscribers/{email}/tags", "tagSubscriber", "Add and remove tags.", "subscribers:write", m.SubscriberOut,
+        body=m.TagChange, parameters=(EMAIL,), errors=WRITE,
+    ),
     Route("get", "/issues", "listIssues", "Every issue the ledger knows and every issue file, with ledger rows per state.", "issues:read", m.IssueList, errors=(401, 403, 429)),
     Route("get", "/issues/{key}", "getIssue", "One issue's ledger counts, provider events, schedule and report.", "issues:read", m.IssueDetail, parameters=(KEY,)),
-    Route("post", "/issues/{key}/schedule", "scheduleIssue", "Send the issue at a time, as `newsletter send ISSUE --at TIME`.", "issues:send", m.ScheduleOut, 201, m.ScheduleRequest, (KEY,), (401, 403, 404, 409, 413, 415, 422, 429)),
-    Route("delete", "/issues/{key}/schedule", "cancelIssue", "Cancel the issue's scheduled delivery, as `newsletter cancel ISSUE`.", "issues:send", m.CancelOut, parameters=(KEY,), errors=(401, 403, 404, 409, 429)),
-    Route("post", "/issues/{key}/test", "sendTestCopies", "Send a test copy, marked [TEST], to each address (not recorded in the ledger).", "issues:send", m.TestCopiesOut, body=m.TestCopyRequest, parameters=(KEY,), errors=(401, 403, 404, 409, 413, 415, 422, 429)),
+    Route(
+        "post", "/issues/{key}/schedule", "scheduleIssue", "Send the issue at a time, as `newsletter send ISSUE --at TIME`.", "issues:send", m.ScheduleOut,
+        status=201, body=m.ScheduleRequest, parameters=(KEY,), errors=WRITE,
+    ),
+    Route(
+        "delete", "/issues/{key}/schedule", "cancelIssue", "Cancel the issue's scheduled delivery, as `newsletter cancel ISSUE`.", "issues:send", m.CancelOut,
+        parameters=(KEY,), errors=(401, 403, 404, 409, 429),
+    ),
+    Route(
+        "post", "/issues/{key}/test", "sendTestCopies", "Send a test copy, marked [TEST], to each address (not in the ledger).", "issues:send", m.TestCopiesOut,
+        body=m.TestCopyRequest, parameters=(KEY,), errors=WRITE,
+    ),
 )
 
 REASONS = {
@@ -80,9 +97,10 @@ REASONS = {
 
 def schemas() -> dict[str, Any]:
     """Every model's JSON Schema, each under its own name, referring to the others by REF."""
-    models = [m.Problem, *{route.answer for route in ROUTES if route.answer is not m.ApiModel}]
+    answers: list[type[BaseModel]] = [m.Problem, *{route.answer for route in ROUTES if route.answer is not m.ApiModel}]
     bodies = [route.body for route in ROUTES if route.body is not None]
-    pairs = [(model, "serialization") for model in models] + [(model, "validation") for model in bodies]
+    pairs: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [(model, "serialization") for model in answers]
+    pairs += [(model, "validation") for model in bodies]
     _, top = models_json_schema(pairs, ref_template=REF)
     return dict(sorted(top.get("$defs", {}).items()))
 

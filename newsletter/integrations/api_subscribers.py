@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -117,7 +117,8 @@ def _check_topics(config: Config, topics: Mapping[str, bool] | None) -> None:
     for key in topics or {}:
         if key not in config.topics:
             known = ", ".join(config.topics) or "none: newsletter.toml has no [topics]"
-            raise Invalid(f"topics: {key!r} is not a topic of this workspace (topics: {known})", (FieldProblem(f"not a topic of this workspace (topics: {known})", pointer=f"/topics/{key}"),))
+            words = f"not a topic of this workspace (topics: {known})"
+            raise Invalid(f"topics: {key!r} is {words}", (FieldProblem(words, pointer=f"/topics/{key}"),))
 
 
 def subscriber_out(db: Database, subscriber: Subscriber, defaults: Mapping[str, bool], tags: list[str] | None = None) -> SubscriberOut:

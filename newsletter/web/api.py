@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
 
 from ..integrations import api_issues, api_subscribers
-from ..integrations.api_errors import PROBLEM_TYPE, ApiError, FieldProblem, Invalid
+from ..integrations.api_errors import PROBLEM_TYPE, ApiError, FieldProblem, Invalid, invalid_parameter
 from ..integrations.api_models import NewSubscriber, ScheduleRequest, SubscriberFields, TagChange, TestCopyRequest
 from ..integrations.api_openapi import PREFIX, PROBLEM, ROUTES, Route, document
 from ..integrations.api_tokens import authenticate
@@ -221,7 +221,7 @@ def list_subscribers() -> Any:
     args = request.args
     raw_limit = args.get("limit", str(api_subscribers.DEFAULT_PAGE))
     if not raw_limit.isdigit() or len(raw_limit) > 4:
-        raise Invalid(f"limit: expected a number from 1 to {api_subscribers.MAX_PAGE}", (FieldProblem(f"expected a number from 1 to {api_subscribers.MAX_PAGE}", parameter="limit"),))
+        raise invalid_parameter("limit", f"expected a number from 1 to {api_subscribers.MAX_PAGE}")
     here = site()
     return here.run(lambda db: api_subscribers.page(db, here.config, args.get("segment"), args.get("status"), args.get("cursor"), int(raw_limit)))
 
