@@ -44,8 +44,8 @@ EMAIL = Parameter("email", "path", "The subscriber's email address (URL-encoded)
 KEY = Parameter("key", "path", "The issue's number (its key in the ledger).", {"type": "string", "pattern": "^[0-9]{1,9}$"})
 
 READ = (401, 403, 404, 422, 429)
-WRITE = (401, 403, 404, 409, 413, 415, 422, 429)
-UPSERT = (401, 403, 409, 413, 415, 422, 429)
+WRITE = (400, 401, 403, 404, 409, 413, 415, 422, 429)
+UPSERT = (400, 401, 403, 409, 413, 415, 422, 429)
 QUERY = (
     Parameter("segment", "query", "A segment expression (tag:vip and not tag:paused) or a [segments] name; none: everyone.", required=False),
     Parameter("status", "query", "Only subscribers with this status.", {"type": "string", "enum": ["active", "pending", "unsubscribed", "bounced", "complained"]}, False),
@@ -84,6 +84,7 @@ ROUTES: tuple[Route, ...] = (
 )
 
 REASONS = {
+    400: "The body is not JSON (UTF-8), or is nested too deep.",
     401: "No token, or one that is not (or no longer) valid.",
     403: "The token lacks the scope this route needs.",
     404: "No such subscriber or issue.",

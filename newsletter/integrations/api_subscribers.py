@@ -50,6 +50,8 @@ class TooManyConfirmations(ApiError):
 def address_from_path(value: str) -> str:
     from ..models.addresses import normalize
 
+    if "\ufffd" in value:  # what the server put for bytes of the path that were not UTF-8
+        raise invalid_parameter("email", "not a usable email address: the path is not UTF-8")
     try:
         return normalize(value[:320])
     except ValueError as exc:
