@@ -125,14 +125,18 @@ def test_a_chunked_body_over_the_cap_is_refused(api: ApiClient) -> None:
     parts = urllib.parse.urlsplit(api.client.base)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     chunks = (b'{"name": "' + b"a" * 10_000 for _ in range(10))
-    connection.request("PUT", "/api/v1/subscribers/ada@example.com", body=chunks, headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"}, encode_chunked=True)
+    headers = {"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"}
+    connection.request("PUT", "/api/v1/subscribers/ada@example.com", body=chunks, headers=headers, encode_chunked=True)
     assert connection.getresponse().status == 413
     connection.close()
 
 
 @pytest.mark.parametrize(
     "address",
-    ["a%00b@example.com", "ada@example.com%0d%0aBcc:x@example.com", "%e2%80%aeada@example.com", "a" * 400 + "@example.com", "..@example.com", "ada@", "%ff@example.com", "ada@exa%09mple.com"],
+    [
+        "a%00b@example.com", "ada@example.com%0d%0aBcc:x@example.com", "%e2%80%aeada@example.com", "a" * 400 + "@example.com",
+        "..@example.com", "ada@", "%ff@example.com", "ada@exa%09mple.com",
+    ],  # fmt: skip
 )
 def test_odd_addresses_in_the_path_are_refused(api: ApiClient, workspace: Path, address: str) -> None:
     for method, body in (("put", {}), ("get", None), ("delete", None)):
@@ -154,7 +158,8 @@ def test_unicode_addresses_are_stored_normalized_or_refused(api: ApiClient) -> N
 
 @pytest.mark.parametrize("key", ["..%2F..%2Fnewsletter.toml", "..", "7%00", "7.yaml", "-7", "07x", "9" * 40, "%2e%2e", "7%2F..%2F..%2Fetc%2Fpasswd"])
 def test_path_tricks_in_issue_keys_name_no_file(api: ApiClient, workspace: Path, key: str) -> None:
-    for method, suffix, body in (("get", "", None), ("post", "/schedule", {"at": "2031-01-01T00:00:00+00:00"}), ("delete", "/schedule", None), ("post", "/test", {"addresses": ["a@example.com"]})):
+    attempts = [("get", "", None), ("post", "/schedule", {"at": "2031-01-01T00:00:00+00:00"}), ("delete", "/schedule", None), ("post", "/test", {"addresses": ["a@example.com"]})]
+    for method, suffix, body in attempts:
         status, _, answer = api.call(method, f"/api/v1/issues/{key}{suffix}", body)
         assert status in (404, 405), (key, suffix, status, answer.body)
         assert "[newsletter]" not in answer.body
