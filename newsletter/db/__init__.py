@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
 from .audience import Audience, Consent
+from .automations import AutomationReaders
 from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
 from .events import Event, Events, NoticeLog
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Audience",
+    "AutomationReaders",
     "Bouncing",
     "Consent",
     "Busy",
@@ -85,6 +87,7 @@ class Database:
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
+        self.automations = AutomationReaders(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
         """Group several changes into one transaction (all or nothing)."""

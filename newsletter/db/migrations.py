@@ -338,6 +338,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN canary INTEGER;
     CREATE INDEX deliveries_canary ON deliveries (issue, canary) WHERE canary IS NOT NULL;
     """,
+    # Automations (newsletter/automations/): where each reader is in each automation they entered,
+    # and when their current step is due (epoch seconds). Their emails are rows of the send ledger.
+    """
+    CREATE TABLE automation_readers (
+        automation TEXT NOT NULL,
+        email TEXT NOT NULL,
+        step TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('active', 'done', 'left')),
+        due_at REAL NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (automation, email)
+    ) WITHOUT ROWID;
+    CREATE INDEX automation_readers_due ON automation_readers (automation, state, due_at);
+    CREATE INDEX automation_readers_by_email ON automation_readers (email);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -608,6 +625,21 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN canary INTEGER;
     CREATE INDEX deliveries_canary ON deliveries (issue, canary) WHERE canary IS NOT NULL;
     """,
+    f"""
+    CREATE TABLE automation_readers (
+        automation {T} NOT NULL,
+        email {T} NOT NULL,
+        step {T} NOT NULL,
+        state {T} NOT NULL CHECK (state IN ('active', 'done', 'left')),
+        due_at DOUBLE PRECISION NOT NULL,
+        enrolled_at {T} NOT NULL,
+        updated_at {T} NOT NULL,
+        detail {T},
+        PRIMARY KEY (automation, email)
+    );
+    CREATE INDEX automation_readers_due ON automation_readers (automation, state, due_at);
+    CREATE INDEX automation_readers_by_email ON automation_readers (email);
+    """,
 )
 
 assert len(POSTGRES_MIGRATIONS) == len(MIGRATIONS), "every schema step exists for both databases"
@@ -633,4 +665,5 @@ TABLES: dict[str, str] = {
     "issue_stories": "issue, slot",
     "subject_tests": "issue",
     "send_plans": "issue",
+    "automation_readers": "automation, email",
 }
