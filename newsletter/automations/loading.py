@@ -44,9 +44,11 @@ def automation_files(root: Path) -> list[Path]:
     return sorted(path for path in folder.glob("*.yaml") if not path.name.startswith(".")) if folder.is_dir() else []
 
 
-def load_automation(path: Path) -> Automation:
-    """Parse and validate `path`. Raises AutomationFileError listing every problem found."""
+def load_automation(path: Path, shown: Path | None = None) -> Automation:
+    """Parse and validate `path` (named `shown` in messages, e.g. relative to the workspace).
+    Raises AutomationFileError listing every problem found."""
     source = _read(path)
+    path = shown or path
     try:
         screen_yaml(source, path)
     except IssueFileError as exc:
