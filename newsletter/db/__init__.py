@@ -16,6 +16,7 @@ from .audience import Audience, Consent
 from .automations import AutomationReaders
 from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
+from .event_outbox import EventOutbox, OutboxEvent
 from .events import Event, Events, NoticeLog
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
 from .notice_queue import NoticeQueue, QueuedNotice
@@ -38,6 +39,7 @@ __all__ = [
     "Confirmation",
     "Database",
     "Event",
+    "EventOutbox",
     "Events",
     "NoDatabase",
     "ImportCounts",
@@ -47,6 +49,7 @@ __all__ = [
     "NoticeLog",
     "NoticeQueue",
     "NoticeSent",
+    "OutboxEvent",
     "ProviderEvent",
     "QueuedNotice",
     "Received",
@@ -87,6 +90,7 @@ class Database:
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
+        self.event_outbox = EventOutbox(self.connection)
         self.automations = AutomationReaders(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
