@@ -20,6 +20,7 @@ class Checked:
     automations: list[Automation] = field(default_factory=list)  # the ones that load
     emails: dict[str, PreparedIssue] = field(default_factory=dict)  # by their path in the workspace
     problems: list[str] = field(default_factory=list)  # file:line: field: what is wrong
+    warnings: list[str] = field(default_factory=list)  # what works, but likely not as meant
     files: int = 0
 
 
@@ -40,7 +41,7 @@ def check_automations(workspace: Workspace) -> Checked:
         unmeasured = workspace.config.unmeasured_reader_clicks
         for step in automation.all_steps():
             if step.kind == "if" and step.condition is not None and step.condition.test == "clicked" and unmeasured:
-                checked.problems.append(f"{shown}:{step.line}: if: nobody's clicks are measured: {unmeasured}")
+                checked.warnings.append(f"{shown}:{step.line}: if: is never `clicked` here, so every reader takes the `{'then' if step.condition.negated else 'else'}` branch: {unmeasured}")
             if step.kind != "send" or step.email is None or step.email in checked.emails:
                 continue
             email_path = root / step.email

@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from ..db import Database
 from ..db.automations import DONE, LEFT_AUTOMATION, SETTLED, Due, still_active
@@ -32,7 +32,7 @@ from .sending import recover, send_step
 from .steps import CONFIRMED, TAGGED, Automation, Step
 
 Clock = Callable[[], dt.datetime]
-CONSUMER = "automations"
+CONSUMER: Final = "automations"
 EVENTS_AT_ONCE = 500
 READERS_AT_ONCE = 1000
 BUSY = "another `newsletter automations run` is still running; this one changed nothing"

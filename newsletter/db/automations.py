@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from ..models import State, Status
+from .audience import Audience
 from .connection import Store, now
 from .ledger import LEFT
 
@@ -87,8 +88,7 @@ class AutomationReaders:
     def move(self, automation: str, email: str, step: str, due_at: float, tags: Sequence[str] = ()) -> None:
         """The reader is at `step`, due at `due_at`; with `tags`, a tag step's tags are added in the same transaction."""
         with self.connection.transaction():
-            for tag in tags:
-                self.db.execute("INSERT INTO tags (email, tag) SELECT email, ? FROM subscribers WHERE email = ? ON CONFLICT DO NOTHING", (tag, email))
+            Audience(self.connection).tag([email], add=tags)  # with its subscriber.tagged event
             self.db.execute(
                 "UPDATE automation_readers SET step = ?, due_at = ?, updated_at = ? WHERE automation = ? AND email = ? AND state = 'active'",
                 (step, due_at, now(), automation, email),
@@ -97,8 +97,7 @@ class AutomationReaders:
     def end(self, automation: str, email: str, state: str, detail: str | None = None, tags: Sequence[str] = ()) -> None:
         """The reader is done with the automation (DONE), or left it (LEFT_AUTOMATION, with why)."""
         with self.connection.transaction():
-            for tag in tags:
-                self.db.execute("INSERT INTO tags (email, tag) SELECT email, ? FROM subscribers WHERE email = ? ON CONFLICT DO NOTHING", (tag, email))
+            Audience(self.connection).tag([email], add=tags)  # with its subscriber.tagged event
             self.db.execute(
                 "UPDATE automation_readers SET state = ?, detail = ?, updated_at = ? WHERE automation = ? AND email = ? AND state = 'active'",
                 (state, detail, now(), automation, email),
