@@ -91,13 +91,13 @@ def canary_span(value: str) -> str:
     return value.strip()
 
 
-def send_window(value: str) -> str:
+def day_window(value: str) -> str:
     from ..models.windows import parse_window
 
     return str(parse_window(value))
 
 
-def time_zone(value: str) -> str:
+def iana_zone(value: str) -> str:
     from ..models.windows import zone_named
 
     if zone_named(value) is None:
@@ -367,8 +367,8 @@ LLM_PROVIDERS: dict[str, tuple[str, str | None, str]] = {
 class AutomationSettings(Strict):
     """`newsletter automations run` (newsletter/automations/): when its emails may go out."""
 
-    send_window: Annotated[str, AfterValidator(send_window)] | None = None  # "09:00-17:00" in the reader's zone; unset: any time
-    time_zone: Annotated[str, AfterValidator(time_zone)] | None = None  # the newsletter's zone for readers without one; unset: this machine's
+    send_window: Annotated[str, AfterValidator(day_window)] | None = None  # "09:00-17:00" in the reader's zone; unset: any time
+    time_zone: Annotated[str, AfterValidator(iana_zone)] | None = None  # the newsletter's zone for readers without one; unset: this machine's
 
 
 class StorySettings(Strict):
