@@ -52,7 +52,7 @@ def check_automations(workspace: Workspace) -> Checked:
             try:
                 prepared = prepare_issue(email_path, renderer, partial=True)
             except NewsletterError as exc:
-                checked.problems.append(_relative(str(exc), root))
+                checked.problems += [_relative(str(problem), root) for problem in exc.problems] or [_relative(str(exc), root)]
                 continue
             checked.emails[step.email] = prepared
             checked.problems += [_relative(f"{finding.where}: {finding.message}", root) for finding in prepared.errors]
