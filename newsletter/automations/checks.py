@@ -41,7 +41,8 @@ def check_automations(workspace: Workspace) -> Checked:
         unmeasured = workspace.config.unmeasured_reader_clicks
         for step in automation.all_steps():
             if step.kind == "if" and step.condition is not None and step.condition.test == "clicked" and unmeasured:
-                checked.warnings.append(f"{shown}:{step.line}: if: is never `clicked` here, so every reader takes the `{'then' if step.condition.negated else 'else'}` branch: {unmeasured}")
+                branch = "then" if step.condition.negated else "else"
+                checked.warnings.append(f"{shown}:{step.line}: if: is never `clicked` here, so every reader takes the `{branch}` branch: {unmeasured}")
             if step.kind != "send" or step.email is None or step.email in checked.emails:
                 continue
             email_path = root / step.email
