@@ -352,7 +352,7 @@ MIGRATIONS: tuple[str, ...] = (
         automations_at TEXT
     );
     CREATE UNIQUE INDEX event_outbox_by_event_id ON event_outbox (event_id);
-    CREATE UNIQUE INDEX event_outbox_once ON event_outbox (once);
+    CREATE UNIQUE INDEX event_outbox_once ON event_outbox (once) WHERE once IS NOT NULL;
     CREATE INDEX event_outbox_for_webhooks ON event_outbox (id) WHERE webhooks_at IS NULL;
     CREATE INDEX event_outbox_for_automations ON event_outbox (id) WHERE automations_at IS NULL;
     CREATE INDEX event_outbox_by_email ON event_outbox (email) WHERE email IS NOT NULL;
@@ -657,7 +657,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         automations_at {T}
     );
     CREATE UNIQUE INDEX event_outbox_by_event_id ON event_outbox (event_id);
-    CREATE UNIQUE INDEX event_outbox_once ON event_outbox (once);
+    CREATE UNIQUE INDEX event_outbox_once ON event_outbox (once) WHERE once IS NOT NULL;
     CREATE INDEX event_outbox_for_webhooks ON event_outbox (id) WHERE webhooks_at IS NULL;
     CREATE INDEX event_outbox_for_automations ON event_outbox (id) WHERE automations_at IS NULL;
     CREATE INDEX event_outbox_by_email ON event_outbox (email) WHERE email IS NOT NULL;
