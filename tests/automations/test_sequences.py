@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from newsletter.db.clicks import Click
 from newsletter.db.connection import now
 from newsletter.models import State, Status
@@ -30,6 +32,7 @@ def subjects(workspace: Path) -> dict[str, list[str]]:
     return found
 
 
+@pytest.mark.slow  # five runs, about 0.3 s
 def test_a_confirmed_reader_goes_through_the_welcome_sequence_as_the_clock_moves(welcome: Path, env, clock: Clock) -> None:
     with open_db(welcome, env) as db:
         confirm(db, "ada@example.com")
@@ -149,3 +152,16 @@ def test_a_send_step_waits_for_the_window_in_the_readers_own_zone(welcome: Path,
     clock.now = dt.datetime(2026, 12, 7, 14, 0, tzinfo=dt.UTC)  # 09:00 in New York
     run(welcome, clock)
     assert delivered(welcome) == dict.fromkeys(["tokyo@example.com", "paris@example.com", "nowhere@example.com", "newyork@example.com"], 1)
+
+
+def test_an_erased_reader_leaves_no_trace_in_the_automations(welcome: Path, env, clock: Clock) -> None:
+    with open_db(welcome, env) as db:
+        confirm(db, "ada@example.com")
+    run(welcome, clock)
+    cli("subscribers", "erase", "ada@example.com", "--yes", cwd=welcome, ok=True)
+    clock.move(days=2, minutes=1)
+    run(welcome, clock)
+    assert delivered(welcome) == {"ada@example.com": 1}
+    with open_db(welcome, env) as db:
+        assert db.automations.counts("welcome") == {}
+        assert not db.records.holds("ada@example.com")
