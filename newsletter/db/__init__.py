@@ -15,8 +15,10 @@ from ..workspace.database import Location, Server
 from .api_reads import ApiReads
 from .api_tokens import ApiToken, ApiTokens
 from .audience import Audience, Consent
+from .automations import AutomationReaders
 from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
+from .event_outbox import EventOutbox, OutboxEvent
 from .events import Event, Events, NoticeLog
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
 from .notice_queue import NoticeQueue, QueuedNotice
@@ -33,6 +35,7 @@ __all__ = [
     "ApiToken",
     "ApiTokens",
     "Audience",
+    "AutomationReaders",
     "Bouncing",
     "Consent",
     "Busy",
@@ -41,6 +44,7 @@ __all__ = [
     "Confirmation",
     "Database",
     "Event",
+    "EventOutbox",
     "Events",
     "NoDatabase",
     "ImportCounts",
@@ -50,6 +54,7 @@ __all__ = [
     "NoticeLog",
     "NoticeQueue",
     "NoticeSent",
+    "OutboxEvent",
     "ProviderEvent",
     "QueuedNotice",
     "Received",
@@ -90,6 +95,8 @@ class Database:
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
+        self.event_outbox = EventOutbox(self.connection)
+        self.automations = AutomationReaders(self.connection)
         self.api_tokens = ApiTokens(self.connection)
         self.api_reads = ApiReads(self.connection)
 
