@@ -60,11 +60,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "publish": "newsletter.cli.commands.publish:publish",
     "db": "newsletter.cli.commands.db:db",
     "bounces": "newsletter.cli.commands.bounces:bounces",
-<<<<<<< HEAD
-    "api-token": "newsletter.cli.commands.api_token:api_token",
-=======
     "automations": "newsletter.cli.commands.automations:automations",
->>>>>>> main
+    "api-token": "newsletter.cli.commands.api_token:api_token",
 }
 
 
