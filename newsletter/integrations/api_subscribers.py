@@ -79,6 +79,7 @@ def upsert(db: Database, config: Config, email: str, fields: SubscriberFields, t
     elif existing is None:
         db.subscribers.upsert([Subscriber(email, fields.name, attributes)])
         db.audience.record_consent(email, "api", token)
+        db.subscribers.announce(email, "api")  # subscriber.created, as `subscribers add` announces its own
     else:
         if fields.name is not None or attributes:
             db.subscribers.upsert([Subscriber(email, fields.name, attributes, existing.status)])

@@ -95,6 +95,8 @@ def test_a_new_address_is_active_at_once_with_its_consent_recorded_as_the_apis(a
         consent = db.audience.consent("new@example.com")
         assert consent is not None and (consent.method, consent.source) == ("api", "zapier")
         assert db.audience.tags("new@example.com") == ["vip"]
+        events = [(event.type, event.data.get("channel")) for event in db.event_outbox.recent(10)]
+        assert ("subscriber.created", "api") in events and ("subscriber.tagged", None) in events  # webhooks and automations hear of it
     status, found, _ = api.call("put", path_of("new@example.com"), {"attributes": {"country": "FR"}, "tags": ["paid"]})
     assert status == 200 and not found["created"]
     assert found["subscriber"]["attributes"] == {"plan": "pro", "country": "FR"} and found["subscriber"]["tags"] == ["paid", "vip"]
