@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
+from .admin import Admin
 from .audience import Audience, Consent
 from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .postgres import PostgresConnection
 
 __all__ = [
+    "Admin",
     "Audience",
     "Bouncing",
     "Consent",
@@ -85,6 +87,7 @@ class Database:
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
+        self.admin = Admin(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
         """Group several changes into one transaction (all or nothing)."""
