@@ -32,8 +32,6 @@ admin = Blueprint("admin", __name__, url_prefix="/admin")
 
 SECURE_COOKIE = "__Host-newsletter-admin"  # the prefix makes browsers refuse it unless Secure, Path=/, no Domain
 PLAIN_COOKIE = "newsletter-admin"  # http://127.0.0.1 only
-CLIENT_RATE = "5/minute;30/hour"  # sign-in requests per client address
-ADDRESS_RATE = "3/15 minutes;10/day"  # sign-in requests per address typed
 CONFIRM_RATE = "20/minute;100/hour"  # sign-in link uses per client
 MAX_NEXT_CHARS = 500
 OPEN_PAGES = {"admin.login_form", "admin.login", "admin.login_confirm"}
@@ -115,8 +113,8 @@ def _typed_address() -> str:
 
 
 @admin.post("/login")
-@limiter.limit(CLIENT_RATE)
-@limiter.limit(ADDRESS_RATE, key_func=_typed_address)
+@limiter.limit(lambda: site().config.admin.sign_in_rate)
+@limiter.limit(lambda: site().config.admin.address_rate, key_func=_typed_address)
 def login() -> ResponseReturnValue:
     """Every address takes the same steps (queued; the sender mails editors only), so neither
     the page nor its time says whether an address is an editor's."""
