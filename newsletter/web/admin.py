@@ -101,11 +101,11 @@ def signed_in_only() -> ResponseReturnValue | None:
 def login_form() -> ResponseReturnValue:
     """The form for an address; with ?token= (the emailed link), a button that signs in. Opening
     the link changes nothing: mail scanners open links too."""
-    wanted = safe_next(request.args.get("next"))
     token = request.args.get("token", "")
-    if token:
+    if token:  # the link carries no next: the page kept it from the request for the link (see login)
+        wanted = safe_next(request.args["next"]) if "next" in request.args else ""
         return _page("confirm.html.j2", "Sign in", token=token[: access.MAX_SECRET_CHARS + 1], next=wanted)
-    return _page("login.html.j2", "Sign in", next=wanted, minutes=_minutes())
+    return _page("login.html.j2", "Sign in", next=safe_next(request.args.get("next")), minutes=_minutes())
 
 
 def _typed_address() -> str:
