@@ -60,6 +60,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "publish": "newsletter.cli.commands.publish:publish",
     "db": "newsletter.cli.commands.db:db",
     "bounces": "newsletter.cli.commands.bounces:bounces",
+    "automations": "newsletter.cli.commands.automations:automations",
 }
 
 

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 from ..workspace.database import Location, Server
 from .admin import Admin
 from .audience import Audience, Consent
+from .automations import AutomationReaders
 from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
+from .event_outbox import EventOutbox, OutboxEvent
 from .events import Event, Events, NoticeLog
 from .ledger import Bouncing, Claim, IssueRecord, Ledger, Schedule, Settlement
 from .notice_queue import NoticeQueue, QueuedNotice
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Admin",
     "Audience",
+    "AutomationReaders",
     "Bouncing",
     "Consent",
     "Busy",
@@ -38,6 +41,7 @@ __all__ = [
     "Confirmation",
     "Database",
     "Event",
+    "EventOutbox",
     "Events",
     "NoDatabase",
     "ImportCounts",
@@ -47,6 +51,7 @@ __all__ = [
     "NoticeLog",
     "NoticeQueue",
     "NoticeSent",
+    "OutboxEvent",
     "ProviderEvent",
     "QueuedNotice",
     "Received",
@@ -87,6 +92,8 @@ class Database:
         self.reports = Reports(self.connection)
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
+        self.event_outbox = EventOutbox(self.connection)
+        self.automations = AutomationReaders(self.connection)
         self.admin = Admin(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's

@@ -9,7 +9,9 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from ..models import Status
 from .connection import Store, now
+from .event_outbox import status_event, tagged_event
 
 SUPPRESSION_KEY = "suppression_key"
 TOPIC_LEFT = "left topic "  # the detail of a status change that left one topic, before its key
@@ -44,9 +46,12 @@ class Audience:
             for email in emails:
                 touched = 0
                 for tag in adding:
-                    touched += self.db.execute(
+                    added = self.db.execute(
                         "INSERT INTO tags (email, tag) SELECT email, ? FROM subscribers WHERE email = ? ON CONFLICT DO NOTHING", (tag, email)
                     ).rowcount
+                    if added:
+                        tagged_event(self.db, email, tag, now())
+                    touched += added
                 for tag in removing:
                     touched += self.db.execute("DELETE FROM tags WHERE email = ? AND tag = ?", (email, tag)).rowcount
                 changed += bool(touched)
@@ -158,6 +163,7 @@ class Audience:
                 "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, 'unsubscribed', ?, ?, ?, ?)",
                 (email, channel, f"{TOPIC_LEFT}{topic}", stamp, issue),
             )
+            status_event(self.db, email, Status.UNSUBSCRIBED, channel, stamp, issue=issue, topic=topic)
         return True
 
     # --- a new address the reader asked for (confirmed from that address) -------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..models import Status
 from .connection import Store, now
+from .event_outbox import status_event
 
 SOFT_BOUNCES_TO_BOUNCE = 3  # soft bounces in a row that make an address `bounced`
 
@@ -73,6 +74,7 @@ class Events:
                 "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, ?, ?, ?)",
                 (event.email, status, f"{provider} {event.event}", event.detail, stamp, event.issue),
             )
+            status_event(self.db, str(event.email), status, f"{provider} {event.event}", stamp, event.detail, event.issue)
 
     @staticmethod
     def _newer_than_last_change(event: Event, status: Status) -> tuple[str, tuple[str, ...]]:

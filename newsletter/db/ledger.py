@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ..models import HANDED_OVER, Delivery, Recipient, State
 from .connection import Store, StoreError, now
+from .event_outbox import ISSUE_CANCELLED, ISSUE_SCHEDULED, ISSUE_SENT, emit
 from .segments import EVERYONE, WHOLE_LIST, Condition, Selection
 from .subscribers import Subscribers
 
@@ -424,13 +425,46 @@ class Ledger:
     # --- scheduled deliveries --------------------------------------------------------------------
 
     def save_schedule(self, schedule: Schedule) -> None:
+        """Remember the issue's delivery for a later time; `issue.scheduled` once per time chosen."""
+        stamp, send_at = now(), schedule.send_at.isoformat()
         with self.connection.transaction():
             self.db.execute(
                 """INSERT INTO schedules (issue, send_at, provider, held_by, batch_id, file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (issue) DO UPDATE SET send_at = excluded.send_at, provider = excluded.provider, held_by = excluded.held_by,
                        batch_id = excluded.batch_id, file = excluded.file, created_at = excluded.created_at""",
-                (schedule.issue, schedule.send_at.isoformat(), schedule.provider, schedule.held_by, schedule.batch_id, schedule.file, now()),
+                (schedule.issue, send_at, schedule.provider, schedule.held_by, schedule.batch_id, schedule.file, stamp),
             )
+            data = {"issue": schedule.issue, "send_at": send_at, "provider": schedule.provider, "held_by": schedule.held_by, "file": schedule.file}
+            emit(self.db, ISSUE_SCHEDULED, data, stamp, once=f"{ISSUE_SCHEDULED}:{schedule.issue}:{send_at}")
+
+    def cancel_schedule(self, issue: str, state: State, detail: str) -> int:
+        """A cancelled delivery: its scheduled rows become `state` (pending again, or unknown when
+        the cancellation came too late to be sure), the schedule goes, and `issue.cancelled` is
+        written, all in one transaction. How many rows changed."""
+        stamp = now()
+        with self.connection.transaction():
+            saved = self.schedule(issue)
+            changed = self.settle_scheduled(issue, state, detail, drop_schedule=True)
+            data = {"issue": issue, "send_at": saved.send_at.isoformat() if saved else None, "readers": changed, "now": str(state)}
+            emit(self.db, ISSUE_CANCELLED, data, stamp)
+        return changed
+
+    def record_finished(self, issue: str) -> bool:
+        """`issue.sent`, once per issue, when nothing of it is left to send (no row pending,
+        sending or scheduled). Whether this call wrote it."""
+        stamp = now()
+        with self.connection.transaction():
+            left = self.db.execute(
+                "SELECT 1 FROM deliveries WHERE issue = ? AND (state = 'pending' OR state = 'sending' OR state = 'scheduled') LIMIT 1", (issue,)
+            ).fetchone()
+            if left is not None or self.schedule(issue) is not None:
+                return False
+            counts = self.counts(issue)
+            if counts[State.SENT] == 0:
+                return False
+            row = self.db.execute("SELECT subject FROM issues WHERE issue = ?", (issue,)).fetchone()
+            data = {"issue": issue, "subject": row[0] if row else None, **{str(state): counts[state] for state in (State.SENT, State.FAILED, State.UNKNOWN, State.SKIPPED)}}
+            return emit(self.db, ISSUE_SENT, data, stamp, once=f"{ISSUE_SENT}:{issue}")
 
     def schedule(self, issue: str) -> Schedule | None:
         row = self.db.execute("SELECT issue, send_at, provider, held_by, batch_id, file FROM schedules WHERE issue = ?", (issue,)).fetchone()

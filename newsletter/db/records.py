@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .connection import Store, StoreError, now
+from .event_outbox import SUBSCRIBER_ERASED, emit, forget_address
 
 # A history row that is not a status change: the address changed (the column is free text; no
 # report counts it, and a confirmation link made before it is stale, as it was sent to the old address).
@@ -16,7 +17,7 @@ ADDRESS_CHANGED = "address changed"
 ERASED = "erased"  # the history row an erasure leaves, under the placeholder
 
 # The tables that hold nothing but what a reader is and chose: deleted with them.
-PERSONAL_TABLES = ("tags", "subscriptions", "consents", "address_changes", "notice_queue")
+PERSONAL_TABLES = ("tags", "subscriptions", "consents", "address_changes", "notice_queue", "automation_readers")
 # The tables that record what happened (the ledger, the history, provider events, notices sent):
 # kept for the figures, under a placeholder instead of the address.
 CHOICE_TABLES = PERSONAL_TABLES[:4]  # what a reader chose or asked for; the notice queue is what we owe them
@@ -159,10 +160,13 @@ class Records:
         with self.connection.transaction():
             found = self.holds(email)
             if found:
-                self._scrub(email, placeholder)
+                row = self.db.execute("SELECT public_id FROM subscribers WHERE email = ?", (email,)).fetchone()
+                public_id = row[0] if row else None
+                self._scrub(email, placeholder, public_id)
                 self.db.execute(
                     "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, NULL, ?, NULL)", (placeholder, ERASED, channel, stamp)
                 )
+                emit(self.db, SUBSCRIBER_ERASED, {"id": public_id, "channel": channel}, stamp)
         return found
 
     def reclaim_deliveries(self, email: str, placeholder: str) -> int:
@@ -198,8 +202,9 @@ class Records:
                 self._scrub(email, placeholder(email))
         return len(emails)
 
-    def _scrub(self, email: str, placeholder: str) -> None:
+    def _scrub(self, email: str, placeholder: str, public_id: str | None = None) -> None:
         self.db.execute("DELETE FROM subscribers WHERE email = ?", (email,))
+        forget_address(self.db, email, placeholder, public_id)
         for table in PERSONAL_TABLES:
             self.db.execute(f"DELETE FROM {table} WHERE email = ?", (email,))
         # Someone erased twice (they came back, then asked again) already has placeholder rows:

@@ -19,6 +19,7 @@ from ..models import Status, Subscriber
 from . import audience_writes
 from .connection import Store, StoreError, now
 from .dialect import Dialect
+from .event_outbox import SUBSCRIBER_CREATED, emit, status_event, subscriber_data
 
 CHUNK = 20_000  # link ids made per read of the random source; rows per fetch of an export
 DIRECT_UP_TO = 120_000  # rows an import holds in memory and merges directly; beyond, it stages them
@@ -249,6 +250,8 @@ class Subscribers:
                 "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, NULL, ?, NULL)",
                 [(email, status, IMPORT_CHANNEL, stamp) for email, status in gone],
             )
+            for email, status in gone:
+                status_event(self.db, email, status, IMPORT_CHANNEL, stamp)
 
     def get(self, email: str) -> Subscriber | None:
         row = self.db.execute(f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (email,)).fetchone()
@@ -288,9 +291,19 @@ class Subscribers:
         return bool(changed)
 
     def _record_change(self, email: str, status: Status, channel: str, detail: str | None, stamp: str, issue: str | None = None) -> None:
+        """The change in the reader's history and its event in the outbox, in the caller's transaction."""
         self.db.execute(
             "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, ?, ?, ?)", (email, status, channel, detail, stamp, issue)
         )
+        status_event(self.db, email, status, channel, stamp, detail, issue)
+
+    def announce(self, email: str, channel: str) -> None:
+        """A subscriber added one at a time (the web's signup, `subscribers add`, the API) is news
+        to the outbox: `subscriber.created`, in the caller's transaction. An import is not (as
+        other services do, so a list moved in does not flood every webhook)."""
+        subscriber = self.get(email)
+        if subscriber is not None:
+            emit(self.db, SUBSCRIBER_CREATED, subscriber_data(subscriber, channel), now())
 
     def sign_up(self, email: str, name: str | None) -> Subscriber:
         """Someone asked to subscribe on the web: a new address becomes `pending`; a known one is
@@ -310,7 +323,9 @@ class Subscribers:
                     raise StoreError(f"{self.connection.path}: {email} was removed while signing up; try again")
                 return existing
             self._record_change(email, Status.PENDING, "web", "signed up", stamp)
-            return Subscriber(email, name, {}, Status.PENDING, added[0], stamp)
+            subscriber = Subscriber(email, name, {}, Status.PENDING, added[0], stamp)
+            emit(self.db, SUBSCRIBER_CREATED, subscriber_data(subscriber, "web"), stamp)
+            return subscriber
 
     def last_change(self, email: str) -> int:
         """The number of `email`'s latest recorded status change (0: none), for a confirmation

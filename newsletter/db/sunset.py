@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..models import Status
 from .connection import Store
+from .event_outbox import status_event
 from .segments import LAST_CHANCE, PERSONS_CLICKS, RECEIVED_ISSUE, Condition
 
 CHANNEL = "sunset"  # how a reader let go is recorded in their history
@@ -106,6 +107,7 @@ class Sunset:
                         "INSERT INTO status_changes (email, status, channel, detail, at, issue) VALUES (?, ?, ?, ?, ?, ?)",
                         (reader.email, Status.UNSUBSCRIBED, CHANNEL, detail, stamp, reader.key),
                     )
+                    status_event(self.db, reader.email, Status.UNSUBSCRIBED, CHANNEL, stamp, detail, reader.key)
                     done.append(reader.email)
         return done
 

@@ -160,6 +160,8 @@ def send_issue(
             else:
                 steering = Steering.open(db.connection, prepared, name, over=over, resume=resume, worker=worker, clock=clock)
                 report = _send_locked(db.ledger, prepared, selection, name, keys, retry_unknown, at, stop or threading.Event(), progress or NoProgress(), clock, helper, steering)
+            if not report.stopped:
+                db.ledger.record_finished(key)  # issue.sent, once, when nothing is left to send
         finally:
             if helper is not None:
                 helper.close()
@@ -371,7 +373,7 @@ def cancel_schedule(workspace: Workspace, key: str, clock: Clock = utc_now) -> C
         if saved.held_by == "here":
             with db.connection.transaction():
                 SubjectTests(db.connection).end(key)  # a subject test not yet decided ends with its hold
-                return Cancelled(saved, ledger.settle_scheduled(key, State.PENDING, "schedule cancelled", drop_schedule=True), State.PENDING)
+                return Cancelled(saved, ledger.cancel_schedule(key, State.PENDING, "schedule cancelled"), State.PENDING)
         provider = open_provider(saved.provider, workspace)
         try:
             assert saved.batch_id is not None and can_schedule(provider)
@@ -401,8 +403,8 @@ def _settle_cancelled(ledger: Ledger, saved: Schedule, clock: Clock) -> Cancelle
     if saved.send_at - clock() < info.cancel_margin:
         minutes = int(info.cancel_margin.total_seconds() // 60)
         detail = f"scheduled send cancelled less than {minutes} minutes before its time, when {info.label} does not guarantee it; it may or may not have been delivered"
-        return Cancelled(saved, ledger.settle_scheduled(saved.issue, State.UNKNOWN, detail, drop_schedule=True), State.UNKNOWN)
-    return Cancelled(saved, ledger.settle_scheduled(saved.issue, State.PENDING, "scheduled send cancelled", drop_schedule=True), State.PENDING)
+        return Cancelled(saved, ledger.cancel_schedule(saved.issue, State.UNKNOWN, detail), State.UNKNOWN)
+    return Cancelled(saved, ledger.cancel_schedule(saved.issue, State.PENDING, "scheduled send cancelled"), State.PENDING)
 
 
 @dataclass(frozen=True)

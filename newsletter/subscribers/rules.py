@@ -164,6 +164,7 @@ def add_subscriber(db: Database, subscriber: Subscriber, resubscribe: bool = Fal
         db.subscribers.upsert([subscriber])
         if existing is None:
             db.audience.record_consent(subscriber.email, "editor")
+            db.subscribers.announce(subscriber.email, "command line")
     if existing is None:
         return Added(None)
     if existing.status != Status.ACTIVE and resubscribe:

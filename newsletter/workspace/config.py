@@ -91,6 +91,20 @@ def canary_span(value: str) -> str:
     return value.strip()
 
 
+def day_window(value: str) -> str:
+    from ..models.windows import parse_window
+
+    return str(parse_window(value))
+
+
+def iana_zone(value: str) -> str:
+    from ..models.windows import zone_named
+
+    if zone_named(value) is None:
+        raise ValueError(f'expected an IANA time zone such as "Europe/Berlin" or "UTC", got {value!r}')
+    return value.strip()
+
+
 def label_key(value: str) -> str:
     if value not in LABELS:
         close = difflib.get_close_matches(value, LABEL_KEYS, n=1)
@@ -359,6 +373,13 @@ LLM_PROVIDERS: dict[str, tuple[str, str | None, str]] = {
 }
 
 
+class AutomationSettings(Strict):
+    """`newsletter automations run` (newsletter/automations/): when its emails may go out."""
+
+    send_window: Annotated[str, AfterValidator(day_window)] | None = None  # "09:00-17:00" in the reader's zone; unset: any time
+    time_zone: Annotated[str, AfterValidator(iana_zone)] | None = None  # the newsletter's zone for readers without one; unset: this machine's
+
+
 class StorySettings(Strict):
     """`story add --llm`: a model writes the summary in the newsletter's voice. Off unless `llm` is
     set; the default drafting stays offline and deterministic."""
@@ -397,6 +418,7 @@ class Config(Strict):
     links: LinkSettings = LinkSettings()
     tracking: TrackingSettings = TrackingSettings()
     story: StorySettings = StorySettings()
+    automations: AutomationSettings = AutomationSettings()
     # Words a reader sees, by key (see newsletter/i18n/catalogue.py LABELS: the email, the web pages, the
     # confirmation and welcome emails): they replace the translation for [newsletter] language,
     # e.g. sponsor = "Partner of the week".

@@ -150,3 +150,13 @@ def test_real_providers_need_a_real_secret(in_workspace: Path, issue_path: Path,
     assert result.exit_code == 1 and "NEWSLETTER_SECRET is not set" in result.output
     outbox_run = run("send", str(issue_path))  # the local outbox works without it, and says so
     assert outbox_run.exit_code == 0 and "development secret" in outbox_run.output
+
+
+def test_a_finished_send_writes_issue_sent_once_and_a_rerun_none(in_workspace: Path, issue_path: Path) -> None:
+    add_subscribers(in_workspace, 3)
+    assert run("send", str(issue_path)).exit_code == 0
+    assert run("send", str(issue_path)).exit_code == 0  # nothing left: sends nothing, says nothing new
+    with Database(in_workspace / "subscribers.db") as db:
+        finished = db.event_outbox.recent(10, kind="issue.sent")
+    assert len(finished) == 1
+    assert finished[0].data["sent"] == 3 and finished[0].data["subject"] == "Robots learn to fold laundry, and a quieter data centre"
