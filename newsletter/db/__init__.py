@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
+from .admin import Admin
 from .audience import Audience, Consent
 from .automations import AutomationReaders
 from .clicks import Clicks
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .postgres import PostgresConnection
 
 __all__ = [
+    "Admin",
     "Audience",
     "AutomationReaders",
     "Bouncing",
@@ -92,6 +94,7 @@ class Database:
         self.story_reports = StoryReports(self.connection)
         self.event_outbox = EventOutbox(self.connection)
         self.automations = AutomationReaders(self.connection)
+        self.admin = Admin(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's
         """Group several changes into one transaction (all or nothing)."""

@@ -335,6 +335,15 @@ class WebSettings(Strict):
     allowed_origins: list[Annotated[Url, AfterValidator(origin)]] = []
 
 
+class AdminSettings(Strict):
+    """The small admin at /admin (web/admin.py): who may sign in. No editors: no admin (404)."""
+
+    # Editors sign in with a one-time link emailed to one of these addresses; nothing else is a password.
+    editors: list[Address] = []
+    sign_in_rate: Annotated[Line, AfterValidator(rate_limits)] = "5/minute;30/hour"  # sign-in requests per client address
+    address_rate: Annotated[Line, AfterValidator(rate_limits)] = "3/15 minutes;10/day"  # sign-in requests per address typed
+
+
 class LinkSettings(Strict):
     """UTM tagging of the links to stories (and the sponsor) in the email and on the web page."""
 
@@ -405,6 +414,7 @@ class Config(Strict):
     resend: ResendSettings = ResendSettings()
     bounces: BouncesSettings = BouncesSettings()
     web: WebSettings = WebSettings()
+    admin: AdminSettings = AdminSettings()
     links: LinkSettings = LinkSettings()
     tracking: TrackingSettings = TrackingSettings()
     story: StorySettings = StorySettings()
@@ -569,6 +579,8 @@ def _did_you_mean(loc: ErrorPlace) -> str:
 
 def _toml_line(source: str, loc: ErrorPlace) -> int:
     """The line of a setting (table, key) in newsletter.toml, or of its table, or 1."""
+    if len(loc) > 1 and isinstance(loc[-1], int):
+        loc = loc[:-1]  # an item of a list: the line of the list's key
     table = ".".join(str(part) for part in loc[:-1])
     key = str(loc[-1]) if loc else ""
     current, table_line = "", None
