@@ -20,6 +20,7 @@ from typing import Any, Final
 from ..db import Database
 from ..db.automations import DONE, LEFT_AUTOMATION, SETTLED, Due, still_active
 from ..db.connection import now as stamp_now
+from ..db.event_outbox import SUBSCRIBER_CREATED
 from ..models import State
 from ..models.windows import Window, next_opening, reader_zone, zone_named
 from ..providers import open_provider
@@ -229,8 +230,8 @@ def _enrolls(automation: Automation, kind: str, data: dict[str, Any]) -> str | N
     if not isinstance(email, str) or not email:
         return None
     trigger = automation.trigger
-    if trigger.event == CONFIRMED and kind == CONFIRMED:
-        return email
+    if trigger.event == CONFIRMED and (kind == CONFIRMED or (kind == SUBSCRIBER_CREATED and data.get("status") == "active")):
+        return email  # confirmed their signup, or joined active (added by the editor or the API)
     if trigger.event == TAGGED and kind == TAGGED:
         tags = data.get("tags", [])
         tags = [*tags] if isinstance(tags, list) else []

@@ -10,25 +10,19 @@ from __future__ import annotations
 import threading
 
 from ..db import Database
-from ..db.clicks import Clicks
 from ..issue.prepare import PreparedIssue
-from ..mail.clicks import story_links, track_email
-from ..models import State
 from ..providers.base import Edition, Provider
-from ..sending.core import letters_for, tracks
+from ..sending.core import letters_for, tracked_edition_email
 from ..sending.loop import NoProgress, SendLoop
+from ..sending.went_out import record_went_out
 from ..workspace.credentials import SigningKeys
 
 
 def send_step(db: Database, sender: Provider, key: str, prepared: PreparedIssue, keys: SigningKeys, stop: threading.Event) -> str | None:
     """Send the pending rows of `key` (one send step); why it stopped early, or None."""
-    workspace = prepared.workspace
-    config = workspace.config
-    email = track_email(prepared.email, prepared.issue, key, config, keys.current) if tracks(config) else prepared.email
-    db.ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, sender.name)
-    clicks = Clicks(db.connection)
-    clicks.record_stories(key, story_links(config, prepared.issue))
-    clicks.record_tracking(key, config.tracking.clicks, config.tracking.opens, sender.name == "sendgrid" and config.sendgrid.click_tracking)
+    config = prepared.workspace.config
+    email = tracked_edition_email(prepared, keys.current, key)
+    record_went_out(db.ledger, prepared, sender.name, None, key)
     loop = SendLoop(
         db.ledger, sender, Edition(key, email), lambda recipients: letters_for(recipients, config, keys.current, key, sender.name), config.send, stop, NoProgress()
     )
@@ -40,7 +34,3 @@ def recover(db: Database, key: str, stamp: str) -> None:
     may have left (never retried by itself). Only one run goes at a time, so every such row is a dead run's."""
     with db.transaction():
         db.ledger.recover(key, stamp)
-
-
-def counts(db: Database, key: str) -> dict[State, int]:
-    return db.ledger.counts(key)

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
+from .admin import Admin
 from .api_reads import ApiReads
 from .api_tokens import ApiToken, ApiTokens
 from .audience import Audience, Consent
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .postgres import PostgresConnection
 
 __all__ = [
+    "Admin",
     "ApiReads",
     "ApiToken",
     "ApiTokens",
@@ -97,6 +99,7 @@ class Database:
         self.story_reports = StoryReports(self.connection)
         self.event_outbox = EventOutbox(self.connection)
         self.automations = AutomationReaders(self.connection)
+        self.admin = Admin(self.connection)
         self.api_tokens = ApiTokens(self.connection)
         self.api_reads = ApiReads(self.connection)
 

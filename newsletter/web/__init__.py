@@ -28,6 +28,7 @@ from ..db import StoreError
 from ..errors import ConfigError
 from ..workspace.config import Workspace, load_workspace
 from ..workspace.credentials import MAKE_ONE, SECRET, SigningKeys, signing_keys, workspace_from_environment
+from .admin import admin
 from .api import http_problem, is_api_request, register_api
 from .archive import register_archive
 from .clicks import click_target, clicks
@@ -84,6 +85,7 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(webhooks)
     app.register_blueprint(clicks)
+    app.register_blueprint(admin)  # /admin: 404 unless [admin] editors are set
     register_api(app)
     limiter.exempt(clicks)  # no limit applies to a redirect: skip the check (half its time)
     allow_signups_from(app, loaded.config.web.allowed_origins)

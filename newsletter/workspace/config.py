@@ -335,6 +335,15 @@ class WebSettings(Strict):
     allowed_origins: list[Annotated[Url, AfterValidator(origin)]] = []
 
 
+class AdminSettings(Strict):
+    """The small admin at /admin (web/admin.py): who may sign in. No editors: no admin (404)."""
+
+    # Editors sign in with a one-time link emailed to one of these addresses; nothing else is a password.
+    editors: list[Address] = []
+    sign_in_rate: Annotated[Line, AfterValidator(rate_limits)] = "5/minute;30/hour"  # sign-in requests per client address
+    address_rate: Annotated[Line, AfterValidator(rate_limits)] = "3/15 minutes;10/day"  # sign-in requests per address typed
+
+
 class ApiSettings(Strict):
     """The REST API (/api/v1/, tokens from `newsletter api-token create`)."""
 
@@ -411,6 +420,7 @@ class Config(Strict):
     resend: ResendSettings = ResendSettings()
     bounces: BouncesSettings = BouncesSettings()
     web: WebSettings = WebSettings()
+    admin: AdminSettings = AdminSettings()
     api: ApiSettings = ApiSettings()
     links: LinkSettings = LinkSettings()
     tracking: TrackingSettings = TrackingSettings()
@@ -576,6 +586,8 @@ def _did_you_mean(loc: ErrorPlace) -> str:
 
 def _toml_line(source: str, loc: ErrorPlace) -> int:
     """The line of a setting (table, key) in newsletter.toml, or of its table, or 1."""
+    if len(loc) > 1 and isinstance(loc[-1], int):
+        loc = loc[:-1]  # an item of a list: the line of the list's key
     table = ".".join(str(part) for part in loc[:-1])
     key = str(loc[-1]) if loc else ""
     current, table_line = "", None

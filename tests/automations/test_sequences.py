@@ -32,6 +32,15 @@ def subjects(workspace: Path) -> dict[str, list[str]]:
     return found
 
 
+def test_a_reader_the_editor_adds_active_is_welcomed_and_a_pending_signup_is_not_yet(welcome: Path, env, clock: Clock) -> None:
+    cli("subscribers", "add", "bo@example.com", cwd=welcome, env=env, ok=True)
+    with open_db(welcome, env) as db:
+        db.subscribers.sign_up("cy@example.com", None)  # has not confirmed: not on the list yet
+    report = run(welcome, clock)
+    assert report.enrolled["welcome"] == 1
+    assert subjects(welcome) == {"bo@example.com": ["Welcome aboard"]}
+
+
 @pytest.mark.slow  # five runs, about 0.3 s
 def test_a_confirmed_reader_goes_through_the_welcome_sequence_as_the_clock_moves(welcome: Path, env, clock: Clock) -> None:
     with open_db(welcome, env) as db:
