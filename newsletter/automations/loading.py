@@ -22,14 +22,12 @@ from typing import Any
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ..errors import AutomationFileError, IssueFileError, Problem
-from ..files.reading import UnreadableFile, read_capped
-from ..issue.loading import field_path, new_yaml, screen_yaml
+from ..issue.loading import field_path, new_yaml, read_source, screen_yaml
 from ..models.audience import normal_tag
 from ..models.spans import parse_span
 from ..models.windows import parse_window
 from .steps import CONFIRMED, KEY_MAX, KEY_PREFIX, TAGGED, Automation, Condition, Step, Trigger
 
-MAX_FILE_BYTES = 200_000  # an automation is a few dozen lines
 MAX_STEPS = 200
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SHORTEST_WAIT, LONGEST_WAIT = dt.timedelta(minutes=1), dt.timedelta(days=365)
@@ -70,17 +68,7 @@ def load_automation(path: Path, shown: Path | None = None) -> Automation:
 
 
 def _read(path: Path) -> str:
-    try:
-        data = read_capped(path, MAX_FILE_BYTES, "automation file")
-    except FileNotFoundError:
-        raise AutomationFileError(f"{path}: no such automation file") from None
-    except UnreadableFile as exc:
-        raise AutomationFileError(f"{path}: {exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise AutomationFileError(f"{path}:{line}: is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8") from None
+    return read_source(path, "automation file", AutomationFileError)
 
 
 class _Reader:
