@@ -62,6 +62,10 @@ class IssueFileError(NewsletterError):
     """An issue file cannot be parsed or does not validate."""
 
 
+class AutomationFileError(NewsletterError):
+    """An automation file (automations/<name>.yaml), or an email it sends, cannot be used."""
+
+
 class OutputError(NewsletterError):
     """A file the tool writes (a build, an export) cannot be written."""
 

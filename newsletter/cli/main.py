@@ -60,6 +60,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "publish": "newsletter.cli.commands.publish:publish",
     "db": "newsletter.cli.commands.db:db",
     "bounces": "newsletter.cli.commands.bounces:bounces",
+    "automations": "newsletter.cli.commands.automations:automations",
+    "api-token": "newsletter.cli.commands.api_token:api_token",
     "webhooks": "newsletter.cli.commands.webhooks:webhooks",
 }
 

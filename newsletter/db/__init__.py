@@ -12,7 +12,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..workspace.database import Location, Server
+from .admin import Admin
+from .api_reads import ApiReads
+from .api_tokens import ApiToken, ApiTokens
 from .audience import Audience, Consent
+from .automations import AutomationReaders
 from .clicks import Clicks
 from .connection import Busy, Connection, NoDatabase, StoreError
 from .event_outbox import EventOutbox, OutboxEvent
@@ -29,7 +33,12 @@ if TYPE_CHECKING:
     from .postgres import PostgresConnection
 
 __all__ = [
+    "Admin",
+    "ApiReads",
+    "ApiToken",
+    "ApiTokens",
     "Audience",
+    "AutomationReaders",
     "Bouncing",
     "Consent",
     "Busy",
@@ -90,6 +99,10 @@ class Database:
         self.clicks = Clicks(self.connection)
         self.story_reports = StoryReports(self.connection)
         self.event_outbox = EventOutbox(self.connection)
+        self.automations = AutomationReaders(self.connection)
+        self.admin = Admin(self.connection)
+        self.api_tokens = ApiTokens(self.connection)
+        self.api_reads = ApiReads(self.connection)
         self.webhook_deliveries = WebhookDeliveries(self.connection)
 
     def transaction(self) -> contextlib.AbstractContextManager[Any]:  # the connection's session: sqlite3's or psycopg's

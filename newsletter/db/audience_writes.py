@@ -9,7 +9,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from .connection import now
-from .event_outbox import tagged_event
+from .event_outbox import tagged_events
 
 if TYPE_CHECKING:
     from ..models import Subscriber
@@ -88,9 +88,7 @@ def retag(store: Store, emails: Sequence[str], add: Sequence[str], remove: Seque
     removing = [(email, tag) for email in emails for tag in remove if (email, tag) in had and tag not in add]
     _many(store, ADD_TAG, adding)
     _many(store, REMOVE_TAG, removing)
-    stamp = now()
-    for email, tag in adding:
-        tagged_event(store.db, email, tag, stamp)
+    tagged_events(store.db, adding, now())
     return len({email for email, _ in adding} | {email for email, _ in removing})
 
 

@@ -31,8 +31,8 @@ def copy_database(source: Any, destination: Any) -> CopyReport:
         for table in tables:
             columns = _columns(src, table)
             report.rows[table] = _fill(dst, table, columns, _rows(src, table, columns))
-        for table in ("status_changes", "notices", "webhook_deliveries", "webhook_attempts"):  # ids were copied as they are: new rows must number on after them
-            if table in tables:
+        for table in tables:  # ids were copied as they are: new rows must number on after them
+            if TABLES[table] == "id":
                 dst.dialect.continue_numbering(dst.db, table, "id")
         for table in tables:
             _compare(src, dst, table, _columns(src, table))

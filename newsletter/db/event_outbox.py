@@ -11,11 +11,13 @@ that happens once per thing (an issue finished) carries a `once` key, so a re-ru
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import orjson
 
 from ..models import Status, Subscriber
 from .connection import Executes, Store, now
@@ -72,7 +74,13 @@ class OutboxEvent:
 
 
 def new_event_id() -> str:
-    return "evt_" + secrets.token_hex(12)
+    """"evt_" + the time in milliseconds + 64 random bits: unique, and in time order, so each new id
+    goes at the end of its index rather than anywhere in it (a tag on a whole segment writes 100,000)."""
+    return f"evt_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(8)}"
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    return orjson.dumps(dict(data)).decode()
 
 
 def emit(db: Executes, kind: str, data: Mapping[str, Any], stamp: str, once: str | None = None) -> bool:
@@ -80,12 +88,12 @@ def emit(db: Executes, kind: str, data: Mapping[str, Any], stamp: str, once: str
     (whether this one was written)."""
     assert kind in EVENT_TYPES, kind
     email = data.get("email")
-    row = (new_event_id(), kind, email if isinstance(email, str) else None, json.dumps(dict(data), separators=(",", ":")), stamp, once)
+    row = (new_event_id(), kind, email if isinstance(email, str) else None, _json(data), stamp, once)
     return db.execute(INSERT, row).rowcount > 0
 
 
 def emit_many(db: Executes, kind: str, items: Iterable[Mapping[str, Any]], stamp: str) -> None:
-    rows = [(new_event_id(), kind, data.get("email"), json.dumps(dict(data), separators=(",", ":")), stamp, None) for data in items]
+    rows = [(new_event_id(), kind, data.get("email"), _json(data), stamp, None) for data in items]
     if rows:
         db.executemany(INSERT, rows)
 
@@ -117,6 +125,18 @@ def tagged_event(db: Executes, email: str, tag: str, stamp: str) -> None:
     row = db.execute("SELECT public_id, name, status FROM subscribers WHERE email = ?", (email,)).fetchone()
     if row is not None:
         emit(db, SUBSCRIBER_TAGGED, {"id": row[0], "email": email, "name": row[1], "status": row[2], "tag": tag}, stamp)
+
+
+def tagged_events(db: Executes, added: Sequence[tuple[str, str]], stamp: str) -> None:
+    """`tagged_event` for many (email, tag) pairs, the readers read 500 at a time (`subscribers
+    tag` over a whole segment: one query per reader took 8x the tagging itself)."""
+    for start in range(0, len(added), 500):
+        part = added[start : start + 500]
+        emails = sorted({email for email, _ in part})
+        rows = db.execute(f"SELECT email, public_id, name, status FROM subscribers WHERE email IN ({','.join('?' * len(emails))})", emails)
+        readers = {email: (public_id, name, status) for email, public_id, name, status in rows}
+        found = [(email, tag, *readers[email]) for email, tag in part if email in readers]
+        emit_many(db, SUBSCRIBER_TAGGED, ({"id": i, "email": email, "name": name, "status": status, "tag": tag} for email, tag, i, name, status in found), stamp)
 
 
 class EventOutbox:
@@ -154,9 +174,9 @@ class EventOutbox:
 def forget_address(db: Executes, email: str, placeholder: str, public_id: str | None) -> None:
     """An erased reader's events keep what happened, not who: their address and name go, in the
     same transaction as the erasure (events not yet delivered go out without them)."""
-    data = json.dumps({"id": public_id, "erased": True}, separators=(",", ":"))
+    data = _json({"id": public_id, "erased": True})
     db.execute("UPDATE event_outbox SET email = ?, data = ? WHERE email = ?", (placeholder, data, email))
 
 
 def _event(row: tuple[Any, ...]) -> OutboxEvent:
-    return OutboxEvent(int(row[0]), row[1], row[2], row[3], json.loads(row[4]), row[5])
+    return OutboxEvent(int(row[0]), row[1], row[2], row[3], orjson.loads(row[4]), row[5])

@@ -17,11 +17,11 @@ ADDRESS_CHANGED = "address changed"
 ERASED = "erased"  # the history row an erasure leaves, under the placeholder
 
 # The tables that hold nothing but what a reader is and chose: deleted with them.
-PERSONAL_TABLES = ("tags", "subscriptions", "consents", "address_changes", "notice_queue")
+PERSONAL_TABLES = ("tags", "subscriptions", "consents", "address_changes", "notice_queue", "automation_readers")
 # The tables that record what happened (the ledger, the history, provider events, notices sent):
 # kept for the figures, under a placeholder instead of the address.
 CHOICE_TABLES = PERSONAL_TABLES[:4]  # what a reader chose or asked for; the notice queue is what we owe them
-RECORD_TABLES = ("deliveries", "status_changes", "events", "notices")
+RECORD_TABLES = ("deliveries", "status_changes", "events", "notices", "admin_actions")  # admin_actions: what an editor did to them
 # Who clicked (only with [tracking] clicks = "reader"): moved with the address, and on erasure the
 # click stays counted for nobody.
 CLICK_TABLE = "clicks"

@@ -17,7 +17,7 @@ from ruamel.yaml.constructor import RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
-from ..errors import MAX_PROBLEMS_SHOWN, IssueFileError, Problem
+from ..errors import MAX_PROBLEMS_SHOWN, IssueFileError, NewsletterError, Problem
 from ..files.reading import UnreadableFile, read_capped
 from ..models import NONCHARACTER, Issue
 
@@ -89,19 +89,20 @@ def load_issue(path: Path) -> Issue:
     return parse_issue(read_source(path), path)
 
 
-def read_source(path: Path) -> str:
-    """The text of an issue file: a regular UTF-8 file of at most MAX_FILE_BYTES."""
+def read_source(path: Path, what: str = "issue file", error: type[NewsletterError] = IssueFileError) -> str:
+    """The text of an issue file (or another YAML file of the workspace, `what`, whose problems
+    raise `error`): a regular UTF-8 file of at most MAX_FILE_BYTES."""
     try:
-        data = read_capped(path, MAX_FILE_BYTES, "issue file")
+        data = read_capped(path, MAX_FILE_BYTES, what)
     except FileNotFoundError:
-        raise IssueFileError(f"{path}: no such issue file") from None
+        raise error(f"{path}: no such {what}") from None
     except UnreadableFile as exc:
-        raise IssueFileError(f"{path}: {exc}") from None
+        raise error(f"{path}: {exc}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise IssueFileError(f"{path}:{line}: is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8") from None
+        raise error(f"{path}:{line}: is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8") from None
 
 
 class _SafeDatesAsText(SafeConstructor):

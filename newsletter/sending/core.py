@@ -100,12 +100,13 @@ def tracks(config: Config) -> bool:
     return config.tracking.clicks != "off" or config.tracking.opens
 
 
-def tracked_edition_email(prepared: PreparedIssue, secret: bytes) -> Email:
-    """The email as it goes out: with the tool's own tracked links and pixel when [tracking] asks."""
+def tracked_edition_email(prepared: PreparedIssue, secret: bytes, key: str | None = None) -> Email:
+    """The email as it goes out: with the tool's own tracked links and pixel when [tracking] asks.
+    `key`: the ledger key it goes out under, when not the issue's own (an automation's send step)."""
     config = prepared.workspace.config
     if not tracks(config):
         return prepared.email
-    return track_email(prepared.email, prepared.issue, prepared.key, config, secret)
+    return track_email(prepared.email, prepared.issue, key or prepared.key, config, secret)
 
 
 def send_issue(

@@ -23,6 +23,7 @@ from ..providers.base import Ambiguous, Batch, Edition, ProviderError, RetryLate
 from ..render.pipeline import Renderer
 from ..workspace.config import Workspace
 from ..workspace.credentials import SigningKeys
+from .sign_in import ADMIN_SIGN_IN, SIGN_IN_PATH, new_link, sign_in_email
 
 WELCOME_TEMPLATE = "welcome.mjml.j2"
 # Either half in the workspace's templates asks for a welcome; the other half comes from the defaults.
@@ -80,6 +81,8 @@ class Notices:
         return handled
 
     def _deliver(self, db: Database, notice: QueuedNotice) -> str:
+        if notice.kind == ADMIN_SIGN_IN:
+            return self._deliver_sign_in(db, notice)
         # A new address's link goes to that address, for the subscriber who asked for it.
         requester = db.audience.requester_of(notice.email) if notice.kind == "address" else notice.email
         subscriber = db.subscribers.get(requester) if requester else None
@@ -100,6 +103,20 @@ class Notices:
             return "queued again"
         state = {Outcome.ACCEPTED: "sent", Outcome.UNKNOWN: "unknown"}.get(outcome, "failed")
         db.notice_queue.settle(notice, state, detail)
+        return state
+
+    def _deliver_sign_in(self, db: Database, notice: QueuedNotice) -> str:
+        """An editor's sign-in link. Every address typed into /admin/login is queued (so the page
+        takes the same time for any): the sender mails only the editors listed now."""
+        config = self.workspace.config
+        if notice.email not in config.admin.editors:
+            db.notice_queue.settle(notice, "skipped", "not an editor")
+            return "skipped"
+        email = sign_in_email(config.newsletter.name, new_link(db, notice.email, config.base_url))
+        outcome, detail = self._send_to(notice.kind, notice.email, email, config.base_url + SIGN_IN_PATH, "admin")
+        db.notices.record(notice.kind, notice.email, config.send.provider, str(outcome), detail)
+        state = {Outcome.ACCEPTED: "sent", Outcome.UNKNOWN: "unknown"}.get(outcome, "failed")
+        db.notice_queue.settle(notice, state, detail)  # never retried: the editor asks for a new link
         return state
 
     def _confirmation_for(self, subscriber: Subscriber, last_change: int) -> Email:
@@ -134,8 +151,13 @@ class Notices:
         assert subscriber.public_id
         config = self.workspace.config
         unsubscribe = config.unsubscribe_url_for(make_token(subscriber.public_id, Purpose.UNSUBSCRIBE, self.keys.current))
+        return self._send_to(kind, to, email, unsubscribe, subscriber.public_id)
+
+    def _send_to(self, kind: str, to: str, email: Email, unsubscribe: str, who: str) -> tuple[Outcome, str | None]:
+        """What the provider said about one `kind` email to `to` (`who` names the send's batch)."""
+        config = self.workspace.config
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        batch = Batch(Edition(f"notice-{kind}", email), f"{kind}-{stamp}-{subscriber.public_id}", [Letter(to, None, unsubscribe)])
+        batch = Batch(Edition(f"notice-{kind}", email), f"{kind}-{stamp}-{who}", [Letter(to, None, unsubscribe)])
         result = BatchResult()
         try:
             provider = open_provider(config.send.provider, self.workspace)

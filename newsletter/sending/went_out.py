@@ -11,8 +11,9 @@ from ..issue.prepare import PreparedIssue
 from ..mail.clicks import story_links
 
 
-def record_went_out(ledger: Ledger, prepared: PreparedIssue, provider: str, topic: str | None) -> None:
-    key, config = prepared.key, prepared.workspace.config
+def record_went_out(ledger: Ledger, prepared: PreparedIssue, provider: str, topic: str | None, key: str | None = None) -> None:
+    """`key`: the ledger key the copies go out under, when not the issue's own (an automation's send step)."""
+    key, config = key or prepared.key, prepared.workspace.config
     ledger.record_issue(key, prepared.relative_path, prepared.email.subject, prepared.fingerprint, provider, topic)
     clicks = Clicks(ledger.connection)
     clicks.record_stories(key, story_links(config, prepared.issue))

@@ -173,13 +173,13 @@ def add_subscriber(db: Database, subscriber: Subscriber, resubscribe: bool = Fal
     return Added(existing.status)
 
 
-def unsubscribe(db: Database, address: str) -> Status | None:
+def unsubscribe(db: Database, address: str, channel: str = "command line") -> Status | None:
     """Mark `address` unsubscribed: they are never mailed again. The status they had, or None
     (and nothing changed) when they are not on the list."""
     existing = db.subscribers.get(address)
     if existing is None:
         return None
-    db.subscribers.set_status([address], Status.UNSUBSCRIBED)
+    db.subscribers.set_status([address], Status.UNSUBSCRIBED, channel=channel)
     return existing.status
 
 

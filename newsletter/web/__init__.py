@@ -28,6 +28,8 @@ from ..db import StoreError
 from ..errors import ConfigError
 from ..workspace.config import Workspace, load_workspace
 from ..workspace.credentials import MAKE_ONE, SECRET, SigningKeys, signing_keys, workspace_from_environment
+from .admin import admin
+from .api import http_problem, is_api_request, register_api
 from .archive import register_archive
 from .clicks import click_target, clicks
 from .extensions import csrf, limiter
@@ -83,6 +85,8 @@ def create_app(workspace: str | Path | None = None, dev: bool = False) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(webhooks)
     app.register_blueprint(clicks)
+    app.register_blueprint(admin)  # /admin: 404 unless [admin] editors are set
+    register_api(app)
     limiter.exempt(clicks)  # no limit applies to a redirect: skip the check (half its time)
     allow_signups_from(app, loaded.config.web.allowed_origins)
     register_archive(app, loaded.config.newsletter.archive_path)
@@ -176,6 +180,8 @@ ERROR_WORDS = {404: "not_found", 429: "too_many", 413: "too_large", 403: "not_fo
 
 
 def _error(code: int, retry_after: int | None = None) -> ResponseReturnValue:
+    if is_api_request():
+        return http_problem(code, retry_after)
     key = ERROR_WORDS.get(code, "error")
     words = site().words
     headers = {"Retry-After": str(retry_after)} if retry_after else {}

@@ -92,6 +92,20 @@ def canary_span(value: str) -> str:
     return value.strip()
 
 
+def day_window(value: str) -> str:
+    from ..models.windows import parse_window
+
+    return str(parse_window(value))
+
+
+def iana_zone(value: str) -> str:
+    from ..models.windows import zone_named
+
+    if zone_named(value) is None:
+        raise ValueError(f'expected an IANA time zone such as "Europe/Berlin" or "UTC", got {value!r}')
+    return value.strip()
+
+
 def label_key(value: str) -> str:
     if value not in LABELS:
         close = difflib.get_close_matches(value, LABEL_KEYS, n=1)
@@ -322,6 +336,21 @@ class WebSettings(Strict):
     allowed_origins: list[Annotated[Url, AfterValidator(origin)]] = []
 
 
+class AdminSettings(Strict):
+    """The small admin at /admin (web/admin.py): who may sign in. No editors: no admin (404)."""
+
+    # Editors sign in with a one-time link emailed to one of these addresses; nothing else is a password.
+    editors: list[Address] = []
+    sign_in_rate: Annotated[Line, AfterValidator(rate_limits)] = "5/minute;30/hour"  # sign-in requests per client address
+    address_rate: Annotated[Line, AfterValidator(rate_limits)] = "3/15 minutes;10/day"  # sign-in requests per address typed
+
+
+class ApiSettings(Strict):
+    """The REST API (/api/v1/, tokens from `newsletter api-token create`)."""
+
+    rate_limit: Annotated[Line, AfterValidator(rate_limits)] = "600/minute"  # requests per token
+
+
 class LinkSettings(Strict):
     """UTM tagging of the links to stories (and the sponsor) in the email and on the web page."""
 
@@ -401,6 +430,13 @@ LLM_PROVIDERS: dict[str, tuple[str, str | None, str]] = {
 }
 
 
+class AutomationSettings(Strict):
+    """`newsletter automations run` (newsletter/automations/): when its emails may go out."""
+
+    send_window: Annotated[str, AfterValidator(day_window)] | None = None  # "09:00-17:00" in the reader's zone; unset: any time
+    time_zone: Annotated[str, AfterValidator(iana_zone)] | None = None  # the newsletter's zone for readers without one; unset: this machine's
+
+
 class StorySettings(Strict):
     """`story add --llm`: a model writes the summary in the newsletter's voice. Off unless `llm` is
     set; the default drafting stays offline and deterministic."""
@@ -435,9 +471,12 @@ class Config(Strict):
     resend: ResendSettings = ResendSettings()
     bounces: BouncesSettings = BouncesSettings()
     web: WebSettings = WebSettings()
+    admin: AdminSettings = AdminSettings()
+    api: ApiSettings = ApiSettings()
     links: LinkSettings = LinkSettings()
     tracking: TrackingSettings = TrackingSettings()
     story: StorySettings = StorySettings()
+    automations: AutomationSettings = AutomationSettings()
     # Words a reader sees, by key (see newsletter/i18n/catalogue.py LABELS: the email, the web pages, the
     # confirmation and welcome emails): they replace the translation for [newsletter] language,
     # e.g. sponsor = "Partner of the week".
@@ -604,6 +643,8 @@ def _toml_line(source: str, loc: ErrorPlace) -> int:
     """The line of a setting (table, key) in newsletter.toml, or of its table, or 1."""
     if len(loc) > 1 and isinstance(loc[1], int):
         return _array_table_line(source, str(loc[0]), loc[1], str(loc[2]) if len(loc) > 2 else None)
+    if len(loc) > 1 and isinstance(loc[-1], int):
+        loc = loc[:-1]  # an item of a list: the line of the list's key
     table = ".".join(str(part) for part in loc[:-1])
     key = str(loc[-1]) if loc else ""
     current, table_line = "", None

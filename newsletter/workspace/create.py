@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, NewsletterError
@@ -150,12 +150,16 @@ class NewWorkspace:
     first_issue: Path
     gitignore: Path
     templates: list[str]  # the names of the default templates copied into templates/
+    starters: list[Path] = field(default_factory=list)  # the starting points written (the welcome automation and its emails)
 
 
-def create_workspace(root: Path, settings: str, first_issue: Path, issue_text: str, templates_from: Path | None = None) -> NewWorkspace:
+def create_workspace(
+    root: Path, settings: str, first_issue: Path, issue_text: str, templates_from: Path | None = None, starters: dict[str, dict[str, bytes]] | None = None
+) -> NewWorkspace:
     """Make the workspace at `root` (a folder, absolute): newsletter.toml holding `settings`, the
-    first issue file, a .gitignore with the lines it needs, and with `templates_from` a copy of the
-    templates there. Everything is checked before the first write, and if any write fails the
+    first issue file, a .gitignore with the lines it needs, with `templates_from` a copy of the
+    templates there, and the `starters` (files by folder, such as the welcome automation) that
+    are not there yet. Everything is checked before the first write, and if any write fails the
     others are undone: a workspace is made whole or not at all."""
     templates = _template_files(templates_from) if templates_from else {}
     clashes = [name for name in templates if (root / "templates" / name).exists()]
@@ -168,17 +172,23 @@ def create_workspace(root: Path, settings: str, first_issue: Path, issue_text: s
         raise UnreadableGitignore(gitignore, str(exc.strerror)) from None
 
     changes = _Changes()
+    written: list[Path] = []
     try:
         changes.mkdir(root)
         if templates:
             changes.write(root / "templates", templates)
         changes.write(first_issue.parent, {first_issue.name: issue_text.encode("utf-8")})
+        for folder, files in (starters or {}).items():
+            missing = {name: data for name, data in files.items() if not (root / folder / name).exists()}  # an editor's own stay
+            if missing:
+                changes.write(root / folder, missing)
+                written += [root / folder / name for name in missing]
         changes.write(root, {".gitignore": merged_gitignore(existing_ignore)})
         changes.write(root, {CONFIG_NAME: settings.encode("utf-8")})  # last: its presence means the workspace is whole
     except BaseException:
         changes.undo()
         raise
-    return NewWorkspace(root / CONFIG_NAME, first_issue, gitignore, list(templates))
+    return NewWorkspace(root / CONFIG_NAME, first_issue, gitignore, list(templates), written)
 
 
 def _template_files(source: Path) -> dict[str, bytes]:

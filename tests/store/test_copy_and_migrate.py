@@ -90,6 +90,9 @@ def test_copy_from_sqlite_to_postgresql_and_back_loses_nothing(pg_url: str, tmp_
     with Database(Server(pg_url)) as pg:
         pg.notices.record("welcome", "new@example.com", "outbox", "sent", None)
         assert [kind for kind, _, _ in pg.notices.sent_to("new@example.com")] == ["confirm", "welcome"]
+        pg.audience.tag(["r003@example.com"], add=["late"])  # the outbox's copied events number on too
+        newest, copied = pg.event_outbox.recent(2)
+        assert newest.data["tag"] == "late" and newest.id > copied.id
         pg.ledger.prepare("1")
         counts_after = pg.ledger.counts("1")
         assert counts_after[State.UNKNOWN] == 10 and counts_after[State.SENT] == 49

@@ -80,6 +80,7 @@ def init(
     """Create a workspace in DIR: newsletter.toml, issues/ with a first issue, and a .gitignore.
 
     Settings not given as options are asked for on a terminal."""
+    from ...automations.starter import welcome_files
     from ...issue.scaffold import new_issue
     from ...render.pipeline import default_template_dir
     from ...workspace.config import CONFIG_NAME, Workspace
@@ -107,7 +108,8 @@ def init(
     root = directory.absolute()
     issue_path, issue_text = new_issue(Workspace(root=root, config=config), dt.date.today())
     try:
-        made = create_workspace(root, text, issue_path, issue_text, default_template_dir() if copy_templates else None)
+        starters = welcome_files(config, dt.date.today())  # a welcome sequence to start from
+        made = create_workspace(root, text, issue_path, issue_text, default_template_dir() if copy_templates else None, starters)
     except TemplatesInTheWay as exc:
         raise click.ClickException(f"{display_path(exc.folder)} already has {', '.join(exc.names)}; nothing was written (leave out --templates to keep yours)") from None
     except UnreadableGitignore as exc:
@@ -119,6 +121,8 @@ def init(
         click.echo(f"  {display_path(path)}")
     if made.templates:
         click.echo(f"  {display_path(root / 'templates')}/ ({len(made.templates)} templates to customise)")
+    for path in made.starters:
+        click.echo(f"  {display_path(path)}")
     issue = f"issues/{issue_path.name}"
     click.echo("\nNext steps:")
     steps = [
