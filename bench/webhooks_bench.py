@@ -22,15 +22,15 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.helpers, run from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: the tests' helpers
 
-from newsletter.db import Database  # noqa: E402
-from newsletter.webhooks_out.client import Client  # noqa: E402
-from newsletter.webhooks_out.delivery import Deliverer, receivers  # noqa: E402
-from newsletter.webhooks_out.signing import body  # noqa: E402
-from newsletter.workspace.config import WebhookSettings  # noqa: E402
-from tests.helpers.local_server import QuietServer  # noqa: E402
-from tests.helpers.webhook_receiver import SECRET  # noqa: E402
+from newsletter.db import Database
+from newsletter.webhooks_out.client import Client
+from newsletter.webhooks_out.delivery import Deliverer, receivers
+from newsletter.webhooks_out.signing import body
+from newsletter.workspace.config import WebhookSettings
+from tests.helpers.local_server import QuietServer
+from tests.helpers.webhook_receiver import SECRET
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -54,23 +54,23 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def deliveries_per_second(url: str, events: int) -> float:
-    with tempfile.TemporaryDirectory() as folder:
-        with Database(Path(folder) / "subscribers.db") as db:
-            with db.transaction():
-                for n in range(events):
-                    db.subscribers.sign_up(f"reader{n:06d}@example.com", f"Reader {n}")
-            deliverer = Deliverer(receivers([WebhookSettings(url=url, events=["*"], secret_env="BENCH_HOOK_SECRET")]))
-            start = time.perf_counter()
-            done = deliverer.run_pass(db)
-            took = time.perf_counter() - start
-            deliverer.close()
-            if done.counts != {"delivered": events}:
-                sys.exit(f"unexpected result: {done.counts}")
+    with tempfile.TemporaryDirectory() as folder, Database(Path(folder) / "subscribers.db") as db:
+        with db.transaction():
+            for n in range(events):
+                db.subscribers.sign_up(f"reader{n:06d}@example.com", f"Reader {n}")
+        deliverer = Deliverer(receivers([WebhookSettings(url=url, events=["*"], secret_env="BENCH_HOOK_SECRET")]))
+        start = time.perf_counter()
+        done = deliverer.run_pass(db)
+        took = time.perf_counter() - start
+        deliverer.close()
+        if done.counts != {"delivered": events}:
+            sys.exit(f"unexpected result: {done.counts}")
     return events / took
 
 
 def floor_per_second(url: str, events: int) -> float:
-    bodies = [body("subscriber.created", "2026-12-08T00:00:00+00:00", {"id": f"s{n}", "email": f"reader{n:06d}@example.com", "name": f"Reader {n}", "status": "pending", "channel": "web"}) for n in range(events)]
+    data = [{"id": f"s{n}", "email": f"reader{n:06d}@example.com", "name": f"Reader {n}", "status": "pending", "channel": "web"} for n in range(events)]
+    bodies = [body("subscriber.created", "2026-12-08T00:00:00+00:00", item) for item in data]
     client = Client()
     start = time.perf_counter()
     for n, payload in enumerate(bodies):

@@ -89,6 +89,7 @@ class Client:
         try:
             if connection.sock is None:
                 connection.connect()
+                assert connection.sock is not None
                 connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each request is written whole: no reason to wait
             connection.sock.settimeout(self.total_seconds)
             timer = threading.Timer(max(0.0, deadline - time.monotonic()), _expire, [connection.sock, expired])

@@ -30,6 +30,7 @@ class Receiver:
         self.accepted: list[tuple[str, dict[str, Any]]] = []
         self.forged = 0
         self.echo = ""  # what an "echo" answer adds after the request's headers
+        self.delay = 0.0  # seconds before each answer (a receiver doing some work)
         self.requests = 0
         self.lock = threading.Lock()
         self.httpd = QuietServer(("127.0.0.1", port), _Handler)
@@ -72,6 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.requests += 1
             answer = fake.answers.pop(0) if fake.answers else "ok"
+        time.sleep(fake.delay)
         try:
             payload = fake.verifier.verify(raw, dict(self.headers))
         except Exception:  # noqa: BLE001  # any failure to verify is a forgery here

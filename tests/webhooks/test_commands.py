@@ -111,6 +111,7 @@ def test_two_receivers_on_one_host_need_names(workspace: Path) -> None:
 @pytest.mark.slow
 def test_deliver_killed_mid_delivery_and_run_again_loses_nothing_and_never_changes_an_id(workspace: Path, env: dict[str, str]) -> None:
     with Receiver() as receiver:
+        receiver.delay = 0.01  # 300 deliveries take 3 s or more: time for the kills to land mid-run
         configure(workspace, receiver.url)
         ids = sign_ups(workspace, env, 300)
         environment = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
