@@ -98,7 +98,7 @@ def test_the_preview_needs_none_of_the_optional_parts(workspace: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "part", "purpose"),
     [
-        (["serve", "--dev"], "web", "for the web app"),
+        (["serve", "--dev"], "web", "for the web app and webhooks"),
         (["story", "show", str(ROOT / "tests" / "stories" / "fixtures" / "solar-coop.html")], "stories", "to draft stories from articles"),
         (["report", "--html", "report.html", SAMPLE], "report", "for the charts of report --html"),
     ],
