@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from . import webhooks
 from .connection import Store, StoreError, now
 from .event_outbox import SUBSCRIBER_ERASED, emit, forget_address
 
@@ -205,6 +206,7 @@ class Records:
     def _scrub(self, email: str, placeholder: str, public_id: str | None = None) -> None:
         self.db.execute("DELETE FROM subscribers WHERE email = ?", (email,))
         forget_address(self.db, email, placeholder, public_id)
+        webhooks.forget_address(self.db, email, placeholder)
         for table in PERSONAL_TABLES:
             self.db.execute(f"DELETE FROM {table} WHERE email = ?", (email,))
         # Someone erased twice (they came back, then asked again) already has placeholder rows:

@@ -156,3 +156,9 @@ def _data(value: Any) -> dict[str, Any]:
     """The outbox's data: JSON text (SQLite) or already decoded (a jsonb column)."""
     loaded = json.loads(value) if isinstance(value, str | bytes) else value
     return dict(loaded or {})
+
+
+def forget_address(db: Any, email: str, placeholder: str) -> None:
+    """An erased reader's address out of what receivers answered ("ada@example.com added"), in the
+    erasure's transaction; the deliveries themselves name only events."""
+    db.execute("UPDATE webhook_attempts SET answer = replace(answer, ?, ?) WHERE answer LIKE ?", (email, placeholder, f"%{email}%"))

@@ -140,3 +140,29 @@ def test_deliver_killed_mid_delivery_and_run_again_loses_nothing_and_never_chang
             assert event is not None and body["data"] == event.data
         assert receiver.forged == 0
 
+
+
+@pytest.mark.slow
+def test_deliver_without_once_keeps_delivering_until_stopped(workspace: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with Receiver() as receiver:
+        configure(workspace, receiver.url)
+        environment = {**os.environ, "HOOK_SECRET": SECRET, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        command = [sys.executable, "-m", "newsletter", "webhooks", "deliver"]
+        process = subprocess.Popen(command, cwd=workspace, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.0)  # running, with nothing to deliver yet
+            [event_id] = sign_ups(workspace, {}, 1)
+            deadline = time.monotonic() + 20
+            while not receiver.accepted and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=20)
+        assert process.returncode == 0, err
+        assert receiver.ids() == [event_id]
+        assert "Webhooks: 1 delivered, 0 retrying, 0 given up (1 new deliveries from the events)." in out

@@ -144,3 +144,13 @@ def test_several_deliverers_at_once_never_send_one_delivery_twice(location: Loca
         for thread in threads:
             thread.join()
         assert sorted(receiver.ids()) == sorted(ids)  # each once
+
+
+def test_erasing_a_reader_takes_their_address_out_of_what_receivers_answered(location: Location, clock: Clock) -> None:
+    with Receiver() as receiver, Database(location) as db:
+        sign_ups(db, 1)
+        receiver.answers, receiver.echo = ["echo"], "could not add reader0@example.com:"
+        Deliverer(receivers([hook(receiver.url)]), clock).run_pass(db)
+        assert "reader0@example.com" in (db.webhook_deliveries.log(1)[0].answer or "")
+        db.records.erase("reader0@example.com", "erased-1@invalid", "cli")
+        assert "could not add erased-1@invalid:" in (db.webhook_deliveries.log(1)[0].answer or "")
