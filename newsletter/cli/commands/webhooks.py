@@ -28,7 +28,7 @@ def deliver(once: bool) -> None:
     """Send the new events to each receiver that wants them, and retry the deliveries that are due.
     Without --once it keeps running, looking for events every 2 seconds, until stopped (Ctrl-C or
     SIGTERM stop it after the delivery under way). Safe beside the web app and on several
-    machines: each delivery is claimed by one run."""
+    machines: each delivery is claimed by one run. With --once, exits 1 when a delivery was given up."""
     from ...db import Database
     from ...webhooks_out.delivery import Deliverer, receivers, warn_clear_text
     from ...workspace.config import load_workspace
@@ -40,7 +40,7 @@ def deliver(once: bool) -> None:
         return
     warn_clear_text(hooks)
     deliverer = Deliverer(receivers(hooks))
-    stop = threading.Event()
+    stop, given_up = threading.Event(), 0
     if not once:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -48,12 +48,15 @@ def deliver(once: bool) -> None:
             while True:
                 done = deliverer.run_pass(db, once=once)
                 _show(done, quiet_when_idle=not once)
+                given_up += done.counts["given up"]
                 if once or stop.wait(POLL_SECONDS):
                     break
     except KeyboardInterrupt:
         click.echo("Stopped; what was not delivered is delivered by the next run.")
     finally:
         deliverer.close()
+    if once and given_up:
+        raise SystemExit(1)  # cron mails the editor: a receiver missed events for good
 
 
 def _show(done: Pass, quiet_when_idle: bool) -> None:
