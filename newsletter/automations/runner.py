@@ -20,8 +20,8 @@ from typing import Any, Final
 from ..db import Database
 from ..db.automations import DONE, LEFT_AUTOMATION, SETTLED, Due, still_active
 from ..db.connection import now as stamp_now
-from ..db.event_outbox import SUBSCRIBER_CREATED
 from ..models import State
+from ..models.event_types import SUBSCRIBER_CREATED
 from ..models.windows import Window, next_opening, reader_zone, zone_named
 from ..providers import open_provider
 from ..providers.base import Provider

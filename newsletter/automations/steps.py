@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ..models.event_types import SUBSCRIBER_CONFIRMED, SUBSCRIBER_TAGGED
 from ..models.windows import Window
 
-CONFIRMED = "subscriber.confirmed"
-TAGGED = "subscriber.tagged"
+CONFIRMED, TAGGED = SUBSCRIBER_CONFIRMED, SUBSCRIBER_TAGGED  # the triggers an automation may have
+
 KEY_PREFIX = "auto-"
 KEY_MAX = 32  # a ledger key travels in tracked links, which allow 32 characters (mail/clicks.py ISSUE)
 

@@ -20,31 +20,15 @@ from typing import Any, Literal
 import orjson
 
 from ..models import Status, Subscriber
-from .connection import Executes, Store, now
-
-SUBSCRIBER_CREATED = "subscriber.created"
-SUBSCRIBER_CONFIRMED = "subscriber.confirmed"
-SUBSCRIBER_UNSUBSCRIBED = "subscriber.unsubscribed"
-SUBSCRIBER_BOUNCED = "subscriber.bounced"
-SUBSCRIBER_COMPLAINED = "subscriber.complained"
-SUBSCRIBER_TAGGED = "subscriber.tagged"
-SUBSCRIBER_ERASED = "subscriber.erased"
-ISSUE_SCHEDULED = "issue.scheduled"
-ISSUE_SENT = "issue.sent"
-ISSUE_CANCELLED = "issue.cancelled"
-
-EVENT_TYPES: tuple[str, ...] = (
-    SUBSCRIBER_CREATED,
-    SUBSCRIBER_CONFIRMED,
-    SUBSCRIBER_UNSUBSCRIBED,
+from ..models.event_types import (
+    EVENT_TYPES,
     SUBSCRIBER_BOUNCED,
     SUBSCRIBER_COMPLAINED,
+    SUBSCRIBER_CONFIRMED,
     SUBSCRIBER_TAGGED,
-    SUBSCRIBER_ERASED,
-    ISSUE_SCHEDULED,
-    ISSUE_SENT,
-    ISSUE_CANCELLED,
+    SUBSCRIBER_UNSUBSCRIBED,
 )
+from .connection import Executes, Store, now
 
 # The event a reader's new status makes; a status not here (pending) makes none.
 STATUS_EVENTS: dict[str, str] = {

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ..models import HANDED_OVER, Delivery, Recipient, State
+from ..models.event_types import ISSUE_CANCELLED, ISSUE_SCHEDULED, ISSUE_SENT
 from .connection import Store, StoreError, now
-from .event_outbox import ISSUE_CANCELLED, ISSUE_SCHEDULED, ISSUE_SENT, emit
+from .event_outbox import emit
 from .segments import EVERYONE, WHOLE_LIST, Condition, Selection
 from .subscribers import Subscribers
 

@@ -8,9 +8,10 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..models.event_types import SUBSCRIBER_ERASED
 from . import webhooks
 from .connection import Store, StoreError, now
-from .event_outbox import SUBSCRIBER_ERASED, emit, forget_address
+from .event_outbox import emit, forget_address
 
 # A history row that is not a status change: the address changed (the column is free text; no
 # report counts it, and a confirmation link made before it is stale, as it was sent to the old address).

@@ -16,10 +16,11 @@ import orjson
 
 from ..mail.links import PUBLIC_ID_BYTES
 from ..models import Status, Subscriber
+from ..models.event_types import SUBSCRIBER_CREATED
 from . import audience_writes
 from .connection import Store, StoreError, now
 from .dialect import Dialect
-from .event_outbox import SUBSCRIBER_CREATED, emit, status_event, subscriber_data
+from .event_outbox import emit, status_event, subscriber_data
 
 CHUNK = 20_000  # link ids made per read of the random source; rows per fetch of an export
 DIRECT_UP_TO = 120_000  # rows an import holds in memory and merges directly; beyond, it stages them

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.db import Database, Event, Location, Schedule
-from newsletter.db.event_outbox import EVENT_TYPES
 from newsletter.models import State, Status, Subscriber
+from newsletter.models.event_types import EVENT_TYPES
 from newsletter.subscribers.rules import add_subscriber
 
 ADA = "ada@example.com"

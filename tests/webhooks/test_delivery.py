@@ -11,8 +11,6 @@ from collections import Counter
 import pytest
 
 from newsletter.db import Database, Location
-from newsletter.db.event_outbox import EVENT_TYPES
-from newsletter.models.event_types import EVENT_TYPES as SETTINGS_EVENT_TYPES
 from newsletter.webhooks_out.delivery import LEASE, Deliverer, receivers
 from tests.helpers.ports import refusing_port
 from tests.helpers.webhook_receiver import Receiver
@@ -25,10 +23,6 @@ def sign_ups(db: Database, count: int) -> list[str]:
     for n in range(count):
         db.subscribers.sign_up(f"reader{n}@example.com", f"Reader {n}")
     return [event.event_id for event in reversed(db.event_outbox.recent(count))]
-
-
-def test_the_settings_know_every_event_the_outbox_writes() -> None:
-    assert SETTINGS_EVENT_TYPES == EVENT_TYPES
 
 
 def test_each_event_arrives_signed_under_its_own_id_with_its_payload(location: Location, clock: Clock) -> None:
