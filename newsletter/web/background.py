@@ -22,14 +22,14 @@ PURGE_EVERY_SECONDS = 86_400.0
 log = logging.getLogger("newsletter.web")
 
 if TYPE_CHECKING:
-    from .webhook_sender import WebhookSender
+    from .periodic import Periodic
 
 
 class NoticeSender:
-    def __init__(self, notices: Notices, location: Location, webhooks: WebhookSender | None = None) -> None:
+    def __init__(self, notices: Notices, location: Location, jobs: tuple[Periodic, ...] = ()) -> None:
         self.notices = notices
         self.location = location
-        self.webhooks = webhooks  # started and stopped with this thread, when [[webhooks]] are configured
+        self.jobs = jobs  # webhooks out and automations, started and stopped with this thread (web/periodic.py)
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
@@ -45,8 +45,8 @@ class NoticeSender:
     def ensure_running(self) -> None:
         """Start the thread in this process if it is not running (gunicorn forks workers after the
         app is made, and a thread does not survive a fork)."""
-        if self.webhooks is not None:
-            self.webhooks.ensure_running()
+        for job in self.jobs:
+            job.ensure_running()
         with self._lock:
             if self._stopped.is_set():
                 return
@@ -58,8 +58,8 @@ class NoticeSender:
     def stop(self) -> None:
         """Stop after the notice being sent, if any (a clean shutdown loses nothing: what is not
         claimed stays queued for the next start)."""
-        if self.webhooks is not None:
-            self.webhooks.stop()
+        for job in self.jobs:
+            job.stop()
         self._stopped.set()
         self._wake.set()
         thread = self._thread

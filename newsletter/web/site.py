@@ -21,7 +21,7 @@ from ..workspace.config import Config, Workspace
 from ..workspace.credentials import SigningKeys
 from ..workspace.database import Server
 from .background import NoticeSender
-from .webhook_sender import WebhookSender
+from .periodic import automation_runner, webhook_sender
 
 T = TypeVar("T")
 POOL_SIZE = 8  # PostgreSQL connections per web process: its request threads, with room to spare
@@ -104,8 +104,8 @@ def make_site(workspace: Workspace, keys: SigningKeys) -> WebSite:
     light, dark = palettes(workspace.config.brand.accent_color)
     style = f":root{{--accent:{light.accent};--accent-dark:{dark.accent}}}"
     notices = Notices(workspace, Renderer(workspace), keys)
-    webhooks = WebhookSender(workspace.config.webhooks, workspace.database) if workspace.config.webhooks else None
-    sender = NoticeSender(notices, workspace.database, webhooks)
+    jobs = tuple(job for job in (webhook_sender(workspace), automation_runner(workspace)) if job is not None)
+    sender = NoticeSender(notices, workspace.database, jobs)
     recorder = Recorder(workspace.database, workspace.config.tracking.clicks)
     return WebSite(workspace, keys, notices, sender, recorder, style, (light, dark), labels(workspace.config.newsletter.language, workspace.config.labels))
 
