@@ -1,6 +1,6 @@
 """The admin in a real Chromium: an editor signs in through the link the app emails, searches the
 list, tags and unsubscribes a reader, schedules an issue and cancels it, with the app's Content
-Security Policy enforced (no page needs an inline script or style). Then axe-core finds no
+Security Policy enforced (no page needs an inline script or style), on both databases. Then axe-core finds no
 violation on any admin page. Every request outside the app's own origin is refused: offline."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.db import Database
 from newsletter.models import Status, Subscriber
+from tests.helpers.both_databases import BOTH, database, database_env
 from tests.helpers.web import Apps, link_in, outbox
 
 pytestmark = pytest.mark.slow
@@ -22,9 +22,18 @@ EDITOR = "ana@example.com"
 ADMIN = f'[admin]\neditors = ["{EDITOR}"]\n'
 
 
+@pytest.fixture(params=BOTH)
+def env(request, monkeypatch) -> dict[str, str]:
+    """SQLite, then PostgreSQL (DATABASE_URL set for the app)."""
+    found = dict(database_env(request))
+    for name, value in found.items():
+        monkeypatch.setenv(name, value)
+    return found
+
+
 @pytest.fixture
-def base(workspace: Path):
-    with Database(workspace / "subscribers.db") as db:
+def base(workspace: Path, env: dict[str, str]):
+    with database(workspace, env) as db:
         db.subscribers.upsert([Subscriber("cy@example.com", "Cy", {}, Status.ACTIVE), Subscriber("di@example.com", "Di", {}, Status.ACTIVE)])
     apps = Apps(workspace)
     yield apps.serve(ADMIN).base
@@ -52,7 +61,7 @@ def axe_violations(page) -> list[dict]:
     return page.evaluate("options => axe.run(document, options)", options)["violations"]
 
 
-def test_sign_in_search_act_schedule_and_cancel(browser, base: str, workspace: Path) -> None:
+def test_sign_in_search_act_schedule_and_cancel(browser, base: str, workspace: Path, env: dict[str, str]) -> None:
     context = offline_context(browser, base)
     page = context.new_page()
     blocked: list[str] = []
@@ -93,7 +102,7 @@ def test_sign_in_search_act_schedule_and_cancel(browser, base: str, workspace: P
     for action in ("sign in", "tag", "unsubscribe", "schedule", "cancel"):
         assert f"<td>{action}</td>" in log
     assert blocked == []  # the CSP held, and no page needed more
-    with Database(workspace / "subscribers.db") as db:
+    with database(workspace, env) as db:
         assert db.audience.tags("cy@example.com") == ["vip"]
         assert db.subscribers.get("cy@example.com").status == Status.UNSUBSCRIBED
 
