@@ -57,6 +57,12 @@ class Admin:
             self.db.execute("DELETE FROM admin_links WHERE expires_at <= ?", (stamp,))
             self.db.execute("INSERT INTO admin_links (token_hash, email, created_at, expires_at) VALUES (?, ?, ?, ?)", (token_hash, email, stamp, _later(lifetime)))
 
+    def link_sent_within(self, email: str, span: dt.timedelta) -> bool:
+        """Whether a link for `email` made in the last `span` is still unused and unexpired."""
+        since = _later(-span)
+        row = self.db.execute("SELECT 1 FROM admin_links WHERE email = ? AND created_at > ? AND expires_at > ? LIMIT 1", (email, since, now())).fetchone()
+        return row is not None
+
     def take_link(self, token_hash: str) -> str | None:
         """The editor a sign-in link is for, consumed by this one statement (two requests with the
         same link: one gets it); None when unknown, used or expired."""

@@ -23,7 +23,7 @@ from ..providers.base import Ambiguous, Batch, Edition, ProviderError, RetryLate
 from ..render.pipeline import Renderer
 from ..workspace.config import Workspace
 from ..workspace.credentials import SigningKeys
-from .sign_in import ADMIN_SIGN_IN, SIGN_IN_PATH, new_link, sign_in_email
+from .sign_in import ADMIN_SIGN_IN, LINK_SPACING, SIGN_IN_PATH, new_link, sign_in_email
 
 WELCOME_TEMPLATE = "welcome.mjml.j2"
 # Either half in the workspace's templates asks for a welcome; the other half comes from the defaults.
@@ -111,6 +111,10 @@ class Notices:
         config = self.workspace.config
         if notice.email not in config.admin.editors:
             db.notice_queue.settle(notice, "skipped", "not an editor")
+            return "skipped"
+        if db.admin.link_sent_within(notice.email, LINK_SPACING):
+            # Asked again (or flooded by someone else): the link in the latest email still works.
+            db.notice_queue.settle(notice, "skipped", "a link was sent minutes ago and still works")
             return "skipped"
         email = sign_in_email(config.newsletter.name, new_link(db, notice.email, config.base_url))
         outcome, detail = self._send_to(notice.kind, notice.email, email, config.base_url + SIGN_IN_PATH, "admin")

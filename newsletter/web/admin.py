@@ -24,7 +24,7 @@ from ..errors import NewsletterError
 from ..report.text import issue_text
 from ..sending.sign_in import LINK_LIFETIME
 from ..subscribers.story import subscriber_story
-from .extensions import csrf, limiter
+from .extensions import client_key, csrf, limiter
 from .inbox_limit import inbox_key
 from .site import site
 
@@ -109,7 +109,9 @@ def login_form() -> ResponseReturnValue:
 
 
 def _typed_address() -> str:
-    return "admin-sign-in:" + inbox_key(request.form.get("email", ""))
+    """Counted per client and address typed: a stranger flooding an editor's address uses up their
+    own allowance, never the editor's (the sender mails one link per few minutes at most)."""
+    return f"admin-sign-in:{client_key()}:" + inbox_key(request.form.get("email", ""))
 
 
 @admin.post("/login")

@@ -342,7 +342,7 @@ class AdminSettings(Strict):
     # Editors sign in with a one-time link emailed to one of these addresses; nothing else is a password.
     editors: list[Address] = []
     sign_in_rate: Annotated[Line, AfterValidator(rate_limits)] = "5/minute;30/hour"  # sign-in requests per client address
-    address_rate: Annotated[Line, AfterValidator(rate_limits)] = "3/15 minutes;10/day"  # sign-in requests per address typed
+    address_rate: Annotated[Line, AfterValidator(rate_limits)] = "3/15 minutes;10/day"  # sign-in requests per address typed, per client
 
 
 class ApiSettings(Strict):
