@@ -55,11 +55,23 @@ def on_starting(server: Arbiter) -> None:  # noqa: ARG001  # gunicorn's hook sig
         raise SystemExit(1) from None
 
 
+def post_worker_init(worker: ThreadWorker) -> None:
+    """A worker starts its background threads (queued notices, webhooks out, automations) at once,
+    not at its first request: a served workspace with no visitors still delivers."""
+    here = _newsletter(worker)
+    if here is not None:
+        here.sender.ensure_running()
+
+
+def _newsletter(worker: ThreadWorker) -> Any:
+    app = getattr(worker, "wsgi", None)
+    return app.extensions.get("newsletter") if app is not None and hasattr(app, "extensions") else None
+
+
 def worker_exit(server: Arbiter, worker: ThreadWorker) -> None:  # noqa: ARG001  # gunicorn's hook signature
     """A worker leaving (a clean stop, a restart, max_requests) writes the clicks it has not
     written yet: its recorder's thread dies with it."""
-    app = getattr(worker, "wsgi", None)
-    here = app.extensions.get("newsletter") if app is not None and hasattr(app, "extensions") else None
+    here = _newsletter(worker)
     if here is not None:
         here.recorder.stop()
 

@@ -69,4 +69,7 @@ def start(app: Flask, host: str, port: int) -> Running:
     server = CappedWSGIServer(host, port, app)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="newsletter-web")
     thread.start()
+    here = app.extensions.get("newsletter")
+    if here is not None:
+        here.sender.ensure_running()  # queued notices, webhooks out and automations go before any request comes
     return Running(server, thread, app)
