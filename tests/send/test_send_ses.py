@@ -301,7 +301,9 @@ def test_killed_and_resumed_nobody_gets_two_copies(ses, workspace: Path, issue_p
     ses.behaviour.max_send_rate = 1000
     ses.behaviour.latency = 0.02  # so that kills land mid-request
     env = dict(os.environ, NEWSLETTER_SECRET=SECRET)
-    rows = kill_and_resume(workspace, issue_path, env, lambda: ses.delivered, kills=5, batch=15)
+    # Each kill within 0.1 s of the run's first accepted letter: on a quiet machine moto takes 100
+    # a second or more, and five runs killed 0.3 s in could send all 200 before the fifth kill.
+    rows = kill_and_resume(workspace, issue_path, env, lambda: ses.delivered, kills=5, batch=15, pause=(0.0, 0.1))
     assert sorted(rows) == emails
 
 
