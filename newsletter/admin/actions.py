@@ -151,10 +151,14 @@ def schedule(workspace: Workspace, editor: str, name: str, at: str, now: dt.date
 
 
 def cancel(workspace: Workspace, editor: str, name: str) -> str:
-    from ..sending import cancel_schedule
+    """As `newsletter cancel`: a scheduled delivery, or a canary, paced or paused send under way."""
+    from ..sending import Ended, cancel_send
 
     issue = issue_file(workspace, name)
-    cancelled = cancel_schedule(workspace, issue.key)
+    cancelled = cancel_send(workspace, issue.key)
+    if isinstance(cancelled, Ended):
+        _record(workspace, editor, "cancel", f"issue {issue.key} ({issue.name}), the send under way")
+        return cancelled.message
     _record(workspace, editor, "cancel", f"issue {issue.key} ({issue.name}), due {cancelled.schedule.send_at.isoformat()}")
     return f"The delivery of issue {issue.key} is cancelled: {cancelled.changed} recipient(s) are {cancelled.state} again."
 

@@ -17,7 +17,10 @@ import heapq
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ..models import State
+from ..models.event_types import ISSUE_CANCELLED
 from .connection import Store, StoreError, now
+from .event_outbox import emit
 from .ledger import Claim, Ledger
 from .segments import EVERYONE, Condition
 
@@ -188,12 +191,18 @@ class SendPlans:
     # --- ending a send -----------------------------------------------------------------------------
 
     def skip_rest(self, issue: str) -> int:
-        """The rows that have not gone (pending, or held here) will not: `skipped`. How many."""
+        """The rows that have not gone (pending, or held here) will not: `skipped`, with the
+        send's `issue.cancelled` event (once) in the same transaction. How many."""
+        stamp = now()
         with self.connection.transaction():
-            return int(self.db.execute(
+            skipped = int(self.db.execute(
                 "UPDATE deliveries SET state = 'skipped', detail = ?, not_before = NULL, updated_at = ? WHERE issue = ? AND state IN ('pending', 'scheduled')",
-                (CANCELLED, now(), issue),
+                (CANCELLED, stamp, issue),
             ).rowcount)
+            if skipped:
+                data = {"issue": issue, "send_at": None, "readers": skipped, "now": str(State.SKIPPED)}
+                emit(self.db, ISSUE_CANCELLED, data, stamp, once=f"{ISSUE_CANCELLED}:{issue}:rest")
+        return skipped
 
     def cancelled_rows(self, issue: str) -> int:
         return int(self.db.execute("SELECT count(*) FROM deliveries WHERE issue = ? AND state = 'skipped' AND detail = ?", (issue, CANCELLED)).fetchone()[0])

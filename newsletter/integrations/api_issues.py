@@ -140,19 +140,21 @@ def schedule(workspace: Workspace, key: str, at: dt.datetime) -> ScheduleOut:
 
 
 def cancel(workspace: Workspace, key: str) -> CancelOut:
-    """`newsletter cancel ISSUE` for a scheduled delivery."""
-    from ..sending import ScheduleError, cancel_schedule
+    """`newsletter cancel ISSUE`: a scheduled delivery, or a canary, paced or paused send under way."""
+    from ..sending import Ended, ScheduleError, cancel_send
 
     if not KEY.fullmatch(key):
         raise NotFound(f"{key[:40]!r} is not an issue key: an issue is named by its number")
     try:
-        done = cancel_schedule(workspace, key)
+        done = cancel_send(workspace, key)
     except Busy as exc:
         raise Conflict(str(exc)) from None
     except ScheduleError as exc:
         raise NotFound(str(exc)) from None
     except NewsletterError as exc:  # the provider refused to cancel
         raise Conflict(str(exc)) from None
+    if isinstance(done, Ended):
+        return CancelOut(issue=key, send_at=None, recipients=done.skipped or 0, state="skipped", others=[], detail=done.message)
     state: Literal["pending", "unknown"] = "pending" if done.state == State.PENDING else "unknown"
     others = [other.schedule.issue for other in done.others]
     return CancelOut(issue=key, send_at=done.schedule.send_at.isoformat(), recipients=done.changed, state=state, others=others)

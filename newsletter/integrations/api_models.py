@@ -177,10 +177,13 @@ class IssueDetail(ApiModel):
 
 class CancelOut(ApiModel):
     issue: str
-    send_at: str
-    recipients: int = Field(description="Rows the cancelled delivery held.")
-    state: Literal["pending", "unknown"] = Field(description="What they became: pending, or unknown when it was too late for the provider to guarantee it.")
+    send_at: str | None = Field(description="When the cancelled delivery was due; null for a send under way.")
+    recipients: int = Field(description="Rows the cancelled delivery held; for a send under way, the readers who will not get it (0 while its run stops).")
+    state: Literal["pending", "unknown", "skipped"] = Field(
+        description="What they became: pending, or unknown when it was too late for the provider to guarantee it; skipped when a canary, paced or paused send under way was ended."
+    )
     others: list[str] = Field(description="Other issues the provider dropped with it (Mailgun drops every scheduled message at once).")
+    detail: str | None = Field(default=None, description="What happened, in a sentence (a send under way).")
 
 
 class TestCopyOut(ApiModel):

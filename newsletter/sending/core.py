@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..db import Busy, Database, IssueRecord, Ledger, Schedule
 from ..db.ledger import LeftOut
 from ..db.segments import Selection, select
+from ..db.send_plans import SendPlans
 from ..db.subject_tests import SubjectTests
 from ..errors import NewsletterError
 from ..issue.checks import TODO_LEFT, Finding
@@ -406,6 +407,28 @@ def _settle_cancelled(ledger: Ledger, saved: Schedule, clock: Clock) -> Cancelle
         detail = f"scheduled send cancelled less than {minutes} minutes before its time, when {info.label} does not guarantee it; it may or may not have been delivered"
         return Cancelled(saved, ledger.cancel_schedule(saved.issue, State.UNKNOWN, detail), State.UNKNOWN)
     return Cancelled(saved, ledger.cancel_schedule(saved.issue, State.PENDING, "scheduled send cancelled"), State.PENDING)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A canary, paced or paused send that `cancel` ended: what to say, and how many readers will
+    not get it (None while the run sending it still has to stop)."""
+
+    message: str
+    skipped: int | None
+
+
+def cancel_send(workspace: Workspace, key: str, clock: Clock = utc_now) -> Ended | Cancelled:
+    """`newsletter cancel` (and the admin's and the API's): end a canary, paced or paused send (the
+    rest is skipped), else cancel a scheduled delivery (ScheduleError when there is none)."""
+    from .pacing import end_send
+
+    said = end_send(workspace, key, clock)
+    if said is None:
+        return cancel_schedule(workspace, key, clock)
+    with Database(workspace.database) as db:
+        skipped = SendPlans(db.connection).cancelled_rows(key)
+    return Ended(said, skipped if skipped else None)
 
 
 @dataclass(frozen=True)

@@ -138,11 +138,36 @@ def test_a_complaint_in_the_canary_pauses_it_and_cancel_ends_the_send(in_workspa
         cancelled = run("cancel", str(issue_path), ok=True)
         assert "Cancelled the send of issue 7: 190 reader(s) who had not got it yet will not." in cancelled.output
         assert counts(in_workspace, env) == {State.SENT: 10, State.SKIPPED: 190}
+        with database(in_workspace, env) as db:
+            [ended] = db.event_outbox.recent(1, kind="issue.cancelled")
+        assert ended.data == {"issue": "7", "send_at": None, "readers": 190, "now": "skipped"}
         again = run("send", str(issue_path), "--resume")
         assert again.exit_code == 1 and "issue 7's send was cancelled at 12:31 UTC: 190 reader(s) did not get it" in again.output
         assert "Cancelled at 12:31 UTC: 190 reader(s) did not get it." in run("status", str(issue_path), ok=True).output
         assert "No scheduled send is due." in run("send", "--due", ok=True).output
     assert len(delivered(in_workspace)) == 10
+
+
+@pytest.mark.slow  # real sends through the outbox, several runs
+def test_the_admin_and_the_api_end_a_paused_send_as_cancel_does(in_workspace: Path, issue_path: Path) -> None:
+    from newsletter.admin.actions import cancel as admin_cancel
+    from newsletter.integrations.api_issues import cancel as api_cancel
+    from newsletter.workspace.config import load_workspace
+
+    add_config(in_workspace, '[send]\ncanary = "5%"\n')
+    readers(in_workspace, {})
+    with time_machine.travel(START, tick=False):
+        run("send", str(issue_path), ok=True)
+    report(in_workspace, {}, ("spamreport", canary(in_workspace, {})[0], None))
+    with time_machine.travel(WAITED, tick=False):
+        assert run("send", str(issue_path)).exit_code == 1  # paused
+        answer = api_cancel(load_workspace(in_workspace), "7")
+        assert (answer.state, answer.recipients, answer.send_at) == ("skipped", 190, None)
+        assert answer.detail == "Cancelled the send of issue 7: 190 reader(s) who had not got it yet will not."
+        assert counts(in_workspace, {}) == {State.SENT: 10, State.SKIPPED: 190}
+        # The admin's cancel goes the same way: nothing is left to end, and no schedule: a sentence, not a crash.
+        with pytest.raises(Exception, match="no scheduled delivery"):
+            admin_cancel(load_workspace(in_workspace), "ana@example.com", "2026-12-01.yaml")
 
 
 @pytest.mark.slow  # real sends through the outbox, several runs

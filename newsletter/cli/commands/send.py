@@ -425,16 +425,13 @@ def status(issue_file: Path) -> None:
 def cancel(issue_file: Path) -> None:
     """Cancel a delivery scheduled with `send --at`, or end a canary, paced or paused send (the rest is skipped)."""
     from ...publish import page_nobody_received
-    from ...sending import cancel_schedule
-    from ...sending.core import utc_now
-    from ...sending.pacing import end_send
+    from ...sending import Ended, cancel_send
 
     workspace, issue = issue_and_workspace(issue_file)
     key = str(issue.number)
-    ended = end_send(workspace, key, utc_now)
-    if ended is not None:
-        return click.echo(ended)
-    done = cancel_schedule(workspace, key)
+    done = cancel_send(workspace, key)
+    if isinstance(done, Ended):
+        return click.echo(done.message)
     for cancelled in (done, *done.others):
         _say_cancelled(cancelled)
     if done.scope:
