@@ -31,6 +31,7 @@ CONSUMER: Final = "webhooks"  # the outbox's name for us
 FAN_OUT_BATCH = 500  # events handed per transaction
 CLAIM_BATCH = 16  # deliveries claimed at a time: 16 x 10 s at worst, well inside the lease
 LEASE = dt.timedelta(minutes=5)  # a claim older than this belongs to a run that died
+GONE = 410  # the receiver's answer that it is no more: given up at once
 
 Clock = Callable[[], dt.datetime]
 
@@ -130,7 +131,8 @@ class Deliverer:
         headers = receiver.signer.headers(delivery.event_id, wall_clock(), payload)
         answer = self.client.post(receiver.settings.url, payload, headers)
         now = self.clock()
-        later = None if answer.ok else next_attempt(delivery.attempt, delivery.created_at, now)
+        # 410 Gone: the receiver says this endpoint is no more (Standard Webhooks): no retry.
+        later = None if answer.ok or answer.status == GONE else next_attempt(delivery.attempt, delivery.created_at, now)
         outcome = "delivered" if answer.ok else "retrying" if later else "given up"
         settled = db.webhook_deliveries.settle(delivery, now, outcome, later, answer.status, answer.error, answer.words or None)
         return Attempted(delivery.type, delivery.event_id, delivery.webhook, delivery.attempt, outcome if settled else "taken over", answer, later)
@@ -140,6 +142,8 @@ class Deliverer:
 
     def close(self) -> None:
         self.client.close()
+
+
 
 
 def warn_clear_text(hooks: Sequence[WebhookSettings]) -> None:

@@ -93,6 +93,18 @@ def test_a_delivery_is_given_up_after_three_days_of_failures(location: Location,
         assert deliverer.run_pass(db).attempts == []
 
 
+def test_a_receiver_that_answers_410_gone_is_given_up_at_once_and_a_404_retried(location: Location, clock: Clock) -> None:
+    with Receiver() as receiver, Database(location) as db:
+        sign_ups(db, 2)
+        receiver.answers = ["410", "404"]
+        deliverer = Deliverer(receivers([hook(receiver.url)]), clock)
+        first = sorted(attempt.outcome for attempt in deliverer.run_pass(db).attempts)
+        assert first == ["given up", "retrying"]
+        clock.advance(minutes=1)
+        assert [attempt.outcome for attempt in deliverer.run_pass(db).attempts] == ["delivered"]
+        assert len(receiver.accepted) == 1
+
+
 def test_each_receiver_gets_only_the_events_it_asked_for(location: Location, clock: Clock) -> None:
     with Receiver() as everything, Receiver() as confirmations, Database(location) as db:
         signed = db.subscribers.sign_up("ada@example.com", "Ada")
