@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ..db.segments import AUTOMATION
 from ..models.event_types import SUBSCRIBER_CONFIRMED, SUBSCRIBER_TAGGED
 from ..models.windows import Window
 
 CONFIRMED, TAGGED = SUBSCRIBER_CONFIRMED, SUBSCRIBER_TAGGED  # the triggers an automation may have
 
-KEY_PREFIX = "auto-"
+KEY_PREFIX = AUTOMATION  # each send step's ledger key: auto-<name>-<step>
 KEY_MAX = 32  # a ledger key travels in tracked links, which allow 32 characters (mail/clicks.py ISSUE)
 
 Kind = Literal["wait", "send", "tag", "if"]

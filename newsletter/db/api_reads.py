@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ..models import State, Status, Subscriber
 from .connection import Store
-from .segments import LAST_CHANCE, Condition
+from .segments import Condition, an_issue
 from .subscribers import COLUMNS, _subscriber
 
 
@@ -42,8 +42,8 @@ class ApiReads:
         return found
 
     def issue_counts(self) -> dict[str, dict[State, int]]:
-        """Every issue with ledger rows, and its rows per state (not sunsetting's rounds)."""
+        """Every issue with ledger rows, and its rows per state (not sunsetting's rounds or automations' emails)."""
         found: dict[str, dict[State, int]] = {}
-        for issue, state, count in self.db.execute(f"SELECT issue, state, count(*) FROM deliveries WHERE issue NOT LIKE '{LAST_CHANCE}%' GROUP BY issue, state"):
+        for issue, state, count in self.db.execute(f"SELECT issue, state, count(*) FROM deliveries WHERE {an_issue('issue')} GROUP BY issue, state"):
             found.setdefault(str(issue), {each: 0 for each in State})[State(state)] = int(count)
         return found

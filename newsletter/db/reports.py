@@ -9,7 +9,7 @@ so string order is time order.
 from __future__ import annotations
 
 from .connection import Store
-from .segments import LAST_CHANCE
+from .segments import an_issue
 
 RECEIVED = "sent"  # the ledger state of a recipient the provider accepted the issue for
 MAY_HAVE_GONE_OUT = ("sent", "failed", "unknown", "sending")  # rows that went (or may have gone) out
@@ -28,7 +28,7 @@ class Reports:
         rows = self.db.execute(
             f"""SELECT key, (SELECT subject FROM issues i WHERE i.issue = key) FROM (
                    SELECT DISTINCT issue AS key FROM deliveries UNION SELECT issue FROM issues
-               ) AS known WHERE key NOT LIKE '{LAST_CHANCE}%' ORDER BY {self.connection.dialect.issue_number("key")} NULLS LAST, key"""
+               ) AS known WHERE {an_issue("key")} ORDER BY {self.connection.dialect.issue_number("key")} NULLS LAST, key"""
         )
         return [(str(key), subject) for key, subject in rows]
 
@@ -57,7 +57,7 @@ class Reports:
                     SELECT issue, at FROM (
                         SELECT issue, min(happened_at) AS at FROM events WHERE issue IS NOT NULL AND happened_at IS NOT NULL GROUP BY issue
                     ) AS named WHERE {KNOWN.format(key="named.issue")}
-                ) AS firsts WHERE issue NOT LIKE '{LAST_CHANCE}%' GROUP BY issue""",
+                ) AS firsts WHERE {an_issue("issue")} GROUP BY issue""",
             MAY_HAVE_GONE_OUT,
         )
         return {str(issue): str(at) for issue, at in rows if at is not None}

@@ -21,10 +21,19 @@ from .dialect import Dialect
 
 Params = tuple[object, ...]
 
-# Sunsetting's last-chance emails are ledger rows under keys of their own (db/sunset.py), not issues.
+# Sunsetting's last-chance emails (db/sunset.py) and automations' emails (db/automations.py) are
+# ledger rows under keys of their own, not issues: no list of issues or count of issues has them.
 LAST_CHANCE = "sunset-"
+AUTOMATION = "auto-"
+
+
+def an_issue(column: str) -> str:
+    """SQL: the ledger key in `column` is an issue's (not a last-chance or an automation's email)."""
+    return f"{column} NOT LIKE '{LAST_CHANCE}%' AND {column} NOT LIKE '{AUTOMATION}%'"
+
+
 # An issue a reader received: a `sent` row of the ledger (`d`) that is not a last-chance email.
-RECEIVED_ISSUE = f"d.state = 'sent' AND d.issue NOT LIKE '{LAST_CHANCE}%'"
+RECEIVED_ISSUE = f"d.state = 'sent' AND {an_issue('d.issue')}"
 # Every click of a person, with its time: through the tool's redirect with the reader known
 # ([tracking] clicks = "reader") and not judged a mail scanner's, or reported by the provider.
 PERSONS_CLICKS = """SELECT c.email, c.clicked_at AS at FROM clicks c WHERE c.email IS NOT NULL AND c.machine IS NULL

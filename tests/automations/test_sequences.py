@@ -61,6 +61,7 @@ def test_a_confirmed_reader_goes_through_the_welcome_sequence_as_the_clock_moves
     with open_db(welcome, env) as db:
         assert db.audience.tags("ada@example.com") == ["welcomed"]
         assert db.ledger.counts("auto-welcome-1")[State.SENT] == 1 and db.ledger.counts("auto-welcome-3t1")[State.SENT] == 1
+        assert db.reports.issues() == []  # an automation's emails are not issues: no report lists them
 
     clock.move(days=30)
     run(welcome, clock)
