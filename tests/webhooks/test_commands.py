@@ -56,6 +56,17 @@ def test_deliver_once_sends_the_new_events_and_log_shows_each_attempt(workspace:
         assert len(as_json) == 1 and as_json[0]["outcome"] in ("delivered", "retrying")
 
 
+def test_deliver_once_exits_1_when_a_delivery_is_given_up_so_cron_mails_the_editor(workspace: Path) -> None:
+    env = {"HOOK_SECRET": SECRET}
+    with Receiver() as receiver:
+        configure(workspace, receiver.url)
+        [gone] = sign_ups(workspace, env, 1)
+        receiver.answers = ["410"]  # the receiver is no more: given up at once
+        result = run("webhooks", "deliver", "--once", cwd=workspace, env=env)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "0 delivered, 0 retrying, 1 given up" in result.output and gone in result.output
+
+
 def test_without_webhooks_deliver_says_so_and_log_has_nothing(workspace: Path) -> None:
     assert "No [[webhooks]] in newsletter.toml" in run("webhooks", "deliver", "--once", cwd=workspace, ok=True).output
     assert "No delivery attempt yet." in run("webhooks", "log", cwd=workspace, ok=True).output

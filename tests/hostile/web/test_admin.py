@@ -248,3 +248,19 @@ def test_sign_in_time_does_not_tell_an_editor_from_anyone_else(serve, workspace:
     finally:
         connection.close()
     assert classifier_accuracy(probes) <= 0.60
+
+
+def test_over_https_the_session_cookie_is_secure_host_only_and_strict(serve, workspace: Path) -> None:
+    client = serve(ADMIN + '[web]\ntrusted_proxies = ["127.0.0.1"]\n')  # behind a proxy that speaks https
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.20"}
+    assert ask(client, EDITOR, headers=https) == 200
+    token = emailed_token(workspace)
+    page = client.request("GET", "/admin/login?" + urllib.parse.urlencode({"token": token}), headers=https)
+    form = urllib.parse.urlencode({"csrf_token": csrf_of(page.body), "token": token, "next": ""}).encode()
+    answer = client.request("POST", "/admin/login/confirm", form, {"Content-Type": "application/x-www-form-urlencoded", **https})
+    assert answer.status == 302
+    [cookie] = [value for value in answer.headers.get_all("Set-Cookie") or [] if value.startswith("__Host-newsletter-admin=")]
+    attributes = {part.strip().split("=", 1)[0].lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite", "path"} <= attributes and "domain" not in attributes
+    assert "SameSite=Strict" in cookie and "Path=/;" in cookie + ";"
+    assert client.request("GET", "/admin", headers=https).status == 200
