@@ -99,7 +99,7 @@ def test_the_preview_needs_none_of_the_optional_parts(workspace: Path) -> None:
     ("args", "part", "purpose"),
     [
         (["serve", "--dev"], "web", "for the web app and webhooks"),
-        (["story", "show", str(ROOT / "tests" / "stories" / "fixtures" / "solar-coop.html")], "stories", "to draft stories from articles"),
+        (["story", "show", str(ROOT / "tests" / "stories" / "fixtures" / "solar-coop.html")], "stories", "to draft stories from articles and feeds"),
         (["report", "--html", "report.html", SAMPLE], "report", "for the charts of report --html"),
     ],
     ids=["serve", "story show", "report --html"],

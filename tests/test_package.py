@@ -65,7 +65,7 @@ def test_the_wheel_is_named_for_the_distribution_and_carries_the_packages_versio
 PARTS = {
     "web": {"flask", "flask-wtf", "flask-limiter", "flask-cors", "standardwebhooks", "gunicorn"},
     "postgres": {"psycopg", "psycopg-pool"},
-    "stories": {"trafilatura", "lxml-html-clean", "pysbd", "text2num"},
+    "stories": {"trafilatura", "lxml-html-clean", "pysbd", "text2num", "feedparser"},
     "report": {"matplotlib"},
     "redis": {"redis"},
     "ses": {"boto3", "cryptography"},

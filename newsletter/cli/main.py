@@ -71,7 +71,7 @@ LAZY_COMMANDS: dict[str, str] = {
 EXTRAS: dict[str, tuple[str, frozenset[str]]] = {
     "web": ("for the web app and webhooks", frozenset({"flask", "flask_wtf", "flask_limiter", "flask_cors", "standardwebhooks", "gunicorn", "werkzeug"})),
     "postgres": ("for a PostgreSQL database", frozenset({"psycopg", "psycopg_pool"})),
-    "stories": ("to draft stories from articles", frozenset({"trafilatura", "justext", "lxml_html_clean", "pysbd", "text_to_num"})),
+    "stories": ("to draft stories from articles and feeds", frozenset({"trafilatura", "justext", "lxml_html_clean", "pysbd", "text_to_num", "feedparser"})),
     "report": ("for the charts of report --html", frozenset({"matplotlib"})),
     "redis": ("to keep the rate limits in Redis", frozenset({"redis"})),
     "ses": ("to send through Amazon SES", frozenset({"boto3", "botocore", "cryptography"})),
