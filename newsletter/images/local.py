@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,12 +70,17 @@ def picture_of(data: bytes) -> Picture:
     from PIL import UnidentifiedImageError
 
     try:
-        with PILImage.open(io.BytesIO(data), formats=("JPEG", "PNG", "WEBP")) as opened:
+        with warnings.catch_warnings():  # Pillow's own bomb warning: the pixel cap below says it in words
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            opened = PILImage.open(io.BytesIO(data), formats=("JPEG", "PNG", "WEBP"))
+        with opened:
             width, height = opened.size
             if width * height > MAX_SOURCE_PIXELS:
                 raise UnreadableFile(f"is {width:,} x {height:,} pixels; local images are at most {MAX_SOURCE_PIXELS // 1_000_000} megapixels")
             orientation = opened.getexif().get(ORIENTATION_TAG, 1)
             kind = str(opened.format)
+    except PILImage.DecompressionBombError:
+        raise UnreadableFile(f"has too many pixels; local images are at most {MAX_SOURCE_PIXELS // 1_000_000} megapixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UnreadableFile(f"is not a JPEG, PNG or WebP picture that can be read ({exc})") from None
     if orientation in QUARTER_TURNS:
