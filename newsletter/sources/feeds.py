@@ -8,6 +8,7 @@ import datetime as dt
 import html
 import io
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,9 @@ MAX_ITEMS = 200  # per feed and fetch: the newest; an endless feed is a mistake 
 TEASER_CHARS = 160
 USER_AGENT = "newsletter-sources/0.1 (+https://pypi.org/project/newsletter)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+# One feed parsed at a time: parsing is pure Python, and threads taking turns at the GIL
+# mid-parse cost more than they overlap; the fetching around it still runs in parallel.
+PARSING = threading.Lock()
 # Controls (ESC and the rest) from a feed must not reach a terminal or an issue file.
 CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -62,7 +66,8 @@ def read_feed(source: SourceSettings, root: Path, remembered: Validators, timeou
         data, headers, validators = fetched
     else:
         data, headers, validators = _read_file(source.url, root), {}, Validators()
-    return FeedAnswer(parse_items(data, headers), False, validators)
+    with PARSING:
+        return FeedAnswer(parse_items(data, headers), False, validators)
 
 
 def _read_file(name: str, root: Path) -> bytes:

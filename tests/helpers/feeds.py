@@ -75,6 +75,10 @@ class FeedServer:
         return self.url(path)
 
 
+class FeedHttpd(QuietServer):
+    request_queue_size = 128  # socketserver's 5 drops connections from 8 fetching at once (a client retries after 1 s)
+
+
 def start_feed_server() -> tuple[FeedServer, QuietServer]:
     state = FeedServer()
 
@@ -118,7 +122,7 @@ def start_feed_server() -> tuple[FeedServer, QuietServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    httpd = QuietServer(("127.0.0.1", 0), Handler)
+    httpd = FeedHttpd(("127.0.0.1", 0), Handler)
     state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return state, httpd

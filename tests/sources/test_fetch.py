@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 import newsletter.stories.guarded_http as guarded_http
 from tests.helpers.cli import run
@@ -36,7 +37,7 @@ def sources(workspace: Path, *urls: str, labels: tuple[str, ...] = ()) -> None:
     add_config(workspace, "\n".join(tables))
 
 
-def fetch(workspace: Path, *options: str):  # noqa: ANN201  the CLI's result
+def fetch(workspace: Path, *options: str) -> Result:
     return run("sources", "fetch", "--allow-private", *options, cwd=workspace)
 
 
