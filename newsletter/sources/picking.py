@@ -70,10 +70,10 @@ def pick(
     return path, picked
 
 
-def skip(workspace: Workspace, ids: list[str]) -> list[Item]:
-    """Mark the items `ids` skipped (an unknown id changes nothing)."""
+def skip(workspace: Workspace, ids: list[str], every: bool = False) -> list[Item]:
+    """Mark the items `ids` (or with `every`, every new one) skipped; an unknown id changes nothing."""
     inbox = load_inbox(workspace.root)
-    items = inbox.find(ids)
+    items = inbox.new_items() if every else inbox.find(ids)
     _mark(inbox, items, "skipped", None)
     save_inbox(workspace.root, inbox)
     return items

@@ -46,7 +46,8 @@ def test_pick_drafts_into_the_next_issue_and_skip_sets_aside(filled: Path) -> No
     assert [story.title for story in section.stories] == ["Village solar roof", "What happened on the line"]
     assert "About 2,900 panels cover the old grain store" in section.stories[0].key_facts  # drafted from the article itself
 
-    run("inbox", "skip", gone, cwd=filled, ok=True)
+    assert run("inbox", "skip", cwd=filled).exit_code == 2  # neither ids nor --all
+    assert f"skipped 1 item(s): {gone}" in run("inbox", "skip", "--all", cwd=filled, ok=True).output
     after = items_by_title(filled)
     assert after["Village solar roof"]["state"] == "picked"
     assert after["Village solar roof"]["picked_into"] == f"issues/{ISSUE_NAME}"

@@ -95,6 +95,8 @@ def pick(ids: tuple[str, ...], section: str | None, issue_file: Path | None, tim
     path, picked = pick_items(_workspace(), list(ids), issue_file, section, timeout, allow_private)
     for one in picked:
         click.echo(f"{one.item.id}: added a draft story to section {one.section!r} of {display_path(path)}: {one.draft.story.title}")
+        if one.item.ran_in:
+            click.secho(f"note: its link already ran in {one.item.ran_in}", fg="yellow", err=True)
         if one.from_teaser:
             click.secho(f"to do: drafted from the feed's teaser, as the article could not be read ({one.from_teaser})", fg="yellow", err=True)
         for note in one.draft.notes:
@@ -103,10 +105,13 @@ def pick(ids: tuple[str, ...], section: str | None, issue_file: Path | None, tim
 
 
 @inbox.command()
-@click.argument("ids", nargs=-1, required=True)
-def skip(ids: tuple[str, ...]) -> None:
+@click.argument("ids", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Skip every new item (what you did not pick this week).")
+def skip(ids: tuple[str, ...], every: bool) -> None:
     """Mark the items IDS skipped: they leave the list and never come back."""
     from ...sources.picking import skip as skip_items
 
-    skipped = skip_items(_workspace(), list(ids))
-    click.echo(f"skipped {len(skipped)} item(s): {', '.join(item.id for item in skipped)}")
+    if bool(ids) == every:
+        raise click.UsageError("give the ids to skip, or --all for every new item (not both)")
+    skipped = skip_items(_workspace(), list(ids), every=every)
+    click.echo(f"skipped {len(skipped)} item(s): {', '.join(item.id for item in skipped) or 'none was new'}")
