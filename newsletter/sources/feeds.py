@@ -138,8 +138,11 @@ def _header(value: str | None) -> str | None:
 
 def parse_items(data: bytes, headers: dict[str, str]) -> list[FeedItem]:
     """The feed's entries with an http(s) link, newest first, at most MAX_ITEMS. Raises ValueError
-    when `data` is no RSS or Atom feed at all."""
+    when `data` is no RSS, Atom or JSON Feed at all."""
     import feedparser
+
+    if data.lstrip()[:1] == b"{":
+        return _newest(_json_feed_items(data))
 
     # A stream, never bytes or str: feedparser takes a string that looks like a URL or a path as
     # one to open, and a hostile body must not make it read a local file.
@@ -147,9 +150,46 @@ def parse_items(data: bytes, headers: dict[str, str]) -> list[FeedItem]:
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         raise ValueError(f"not an RSS or Atom feed{f' ({_one_line(str(problem))})' if problem else ''}")
-    items = [item for entry in parsed.entries if (item := _item(entry)) is not None]
+    return _newest([item for entry in parsed.entries if (item := _item(entry)) is not None])
+
+
+def _newest(items: list[FeedItem]) -> list[FeedItem]:
     items.sort(key=lambda item: item.published or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
     return items[:MAX_ITEMS]
+
+
+def _json_feed_items(data: bytes) -> list[FeedItem]:
+    """A JSON Feed (https://jsonfeed.org, versions 1 and 1.1: a JSON object, read by the json
+    module), which feedparser does not read. Raises ValueError when it is not one."""
+    import json
+
+    try:
+        feed = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ValueError("not an RSS or Atom feed, nor a JSON Feed (the JSON does not parse)") from None
+    if not isinstance(feed, dict) or not str(feed.get("version", "")).startswith("https://jsonfeed.org/version/1") or not isinstance(feed.get("items"), list):
+        raise ValueError("not an RSS or Atom feed, nor a JSON Feed (no jsonfeed.org version and items)")
+    entries = [entry for entry in feed["items"][: MAX_ITEMS * 5] if isinstance(entry, dict)]
+    return [item for entry in entries if (item := _json_item(entry)) is not None]
+
+
+def _json_item(entry: dict[str, Any]) -> FeedItem | None:
+    link = str(entry.get("url") or entry.get("external_url") or "").strip()
+    if not is_http_url(link) or len(link) > 2000:
+        return None
+    title = _one_line(_plain(str(entry.get("title") or "")))
+    summary = entry.get("summary") or entry.get("content_text") or _plain(str(entry.get("content_html") or ""))
+    return FeedItem(title=title[:300] or link, url=link, published=_json_date(entry), teaser=teaser(_plain(str(summary))))
+
+
+def _json_date(entry: dict[str, Any]) -> dt.datetime | None:
+    for key in ("date_published", "date_modified"):
+        try:
+            stamp = dt.datetime.fromisoformat(str(entry.get(key) or "").replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        return stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    return None
 
 
 def _item(entry: Any) -> FeedItem | None:

@@ -49,6 +49,14 @@ def atom(entries: list[Entry], title: str = "An Atom feed") -> bytes:
     ).encode()
 
 
+def json_feed(entries: list[Entry], title: str = "A JSON Feed") -> bytes:
+    """A JSON Feed 1.1 document (https://jsonfeed.org/version/1.1)."""
+    import json
+
+    items = [{"id": e.link, "url": e.link, "title": e.title, "content_html": e.summary, "date_published": e.published.isoformat()} for e in entries]
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": title, "items": items}).encode()
+
+
 @dataclass
 class Route:
     body: bytes = b""

@@ -13,7 +13,7 @@ from click.testing import Result
 
 import newsletter.stories.guarded_http as guarded_http
 from tests.helpers.cli import run
-from tests.helpers.feeds import Entry, FeedServer, Route, atom, rss
+from tests.helpers.feeds import Entry, FeedServer, Route, atom, json_feed, rss
 from tests.helpers.workspace import add_config
 
 RAIL = [
@@ -65,6 +65,17 @@ def test_rss_and_atom_feeds_come_into_the_inbox(workspace: Path, feed_server: Fe
     assert order == sorted(order)  # newest first
     assert f"{night['id']}  2026-11-30  Rail Watch  Night trains return to the Alps" in listed
     assert "3 new item(s)" in listed
+
+
+def test_a_json_feed_comes_in_as_rss_and_atom_do(workspace: Path, feed_server: FeedServer) -> None:
+    sources(workspace, feed_server.serve("feed.json", json_feed(RAIL), content_type="application/feed+json"), labels=("Rail JSON",))
+    result = fetch(workspace)
+    assert result.exit_code == 0, result.output
+    assert "Rail JSON: 2 new item(s) of 2 in the feed" in result.output
+    night = next(item for item in inbox_items(workspace) if item["title"] == "Night trains return to the Alps")
+    assert night["teaser"] == "Three sleeper routes restart in May & run nightly." and night["published"].startswith("2026-11-30T08:00:00")
+    sources(workspace, feed_server.serve("not.json", b'{"version": "1", "posts": []}', content_type="application/json"), labels=("Odd",))
+    assert "Odd: failed: not an RSS or Atom feed, nor a JSON Feed" in fetch(workspace).output
 
 
 def test_a_broken_feed_is_one_line_and_the_others_still_come_in(workspace: Path, feed_server: FeedServer) -> None:
