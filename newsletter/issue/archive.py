@@ -3,8 +3,9 @@
 A story repeats an earlier one when its link has the same canonical form (models/canonical.py:
 tracking parameters, `www.` and a trailing slash make no difference), or when its title is
 near-identical: difflib's ratio of the two normalized titles (lower case, punctuation dropped,
-spaces collapsed) is at least TITLE_SIMILARITY. At 0.9, "Robots fold towels at human speed" and
-"Robots fold towels at human speed!" match; "Robots fold towels" and "Robots fold shirts" do not.
+spaces collapsed) is more than TITLE_SIMILARITY. At 0.9, "A home robot folds towels at human speed"
+matches "Home robots fold towels at human speed!" (0.95) and "A robot folds towels at human speed"
+(0.93), not "A home robot folds shirts at human speed" (0.90) nor "Robots fold shirts" (0.78).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..models.canonical import canonical_url
 from .checks import Finding
 from .loading import Field, load_issue
 
-TITLE_SIMILARITY = 0.9  # difflib ratio of two normalized titles from which they are one story
+TITLE_SIMILARITY = 0.9  # difflib ratio of two normalized titles above which they are one story
 RAN_BEFORE = "ran-before"  # a story's link ran in an earlier issue
 TITLE_RAN_BEFORE = "title-ran-before"  # a near-identical title ran in an earlier issue
 NOT_A_WORD = re.compile(r"[^\w\s]+")
@@ -99,8 +100,8 @@ def memory_findings(issue: Issue, past: list[PastStory]) -> list[Finding]:
     """A warning for each story of `issue` whose link, or else a near-identical title, ran in one
     of the `past` stories, naming that issue's number and date (the earliest, when several)."""
     by_link: dict[str, PastStory] = {}
-    for story in sorted(past, key=lambda p: (p.date, p.number)):
-        by_link.setdefault(story.link, story)
+    for remembered in sorted(past, key=lambda p: (p.date, p.number)):
+        by_link.setdefault(remembered.link, remembered)
     found: list[Finding] = []
     matcher = difflib.SequenceMatcher(autojunk=False)
     for s, section in enumerate(issue.sections):
@@ -118,7 +119,7 @@ def memory_findings(issue: Issue, past: list[PastStory]) -> list[Finding]:
 
 
 def _similar_title(matcher: difflib.SequenceMatcher[str], words: str, past: list[PastStory]) -> PastStory | None:
-    """The earliest past story whose normalized title is at least TITLE_SIMILARITY like `words`.
+    """The earliest past story whose normalized title is more than TITLE_SIMILARITY like `words`.
     The quick upper bounds rule out almost every title before the full ratio is computed."""
     if not words:
         return None
@@ -126,7 +127,7 @@ def _similar_title(matcher: difflib.SequenceMatcher[str], words: str, past: list
     best: PastStory | None = None
     for story in past:
         matcher.set_seq1(story.words)
-        if matcher.real_quick_ratio() < TITLE_SIMILARITY or matcher.quick_ratio() < TITLE_SIMILARITY or matcher.ratio() < TITLE_SIMILARITY:
+        if matcher.real_quick_ratio() <= TITLE_SIMILARITY or matcher.quick_ratio() <= TITLE_SIMILARITY or matcher.ratio() <= TITLE_SIMILARITY:
             continue
         if best is None or (story.date, story.number) < (best.date, best.number):
             best = story
