@@ -65,7 +65,7 @@ def check_links(
     findings: list[Finding] = []
     for link in links:
         fetched = first[canonical_url(link.url)]
-        findings += judge(link, probes.get(fetched) or Probe(fetched, error=f"not checked: the {deadline:g} seconds for all links ran out"))
+        findings += judge(link, probes.get(fetched) or Probe(fetched, error=ran_out(deadline)))
     return LinkCheck(locate(sorted(findings, key=lambda f: f.level != "error"), issue_file), len(first))
 
 
@@ -73,19 +73,26 @@ def _probe_all(urls: list[str], timeout: float, deadline: float, allow_private: 
     """Each URL's probe; a URL missing from the answer was not done by the deadline."""
     ends = time.monotonic() + deadline
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=POOL, thread_name_prefix="link-check")
-    futures = {pool.submit(_probe_before, url, timeout, ends, allow_private): url for url in urls}
+    futures = {pool.submit(_probe_before, url, timeout, ends, deadline, allow_private): url for url in urls}
     done, _ = concurrent.futures.wait(futures, timeout=deadline)
     pool.shutdown(wait=False, cancel_futures=True)  # those still running end at their own timeout
     answers = {futures[future]: future.result() for future in done}
     return {url: answer for url, answer in answers.items() if answer is not None}
 
 
-def _probe_before(url: str, timeout: float, ends: float, allow_private: bool) -> Probe | None:
+def _probe_before(url: str, timeout: float, ends: float, deadline: float, allow_private: bool) -> Probe | None:
     """`url` probed within `timeout` and never past `ends`; None when it was queued past `ends`."""
     remaining = ends - time.monotonic()
     if remaining <= 0:
         return None
-    return probe(url, min(timeout, remaining), allow_private)
+    answer = probe(url, min(timeout, remaining), allow_private)
+    if answer.error is not None and remaining < timeout and time.monotonic() >= ends:
+        return Probe(url, error=ran_out(deadline))  # cut short by the total deadline, not its own
+    return answer
+
+
+def ran_out(deadline: float) -> str:
+    return f"the {deadline:g} seconds for all links ran out"
 
 
 def judge(link: IssueLink, answer: Probe) -> list[Finding]:

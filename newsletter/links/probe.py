@@ -43,6 +43,8 @@ def probe(url: str, timeout: float, allow_private: bool = False) -> Probe:
             return _request(url, "GET", deadline, allow_private)[0]
         return head
     except StoryError as exc:
+        if time.monotonic() >= deadline:  # each request's guard knows only the time left to it
+            return Probe(url, error=f"no complete answer within {timeout:g} seconds")
         return Probe(url, error=str(exc).removeprefix("cannot fetch ").removeprefix(f"{url}: "))
 
 
