@@ -1,5 +1,6 @@
 """A web server for the links of an issue (`check --links`): each path answers as a test says, to
-HEAD and GET alike unless told otherwise; every request is recorded. The fixture `link_server`."""
+HEAD and GET alike unless told otherwise; every request is recorded. The fixture `link_server`, and
+`issue_with_links`, an issue file whose links are the server's pages."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +85,37 @@ def stop_link_server(state: LinkServer, server: QuietServer) -> None:
     state.stopping.set()
     server.shutdown()
     server.server_close()
+
+
+def issue_with_links(workspace: Path, server: LinkServer, *paths: str, sponsor: str = "/sponsor", intro: str = "/intro") -> Path:
+    """An issue file whose stories link to `paths` of the server, one story each, with the server's
+    `sponsor` and `intro` pages as the sponsor's link and a link in the intro."""
+    stories = "".join(
+        f"""      - title: Story number {n} of the week
+        url: {server.url(path)}
+        source: Test Site
+        summary: The story's summary, written out.
+"""
+        for n, path in enumerate(paths)
+    )
+    for page in (sponsor, intro):
+        server.routes.setdefault(page, Route())
+    text = f"""number: 12
+date: 2026-12-08
+subject: "Links of the week, each fetched before sending"
+preheader: "A week of stories whose links the check fetches one by one, in parallel."
+intro: Hello, see [the intro page]({server.url(intro)}).
+sections:
+  - title: News
+    stories:
+{stories}sponsor:
+  name: A Sponsor
+  url: {server.url(sponsor)}
+  text: A sentence about the sponsor.
+"""
+    path = workspace / "issues" / "2026-12-08.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @pytest.fixture

@@ -14,38 +14,7 @@ import pytest
 from newsletter.issue.loading import load_issue
 from newsletter.links.check import LINK_BROKEN, LINK_ELSEWHERE, LINK_ERROR_STATUS, LINK_PAYWALL, LINK_TO_HOME_PAGE, LINK_UNCHECKED, check_links
 from tests.helpers.cli import run
-from tests.helpers.link_server import LinkServer, Route
-
-
-def issue_with_links(workspace: Path, server: LinkServer, *paths: str, sponsor: str = "/sponsor", intro: str = "/intro") -> Path:
-    """An issue file whose stories link to `paths` of the server, one story each, with the server's
-    `sponsor` and `intro` pages as the sponsor's link and a link in the intro."""
-    stories = "".join(
-        f"""      - title: Story number {n} of the week
-        url: {server.url(path)}
-        source: Test Site
-        summary: The story's summary, written out.
-"""
-        for n, path in enumerate(paths)
-    )
-    for page in (sponsor, intro):
-        server.routes.setdefault(page, Route())
-    text = f"""number: 12
-date: 2026-12-08
-subject: "Links of the week, each fetched before sending"
-preheader: "A week of stories whose links the check fetches one by one, in parallel."
-intro: Hello, see [the intro page]({server.url(intro)}).
-sections:
-  - title: News
-    stories:
-{stories}sponsor:
-  name: A Sponsor
-  url: {server.url(sponsor)}
-  text: A sentence about the sponsor.
-"""
-    path = workspace / "issues" / "2026-12-08.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.helpers.link_server import LinkServer, Route, issue_with_links
 
 
 def link_codes(issue_path: Path, **options) -> dict[str, list[str]]:
