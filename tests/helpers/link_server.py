@@ -59,6 +59,10 @@ class LinkServer:
             pass  # the deadline tests hang up on purpose
 
 
+class _LinkHTTPServer(QuietServer):
+    request_queue_size = 128  # socketserver's 5 drops connections a pool of 8 opens at once (a 1 s SYN retry)
+
+
 def start_link_server() -> tuple[LinkServer, QuietServer]:
     """A LinkServer on a free port of 127.0.0.1, serving from a thread; stop it with stop_link_server."""
     state = LinkServer()
@@ -75,7 +79,7 @@ def start_link_server() -> tuple[LinkServer, QuietServer]:
         def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
             pass
 
-    server = QuietServer(("127.0.0.1", 0), Handler)
+    server = _LinkHTTPServer(("127.0.0.1", 0), Handler)
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return state, server
