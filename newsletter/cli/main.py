@@ -195,15 +195,31 @@ def _rest_checked(issue_file: Path, exc: NewsletterError) -> str:
 
 @cli.command()
 @click.argument("issue_file", type=IssuePath)
-def check(issue_file: Path) -> None:
-    """Validate ISSUE_FILE and its rendered email; exit 1 if anything must be fixed."""
+@click.option("--links", "fetch_links", is_flag=True, help="Also fetch every link of the issue and report broken, moved and paywalled ones.")
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=300), default=10.0, show_default=True, help="With --links: seconds for each link.")
+@click.option("--deadline", type=click.FloatRange(min=0.1, max=3600), default=60.0, show_default=True, help="With --links: seconds for all of them.")
+@click.option("--allow-private", is_flag=True, help="With --links: fetch links to private or loopback addresses too (refused by default).")
+def check(issue_file: Path, fetch_links: bool, timeout: float, deadline: float, allow_private: bool) -> None:
+    """Validate ISSUE_FILE and its rendered email; exit 1 if anything must be fixed. Nothing is
+    fetched unless --links is given."""
     from ..issue.prepare import prepare_issue
 
-    findings = prepare_issue(issue_file, partial=True, images="local").findings  # fields that do not validate, and what the rest shows
+    prepared = prepare_issue(issue_file, partial=True, images="local")
+    findings = prepared.findings  # fields that do not validate, and what the rest shows
+    checked = ""
+    if fetch_links and prepared.complete:  # a field that does not validate may hold a link: fix it first
+        from ..issue.checks import LEVELS
+        from ..links.check import check_links
+
+        links = check_links(prepared.issue, issue_file, timeout, deadline, allow_private)
+        findings = sorted(findings + links.findings, key=lambda f: LEVELS.index(f.level))
+        checked = f", {links.fetched} link(s) fetched"
+    elif fetch_links:
+        checked = ", links not fetched until every field validates"
     show_findings(findings)
     errors = sum(f.level == "error" for f in findings)
     warnings = sum(f.level == "warning" for f in findings)
-    summary = f"{display_path(issue_file)}: {errors} error(s), {warnings} warning(s)"
+    summary = f"{display_path(issue_file)}: {errors} error(s), {warnings} warning(s){checked}"
     if errors:
         raise click.ClickException(summary)
     click.secho(summary, fg="green" if not warnings else None)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from ..errors import Location
 from ..models import Email, Issue, is_http_url, placeholders
+from ..models.canonical import canonical_url
 from .loading import Field, field_path
 
 KB = 1000
@@ -28,6 +29,7 @@ PREHEADER_MAX_CHARS = 140  # inboxes show about 90 to 140 characters of preview 
 KEY_FACT_MAX_CHARS = 140
 TODO_WORD = "TODO"
 TODO_LEFT = "todo-left"  # the code of a field that still holds TODO_WORD: a draft may be test-sent
+LINK_TWICE = "link-twice"  # two stories of one issue link to the same page (canonical_url)
 DRAFT_COMMENT = "# DRAFT"  # the comment `story add` puts above a story; `check` warns while it is there
 TEMPLATES = Location("the templates")  # where a finding about the rendered email's own markup points
 MARKDOWN_FIELDS = ("summary", "intro", "outro", "text")  # fields whose links markdown renders
@@ -157,9 +159,9 @@ def _check_stories(issue: Issue) -> list[Finding]:
     for s, section in enumerate(issue.sections):
         for n, story in enumerate(section.stories):
             here: Field = ("sections", s, "stories", n)
-            url = story.url.rstrip("/")
+            url = canonical_url(story.url)  # utm_ parameters or a trailing slash make no other page
             if url in first_seen:
-                found.append(Finding("warning", f"links to the same article as {field_path(first_seen[url])}; is the story in twice?", (*here, "url")))
+                found.append(Finding("warning", f"links to the same article as {field_path(first_seen[url])}; is the story in twice?", (*here, "url"), code=LINK_TWICE))
             else:
                 first_seen[url] = (*here, "url")
             for f, fact in enumerate(story.key_facts):

@@ -21,6 +21,7 @@ from ..render.pipeline import Renderer
 from ..render.tagging import tagged
 from ..render.theme import palettes
 from ..workspace.config import Workspace, load_workspace
+from .archive import earlier_stories, memory_findings
 from .checks import DRAFT_COMMENT, LEVELS, Finding, check
 from .loading import Field, InvalidIssue, field_lines, field_path, issue_numbers, load_issue, read_source
 from .pictures import IMAGE_ALT, Mode, pictures
@@ -116,7 +117,8 @@ def _prepared(issue_file: Path, renderer: Renderer, issue: Issue, invalid: Inval
     findings += locate(local.findings, issue_file, in_file)
     click_tracking = workspace.config.sendgrid.click_tracking  # SendGrid's longer links count for Gmail's clip
     growth = tracking_growth(email, issue, str(issue.number), workspace.config)  # and so do our own
-    findings += locate(check(issue, email, click_tracking, growth) + audience_findings(workspace, issue), issue_file, in_file)
+    remembered = memory_findings(issue, earlier_stories(workspace.issues_dir, issue, issue_file))  # what ran before
+    findings += locate(check(issue, email, click_tracking, growth) + audience_findings(workspace, issue) + remembered, issue_file, in_file)
     findings += leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
     findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue) + tracking_findings(workspace) + template_pair_findings(workspace)
     ordered = sorted(findings, key=lambda f: LEVELS.index(f.level))
