@@ -80,29 +80,29 @@ class IssueDiff:
         return self.a.prepared.fingerprint == self.b.prepared.fingerprint
 
 
-def compare(first: str, second: str, folder: Path) -> IssueDiff:
+def compare(first: str, second: str) -> IssueDiff:
     """Load, render and compare two versions, each an issue file or REV:PATH (paths relative to
-    `folder`, the current folder). Raises NewsletterError for a version that cannot be read or rendered."""
-    files = [folder / name for name in (first, second) if not _revision(name, folder)]
-    renderer = Renderer(load_workspace(files[0].parent if files else folder))
-    a, b = (load_version(name, folder, renderer) for name in (first, second))
+    the current folder). Raises NewsletterError for a version that cannot be read or rendered."""
+    files = [Path(name) for name in (first, second) if not _revision(name)]
+    renderer = Renderer(load_workspace(files[0].parent if files else Path.cwd()))
+    a, b = (load_version(name, renderer) for name in (first, second))
     return diff_versions(a, b)
 
 
-def _revision(name: str, folder: Path) -> tuple[str, str] | None:
+def _revision(name: str) -> tuple[str, str] | None:
     """REV and PATH when `name` is REV:PATH rather than a file that exists."""
-    if (folder / name).exists() or ":" not in name:
+    if Path(name).exists() or ":" not in name:
         return None
     revision, _, path = name.partition(":")
     return revision, path
 
 
-def load_version(name: str, folder: Path, renderer: Renderer) -> Version:
+def load_version(name: str, renderer: Renderer) -> Version:
     """An issue file, or REV:PATH read from git, loaded and rendered as `build` would."""
-    revision = _revision(name, folder)
+    revision = _revision(name)
     if revision is None:
-        return Version(name, prepare_issue(folder / name, renderer))
-    data = read_at_revision(*revision, folder, MAX_FILE_BYTES)
+        return Version(name, prepare_issue(Path(name), renderer))
+    data = read_at_revision(*revision, Path.cwd(), MAX_FILE_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -8,6 +8,7 @@ The files, in DIR: a-375.png, b-375.png, a-800.png, b-800.png (A and B as given 
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import OutputError
@@ -32,9 +33,19 @@ def take_shots(diff: IssueDiff, folder: Path) -> list[Path]:
     executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
     if executable is None:
         raise OutputError(f"diff --shots needs Chromium at {CHROMIUM} (apt-get install chromium); nothing was written")
+    pages = {"a": diff.a.prepared.email.html, "b": diff.b.prepared.email.html}
+    # Playwright's sync API refuses to start in a thread that already runs an event loop (a host
+    # that embeds the tool, a second Playwright): a thread of its own always works.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsletter-shots") as pool:
+        images = pool.submit(_photograph, executable, pages).result()
+    ordered = {name: images[name] for name in shot_names()}
+    return write_files(folder, ordered, parents=False)
+
+
+def _photograph(executable: str, pages: dict[str, str]) -> dict[str, bytes]:
+    """Each page at each of WIDTHS, as PNG bytes named like the files."""
     from playwright.sync_api import Error, sync_playwright
 
-    pages = {"a": diff.a.prepared.email.html, "b": diff.b.prepared.email.html}
     images: dict[str, bytes] = {}
     try:
         with sync_playwright() as playwright:
@@ -55,5 +66,4 @@ def take_shots(diff: IssueDiff, folder: Path) -> list[Path]:
     except Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OutputError(f"Chromium could not take the screenshots ({first}); nothing was written") from None
-    ordered = {name: images[name] for name in shot_names()}
-    return write_files(folder, ordered, parents=False)
+    return images

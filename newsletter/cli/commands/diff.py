@@ -24,7 +24,7 @@ def diff(a: str, b: str, markdown: bool, shots_dir: Path | None) -> None:
     from ...issue.diff import compare
     from ...issue.diff_report import as_markdown, as_text
 
-    found = compare(a, b, Path.cwd())
+    found = compare(a, b)
     shots = None
     if shots_dir is not None:
         from ...issue.shots import take_shots
