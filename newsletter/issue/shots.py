@@ -8,12 +8,17 @@ The files, in DIR: a-375.png, b-375.png, a-800.png, b-800.png (A and B as given 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import OutputError
 from ..files.writing import output_folder, write_files
 from .diff import IssueDiff
+
+if TYPE_CHECKING:
+    from playwright.sync_api import PlaywrightContextManager
 
 CHROMIUM = "/usr/bin/chromium"
 WIDTHS = (375, 800)  # an iPhone's width, and a desktop client's reading pane
@@ -29,6 +34,8 @@ def shot_names() -> list[str]:
 def take_shots(diff: IssueDiff, folder: Path) -> list[Path]:
     """Photograph A's and B's email HTML at each of WIDTHS into `folder` (a folder that exists,
     or a new one in a folder that does). Raises OutputError when Chromium is missing or fails."""
+    from playwright.sync_api import sync_playwright  # a missing `shots` part is said before Chromium is looked for
+
     output_folder(folder)
     executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
     if executable is None:
@@ -37,14 +44,14 @@ def take_shots(diff: IssueDiff, folder: Path) -> list[Path]:
     # Playwright's sync API refuses to start in a thread that already runs an event loop (a host
     # that embeds the tool, a second Playwright): a thread of its own always works.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsletter-shots") as pool:
-        images = pool.submit(_photograph, executable, pages).result()
+        images = pool.submit(_photograph, sync_playwright, executable, pages).result()
     ordered = {name: images[name] for name in shot_names()}
     return write_files(folder, ordered, parents=False)
 
 
-def _photograph(executable: str, pages: dict[str, str]) -> dict[str, bytes]:
+def _photograph(sync_playwright: Callable[[], PlaywrightContextManager], executable: str, pages: dict[str, str]) -> dict[str, bytes]:
     """Each page at each of WIDTHS, as PNG bytes named like the files."""
-    from playwright.sync_api import Error, sync_playwright
+    from playwright.sync_api import Error
 
     images: dict[str, bytes] = {}
     try:
