@@ -18,7 +18,7 @@ from ..files.writing import output_folder, write_files
 from .diff import IssueDiff
 
 if TYPE_CHECKING:
-    from playwright.sync_api import PlaywrightContextManager
+    from playwright.sync_api._context_manager import PlaywrightContextManager
 
 CHROMIUM = "/usr/bin/chromium"
 WIDTHS = (375, 800)  # an iPhone's width, and a desktop client's reading pane
