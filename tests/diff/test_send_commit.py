@@ -52,6 +52,7 @@ def test_send_records_the_commit_and_status_shows_it(in_workspace: Path, env: Ma
     assert (record.git_commit, record.git_clean) == (commit, True)
     status = run("status", ISSUE, env=env, ok=True).output
     assert f"Sent from git commit {commit}: {ISSUE} as committed." in status
+    assert f"Git commit: {commit}\n" in run("report", ISSUE, env=env, ok=True).output
 
 
 @pytest.mark.slow
@@ -64,6 +65,7 @@ def test_a_file_with_changes_is_recorded_as_such(in_workspace: Path, issue_path:
 
     status = run("status", ISSUE, ok=True).output
     assert f"Sent from git commit {commit}: {ISSUE} with changes that were not committed." in status
+    assert f"Git commit: {commit} (the issue file had changes that were not committed)" in run("report", ISSUE, ok=True).output
 
 
 @pytest.mark.slow
@@ -74,6 +76,7 @@ def test_outside_git_nothing_is_recorded(in_workspace: Path) -> None:
         record = db.ledger.issue_record("7")
     assert record is not None and (record.git_commit, record.git_clean) == (None, None)
     assert "git commit" not in run("status", ISSUE, ok=True).output
+    assert "Git commit" not in run("report", ISSUE, ok=True).output
 
 
 @pytest.mark.slow
