@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.helpers.dovecot_server",  # dovecot
     "tests.helpers.ports",  # refused_port
     "tests.helpers.articles",  # article_server, shared_example
+    "tests.helpers.feeds",  # feed_server
 ]
 
 

@@ -53,6 +53,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "cancel": "newsletter.cli.commands.send:cancel",
     "subscribers": "newsletter.cli.commands.subscribers:subscribers",
     "story": "newsletter.cli.commands.story:story",
+    "sources": "newsletter.cli.commands.sources:sources",
+    "inbox": "newsletter.cli.commands.sources:inbox",
     "serve": "newsletter.cli.commands.serve:serve",
     "form": "newsletter.cli.commands.form:form",
     "notices": "newsletter.cli.commands.notices:notices",

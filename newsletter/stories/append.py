@@ -35,19 +35,29 @@ class Appended:
 def append_story(issue_path: Path, draft: Draft, section: str | None = None) -> Appended:
     """Add `draft` to the section titled `section` (default: the last section); a section title not in
     the issue starts a new section at the end. Raises StoryError or IssueFileError; writes nothing then."""
+    return append_stories(issue_path, [(draft, section)])[0]
+
+
+def append_stories(issue_path: Path, drafts: list[tuple[Draft, str | None]]) -> list[Appended]:
+    """Add each (draft, section) in turn, as append_story does, and write the file once: all of them
+    or, on any problem, none."""
     path = issue_path.resolve()  # write through a symlink to the real file
-    original = _read(issue_path)
-    parse_issue(original, issue_path)  # an invalid issue file is the editor's to fix first
-    planned = plan_append(original, draft, section, issue_path)
-    try:
-        updated = parse_issue(planned.text, issue_path)
-    except IssueFileError as exc:  # a bug here must not cost the editor their file
-        message = f"{issue_path}: the drafted story would make the issue invalid, so nothing was written:"
-        raise StoryError(message, exc.problems) from None
-    if _comparable(updated.sections[planned.section_index].stories[-1]) != _comparable(draft.story):
-        raise StoryError(f"{issue_path}: the story did not read back as drafted, so nothing was written")
-    write_files(path.parent, {path.name: planned.text.encode("utf-8")})
-    return Appended(issue_path, planned.section, planned.section_index, planned.new_section, planned.line, planned.text)
+    text = _read(issue_path)
+    parse_issue(text, issue_path)  # an invalid issue file is the editor's to fix first
+    appended: list[Appended] = []
+    for draft, section in drafts:
+        planned = plan_append(text, draft, section, issue_path)
+        try:
+            updated = parse_issue(planned.text, issue_path)
+        except IssueFileError as exc:  # a bug here must not cost the editor their file
+            message = f"{issue_path}: the drafted story would make the issue invalid, so nothing was written:"
+            raise StoryError(message, exc.problems) from None
+        if _comparable(updated.sections[planned.section_index].stories[-1]) != _comparable(draft.story):
+            raise StoryError(f"{issue_path}: the story did not read back as drafted, so nothing was written")
+        text = planned.text
+        appended.append(Appended(issue_path, planned.section, planned.section_index, planned.new_section, planned.line, planned.text))
+    write_files(path.parent, {path.name: text.encode("utf-8")})
+    return appended
 
 
 def plan_append(text: str, draft: Draft, section: str | None, path: Path) -> Appended:

@@ -421,6 +421,46 @@ def distinct_webhook_names(value: list[WebhookSettings]) -> list[WebhookSettings
     return value
 
 
+def feed_location(value: str) -> str:
+    """An http(s) feed URL, or a path inside the workspace (checked against the folder in
+    load_config: a relative path without "..")."""
+    from ..models import is_http_url
+
+    if urlsplit(value).scheme.lower() in ("http", "https"):
+        if not is_http_url(value):
+            raise ValueError(f"expected a feed's http(s) URL with a host and no spaces, got {value!r}")
+        return value
+    if "://" in value:
+        raise ValueError(f"expected an http(s) feed URL or a file path in the workspace, got {value!r}")
+    path = Path(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"a feed file must be a path inside the workspace (relative, without '..'), got {value!r}")
+    return value
+
+
+class SourceSettings(Strict):
+    """One `[[sources]]` feed that `newsletter sources fetch` reads into the inbox (newsletter/sources/)."""
+
+    url: Annotated[Line, AfterValidator(feed_location)]  # an RSS or Atom feed: http(s), or a file in the workspace
+    label: Line | None = None  # how the inbox names it; default: the url's host (or the file's name)
+    section: Line | None = None  # the section `inbox pick` adds its stories to; default: the issue's last
+
+    @property
+    def name(self) -> str:
+        if self.label:
+            return self.label
+        return (urlsplit(self.url).hostname or "").removeprefix("www.") or Path(self.url).name
+
+
+def distinct_source_names(value: list[SourceSettings]) -> list[SourceSettings]:
+    seen: set[str] = set()
+    for source in value:
+        if source.name in seen:
+            raise ValueError(f"two sources are called {source.name!r}; give each a `label` of its own (the inbox names items by it)")
+        seen.add(source.name)
+    return value
+
+
 # The chat APIs `[story] llm` names, all spoken to the OpenAI way, and what each one's other settings
 # default to: (llm_base_url, llm_key_env, llm_model). A local Ollama asks for no key.
 LLM_PROVIDERS: dict[str, tuple[str, str | None, str]] = {
@@ -488,6 +528,8 @@ class Config(Strict):
     segments: dict[TopicKey, Line] = {}
     # Receivers of the tool's events, signed the Standard Webhooks way (newsletter/webhooks_out/).
     webhooks: Annotated[list[WebhookSettings], AfterValidator(distinct_webhook_names)] = []
+    # Feeds read into the inbox by `newsletter sources fetch` (newsletter/sources/).
+    sources: Annotated[list[SourceSettings], AfterValidator(distinct_source_names)] = []
 
     @property
     def default_topic(self) -> str | None:
@@ -628,8 +670,8 @@ def _setting(loc: ErrorPlace) -> ErrorPlace:
 def _did_you_mean(loc: ErrorPlace) -> str:
     """ ", did you mean `postal_address`?" for a near miss of a known key; else a list of them."""
     model: Any = Config
-    if len(loc) > 2 and loc[0] == "webhooks" and isinstance(loc[1], int):
-        model, loc = WebhookSettings, loc[2:]  # a key of one [[webhooks]] table
+    if len(loc) > 2 and loc[0] in ("webhooks", "sources") and isinstance(loc[1], int):
+        model, loc = (WebhookSettings if loc[0] == "webhooks" else SourceSettings), loc[2:]  # a key of one [[webhooks]] or [[sources]] table
     for part in loc[:-1]:
         field = model.model_fields.get(part) if isinstance(part, str) else None
         if field is None or not isinstance(field.annotation, type):
