@@ -187,7 +187,7 @@ def _rest_checked(issue_file: Path, exc: NewsletterError) -> str:
     if not isinstance(exc, InvalidIssue) or exc.rest is None:
         return ""
     try:
-        findings = prepare_rest(issue_file, exc).findings
+        findings = prepare_rest(issue_file, exc, images="local").findings
     except NewsletterError:
         return ""  # the rest cannot be rendered either; the problems above come first
     reported = {str(problem_finding(problem)) for problem in exc.problems}
@@ -201,7 +201,7 @@ def check(issue_file: Path) -> None:
     """Validate ISSUE_FILE and its rendered email; exit 1 if anything must be fixed."""
     from ..issue.prepare import prepare_issue
 
-    findings = prepare_issue(issue_file, partial=True).findings  # fields that do not validate, and what the rest shows
+    findings = prepare_issue(issue_file, partial=True, images="local").findings  # fields that do not validate, and what the rest shows
     show_findings(findings)
     errors = sum(f.level == "error" for f in findings)
     warnings = sum(f.level == "warning" for f in findings)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import IssueFileError
+from ..files.reading import UnreadableFile, read_capped
 from ..files.writing import output_folder, sweep_temporary_files, write_files
+from ..images.local import MAX_SOURCE_BYTES
 from ..mail.message import MessageTemplate
 from ..models import Email, Letter
 from ..workspace.config import Workspace
@@ -36,7 +39,7 @@ def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
     named, may be new but its parent must exist; build/ is created."""
     if out_dir is not None:
         output_folder(out_dir)  # before rendering: a mistyped --out is said at once
-    prepared = prepare_issue(issue_path)
+    prepared = prepare_issue(issue_path, images="local")
     workspace, email = prepared.workspace, prepared.email
     config = workspace.config
     proof = Letter(config.sender.address, None, config.unsubscribe_url_for(PROOF_TOKEN))
@@ -46,10 +49,26 @@ def build_issue(issue_path: Path, out_dir: Path | None = None) -> BuildResult:
         "email.eml": MessageTemplate(email, config).render(proof, utf8=True),
         "web.html": email.web_html.encode("utf-8"),
     }
+    copies = image_copies(prepared.images)
+    target = out_dir if out_dir is not None else default_out_dir(workspace, issue_path)
     if out_dir is None:
-        sweep_temporary_files(default_out_dir(workspace, issue_path))  # left by a build that died while writing
-        paths = write_files(default_out_dir(workspace, issue_path), files)
-    else:
-        paths = write_files(out_dir, files, parents=False)
+        sweep_temporary_files(target)  # left by a build that died while writing
+    # The local pictures first, at the paths the email names them by (images/chip.jpg beside
+    # email.html), so the built email opens in a browser with its pictures.
+    paths = [path for sub, named in copies.items() for path in write_files(target / sub, named)]
+    paths += write_files(target, files, parents=out_dir is None)
     tracking = config.sendgrid.click_tracking
     return BuildResult(email=email, paths=paths, findings=prepared.findings, delivered_bytes=delivered_bytes(email, tracking, prepared.tracking_growth), click_tracking=tracking)
+
+
+def image_copies(images: dict[str, Path]) -> dict[str, dict[str, bytes]]:
+    """The issue's local pictures by folder ("images" -> {"chip.jpg": bytes}), read again (the
+    capped reader) from the files the checks resolved inside the workspace."""
+    copies: dict[str, dict[str, bytes]] = {}
+    for src, path in images.items():
+        sub, _, name = src.rpartition("/")
+        try:
+            copies.setdefault(sub, {})[name] = read_capped(path, MAX_SOURCE_BYTES, "local image")
+        except (OSError, UnreadableFile) as exc:  # changed since the checks read it
+            raise IssueFileError(f"{path}: cannot be copied into the build: {exc}; nothing was written") from None
+    return copies

@@ -40,7 +40,7 @@ REQUIRED_HINTS = {
     "summary": "a story needs a summary (Markdown)",
     "source": "name the site or publication the story comes from",
     "alt": "an image needs alt text describing it for people who cannot see it",
-    "src": "an image needs the http(s) URL of the picture",
+    "src": "an image needs the http(s) URL of the picture, or its path in the workspace (images/chip.jpg)",
     "text": "the text is required",
     "attribution": "say who said it",
     "number": "the issue number (a whole number, e.g. 42)",

@@ -23,6 +23,7 @@ from ..render.theme import palettes
 from ..workspace.config import Workspace, load_workspace
 from .checks import DRAFT_COMMENT, LEVELS, Finding, check
 from .loading import Field, InvalidIssue, field_lines, field_path, issue_numbers, load_issue, read_source
+from .pictures import IMAGE_ALT, Mode, pictures
 
 NUMBER_LINE = re.compile(r"^number\s*:", re.MULTILINE)
 
@@ -36,6 +37,7 @@ class PreparedIssue:
     findings: list[Finding]
     invalid: str | None = None  # what did not validate (the loader's report); `issue` is then the file's without it
     tracking_growth: int = 0  # bytes the tool's own tracked links add to each copy's HTML ([tracking])
+    images: dict[str, Path] = dataclasses.field(default_factory=dict)  # each readable local image: its src -> its file
 
     @property
     def complete(self) -> bool:
@@ -77,41 +79,48 @@ class PreparedIssue:
         return digest.hexdigest()
 
 
-def prepare_issue(issue_file: Path, renderer: Renderer | None = None, partial: bool = False) -> PreparedIssue:
+def prepare_issue(issue_file: Path, renderer: Renderer | None = None, partial: bool = False, images: Mode = "published") -> PreparedIssue:
     """Load and validate ISSUE_FILE, render it once, and run every check on it. Raises
     NewsletterError (located) for a file that cannot be read or rendered.
 
     With `partial` (check, preview), fields that do not validate are findings too, and the rest
-    of the issue is still checked (see prepare_rest), so the editor sees every problem at once."""
+    of the issue is still checked (see prepare_rest), so the editor sees every problem at once.
+
+    `images`: where the email finds the issue's local pictures. "published" (the default: whatever
+    sends) at their addresses under archive_url, an error while `publish` has not put one there;
+    "local" (build, check, the preview) at their paths in the workspace (see pictures.py)."""
     renderer = renderer or Renderer(load_workspace(issue_file.parent))
     try:
         issue = load_issue(issue_file)
     except InvalidIssue as exc:
         if not partial or exc.rest is None:
             raise
-        return prepare_rest(issue_file, exc, renderer)
-    return _prepared(issue_file, renderer, issue, None)
+        return prepare_rest(issue_file, exc, renderer, images)
+    return _prepared(issue_file, renderer, issue, None, images)
 
 
-def prepare_rest(issue_file: Path, invalid: InvalidIssue, renderer: Renderer | None = None) -> PreparedIssue:
+def prepare_rest(issue_file: Path, invalid: InvalidIssue, renderer: Renderer | None = None, images: Mode = "published") -> PreparedIssue:
     """ISSUE_FILE without the parts that do not validate (`invalid.rest`), rendered and checked;
     its findings start with the fields that do not validate. Never an issue to send: `complete`
     is False."""
     assert invalid.rest is not None
-    return _prepared(issue_file, renderer or Renderer(load_workspace(issue_file.parent)), invalid.rest.issue, invalid)
+    return _prepared(issue_file, renderer or Renderer(load_workspace(issue_file.parent)), invalid.rest.issue, invalid, images)
 
 
-def _prepared(issue_file: Path, renderer: Renderer, issue: Issue, invalid: InvalidIssue | None) -> PreparedIssue:
+def _prepared(issue_file: Path, renderer: Renderer, issue: Issue, invalid: InvalidIssue | None, images: Mode) -> PreparedIssue:
     workspace = renderer.workspace
-    email = renderer.render(issue)
     in_file = invalid.rest.in_file if invalid and invalid.rest else _same_path
+    local = pictures(workspace, issue_file, issue, images, in_file)
+    email = renderer.render(local.issue)
     findings = [problem_finding(problem) for problem in invalid.problems] if invalid else []
+    findings += locate(local.findings, issue_file, in_file)
     click_tracking = workspace.config.sendgrid.click_tracking  # SendGrid's longer links count for Gmail's clip
     growth = tracking_growth(email, issue, str(issue.number), workspace.config)  # and so do our own
     findings += locate(check(issue, email, click_tracking, growth) + audience_findings(workspace, issue), issue_file, in_file)
     findings += leftovers(issue_file) + number_clashes(issue_file, issue.number, workspace.issues_dir)
     findings += web_findings(workspace) + brand_findings(workspace) + tagging_findings(workspace, issue) + tracking_findings(workspace) + template_pair_findings(workspace)
-    prepared = PreparedIssue(issue_file, workspace, issue, email, sorted(findings, key=lambda f: LEVELS.index(f.level)), str(invalid) if invalid else None, growth)
+    ordered = sorted(findings, key=lambda f: LEVELS.index(f.level))
+    prepared = PreparedIssue(issue_file, workspace, issue, email, ordered, str(invalid) if invalid else None, growth, local.files)
     return dataclasses.replace(prepared, workspace=topic_sender(workspace, prepared.topic))
 
 
@@ -155,7 +164,8 @@ def _same_path(loc: Field) -> Field:
 
 def problem_finding(problem: Problem) -> Finding:
     """A field of the issue file that does not validate, as an error among the findings."""
-    return Finding("error", problem.message, where=problem.location)
+    alt = (problem.field or "").endswith("image.alt")  # missing, empty or unusable
+    return Finding("error", problem.message, where=problem.location, code=IMAGE_ALT if alt else "")
 
 
 def locate(findings: list[Finding], issue_file: Path, in_file: Callable[[Field], Field] = _same_path) -> list[Finding]:

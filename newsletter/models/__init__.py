@@ -151,8 +151,48 @@ class Quote(Strict):
     attribution: Line
 
 
+# A picture in the workspace (`image: {src: images/chip.jpg}`): `build` and the preview show the
+# file, `publish` puts a resized copy under the archive and the emails link to that (newsletter/images/).
+LOCAL_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def is_local_image(src: str) -> bool:
+    """A picture's `src` that names a file of the workspace rather than an http(s) URL."""
+    return not is_http_url(src)
+
+
+def image_source(value: str) -> str:
+    """An http(s) URL, or a relative path inside the workspace: no `..`, no absolute path, no
+    hidden folder, no backslash, and a picture's suffix. Only the words are checked here (models do
+    no I/O); newsletter/images/ refuses a link that leads out of the workspace."""
+    if is_http_url(value):
+        return value
+    parts = value.split("/")
+    if ":" in parts[0] or value.startswith("//"):
+        raise ValueError(f"expected an http(s) URL or a path in the workspace such as images/chip.jpg, got {value!r}")
+    if value.startswith("/") or "\\" in value:
+        raise ValueError(f"{value!r} is not a path inside the workspace: write it relative to the workspace, with / (e.g. images/chip.jpg)")
+    if ".." in parts:
+        raise ValueError(f"{value!r} leads out of its folder with '..'; a local image must be inside the workspace (e.g. images/chip.jpg)")
+    if any(not part or part.startswith(".") or not is_one_line(part) for part in parts):
+        raise ValueError(f"{value!r} is not a plain path (an empty, hidden or control-character part); write it like images/chip.jpg")
+    if not value.lower().endswith(LOCAL_IMAGE_SUFFIXES):
+        raise ValueError(f"{value!r}: a local image must be a {', '.join(LOCAL_IMAGE_SUFFIXES)} file")
+    return value
+
+
+ImageSource = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    _capped(MAX_URL_CHARS),
+    AfterValidator(no_noncharacter),
+    AfterValidator(image_source),
+    AfterValidator(no_placeholder),
+]
+
+
 class Image(Strict):
-    src: Url
+    src: ImageSource  # an http(s) URL, or a path in the workspace (images/chip.jpg)
     alt: Annotated[Text, Field(description="text read aloud and shown when images are off")]
     width: Annotated[int, Field(gt=0, le=600)] | None = None
     height: Annotated[int, Field(gt=0, le=4000)] | None = None  # with width: written on the img, so the page does not jump as it loads

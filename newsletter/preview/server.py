@@ -1,6 +1,8 @@
 """The preview's HTTP server: a fixed set of routes, all answered from memory.
 
-No route maps a URL to a file, so nothing outside the preview (or the workspace) can be read.
+No route maps a URL to a file of its choosing, so nothing outside the preview (or the workspace)
+can be read: the only files served are the local pictures the issue names (images/chip.jpg),
+at those paths, each resolved inside the workspace when the issue was rendered.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+from ..files.reading import UnreadableFile, read_capped
+from ..images.local import MAX_SOURCE_BYTES
 from .capped_server import IDLE_TIMEOUT_SECONDS, MAX_CONNECTIONS, CappedConnections
 from .session import PreviewSession
 
@@ -28,6 +34,7 @@ STATIC = {
     "/preview.css": ("preview.css", "text/css; charset=utf-8"),
 }
 DYNAMIC = ("/email.html", "/state.json", "/events")
+PICTURE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 
 
 class PreviewServer(CappedConnections, ThreadingHTTPServer):
@@ -115,6 +122,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return self._send(HTTPStatus.OK, email.html.encode("utf-8"), "text/html; charset=utf-8", with_body)
         if route == "/events" and with_body:
             return self._stream_events()
+        picture = self.server.session.snapshot.images.get(unquote(route).removeprefix("/"))
+        if picture is not None:
+            return self._send_picture(picture, with_body)
         self._send(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain; charset=utf-8", with_body)
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str, with_body: bool) -> None:
@@ -126,6 +136,14 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if with_body:
             self.wfile.write(body)
+
+    def _send_picture(self, path: Path, with_body: bool) -> None:
+        """A local picture of the issue, read when asked for (an edited photo shows on reload)."""
+        try:
+            data = read_capped(path, MAX_SOURCE_BYTES, "local image")
+        except (OSError, UnreadableFile):
+            return self._send(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain; charset=utf-8", with_body)
+        self._send(HTTPStatus.OK, data, PICTURE_TYPES.get(path.suffix.lower(), "application/octet-stream"), with_body)
 
     def _stream_events(self) -> None:
         """Server-sent events: one `data: <version>` line each time the render changes."""

@@ -32,6 +32,7 @@ class Snapshot:
     error: str | None = None
     click_tracking: bool = False  # [sendgrid] click_tracking: the size gauge counts the rewritten links
     tracking_growth: int = 0  # and the bytes the tool's own tracked links add ([tracking])
+    images: dict[str, Path] = field(default_factory=dict)  # the email's local pictures: src -> file (the server serves these only)
 
     @property
     def sizing(self) -> tuple[bool, int]:
@@ -82,9 +83,9 @@ class PreviewSession:
         return sorted({folder.resolve() for folder in folders if folder.is_dir()})
 
     def is_relevant(self, path: Path) -> bool:
-        """The issue file, newsletter.toml, or a template."""
+        """The issue file, newsletter.toml, a template, or one of the email's local pictures."""
         path = path.resolve()
-        return path == self.issue_path.resolve() or path.name == CONFIG_NAME or path.name.endswith(".j2")
+        return path == self.issue_path.resolve() or path.name == CONFIG_NAME or path.name.endswith(".j2") or path in self.snapshot.images.values()
 
     def refresh(self, changed: set[Path] | None = None) -> Snapshot:
         """Re-render. On any failure, keep the last good email and record the error; never raise.
@@ -98,14 +99,16 @@ class PreviewSession:
         previous = self.snapshot
         try:
             renderer = self._current_renderer()
-            prepared = prepare_issue(self.issue_path, renderer, partial=True)
+            prepared = prepare_issue(self.issue_path, renderer, partial=True, images="local")
             config = renderer.workspace.config
             sender = f"{config.sender.name} <{config.sender.address}>"
             if prepared.complete:
                 sizing = (config.sendgrid.click_tracking, prepared.tracking_growth)
-                new = Snapshot(previous.version + 1, previous.email_version + 1, prepared.email, sender, tuple(prepared.findings), None, *sizing)
+                new = Snapshot(previous.version + 1, previous.email_version + 1, prepared.email, sender, tuple(prepared.findings), None, *sizing, images=prepared.images)
             else:  # fields that do not validate: the last good email, and every finding of this save
-                new = Snapshot(previous.version + 1, previous.email_version, previous.email, sender, tuple(prepared.findings), prepared.invalid, *previous.sizing)
+                new = Snapshot(
+                    previous.version + 1, previous.email_version, previous.email, sender, tuple(prepared.findings), prepared.invalid, *previous.sizing, images=previous.images
+                )
         except NewsletterError as exc:
             new = self._failed(previous, str(exc))
         except Exception as exc:  # noqa: BLE001  # whatever went wrong, the page shows it and the preview goes on
@@ -120,7 +123,7 @@ class PreviewSession:
     def _failed(previous: Snapshot, error: str) -> Snapshot:
         """The last good render, with `error` recorded. No findings: the last render's were about
         a file that is no longer there, and this one could not be checked."""
-        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, (), error, *previous.sizing)
+        return Snapshot(previous.version + 1, previous.email_version, previous.email, previous.sender, (), error, *previous.sizing, images=previous.images)
 
     def wait_for_change(self, seen_version: int, timeout: float) -> Snapshot:
         """Block until the snapshot is newer than `seen_version` (or `timeout` seconds pass)."""

@@ -14,6 +14,7 @@ look, and everything else under archive_url's path (site/archive/ for https://ex
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import json
 import multiprocessing
@@ -29,11 +30,13 @@ import jinja2
 
 from ..errors import IssueFileError, OutputError
 from ..files.reading import UnreadableFile, read_capped
+from ..images.published import SITE_FOLDER
 from ..issue.loading import MAX_FILE_BYTES, load_issue
 from ..models import Issue, State, placeholders
 from ..render.pipeline import Renderer, web_url
 from ..workspace.config import Config, Workspace
 from .cache import Cache, code_fingerprint, digest, render_fingerprint
+from .images import publish_pictures
 
 if TYPE_CHECKING:
     from ..db.ledger import Schedule
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 FEED_ENTRIES = 50
 MAX_WORKERS = 8
 PAGES_PER_WORKER = 40  # below this many pages per process, starting the processes costs more than it saves
-FOLDER = "site"  # in the workspace: what `newsletter serve` serves
+FOLDER = SITE_FOLDER  # in the workspace: what `newsletter serve` serves
 CACHE_FOLDER = Path(".cache") / "publish"
 TEMPLATES = Path(__file__).parent / "templates"
 BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
@@ -107,6 +110,8 @@ def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Ca
     not_out = not_gone_out(workspace, {issue.number for _, issue in issues}, now or dt.datetime.now(dt.UTC))
     archive_url = workspace.config.newsletter.archive_url.rstrip("/")
     chosen = [Entry(path, issue, archive_url) for path, issue in issues if issue.publish or not_out.get(issue.number, NOT_SENT) is None]
+    pictures, shown = publish_pictures(workspace, issues, {entry.path for entry in chosen}, cache)
+    chosen = [dataclasses.replace(entry, issue=shown.get(entry.path, entry.issue)) for entry in chosen]
     _refuse_duplicates(chosen)
     entries = sorted(chosen, key=lambda entry: entry.issue.number, reverse=True)
     archive = workspace.config.newsletter.archive_path
@@ -133,6 +138,7 @@ def build_site(workspace: Workspace, renderer: Renderer | None = None, cache: Ca
         token = placeholders.FOUND.search(data.decode("utf-8"))
         if token:
             raise OutputError(f"{name}: would publish the per-recipient placeholder {token.group(0)} (it is filled only in each reader's email); nothing was written")
+    site.files.update((archive_file(archive, name), data) for name, data in sorted(pictures.items()))
     return site
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import OutputError
 from ..files.reading import UnreadableFile, read_capped
 from ..files.writing import output_folder, sweep_temporary_files, write_files
+from ..images.published import FOLDER as IMAGES_FOLDER
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,14 @@ class SiteWriter:
 
 
 def _by_folder(names: Mapping[str, bytes], archive: str) -> list[tuple[str, list[str]]]:
-    """The names grouped by folder, the archive's folder first (robots.txt names its sitemap)."""
+    """The names grouped by folder: the pictures first (the pages show them), then the archive's
+    folder (robots.txt names its sitemap)."""
     groups: dict[str, list[str]] = {}
     for name in names:
         sub, _, base = name.rpartition("/")
         groups.setdefault(sub, []).append(base)
-    return sorted(groups.items(), key=lambda group: (group[0] != archive, group[0]))
+    pictures = _joined(archive, IMAGES_FOLDER) + "/"
+    return sorted(groups.items(), key=lambda group: (not (group[0] + "/").startswith(pictures), group[0] != archive, group[0]))
 
 
 def _joined(sub: str, name: str) -> str:

@@ -1,7 +1,8 @@
 """The web archive (`newsletter publish` writes it to <workspace>/site/), served by the app too:
 the index, the issue pages, the feed and the sitemap under archive_url's path (/archive/ for
 https://example.com/archive, where the emails' "View in browser" links point), robots.txt at the
-root where crawlers look, and nothing else from that folder. The folder is laid out the same way
+root where crawlers look, the issues' published pictures (images/<issue>/<name>-<hash>.<ext>), and
+nothing else from that folder. The folder is laid out the same way
 (site/archive/..., site/robots.txt), so a URL's path is its file's path in it.
 
 Issue pages are the MJML web edition, full of inline styles, so they get their own policy: inline
@@ -14,6 +15,8 @@ from flask import Blueprint, Flask, Response, abort, redirect, send_from_directo
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..errors import ConfigError
+from ..images.published import FOLDER as IMAGES_FOLDER
+from ..images.published import NAME
 from ..publish.site import FOLDER
 from .site import site
 
@@ -21,7 +24,7 @@ ARCHIVE_POLICY = "; ".join(
     [
         "default-src 'none'",
         "style-src 'unsafe-inline'",
-        "img-src https: data:",  # story images live on the sources' own sites
+        "img-src 'self' https: data:",  # story images live on the sources' own sites, local ones in the archive
         "form-action 'none'",
         "frame-ancestors 'none'",
         "base-uri 'none'",
@@ -74,6 +77,13 @@ def feed() -> Response:
 @archive.get("/sitemap.xml")
 def sitemap() -> Response:
     return _send("sitemap.xml")
+
+
+@archive.get("/images/<int:number>/<name>")
+def picture(number: int, name: str) -> Response:
+    if not NAME.fullmatch(name):  # only the names publish writes: no dot files, no other folder
+        abort(404)
+    return _send(f"{IMAGES_FOLDER}/{number}/{name}")
 
 
 @crawlers.get("/robots.txt")
