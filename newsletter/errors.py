@@ -70,6 +70,10 @@ class OutputError(NewsletterError):
     """A file the tool writes (a build, an export) cannot be written."""
 
 
+class GitError(NewsletterError):
+    """The workspace's git repository cannot answer: no repository, no such revision, no git."""
+
+
 class TemplateError(NewsletterError):
     """A template has a syntax error or fails while rendering."""
 

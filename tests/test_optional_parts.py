@@ -101,8 +101,9 @@ def test_the_preview_needs_none_of_the_optional_parts(workspace: Path) -> None:
         (["serve", "--dev"], "web", "for the web app and webhooks"),
         (["story", "show", str(ROOT / "tests" / "stories" / "fixtures" / "solar-coop.html")], "stories", "to draft stories from articles and feeds"),
         (["report", "--html", "report.html", SAMPLE], "report", "for the charts of report --html"),
+        (["diff", SAMPLE, SAMPLE, "--shots", "shots"], "shots", "for the screenshots of diff --shots (Chromium itself: apt-get install chromium)"),
     ],
-    ids=["serve", "story show", "report --html"],
+    ids=["serve", "story show", "report --html", "diff --shots"],
 )
 def test_a_command_that_needs_a_missing_part_says_which_to_install(workspace: Path, args: list[str], part: str, purpose: str) -> None:
     if part == "report":  # a report with charts: an issue that went out to someone

@@ -72,6 +72,7 @@ PARTS = {
     "mailgun": {"mailgun"},
     "postmark": {"urllib3"},
     "resend": {"resend"},
+    "shots": {"playwright"},
 }
 
 
@@ -88,7 +89,7 @@ def requirements_by_extra(wheel: Path) -> dict[str | None, set[str]]:
 
 def test_the_wheel_offers_each_optional_part_as_an_extra_and_all_of_them_as_all(wheel: Path) -> None:
     required = requirements_by_extra(wheel)
-    assert sorted(name for name in required if name) == ["all", "mailgun", "postgres", "postmark", "redis", "report", "resend", "ses", "stories", "test", "web"]
+    assert sorted(name for name in required if name) == ["all", "mailgun", "postgres", "postmark", "redis", "report", "resend", "ses", "shots", "stories", "test", "web"]
     assert {part: required[part] for part in PARTS} == PARTS
     assert required["all"] == set().union(*PARTS.values())
 

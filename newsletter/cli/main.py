@@ -65,6 +65,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "automations": "newsletter.cli.commands.automations:automations",
     "api-token": "newsletter.cli.commands.api_token:api_token",
     "webhooks": "newsletter.cli.commands.webhooks:webhooks",
+    "diff": "newsletter.cli.commands.diff:diff",
 }
 
 
@@ -80,6 +81,7 @@ EXTRAS: dict[str, tuple[str, frozenset[str]]] = {
     "mailgun": ("to send through Mailgun", frozenset({"mailgun", "httpx2"})),
     "postmark": ("to send through Postmark", frozenset({"urllib3"})),
     "resend": ("to send through Resend", frozenset({"resend"})),
+    "shots": ("for the screenshots of diff --shots (Chromium itself: apt-get install chromium)", frozenset({"playwright"})),
 }
 
 

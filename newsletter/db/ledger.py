@@ -76,6 +76,8 @@ class IssueRecord:
     first_fingerprint: str
     handed_over_before_change: int | None  # set once the content changed after sending began
     changed_at: str | None
+    git_commit: str | None = None  # the commit it was sent from (a workspace in git; see record_commit)
+    git_clean: bool | None = None  # whether the issue file was as committed then
 
 
 class LeftOut(NamedTuple):
@@ -373,10 +375,19 @@ class Ledger:
 
     def issue_record(self, issue: str) -> IssueRecord | None:
         row = self.db.execute(
-            "SELECT issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at FROM issues WHERE issue = ?",
+            "SELECT issue, file, subject, fingerprint, first_fingerprint, handed_over_before_change, changed_at, git_commit, git_clean FROM issues WHERE issue = ?",
             (issue,),
         ).fetchone()
-        return IssueRecord(*row) if row else None
+        if row is None:
+            return None
+        issue_, file, subject, fingerprint, first, handed_over, changed_at, commit, clean = row
+        return IssueRecord(issue_, file, subject, fingerprint, first, handed_over, changed_at, commit, None if clean is None else bool(clean))
+
+    def record_commit(self, issue: str, commit: str | None, clean: bool) -> None:
+        """The git commit `issue` is being sent from (None: a repository with no commit yet), and
+        whether its file was exactly as committed. The latest run's, as `file` is."""
+        with self.connection.transaction():
+            self.db.execute("UPDATE issues SET git_commit = ?, git_clean = ? WHERE issue = ?", (commit, int(clean), issue))
 
     def record_issue(self, issue: str, file: str, subject: str, fingerprint: str, provider: str | None = None, topic: str | None = None) -> None:
         """Remember which file and content go out under `issue`, through which provider (the

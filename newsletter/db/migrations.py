@@ -442,6 +442,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_id);
     """,
+    # 16: the git commit an issue went out from (sending/went_out.py, when the workspace is a git
+    # repository): `git rev-parse HEAD`, and whether the issue file was exactly as committed.
+    """
+    ALTER TABLE issues ADD COLUMN git_commit TEXT;
+    ALTER TABLE issues ADD COLUMN git_clean INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -806,6 +812,10 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         answer {T}
     );
     CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_id);
+    """,
+    f"""
+    ALTER TABLE issues ADD COLUMN git_commit {T};
+    ALTER TABLE issues ADD COLUMN git_clean INTEGER;
     """,
 )
 

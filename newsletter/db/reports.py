@@ -41,6 +41,12 @@ class Reports:
         row = self.db.execute("SELECT provider FROM issues WHERE issue = ?", (issue,)).fetchone()
         return str(row[0]) if row and row[0] is not None else None
 
+    def commit(self, issue: str) -> tuple[str | None, bool] | None:
+        """The git commit the issue last went out from, and whether its file was as committed
+        (None: not recorded; the workspace is not in git, or it was sent before this was kept)."""
+        row = self.db.execute("SELECT git_commit, git_clean FROM issues WHERE issue = ? AND git_clean IS NOT NULL", (issue,)).fetchone()
+        return (None if row[0] is None else str(row[0]), bool(row[1])) if row else None
+
     def topics(self) -> dict[str, str]:
         """The topic each issue went out in, for the issues recorded with one."""
         return {str(issue): str(topic) for issue, topic in self.db.execute("SELECT issue, topic FROM issues WHERE topic IS NOT NULL")}

@@ -137,6 +137,7 @@ class IssueReport:
     bounces_measured: bool = True  # bounces and delays are measured (see measures_bounces); True wherever `measured` is
     engagement: Engagement | None = None  # clicks by story (None: sent before its stories were recorded)
     pixel: bool = False  # it went out with the tool's open pixel
+    commit: tuple[str | None, bool] | None = None  # the git commit it went out from, and whether as committed
 
     @property
     def opens_measured(self) -> bool:
@@ -325,6 +326,7 @@ def issue_report(db: Database, issue: str, opens: bool = False, first_sends: dic
         links=[Link(url, clicks, clickers) for url, clicks, clickers in reports.clicks(issue)],
         clickers=events.get("click", 0),
         opens=Opens(*reports.opens(issue)) if opens else None,
+        commit=reports.commit(issue),
     )
 
 

@@ -54,6 +54,9 @@ def _row(label: str, value: int | str, note: str = "") -> str:
 def issue_text(report: IssueReport) -> str:
     title = f"Issue {plain(report.issue)}" + (f": {plain(report.subject)}" if report.subject else "")
     lines = [title] + ([f"Topic: {plain(report.topic)}"] if report.topic else [])
+    if report.commit is not None:
+        commit, clean = report.commit
+        lines.append(f"Git commit: {commit or '(none yet)'}" + ("" if clean else " (the issue file had changes that were not committed)"))
     lines += [plain(sentence) for _, sentence in standing(report)]
     if report.state == NEVER_SENT:
         return terminal_safe("\n".join(lines) + "\n")

@@ -21,7 +21,7 @@ from ..db.ledger import LeftOut
 from ..db.segments import Selection, select
 from ..db.send_plans import SendPlans
 from ..db.subject_tests import SubjectTests
-from ..errors import NewsletterError
+from ..errors import GitError, NewsletterError
 from ..issue.checks import TODO_LEFT, Finding
 from ..issue.loading import issue_numbers
 from ..issue.prepare import PreparedIssue, prepare_issue
@@ -35,6 +35,7 @@ from ..providers import REGISTRY, can_schedule, check_provider, first_request, o
 from ..providers.base import Ambiguous, Batch, Edition, Provider, ProviderError, RequestPreview, RetryLater
 from ..workspace.config import Config, Workspace
 from ..workspace.credentials import SigningKeys, signing_keys
+from ..workspace.git import file_state
 from .loop import NoProgress, Progress, SendLoop
 from .pacing import Steering, plan_status, plans_due
 from .schedules import ScheduleError, plan_delivery
@@ -140,6 +141,8 @@ def send_issue(
     if prepared.errors:
         listed = "\n".join(f"  {finding}" for finding in prepared.errors)
         raise SendRefused(f"{prepared.path} is not ready to send; `newsletter check` reports:\n{listed}")
+    if prepared.workspace.config.send.require_committed:
+        refuse_uncommitted(prepared)
     if segment is not None and at is not None:
         # A delivery held here is prepared again when it is due, from the issue file alone.
         raise SendRefused("--segment cannot be scheduled with --at: put `segment:` in the issue file instead, so the delivery goes to the same readers when it is due")
@@ -169,6 +172,23 @@ def send_issue(
                 helper.close()
     report.development_secret = keys.development
     return report
+
+
+def refuse_uncommitted(prepared: PreparedIssue) -> None:
+    """[send] require_committed: the issue file goes out only as git holds it, so what was
+    reviewed is what readers get (and the ledger's commit says which version that was)."""
+    shown = prepared.relative_path
+    setting = "[send] require_committed is on"
+    try:
+        state = file_state(prepared.path)
+    except GitError as exc:
+        raise SendRefused(f"{exc}; {setting}, so nothing was sent") from None
+    if state is None:
+        raise SendRefused(f"{shown}: is not in a git repository, and {setting}: commit the workspace to one, or set require_committed = false. Nothing was sent.")
+    if not state.tracked:
+        raise SendRefused(f"{shown}: is not committed (git does not track it, or ignores it), and {setting}: `git add {shown}` and commit, then send again. Nothing was sent.")
+    if not state.clean:
+        raise SendRefused(f"{shown}: has changes that are not committed, and {setting}: commit them (`git commit {shown}`), then send again. Nothing was sent.")
 
 
 def _refuse_paced_subject_test(config: Config, over: dt.timedelta | None, resume: bool) -> None:

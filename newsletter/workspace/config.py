@@ -193,6 +193,7 @@ class SendSettings(Strict):
     # goes unless their hard bounces or complaints pass the limits (sending/canary.py).
     canary: Annotated[str, AfterValidator(share_of_the_list)] | None = None  # "5%": 1% to 50%
     canary_wait: Annotated[str, AfterValidator(canary_span)] = "30m"  # 5m to 24h
+    require_committed: bool = False  # refuse an issue file git does not hold as it is (sending/core.py)
 
 
 class SmtpSettings(Strict):

@@ -22,6 +22,7 @@ from .subject_tests import print_subject_test
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from ...db import IssueRecord
     from ...models import State
     from ...sending import DryRun, SendReport
     from ...sending.core import Cancelled, TestCopies
@@ -407,6 +408,7 @@ def status(issue_file: Path) -> None:
         click.echo(f"Scheduled through {SHOWN[schedule.provider]} for {schedule.send_at.isoformat()} (batch {schedule.batch_id}); `newsletter cancel {shown}` cancels it.")
     print_subject_test(subject_test_status(workspace, key))
     record = found.record
+    _print_commit(record)
     if record and record.changed_at:
         click.secho(
             f"The content of issue {key} changed mid-send ({record.changed_at}): {record.handed_over_before_change} recipient(s) "
@@ -418,6 +420,13 @@ def status(issue_file: Path) -> None:
         click.echo("Rows `sending` belong to a run in progress; if none is running, the next `send` reports them as unknown.")
     if counts[State.UNKNOWN]:
         click.echo(f"Unknown rows may or may not have been delivered; `newsletter send {shown} --retry-unknown` sends them again.")
+
+
+def _print_commit(record: IssueRecord | None) -> None:
+    """The git commit the issue went out from, when the workspace is a git repository."""
+    if record and record.git_clean is not None:
+        as_committed = "as committed" if record.git_clean else "with changes that were not committed"
+        click.echo(f"Sent from git commit {record.git_commit or '(none yet)'}: {record.file} {as_committed}.")
 
 
 @click.command()
