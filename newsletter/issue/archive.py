@@ -65,13 +65,21 @@ def earlier_stories(issues_dir: Path, issue: Issue, issue_file: Path) -> list[Pa
     reports it, and one broken file must not stop the check of another."""
     here = issue_file.resolve()
     found: list[PastStory] = []
-    for path in sorted(issues_dir.glob("*.yaml")) if issues_dir.is_dir() else []:
-        remembered = _remembered(path)
-        if remembered is None or remembered.path == here:
-            continue
-        if remembered.number < issue.number or remembered.date < issue.date:
+    for remembered in _issues(issues_dir):
+        if remembered.path != here and (remembered.number < issue.number or remembered.date < issue.date):
             found.extend(remembered.stories)
     return found
+
+
+def stories_that_ran(issues_dir: Path) -> list[PastStory]:
+    """The stories of every issue file in `issues_dir` that loads, oldest issue first (the inbox
+    marks a feed's item that one of them already has)."""
+    return [story for remembered in sorted(_issues(issues_dir), key=lambda r: (r.number, r.date)) for story in remembered.stories]
+
+
+def _issues(issues_dir: Path) -> list[_Remembered]:
+    found = (_remembered(path) for path in sorted(issues_dir.glob("*.yaml"))) if issues_dir.is_dir() else ()
+    return [remembered for remembered in found if remembered is not None]
 
 
 def _remembered(path: Path) -> _Remembered | None:
