@@ -23,3 +23,20 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield chromium
         chromium.close()
+
+
+def offline_context(browser, origin: str, **options):
+    """A browser context that reaches `origin` (a served app) and nothing else: the tests run offline,
+    and a page that needs anything from elsewhere fails."""
+    context = browser.new_context(**options)
+    own = origin.rstrip("/")
+
+    def only_the_app(route) -> None:
+        url = route.request.url
+        if url == own or url.startswith(own + "/"):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", only_the_app)
+    return context

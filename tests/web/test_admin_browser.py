@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from newsletter.models import Status, Subscriber
 from tests.helpers.both_databases import BOTH, database, database_env
+from tests.helpers.browser import offline_context
 from tests.helpers.web import Apps, link_in, outbox
 
 pytestmark = pytest.mark.slow
@@ -39,21 +40,6 @@ def base(workspace: Path, env: dict[str, str]):
     apps = Apps(workspace)
     yield apps.serve(ADMIN).base
     apps.stop()
-
-
-def offline_context(browser, origin: str, **options):
-    """A browser context that reaches the app's origin and nothing else."""
-    context = browser.new_context(**options)
-
-    def only_the_app(route) -> None:
-        url = route.request.url
-        if url == origin or url.startswith(origin + "/"):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", only_the_app)
-    return context
 
 
 def axe_violations(page) -> list[dict]:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from newsletter.cli.main import cli
 from newsletter.db import Database
+from tests.helpers.browser import offline_context
 from tests.helpers.web import link_in, outbox
 
 READER = "reader@example.com"
@@ -51,22 +52,6 @@ WELCOME_MJML = """\
 </mj-body>
 </mjml>
 """
-
-
-def offline_context(browser, origin: str, **options):
-    """A browser context that reaches the app's origin and nothing else."""
-    context = browser.new_context(**options)
-    own = origin.rstrip("/")
-
-    def only_the_app(route) -> None:
-        url = route.request.url
-        if url == own or url.startswith(own + "/"):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", only_the_app)
-    return context
 
 
 def assert_accessible(page) -> None:
