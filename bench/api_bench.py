@@ -16,7 +16,6 @@ import argparse
 import http.client
 import itertools
 import json
-import math
 import os
 import secrets
 import shutil
@@ -36,6 +35,9 @@ from newsletter.db import Database, Location, Server  # noqa: E402
 from newsletter.integrations.api_tokens import SCOPES, create_token  # noqa: E402
 from tests.helpers.deployment import listening_port  # noqa: E402
 from tests.helpers.workspace import CONFIG, SMALL_ISSUE  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the redirect bench's percentile
+from redirect_bench import percentile  # noqa: E402
 
 CLIENTS = 8
 ROUND_SECONDS = 3.0
@@ -116,11 +118,6 @@ def load(port: int, token: str, numbers: itertools.count[int], seconds: float, p
     for thread in threads:
         thread.join()
     return latencies, statuses
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))] if ordered else float("nan")
 
 
 def run(seconds: float) -> bool:

@@ -412,12 +412,19 @@ class WebhookSettings(Strict):
         return ALL_EVENTS in self.events or kind in self.events
 
 
-def distinct_webhook_names(value: list[WebhookSettings]) -> list[WebhookSettings]:
+def first_repeat(names: list[str]) -> str | None:
+    """The first name that comes twice in `names`, if any."""
     seen: set[str] = set()
-    for hook in value:
-        if hook.label in seen:
-            raise ValueError(f"two webhooks are called {hook.label!r}; give each a `name` of its own (deliveries are recorded by name)")
-        seen.add(hook.label)
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+def distinct_webhook_names(value: list[WebhookSettings]) -> list[WebhookSettings]:
+    if (twice := first_repeat([hook.label for hook in value])) is not None:
+        raise ValueError(f"two webhooks are called {twice!r}; give each a `name` of its own (deliveries are recorded by name)")
     return value
 
 
@@ -441,7 +448,7 @@ def feed_location(value: str) -> str:
 class SourceSettings(Strict):
     """One `[[sources]]` feed that `newsletter sources fetch` reads into the inbox (newsletter/sources/)."""
 
-    url: Annotated[Line, AfterValidator(feed_location)]  # an RSS or Atom feed: http(s), or a file in the workspace
+    url: Annotated[Line, AfterValidator(feed_location)]  # an RSS, Atom or JSON Feed: http(s), or a file in the workspace
     label: Line | None = None  # how the inbox names it; default: the url's host (or the file's name)
     section: Line | None = None  # the section `inbox pick` adds its stories to; default: the issue's last
 
@@ -453,11 +460,8 @@ class SourceSettings(Strict):
 
 
 def distinct_source_names(value: list[SourceSettings]) -> list[SourceSettings]:
-    seen: set[str] = set()
-    for source in value:
-        if source.name in seen:
-            raise ValueError(f"two sources are called {source.name!r}; give each a `label` of its own (the inbox names items by it)")
-        seen.add(source.name)
+    if (twice := first_repeat([source.name for source in value])) is not None:
+        raise ValueError(f"two sources are called {twice!r}; give each a `label` of its own (the inbox names items by it)")
     return value
 
 
